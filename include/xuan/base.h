@@ -1,0 +1,238 @@
+/*
+ * xuan/base.h — the ground floor: errors, checked sizes, allocation, logging,
+ * files, CPU features, clocks and progress bars.  Every other room uses it;
+ * it uses nothing of xuan.
+ *
+ *     xuan_error err = {0};
+ *     xuan_map map;
+ *     if (xuan_map_file(&map, "model.gguf", &err) != 0) {
+ *         fprintf(stderr, "xuan: %s\n", err.msg);      // names file and problem
+ *         return 1;
+ *     }
+ *     ...
+ *     xuan_unmap(&map);
+ *
+ * Two kinds of failure (../STYLE.md): bad input comes back as an error code
+ * with a message in a caller-provided xuan_error; a broken invariant of our
+ * own code trips XUAN_ASSERT, which is always on and aborts with file:line.
+ */
+#ifndef XUAN_BASE_H
+#define XUAN_BASE_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- errors ------------------------------------------------------------ */
+
+typedef enum xuan_status {
+    XUAN_OK = 0,
+    XUAN_ERR_IO,          /* a file or socket could not be read or written */
+    XUAN_ERR_FORMAT,      /* input is malformed: bad magic, out of bounds, ... */
+    XUAN_ERR_UNSUPPORTED, /* well-formed, but something we do not handle */
+    XUAN_ERR_NOMEM,       /* allocation failed or exceeded the cap */
+    XUAN_ERR_USAGE,       /* a caller passed a bad argument (flags, names) */
+    XUAN_ERR_NOTFOUND,    /* a key, tensor, model or file does not exist */
+    XUAN_ERR_INTERRUPTED, /* stopped by the user (Ctrl-C) */
+} xuan_status;
+
+/* An error report.  Functions that can fail on input take a `xuan_error *`
+ * (which may be NULL when the caller does not care) and return a status or
+ * NULL; the message is one line, without a trailing newline, and names the
+ * thing that was wrong. */
+typedef struct xuan_error {
+    xuan_status code;
+    char msg[512];
+} xuan_error;
+
+/* Sets err (if not NULL) and returns `code`, so that callers can write
+ * `return xuan_fail(err, XUAN_ERR_FORMAT, "%s: bad magic", path);`. */
+int xuan_fail(xuan_error *err, xuan_status code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Prepends "prefix: " to an existing message (adds context on the way up). */
+void xuan_error_prefix(xuan_error *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+const char *xuan_status_name(xuan_status code);
+
+/* Always-on invariant check for our own code, never for input. */
+#define XUAN_ASSERT(cond)                                                    \
+    do {                                                                     \
+        if (!(cond)) xuan_assert_fail(__FILE__, __LINE__, #cond);            \
+    } while (0)
+_Noreturn void xuan_assert_fail(const char *file, int line, const char *what);
+
+/* ---- checked arithmetic ------------------------------------------------ */
+
+/* Each returns false (and leaves *out unspecified) on overflow. */
+static inline bool xuan_mul_ok(uint64_t a, uint64_t b, uint64_t *out) {
+    return !__builtin_mul_overflow(a, b, out);
+}
+static inline bool xuan_add_ok(uint64_t a, uint64_t b, uint64_t *out) {
+    return !__builtin_add_overflow(a, b, out);
+}
+/* Rounds x up to a multiple of `align` (a power of two or not); false on overflow. */
+static inline bool xuan_align_ok(uint64_t x, uint64_t align, uint64_t *out) {
+    uint64_t r = align ? x % align : 0;
+    return r == 0 ? (*out = x, true) : xuan_add_ok(x, align - r, out);
+}
+
+/* ---- allocation -------------------------------------------------------- */
+
+/* All heap memory that an input can size goes through these.  A request
+ * above the cap fails (returns NULL) instead of asking the OS for 2^60 bytes.
+ * The cap defaults to the machine's RAM and can be set by XUAN_ALLOC_CAP
+ * (bytes, k/M/G suffixes) or xuan_alloc_set_cap().  Tests can make the Nth
+ * allocation from now fail with xuan_alloc_fail_after(N). */
+void *xuan_malloc(size_t n);
+void *xuan_calloc(size_t count, size_t size); /* overflow-checked */
+void *xuan_realloc(void *p, size_t n);
+void *xuan_alloc_array(size_t count, size_t size); /* malloc, overflow-checked */
+char *xuan_strdup(const char *s);
+char *xuan_strndup(const char *s, size_t n);
+void xuan_free(void *p);
+void xuan_alloc_set_cap(uint64_t bytes);
+uint64_t xuan_alloc_cap(void);
+void xuan_alloc_fail_after(int64_t n); /* -1 disables injection */
+/* 64-byte aligned memory for activations and caches; free with xuan_free_aligned. */
+void *xuan_malloc_aligned(size_t n);
+void xuan_free_aligned(void *p);
+
+/* ---- growable byte buffer (also a string builder) ---------------------- */
+
+typedef struct xuan_buf {
+    char *data; /* always NUL-terminated when len > 0 or after any append */
+    size_t len;
+    size_t cap;
+} xuan_buf;
+
+int xuan_buf_append(xuan_buf *b, const void *p, size_t n); /* 0 or XUAN_ERR_NOMEM */
+int xuan_buf_puts(xuan_buf *b, const char *s);
+int xuan_buf_printf(xuan_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void xuan_buf_reset(xuan_buf *b); /* len = 0, keeps memory */
+void xuan_buf_free(xuan_buf *b);
+
+/* ---- logging ------------------------------------------------------------ */
+
+typedef enum xuan_log_level {
+    XUAN_LOG_ERROR = 0,
+    XUAN_LOG_WARN = 1,
+    XUAN_LOG_INFO = 2,
+    XUAN_LOG_DEBUG = 3,
+} xuan_log_level;
+
+void xuan_log_set_level(xuan_log_level level); /* default WARN */
+xuan_log_level xuan_log_get_level(void);
+void xuan_log(xuan_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- files -------------------------------------------------------------- */
+
+/* A read-only memory map of a whole file.  `data` stays valid until
+ * xuan_unmap; an empty file maps to data == NULL, size == 0. */
+typedef struct xuan_map {
+    const uint8_t *data;
+    uint64_t size;
+    int fd;
+} xuan_map;
+
+int xuan_map_file(xuan_map *m, const char *path, xuan_error *err);
+void xuan_unmap(xuan_map *m);
+/* Reads a whole file into a NUL-terminated heap buffer (caller frees with
+ * xuan_free).  Refuses files larger than max_bytes. */
+int xuan_read_file(const char *path, uint64_t max_bytes, char **out, size_t *out_len,
+                   xuan_error *err);
+/* Writes `len` bytes to `path` atomically (temp file in the same folder,
+ * fsync, rename). */
+int xuan_write_file_atomic(const char *path, const void *data, size_t len, xuan_error *err);
+bool xuan_file_exists(const char *path);
+/* Free bytes on the filesystem holding `path` (or its folder); -1 on error. */
+int64_t xuan_disk_free(const char *path);
+
+/* ---- parsing of numbers and sizes from flags ---------------------------- */
+
+/* Strict: the whole string must be a number in [min, max]. */
+int xuan_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
+int xuan_parse_f64(const char *s, double min, double max, double *out);
+/* "16G", "512M", "1.5GiB", "4096" -> bytes.  Returns 0 or -1. */
+int xuan_parse_bytes(const char *s, uint64_t *out);
+/* Formats bytes as "4.37 GiB" / "812 MiB" / "96 KiB" / "12 B" into buf. */
+const char *xuan_fmt_bytes(uint64_t bytes, char *buf, size_t n);
+
+/* ---- CPU ------------------------------------------------------------------ */
+
+typedef enum xuan_simd {
+    XUAN_SIMD_SCALAR = 0,
+    XUAN_SIMD_AVX2 = 1,   /* AVX2 + FMA + F16C */
+    XUAN_SIMD_AVX512 = 2, /* AVX-512 F/BW/VL/DQ + VNNI (+ BF16 when has_bf16) */
+} xuan_simd;
+
+typedef struct xuan_cpu {
+    xuan_simd simd;   /* the level kernels should use (after XUAN_CPU) */
+    xuan_simd native; /* what the CPU supports */
+    bool has_avx512_vnni, has_avx512_bf16, has_f16c, has_fma;
+    int n_cores;      /* online logical CPUs usable by this process */
+    char brand[64];
+} xuan_cpu;
+
+/* Detected once (thread-safe).  XUAN_CPU=scalar|avx2|avx512 lowers `simd`
+ * (asking for more than the CPU has is clamped, with a warning). */
+const xuan_cpu *xuan_cpu_get(void);
+const char *xuan_simd_name(xuan_simd s);
+/* Re-reads XUAN_CPU; tests use it to force a level between runs. */
+void xuan_cpu_set_simd(xuan_simd s);
+
+/* ---- time --------------------------------------------------------------- */
+
+uint64_t xuan_time_ns(void); /* monotonic */
+double xuan_time_s(void);
+
+/* ---- progress bar ------------------------------------------------------- */
+
+/* A one-line progress bar with rate and ETA on stderr, redrawn at most
+ * ~10 times a second, only when stderr is a terminal (or XUAN_PROGRESS=1). */
+typedef struct xuan_progress {
+    const char *label;
+    uint64_t total, done;
+    uint64_t t_start, t_last;
+    bool bytes; /* show done/total as sizes */
+    bool enabled;
+} xuan_progress;
+
+void xuan_progress_begin(xuan_progress *p, const char *label, uint64_t total, bool bytes);
+void xuan_progress_update(xuan_progress *p, uint64_t done);
+void xuan_progress_end(xuan_progress *p);
+
+/* ---- version -------------------------------------------------------------- */
+
+const char *xuan_version(void);      /* "0.1.0" */
+const char *xuan_git_hash(void);     /* short hash at configure time */
+const char *xuan_build_type(void);   /* "Release", "Debug+asan", ... */
+
+/* ---- UTF-8 ---------------------------------------------------------------- */
+
+/* Length of the valid UTF-8 sequence starting at s (1..4), or 0 if the bytes
+ * at s do not start a valid, complete, shortest-form sequence within n. */
+int xuan_utf8_len(const uint8_t *s, size_t n);
+/* Decodes one code point; returns bytes consumed (>=1).  Invalid bytes decode
+ * as U+FFFD consuming one byte. */
+int xuan_utf8_decode(const uint8_t *s, size_t n, uint32_t *cp);
+/* Encodes cp into out (4 bytes room); returns bytes written (1..4) or 0. */
+int xuan_utf8_encode(uint32_t cp, char out[4]);
+bool xuan_utf8_valid(const uint8_t *s, size_t n);
+
+/* ---- misc ------------------------------------------------------------------ */
+
+/* Levenshtein distance, for "did you mean" suggestions; capped at 255. */
+int xuan_edit_distance(const char *a, const char *b);
+/* Returns the candidate closest to `name` (NULL if none is reasonably close). */
+const char *xuan_closest(const char *name, const char *const *candidates, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* XUAN_BASE_H */

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Installs the Debian packages xuan needs to build, test and benchmark.
+# Idempotent: installs only what is missing and says what it installs.
+# Works as root or through sudo.
+set -euo pipefail
+
+PKGS=(
+  build-essential cmake pkg-config git clang llvm libclang-rt-14-dev cppcheck
+  libpcre2-dev          # tokenizer pre-split regexes (UTF + UCP + JIT)
+  libjansson-dev        # JSON in and out
+  libcurl4-openssl-dev  # xuan pull, remote eval endpoints
+  libsqlite3-dev        # eval results
+  libmicrohttpd-dev     # xuan serve
+  libseccomp-dev        # sandbox for generated code
+  libedit-dev           # line editing in xuan chat
+  python3               # the peer's synthetic GGUF generator
+  nodejs npm            # the peer (node-llama-cpp) and template oracle
+  hyperfine             # whole-command timings in make bench
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+# The base image may carry its own node/npm outside dpkg: accept those.
+if command -v node >/dev/null && command -v npm >/dev/null; then
+  tmp=(); for p in "${missing[@]}"; do [[ $p == nodejs || $p == npm ]] || tmp+=("$p"); done
+  missing=("${tmp[@]+"${tmp[@]}"}")
+fi
+if command -v python3 >/dev/null; then
+  tmp=(); for p in "${missing[@]}"; do [[ $p == python3 ]] || tmp+=("$p"); done
+  missing=("${tmp[@]+"${tmp[@]}"}")
+fi
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "deps: all ${#PKGS[@]} packages present"
+  exit 0
+fi
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+echo "deps: installing ${missing[*]}"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "deps: done"
