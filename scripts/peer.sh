@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Installs the reference implementation (llama.cpp through the npm package
+# node-llama-cpp, pinned by ../shared/peer/package-lock.json) into a folder of
+# the build tree, and optionally builds llama.cpp's own tools from the source
+# that package ships.  ../shared is read-only: the scripts are copied out.
+#
+#   scripts/peer.sh DIR            npm install into DIR (idempotent)
+#   scripts/peer.sh DIR tools      also build llama-bench/-tokenize/-quantize/-server
+#
+# Prints nothing but errors when DIR is already set up.  Exit 3 when the npm
+# registry cannot be reached (tests turn that into a visible skip).
+set -euo pipefail
+HERE="$(cd "$(dirname "$0")/.." && pwd)"
+SHARED="${XUAN_SHARED:-$HERE/../shared}"
+DIR="${1:?usage: peer.sh DIR [tools]}"
+mkdir -p "$DIR"
+DIR="$(cd "$DIR" && pwd)"
+LOCK="$DIR/.install.lock"
+
+exec 9>"$LOCK"
+flock 9   # one installer at a time (parallel ctest)
+
+if [ ! -f "$DIR/node_modules/node-llama-cpp/package.json" ] || \
+   ! cmp -s "$SHARED/peer/package-lock.json" "$DIR/package-lock.json.installed"; then
+  cp "$SHARED/peer/package.json" "$SHARED/peer/package-lock.json" "$DIR/"
+  chmod u+w "$DIR/package.json" "$DIR/package-lock.json"
+  echo "peer: npm install node-llama-cpp into $DIR" >&2
+  if ! (cd "$DIR" && NODE_LLAMA_CPP_SKIP_DOWNLOAD=true npm install --omit=optional --no-audit \
+          --no-fund --loglevel=error >"$DIR/npm.log" 2>&1); then
+    if grep -qiE 'ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ETIMEDOUT|network' "$DIR/npm.log"; then
+      echo "peer: npm registry unreachable (see $DIR/npm.log)" >&2
+      exit 3
+    fi
+    cat "$DIR/npm.log" >&2
+    exit 1
+  fi
+  cp "$SHARED/peer/package-lock.json" "$DIR/package-lock.json.installed"
+fi
+for f in peer.mjs tokcheck.mjs gen_gguf.py build_llama_bench.sh; do
+  cmp -s "$SHARED/peer/$f" "$DIR/$f" 2>/dev/null || { cp "$SHARED/peer/$f" "$DIR/$f"; chmod u+wx "$DIR/$f"; }
+done
+
+if [ "${2:-}" = tools ] && [ ! -x "$DIR/llama.cpp/build/bin/llama-quantize" ]; then
+  echo "peer: building llama.cpp tools (about 5 minutes on 2 cores)" >&2
+  BUILD_DIR="$DIR/llama.cpp" bash "$DIR/build_llama_bench.sh" >"$DIR/build.log" 2>&1 || {
+    tail -n 20 "$DIR/build.log" >&2; exit 1; }
+fi
+exit 0
