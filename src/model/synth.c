@@ -1,0 +1,496 @@
+/*
+ * Synthetic models.  Sections:
+ *   1. presets     — real shapes (facts from ../shared/catalog/models.json)
+ *   2. values      — counter-based random numbers, fp16, random quant blocks
+ *   3. vocabulary  — built-in byte-level vocab or a copy from another GGUF
+ *   4. tensors     — llama.cpp's names and shapes per architecture
+ *
+ * Quantized weights are random blocks whose fp16 scales are chosen so that
+ * dequantized weights have a std of roughly 0.02 and activations stay finite
+ * through dozens of layers; they are not quantized floats.  Every block is a
+ * pure function of (seed, tensor, block index), so a fill can start anywhere.
+ */
+#include "xuan/model.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ==== 1. presets ========================================================= */
+
+typedef struct preset {
+    const char *name, *arch;
+    uint32_t layers, dim, ffn, heads, kv_heads, head_dim, vocab, ctx;
+    float rope_base, eps;
+    bool tied, llama3_rope, longrope;
+} preset;
+
+static const preset PRESETS[] = {
+    /* name            arch     L   dim   ffn    H   KV  hd  vocab   ctx     rope      eps   tied l3 lr */
+    {"tiny",          "qwen2",  2,   64,   128,  4,  2,  16,      0,   4096, 1e6f,     1e-6f, true, false, false},
+    {"tiny256",       "qwen2",  2,  256,   512,  4,  2,  64,      0,   4096, 1e6f,     1e-6f, true, false, false},
+    {"qwen2.5-0.5b",  "qwen2", 24,  896,  4864, 14,  2,  64, 151936,  32768, 1e6f,     1e-6f, true, false, false},
+    {"qwen2.5-1.5b",  "qwen2", 28, 1536,  8960, 12,  2, 128, 151936,  32768, 1e6f,     1e-6f, true, false, false},
+    {"qwen2.5-7b",    "qwen2", 28, 3584, 18944, 28,  4, 128, 152064,  32768, 1e6f,     1e-6f, false, false, false},
+    {"llama3.1-8b",   "llama", 32, 4096, 14336, 32,  8, 128, 128256, 131072, 5e5f,     1e-5f, false, true, false},
+    {"mistral-7b",    "llama", 32, 4096, 14336, 32,  8, 128,  32768,  32768, 1e6f,     1e-5f, false, false, false},
+    {"yi-1.5-9b",     "llama", 48, 4096, 11008, 32,  4, 128,  64000,   4096, 5e6f,     1e-6f, false, false, false},
+    {"phi3.5-mini",   "phi3",  32, 3072,  8192, 32, 32,  96,  32064, 131072, 1e4f,     1e-5f, false, false, true},
+    {"phi4",          "phi3",  40, 5120, 17920, 40, 10, 128, 100352,  16384, 2.5e5f,   1e-5f, false, false, false},
+};
+enum { N_PRESETS = sizeof PRESETS / sizeof PRESETS[0] };
+
+const char *const *xuan_synth_preset_names(void) {
+    static const char *names[N_PRESETS + 1];
+    for (int i = 0; i < N_PRESETS; i++) names[i] = PRESETS[i].name;
+    return names;
+}
+
+int xuan_synth_preset(const char *name, xuan_synth_params *p) {
+    for (int i = 0; i < N_PRESETS; i++) {
+        const preset *s = &PRESETS[i];
+        if (strcmp(s->name, name)) continue;
+        memset(p, 0, sizeof *p);
+        snprintf(p->preset, sizeof p->preset, "%s", s->name);
+        snprintf(p->arch, sizeof p->arch, "%s", s->arch);
+        p->n_layers = s->layers, p->d_model = s->dim, p->d_ffn = s->ffn;
+        p->n_heads = s->heads, p->n_kv_heads = s->kv_heads, p->head_dim = s->head_dim;
+        p->n_vocab = s->vocab, p->n_ctx = s->ctx;
+        p->rope_base = s->rope_base, p->norm_eps = s->eps;
+        p->tied = s->tied, p->llama3_rope = s->llama3_rope, p->longrope = s->longrope;
+        p->qkv_bias = !strcmp(s->arch, "qwen2");
+        p->type = p->embd_type = p->output_type = XUAN_TYPE_F16;
+        p->seed = 1234;
+        return 0;
+    }
+    return XUAN_ERR_NOTFOUND;
+}
+
+uint32_t xuan_synth_fallback_type(uint32_t type, uint64_t n_cols) {
+    for (int step = 0; step < 3; step++) {
+        const xuan_type_traits *t = xuan_type_get(type);
+        if (t && n_cols % t->block_size == 0) return type;
+        switch (type) { /* llama-quant.cpp's table for rows that do not fit */
+        case XUAN_TYPE_Q2_K: case XUAN_TYPE_Q3_K: case XUAN_TYPE_IQ4_XS: type = XUAN_TYPE_IQ4_NL; break;
+        case XUAN_TYPE_Q4_K: type = XUAN_TYPE_Q5_0; break;
+        case XUAN_TYPE_Q5_K: type = XUAN_TYPE_Q5_1; break;
+        case XUAN_TYPE_Q6_K: type = XUAN_TYPE_Q8_0; break;
+        default: type = XUAN_TYPE_F16; break;
+        }
+    }
+    return XUAN_TYPE_F16;
+}
+
+static const struct { uint32_t type, ftype; const char *name; } FTYPES[] = {
+    {XUAN_TYPE_F32, 0, "F32"},      {XUAN_TYPE_F16, 1, "F16"},     {XUAN_TYPE_Q4_0, 2, "Q4_0"},
+    {XUAN_TYPE_Q4_1, 3, "Q4_1"},    {XUAN_TYPE_Q8_0, 7, "Q8_0"},   {XUAN_TYPE_Q5_0, 8, "Q5_0"},
+    {XUAN_TYPE_Q5_1, 9, "Q5_1"},    {XUAN_TYPE_Q2_K, 10, "Q2_K"},  {XUAN_TYPE_Q3_K, 12, "Q3_K_M"},
+    {XUAN_TYPE_Q4_K, 15, "Q4_K_M"}, {XUAN_TYPE_Q5_K, 17, "Q5_K_M"}, {XUAN_TYPE_Q6_K, 18, "Q6_K"},
+    {XUAN_TYPE_IQ4_NL, 25, "IQ4_NL"}, {XUAN_TYPE_IQ4_XS, 30, "IQ4_XS"}, {XUAN_TYPE_BF16, 32, "BF16"},
+};
+
+uint32_t xuan_ftype_for_type(uint32_t type) {
+    for (size_t i = 0; i < sizeof FTYPES / sizeof FTYPES[0]; i++)
+        if (FTYPES[i].type == type) return FTYPES[i].ftype;
+    return 1;
+}
+
+const char *xuan_ftype_name(uint32_t ftype) {
+    static const struct { uint32_t ftype; const char *name; } extra[] = {
+        {11, "Q3_K_S"}, {13, "Q3_K_L"}, {14, "Q4_K_S"}, {16, "Q5_K_S"}, {19, "IQ2_XXS"},
+        {20, "IQ2_XS"}, {21, "Q2_K_S"}, {22, "IQ3_XS"}, {23, "IQ3_XXS"}, {24, "IQ1_S"},
+        {26, "IQ3_S"}, {27, "IQ3_M"}, {28, "IQ2_S"}, {29, "IQ2_M"}, {31, "IQ1_M"}};
+    for (size_t i = 0; i < sizeof FTYPES / sizeof FTYPES[0]; i++)
+        if (FTYPES[i].ftype == ftype) return FTYPES[i].name;
+    for (size_t i = 0; i < sizeof extra / sizeof extra[0]; i++)
+        if (extra[i].ftype == ftype) return extra[i].name;
+    return "?";
+}
+
+/* ==== 2. values ======================================================== */
+
+static uint64_t mix64(uint64_t x) { /* splitmix64's finalizer */
+    x += 0x9e3779b97f4a7c15ull;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+}
+
+typedef struct rng {
+    uint64_t s;
+} rng;
+
+static uint64_t next(rng *r) { return mix64(r->s++ * 0x9e3779b97f4a7c15ull + 0x632be59bd9b4e019ull); }
+static float unif(rng *r) { return (float)(next(r) >> 40) * (1.0f / 16777216.0f); } /* [0,1) */
+static float normal(rng *r) { /* Irwin-Hall(4): mean 0, std 1, bounded |x| < 3.47 */
+    return (unif(r) + unif(r) + unif(r) + unif(r) - 2.0f) * 1.7320508f;
+}
+
+static uint16_t fp16(float f) { /* round to nearest even; inputs here are finite */
+    uint32_t x;
+    memcpy(&x, &f, 4);
+    uint32_t sign = (x >> 16) & 0x8000, mant = x & 0x7fffff;
+    int exp = (int)((x >> 23) & 0xff) - 127 + 15;
+    if (exp >= 31) return (uint16_t)(sign | 0x7c00);
+    if (exp <= 0) {
+        if (exp < -10) return (uint16_t)sign;
+        mant |= 0x800000;
+        uint32_t shift = (uint32_t)(14 - exp), half = 1u << (shift - 1);
+        uint32_t v = mant >> shift, rem = mant & ((1u << shift) - 1);
+        if (rem > half || (rem == half && (v & 1))) v++;
+        return (uint16_t)(sign | v);
+    }
+    uint32_t v = ((uint32_t)exp << 10) | (mant >> 13), rem = mant & 0x1fff;
+    if (rem > 0x1000 || (rem == 0x1000 && (v & 1))) v++;
+    return (uint16_t)(sign | v);
+}
+
+static void put16(uint8_t *p, float f) {
+    uint16_t h = fp16(f);
+    memcpy(p, &h, 2);
+}
+
+/* What a tensor is for decides its values. */
+typedef enum role {
+    ROLE_WEIGHT, ROLE_NORM, ROLE_BIAS, ROLE_ROPE_LONG, ROLE_ROPE_SHORT, ROLE_ROPE_L3, ROLE_OUT_NORM, N_ROLES
+} role;
+
+typedef struct fill_ctx {
+    uint64_t seed;
+    role role;
+    uint32_t head_dim;
+    float out_norm_scale; /* sets the logit std to about 3, as ../shared/peer's generator does */
+} fill_ctx;
+
+static float plain_value(const fill_ctx *c, rng *r, uint64_t idx) {
+    switch (c->role) {
+    case ROLE_NORM: return 0.8f + 0.4f * unif(r);
+    case ROLE_OUT_NORM: return (0.8f + 0.4f * unif(r)) * c->out_norm_scale;
+    case ROLE_BIAS: return 0.02f * normal(r);
+    case ROLE_ROPE_SHORT: return 1.0f + 0.1f * unif(r);
+    case ROLE_ROPE_LONG: return 1.0f + 30.0f * (float)idx / (float)(c->head_dim / 2);
+    case ROLE_ROPE_L3: { /* Llama 3.1: factor 8, low 1, high 4, original ctx 8192, base 5e5 */
+        double freq = pow(500000.0, -2.0 * (double)idx / (double)c->head_dim);
+        double wavelen = 2 * M_PI / freq, low = 8192.0 / 1.0, high = 8192.0 / 4.0;
+        if (wavelen < high) return 1.0f;
+        if (wavelen > low) return 8.0f;
+        double smooth = (8192.0 / wavelen - 1.0) / (4.0 - 1.0);
+        return (float)(1.0 / ((1 - smooth) / 8.0 + smooth));
+    }
+    case ROLE_WEIGHT: case N_ROLES: break;
+    }
+    return 0.02f * normal(r);
+}
+
+/* Writes one random block of a quantized type with scales set for a
+ * weight std of about 0.02 (see the derivations beside each case). */
+static void quant_block(uint32_t type, rng *r, uint8_t *b, uint32_t size) {
+    for (uint32_t i = 0; i < size; i += 8) {
+        uint64_t v = next(r);
+        memcpy(b + i, &v, size - i < 8 ? size - i : 8);
+    }
+    float j = 0.75f + 0.5f * unif(r); /* jitter so blocks differ in scale */
+    switch (type) {
+    case XUAN_TYPE_Q4_0: put16(b, j * 0.02f / 4.6f); break;         /* (q-8) std 4.6 */
+    case XUAN_TYPE_Q4_1: put16(b, j * 0.02f / 4.6f), put16(b + 2, -j * 0.02f / 4.6f * 7.5f); break;
+    case XUAN_TYPE_Q5_0: put16(b, j * 0.02f / 9.2f); break;         /* (q-16) std 9.2 */
+    case XUAN_TYPE_Q5_1: put16(b, j * 0.02f / 9.2f), put16(b + 2, -j * 0.02f / 9.2f * 15.5f); break;
+    case XUAN_TYPE_Q8_0: put16(b, j * 0.02f / 74.0f); break;        /* int8 std 74 */
+    case XUAN_TYPE_IQ4_NL: put16(b, j * 0.02f / 70.0f); break;      /* table values std ~70 */
+    case XUAN_TYPE_Q2_K: put16(b + 80, j * 0.02f / 8.0f), put16(b + 82, j * 0.02f / 8.0f * 1.5f); break;
+    case XUAN_TYPE_Q3_K: put16(b + 108, j * 0.02f / 40.0f); break;  /* (sc-32)*(q-4) */
+    case XUAN_TYPE_Q4_K: put16(b, j * 0.02f / 140.0f), put16(b + 2, j * 0.02f / 140.0f * 7.5f); break;
+    case XUAN_TYPE_Q5_K: put16(b, j * 0.02f / 280.0f), put16(b + 2, j * 0.02f / 280.0f * 15.5f); break;
+    case XUAN_TYPE_Q6_K: put16(b + 208, j * 0.02f / 1400.0f); break; /* int8 sc * (q-32) */
+    case XUAN_TYPE_IQ4_XS: put16(b, j * 0.02f / 1200.0f); break;
+    default: { /* other types: zero scales would be degenerate; small random fp16 in first word */
+        put16(b, j * 0.001f);
+        break;
+    }
+    }
+}
+
+static int fill_tensor(void *vctx, const xuan_gguf_tensor *t, uint64_t off, uint8_t *out, uint64_t n,
+                       xuan_error *err) {
+    (void)err;
+    const fill_ctx *c = vctx;
+    const xuan_type_traits *tt = xuan_type_get(t->type);
+    uint64_t name_key = 1469598103934665603ull;
+    for (const char *p = t->name; *p; p++) name_key = (name_key ^ (uint8_t)*p) * 1099511628211ull;
+    name_key = mix64(name_key ^ c->seed);
+
+    if (tt->block_size == 1) { /* F32 / F16 / BF16: element by element */
+        uint64_t es = tt->type_size;
+        for (uint64_t pos = off - off % es; pos < off + n; pos += es) {
+            uint64_t idx = pos / es;
+            rng r = {mix64(name_key + idx)};
+            float v = plain_value(c, &r, idx % (uint64_t)t->ne[0]);
+            uint8_t e[4];
+            if (t->type == XUAN_TYPE_F32) memcpy(e, &v, 4);
+            else if (t->type == XUAN_TYPE_F16) put16(e, v);
+            else { uint32_t x; memcpy(&x, &v, 4); x = (x + 0x7fff + ((x >> 16) & 1)) >> 16; memcpy(e, &x, 2); }
+            for (uint64_t k = 0; k < es; k++)
+                if (pos + k >= off && pos + k < off + n) out[pos + k - off] = e[k];
+        }
+        return 0;
+    }
+    uint8_t block[512];
+    uint64_t bs = tt->type_size;
+    XUAN_ASSERT(bs <= sizeof block);
+    for (uint64_t bi = off / bs; bi * bs < off + n; bi++) {
+        rng r = {mix64(name_key + bi)};
+        quant_block(t->type, &r, block, (uint32_t)bs);
+        uint64_t start = bi * bs;
+        uint64_t lo = start < off ? off - start : 0, hi = start + bs > off + n ? off + n - start : bs;
+        memcpy(out + start + lo - off, block + lo, (size_t)(hi - lo));
+    }
+    return 0;
+}
+
+/* ==== 3. vocabulary ===================================================== */
+
+/* GPT-2's byte -> printable code point map (bytes_to_unicode). */
+static uint32_t byte_cp(int b) {
+    if ((b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255)) return (uint32_t)b;
+    int n = 0;
+    for (int x = 0; x < b; x++)
+        if (!((x >= 33 && x <= 126) || (x >= 161 && x <= 172) || (x >= 174 && x <= 255))) n++;
+    return 256u + (uint32_t)n;
+}
+
+static const char CHATML_TEMPLATE[] =
+    "{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}"
+    "{{ '<|im_start|>system\\nYou are a helpful assistant.<|im_end|>\\n' }}{% endif %}"
+    "{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}"
+    "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
+
+/* Sets tokenizer keys; returns the tokenizer's size in *n_tokens. */
+static int builtin_vocab(xuan_gguf_writer *w, uint32_t n_vocab, uint32_t *n_tokens, xuan_error *err) {
+    static const char *const specials[] = {"<|endoftext|>", "<|im_start|>", "<|im_end|>"};
+    uint32_t n_base = 256 + 3, n = n_vocab > n_base ? n_vocab : n_base;
+    xuan_str *toks = xuan_calloc(n, sizeof *toks);
+    int32_t *types = xuan_calloc(n, sizeof *types);
+    char *store = xuan_malloc((size_t)n * 16);
+    int rc = 0;
+    if (!toks || !types || !store) {
+        rc = xuan_fail(err, XUAN_ERR_NOMEM, "out of memory for the vocabulary");
+        goto done;
+    }
+    char *s = store;
+    for (uint32_t i = 0; i < n; i++, s += 16) {
+        if (i < 256) {
+            toks[i].n = (uint64_t)xuan_utf8_encode(byte_cp((int)i), s);
+            types[i] = 1; /* NORMAL */
+        } else if (i < n_base) {
+            toks[i].n = (uint64_t)snprintf(s, 16, "%s", specials[i - 256]);
+            types[i] = 3; /* CONTROL */
+        } else {
+            toks[i].n = (uint64_t)snprintf(s, 16, "[PAD%u]", i);
+            types[i] = 5; /* UNUSED */
+        }
+        toks[i].p = s;
+    }
+    if (xuan_gguf_writer_set_str(w, "tokenizer.ggml.model", "gpt2") ||
+        xuan_gguf_writer_set_str(w, "tokenizer.ggml.pre", "qwen2") ||
+        xuan_gguf_writer_set_arr_str(w, "tokenizer.ggml.tokens", toks, n) ||
+        xuan_gguf_writer_set_arr(w, "tokenizer.ggml.token_type", XUAN_GGUF_INT32, types, n) ||
+        xuan_gguf_writer_set_arr_str(w, "tokenizer.ggml.merges", NULL, 0) ||
+        xuan_gguf_writer_set_u32(w, "tokenizer.ggml.bos_token_id", 256) ||
+        xuan_gguf_writer_set_u32(w, "tokenizer.ggml.eos_token_id", 258) ||
+        xuan_gguf_writer_set_u32(w, "tokenizer.ggml.padding_token_id", 256) ||
+        xuan_gguf_writer_set_bool(w, "tokenizer.ggml.add_bos_token", false) ||
+        xuan_gguf_writer_set_str(w, "tokenizer.chat_template", CHATML_TEMPLATE))
+        rc = xuan_fail(err, XUAN_ERR_NOMEM, "out of memory for the vocabulary");
+    *n_tokens = n;
+done:
+    xuan_free(toks);
+    xuan_free(types);
+    xuan_free(store);
+    return rc;
+}
+
+/* Copies tokenizer.* from another GGUF, padding the token arrays up to
+ * n_vocab rows as [PADn] entries.  *n_tokens gets the final size. */
+static int copy_vocab(xuan_gguf_writer *w, const char *path, uint32_t n_vocab, uint32_t *n_tokens,
+                      xuan_error *err) {
+    xuan_gguf *src = xuan_gguf_open(path, err);
+    if (!src) return err ? err->code : XUAN_ERR_IO;
+    const xuan_gguf_array *tok;
+    int rc = 0;
+    if (xuan_gguf_get_arr(src, "tokenizer.ggml.tokens", &tok) || !tok->strs) {
+        rc = xuan_fail(err, XUAN_ERR_FORMAT, "%s: no tokenizer.ggml.tokens string array to copy", path);
+        goto done;
+    }
+    uint64_t have = tok->n, n = n_vocab > have ? n_vocab : have;
+    if (n > (1u << 24)) {
+        rc = xuan_fail(err, XUAN_ERR_FORMAT, "%s: %llu tokens is implausible", path, (unsigned long long)n);
+        goto done;
+    }
+    for (uint64_t i = 0; i < xuan_gguf_n_kv(src) && !rc; i++) {
+        const xuan_gguf_kv *kv = xuan_gguf_kv_at(src, i);
+        char key[256];
+        if (kv->key.n >= sizeof key || strncmp(kv->key.p, "tokenizer.", 10)) continue;
+        memcpy(key, kv->key.p, kv->key.n);
+        key[kv->key.n] = 0;
+        if (xuan_gguf_writer_set_value(w, key, &kv->value))
+            rc = xuan_fail(err, XUAN_ERR_NOMEM, "out of memory copying %s", key);
+    }
+    if (!rc && n > have) { /* pad tokens, token types and scores */
+        xuan_str *toks = xuan_calloc(n, sizeof *toks);
+        int32_t *types = xuan_calloc(n, sizeof *types);
+        float *scores = xuan_calloc(n, sizeof *scores);
+        char *store = xuan_malloc((size_t)(n - have) * 16 + 1);
+        const xuan_gguf_array *tt = NULL, *sc = NULL;
+        xuan_gguf_get_arr(src, "tokenizer.ggml.token_type", &tt);
+        xuan_gguf_get_arr(src, "tokenizer.ggml.scores", &sc);
+        if (!toks || !types || !scores || !store) rc = xuan_fail(err, XUAN_ERR_NOMEM, "out of memory");
+        for (uint64_t i = 0; i < n && !rc; i++) {
+            if (i < have) {
+                toks[i] = tok->strs[i];
+                types[i] = tt && tt->raw && i < tt->n ? (int32_t)xuan_gguf_arr_i64(tt, i) : 1;
+                scores[i] = sc && sc->raw && i < sc->n ? (float)xuan_gguf_arr_f64(sc, i) : 0.0f;
+            } else {
+                char *s = store + (i - have) * 16;
+                toks[i].n = (uint64_t)snprintf(s, 16, "[PAD%llu]", (unsigned long long)i);
+                toks[i].p = s;
+                types[i] = 5;
+                scores[i] = -1e9f;
+            }
+        }
+        if (!rc && (xuan_gguf_writer_set_arr_str(w, "tokenizer.ggml.tokens", toks, n) ||
+                    (tt && xuan_gguf_writer_set_arr(w, "tokenizer.ggml.token_type", XUAN_GGUF_INT32, types, n)) ||
+                    (sc && xuan_gguf_writer_set_arr(w, "tokenizer.ggml.scores", XUAN_GGUF_FLOAT32, scores, n))))
+            rc = xuan_fail(err, XUAN_ERR_NOMEM, "out of memory");
+        xuan_free(toks);
+        xuan_free(types);
+        xuan_free(scores);
+        xuan_free(store);
+    }
+    *n_tokens = (uint32_t)n;
+done:
+    xuan_gguf_close(src);
+    return rc;
+}
+
+/* ==== 4. tensors ======================================================= */
+
+typedef struct builder {
+    xuan_gguf_writer *w;
+    fill_ctx ctx[N_ROLES]; /* one per role; must outlive the write */
+    xuan_error *err;
+} builder;
+
+static int add(builder *b, role r, const char *name, uint32_t type, int64_t ne0, int64_t ne1) {
+    int64_t ne[2] = {ne0, ne1};
+    uint32_t t = r == ROLE_WEIGHT ? xuan_synth_fallback_type(type, (uint64_t)ne0) : XUAN_TYPE_F32;
+    return xuan_gguf_writer_add_tensor(b->w, name, t, ne1 > 1 ? 2 : 1, ne, NULL, fill_tensor,
+                                       &b->ctx[r], b->err);
+}
+
+static int check_params(const xuan_synth_params *p, xuan_error *err) {
+    if (strcmp(p->arch, "llama") && strcmp(p->arch, "qwen2") && strcmp(p->arch, "phi3"))
+        return xuan_fail(err, XUAN_ERR_USAGE, "architecture '%s' cannot be synthesized (llama, qwen2, phi3 can)", p->arch);
+    if (!p->n_layers || p->n_layers > 512 || !p->d_model || p->d_model > 65536 || !p->d_ffn ||
+        p->d_ffn > 262144 || !p->n_heads || !p->n_kv_heads || p->n_heads % p->n_kv_heads ||
+        !p->head_dim || p->head_dim % 2 || p->head_dim > 1024)
+        return xuan_fail(err, XUAN_ERR_USAGE,
+                         "bad shape: layers %u, dim %u, ffn %u, heads %u, kv heads %u, head dim %u "
+                         "(heads must be a multiple of kv heads, head dim even)",
+                         p->n_layers, p->d_model, p->d_ffn, p->n_heads, p->n_kv_heads, p->head_dim);
+    uint32_t types[3] = {p->type, p->embd_type, p->output_type};
+    for (int i = 0; i < 3; i++)
+        if (!xuan_type_known(types[i]) || types[i] == XUAN_TYPE_Q8_K || types[i] == XUAN_TYPE_Q8_1 ||
+            (types[i] >= XUAN_TYPE_I8 && types[i] <= XUAN_TYPE_F64))
+            return xuan_fail(err, XUAN_ERR_USAGE, "type %s is not a weight type", xuan_type_name(types[i]));
+    return 0;
+}
+
+int xuan_synth_write(const xuan_synth_params *p, const char *path, xuan_error *err) {
+    int rc = check_params(p, err);
+    if (rc) return rc;
+    builder b = {xuan_gguf_writer_new(), {{0}}, err};
+    if (!b.w) return xuan_fail(err, XUAN_ERR_NOMEM, "out of memory");
+    /* Unit-RMS hidden states times output weights of std ~0.02 give logits
+     * of std 0.02*sqrt(dim); scale the final norm so that std is ~3, which
+     * keeps next-token distributions peaked enough to compare. */
+    float out_scale = 3.0f / (0.02f * sqrtf((float)p->d_model));
+    for (int r = 0; r < N_ROLES; r++) b.ctx[r] = (fill_ctx){p->seed, (role)r, p->head_dim, out_scale};
+    xuan_gguf_writer *w = b.w;
+    const char *a = p->arch;
+    char key[128], name[64];
+#define KEY(suffix) (snprintf(key, sizeof key, "%s." suffix, a), key)
+    char gname[128];
+    if (p->name) snprintf(gname, sizeof gname, "%s", p->name);
+    else snprintf(gname, sizeof gname, "synthetic-%s-%s", p->preset[0] ? p->preset : a, xuan_type_name(p->type));
+    uint32_t n_tokens = 0;
+    xuan_gguf_writer_set_str(w, "general.architecture", a);
+    xuan_gguf_writer_set_str(w, "general.name", gname);
+    xuan_gguf_writer_set_u32(w, "general.file_type", xuan_ftype_for_type(p->type));
+    xuan_gguf_writer_set_u32(w, "general.quantization_version", 2);
+    xuan_gguf_writer_set_u32(w, KEY("context_length"), p->n_ctx);
+    xuan_gguf_writer_set_u32(w, KEY("embedding_length"), p->d_model);
+    xuan_gguf_writer_set_u32(w, KEY("block_count"), p->n_layers);
+    xuan_gguf_writer_set_u32(w, KEY("feed_forward_length"), p->d_ffn);
+    xuan_gguf_writer_set_u32(w, KEY("attention.head_count"), p->n_heads);
+    xuan_gguf_writer_set_u32(w, KEY("attention.head_count_kv"), p->n_kv_heads);
+    xuan_gguf_writer_set_f32(w, KEY("rope.freq_base"), p->rope_base);
+    xuan_gguf_writer_set_f32(w, KEY("attention.layer_norm_rms_epsilon"), p->norm_eps);
+    xuan_gguf_writer_set_u32(w, KEY("rope.dimension_count"), p->head_dim);
+    if (p->head_dim * p->n_heads != p->d_model) {
+        xuan_gguf_writer_set_u32(w, KEY("attention.key_length"), p->head_dim);
+        xuan_gguf_writer_set_u32(w, KEY("attention.value_length"), p->head_dim);
+    }
+    if (p->longrope) {
+        xuan_gguf_writer_set_u32(w, KEY("rope.scaling.original_context_length"), 4096);
+        xuan_gguf_writer_set_f32(w, KEY("rope.scaling.attn_factor"),
+                                 (float)sqrt(1 + log((double)p->n_ctx / 4096) / log(4096.0)));
+    }
+    /* the tokenizer comes after the model keys, as convert_hf_to_gguf orders them */
+    rc = p->vocab_from ? copy_vocab(w, p->vocab_from, p->n_vocab, &n_tokens, err)
+                       : builtin_vocab(w, p->n_vocab, &n_tokens, err);
+    if (rc) goto done;
+    xuan_gguf_writer_set_u32(w, KEY("vocab_size"), n_tokens);
+#undef KEY
+    int64_t d = p->d_model, f = p->d_ffn, hd = p->head_dim, nq = (int64_t)p->n_heads * hd,
+            nkv = (int64_t)p->n_kv_heads * hd;
+    rc = add(&b, ROLE_WEIGHT, "token_embd.weight", p->embd_type, d, n_tokens);
+    if (!rc && p->llama3_rope) rc = add(&b, ROLE_ROPE_L3, "rope_freqs.weight", XUAN_TYPE_F32, hd / 2, 1);
+    if (!rc && p->longrope) rc = add(&b, ROLE_ROPE_LONG, "rope_factors_long.weight", XUAN_TYPE_F32, hd / 2, 1);
+    if (!rc && p->longrope) rc = add(&b, ROLE_ROPE_SHORT, "rope_factors_short.weight", XUAN_TYPE_F32, hd / 2, 1);
+    for (uint32_t l = 0; l < p->n_layers && !rc; l++) {
+#define T(role, suffix, type, ne0, ne1) \
+    (snprintf(name, sizeof name, "blk.%u." suffix, l), add(&b, role, name, type, ne0, ne1))
+        rc = T(ROLE_NORM, "attn_norm.weight", XUAN_TYPE_F32, d, 1);
+        if (!strcmp(a, "phi3")) {
+            rc = rc ? rc : T(ROLE_WEIGHT, "attn_qkv.weight", p->type, d, nq + 2 * nkv);
+        } else {
+            rc = rc ? rc : T(ROLE_WEIGHT, "attn_q.weight", p->type, d, nq);
+            rc = rc ? rc : T(ROLE_WEIGHT, "attn_k.weight", p->type, d, nkv);
+            rc = rc ? rc : T(ROLE_WEIGHT, "attn_v.weight", p->type, d, nkv);
+            if (p->qkv_bias) {
+                rc = rc ? rc : T(ROLE_BIAS, "attn_q.bias", XUAN_TYPE_F32, nq, 1);
+                rc = rc ? rc : T(ROLE_BIAS, "attn_k.bias", XUAN_TYPE_F32, nkv, 1);
+                rc = rc ? rc : T(ROLE_BIAS, "attn_v.bias", XUAN_TYPE_F32, nkv, 1);
+            }
+        }
+        rc = rc ? rc : T(ROLE_WEIGHT, "attn_output.weight", p->type, nq, d);
+        rc = rc ? rc : T(ROLE_NORM, "ffn_norm.weight", XUAN_TYPE_F32, d, 1);
+        if (!strcmp(a, "phi3")) {
+            rc = rc ? rc : T(ROLE_WEIGHT, "ffn_up.weight", p->type, d, 2 * f);
+        } else {
+            rc = rc ? rc : T(ROLE_WEIGHT, "ffn_gate.weight", p->type, d, f);
+            rc = rc ? rc : T(ROLE_WEIGHT, "ffn_up.weight", p->type, d, f);
+        }
+        rc = rc ? rc : T(ROLE_WEIGHT, "ffn_down.weight", p->type, f, d);
+#undef T
+    }
+    if (!rc) rc = add(&b, ROLE_OUT_NORM, "output_norm.weight", XUAN_TYPE_F32, d, 1);
+    if (!rc && !p->tied) rc = add(&b, ROLE_WEIGHT, "output.weight", p->output_type, d, n_tokens);
+    if (!rc) {
+        xuan_gguf_writer_progress(w, "synth");
+        rc = xuan_gguf_writer_write(w, path, err);
+    }
+done:
+    xuan_gguf_writer_free(w);
+    return rc;
+}
