@@ -1,0 +1,160 @@
+/*
+ * memory.c — the one memory formula that `xuan inspect` and `xuan pick`
+ * share: weights + KV cache + compute scratch + overhead.
+ *
+ * The terms follow what llama.cpp allocates on a CPU (memory.md in the
+ * catalog, and llama.cpp's own load log):
+ *   - the KV cache is allocated for the whole context at load time, n_ctx
+ *     rounded up to 256 cells, K and V rows of n_kv_heads x head_dim in the
+ *     cache type (F16 by default);
+ *   - the compute buffer is sized for the worst-case graph of one ubatch:
+ *     the logits of every row (n_vocab x n_ubatch x 4 B) and a layer's
+ *     activations.  We add the two; ggml-alloc can reuse some of the space,
+ *     so the real buffer is at most this (an upper estimate, on purpose: a
+ *     planner that says "fits" must not be wrong);
+ *   - overhead: a fixed allowance for the runtime and the process, plus the
+ *     host-side logits row of each sequence.
+ * Every product saturates, so a hostile GGUF header cannot wrap the total
+ * back to a small number.
+ */
+#include "xuan/gguf.h"
+#include "xuan/pick.h"
+
+/* ---- saturating arithmetic ---------------------------------------------- */
+
+static uint64_t sat_mul(uint64_t a, uint64_t b) {
+    uint64_t r;
+    return xuan_mul_ok(a, b, &r) ? r : UINT64_MAX;
+}
+static uint64_t sat_add(uint64_t a, uint64_t b) {
+    uint64_t r;
+    return xuan_add_ok(a, b, &r) ? r : UINT64_MAX;
+}
+static uint64_t max_u64(uint64_t a, uint64_t b) { return a > b ? a : b; }
+
+/* ---- cache element size ------------------------------------------------- */
+
+void xuan_mem_cache_elem(uint32_t cache_type, uint64_t *num, uint64_t *den) {
+    const xuan_type_traits *t = xuan_type_get(cache_type);
+    /* 0 is F32 in ggml's numbering, but a zero-initialised input means "the
+     * default", which is F16 (llama.cpp's -ctk/-ctv default). */
+    if (cache_type == XUAN_TYPE_F32 || !t || t->block_size == 0 || t->type_size == 0) {
+        *num = 2;
+        *den = 1;
+        return;
+    }
+    *num = t->type_size;
+    *den = t->block_size;
+}
+
+/* Bytes of one cache row of n elements: exact for block types when n is a
+ * multiple of the block, otherwise the fractional size rounded up. */
+static uint64_t cache_row_bytes(uint32_t cache_type, uint64_t n) {
+    uint64_t bytes;
+    if (cache_type != XUAN_TYPE_F32 && xuan_type_known(cache_type) &&
+        xuan_type_row_size(cache_type, n, &bytes))
+        return bytes;
+    uint64_t num, den;
+    xuan_mem_cache_elem(cache_type, &num, &den);
+    return sat_mul(n, num) / den + (sat_mul(n, num) % den != 0);
+}
+
+static const char *cache_type_label(uint32_t cache_type) {
+    if (cache_type == XUAN_TYPE_F32 || !xuan_type_known(cache_type)) return "F16";
+    return xuan_type_name(cache_type);
+}
+
+/* ---- the estimate ------------------------------------------------------- */
+
+static uint32_t effective_batch(const xuan_mem_input *in) {
+    uint32_t ub = in->n_batch ? in->n_batch : 512;
+    /* llama.cpp clamps the batch of a causal model to the context. */
+    if (in->n_ctx && ub > in->n_ctx) ub = in->n_ctx;
+    return ub;
+}
+
+static uint32_t ctx_alloc(uint32_t n_ctx) {
+    uint64_t r = ((uint64_t)n_ctx + 255) / 256 * 256;
+    return r > UINT32_MAX ? UINT32_MAX : (uint32_t)r;
+}
+
+void xuan_mem_estimate_compute(const xuan_mem_input *in, xuan_mem_estimate *out) {
+    XUAN_ASSERT(in && out);
+    *out = (xuan_mem_estimate){0};
+    uint64_t n_seq = in->n_seq ? in->n_seq : 1;
+    uint64_t ub = effective_batch(in);
+
+    out->weights = in->weight_bytes;
+
+    out->n_ctx_alloc = ctx_alloc(in->n_ctx);
+    uint64_t k_row = cache_row_bytes(in->cache_type, sat_mul(in->n_kv_heads, in->head_dim_k));
+    uint64_t v_row = cache_row_bytes(in->cache_type, sat_mul(in->n_kv_heads, in->head_dim_v));
+    out->kv_bytes_per_token = sat_mul(in->n_layers, sat_add(k_row, v_row));
+    out->kv_cache = sat_mul(sat_mul(out->kv_bytes_per_token, out->n_ctx_alloc), n_seq);
+
+    /* Activations are F32 (4 bytes). */
+    out->compute_logits = sat_mul(sat_mul(in->n_vocab, ub), 4);
+    uint64_t q = sat_mul(in->n_heads, in->head_dim_k);
+    uint64_t kv = sat_mul(in->n_kv_heads, sat_add(in->head_dim_k, in->head_dim_v));
+    uint64_t attn_out = sat_mul(in->n_heads, in->head_dim_v);
+    uint64_t attn = sat_mul(sat_mul(sat_add(sat_add(q, kv), attn_out), ub), 4);
+    if (in->no_flash_attn) {
+        /* K*Q scores and their softmax, both n_kv x ubatch x n_heads F32. */
+        uint64_t kq = sat_mul(sat_mul(sat_mul(out->n_ctx_alloc, ub), in->n_heads), 4);
+        attn = sat_add(attn, sat_mul(kq, 2));
+    }
+    /* SwiGLU: gate, up and their product are alive together. */
+    uint64_t ffn = sat_mul(sat_mul(sat_mul(in->d_ffn, 3), ub), 4);
+    /* The residual stream, its norm and the layer output. */
+    uint64_t resid = sat_mul(sat_mul(sat_mul(in->d_model, 3), ub), 4);
+    out->compute_layer = sat_add(resid, max_u64(attn, ffn));
+    out->compute = sat_add(out->compute_logits, out->compute_layer);
+
+    out->overhead = sat_add(XUAN_MEM_RUNTIME_BYTES, sat_mul(sat_mul(in->n_vocab, 4), n_seq));
+    out->total = sat_add(sat_add(out->weights, out->kv_cache), sat_add(out->compute, out->overhead));
+}
+
+/* ---- the explanation ---------------------------------------------------- */
+
+static const char *fmt(uint64_t bytes, char *buf, size_t n) {
+    if (bytes == UINT64_MAX) {
+        snprintf(buf, n, "overflow");
+        return buf;
+    }
+    return xuan_fmt_bytes(bytes, buf, n);
+}
+
+int xuan_mem_explain(const xuan_mem_input *in, const xuan_mem_estimate *est, xuan_buf *out) {
+    XUAN_ASSERT(in && est && out);
+    char a[32], b[32], c[32];
+    uint64_t num, den;
+    xuan_mem_cache_elem(in->cache_type, &num, &den);
+    uint64_t n_seq = in->n_seq ? in->n_seq : 1;
+    int rc = 0;
+    rc |= xuan_buf_printf(out, "weights  = %s  (tensor data, %llu bytes)\n",
+                          fmt(est->weights, a, sizeof a), (unsigned long long)est->weights);
+    rc |= xuan_buf_printf(out,
+                          "kv_cache = %s  = n_layers %u x n_kv_heads %u x (head_dim_k %u + head_dim_v %u)"
+                          " x %s (%llu/%llu B) x n_ctx %u (allocated %u",
+                          fmt(est->kv_cache, a, sizeof a), in->n_layers, in->n_kv_heads,
+                          in->head_dim_k, in->head_dim_v, cache_type_label(in->cache_type),
+                          (unsigned long long)num, (unsigned long long)den, in->n_ctx,
+                          est->n_ctx_alloc);
+    if (n_seq > 1) rc |= xuan_buf_printf(out, ") x n_seq %llu\n", (unsigned long long)n_seq);
+    else rc |= xuan_buf_puts(out, ")\n");
+    rc |= xuan_buf_printf(out,
+                          "compute  = %s  = logits n_vocab %u x n_batch %u x 4 B (%s)"
+                          " + one layer's activations (%s: 4 B x n_batch x (3 x d_model %u + max(3 x d_ffn %u, attention%s)))\n",
+                          fmt(est->compute, a, sizeof a), in->n_vocab, effective_batch(in),
+                          fmt(est->compute_logits, b, sizeof b),
+                          fmt(est->compute_layer, c, sizeof c), in->d_model, in->d_ffn,
+                          in->no_flash_attn ? " + 2 x n_ctx x n_heads K*Q scores, flash attention off"
+                                            : ", flash attention on");
+    rc |= xuan_buf_printf(out, "overhead = %s  = runtime allowance %s + output row n_vocab %u x 4 B%s\n",
+                          fmt(est->overhead, a, sizeof a),
+                          fmt(XUAN_MEM_RUNTIME_BYTES, b, sizeof b), in->n_vocab,
+                          n_seq > 1 ? " x n_seq" : "");
+    rc |= xuan_buf_printf(out, "total    = %s  = weights + kv_cache + compute + overhead\n",
+                          fmt(est->total, a, sizeof a));
+    return rc ? XUAN_ERR_NOMEM : 0;
+}
