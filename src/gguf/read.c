@@ -356,10 +356,10 @@ static int parse_image(xuan_gguf *g, const uint8_t *data, uint64_t size, uint32_
     /* A key/value pair takes >= 13 bytes (key length, type, 1-byte value);
      * a tensor info >= 33 (name length, 1-byte name, n_dims, a dim, type, offset). */
     if (n_kv > remaining(&c) / 13)
-        return xuan_fail(err, XUAN_ERR_FORMAT, "%s: metadata count %llu is more than the file can hold",
+        return xuan_fail(err, XUAN_ERR_FORMAT, "%s: metadata count %llu is more than the file can hold (truncated or corrupt)",
                          where, (unsigned long long)n_kv);
     if (n_tensors > remaining(&c) / 33)
-        return xuan_fail(err, XUAN_ERR_FORMAT, "%s: tensor count %llu is more than the file can hold",
+        return xuan_fail(err, XUAN_ERR_FORMAT, "%s: tensor count %llu is more than the file can hold (truncated or corrupt)",
                          where, (unsigned long long)n_tensors);
 
     xuan_gguf_kv *kv = xuan_calloc(n_kv ? n_kv : 1, sizeof *kv);

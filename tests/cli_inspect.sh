@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# xuan synth + xuan inspect: the summary agrees with the shape written,
+# flags are checked, errors are one line with the right exit code.
+set -uo pipefail
+: "${XUAN_BIN:?}" "${XUAN_TMP:?}"
+d="$XUAN_TMP/cli_inspect"; mkdir -p "$d"
+pass=0; fail=0
+ok()   { echo "ok   $1"; pass=$((pass+1)); }
+bad()  { echo "FAIL $1"; fail=$((fail+1)); }
+check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
+field() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval('d'+sys.argv[2]))" "$@"; }
+
+"$XUAN_BIN" synth --preset tiny --layers 3 --dim 128 --heads 8 --kv-heads 2 --ffn 320 --type Q8_0 \
+  --embd-type F16 -o "$d/m.gguf" --force -q
+"$XUAN_BIN" inspect --json --tensors -c 2048 "$d/m.gguf" >"$d/m.json"
+check "layers"      '[ "$(field "$d/m.json" "[\"n_layers\"]")" = 3 ]'
+check "dim"         '[ "$(field "$d/m.json" "[\"embedding_length\"]")" = 128 ]'
+check "heads"       '[ "$(field "$d/m.json" "[\"n_heads\"]")" = 8 ]'
+check "kv heads"    '[ "$(field "$d/m.json" "[\"n_kv_heads\"]")" = 2 ]'
+check "head dim"    '[ "$(field "$d/m.json" "[\"head_dim\"]")" = 16 ]'
+check "tensors"     '[ "$(field "$d/m.json" "[\"tensors\"].__len__()")" = $((1 + 3*12 + 1)) ]'
+check "type mix"    '[ "$(field "$d/m.json" "[\"tensor_types\"][0][\"type\"]")" = Q8_0 ]'
+# KV cache = layers 3 x kv 2 x (16+16) x 2 B x ctx 2048
+check "kv cache"    '[ "$(field "$d/m.json" "[\"memory\"][\"kv_cache\"]")" = $((3*2*32*2*2048)) ]'
+check "params"      '[ "$(field "$d/m.json" "[\"n_params\"]")" -gt 0 ]'
+"$XUAN_BIN" inspect "$d/m.gguf" >"$d/m.txt"
+check "text summary" 'grep -q "3 layers, 8 heads, 2 KV heads, head dim 16" "$d/m.txt"'
+check "text memory"  'grep -q "^  memory .* at context" "$d/m.txt"'
+
+# usage errors exit 2, runtime errors exit 1, each one line on stderr
+"$XUAN_BIN" inspect >/dev/null 2>"$d/e1"; r=$?
+check "no file: exit 2"      '[ $r -eq 2 ] && [ $(wc -l <"$d/e1") -eq 1 ]'
+"$XUAN_BIN" inspect -c abc "$d/m.gguf" >/dev/null 2>"$d/e2"; r=$?
+check "bad ctx: exit 2"      '[ $r -eq 2 ] && grep -q -- "--ctx" "$d/e2"'
+"$XUAN_BIN" inspect "$d/missing.gguf" >/dev/null 2>"$d/e3"; r=$?
+check "missing: exit 1"      '[ $r -eq 1 ] && [ $(wc -l <"$d/e3") -eq 1 ] && grep -q "missing.gguf" "$d/e3"'
+head -c 100 "$d/m.gguf" >"$d/cut.gguf"
+"$XUAN_BIN" inspect "$d/cut.gguf" >/dev/null 2>"$d/e4"; r=$?
+check "truncated: exit 1"    '[ $r -eq 1 ] && grep -q "truncated" "$d/e4"'
+"$XUAN_BIN" synth --preset nope -o "$d/x.gguf" 2>"$d/e5"; r=$?
+check "unknown preset: exit 2" '[ $r -eq 2 ] && grep -q "unknown preset" "$d/e5"'
+"$XUAN_BIN" synth --preset tinny -o "$d/x.gguf" 2>"$d/e6"; r=$?
+check "preset suggestion"    '[ $r -eq 2 ] && grep -q "did you mean .tiny." "$d/e6"'
+"$XUAN_BIN" synth --preset tiny -o "$d/m.gguf" 2>"$d/e7"; r=$?
+check "no overwrite"         '[ $r -eq 1 ] && grep -q "already exists" "$d/e7"'
+"$XUAN_BIN" synth --preset tiny --heads 5 --kv-heads 2 -o "$d/y.gguf" 2>"$d/e8"; r=$?
+check "bad shape refused"    '[ $r -eq 2 ] && grep -q "bad shape" "$d/e8" && [ ! -e "$d/y.gguf" ]'
+# synth is deterministic
+"$XUAN_BIN" synth --preset tiny --seed 7 -o "$d/s1.gguf" --force -q
+"$XUAN_BIN" synth --preset tiny --seed 7 -o "$d/s2.gguf" --force -q
+"$XUAN_BIN" synth --preset tiny --seed 8 -o "$d/s3.gguf" --force -q
+check "same seed same bytes" 'cmp -s "$d/s1.gguf" "$d/s2.gguf" && ! cmp -s "$d/s1.gguf" "$d/s3.gguf"'
+"$XUAN_BIN" --version >"$d/v"
+check "version line"         'grep -Eq "^xuan [0-9.]+ \(commit [0-9a-f]+|unknown" "$d/v"'
+"$XUAN_BIN" inpsect 2>"$d/e9"; r=$?
+check "verb suggestion"      '[ $r -eq 2 ] && grep -q "did you mean .inspect." "$d/e9"'
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]
