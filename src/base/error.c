@@ -4,12 +4,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Messages quote names taken from input (GGUF keys, tensor names, paths):
+ * control bytes there would break the one-line promise or drive the
+ * terminal (a key holding "\n" or ESC), so they are shown as '?'. */
+static void one_line(char *s) {
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f) *s = '?';
+}
+
 int xuan_fail(xuan_error *err, xuan_status code, const char *fmt, ...) {
     if (err) {
         va_list ap;
         va_start(ap, fmt);
         vsnprintf(err->msg, sizeof err->msg, fmt, ap);
         va_end(ap);
+        one_line(err->msg);
         err->code = code;
     }
     return (int)code;
@@ -31,6 +40,7 @@ void xuan_error_prefix(xuan_error *err, const char *fmt, ...) {
     if (ol > rest) ol = rest;
     memcpy(err->msg + n + 2, old, ol);
     err->msg[n + 2 + ol] = 0;
+    one_line(err->msg);
 }
 
 const char *xuan_status_name(xuan_status code) {

@@ -362,6 +362,12 @@ static int parse_image(xuan_gguf *g, const uint8_t *data, uint64_t size, uint32_
         return xuan_fail(err, XUAN_ERR_FORMAT, "%s: tensor count %llu is more than the file can hold (truncated or corrupt)",
                          where, (unsigned long long)n_tensors);
 
+    /* Checked before parsing (it used to be after): the duplicate-key scan
+     * below is quadratic, so a file of 10^5 one-byte keys would otherwise
+     * cost 5*10^9 comparisons before being refused. */
+    if (n_kv > 10000)
+        return xuan_fail(err, XUAN_ERR_FORMAT, "%s: %llu metadata keys is implausible", where,
+                         (unsigned long long)n_kv);
     xuan_gguf_kv *kv = xuan_calloc(n_kv ? n_kv : 1, sizeof *kv);
     if (!kv) return xuan_fail(err, XUAN_ERR_NOMEM, "%s: out of memory for %llu keys", where, (unsigned long long)n_kv);
     uint64_t alignment = 32;
@@ -383,9 +389,6 @@ static int parse_image(xuan_gguf *g, const uint8_t *data, uint64_t size, uint32_
             else alignment = v->v.u64;
         }
     }
-    if (!rc && n_kv > 10000)
-        rc = xuan_fail(err, XUAN_ERR_FORMAT, "%s: %llu metadata keys is implausible", where,
-                       (unsigned long long)n_kv);
     if (rc) {
         xuan_free(kv);
         return rc;
