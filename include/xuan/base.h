@@ -232,6 +232,32 @@ int xuan_edit_distance(const char *a, const char *b);
 /* Returns the candidate closest to `name` (NULL if none is reasonably close). */
 const char *xuan_closest(const char *name, const char *const *candidates, size_t n);
 
+/* ---- thread pool ------------------------------------------------------------ */
+
+/* A fixed set of worker threads for data-parallel kernels (src/base/pool.c).
+ *
+ *     xuan_pool *pool = xuan_pool_create(2, &err);   // the caller + 1 worker
+ *     xuan_pool_run(pool, my_fn, &args);             // my_fn(&args, 0, 2) and (&args, 1, 2)
+ *     xuan_pool_free(pool);
+ *
+ * xuan_pool_run calls fn(ctx, ith, nth) once for every ith in [0, nth) —
+ * ith 0 on the calling thread — and returns when all have returned; that
+ * return is the only synchronization.  Nothing is allocated per call.
+ * Workers spin for a short while after each job (so back-to-back calls in a
+ * decode step do not pay a futex wake-up) and then sleep on a condition
+ * variable.  One caller at a time: xuan_pool_run is not reentrant and must
+ * not be called from inside fn. */
+typedef struct xuan_pool xuan_pool;
+typedef void (*xuan_pool_fn)(void *ctx, int ith, int nth);
+
+/* n_threads counts the calling thread; 0 means xuan_cpu_get()->n_cores.
+ * Returns NULL with err set if a thread cannot be started. */
+xuan_pool *xuan_pool_create(int n_threads, xuan_error *err);
+void xuan_pool_free(xuan_pool *pool); /* joins the workers; NULL is fine */
+int xuan_pool_size(const xuan_pool *pool); /* 1 for NULL */
+/* Runs fn on every thread of the pool (just the caller when pool is NULL). */
+void xuan_pool_run(xuan_pool *pool, xuan_pool_fn fn, void *ctx);
+
 #ifdef __cplusplus
 }
 #endif

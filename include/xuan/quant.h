@@ -1,0 +1,187 @@
+/*
+ * xuan/quant.h — tensor formats and CPU kernels: half/bfloat conversion,
+ * (de)quantization of the ggml block types, and the matrix product the
+ * engine spends its time in.
+ *
+ *     // Once, at model load:
+ *     xuan_error err = {0};
+ *     xuan_pool *pool = xuan_pool_create(2, &err);          // base.h
+ *     xuan_weight w = {t->type, t->data, t->ne[1], t->ne[0]}; // a GGUF matrix
+ *     if (xuan_weight_check(&w, t->name, &err) != 0) { ...refuse the model... }
+ *     void *scratch = xuan_malloc_aligned(xuan_matmul_scratch_size(&w, max_tokens));
+ *
+ *     // Per step: Y[n_tok x n_rows] = X[n_tok x n_cols] * W^T
+ *     xuan_matmul(pool, &w, x, n_tok, y, scratch);
+ *
+ *     // Embedding lookup: one row of W as floats.
+ *     xuan_weight_row(&w, token_id, out);
+ *
+ * How it works.  X is quantized once per call into the activation format
+ * ggml pairs with the weight type (Q8_0 for the 32-element types, Q8_1 for
+ * Q4_1/Q5_1, Q8_K for the K-quants and IQ4_XS; F16/BF16/F32 weights keep X
+ * in F32), then each thread takes a contiguous range of weight rows and
+ * computes fused integer dot products.  With several tokens, a small group
+ * of rows stays in L1 while every token passes over it, so each weight byte
+ * is read from memory once per call, not once per token.
+ *
+ * The kernels come in three levels (scalar reference, AVX2, AVX-512), chosen
+ * from xuan_cpu_get()->simd at each call (XUAN_CPU=scalar|avx2|avx512 forces
+ * one).  Integer sums are exact at every level; float results differ from
+ * the scalar reference only by summation order.
+ *
+ * Quantization from F32 reproduces ggml's reference quantizers bit for bit
+ * (the paths llama-quantize takes without an importance matrix), so that
+ * `xuan quantize` and llama-quantize write the same blocks.
+ *
+ * Not thread-safe per call unless stated: xuan_matmul uses the pool and the
+ * scratch exclusively while it runs.
+ */
+#ifndef XUAN_QUANT_H
+#define XUAN_QUANT_H
+
+#include "xuan/base.h"
+#include "xuan/gguf.h"
+
+#include <string.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- half precision and bfloat16 ------------------------------------------ */
+
+/* IEEE binary16 <-> binary32.  Rounding is to nearest even, as the F16C
+ * instructions and ggml do; NaN stays NaN, overflow becomes infinity. */
+static inline float xuan_fp16_to_fp32(uint16_t h) {
+    /* Shift the half into a float's position and rescale the exponent with
+     * one multiply; subnormal halves take the "magic number" path. */
+    uint32_t w = (uint32_t)h << 16, sign = w & 0x80000000u, two_w = w + w;
+    uint32_t nb = (two_w >> 4) + (0xE0u << 23), db = (two_w >> 17) | (126u << 23);
+    float nf, df;
+    memcpy(&nf, &nb, 4);
+    memcpy(&df, &db, 4);
+    nf *= 0x1.0p-112f;
+    df -= 0.5f;
+    uint32_t bits;
+    if (two_w < (1u << 27)) memcpy(&bits, &df, 4);
+    else memcpy(&bits, &nf, 4);
+    bits |= sign;
+    float out;
+    memcpy(&out, &bits, 4);
+    return out;
+}
+
+static inline uint16_t xuan_fp32_to_fp16(float f) {
+    /* Let the FPU do the rounding: scaling up then down pushes the bits to
+     * drop below the float mantissa, and adding a power of two aligned on
+     * the target exponent rounds them to nearest even. */
+    uint32_t w;
+    memcpy(&w, &f, 4);
+    float base = (__builtin_fabsf(f) * 0x1.0p+112f) * 0x1.0p-110f;
+    uint32_t shl1_w = w + w, sign = w & 0x80000000u, bias = shl1_w & 0xFF000000u;
+    if (bias < 0x71000000u) bias = 0x71000000u;
+    uint32_t bb = (bias >> 1) + 0x07800000u;
+    float bf;
+    memcpy(&bf, &bb, 4);
+    base = bf + base;
+    uint32_t bits;
+    memcpy(&bits, &base, 4);
+    uint32_t nonsign = ((bits >> 13) & 0x00007C00u) + (bits & 0x00000FFFu);
+    return (uint16_t)((sign >> 16) | (shl1_w > 0xFF000000u ? 0x7E00u : nonsign));
+}
+
+static inline float xuan_bf16_to_fp32(uint16_t h) {
+    uint32_t bits = (uint32_t)h << 16;
+    float out;
+    memcpy(&out, &bits, 4);
+    return out;
+}
+
+/* Rounds to nearest even; NaN stays a (quiet) NaN, as ggml does. */
+static inline uint16_t xuan_fp32_to_bf16(float f) {
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 64);
+    return (uint16_t)((u + (0x7fffu + ((u >> 16) & 1))) >> 16);
+}
+
+/* Whole arrays (SIMD where available). */
+void xuan_fp16_to_fp32_row(const uint16_t *src, float *dst, int64_t n);
+void xuan_fp32_to_fp16_row(const float *src, uint16_t *dst, int64_t n);
+
+/* ---- what each type supports ----------------------------------------------- */
+
+/* True when xuan can turn a row of `type` into floats (F32, F16, BF16, Q4_0,
+ * Q4_1, Q5_0, Q5_1, Q8_0, Q8_1, Q2_K..Q8_K, IQ4_NL, IQ4_XS). */
+bool xuan_quant_can_dequantize(uint32_t type);
+/* True when xuan_quantize_rows can produce `type` from F32. */
+bool xuan_quant_can_quantize(uint32_t type);
+/* True when xuan_matmul accepts weights of `type`. */
+bool xuan_quant_can_matmul(uint32_t type);
+/* The names of the types xuan_quant_can_quantize accepts, comma-separated
+ * ("F32, F16, BF16, Q4_0, ..."), for error messages. */
+const char *xuan_quant_quantizable_names(void);
+
+/* ---- rows -------------------------------------------------------------------- */
+
+/* Dequantizes n elements (a multiple of the type's block size) from src to
+ * dst.  Returns 0, or XUAN_ERR_UNSUPPORTED / XUAN_ERR_USAGE (bad n) with err
+ * set.  Scalar code: it is the reference the kernels are tested against. */
+int xuan_dequantize_row(uint32_t type, const void *src, float *dst, int64_t n, xuan_error *err);
+
+/* Quantizes n_rows rows of n_per_row floats into dst (n_rows * row_size
+ * bytes), exactly as ggml's quantize_<type>() does without an importance
+ * matrix (the *_ref quantizers; IQ4_NL/IQ4_XS use ggml's search with 7
+ * tries, as llama-quantize does).  Returns 0, or an error when the type
+ * cannot be produced or n_per_row is not a multiple of its block size. */
+int xuan_quantize_rows(uint32_t type, const float *src, void *dst, int64_t n_rows,
+                       int64_t n_per_row, xuan_error *err);
+
+/* ---- matrix product ------------------------------------------------------------ */
+
+/* A weight matrix as it lies in a GGUF file: n_rows rows of n_cols elements
+ * (n_cols = ne[0]); `data` is not owned. */
+typedef struct xuan_weight {
+    uint32_t type;
+    const void *data;
+    int64_t n_rows, n_cols;
+} xuan_weight;
+
+/* Checks that xuan_matmul / xuan_weight_row can use w: a supported type and
+ * a row length that is a multiple of the block size.  `name` (the tensor
+ * name, may be NULL) goes into the error message. */
+int xuan_weight_check(const xuan_weight *w, const char *name, xuan_error *err);
+
+/* Bytes of scratch xuan_matmul needs for up to n_tok tokens (the quantized
+ * activations); 0 for float weights.  Allocate once, reuse for every call. */
+size_t xuan_matmul_scratch_size(const xuan_weight *w, int64_t n_tok);
+
+/* y[t * w->n_rows + r] = sum_c x[t * w->n_cols + c] * W[r][c] for t < n_tok.
+ * `pool` may be NULL (runs on the calling thread).  `scratch` holds at
+ * least xuan_matmul_scratch_size(w, n_tok) bytes (may be NULL when that is
+ * 0).  x and y must not overlap.  w must have passed xuan_weight_check
+ * (checked again with XUAN_ASSERT: a bad weight here is our bug).  Nothing
+ * is allocated. */
+void xuan_matmul(xuan_pool *pool, const xuan_weight *w, const float *x, int64_t n_tok, float *y,
+                 void *scratch);
+
+/* Row `row` of W as n_cols floats (embedding lookup). */
+void xuan_weight_row(const xuan_weight *w, int64_t row, float *out);
+
+/* ---- lower level: the kernels themselves (tests and benchmarks) ---------------- */
+
+/* The activation format ggml pairs with a weight type (XUAN_TYPE_Q8_0,
+ * Q8_1, Q8_K, or F32 for float weights); XUAN_TYPE_COUNT if unsupported. */
+uint32_t xuan_quant_vec_dot_type(uint32_t weight_type);
+/* Quantizes n floats (a multiple of 32, or 256 for Q8_K) into activation
+ * format `act_type`. */
+void xuan_quantize_act(uint32_t act_type, const float *x, void *dst, int64_t n);
+/* One fused dot product of a weight row with an activation row already in
+ * xuan_quant_vec_dot_type(type) format, at SIMD level `simd` (clamped to
+ * what the CPU has).  n is the row length in elements. */
+float xuan_vec_dot(xuan_simd simd, uint32_t type, int64_t n, const void *w_row, const void *act);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* XUAN_QUANT_H */

@@ -1,0 +1,166 @@
+/*
+ * pool.c — the thread pool behind xuan_pool_run (see base.h).
+ *
+ * One job at a time.  The caller publishes a job by bumping `generation`;
+ * workers notice it by spinning (cheap when calls come back to back, as in
+ * decoding where a token is ~200 matrix products) or, after SPIN_LIMIT
+ * polls, by sleeping on a condition variable.  Completion is an atomic
+ * countdown the caller spins on; the caller does its own share (ith 0)
+ * first, so with 2 threads it usually finds the worker already done.
+ *
+ * The sleep/wake handshake is the classic store-then-load pair: a worker
+ * increments `n_sleeping` and then re-reads `generation` under the mutex;
+ * the caller stores `generation` and then reads `n_sleeping`.  With
+ * sequentially consistent atomics one of the two sees the other's write,
+ * so a wake-up is never lost.
+ */
+#include "xuan/base.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define CPU_RELAX() _mm_pause()
+#else
+#define CPU_RELAX() ((void)0)
+#endif
+
+/* Polls before a worker goes to sleep: a pause is ~40-140 cycles, so this
+ * is on the order of a millisecond, long enough to bridge the gaps between
+ * kernels of one token, short enough not to burn a core when idle. */
+enum { SPIN_LIMIT = 1 << 15 };
+
+typedef struct worker {
+    xuan_pool *pool;
+    pthread_t thread;
+    int ith;
+} worker;
+
+struct xuan_pool {
+    int n_threads;
+    worker *workers; /* n_threads - 1 of them */
+
+    xuan_pool_fn fn; /* the current job, written before generation is bumped */
+    void *ctx;
+    atomic_uint generation;
+    atomic_int n_pending; /* workers that have not finished the current job */
+    atomic_int n_sleeping;
+    atomic_bool stop;
+
+    pthread_mutex_t mutex;
+    pthread_cond_t wake;
+};
+
+static void *worker_main(void *arg) {
+    worker *self = arg;
+    xuan_pool *p = self->pool;
+    unsigned seen = 0;
+    for (;;) {
+        unsigned gen = atomic_load(&p->generation);
+        for (int spin = 0; gen == seen && spin < SPIN_LIMIT; spin++) {
+            CPU_RELAX();
+            gen = atomic_load(&p->generation);
+        }
+        if (gen == seen) {
+            pthread_mutex_lock(&p->mutex);
+            atomic_fetch_add(&p->n_sleeping, 1);
+            while ((gen = atomic_load(&p->generation)) == seen) pthread_cond_wait(&p->wake, &p->mutex);
+            atomic_fetch_sub(&p->n_sleeping, 1);
+            pthread_mutex_unlock(&p->mutex);
+        }
+        seen = gen;
+        if (atomic_load(&p->stop)) return NULL;
+        p->fn(p->ctx, self->ith, p->n_threads);
+        atomic_fetch_sub(&p->n_pending, 1);
+    }
+}
+
+/* Publishes the job in p->fn/ctx to the workers. */
+static void publish(xuan_pool *p) {
+    atomic_store(&p->n_pending, p->n_threads - 1);
+    atomic_fetch_add(&p->generation, 1);
+    if (atomic_load(&p->n_sleeping) > 0) {
+        pthread_mutex_lock(&p->mutex);
+        pthread_cond_broadcast(&p->wake);
+        pthread_mutex_unlock(&p->mutex);
+    }
+}
+
+static void join_workers(xuan_pool *p, int n_started) {
+    atomic_store(&p->stop, true);
+    publish(p);
+    for (int i = 0; i < n_started; i++) pthread_join(p->workers[i].thread, NULL);
+}
+
+xuan_pool *xuan_pool_create(int n_threads, xuan_error *err) {
+    if (n_threads <= 0) n_threads = xuan_cpu_get()->n_cores;
+    if (n_threads > 1024) {
+        xuan_fail(err, XUAN_ERR_USAGE, "thread pool: %d threads is too many (at most 1024)", n_threads);
+        return NULL;
+    }
+    xuan_pool *p = xuan_calloc(1, sizeof *p);
+    if (!p) {
+        xuan_fail(err, XUAN_ERR_NOMEM, "thread pool: out of memory");
+        return NULL;
+    }
+    p->n_threads = n_threads;
+    atomic_init(&p->generation, 0);
+    atomic_init(&p->n_pending, 0);
+    atomic_init(&p->n_sleeping, 0);
+    atomic_init(&p->stop, false);
+    pthread_mutex_init(&p->mutex, NULL);
+    pthread_cond_init(&p->wake, NULL);
+    if (n_threads > 1) {
+        p->workers = xuan_calloc((size_t)n_threads - 1, sizeof *p->workers);
+        if (!p->workers) {
+            xuan_pool_free(p);
+            xuan_fail(err, XUAN_ERR_NOMEM, "thread pool: out of memory");
+            return NULL;
+        }
+        for (int i = 0; i < n_threads - 1; i++) {
+            p->workers[i] = (worker){.pool = p, .ith = i + 1};
+            int rc = pthread_create(&p->workers[i].thread, NULL, worker_main, &p->workers[i]);
+            if (rc != 0) {
+                join_workers(p, i);
+                p->n_threads = 1; /* nothing left to join in xuan_pool_free */
+                xuan_pool_free(p);
+                xuan_fail(err, XUAN_ERR_NOMEM, "thread pool: cannot start thread %d of %d: %s",
+                          i + 2, n_threads, strerror(rc));
+                return NULL;
+            }
+        }
+    }
+    return p;
+}
+
+void xuan_pool_free(xuan_pool *p) {
+    if (!p) return;
+    if (p->n_threads > 1 && p->workers) join_workers(p, p->n_threads - 1);
+    pthread_mutex_destroy(&p->mutex);
+    pthread_cond_destroy(&p->wake);
+    xuan_free(p->workers);
+    xuan_free(p);
+}
+
+int xuan_pool_size(const xuan_pool *p) { return p ? p->n_threads : 1; }
+
+void xuan_pool_run(xuan_pool *p, xuan_pool_fn fn, void *ctx) {
+    if (!p || p->n_threads == 1) {
+        fn(ctx, 0, 1);
+        return;
+    }
+    p->fn = fn;
+    p->ctx = ctx;
+    publish(p);
+    fn(ctx, 0, p->n_threads);
+    /* Spin, then yield: with more threads than free cores a worker may be
+     * waiting for our core, and pure spinning would starve it. */
+    for (int spin = 0; atomic_load(&p->n_pending) > 0; spin++) {
+        if (spin < SPIN_LIMIT / 8) CPU_RELAX();
+        else sched_yield();
+    }
+}

@@ -1,0 +1,350 @@
+/*
+ * dot.c — fused dot products, scalar reference, and the dispatch between
+ * SIMD levels.
+ *
+ * A weight row is paired with an activation row quantized to the format
+ * ggml uses for that weight type (vec_dot_type): per block, an exact
+ * integer dot product, then one float multiply by the two block scales.
+ * The SIMD kernels (dot_avx2.c, dot_avx512.c) compute the same integer sums
+ * and differ only in the order of the float additions across blocks.
+ */
+#include "quant/blocks.h"
+#include "quant/internal.h"
+
+#define H2F xuan_fp16_to_fp32
+
+/* ---- 32-element weights x Q8_0 / Q8_1 ------------------------------------------ */
+
+static float dot_q4_0(int64_t n, const void *vw, const void *va) {
+    const block_q4_0 *w = vw;
+    const block_q8_0 *a = va;
+    float sum = 0;
+    for (int64_t i = 0; i < n / QK32; i++) {
+        int sumi = 0;
+        for (int j = 0; j < QK32 / 2; j++)
+            sumi += ((w[i].qs[j] & 0xF) - 8) * a[i].qs[j] + ((w[i].qs[j] >> 4) - 8) * a[i].qs[j + 16];
+        sum += sumi * H2F(w[i].d) * H2F(a[i].d);
+    }
+    return sum;
+}
+
+static float dot_q4_1(int64_t n, const void *vw, const void *va) {
+    const block_q4_1 *w = vw;
+    const block_q8_1 *a = va;
+    float sum = 0;
+    for (int64_t i = 0; i < n / QK32; i++) {
+        int sumi = 0;
+        for (int j = 0; j < QK32 / 2; j++)
+            sumi += (w[i].qs[j] & 0xF) * a[i].qs[j] + (w[i].qs[j] >> 4) * a[i].qs[j + 16];
+        sum += (H2F(w[i].d) * H2F(a[i].d)) * sumi + H2F(w[i].m) * H2F(a[i].s);
+    }
+    return sum;
+}
+
+static inline int q5_bit(const uint8_t qh[4], int j) {
+    uint32_t h;
+    memcpy(&h, qh, 4);
+    return (int)((h >> j) & 1) << 4;
+}
+
+static float dot_q5_0(int64_t n, const void *vw, const void *va) {
+    const block_q5_0 *w = vw;
+    const block_q8_0 *a = va;
+    float sum = 0;
+    for (int64_t i = 0; i < n / QK32; i++) {
+        int sumi = 0;
+        for (int j = 0; j < QK32 / 2; j++) {
+            int x0 = ((w[i].qs[j] & 0xF) | q5_bit(w[i].qh, j)) - 16;
+            int x1 = ((w[i].qs[j] >> 4) | q5_bit(w[i].qh, j + 16)) - 16;
+            sumi += x0 * a[i].qs[j] + x1 * a[i].qs[j + 16];
+        }
+        sum += sumi * H2F(w[i].d) * H2F(a[i].d);
+    }
+    return sum;
+}
+
+static float dot_q5_1(int64_t n, const void *vw, const void *va) {
+    const block_q5_1 *w = vw;
+    const block_q8_1 *a = va;
+    float sum = 0;
+    for (int64_t i = 0; i < n / QK32; i++) {
+        int sumi = 0;
+        for (int j = 0; j < QK32 / 2; j++) {
+            int x0 = (w[i].qs[j] & 0xF) | q5_bit(w[i].qh, j);
+            int x1 = (w[i].qs[j] >> 4) | q5_bit(w[i].qh, j + 16);
+            sumi += x0 * a[i].qs[j] + x1 * a[i].qs[j + 16];
+        }
+        sum += (H2F(w[i].d) * H2F(a[i].d)) * sumi + H2F(w[i].m) * H2F(a[i].s);
+    }
+    return sum;
+}
+
+static float dot_q8_0(int64_t n, const void *vw, const void *va) {
+    const block_q8_0 *w = vw;
+    const block_q8_0 *a = va;
+    float sum = 0;
+    for (int64_t i = 0; i < n / QK32; i++) {
+        int sumi = 0;
+        for (int j = 0; j < QK32; j++) sumi += w[i].qs[j] * a[i].qs[j];
+        sum += sumi * H2F(w[i].d) * H2F(a[i].d);
+    }
+    return sum;
+}
+
+static float dot_iq4_nl(int64_t n, const void *vw, const void *va) {
+    const block_iq4_nl *w = vw;
+    const block_q8_0 *a = va;
+    float sum = 0;
+    for (int64_t i = 0; i < n / QK32; i++) {
+        int sumi = 0;
+        for (int j = 0; j < QK32 / 2; j++)
+            sumi += xuan_kvalues_iq4nl[w[i].qs[j] & 0xF] * a[i].qs[j] +
+                    xuan_kvalues_iq4nl[w[i].qs[j] >> 4] * a[i].qs[j + 16];
+        sum += sumi * H2F(w[i].d) * H2F(a[i].d);
+    }
+    return sum;
+}
+
+/* ---- K-quants x Q8_K --------------------------------------------------------------- */
+
+static float dot_q2_K(int64_t n, const void *vw, const void *va) {
+    const block_q2_K *w = vw;
+    const block_q8_K *a = va;
+    float sum = 0;
+    for (int64_t i = 0; i < n / QKK; i++) {
+        int summs = 0, isum = 0;
+        for (int j = 0; j < 16; j++) summs += a[i].bsums[j] * (w[i].scales[j] >> 4);
+        const uint8_t *q = w[i].qs;
+        const int8_t *q8 = a[i].qs;
+        int is = 0;
+        for (int k = 0; k < QKK / 128; k++, q += 32) {
+            for (int shift = 0; shift < 8; shift += 2) {
+                for (int half = 0; half < 2; half++, q8 += 16) {
+                    int s = 0;
+                    for (int l = 0; l < 16; l++) s += q8[l] * ((q[l + 16 * half] >> shift) & 3);
+                    isum += (w[i].scales[is++] & 0xF) * s;
+                }
+            }
+        }
+        const float d = a[i].d * H2F(w[i].d), dmin = a[i].d * H2F(w[i].dmin);
+        sum += d * isum - dmin * summs;
+    }
+    return sum;
+}
+
+static float dot_q3_K(int64_t n, const void *vw, const void *va) {
+    const block_q3_K *w = vw;
+    const block_q8_K *a = va;
+    float sum = 0;
+    for (int64_t i = 0; i < n / QKK; i++) {
+        int8_t sc[16];
+        xuan_q3k_scales(w[i].scales, sc);
+        const uint8_t *q = w[i].qs, *hm = w[i].hmask;
+        const int8_t *q8 = a[i].qs;
+        int isum = 0, is = 0;
+        uint8_t m = 1;
+        for (int k = 0; k < QKK / 128; k++, q += 32) {
+            for (int shift = 0; shift < 8; shift += 2, m <<= 1) {
+                for (int half = 0; half < 2; half++, q8 += 16) {
+                    int s = 0;
+                    for (int l = 16 * half; l < 16 * half + 16; l++)
+                        s += q8[l - 16 * half] * (((q[l] >> shift) & 3) - ((hm[l] & m) ? 0 : 4));
+                    isum += sc[is++] * s;
+                }
+            }
+        }
+        sum += a[i].d * H2F(w[i].d) * isum;
+    }
+    return sum;
+}
+
+static float dot_q4_K(int64_t n, const void *vw, const void *va) {
+    const block_q4_K *w = vw;
+    const block_q8_K *a = va;
+    float sum = 0;
+    for (int64_t i = 0; i < n / QKK; i++) {
+        const uint8_t *q = w[i].qs;
+        const int8_t *q8 = a[i].qs;
+        int isum = 0, summs = 0;
+        for (int j = 0; j < 8; j += 2, q += 32) {
+            uint8_t sc0, m0, sc1, m1;
+            xuan_scale_min_k4(j, w[i].scales, &sc0, &m0);
+            xuan_scale_min_k4(j + 1, w[i].scales, &sc1, &m1);
+            int s0 = 0, s1 = 0;
+            for (int l = 0; l < 32; l++) {
+                s0 += (q[l] & 0xF) * q8[l];
+                s1 += (q[l] >> 4) * q8[l + 32];
+            }
+            q8 += 64;
+            isum += sc0 * s0 + sc1 * s1;
+            summs += m0 * (a[i].bsums[2 * j] + a[i].bsums[2 * j + 1]) +
+                     m1 * (a[i].bsums[2 * j + 2] + a[i].bsums[2 * j + 3]);
+        }
+        const float d = a[i].d * H2F(w[i].d), dmin = a[i].d * H2F(w[i].dmin);
+        sum += d * isum - dmin * summs;
+    }
+    return sum;
+}
+
+static float dot_q5_K(int64_t n, const void *vw, const void *va) {
+    const block_q5_K *w = vw;
+    const block_q8_K *a = va;
+    float sum = 0;
+    for (int64_t i = 0; i < n / QKK; i++) {
+        const uint8_t *q = w[i].qs, *qh = w[i].qh;
+        const int8_t *q8 = a[i].qs;
+        int isum = 0, summs = 0;
+        uint8_t u1 = 1, u2 = 2;
+        for (int j = 0; j < 8; j += 2, q += 32, u1 <<= 2, u2 <<= 2) {
+            uint8_t sc0, m0, sc1, m1;
+            xuan_scale_min_k4(j, w[i].scales, &sc0, &m0);
+            xuan_scale_min_k4(j + 1, w[i].scales, &sc1, &m1);
+            int s0 = 0, s1 = 0;
+            for (int l = 0; l < 32; l++) {
+                s0 += ((q[l] & 0xF) + (qh[l] & u1 ? 16 : 0)) * q8[l];
+                s1 += ((q[l] >> 4) + (qh[l] & u2 ? 16 : 0)) * q8[l + 32];
+            }
+            q8 += 64;
+            isum += sc0 * s0 + sc1 * s1;
+            summs += m0 * (a[i].bsums[2 * j] + a[i].bsums[2 * j + 1]) +
+                     m1 * (a[i].bsums[2 * j + 2] + a[i].bsums[2 * j + 3]);
+        }
+        const float d = a[i].d * H2F(w[i].d), dmin = a[i].d * H2F(w[i].dmin);
+        sum += d * isum - dmin * summs;
+    }
+    return sum;
+}
+
+static float dot_q6_K(int64_t n, const void *vw, const void *va) {
+    const block_q6_K *w = vw;
+    const block_q8_K *a = va;
+    float sum = 0;
+    for (int64_t i = 0; i < n / QKK; i++) {
+        const uint8_t *ql = w[i].ql, *qh = w[i].qh;
+        const int8_t *q8 = a[i].qs, *sc = w[i].scales;
+        int isum = 0;
+        for (int k = 0; k < QKK / 128; k++, ql += 64, qh += 32, q8 += 128, sc += 8) {
+            int s[8] = {0};
+            for (int l = 0; l < 32; l++) {
+                int is = l / 16;
+                const int q1 = ((ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32;
+                const int q2 = ((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32;
+                const int q3 = ((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32;
+                const int q4 = ((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32;
+                s[is] += q1 * q8[l];
+                s[is + 2] += q2 * q8[l + 32];
+                s[is + 4] += q3 * q8[l + 64];
+                s[is + 6] += q4 * q8[l + 96];
+            }
+            for (int j = 0; j < 8; j++) isum += sc[j] * s[j];
+        }
+        sum += a[i].d * H2F(w[i].d) * isum;
+    }
+    return sum;
+}
+
+static float dot_iq4_xs(int64_t n, const void *vw, const void *va) {
+    const block_iq4_xs *w = vw;
+    const block_q8_K *a = va;
+    float sum = 0;
+    for (int64_t i = 0; i < n / QKK; i++) {
+        const uint8_t *qs = w[i].qs;
+        const int8_t *q8 = a[i].qs;
+        int isum = 0;
+        for (int ib = 0; ib < 8; ib++, qs += 16, q8 += 32) {
+            const int ls = ((w[i].scales_l[ib / 2] >> 4 * (ib % 2)) & 0xf) |
+                           (((w[i].scales_h >> 2 * ib) & 3) << 4);
+            int s = 0;
+            for (int j = 0; j < 16; j++)
+                s += xuan_kvalues_iq4nl[qs[j] & 0xf] * q8[j] + xuan_kvalues_iq4nl[qs[j] >> 4] * q8[j + 16];
+            isum += (ls - 32) * s;
+        }
+        sum += a[i].d * H2F(w[i].d) * isum;
+    }
+    return sum;
+}
+
+/* ---- float weights x F32 activations ---------------------------------------------- */
+
+static float dot_f32(int64_t n, const void *vw, const void *va) {
+    const float *w = vw, *a = va;
+    float sum = 0;
+    for (int64_t i = 0; i < n; i++) sum += w[i] * a[i];
+    return sum;
+}
+
+static float dot_f16(int64_t n, const void *vw, const void *va) {
+    const uint16_t *w = vw;
+    const float *a = va;
+    float sum = 0;
+    for (int64_t i = 0; i < n; i++) sum += xuan_fp16_to_fp32(w[i]) * a[i];
+    return sum;
+}
+
+static float dot_bf16(int64_t n, const void *vw, const void *va) {
+    const uint16_t *w = vw;
+    const float *a = va;
+    float sum = 0;
+    for (int64_t i = 0; i < n; i++) sum += xuan_bf16_to_fp32(w[i]) * a[i];
+    return sum;
+}
+
+const xuan_vec_dot_fn xuan_dot_scalar[XUAN_TYPE_COUNT] = {
+    [XUAN_TYPE_F32] = dot_f32,       [XUAN_TYPE_F16] = dot_f16,       [XUAN_TYPE_BF16] = dot_bf16,
+    [XUAN_TYPE_Q4_0] = dot_q4_0,     [XUAN_TYPE_Q4_1] = dot_q4_1,     [XUAN_TYPE_Q5_0] = dot_q5_0,
+    [XUAN_TYPE_Q5_1] = dot_q5_1,     [XUAN_TYPE_Q8_0] = dot_q8_0,     [XUAN_TYPE_Q2_K] = dot_q2_K,
+    [XUAN_TYPE_Q3_K] = dot_q3_K,     [XUAN_TYPE_Q4_K] = dot_q4_K,     [XUAN_TYPE_Q5_K] = dot_q5_K,
+    [XUAN_TYPE_Q6_K] = dot_q6_K,     [XUAN_TYPE_IQ4_NL] = dot_iq4_nl, [XUAN_TYPE_IQ4_XS] = dot_iq4_xs,
+};
+
+/* ---- dispatch ------------------------------------------------------------------------- */
+
+xuan_vec_dot_fn xuan_dot_kernel(xuan_simd simd, uint32_t type) {
+    if (type >= XUAN_TYPE_COUNT) return NULL;
+    if (simd > xuan_cpu_get()->native) simd = xuan_cpu_get()->native;
+    if (simd >= XUAN_SIMD_AVX512 && xuan_dot_avx512[type]) return xuan_dot_avx512[type];
+    if (simd >= XUAN_SIMD_AVX2 && xuan_dot_avx2[type]) return xuan_dot_avx2[type];
+    return xuan_dot_scalar[type];
+}
+
+uint32_t xuan_quant_vec_dot_type(uint32_t type) {
+    switch (type) {
+    case XUAN_TYPE_F32: case XUAN_TYPE_F16: case XUAN_TYPE_BF16: return XUAN_TYPE_F32;
+    case XUAN_TYPE_Q4_0: case XUAN_TYPE_Q5_0: case XUAN_TYPE_Q8_0: case XUAN_TYPE_IQ4_NL:
+        return XUAN_TYPE_Q8_0;
+    case XUAN_TYPE_Q4_1: case XUAN_TYPE_Q5_1: return XUAN_TYPE_Q8_1;
+    case XUAN_TYPE_Q2_K: case XUAN_TYPE_Q3_K: case XUAN_TYPE_Q4_K: case XUAN_TYPE_Q5_K:
+    case XUAN_TYPE_Q6_K: case XUAN_TYPE_IQ4_XS: return XUAN_TYPE_Q8_K;
+    default: return XUAN_TYPE_COUNT;
+    }
+}
+
+bool xuan_quant_can_matmul(uint32_t type) {
+    return type < XUAN_TYPE_COUNT && xuan_dot_scalar[type] != NULL;
+}
+
+void xuan_quantize_act(uint32_t act_type, const float *x, void *dst, int64_t n) {
+    xuan_quant_quantize_blocks(act_type, x, dst, n);
+}
+
+float xuan_vec_dot(xuan_simd simd, uint32_t type, int64_t n, const void *w_row, const void *act) {
+    xuan_vec_dot_fn fn = xuan_dot_kernel(simd, type);
+    XUAN_ASSERT(fn != NULL);
+    return fn(n, w_row, act);
+}
+
+void xuan_fp16_to_fp32_row(const uint16_t *src, float *dst, int64_t n) {
+    if (xuan_cpu_get()->simd >= XUAN_SIMD_AVX2) {
+        xuan_fp16_to_fp32_row_avx2(src, dst, n);
+        return;
+    }
+    for (int64_t i = 0; i < n; i++) dst[i] = xuan_fp16_to_fp32(src[i]);
+}
+
+void xuan_fp32_to_fp16_row(const float *src, uint16_t *dst, int64_t n) {
+    if (xuan_cpu_get()->simd >= XUAN_SIMD_AVX2) {
+        xuan_fp32_to_fp16_row_avx2(src, dst, n);
+        return;
+    }
+    for (int64_t i = 0; i < n; i++) dst[i] = xuan_fp32_to_fp16(src[i]);
+}

@@ -1,0 +1,423 @@
+/*
+ * dot_x86.h — the x86 SIMD dot products, written once and compiled twice:
+ * by dot_avx2.c (AVX2 + FMA + F16C) and by dot_avx512.c, which defines
+ * XUAN_VNNI so that unsigned x signed byte products go through
+ * vpdpbusd (AVX-512 VNNI on 256-bit registers: no int16 saturation, one
+ * instruction instead of three, and no 512-bit frequency penalty).
+ *
+ * Each kernel computes, per block, the same exact integer sum as the
+ * scalar reference in dot.c (products are bounded so that the int16
+ * intermediates of vpmaddubsw never saturate: at most 2*128*127 = 32512),
+ * then accumulates block_scale * sum in float lanes with FMA.  Only the
+ * order of those float additions differs from dot.c.
+ *
+ * Sections: helpers, 32-element types, K-quants, float types, table.
+ */
+#include "quant/blocks.h"
+#include "quant/internal.h"
+
+#include <immintrin.h>
+
+#define H2F xuan_fp16_to_fp32
+
+/* ---- helpers ------------------------------------------------------------------ */
+
+static inline float hsum_ps(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+static inline int hsum_epi32(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+    return _mm_cvtsi128_si32(s);
+}
+
+/* acc + (sum over groups of 4 of u8 * s8) as 8 int32 lanes. */
+static inline __m256i dot_u8s8_acc(__m256i acc, __m256i u, __m256i s) {
+#ifdef XUAN_VNNI
+    return _mm256_dpbusd_epi32(acc, u, s);
+#else
+    __m256i p16 = _mm256_maddubs_epi16(u, s);
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(p16, _mm256_set1_epi16(1)));
+#endif
+}
+
+/* Signed x signed bytes: move the sign of x onto y, so |x| is unsigned. */
+static inline __m256i dot_s8s8(__m256i x, __m256i y) {
+    return dot_u8s8_acc(_mm256_setzero_si256(), _mm256_sign_epi8(x, x), _mm256_sign_epi8(y, x));
+}
+
+/* 16 bytes of nibbles -> 32 bytes: low nibbles in the low lane, high
+ * nibbles in the high lane (ggml's element order for 32-blocks). */
+static inline __m256i nibbles32(const uint8_t *p) {
+    __m128i t = _mm_loadu_si128((const __m128i *)p);
+    __m256i b = _mm256_set_m128i(_mm_srli_epi16(t, 4), t);
+    return _mm256_and_si256(b, _mm256_set1_epi8(0x0F));
+}
+
+/* 32 bits -> 32 bytes, 0xFF where the bit is set. */
+static inline __m256i bits_to_bytes(const uint8_t qh[4]) {
+    uint32_t x;
+    memcpy(&x, qh, 4);
+    const __m256i shuf = _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202,
+                                           0x0101010101010101, 0x0000000000000000);
+    __m256i b = _mm256_shuffle_epi8(_mm256_set1_epi32((int)x), shuf);
+    const __m256i bit = _mm256_set1_epi64x((long long)0x8040201008040201ULL);
+    return _mm256_cmpeq_epi8(_mm256_and_si256(b, bit), bit);
+}
+
+/* ---- 32-element weights x Q8_0 / Q8_1 ---------------------------------------------- */
+
+static float simd_dot_q8_0(int64_t n, const void *vw, const void *va) {
+    const block_q8_0 *w = vw;
+    const block_q8_0 *a = va;
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n / QK32; i++) {
+        __m256i x = _mm256_loadu_si256((const __m256i *)w[i].qs);
+        __m256i y = _mm256_loadu_si256((const __m256i *)a[i].qs);
+        __m256 d = _mm256_set1_ps(H2F(w[i].d) * H2F(a[i].d));
+        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_s8s8(x, y)), acc);
+    }
+    return hsum_ps(acc);
+}
+
+static float simd_dot_q4_0(int64_t n, const void *vw, const void *va) {
+    const block_q4_0 *w = vw;
+    const block_q8_0 *a = va;
+    __m256 acc = _mm256_setzero_ps();
+    const __m256i off = _mm256_set1_epi8(8);
+    for (int64_t i = 0; i < n / QK32; i++) {
+        __m256i x = _mm256_sub_epi8(nibbles32(w[i].qs), off);
+        __m256i y = _mm256_loadu_si256((const __m256i *)a[i].qs);
+        __m256 d = _mm256_set1_ps(H2F(w[i].d) * H2F(a[i].d));
+        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_s8s8(x, y)), acc);
+    }
+    return hsum_ps(acc);
+}
+
+static float simd_dot_q4_1(int64_t n, const void *vw, const void *va) {
+    const block_q4_1 *w = vw;
+    const block_q8_1 *a = va;
+    __m256 acc = _mm256_setzero_ps();
+    float summ = 0;
+    for (int64_t i = 0; i < n / QK32; i++) {
+        __m256i x = nibbles32(w[i].qs);
+        __m256i y = _mm256_loadu_si256((const __m256i *)a[i].qs);
+        __m256 d = _mm256_set1_ps(H2F(w[i].d) * H2F(a[i].d));
+        __m256i p = dot_u8s8_acc(_mm256_setzero_si256(), x, y);
+        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc);
+        summ += H2F(w[i].m) * H2F(a[i].s);
+    }
+    return hsum_ps(acc) + summ;
+}
+
+static float simd_dot_q5_0(int64_t n, const void *vw, const void *va) {
+    const block_q5_0 *w = vw;
+    const block_q8_0 *a = va;
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n / QK32; i++) {
+        /* Where the 5th bit is clear, or in 0xF0: the byte becomes nib - 16. */
+        __m256i hi = _mm256_andnot_si256(bits_to_bytes(w[i].qh), _mm256_set1_epi8((char)0xF0));
+        __m256i x = _mm256_or_si256(nibbles32(w[i].qs), hi);
+        __m256i y = _mm256_loadu_si256((const __m256i *)a[i].qs);
+        __m256 d = _mm256_set1_ps(H2F(w[i].d) * H2F(a[i].d));
+        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_s8s8(x, y)), acc);
+    }
+    return hsum_ps(acc);
+}
+
+static float simd_dot_q5_1(int64_t n, const void *vw, const void *va) {
+    const block_q5_1 *w = vw;
+    const block_q8_1 *a = va;
+    __m256 acc = _mm256_setzero_ps();
+    float summ = 0;
+    for (int64_t i = 0; i < n / QK32; i++) {
+        __m256i hi = _mm256_and_si256(bits_to_bytes(w[i].qh), _mm256_set1_epi8(0x10));
+        __m256i x = _mm256_or_si256(nibbles32(w[i].qs), hi);
+        __m256i y = _mm256_loadu_si256((const __m256i *)a[i].qs);
+        __m256 d = _mm256_set1_ps(H2F(w[i].d) * H2F(a[i].d));
+        __m256i p = dot_u8s8_acc(_mm256_setzero_si256(), x, y);
+        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc);
+        summ += H2F(w[i].m) * H2F(a[i].s);
+    }
+    return hsum_ps(acc) + summ;
+}
+
+static inline __m256i iq4_values(void) {
+    __m128i t = _mm_loadu_si128((const __m128i *)xuan_kvalues_iq4nl);
+    return _mm256_set_m128i(t, t);
+}
+
+static float simd_dot_iq4_nl(int64_t n, const void *vw, const void *va) {
+    const block_iq4_nl *w = vw;
+    const block_q8_0 *a = va;
+    const __m256i values = iq4_values();
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n / QK32; i++) {
+        __m256i x = _mm256_shuffle_epi8(values, nibbles32(w[i].qs));
+        __m256i y = _mm256_loadu_si256((const __m256i *)a[i].qs);
+        __m256 d = _mm256_set1_ps(H2F(w[i].d) * H2F(a[i].d));
+        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_s8s8(x, y)), acc);
+    }
+    return hsum_ps(acc);
+}
+
+/* ---- K-quants x Q8_K -------------------------------------------------------------------- */
+
+/* u8 (values < 64) times s8, pairs summed to int16, then times an int16
+ * scale and pairs summed to int32. */
+static inline __m256i mul_scaled(__m256i u, __m256i s, __m256i scale16) {
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), scale16);
+}
+
+static float simd_dot_q4_K(int64_t n, const void *vw, const void *va) {
+    const block_q4_K *w = vw;
+    const block_q8_K *a = va;
+    const __m256i m4 = _mm256_set1_epi8(0xF);
+    __m256 acc = _mm256_setzero_ps();
+    float acc_m = 0;
+    for (int64_t i = 0; i < n / QKK; i++) {
+        uint8_t sc[8], mn[8];
+        for (int j = 0; j < 8; j++) xuan_scale_min_k4(j, w[i].scales, &sc[j], &mn[j]);
+        int summs = 0;
+        for (int j = 0; j < 8; j++) summs += mn[j] * (a[i].bsums[2 * j] + a[i].bsums[2 * j + 1]);
+        const uint8_t *q = w[i].qs;
+        const int8_t *q8 = a[i].qs;
+        __m256i sumi = _mm256_setzero_si256();
+        for (int j = 0; j < 8; j += 2, q += 32, q8 += 64) {
+            __m256i bits = _mm256_loadu_si256((const __m256i *)q);
+            __m256i lo = _mm256_and_si256(bits, m4);
+            __m256i hi = _mm256_and_si256(_mm256_srli_epi16(bits, 4), m4);
+            __m256i y0 = _mm256_loadu_si256((const __m256i *)q8);
+            __m256i y1 = _mm256_loadu_si256((const __m256i *)(q8 + 32));
+            sumi = _mm256_add_epi32(sumi, mul_scaled(lo, y0, _mm256_set1_epi16(sc[j])));
+            sumi = _mm256_add_epi32(sumi, mul_scaled(hi, y1, _mm256_set1_epi16(sc[j + 1])));
+        }
+        const float d = a[i].d * H2F(w[i].d);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+        acc_m -= a[i].d * H2F(w[i].dmin) * summs;
+    }
+    return hsum_ps(acc) + acc_m;
+}
+
+static float simd_dot_q5_K(int64_t n, const void *vw, const void *va) {
+    const block_q5_K *w = vw;
+    const block_q8_K *a = va;
+    const __m256i m4 = _mm256_set1_epi8(0xF);
+    __m256 acc = _mm256_setzero_ps();
+    float acc_m = 0;
+    for (int64_t i = 0; i < n / QKK; i++) {
+        uint8_t sc[8], mn[8];
+        for (int j = 0; j < 8; j++) xuan_scale_min_k4(j, w[i].scales, &sc[j], &mn[j]);
+        int summs = 0;
+        for (int j = 0; j < 8; j++) summs += mn[j] * (a[i].bsums[2 * j] + a[i].bsums[2 * j + 1]);
+        const uint8_t *q = w[i].qs;
+        const int8_t *q8 = a[i].qs;
+        const __m256i hbits = _mm256_loadu_si256((const __m256i *)w[i].qh);
+        __m256i sumi = _mm256_setzero_si256();
+        for (int j = 0; j < 8; j += 2, q += 32, q8 += 64) {
+            __m256i bits = _mm256_loadu_si256((const __m256i *)q);
+            /* Bit j of qh[l] is the 5th bit of element 32j + l. */
+            __m256i h0 = _mm256_and_si256(_mm256_srli_epi16(hbits, j), _mm256_set1_epi8(1));
+            __m256i h1 = _mm256_and_si256(_mm256_srli_epi16(hbits, j + 1), _mm256_set1_epi8(1));
+            __m256i lo = _mm256_or_si256(_mm256_and_si256(bits, m4), _mm256_slli_epi16(h0, 4));
+            __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(bits, 4), m4),
+                                         _mm256_slli_epi16(h1, 4));
+            __m256i y0 = _mm256_loadu_si256((const __m256i *)q8);
+            __m256i y1 = _mm256_loadu_si256((const __m256i *)(q8 + 32));
+            sumi = _mm256_add_epi32(sumi, mul_scaled(lo, y0, _mm256_set1_epi16(sc[j])));
+            sumi = _mm256_add_epi32(sumi, mul_scaled(hi, y1, _mm256_set1_epi16(sc[j + 1])));
+        }
+        const float d = a[i].d * H2F(w[i].d);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+        acc_m -= a[i].d * H2F(w[i].dmin) * summs;
+    }
+    return hsum_ps(acc) + acc_m;
+}
+
+static float simd_dot_q6_K(int64_t n, const void *vw, const void *va) {
+    const block_q6_K *w = vw;
+    const block_q8_K *a = va;
+    const __m256i m4 = _mm256_set1_epi8(0xF), m2 = _mm256_set1_epi8(3);
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n / QKK; i++) {
+        const uint8_t *ql = w[i].ql, *qh = w[i].qh;
+        const int8_t *q8 = a[i].qs, *sc = w[i].scales;
+        /* q - 32 is folded in: sum(q*y) - 32*sum(y) per 16 elements, with
+         * sum(y) from bsums. */
+        __m256i sumi = _mm256_setzero_si256();
+        int corr = 0;
+        for (int j = 0; j < 16; j++) corr += sc[j] * a[i].bsums[j];
+        for (int k = 0; k < 2; k++, ql += 64, qh += 32, q8 += 128, sc += 8) {
+            __m256i l0 = _mm256_loadu_si256((const __m256i *)ql);
+            __m256i l1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
+            __m256i h = _mm256_loadu_si256((const __m256i *)qh);
+            __m256i q1 = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_slli_epi16(_mm256_and_si256(h, m2), 4));
+            __m256i q2 = _mm256_or_si256(_mm256_and_si256(l1, m4),
+                                         _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 2), m2), 4));
+            __m256i q3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
+                                         _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 4), m2), 4));
+            __m256i q4 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+                                         _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 6), m2), 4));
+            const __m256i *yp = (const __m256i *)q8;
+            /* Each 32-byte group spans two 16-element sub-blocks: scales in
+             * the low and high 128-bit lanes. */
+#define SC2(a_, b_) _mm256_set_m128i(_mm_set1_epi16(sc[b_]), _mm_set1_epi16(sc[a_]))
+            sumi = _mm256_add_epi32(sumi, mul_scaled(q1, _mm256_loadu_si256(yp + 0), SC2(0, 1)));
+            sumi = _mm256_add_epi32(sumi, mul_scaled(q2, _mm256_loadu_si256(yp + 1), SC2(2, 3)));
+            sumi = _mm256_add_epi32(sumi, mul_scaled(q3, _mm256_loadu_si256(yp + 2), SC2(4, 5)));
+            sumi = _mm256_add_epi32(sumi, mul_scaled(q4, _mm256_loadu_si256(yp + 3), SC2(6, 7)));
+#undef SC2
+        }
+        const float d = a[i].d * H2F(w[i].d);
+        /* The correction is exact in int32 and folded into lane 0. */
+        sumi = _mm256_sub_epi32(sumi, _mm256_setr_epi32(32 * corr, 0, 0, 0, 0, 0, 0, 0));
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+    }
+    return hsum_ps(acc);
+}
+
+static float simd_dot_iq4_xs(int64_t n, const void *vw, const void *va) {
+    const block_iq4_xs *w = vw;
+    const block_q8_K *a = va;
+    const __m256i values = iq4_values();
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n / QKK; i++) {
+        const uint8_t *qs = w[i].qs;
+        const int8_t *q8 = a[i].qs;
+        __m256i sumi = _mm256_setzero_si256();
+        for (int ib = 0; ib < 8; ib++, qs += 16, q8 += 32) {
+            const int ls = ((w[i].scales_l[ib / 2] >> 4 * (ib % 2)) & 0xf) |
+                           (((w[i].scales_h >> 2 * ib) & 3) << 4);
+            __m256i x = _mm256_shuffle_epi8(values, nibbles32(qs));
+            __m256i y = _mm256_loadu_si256((const __m256i *)q8);
+            __m256i p = dot_s8s8(x, y);
+            sumi = _mm256_add_epi32(sumi, _mm256_mullo_epi32(p, _mm256_set1_epi32(ls - 32)));
+        }
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(a[i].d * H2F(w[i].d)), _mm256_cvtepi32_ps(sumi), acc);
+    }
+    return hsum_ps(acc);
+}
+
+/* Q2_K and Q3_K: 2-bit planes; q (0..3 or -4..3 after the high bit) times
+ * q8, per 16-element sub-block scale. */
+static float simd_dot_q2_K(int64_t n, const void *vw, const void *va) {
+    const block_q2_K *w = vw;
+    const block_q8_K *a = va;
+    const __m256i m3 = _mm256_set1_epi8(3);
+    __m256 acc = _mm256_setzero_ps();
+    float acc_m = 0;
+    for (int64_t i = 0; i < n / QKK; i++) {
+        int summs = 0;
+        for (int j = 0; j < 16; j++) summs += a[i].bsums[j] * (w[i].scales[j] >> 4);
+        const uint8_t *q = w[i].qs;
+        const int8_t *q8 = a[i].qs;
+        const uint8_t *scp = w[i].scales;
+        __m256i sumi = _mm256_setzero_si256();
+        for (int k = 0; k < 2; k++, q += 32) {
+            __m256i bits = _mm256_loadu_si256((const __m256i *)q);
+            for (int shift = 0; shift < 8; shift += 2, q8 += 32, scp += 2) {
+                __m256i x = _mm256_and_si256(_mm256_srli_epi16(bits, shift), m3);
+                __m256i sc = _mm256_set_m128i(_mm_set1_epi16(scp[1] & 0xF), _mm_set1_epi16(scp[0] & 0xF));
+                sumi = _mm256_add_epi32(sumi, mul_scaled(x, _mm256_loadu_si256((const __m256i *)q8), sc));
+            }
+        }
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(a[i].d * H2F(w[i].d)), _mm256_cvtepi32_ps(sumi), acc);
+        acc_m -= a[i].d * H2F(w[i].dmin) * summs;
+    }
+    return hsum_ps(acc) + acc_m;
+}
+
+static float simd_dot_q3_K(int64_t n, const void *vw, const void *va) {
+    const block_q3_K *w = vw;
+    const block_q8_K *a = va;
+    const __m256i m3 = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1);
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n / QKK; i++) {
+        int8_t sc[16];
+        xuan_q3k_scales(w[i].scales, sc);
+        /* q - 4*(1 - hbit) = q + 4*hbit - 4: the -4 uses bsums. */
+        int corr = 0;
+        for (int j = 0; j < 16; j++) corr += sc[j] * a[i].bsums[j];
+        const uint8_t *q = w[i].qs;
+        const int8_t *q8 = a[i].qs;
+        const __m256i hbits = _mm256_loadu_si256((const __m256i *)w[i].hmask);
+        __m256i sumi = _mm256_setzero_si256();
+        int is = 0, hshift = 0;
+        for (int k = 0; k < 2; k++, q += 32) {
+            __m256i bits = _mm256_loadu_si256((const __m256i *)q);
+            for (int shift = 0; shift < 8; shift += 2, q8 += 32, is += 2, hshift++) {
+                __m256i lo = _mm256_and_si256(_mm256_srli_epi16(bits, shift), m3);
+                __m256i hb = _mm256_and_si256(_mm256_srli_epi16(hbits, hshift), one);
+                __m256i x = _mm256_or_si256(lo, _mm256_slli_epi16(hb, 2));
+                __m256i s16 = _mm256_set_m128i(_mm_set1_epi16(sc[is + 1]), _mm_set1_epi16(sc[is]));
+                sumi = _mm256_add_epi32(sumi, mul_scaled(x, _mm256_loadu_si256((const __m256i *)q8), s16));
+            }
+        }
+        sumi = _mm256_sub_epi32(sumi, _mm256_setr_epi32(4 * corr, 0, 0, 0, 0, 0, 0, 0));
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(a[i].d * H2F(w[i].d)), _mm256_cvtepi32_ps(sumi), acc);
+    }
+    return hsum_ps(acc);
+}
+
+/* ---- float weights x F32 activations ------------------------------------------------------ */
+
+static float simd_dot_f32(int64_t n, const void *vw, const void *va) {
+    const float *w = vw, *a = va;
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i), _mm256_loadu_ps(a + i), acc0);
+        acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i + 8), _mm256_loadu_ps(a + i + 8), acc1);
+    }
+    float sum = hsum_ps(_mm256_add_ps(acc0, acc1));
+    for (; i < n; i++) sum += w[i] * a[i];
+    return sum;
+}
+
+static float simd_dot_f16(int64_t n, const void *vw, const void *va) {
+    const uint16_t *w = vw;
+    const float *a = va;
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m256 w0 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + i)));
+        __m256 w1 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + i + 8)));
+        acc0 = _mm256_fmadd_ps(w0, _mm256_loadu_ps(a + i), acc0);
+        acc1 = _mm256_fmadd_ps(w1, _mm256_loadu_ps(a + i + 8), acc1);
+    }
+    float sum = hsum_ps(_mm256_add_ps(acc0, acc1));
+    for (; i < n; i++) sum += xuan_fp16_to_fp32(w[i]) * a[i];
+    return sum;
+}
+
+static float simd_dot_bf16(int64_t n, const void *vw, const void *va) {
+    const uint16_t *w = vw;
+    const float *a = va;
+    __m256 acc = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256i h = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(w + i)));
+        __m256 wf = _mm256_castsi256_ps(_mm256_slli_epi32(h, 16));
+        acc = _mm256_fmadd_ps(wf, _mm256_loadu_ps(a + i), acc);
+    }
+    float sum = hsum_ps(acc);
+    for (; i < n; i++) sum += xuan_bf16_to_fp32(w[i]) * a[i];
+    return sum;
+}
+
+#define SIMD_DOT_TABLE                                                                             \
+    {                                                                                              \
+        [XUAN_TYPE_F32] = simd_dot_f32, [XUAN_TYPE_F16] = simd_dot_f16,                            \
+        [XUAN_TYPE_BF16] = simd_dot_bf16, [XUAN_TYPE_Q4_0] = simd_dot_q4_0,                        \
+        [XUAN_TYPE_Q4_1] = simd_dot_q4_1, [XUAN_TYPE_Q5_0] = simd_dot_q5_0,                        \
+        [XUAN_TYPE_Q5_1] = simd_dot_q5_1, [XUAN_TYPE_Q8_0] = simd_dot_q8_0,                        \
+        [XUAN_TYPE_Q2_K] = simd_dot_q2_K, [XUAN_TYPE_Q3_K] = simd_dot_q3_K,                        \
+        [XUAN_TYPE_Q4_K] = simd_dot_q4_K, [XUAN_TYPE_Q5_K] = simd_dot_q5_K,                        \
+        [XUAN_TYPE_Q6_K] = simd_dot_q6_K, [XUAN_TYPE_IQ4_NL] = simd_dot_iq4_nl,                    \
+        [XUAN_TYPE_IQ4_XS] = simd_dot_iq4_xs,                                                      \
+    }

@@ -1,0 +1,32 @@
+/*
+ * internal.h — what the files of src/quant share and nobody else needs:
+ * block-level entry points without argument checks, and the kernel tables
+ * of each SIMD level.
+ */
+#ifndef XUAN_QUANT_INTERNAL_H
+#define XUAN_QUANT_INTERNAL_H
+
+#include "xuan/quant.h"
+
+/* n is a multiple of the type's block size and the type is supported. */
+void xuan_quant_dequant_blocks(uint32_t type, const void *src, float *dst, int64_t n);
+void xuan_quant_quantize_blocks(uint32_t type, const float *src, void *dst, int64_t n);
+
+/* A fused dot product of one weight row (n elements) with one activation
+ * row in the weight type's vec-dot format. */
+typedef float (*xuan_vec_dot_fn)(int64_t n, const void *w, const void *a);
+
+/* Kernel tables indexed by weight type; a NULL entry falls back to the
+ * level below (AVX-512 -> AVX2 -> scalar). */
+extern const xuan_vec_dot_fn xuan_dot_scalar[XUAN_TYPE_COUNT];
+extern const xuan_vec_dot_fn xuan_dot_avx2[XUAN_TYPE_COUNT];
+extern const xuan_vec_dot_fn xuan_dot_avx512[XUAN_TYPE_COUNT];
+
+/* The kernel for a type at a level (after fallback); NULL if unsupported. */
+xuan_vec_dot_fn xuan_dot_kernel(xuan_simd simd, uint32_t type);
+
+/* Row conversions with F16C (dot_avx2.c). */
+void xuan_fp16_to_fp32_row_avx2(const uint16_t *src, float *dst, int64_t n);
+void xuan_fp32_to_fp16_row_avx2(const float *src, uint16_t *dst, int64_t n);
+
+#endif

@@ -1,0 +1,124 @@
+/*
+ * matmul.c — Y = X * W^T over the thread pool, for decoding (one token)
+ * and prompt processing (a batch).
+ *
+ * Work split: each thread owns a contiguous range of weight rows, so every
+ * weight byte is read by exactly one core.  Inside its range a thread walks
+ * tiles of ROW_TILE rows x TOK_TILE tokens: the tile's weight rows (a few
+ * KB each) stay in L1/L2 while each token's activations pass over them, so
+ * the weights are read from memory once per TOK_TILE tokens instead of once
+ * per token, and the activations of a tile stay in L2.
+ */
+#include "quant/internal.h"
+
+enum { ROW_TILE = 16, TOK_TILE = 64 };
+
+typedef struct mm_job {
+    const xuan_weight *w;
+    const float *x;
+    float *y;
+    int64_t n_tok;
+    const uint8_t *act; /* activations in vec-dot format (or x itself) */
+    size_t act_row;     /* bytes per activation row */
+    size_t w_row;       /* bytes per weight row */
+    uint32_t act_type;
+    xuan_vec_dot_fn dot;
+} mm_job;
+
+static size_t act_row_bytes(uint32_t act_type, int64_t n_cols) {
+    uint64_t b = 0;
+    XUAN_ASSERT(xuan_type_row_size(act_type, (uint64_t)n_cols, &b));
+    return (size_t)b;
+}
+
+int xuan_weight_check(const xuan_weight *w, const char *name, xuan_error *err) {
+    const char *nm = name ? name : "weight";
+    if (!xuan_quant_can_matmul(w->type))
+        return xuan_fail(err, XUAN_ERR_UNSUPPORTED, "%s: type %s is not supported by the CPU kernels",
+                         nm, xuan_type_name(w->type));
+    const xuan_type_traits *t = xuan_type_get(w->type);
+    uint32_t act = xuan_quant_vec_dot_type(w->type);
+    uint32_t block = t->block_size > xuan_type_get(act)->block_size ? t->block_size
+                                                                    : xuan_type_get(act)->block_size;
+    if (w->n_cols <= 0 || w->n_rows <= 0 || w->n_cols % block)
+        return xuan_fail(err, XUAN_ERR_FORMAT,
+                         "%s: row length %lld is not a multiple of the %s block size %u", nm,
+                         (long long)w->n_cols, t->name, block);
+    uint64_t row, total;
+    if (!xuan_type_row_size(w->type, (uint64_t)w->n_cols, &row) ||
+        !xuan_mul_ok(row, (uint64_t)w->n_rows, &total) || total > (uint64_t)SIZE_MAX)
+        return xuan_fail(err, XUAN_ERR_FORMAT, "%s: %lld x %lld is too large", nm,
+                         (long long)w->n_rows, (long long)w->n_cols);
+    return 0;
+}
+
+size_t xuan_matmul_scratch_size(const xuan_weight *w, int64_t n_tok) {
+    uint32_t act = xuan_quant_vec_dot_type(w->type);
+    if (act == XUAN_TYPE_F32 || act == XUAN_TYPE_COUNT) return 0;
+    return act_row_bytes(act, w->n_cols) * (size_t)n_tok;
+}
+
+/* Phase 1 of a batch: each thread quantizes a share of the tokens. */
+static void quantize_part(void *ctx, int ith, int nth) {
+    mm_job *j = ctx;
+    int64_t t0 = j->n_tok * ith / nth, t1 = j->n_tok * (ith + 1) / nth;
+    for (int64_t t = t0; t < t1; t++)
+        xuan_quantize_act(j->act_type, j->x + t * j->w->n_cols, (uint8_t *)j->act + t * j->act_row,
+                          j->w->n_cols);
+}
+
+/* Phase 2: this thread's rows, tiled. */
+static void compute_part(void *ctx, int ith, int nth) {
+    const mm_job *j = ctx;
+    const int64_t n_rows = j->w->n_rows, n_cols = j->w->n_cols;
+    /* Split on ROW_TILE boundaries so no two threads share a tile. */
+    int64_t n_tiles = (n_rows + ROW_TILE - 1) / ROW_TILE;
+    int64_t r0 = n_tiles * ith / nth * ROW_TILE, r1 = n_tiles * (ith + 1) / nth * ROW_TILE;
+    if (r1 > n_rows) r1 = n_rows;
+    const uint8_t *wdata = j->w->data;
+    if (j->n_tok == 1) {
+        for (int64_t r = r0; r < r1; r++) j->y[r] = j->dot(n_cols, wdata + r * j->w_row, j->act);
+        return;
+    }
+    for (int64_t t0 = 0; t0 < j->n_tok; t0 += TOK_TILE) {
+        int64_t t1 = t0 + TOK_TILE < j->n_tok ? t0 + TOK_TILE : j->n_tok;
+        for (int64_t rb = r0; rb < r1; rb += ROW_TILE) {
+            int64_t re = rb + ROW_TILE < r1 ? rb + ROW_TILE : r1;
+            for (int64_t t = t0; t < t1; t++) {
+                const uint8_t *a = j->act + t * j->act_row;
+                float *yt = j->y + t * n_rows;
+                for (int64_t r = rb; r < re; r++) yt[r] = j->dot(n_cols, wdata + r * j->w_row, a);
+            }
+        }
+    }
+}
+
+void xuan_matmul(xuan_pool *pool, const xuan_weight *w, const float *x, int64_t n_tok, float *y,
+                 void *scratch) {
+    XUAN_ASSERT(xuan_weight_check(w, NULL, NULL) == 0);
+    if (n_tok <= 0) return;
+    mm_job j = {.w = w, .x = x, .y = y, .n_tok = n_tok};
+    uint64_t wr = 0;
+    XUAN_ASSERT(xuan_type_row_size(w->type, (uint64_t)w->n_cols, &wr));
+    j.w_row = (size_t)wr;
+    j.act_type = xuan_quant_vec_dot_type(w->type);
+    j.dot = xuan_dot_kernel(xuan_cpu_get()->simd, w->type);
+    if (j.act_type == XUAN_TYPE_F32) {
+        j.act = (const uint8_t *)x;
+        j.act_row = (size_t)w->n_cols * sizeof(float);
+    } else {
+        XUAN_ASSERT(scratch != NULL);
+        j.act = scratch;
+        j.act_row = act_row_bytes(j.act_type, w->n_cols);
+        if (n_tok == 1) quantize_part(&j, 0, 1); /* cheaper than waking a worker */
+        else xuan_pool_run(pool, quantize_part, &j);
+    }
+    xuan_pool_run(pool, compute_part, &j);
+}
+
+void xuan_weight_row(const xuan_weight *w, int64_t row, float *out) {
+    XUAN_ASSERT(row >= 0 && row < w->n_rows);
+    uint64_t wr = 0;
+    XUAN_ASSERT(xuan_type_row_size(w->type, (uint64_t)w->n_cols, &wr));
+    xuan_quant_dequant_blocks(w->type, (const uint8_t *)w->data + (uint64_t)row * wr, out, w->n_cols);
+}

@@ -1,0 +1,422 @@
+/*
+ * test_quant.c — block formats, (de)quantization and the dot-product
+ * kernels of src/quant.
+ *
+ *  - every block struct matches the GGUF type table;
+ *  - fp16/bf16 conversions: exhaustive round trip, SIMD rows == scalar;
+ *  - dequantize agrees with the fused dot products (sum of dequantized
+ *    weight x dequantized activation), and quantize->dequantize stays
+ *    within each type's error budget;
+ *  - every SIMD kernel equals the scalar one: exactly when all scales are 1
+ *    (pure integer accumulation), within 1e-5 relative otherwise;
+ *  - quantize(F32) is bit-identical to llama-quantize (tests/golden/quant);
+ *  - xuan_matmul (1 and 2 threads, 1..67 tokens) equals row-by-row dots.
+ */
+#include "harness.h"
+#include "quant/blocks.h"
+#include "quant/internal.h"
+#include "xuan/quant.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+static uint64_t rng_state = 0x9E3779B97F4A7C15ULL;
+static uint32_t rnd(void) {
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return (uint32_t)(rng_state >> 11);
+}
+static float rndf(void) { return (float)((rnd() & 0xFFFFFF) / 16777216.0 * 2.0 - 1.0); } /* [-1, 1) */
+
+/* Every type the kernels handle, with the tolerance of quantize->dequantize
+ * relative to the RMS of the input (rough bounds from bits per weight). */
+static const struct {
+    uint32_t type;
+    double rt_err;
+} TYPES[] = {
+    {XUAN_TYPE_F32, 1e-7},   {XUAN_TYPE_F16, 1e-3},   {XUAN_TYPE_BF16, 8e-3},  {XUAN_TYPE_Q4_0, 0.15},
+    {XUAN_TYPE_Q4_1, 0.12},  {XUAN_TYPE_Q5_0, 0.07},  {XUAN_TYPE_Q5_1, 0.06},  {XUAN_TYPE_Q8_0, 0.01},
+    {XUAN_TYPE_Q2_K, 0.45},  {XUAN_TYPE_Q3_K, 0.25},  {XUAN_TYPE_Q4_K, 0.12},  {XUAN_TYPE_Q5_K, 0.06},
+    {XUAN_TYPE_Q6_K, 0.03},  {XUAN_TYPE_IQ4_NL, 0.12}, {XUAN_TYPE_IQ4_XS, 0.12},
+};
+enum { N_TYPES = sizeof TYPES / sizeof TYPES[0] };
+
+static void test_block_sizes(void) {
+    static const struct { uint32_t type; size_t size; } B[] = {
+        {XUAN_TYPE_Q4_0, sizeof(block_q4_0)},     {XUAN_TYPE_Q4_1, sizeof(block_q4_1)},
+        {XUAN_TYPE_Q5_0, sizeof(block_q5_0)},     {XUAN_TYPE_Q5_1, sizeof(block_q5_1)},
+        {XUAN_TYPE_Q8_0, sizeof(block_q8_0)},     {XUAN_TYPE_Q8_1, sizeof(block_q8_1)},
+        {XUAN_TYPE_Q2_K, sizeof(block_q2_K)},     {XUAN_TYPE_Q3_K, sizeof(block_q3_K)},
+        {XUAN_TYPE_Q4_K, sizeof(block_q4_K)},     {XUAN_TYPE_Q5_K, sizeof(block_q5_K)},
+        {XUAN_TYPE_Q6_K, sizeof(block_q6_K)},     {XUAN_TYPE_Q8_K, sizeof(block_q8_K)},
+        {XUAN_TYPE_IQ4_NL, sizeof(block_iq4_nl)}, {XUAN_TYPE_IQ4_XS, sizeof(block_iq4_xs)},
+    };
+    for (size_t i = 0; i < sizeof B / sizeof B[0]; i++) {
+        CHECK_EQ_INT(xuan_type_get(B[i].type)->type_size, B[i].size);
+        CHECK(xuan_quant_can_dequantize(B[i].type));
+    }
+}
+
+static void test_fp16(void) {
+    /* Every finite half survives half -> float -> half. */
+    for (uint32_t h = 0; h < 65536; h++) {
+        float f = xuan_fp16_to_fp32((uint16_t)h);
+        if (isnan(f)) continue;
+        if (xuan_fp32_to_fp16(f) != h) {
+            CHECK_EQ_INT(xuan_fp32_to_fp16(f), h);
+            break;
+        }
+    }
+    CHECK_EQ_INT(xuan_fp32_to_fp16(1.0f), 0x3C00);
+    CHECK_EQ_INT(xuan_fp32_to_fp16(65520.0f), 0x7C00);      /* rounds up to infinity */
+    CHECK_EQ_INT(xuan_fp32_to_fp16(1.0f + 0x1p-11f), 0x3C00); /* tie -> even */
+    CHECK_EQ_INT(xuan_fp32_to_fp16(1.0f + 0x1p-11f + 0x1p-20f), 0x3C01);
+    CHECK_NEAR(xuan_fp16_to_fp32(0x0001), 0x1p-24, 0);       /* smallest subnormal */
+    CHECK_EQ_INT(xuan_fp32_to_bf16(1.0f), 0x3F80);
+    CHECK_NEAR(xuan_bf16_to_fp32(0x4049), 3.140625, 0);
+    /* SIMD rows (F16C) give the same bits as the scalar code. */
+    enum { N = 4099 };
+    static float f[N], back[N];
+    static uint16_t hs[N];
+    for (int i = 0; i < N; i++) {
+        uint32_t bits = rnd();
+        memcpy(&f[i], &bits, 4);
+        if (isnan(f[i])) f[i] = 0;
+        if (i % 3) f[i] = rndf() * (float)(1 << (rnd() % 20)) * 0x1p-8f;
+    }
+    xuan_fp32_to_fp16_row(f, hs, N);
+    int bad = 0;
+    for (int i = 0; i < N; i++) bad += hs[i] != xuan_fp32_to_fp16(f[i]);
+    CHECK_EQ_INT(bad, 0);
+    xuan_fp16_to_fp32_row(hs, back, N);
+    bad = 0;
+    for (int i = 0; i < N; i++) bad += memcmp(&back[i], &(float){xuan_fp16_to_fp32(hs[i])}, 4) != 0;
+    CHECK_EQ_INT(bad, 0);
+}
+
+/* Random valid blocks: random bytes with small positive fp16 scales (so
+ * results are finite and in the range real weights have). */
+static void random_blocks(uint32_t type, void *dst, int64_t n, bool unit_scales) {
+    uint64_t bytes;
+    REQUIRE(xuan_type_row_size(type, (uint64_t)n, &bytes));
+    uint8_t *p = dst;
+    for (uint64_t i = 0; i < bytes; i++) p[i] = (uint8_t)rnd();
+    if (type == XUAN_TYPE_F32 || type == XUAN_TYPE_F16 || type == XUAN_TYPE_BF16) {
+        float *tmp = malloc((size_t)n * sizeof(float));
+        for (int64_t i = 0; i < n; i++) tmp[i] = unit_scales ? (float)((int)(rnd() % 17) - 8) : rndf();
+        REQUIRE(xuan_quantize_rows(type, tmp, dst, 1, n, NULL) == 0);
+        free(tmp);
+        return;
+    }
+    const xuan_type_traits *t = xuan_type_get(type);
+    uint16_t one = 0x3C00;
+    for (int64_t b = 0; b < n / t->block_size; b++) {
+        uint8_t *blk = p + b * t->type_size;
+        uint16_t d = unit_scales ? one : xuan_fp32_to_fp16(0.001f + 0.01f * (rnd() % 1000) / 1000.0f);
+        uint16_t m = unit_scales ? one : xuan_fp32_to_fp16(0.01f * rndf());
+        switch (type) {
+        case XUAN_TYPE_Q4_1: case XUAN_TYPE_Q5_1:
+            memcpy(blk, &d, 2);
+            memcpy(blk + 2, &m, 2);
+            break;
+        case XUAN_TYPE_Q2_K: memcpy(blk + 80, &d, 2); memcpy(blk + 82, &m, 2); break;
+        case XUAN_TYPE_Q3_K: memcpy(blk + 108, &d, 2); break;
+        case XUAN_TYPE_Q4_K: case XUAN_TYPE_Q5_K:
+            memcpy(blk, &d, 2);
+            memcpy(blk + 2, &m, 2);
+            break;
+        case XUAN_TYPE_Q6_K: memcpy(blk + 208, &d, 2); break;
+        default: memcpy(blk, &d, 2); break; /* d first */
+        }
+    }
+}
+
+static void random_act(float *x, int64_t n) {
+    for (int64_t i = 0; i < n; i++) x[i] = rndf() * (1.0f + (float)(rnd() % 4));
+}
+
+/* Σ |w| |a| from dequantized rows: the scale for relative comparisons. */
+static double abs_dot(const float *w, const float *a, int64_t n) {
+    double s = 0;
+    for (int64_t i = 0; i < n; i++) s += fabs((double)w[i] * a[i]);
+    return s;
+}
+
+/* The fused dot product equals the dot product of the dequantized rows. */
+static void test_dequant_vs_dot(void) {
+    enum { N = 1024 };
+    static uint8_t w[N * 4], a[N * 4];
+    static float x[N], wf[N], af[N];
+    for (int k = 0; k < N_TYPES; k++) {
+        uint32_t type = TYPES[k].type, at = xuan_quant_vec_dot_type(type);
+        for (int rep = 0; rep < 20; rep++) {
+            random_blocks(type, w, N, false);
+            random_act(x, N);
+            const float *act = x;
+            memcpy(af, x, sizeof x);
+            if (at != XUAN_TYPE_F32) {
+                xuan_quantize_act(at, x, a, N);
+                REQUIRE(xuan_dequantize_row(at, a, af, N, NULL) == 0);
+                act = (const float *)a;
+            }
+            REQUIRE(xuan_dequantize_row(type, w, wf, N, NULL) == 0);
+            double ref = 0;
+            for (int i = 0; i < N; i++) ref += (double)wf[i] * af[i];
+            float got = xuan_vec_dot(XUAN_SIMD_SCALAR, type, N, w, act);
+            double tol = 2e-5 * abs_dot(wf, af, N) + 1e-30;
+            if (!(fabs(got - ref) <= tol)) {
+                test_fail(__FILE__, __LINE__, "%s rep %d: dot %.9g, dequantized %.9g", xuan_type_name(type),
+                          rep, got, ref);
+                break;
+            }
+        }
+    }
+}
+
+static void test_roundtrip(void) {
+    enum { N = 4096 };
+    static float x[N], y[N];
+    static uint8_t q[N * 4];
+    for (int k = 0; k < N_TYPES; k++) {
+        uint32_t type = TYPES[k].type;
+        for (int i = 0; i < N; i++) x[i] = rndf() * (i % 256 == 7 ? 4.0f : 1.0f);
+        for (int i = 512; i < 768; i++) x[i] = 0; /* a zero super-block */
+        REQUIRE(xuan_quantize_rows(type, x, q, 1, N, NULL) == 0);
+        REQUIRE(xuan_dequantize_row(type, q, y, N, NULL) == 0);
+        double e2 = 0, x2 = 0;
+        for (int i = 0; i < N; i++) {
+            e2 += (double)(x[i] - y[i]) * (x[i] - y[i]);
+            x2 += (double)x[i] * x[i];
+        }
+        double rel = sqrt(e2 / x2);
+        if (rel > TYPES[k].rt_err)
+            test_fail(__FILE__, __LINE__, "%s: round-trip error %.4f > %.4f", xuan_type_name(type), rel,
+                      TYPES[k].rt_err);
+        for (int i = 512; i < 768; i++)
+            if (y[i] != 0) {
+                test_fail(__FILE__, __LINE__, "%s: zero block dequantizes to %g", xuan_type_name(type), y[i]);
+                break;
+            }
+    }
+    /* Bad row lengths are refused with a message. */
+    xuan_error err = {0};
+    CHECK(xuan_quantize_rows(XUAN_TYPE_Q4_K, x, q, 1, 100, &err) != 0);
+    CHECK(strstr(err.msg, "Q4_K") != NULL);
+    CHECK(xuan_quantize_rows(XUAN_TYPE_IQ2_XXS, x, q, 1, 256, &err) == XUAN_ERR_UNSUPPORTED);
+    CHECK(strstr(err.msg, "supported: ") != NULL && strstr(err.msg, "Q6_K") != NULL);
+}
+
+/* Every SIMD level gives the scalar result: exactly with unit scales,
+ * within 1e-5 of Σ|w·a| otherwise. */
+static void test_simd_vs_scalar(void) {
+    const xuan_cpu *cpu = xuan_cpu_get();
+    if (cpu->native == XUAN_SIMD_SCALAR) {
+        printf("  (no AVX2 on this CPU: SIMD kernels not tested)\n");
+        return;
+    }
+    enum { N = 2048 };
+    static uint8_t w[(N + 8) * 4], a[(N + 8) * 4];
+    static float x[N + 8], wf[N + 8], af[N + 8];
+    for (int k = 0; k < N_TYPES; k++) {
+        uint32_t type = TYPES[k].type, at = xuan_quant_vec_dot_type(type);
+        for (int rep = 0; rep < 40; rep++) {
+            bool unit = rep % 2 == 0;
+            int64_t n = rep < 4 ? (int64_t)xuan_type_get(at)->block_size * (1 + rep) : N;
+            if (type == XUAN_TYPE_F32 || type == XUAN_TYPE_F16 || type == XUAN_TYPE_BF16) n += rep % 7;
+            random_blocks(type, w, n, unit);
+            const void *act = x;
+            if (unit) for (int64_t i = 0; i < n; i++) x[i] = (float)((int)(rnd() % 255) - 127);
+            else random_act(x, n);
+            memcpy(af, x, (size_t)n * sizeof(float));
+            if (at != XUAN_TYPE_F32) {
+                xuan_quantize_act(at, x, a, n);
+                /* Unit scales and small activations (|q| <= 16) keep every
+                 * partial sum below 2^24, so float sums of integers are exact
+                 * in any order: SIMD must then equal scalar bit for bit. */
+                if (unit && at == XUAN_TYPE_Q8_K) {
+                    for (int64_t b = 0; b < n / QKK; b++) {
+                        block_q8_K *blk = (block_q8_K *)a + b;
+                        blk->d = 1.0f;
+                        for (int j = 0; j < QKK; j++) blk->qs[j] = (int8_t)(blk->qs[j] / 8);
+                        for (int j = 0; j < QKK / 16; j++) {
+                            int s = 0;
+                            for (int l = 0; l < 16; l++) s += blk->qs[16 * j + l];
+                            blk->bsums[j] = (int16_t)s;
+                        }
+                    }
+                } else if (unit) {
+                    for (int64_t b = 0; b < n / QK32; b++) {
+                        uint8_t *blk = a + b * xuan_type_get(at)->type_size;
+                        memcpy(blk, &(uint16_t){0x3C00}, 2);
+                        int8_t *qs = (int8_t *)blk + xuan_type_get(at)->type_size - QK32;
+                        for (int j = 0; j < QK32; j++) qs[j] = (int8_t)(qs[j] / 8);
+                        if (at == XUAN_TYPE_Q8_1) {
+                            int s = 0;
+                            for (int j = 0; j < QK32; j++) s += ((block_q8_1 *)blk)->qs[j];
+                            ((block_q8_1 *)blk)->s = xuan_fp32_to_fp16((float)s);
+                        }
+                    }
+                }
+                REQUIRE(xuan_dequantize_row(at, a, af, n, NULL) == 0);
+                act = a;
+            }
+            REQUIRE(xuan_dequantize_row(type, w, wf, n, NULL) == 0);
+            float ref = xuan_vec_dot(XUAN_SIMD_SCALAR, type, n, w, act);
+            for (int lv = XUAN_SIMD_AVX2; lv <= (int)cpu->native; lv++) {
+                float got = xuan_vec_dot((xuan_simd)lv, type, n, w, act);
+                double tol = unit ? 0 : 1e-5 * abs_dot(wf, af, n);
+                if (!(fabs((double)got - ref) <= tol)) {
+                    test_fail(__FILE__, __LINE__, "%s %s n=%lld rep %d: %.9g, scalar %.9g (tol %g)",
+                              xuan_type_name(type), xuan_simd_name((xuan_simd)lv), (long long)n, rep,
+                              got, ref, tol);
+                    rep = 1000;
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/* xuan_matmul equals one scalar dot per (token, row), at every thread count. */
+static void test_matmul(void) {
+    enum { ROWS = 37, COLS = 512, TOK = 67 };
+    static uint8_t w[ROWS * COLS * 4], scratch[TOK * COLS * 2];
+    static float x[TOK * COLS], y[TOK * ROWS], act_f[COLS];
+    static uint8_t act[COLS * 2];
+    xuan_pool *pool2 = xuan_pool_create(2, NULL);
+    REQUIRE(pool2 != NULL);
+    const uint32_t types[] = {XUAN_TYPE_Q4_K, XUAN_TYPE_Q8_0, XUAN_TYPE_Q6_K, XUAN_TYPE_F16,
+                              XUAN_TYPE_IQ4_NL, XUAN_TYPE_Q5_1};
+    for (size_t k = 0; k < sizeof types / sizeof types[0]; k++) {
+        uint32_t type = types[k], at = xuan_quant_vec_dot_type(type);
+        uint64_t rb;
+        REQUIRE(xuan_type_row_size(type, COLS, &rb));
+        for (int r = 0; r < ROWS; r++) random_blocks(type, w + r * rb, COLS, false);
+        random_act(x, TOK * COLS);
+        xuan_weight wt = {type, w, ROWS, COLS};
+        CHECK_EQ_INT(xuan_weight_check(&wt, "t", NULL), 0);
+        REQUIRE(xuan_matmul_scratch_size(&wt, TOK) <= sizeof scratch);
+        const int ntok[] = {1, 2, 67};
+        for (int p = 0; p < 2; p++)
+            for (int nt = 0; nt < 3; nt++) {
+                memset(y, 0, sizeof y);
+                xuan_matmul(p ? pool2 : NULL, &wt, x, ntok[nt], y, scratch);
+                int bad = 0;
+                for (int t = 0; t < ntok[nt]; t++) {
+                    const void *av = x + t * COLS;
+                    if (at != XUAN_TYPE_F32) {
+                        xuan_quantize_act(at, x + t * COLS, act, COLS);
+                        av = act;
+                    }
+                    for (int r = 0; r < ROWS; r++) {
+                        float ref = xuan_vec_dot(xuan_cpu_get()->simd, type, COLS, w + r * rb, av);
+                        bad += y[t * ROWS + r] != ref;
+                    }
+                }
+                if (bad)
+                    test_fail(__FILE__, __LINE__, "%s pool %d tok %d: %d outputs differ",
+                              xuan_type_name(type), p + 1, ntok[nt], bad);
+            }
+        /* Embedding lookup. */
+        xuan_weight_row(&wt, 5, act_f);
+        float ref[COLS];
+        REQUIRE(xuan_dequantize_row(type, w + 5 * rb, ref, COLS, NULL) == 0);
+        CHECK(memcmp(act_f, ref, sizeof ref) == 0);
+    }
+    /* A row length that is not a multiple of the block size is refused by name. */
+    xuan_error err = {0};
+    xuan_weight bad = {XUAN_TYPE_Q4_K, w, 4, 896};
+    CHECK_EQ_INT(xuan_weight_check(&bad, "blk.0.ffn_down.weight", &err), XUAN_ERR_FORMAT);
+    CHECK(strstr(err.msg, "blk.0.ffn_down.weight") && strstr(err.msg, "896"));
+    xuan_weight unsup = {XUAN_TYPE_IQ2_XXS, w, 4, 256};
+    CHECK_EQ_INT(xuan_weight_check(&unsup, "x", &err), XUAN_ERR_UNSUPPORTED);
+    xuan_pool_free(pool2);
+}
+
+/* The pool runs each index exactly once per call, many calls in a row. */
+static void count_fn(void *ctx, int ith, int nth) {
+    int *c = ctx;
+    __atomic_add_fetch(&c[ith], 1, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&c[8], nth, __ATOMIC_RELAXED);
+}
+
+static void test_pool(void) {
+    for (int n = 1; n <= 3; n++) {
+        xuan_pool *p = xuan_pool_create(n, NULL);
+        REQUIRE(p != NULL);
+        CHECK_EQ_INT(xuan_pool_size(p), n);
+        /* 3 threads on a 2-core machine is oversubscribed: fewer rounds. */
+        int c[9] = {0}, rounds = n <= 2 ? 20000 : 300;
+        for (int i = 0; i < rounds; i++) xuan_pool_run(p, count_fn, c);
+        for (int i = 0; i < n; i++) CHECK_EQ_INT(c[i], rounds);
+        CHECK_EQ_INT(c[8], rounds * n * n);
+        xuan_pool_free(p);
+    }
+    xuan_pool_free(NULL);
+}
+
+/* ---- golden blocks from llama-quantize (tests/golden/quant/README.md) ---- */
+
+static uint8_t *read_all(const char *path, size_t *n) {
+    char *data = NULL;
+    size_t len = 0;
+    if (xuan_read_file(path, 64u << 20, &data, &len, NULL) != 0) return NULL;
+    *n = len;
+    return (uint8_t *)data;
+}
+
+static void test_golden(void) {
+    char path[4096];
+    const char *src = getenv("XUAN_SRC");
+    REQUIRE(src != NULL);
+    snprintf(path, sizeof path, "%s/tests/golden/quant/input.f32", src);
+    size_t n_in = 0;
+    float *in = (float *)read_all(path, &n_in);
+    REQUIRE(in != NULL);
+    enum { COLS = 256 };
+    int64_t rows = (int64_t)(n_in / sizeof(float) / COLS);
+    REQUIRE(rows > 0);
+    static const char *const names[] = {"Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q2_K", "Q3_K",
+                                        "Q4_K", "Q5_K", "Q6_K", "IQ4_NL", "IQ4_XS", "F16", "BF16"};
+    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+        xuan_type type;
+        REQUIRE(xuan_type_from_name(names[k], &type) == 0);
+        snprintf(path, sizeof path, "%s/tests/golden/quant/%s.bin", src, names[k]);
+        size_t n_gold = 0;
+        uint8_t *gold = read_all(path, &n_gold);
+        if (!gold) {
+            test_fail(__FILE__, __LINE__, "missing fixture %s", path);
+            continue;
+        }
+        uint64_t rb;
+        REQUIRE(xuan_type_row_size(type, COLS, &rb));
+        CHECK_EQ_INT(n_gold, rb * (uint64_t)rows);
+        uint8_t *mine = xuan_malloc(rb * (size_t)rows);
+        REQUIRE(xuan_quantize_rows(type, in, mine, rows, COLS, NULL) == 0);
+        int64_t bad_rows = 0, first = -1;
+        for (int64_t r = 0; r < rows && n_gold == rb * (uint64_t)rows; r++)
+            if (memcmp(mine + r * rb, gold + r * rb, rb)) {
+                bad_rows++;
+                if (first < 0) first = r;
+            }
+        if (bad_rows)
+            test_fail(__FILE__, __LINE__, "%s: %lld of %lld rows differ from llama-quantize (first: row %lld)",
+                      names[k], (long long)bad_rows, (long long)rows, (long long)first);
+        xuan_free(mine);
+        xuan_free(gold);
+    }
+    xuan_free(in);
+}
+
+int main(void) {
+    RUN(test_block_sizes);
+    RUN(test_fp16);
+    RUN(test_dequant_vs_dot);
+    RUN(test_roundtrip);
+    RUN(test_simd_vs_scalar);
+    RUN(test_matmul);
+    RUN(test_pool);
+    RUN(test_golden);
+    return test_done();
+}
