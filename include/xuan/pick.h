@@ -88,6 +88,112 @@ int xuan_mem_explain(const xuan_mem_input *in, const xuan_mem_estimate *est, xua
  * as a fraction num/den.  Unknown types count as F16. */
 void xuan_mem_cache_elem(uint32_t cache_type, uint64_t *num, uint64_t *den);
 
+/* ---- quantization mixes ---------------------------------------------------- */
+
+/* The file types llama-quantize writes (mixes, not single block formats:
+ * see memory.md).  Ordered by size. */
+typedef enum xuan_quant {
+    XUAN_QUANT_Q2_K = 0,
+    XUAN_QUANT_Q3_K_M,
+    XUAN_QUANT_Q4_0,
+    XUAN_QUANT_Q4_K_M,
+    XUAN_QUANT_Q5_K_M,
+    XUAN_QUANT_Q6_K,
+    XUAN_QUANT_Q8_0,
+    XUAN_QUANT_F16,
+    XUAN_QUANT_COUNT
+} xuan_quant;
+
+const char *xuan_quant_name(xuan_quant q); /* "Q4_K_M" */
+/* Case-insensitive ("q4_k_m"); 0 or -1. */
+int xuan_quant_from_name(const char *name, xuan_quant *out);
+/* Relative quality kept by a mix (1.0 = F16), from llama.cpp's published
+ * perplexity increases; used to prefer a bigger quant when it fits. */
+double xuan_quant_quality(xuan_quant q);
+
+/* ---- the catalog ----------------------------------------------------------- */
+
+/* One model of data/catalog.json (strings point into the catalog; NULL when
+ * unknown).  Shape fields are 0 when unknown (proprietary rows). */
+typedef struct xuan_model_info {
+    const char *id, *family, *hf_repo, *license, *license_short, *license_class;
+    const char *arch, *chinese, *chat_template, *scope, *scope_reason, *notes;
+    double params_b, params_active_b; /* billions; 0 = unknown */
+    uint32_t n_layers, d_model, n_heads, n_kv_heads, head_dim, d_ffn, n_vocab;
+    uint32_t ctx_native, ctx_extended, sliding_window;
+    bool tied_embeddings, runnable, in_scope;
+    /* MoE (n_experts 0 = dense) */
+    uint32_t n_experts, n_experts_used, n_shared_experts, moe_d_ffn, first_dense_layers;
+    /* MLA (kv_lora_rank 0 = standard attention) */
+    uint32_t q_lora_rank, kv_lora_rank, qk_nope_dim, qk_rope_dim, v_head_dim;
+    /* Published GGUF (repo NULL = none recorded) */
+    const char *gguf_repo;
+    const char *gguf_file[XUAN_QUANT_COUNT];  /* file name per quant, or NULL */
+    uint64_t gguf_size[XUAN_QUANT_COUNT];     /* bytes (0 = unknown) */
+    bool gguf_size_exact[XUAN_QUANT_COUNT];   /* false: rounded display size */
+    const char *gguf_size_display[XUAN_QUANT_COUNT];
+} xuan_model_info;
+
+/* One published (or seed) benchmark result. */
+typedef struct xuan_score {
+    const char *model, *benchmark, *task, *kind, *setting, *source, *verification;
+    const char *errata;     /* non-NULL: the seed figure disagrees or was checked */
+    double value;
+    double published_value; /* for seed rows with a correction; NAN if none */
+    bool base_model;        /* measured on the base checkpoint */
+    bool disagrees;         /* seed value contradicted by a published one */
+} xuan_score;
+
+typedef struct xuan_erratum {
+    const char *seed_name, *model, *fact, *source;
+} xuan_erratum;
+
+typedef struct xuan_catalog {
+    xuan_model_info *models;
+    size_t n_models;
+    xuan_score *scores;
+    size_t n_scores;
+    xuan_erratum *errata;
+    size_t n_errata;
+    const char *origin; /* "embedded" or the file path */
+    void *json;         /* owns every string above */
+} xuan_catalog;
+
+/* Loads `path`, or when NULL the file named by XUAN_CATALOG, or else the copy
+ * embedded in the binary.  An unreadable or malformed file is an error that
+ * names the file and the field; nothing is half-loaded. */
+int xuan_catalog_load(xuan_catalog *cat, const char *path, xuan_error *err);
+void xuan_catalog_free(xuan_catalog *cat);
+const xuan_model_info *xuan_catalog_find(const xuan_catalog *cat, const char *id);
+/* Finds `id` or fills err with "unknown model 'X'; did you mean 'Y'?" (also
+ * knowing the seed's names of models that do not exist, from the errata). */
+const xuan_model_info *xuan_catalog_lookup(const xuan_catalog *cat, const char *id, xuan_error *err);
+/* The embedded catalog text (data/catalog.json at build time). */
+const char *xuan_catalog_embedded(size_t *len);
+
+/* ---- weights of a catalog model at a quant -------------------------------- */
+
+typedef struct xuan_weights {
+    uint64_t total;       /* every tensor, as the file would hold it */
+    uint64_t token_embd;  /* the embedding matrix (only one row read per token) */
+    uint64_t per_token;   /* bytes streamed per generated token (active experts only) */
+    uint64_t active_params; /* parameters used per token (MoE: routed experts only) */
+    uint64_t params;      /* parameters in the file */
+} xuan_weights;
+
+/* Sums every tensor of the model's shape at the type llama-quantize's mix
+ * rules give it (output/ attn_v / ffn_down bumps, fallbacks for rows that
+ * are not a multiple of 256).  XUAN_ERR_UNSUPPORTED for rows without shapes. */
+int xuan_model_weights(const xuan_model_info *m, xuan_quant q, xuan_weights *out, xuan_error *err);
+/* The memory formula's input for a catalog model (KV layout from its
+ * attention kind: GQA, MLA latent, ...). */
+int xuan_model_mem_input(const xuan_model_info *m, xuan_quant q, uint32_t n_ctx,
+                         xuan_mem_input *in, xuan_error *err);
+/* Convenience for `xuan inspect` and tests: catalog id + quant name + ctx
+ * -> estimate.  Uses the embedded catalog when cat is NULL. */
+int xuan_pick_mem_for(const xuan_catalog *cat, const char *model_id, const char *quant,
+                      uint32_t n_ctx, xuan_mem_estimate *out, xuan_error *err);
+
 #ifdef __cplusplus
 }
 #endif

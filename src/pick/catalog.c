@@ -1,0 +1,307 @@
+/*
+ * catalog.c — loads data/catalog.json (or the copy embedded in the binary)
+ * into plain structs whose strings point into the parsed JSON.
+ *
+ * The file is input: every field is type-checked and a wrong one is reported
+ * as "FILE: models[3].n_layers: expected a whole number", never a crash.
+ */
+#include "pick_internal.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <strings.h>
+
+const char *xuan_catalog_embedded(size_t *len) {
+    if (len) *len = xuan_pick_catalog_json_len;
+    return xuan_pick_catalog_json;
+}
+
+typedef struct loader {
+    const char *origin;
+    xuan_error *err;
+    int rc;
+} loader;
+
+static int bad(loader *ld, const char *where, const char *what) {
+    if (!ld->rc) ld->rc = xuan_fail(ld->err, XUAN_ERR_FORMAT, "%s: %s: %s", ld->origin, where, what);
+    return ld->rc;
+}
+
+static const char *get_str(loader *ld, json_t *o, const char *key, const char *where, bool required) {
+    json_t *v = json_object_get(o, key);
+    if (!v || json_is_null(v)) {
+        if (required) {
+            char w[160];
+            snprintf(w, sizeof w, "%s.%s", where, key);
+            bad(ld, w, "missing");
+        }
+        return NULL;
+    }
+    if (!json_is_string(v)) {
+        char w[160];
+        snprintf(w, sizeof w, "%s.%s", where, key);
+        bad(ld, w, "expected a string");
+        return NULL;
+    }
+    return json_string_value(v);
+}
+
+static uint32_t get_u32(loader *ld, json_t *o, const char *key, const char *where) {
+    json_t *v = json_object_get(o, key);
+    if (!v || json_is_null(v)) return 0;
+    if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > (json_int_t)UINT32_MAX) {
+        char w[160];
+        snprintf(w, sizeof w, "%s.%s", where, key);
+        bad(ld, w, "expected a whole number from 0 to 4294967295");
+        return 0;
+    }
+    return (uint32_t)json_integer_value(v);
+}
+
+static double get_num(loader *ld, json_t *o, const char *key, const char *where, double dflt) {
+    json_t *v = json_object_get(o, key);
+    if (!v || json_is_null(v)) return dflt;
+    if (!json_is_number(v) || !isfinite(json_number_value(v))) {
+        char w[160];
+        snprintf(w, sizeof w, "%s.%s", where, key);
+        bad(ld, w, "expected a number");
+        return dflt;
+    }
+    return json_number_value(v);
+}
+
+static bool get_bool(json_t *o, const char *key) { return json_is_true(json_object_get(o, key)); }
+
+static void load_gguf(loader *ld, xuan_model_info *m, json_t *g, const char *where) {
+    if (!g || json_is_null(g)) return;
+    if (!json_is_object(g)) {
+        bad(ld, where, "gguf: expected an object");
+        return;
+    }
+    m->gguf_repo = get_str(ld, g, "repo", where, false);
+    json_t *files = json_object_get(g, "files");
+    const char *quant;
+    json_t *f;
+    if (!json_is_object(files)) return;
+    json_object_foreach(files, quant, f) {
+        xuan_quant q;
+        if (xuan_quant_from_name(quant, &q) != 0 || !json_is_object(f)) continue;
+        m->gguf_file[q] = get_str(ld, f, "file", where, false);
+        double size = get_num(ld, f, "size_bytes", where, 0);
+        if (size < 0 || size > 1e15) bad(ld, where, "gguf size_bytes out of range");
+        else m->gguf_size[q] = (uint64_t)size;
+        m->gguf_size_exact[q] = get_bool(f, "size_exact");
+        m->gguf_size_display[q] = get_str(ld, f, "size_display", where, false);
+    }
+}
+
+static void load_model(loader *ld, xuan_model_info *m, json_t *o, size_t i) {
+    char where[64];
+    snprintf(where, sizeof where, "models[%zu]", i);
+    if (!json_is_object(o)) {
+        bad(ld, where, "expected an object");
+        return;
+    }
+    m->id = get_str(ld, o, "id", where, true);
+    m->family = get_str(ld, o, "family", where, false);
+    m->hf_repo = get_str(ld, o, "hf_repo", where, false);
+    m->license = get_str(ld, o, "license", where, false);
+    m->license_short = get_str(ld, o, "license_short", where, false);
+    m->license_class = get_str(ld, o, "license_class", where, false);
+    m->arch = get_str(ld, o, "arch", where, false);
+    m->chinese = get_str(ld, o, "chinese", where, false);
+    m->chat_template = get_str(ld, o, "chat_template", where, false);
+    m->scope = get_str(ld, o, "scope", where, false);
+    m->scope_reason = get_str(ld, o, "scope_reason", where, false);
+    m->notes = get_str(ld, o, "notes", where, false);
+    m->params_b = get_num(ld, o, "params_b", where, 0);
+    m->params_active_b = get_num(ld, o, "params_active_b", where, 0);
+    if (m->params_b < 0 || m->params_b > 1e5 || m->params_active_b < 0 || m->params_active_b > 1e5)
+        bad(ld, where, "params_b out of range");
+    m->n_layers = get_u32(ld, o, "n_layers", where);
+    m->d_model = get_u32(ld, o, "d_model", where);
+    m->n_heads = get_u32(ld, o, "n_heads", where);
+    m->n_kv_heads = get_u32(ld, o, "n_kv_heads", where);
+    m->head_dim = get_u32(ld, o, "head_dim", where);
+    m->d_ffn = get_u32(ld, o, "d_ffn", where);
+    m->n_vocab = get_u32(ld, o, "n_vocab", where);
+    m->ctx_native = get_u32(ld, o, "context_native", where);
+    m->ctx_extended = get_u32(ld, o, "context_extended", where);
+    m->sliding_window = get_u32(ld, o, "sliding_window", where);
+    m->tied_embeddings = get_bool(o, "tied_embeddings");
+    m->runnable = get_bool(o, "runnable");
+    m->in_scope = m->scope && !strcmp(m->scope, "in-scope");
+    /* Shapes beyond these are not a model, they are an attack or a typo. */
+    if (m->n_layers > 4096 || m->d_model > (1u << 20) || m->n_heads > 4096 || m->d_ffn > (1u << 22) ||
+        m->n_vocab > (1u << 24) || m->n_kv_heads > m->n_heads ||
+        (m->n_heads && m->d_model && m->head_dim > (1u << 16)))
+        bad(ld, where, "layer shape out of range");
+    json_t *moe = json_object_get(o, "moe");
+    if (json_is_object(moe)) {
+        m->n_experts = get_u32(ld, moe, "n_experts", where);
+        m->n_experts_used = get_u32(ld, moe, "n_experts_used", where);
+        m->n_shared_experts = get_u32(ld, moe, "n_shared_experts", where);
+        m->moe_d_ffn = get_u32(ld, moe, "moe_d_ffn", where);
+        m->first_dense_layers = get_u32(ld, moe, "first_k_dense_replace", where);
+        if (m->n_experts > 1024 || m->n_experts_used > m->n_experts || m->moe_d_ffn > (1u << 22))
+            bad(ld, where, "moe shape out of range");
+    }
+    json_t *mla = json_object_get(o, "mla");
+    if (json_is_object(mla)) {
+        m->q_lora_rank = get_u32(ld, mla, "q_lora_rank", where);
+        m->kv_lora_rank = get_u32(ld, mla, "kv_lora_rank", where);
+        m->qk_nope_dim = get_u32(ld, mla, "qk_nope_head_dim", where);
+        m->qk_rope_dim = get_u32(ld, mla, "qk_rope_head_dim", where);
+        m->v_head_dim = get_u32(ld, mla, "v_head_dim", where);
+        if (m->q_lora_rank > (1u << 16) || m->kv_lora_rank > (1u << 16) || m->qk_nope_dim > 4096 ||
+            m->qk_rope_dim > 4096 || m->v_head_dim > 4096)
+            bad(ld, where, "mla shape out of range");
+    }
+    load_gguf(ld, m, json_object_get(o, "gguf"), where);
+}
+
+static void load_score(loader *ld, xuan_score *s, json_t *o, size_t i) {
+    char where[64];
+    snprintf(where, sizeof where, "scores[%zu]", i);
+    if (!json_is_object(o)) {
+        bad(ld, where, "expected an object");
+        return;
+    }
+    s->model = get_str(ld, o, "model", where, true);
+    s->benchmark = get_str(ld, o, "benchmark", where, true);
+    s->task = get_str(ld, o, "task", where, true);
+    s->kind = get_str(ld, o, "kind", where, true);
+    s->setting = get_str(ld, o, "setting", where, false);
+    s->source = get_str(ld, o, "source", where, false);
+    s->verification = get_str(ld, o, "verification", where, false);
+    s->errata = get_str(ld, o, "errata", where, false);
+    s->value = get_num(ld, o, "value", where, NAN);
+    if (isnan(s->value)) bad(ld, where, "value: missing");
+    s->published_value = get_num(ld, o, "published_value", where, NAN);
+    s->base_model = get_bool(o, "base_model");
+    s->disagrees = get_bool(o, "disagrees");
+    if (s->kind && strcmp(s->kind, "official") && strcmp(s->kind, "third-party") &&
+        strcmp(s->kind, "seed-estimate") && strcmp(s->kind, "measured"))
+        bad(ld, where, "kind: expected official, third-party, seed-estimate or measured");
+}
+
+static int parse(xuan_catalog *cat, json_t *root, loader *ld) {
+    json_t *models = json_object_get(root, "models");
+    json_t *scores = json_object_get(root, "scores");
+    json_t *errata = json_object_get(root, "errata");
+    if (!json_is_object(root)) return bad(ld, "top level", "expected an object");
+    if (!json_is_array(models) || json_array_size(models) == 0)
+        return bad(ld, "models", "expected a non-empty array");
+    if (!json_is_array(scores)) return bad(ld, "scores", "expected an array");
+    cat->n_models = json_array_size(models);
+    cat->n_scores = json_array_size(scores);
+    cat->n_errata = json_is_array(errata) ? json_array_size(errata) : 0;
+    cat->models = xuan_calloc(cat->n_models, sizeof *cat->models);
+    cat->scores = xuan_calloc(cat->n_scores ? cat->n_scores : 1, sizeof *cat->scores);
+    cat->errata = xuan_calloc(cat->n_errata ? cat->n_errata : 1, sizeof *cat->errata);
+    if (!cat->models || !cat->scores || !cat->errata)
+        return ld->rc = xuan_fail(ld->err, XUAN_ERR_NOMEM, "%s: out of memory", ld->origin);
+    for (size_t i = 0; i < cat->n_models && !ld->rc; i++)
+        load_model(ld, &cat->models[i], json_array_get(models, i), i);
+    for (size_t i = 0; i < cat->n_models && !ld->rc; i++)
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(cat->models[i].id, cat->models[j].id)) {
+                char w[64];
+                snprintf(w, sizeof w, "models[%zu].id", i);
+                return bad(ld, w, "duplicate id");
+            }
+    for (size_t i = 0; i < cat->n_scores && !ld->rc; i++)
+        load_score(ld, &cat->scores[i], json_array_get(scores, i), i);
+    for (size_t i = 0; i < cat->n_errata && !ld->rc; i++) {
+        json_t *e = json_array_get(errata, i);
+        char where[64];
+        snprintf(where, sizeof where, "errata[%zu]", i);
+        if (!json_is_object(e)) return bad(ld, where, "expected an object");
+        cat->errata[i].seed_name = get_str(ld, e, "seed_name", where, true);
+        cat->errata[i].model = get_str(ld, e, "model", where, false);
+        cat->errata[i].fact = get_str(ld, e, "fact", where, true);
+        cat->errata[i].source = get_str(ld, e, "source", where, false);
+    }
+    return ld->rc;
+}
+
+int xuan_catalog_load(xuan_catalog *cat, const char *path, xuan_error *err) {
+    *cat = (xuan_catalog){0};
+    if (!path) {
+        const char *env = getenv("XUAN_CATALOG");
+        if (env && *env) path = env;
+    }
+    char *text = NULL;
+    size_t len = 0;
+    if (path) {
+        int rc = xuan_read_file(path, 64u << 20, &text, &len, err);
+        if (rc) {
+            xuan_error_prefix(err, "catalog");
+            return rc;
+        }
+    }
+    loader ld = {.origin = path ? path : "embedded catalog", .err = err};
+    json_error_t jerr;
+    json_t *root = path ? json_loadb(text, len, 0, &jerr)
+                        : json_loadb(xuan_pick_catalog_json, xuan_pick_catalog_json_len, 0, &jerr);
+    xuan_free(text);
+    if (!root)
+        return xuan_fail(err, XUAN_ERR_FORMAT, "%s: not valid JSON at line %d: %s", ld.origin,
+                         jerr.line, jerr.text);
+    cat->json = root;
+    cat->origin = path ? "file" : "embedded";
+    if (parse(cat, root, &ld) != 0) {
+        xuan_catalog_free(cat);
+        return ld.rc;
+    }
+    return 0;
+}
+
+void xuan_catalog_free(xuan_catalog *cat) {
+    if (!cat) return;
+    xuan_free(cat->models);
+    xuan_free(cat->scores);
+    xuan_free(cat->errata);
+    if (cat->json) json_decref((json_t *)cat->json);
+    *cat = (xuan_catalog){0};
+}
+
+const xuan_model_info *xuan_catalog_find(const xuan_catalog *cat, const char *id) {
+    if (!id) return NULL;
+    for (size_t i = 0; i < cat->n_models; i++)
+        if (!strcasecmp(cat->models[i].id, id)) return &cat->models[i];
+    return NULL;
+}
+
+const xuan_model_info *xuan_catalog_lookup(const xuan_catalog *cat, const char *id, xuan_error *err) {
+    const xuan_model_info *m = xuan_catalog_find(cat, id);
+    if (m) return m;
+    /* The seed named models that do not exist ("Phi-3.5 14B"): say so. */
+    for (size_t i = 0; id && i < cat->n_errata; i++) {
+        const char *s = cat->errata[i].seed_name;
+        char norm[128];
+        size_t k = 0;
+        for (const char *p = s; *p && k + 1 < sizeof norm; p++) {
+            if (*p == '(') break;
+            norm[k++] = (*p == ' ') ? '-' : (char)((*p >= 'A' && *p <= 'Z') ? *p + 32 : *p);
+        }
+        while (k && norm[k - 1] == '-') k--;
+        norm[k] = 0;
+        if (!strcasecmp(norm, id) && !cat->errata[i].model) {
+            xuan_fail(err, XUAN_ERR_NOTFOUND, "unknown model '%s': %s (SEED_ERRATA.md)", id,
+                      cat->errata[i].fact);
+            return NULL;
+        }
+    }
+    const char **names = xuan_calloc(cat->n_models ? cat->n_models : 1, sizeof *names);
+    const char *near = NULL;
+    if (names) {
+        for (size_t i = 0; i < cat->n_models; i++) names[i] = cat->models[i].id;
+        near = xuan_closest(id ? id : "", names, cat->n_models);
+    }
+    if (near) xuan_fail(err, XUAN_ERR_NOTFOUND, "unknown model '%s'; did you mean '%s'? (xuan models lists them)", id ? id : "", near);
+    else xuan_fail(err, XUAN_ERR_NOTFOUND, "unknown model '%s' (xuan models lists them)", id ? id : "");
+    xuan_free(names);
+    return NULL;
+}
