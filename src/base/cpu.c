@@ -37,7 +37,7 @@ static void detect(xuan_cpu *c) {
     c->native = avx512 && c->has_avx512_vnni ? XUAN_SIMD_AVX512 : avx2 ? XUAN_SIMD_AVX2 : XUAN_SIMD_SCALAR;
 
     unsigned brand[12];
-    if (__get_cpuid_max(0x80000000, NULL) >= 0x80000004) {
+    if ((unsigned)__get_cpuid_max(0x80000000, NULL) >= 0x80000004) { /* int in clang's cpuid.h */
         for (unsigned i = 0; i < 3; i++)
             __get_cpuid(0x80000002 + i, &brand[4 * i], &brand[4 * i + 1], &brand[4 * i + 2],
                         &brand[4 * i + 3]);

@@ -209,7 +209,15 @@ int64_t xuan_gguf_arr_i64(const xuan_gguf_array *a, uint64_t i) {
     XUAN_ASSERT(a->raw && i < a->n);
     xuan_gguf_value v;
     decode_scalar(a->type, (const uint8_t *)a->raw + i * VTYPE_SIZE[a->type], &v);
-    if (vtype_float(a->type)) return (int64_t)v.v.f64;
+    if (vtype_float(a->type)) {
+        /* Saturate: casting NaN or a float beyond int64's range is undefined
+         * behaviour, and the file chooses the value (found by fuzz_gguf). */
+        double f = v.v.f64;
+        if (f != f) return 0;
+        if (f >= 9223372036854775808.0) return INT64_MAX;
+        if (f < -9223372036854775808.0) return INT64_MIN;
+        return (int64_t)f;
+    }
     return v.v.i64; /* u64 and i64 share storage; callers know the type */
 }
 
@@ -415,7 +423,9 @@ static int parse_image(xuan_gguf *g, const uint8_t *data, uint64_t size, uint32_
         g->tensors = t;
         g->cap_tensors = total;
     }
-    xuan_gguf_tensor *first = g->tensors + g->n_tensors;
+    /* A file without tensors leaves g->tensors NULL, and NULL + 0 is
+     * undefined behaviour (found by fuzz_gguf on a header-only file). */
+    xuan_gguf_tensor *first = g->tensors ? g->tensors + g->n_tensors : NULL;
     for (uint64_t i = 0; i < n_tensors; i++) {
         memset(&first[i], 0, sizeof first[i]);
         if ((rc = parse_tensor_info(&c, &first[i], i))) return rc;
