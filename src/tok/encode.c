@@ -1,0 +1,98 @@
+/*
+ * xuan_tok_encode: cut the text at special tokens, then hand each plain
+ * fragment to the vocabulary's encoder (byte-level BPE after sanitizing and
+ * splitting, or SentencePiece after escaping spaces).
+ */
+#include <string.h>
+
+#include "tok/internal.h"
+#include "tok/unicode.h"
+
+typedef struct enc {
+    const xuan_tok *t;
+    xuan_tok_ids *out;
+    tok_bpe_session *bpe;
+    xuan_buf scratch;
+    bool prev_special; /* SentencePiece: prefix the next fragment with a space */
+} enc;
+
+static int bpe_piece(void *ctx, const char *text, size_t start, size_t len) {
+    return tok_bpe_encode_piece(ctx, text + start, len);
+}
+
+static int encode_fragment(enc *e, const char *text, size_t len) {
+    const xuan_tok *t = e->t;
+    if (len == 0) return 0;
+    if (t->kind == XUAN_TOK_SPM) {
+        xuan_buf_reset(&e->scratch);
+        int rc = 0;
+        if (t->add_space_prefix && e->prev_special) rc = xuan_buf_append(&e->scratch, "\xe2\x96\x81", 3);
+        size_t from = 0;
+        for (size_t i = 0; i < len && rc == 0; i++) {
+            if (text[i] != ' ') continue;
+            rc = xuan_buf_append(&e->scratch, text + from, i - from);
+            if (rc == 0) rc = xuan_buf_append(&e->scratch, "\xe2\x96\x81", 3);
+            from = i + 1;
+        }
+        if (rc == 0) rc = xuan_buf_append(&e->scratch, text + from, len - from);
+        e->prev_special = false;
+        return rc ? XUAN_ERR_NOMEM : tok_spm_encode(t, e->scratch.data, e->scratch.len, e->out);
+    }
+    if (!e->bpe && !(e->bpe = tok_bpe_session_new(t, e->out))) return XUAN_ERR_NOMEM;
+    int s = tok_sanitize(text, len, t->nfc, &e->scratch);
+    if (s < 0) return XUAN_ERR_NOMEM;
+    if (s == 1) {
+        text = e->scratch.data;
+        len = e->scratch.len;
+    }
+    return tok_pre_split(t, text, len, bpe_piece, e->bpe);
+}
+
+/* The special token that starts at text[pos], longest first; -1 if none. */
+static int32_t special_at(const xuan_tok *t, const char *text, size_t len, size_t pos, bool parse) {
+    uint8_t b = (uint8_t)text[pos];
+    for (uint32_t k = t->special_first[b]; k < t->special_first[b + 1]; k++) {
+        int32_t id = t->special_ids[k];
+        if (!parse && t->types[id] != XUAN_TOK_TYPE_USER_DEFINED) continue;
+        uint32_t n = t->len[id];
+        if (n <= len - pos && memcmp(text + pos, t->pool + t->off[id], n) == 0) return id;
+    }
+    return -1;
+}
+
+int xuan_tok_encode(const xuan_tok *t, const char *text, size_t len, uint32_t flags,
+                    xuan_tok_ids *out, xuan_error *err) {
+    size_t n0 = out->n;
+    bool parse = (flags & XUAN_TOK_PARSE_SPECIAL) != 0, add = (flags & XUAN_TOK_ADD_SPECIAL) != 0;
+    enc e = {.t = t, .out = out, .prev_special = true};
+    int rc = 0;
+    if (add && t->add_bos) rc = tok_ids_push(out, t->bos);
+    size_t frag = 0;
+    bool any_special = t->n_special > 0;
+    for (size_t pos = 0; pos < len && rc == 0 && any_special;) {
+        uint8_t b = (uint8_t)text[pos];
+        if (t->special_first[b] == t->special_first[b + 1]) {
+            pos++;
+            continue;
+        }
+        int32_t id = special_at(t, text, len, pos, parse);
+        if (id < 0) {
+            pos++;
+            continue;
+        }
+        rc = encode_fragment(&e, text + frag, pos - frag);
+        if (rc == 0) rc = tok_ids_push(out, id);
+        e.prev_special = true;
+        pos += t->len[id];
+        frag = pos;
+    }
+    if (rc == 0) rc = encode_fragment(&e, text + frag, len - frag);
+    if (rc == 0 && add && t->add_eos) rc = tok_ids_push(out, t->eos);
+    tok_bpe_session_free(e.bpe);
+    xuan_buf_free(&e.scratch);
+    if (rc) {
+        out->n = n0;
+        return xuan_fail(err, XUAN_ERR_NOMEM, "tokenize: out of memory on %zu bytes of text", len);
+    }
+    return 0;
+}
