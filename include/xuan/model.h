@@ -59,6 +59,108 @@ uint32_t xuan_synth_fallback_type(uint32_t type, uint64_t n_cols);
 uint32_t xuan_ftype_for_type(uint32_t type);
 const char *xuan_ftype_name(uint32_t ftype); /* "Q4_K_M", "MOSTLY_F16"->"F16", ... "?" */
 
+/* ==== the engine: loading a model and running it ==========================
+ *
+ *     xuan_model *m = xuan_model_load("qwen2.5-7b-q4_k_m.gguf", &err);
+ *     if (!m) die(err.msg);          // unknown arch, missing tensor, bad shape ...
+ *     xuan_ctx_params cp = xuan_ctx_params_default();
+ *     cp.n_ctx = 4096; cp.n_threads = 2;
+ *     xuan_ctx *c = xuan_ctx_new(m, &cp, &err);
+ *     if (xuan_ctx_eval(c, ids, n_ids, &err) != 0) die(err.msg);   // the prompt
+ *     const float *logits = xuan_ctx_logits(c);   // n_vocab floats, last token
+ *     ...pick a token `next`, then xuan_ctx_eval(c, &next, 1, &err) ...
+ *     xuan_ctx_free(c);
+ *     xuan_model_free(m);
+ *
+ * A model is read-only after loading (weights point into the read-only
+ * mapping of the file), so several contexts may share one.  A context owns
+ * the KV cache, every activation buffer (allocated once, in xuan_ctx_new,
+ * sized for n_batch tokens) and its thread pool; evaluation allocates
+ * nothing.  The numerics follow llama.cpp's CPU path (activations rounded to
+ * F16 for F16 weights, queries to F16 against an F16 K cache, attention
+ * weights to F16 before the V product) so logits agree to ~1e-4.
+ */
+
+typedef enum xuan_arch {
+    XUAN_ARCH_LLAMA = 1, /* Llama 2/3/3.1, Mistral, Yi, DeepSeek-LLM: normal RoPE */
+    XUAN_ARCH_QWEN2 = 2, /* Qwen2/2.5: QKV biases, NeoX RoPE */
+    XUAN_ARCH_PHI3 = 3,  /* Phi-3/3.5/4: fused QKV and gate|up, NeoX RoPE, LongRoPE */
+} xuan_arch;
+
+/* "llama, qwen2, phi3" for error messages. */
+const char *xuan_arch_list(void);
+
+/* Everything the forward pass needs, read from GGUF metadata. */
+typedef struct xuan_hparams {
+    xuan_arch arch;
+    char arch_name[16];
+    uint32_t n_layers, d_model, d_ffn, n_heads, n_kv_heads, head_dim, n_rot;
+    uint32_t n_vocab;       /* rows of token_embd.weight */
+    uint32_t n_ctx_train;   /* {arch}.context_length */
+    float norm_eps;
+    bool rope_neox;         /* NeoX pairing (i, i + n_rot/2) instead of (2i, 2i+1) */
+    float rope_base;        /* rope.freq_base, default 10000 */
+    float rope_freq_scale;  /* 1 / rope.scaling.factor (1 when absent or type none) */
+    float rope_attn_factor; /* rope.scaling.attn_factor (LongRoPE), default 1 */
+    float yarn_ext_factor;  /* 1 for YaRN, else 0 (or rope.scaling.yarn_ext_factor) */
+    float yarn_beta_fast, yarn_beta_slow, yarn_log_mul;
+    uint32_t n_ctx_orig;    /* rope.scaling.original_context_length, default n_ctx_train */
+    uint32_t n_swa;         /* attention.sliding_window; 0 = full attention */
+    char rope_scaling[16];  /* "none", "linear", "yarn", "longrope", "llama3" */
+    bool tied;              /* output reuses token_embd.weight */
+} xuan_hparams;
+
+typedef struct xuan_model xuan_model;
+
+/* Opens and validates a model: architecture known, every hyperparameter
+ * consistent, every tensor present with the shape and a type the kernels
+ * handle.  Errors name the key or tensor ("blk.3.attn_k.weight: shape
+ * [896, 256], expected [896, 128]").  Returns NULL with err set. */
+xuan_model *xuan_model_load(const char *path, xuan_error *err);
+/* Same on an already opened file; the model takes ownership of g (closed
+ * by xuan_model_free, also on failure). */
+xuan_model *xuan_model_from_gguf(xuan_gguf *g, xuan_error *err);
+void xuan_model_free(xuan_model *m);
+const xuan_hparams *xuan_model_hparams(const xuan_model *m);
+const xuan_gguf *xuan_model_gguf(const xuan_model *m);
+/* Bytes of weight data the model maps. */
+uint64_t xuan_model_weight_bytes(const xuan_model *m);
+
+typedef struct xuan_ctx_params {
+    uint32_t n_ctx;      /* KV cache length in tokens; 0 = min(n_ctx_train, 4096) */
+    uint32_t n_batch;    /* tokens per forward pass for prompts (default 512) */
+    int n_threads;       /* 0 = all cores */
+    uint32_t cache_type; /* XUAN_TYPE_F16 (default) or XUAN_TYPE_Q8_0 */
+} xuan_ctx_params;
+
+xuan_ctx_params xuan_ctx_params_default(void);
+
+typedef struct xuan_ctx xuan_ctx;
+
+/* Allocates the KV cache and activations and starts the threads.  Fails
+ * with XUAN_ERR_USAGE for a bad cache type or a head size Q8_0 cannot hold,
+ * XUAN_ERR_NOMEM when the cache does not fit the allocation cap. */
+xuan_ctx *xuan_ctx_new(const xuan_model *m, const xuan_ctx_params *p, xuan_error *err);
+void xuan_ctx_free(xuan_ctx *c);
+uint32_t xuan_ctx_n_ctx(const xuan_ctx *c);
+/* Tokens in the cache (the position of the next token). */
+uint32_t xuan_ctx_n_past(const xuan_ctx *c);
+/* The ids in the cache, n_past of them. */
+const int32_t *xuan_ctx_tokens(const xuan_ctx *c);
+/* Forgets everything from position n on (n <= n_past); 0 clears. */
+void xuan_ctx_truncate(xuan_ctx *c, uint32_t n);
+
+/* Appends n tokens (in chunks of n_batch) and computes the logits of the
+ * last one.  Fails with XUAN_ERR_USAGE when n_past + n > n_ctx or an id is
+ * outside the vocabulary (nothing is evaluated then), and with
+ * XUAN_ERR_INTERRUPTED when *stop (see xuan_ctx_set_stop) became nonzero:
+ * the chunks already evaluated stay in the cache.  n == 0 is a no-op. */
+int xuan_ctx_eval(xuan_ctx *c, const int32_t *ids, size_t n, xuan_error *err);
+/* Logits (n_vocab floats) after the last eval; valid until the next call. */
+const float *xuan_ctx_logits(const xuan_ctx *c);
+/* A flag polled between layers (e.g. set by a SIGINT handler). */
+void xuan_ctx_set_stop(xuan_ctx *c, volatile int *stop);
+
 #ifdef __cplusplus
 }
 #endif

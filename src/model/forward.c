@@ -1,0 +1,413 @@
+/*
+ * forward.c — the context (KV cache, activations, threads) and the forward
+ * pass of the three dense architectures.
+ *
+ * Map:
+ *   context      xuan_ctx_new: every buffer sized once for n_batch tokens
+ *   attention    one pool job over (token, head) pairs, causal (and sliding
+ *                window) masking by position, F16 or Q8_0 cache
+ *   layers       norm -> QKV -> RoPE -> cache -> attention -> out -> norm
+ *                -> gate/up -> SwiGLU -> down, residuals in x
+ *   eval         chunks of n_batch tokens; logits of the last token only
+ *
+ * The prompt goes through as a matrix [n_tok x d_model]: one xuan_matmul
+ * per weight per chunk, so each weight byte is read once per chunk; decoding
+ * is the same code with n_tok = 1.
+ */
+#include "model/internal.h"
+
+#include <math.h>
+#include <string.h>
+
+enum { KEY_CHUNK = 64 }; /* cache rows converted to float at a time */
+
+struct xuan_ctx {
+    const xuan_model *m;
+    xuan_ctx_params p;
+    xuan_pool *pool; /* owned */
+    int n_threads;
+    uint32_t n_past;
+    int32_t *tokens;     /* n_ctx ids in the cache */
+    volatile int *stop;  /* may be NULL */
+
+    /* KV cache: per layer, per kv head, n_ctx rows of kv_row bytes. */
+    uint8_t *k_cache, *v_cache;
+    size_t kv_row, kv_head_stride, kv_layer_stride;
+
+    /* Activations, B = n_batch rows each. */
+    float *x, *xn, *xr;     /* residual stream, normed / matmul output, rounded copy */
+    float *q, *k, *v, *att; /* B x qd, B x kvd, B x kvd, B x qd */
+    float *h, *u;           /* B x F, B x F (B x 2F for fused gate|up) */
+    float *cs;              /* B x n_rot RoPE tables */
+    float *logits;          /* n_vocab */
+    void *mm_scratch;
+    size_t xr_cap; /* floats in xr */
+
+    /* Per-thread attention scratch. */
+    float *att_scratch;
+    size_t att_scratch_stride; /* floats per thread */
+    uint8_t *qq;               /* per thread: q in Q8_0 for a Q8_0 cache */
+    size_t qq_stride;
+};
+
+xuan_ctx_params xuan_ctx_params_default(void) {
+    return (xuan_ctx_params){.n_ctx = 0, .n_batch = 512, .n_threads = 0, .cache_type = XUAN_TYPE_F16};
+}
+
+/* ================================================================ context */
+
+static void *alloc_f(size_t n, size_t *total, bool *fail) {
+    if (*fail) return NULL;
+    uint64_t bytes;
+    if (!xuan_mul_ok(n ? n : 1, sizeof(float), &bytes) || bytes > SIZE_MAX) {
+        *fail = true;
+        return NULL;
+    }
+    void *p = xuan_malloc_aligned((size_t)bytes);
+    if (!p) *fail = true;
+    *total += (size_t)bytes;
+    return p;
+}
+
+static size_t max_sz(size_t a, size_t b) { return a > b ? a : b; }
+
+xuan_ctx *xuan_ctx_new(const xuan_model *m, const xuan_ctx_params *pp, xuan_error *err) {
+    const xuan_hparams *hp = &m->hp;
+    xuan_ctx_params p = pp ? *pp : xuan_ctx_params_default();
+    if (p.n_ctx == 0) p.n_ctx = hp->n_ctx_train < 4096 ? hp->n_ctx_train : 4096;
+    if (p.n_batch == 0) p.n_batch = 512;
+    if (p.n_batch > p.n_ctx) p.n_batch = p.n_ctx;
+    if (p.n_ctx > (1u << 24)) {
+        xuan_fail(err, XUAN_ERR_USAGE, "context of %u tokens is too large", p.n_ctx);
+        return NULL;
+    }
+    if (p.cache_type != XUAN_TYPE_F16 && p.cache_type != XUAN_TYPE_Q8_0) {
+        xuan_fail(err, XUAN_ERR_USAGE, "cache type %s is not supported (f16, q8_0)",
+                  xuan_type_name(p.cache_type));
+        return NULL;
+    }
+    if (p.cache_type == XUAN_TYPE_Q8_0 && hp->head_dim % 32) {
+        xuan_fail(err, XUAN_ERR_USAGE, "cache type q8_0 needs a head size divisible by 32 (it is %u)",
+                  hp->head_dim);
+        return NULL;
+    }
+    xuan_ctx *c = xuan_calloc(1, sizeof *c);
+    if (!c) {
+        xuan_fail(err, XUAN_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    c->m = m;
+    c->p = p;
+    c->pool = xuan_pool_create(p.n_threads, err);
+    if (!c->pool) {
+        xuan_free(c);
+        return NULL;
+    }
+    c->n_threads = xuan_pool_size(c->pool);
+    c->p.n_threads = c->n_threads;
+
+    uint64_t row = 0, head, layer, all;
+    XUAN_ASSERT(xuan_type_row_size(p.cache_type, hp->head_dim, &row));
+    if (!xuan_mul_ok(row, p.n_ctx, &head) || !xuan_mul_ok(head, hp->n_kv_heads, &layer) ||
+        !xuan_mul_ok(layer, hp->n_layers, &all) || all > SIZE_MAX / 2) {
+        xuan_ctx_free(c);
+        xuan_fail(err, XUAN_ERR_NOMEM, "KV cache for %u tokens is too large", p.n_ctx);
+        return NULL;
+    }
+    c->kv_row = (size_t)row;
+    c->kv_head_stride = (size_t)head;
+    c->kv_layer_stride = (size_t)layer;
+    c->k_cache = xuan_malloc_aligned((size_t)all);
+    c->v_cache = xuan_malloc_aligned((size_t)all);
+    c->tokens = xuan_calloc(p.n_ctx, sizeof *c->tokens);
+
+    const size_t B = p.n_batch, d = hp->d_model, F = hp->d_ffn;
+    const size_t qd = (size_t)hp->n_heads * hp->head_dim, kvd = (size_t)hp->n_kv_heads * hp->head_dim;
+    const bool fused_up = m->layers[0].w_gate.data == NULL;
+    bool fail = c->k_cache == NULL || c->v_cache == NULL || c->tokens == NULL;
+    size_t total = 0;
+    c->x = alloc_f(B * d, &total, &fail);
+    c->xn = alloc_f(B * d, &total, &fail);
+    c->xr_cap = B * max_sz(max_sz(d, qd), F);
+    c->xr = alloc_f(c->xr_cap, &total, &fail);
+    c->q = alloc_f(B * qd, &total, &fail);
+    c->k = alloc_f(B * kvd, &total, &fail);
+    c->v = alloc_f(B * kvd, &total, &fail);
+    c->att = alloc_f(B * qd, &total, &fail);
+    c->h = alloc_f(B * F, &total, &fail);
+    c->u = alloc_f(B * max_sz(F * (fused_up ? 2 : 1), qd + 2 * kvd), &total, &fail);
+    c->cs = alloc_f(B * hp->n_rot, &total, &fail);
+    c->logits = alloc_f(hp->n_vocab, &total, &fail);
+    /* scores (n_ctx) + rounded q (head_dim) + K/V rows as floats + accumulator */
+    c->att_scratch_stride = (size_t)p.n_ctx + hp->head_dim * (KEY_CHUNK + 2) + 16;
+    c->att_scratch = alloc_f(c->att_scratch_stride * (size_t)c->n_threads, &total, &fail);
+    c->qq_stride = (size_t)row + 64;
+    c->qq = fail ? NULL : xuan_malloc_aligned(c->qq_stride * (size_t)c->n_threads);
+    if (!c->qq) fail = true;
+
+    size_t scratch = xuan_matmul_scratch_size(&m->output, 1);
+    for (uint32_t il = 0; il < hp->n_layers; il++) {
+        const layer_w *L = &m->layers[il];
+        const xuan_weight *ws[] = {&L->wq, &L->wk, &L->wv, &L->wqkv, &L->wo, &L->w_gate, &L->w_up, &L->w_down};
+        for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++)
+            if (ws[i]->data) scratch = max_sz(scratch, xuan_matmul_scratch_size(ws[i], (int64_t)B));
+    }
+    c->mm_scratch = fail ? NULL : xuan_malloc_aligned(scratch ? scratch : 64);
+    if (fail || !c->mm_scratch) {
+        xuan_ctx_free(c);
+        xuan_fail(err, XUAN_ERR_NOMEM, "out of memory for the KV cache (%u tokens) and activations",
+                  p.n_ctx);
+        return NULL;
+    }
+    return c;
+}
+
+void xuan_ctx_free(xuan_ctx *c) {
+    if (!c) return;
+    xuan_pool_free(c->pool);
+    xuan_free_aligned(c->k_cache);
+    xuan_free_aligned(c->v_cache);
+    xuan_free(c->tokens);
+    float *bufs[] = {c->x, c->xn, c->xr, c->q, c->k, c->v, c->att, c->h, c->u, c->cs, c->logits, c->att_scratch};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) xuan_free_aligned(bufs[i]);
+    xuan_free_aligned(c->qq);
+    xuan_free_aligned(c->mm_scratch);
+    xuan_free(c);
+}
+
+uint32_t xuan_ctx_n_ctx(const xuan_ctx *c) { return c->p.n_ctx; }
+uint32_t xuan_ctx_n_past(const xuan_ctx *c) { return c->n_past; }
+const int32_t *xuan_ctx_tokens(const xuan_ctx *c) { return c->tokens; }
+const float *xuan_ctx_logits(const xuan_ctx *c) { return c->logits; }
+void xuan_ctx_set_stop(xuan_ctx *c, volatile int *stop) { c->stop = stop; }
+
+void xuan_ctx_truncate(xuan_ctx *c, uint32_t n) {
+    if (n < c->n_past) c->n_past = n;
+}
+
+/* ================================================================ matmul */
+
+/* Y = X W^T the way ggml computes it: F16/BF16 weights see activations
+ * rounded to their own type (ggml converts src1 to the vec-dot type). */
+static void mm(xuan_ctx *c, const xuan_weight *w, const float *x, int64_t n, float *y) {
+    const float *in = x;
+    if (w->type == XUAN_TYPE_F16 || w->type == XUAN_TYPE_BF16) {
+        XUAN_ASSERT((size_t)(n * w->n_cols) <= c->xr_cap);
+        if (w->type == XUAN_TYPE_F16) xuan_op_round_f16(x, c->xr, n * w->n_cols);
+        else xuan_op_round_bf16(x, c->xr, n * w->n_cols);
+        in = c->xr;
+    }
+    xuan_matmul(c->pool, w, in, n, y, c->mm_scratch);
+}
+
+static void add_bias(float *y, const float *b, int64_t n_tok, int64_t n) {
+    if (!b) return;
+    for (int64_t t = 0; t < n_tok; t++)
+        for (int64_t i = 0; i < n; i++) y[t * n + i] += b[i];
+}
+
+/* ================================================================ attention */
+
+typedef struct attn_job {
+    xuan_ctx *c;
+    uint32_t il, n_tok;
+    float scale; /* applied to q.k (1 for phi3, whose q was scaled before) */
+} attn_job;
+
+static void attn_one(xuan_ctx *c, const attn_job *j, uint32_t t, uint32_t h, int ith) {
+    const xuan_hparams *hp = &c->m->hp;
+    const uint32_t hd = hp->head_dim, group = hp->n_heads / hp->n_kv_heads, kvh = h / group;
+    const uint32_t pos = c->n_past + t;
+    uint32_t first = 0;
+    if (hp->n_swa && pos + 1 > hp->n_swa) first = pos + 1 - hp->n_swa;
+    const uint32_t n_keys = pos + 1 - first;
+
+    float *scores = c->att_scratch + c->att_scratch_stride * (size_t)ith;
+    float *qr = scores + c->p.n_ctx;
+    float *rows = qr + hd;
+    float *acc = rows + (size_t)hd * KEY_CHUNK;
+    const float *q = c->q + (size_t)t * hp->n_heads * hd + (size_t)h * hd;
+    const uint8_t *kbase = c->k_cache + j->il * c->kv_layer_stride + kvh * c->kv_head_stride;
+    const uint8_t *vbase = c->v_cache + j->il * c->kv_layer_stride + kvh * c->kv_head_stride;
+    const bool f16 = c->p.cache_type == XUAN_TYPE_F16;
+
+    /* scores = q . k over the visible keys */
+    if (f16) {
+        xuan_op_round_f16(q, qr, hd);
+        for (uint32_t p0 = 0; p0 < n_keys; p0 += KEY_CHUNK) {
+            uint32_t np = n_keys - p0 < KEY_CHUNK ? n_keys - p0 : KEY_CHUNK;
+            xuan_fp16_to_fp32_row((const uint16_t *)(const void *)(kbase + (size_t)(first + p0) * c->kv_row),
+                                  rows, (int64_t)np * hd);
+            for (uint32_t i = 0; i < np; i++) {
+                const float *kr = rows + (size_t)i * hd;
+                float s = 0.0f;
+                for (uint32_t e = 0; e < hd; e++) s += qr[e] * kr[e];
+                scores[p0 + i] = s * j->scale;
+            }
+        }
+    } else {
+        uint8_t *qq = c->qq + c->qq_stride * (size_t)ith;
+        xuan_quantize_act(XUAN_TYPE_Q8_0, q, qq, hd);
+        const xuan_simd simd = xuan_cpu_get()->simd;
+        for (uint32_t i = 0; i < n_keys; i++)
+            scores[i] = xuan_vec_dot(simd, XUAN_TYPE_Q8_0, hd, kbase + (size_t)(first + i) * c->kv_row, qq) *
+                        j->scale;
+    }
+
+    /* softmax (sum in double, as ggml) */
+    float mx = -INFINITY;
+    for (uint32_t i = 0; i < n_keys; i++) mx = scores[i] > mx ? scores[i] : mx;
+    double sum = 0.0;
+    for (uint32_t i = 0; i < n_keys; i++) {
+        float e = expf(scores[i] - mx);
+        scores[i] = e;
+        sum += e;
+    }
+    const float inv = (float)(1.0 / sum);
+    for (uint32_t i = 0; i < n_keys; i++) scores[i] *= inv;
+    /* ggml multiplies F16 V by the weights converted to F16 */
+    if (f16) xuan_op_round_f16(scores, scores, n_keys);
+
+    /* out = sum_p w_p V_p */
+    for (uint32_t e = 0; e < hd; e++) acc[e] = 0.0f;
+    for (uint32_t p0 = 0; p0 < n_keys; p0 += KEY_CHUNK) {
+        uint32_t np = n_keys - p0 < KEY_CHUNK ? n_keys - p0 : KEY_CHUNK;
+        const uint8_t *vr = vbase + (size_t)(first + p0) * c->kv_row;
+        if (f16) xuan_fp16_to_fp32_row((const uint16_t *)(const void *)vr, rows, (int64_t)np * hd);
+        else xuan_dequantize_row(XUAN_TYPE_Q8_0, vr, rows, (int64_t)np * hd, NULL);
+        for (uint32_t i = 0; i < np; i++) {
+            const float w = scores[p0 + i];
+            const float *r = rows + (size_t)i * hd;
+            for (uint32_t e = 0; e < hd; e++) acc[e] += w * r[e];
+        }
+    }
+    memcpy(c->att + (size_t)t * hp->n_heads * hd + (size_t)h * hd, acc, hd * sizeof(float));
+}
+
+static void attn_part(void *ctx, int ith, int nth) {
+    const attn_job *j = ctx;
+    const uint32_t n_heads = j->c->m->hp.n_heads;
+    const uint64_t n_items = (uint64_t)j->n_tok * n_heads;
+    const uint64_t i0 = n_items * (uint64_t)ith / (uint64_t)nth, i1 = n_items * (uint64_t)(ith + 1) / (uint64_t)nth;
+    for (uint64_t i = i0; i < i1; i++) attn_one(j->c, j, (uint32_t)(i / n_heads), (uint32_t)(i % n_heads), ith);
+}
+
+/* ================================================================ layers */
+
+static void store_kv(xuan_ctx *c, uint32_t il, uint32_t n_tok) {
+    const xuan_hparams *hp = &c->m->hp;
+    const uint32_t hd = hp->head_dim;
+    for (uint32_t t = 0; t < n_tok; t++)
+        for (uint32_t kh = 0; kh < hp->n_kv_heads; kh++) {
+            size_t off = il * c->kv_layer_stride + kh * c->kv_head_stride + (size_t)(c->n_past + t) * c->kv_row;
+            const float *ks = c->k + ((size_t)t * hp->n_kv_heads + kh) * hd;
+            const float *vs = c->v + ((size_t)t * hp->n_kv_heads + kh) * hd;
+            if (c->p.cache_type == XUAN_TYPE_F16) {
+                xuan_fp32_to_fp16_row(ks, (uint16_t *)(void *)(c->k_cache + off), hd);
+                xuan_fp32_to_fp16_row(vs, (uint16_t *)(void *)(c->v_cache + off), hd);
+            } else {
+                xuan_quantize_rows(XUAN_TYPE_Q8_0, ks, c->k_cache + off, 1, hd, NULL);
+                xuan_quantize_rows(XUAN_TYPE_Q8_0, vs, c->v_cache + off, 1, hd, NULL);
+            }
+        }
+}
+
+static void layer_forward(xuan_ctx *c, uint32_t il, uint32_t n) {
+    const xuan_model *m = c->m;
+    const xuan_hparams *hp = &m->hp;
+    const layer_w *L = &m->layers[il];
+    const int64_t d = hp->d_model, F = hp->d_ffn, hd = hp->head_dim;
+    const int64_t qd = (int64_t)hp->n_heads * hd, kvd = (int64_t)hp->n_kv_heads * hd;
+
+    for (uint32_t t = 0; t < n; t++) xuan_op_rmsnorm(c->x + t * d, L->attn_norm, c->xn + t * d, d, hp->norm_eps);
+    if (L->wqkv.data) {
+        /* fused rows: q | k | v */
+        mm(c, &L->wqkv, c->xn, n, c->u);
+        const int64_t w = qd + 2 * kvd;
+        for (uint32_t t = 0; t < n; t++) {
+            memcpy(c->q + t * qd, c->u + t * w, (size_t)qd * sizeof(float));
+            memcpy(c->k + t * kvd, c->u + t * w + qd, (size_t)kvd * sizeof(float));
+            memcpy(c->v + t * kvd, c->u + t * w + qd + kvd, (size_t)kvd * sizeof(float));
+        }
+    } else {
+        mm(c, &L->wq, c->xn, n, c->q);
+        mm(c, &L->wk, c->xn, n, c->k);
+        mm(c, &L->wv, c->xn, n, c->v);
+        add_bias(c->q, L->bq, n, qd);
+        add_bias(c->k, L->bk, n, kvd);
+        add_bias(c->v, L->bv, n, kvd);
+    }
+    const bool phi = hp->arch == XUAN_ARCH_PHI3;
+    const float qscale = 1.0f / sqrtf((float)hd);
+    for (uint32_t t = 0; t < n; t++) {
+        const float *cs = c->cs + (size_t)t * hp->n_rot;
+        for (uint32_t h = 0; h < hp->n_heads; h++) {
+            float *qh = c->q + t * qd + h * hd;
+            xuan_op_rope_apply(qh, cs, hp->n_rot, hp->rope_neox);
+            if (phi)
+                for (int64_t e = 0; e < hd; e++) qh[e] *= qscale;
+        }
+        for (uint32_t h = 0; h < hp->n_kv_heads; h++)
+            xuan_op_rope_apply(c->k + t * kvd + h * hd, cs, hp->n_rot, hp->rope_neox);
+    }
+    store_kv(c, il, n);
+    attn_job aj = {.c = c, .il = il, .n_tok = n, .scale = phi ? 1.0f : qscale};
+    xuan_pool_run(c->pool, attn_part, &aj);
+    mm(c, &L->wo, c->att, n, c->xn);
+    add_bias(c->xn, L->bo, n, d);
+    for (int64_t i = 0; i < n * d; i++) c->x[i] += c->xn[i];
+
+    for (uint32_t t = 0; t < n; t++) xuan_op_rmsnorm(c->x + t * d, L->ffn_norm, c->xn + t * d, d, hp->norm_eps);
+    if (L->w_gate.data) {
+        mm(c, &L->w_gate, c->xn, n, c->h);
+        mm(c, &L->w_up, c->xn, n, c->u);
+        xuan_op_swiglu(c->h, c->u, c->h, n * F);
+    } else {
+        mm(c, &L->w_up, c->xn, n, c->u); /* rows: gate | up */
+        for (uint32_t t = 0; t < n; t++) xuan_op_swiglu(c->u + t * 2 * F, c->u + t * 2 * F + F, c->h + t * F, F);
+    }
+    mm(c, &L->w_down, c->h, n, c->xn);
+    for (int64_t i = 0; i < n * d; i++) c->x[i] += c->xn[i];
+}
+
+/* One chunk of at most n_batch tokens at positions n_past... */
+static int eval_chunk(xuan_ctx *c, const int32_t *ids, uint32_t n, bool want_logits, xuan_error *err) {
+    const xuan_model *m = c->m;
+    const xuan_hparams *hp = &m->hp;
+    const int64_t d = hp->d_model;
+    for (uint32_t t = 0; t < n; t++) xuan_weight_row(&m->tok_embd, ids[t], c->x + t * d);
+    /* LongRoPE picks its factors by the context size, as llama.cpp does. */
+    const float *ff = m->rope_freqs;
+    if (!ff && m->rope_long) ff = c->p.n_ctx > hp->n_ctx_orig ? m->rope_long : m->rope_short;
+    for (uint32_t t = 0; t < n; t++) xuan_op_rope_table(hp, ff, (float)(c->n_past + t), c->cs + (size_t)t * hp->n_rot);
+    for (uint32_t il = 0; il < hp->n_layers; il++) {
+        if (c->stop && *c->stop) return xuan_fail(err, XUAN_ERR_INTERRUPTED, "interrupted");
+        layer_forward(c, il, n);
+    }
+    if (want_logits) {
+        const float *last = c->x + (size_t)(n - 1) * d;
+        xuan_op_rmsnorm(last, m->output_norm, c->xn, d, hp->norm_eps);
+        mm(c, &m->output, c->xn, 1, c->logits);
+    }
+    memcpy(c->tokens + c->n_past, ids, n * sizeof *ids);
+    c->n_past += n;
+    return 0;
+}
+
+int xuan_ctx_eval(xuan_ctx *c, const int32_t *ids, size_t n, xuan_error *err) {
+    if (n == 0) return 0;
+    if (n > c->p.n_ctx || c->n_past + n > c->p.n_ctx)
+        return xuan_fail(err, XUAN_ERR_USAGE,
+                         "%zu tokens do not fit the context: %u already used of %u (use a larger -c)",
+                         n, c->n_past, c->p.n_ctx);
+    for (size_t i = 0; i < n; i++)
+        if (ids[i] < 0 || (uint32_t)ids[i] >= c->m->hp.n_vocab)
+            return xuan_fail(err, XUAN_ERR_USAGE, "token id %d is outside the vocabulary (%u)", ids[i],
+                             c->m->hp.n_vocab);
+    for (size_t i = 0; i < n; i += c->p.n_batch) {
+        uint32_t nb = (uint32_t)(n - i < c->p.n_batch ? n - i : c->p.n_batch);
+        int rc = eval_chunk(c, ids + i, nb, i + nb == n, err);
+        if (rc) return rc;
+    }
+    return 0;
+}

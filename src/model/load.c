@@ -1,0 +1,306 @@
+/*
+ * load.c — from a GGUF file to a validated xuan_model.
+ *
+ * Map of the file:
+ *   hyperparameters  every number from {arch}.* keys, with llama.cpp's
+ *                    defaults and its RoPE scaling rules
+ *   tensors          each tensor found by llama.cpp's name, its shape and
+ *                    type checked before any kernel sees it
+ *
+ * Nothing is copied: weights point into the read-only mapping that the
+ * xuan_gguf holds, so loading a 7B model touches no weight page.
+ */
+#include "model/internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+static const struct {
+    const char *name;
+    xuan_arch arch;
+} ARCHS[] = {{"llama", XUAN_ARCH_LLAMA}, {"qwen2", XUAN_ARCH_QWEN2}, {"phi3", XUAN_ARCH_PHI3}};
+
+const char *xuan_arch_list(void) { return "llama, qwen2, phi3"; }
+
+/* ================================================================ hparams */
+
+/* Reads "{arch}.suffix" as u32; `req` makes absence an error. */
+static int key_u32(const xuan_gguf *g, const char *arch, const char *suffix, bool req,
+                   uint32_t *out, xuan_error *err) {
+    char key[128];
+    snprintf(key, sizeof key, "%s.%s", arch, suffix);
+    int rc = xuan_gguf_get_u32(g, key, out, err);
+    if (rc == XUAN_ERR_NOTFOUND) {
+        if (!req) return 0;
+        return xuan_fail(err, XUAN_ERR_FORMAT, "metadata key %s is missing", key);
+    }
+    return rc;
+}
+
+static int key_f32(const xuan_gguf *g, const char *arch, const char *suffix, float *out,
+                   xuan_error *err) {
+    char key[128];
+    snprintf(key, sizeof key, "%s.%s", arch, suffix);
+    int rc = xuan_gguf_get_f32(g, key, out, err);
+    return rc == XUAN_ERR_NOTFOUND ? 0 : rc;
+}
+
+static int read_hparams(const xuan_gguf *g, xuan_hparams *hp, xuan_error *err) {
+    memset(hp, 0, sizeof *hp);
+    xuan_str a;
+    if (xuan_gguf_get_str(g, "general.architecture", &a) != 0)
+        return xuan_fail(err, XUAN_ERR_FORMAT, "metadata key general.architecture is missing");
+    for (size_t i = 0; i < sizeof ARCHS / sizeof ARCHS[0]; i++)
+        if (xuan_str_eq(a, ARCHS[i].name)) {
+            hp->arch = ARCHS[i].arch;
+            snprintf(hp->arch_name, sizeof hp->arch_name, "%s", ARCHS[i].name);
+        }
+    if (!hp->arch)
+        return xuan_fail(err, XUAN_ERR_UNSUPPORTED,
+                         "architecture '%.*s' is not supported (supported: %s)",
+                         (int)(a.n > 64 ? 64 : a.n), a.p, xuan_arch_list());
+    const char *arch = hp->arch_name;
+    int rc;
+    if ((rc = key_u32(g, arch, "block_count", true, &hp->n_layers, err)) ||
+        (rc = key_u32(g, arch, "embedding_length", true, &hp->d_model, err)) ||
+        (rc = key_u32(g, arch, "feed_forward_length", true, &hp->d_ffn, err)) ||
+        (rc = key_u32(g, arch, "attention.head_count", true, &hp->n_heads, err)) ||
+        (rc = key_u32(g, arch, "context_length", true, &hp->n_ctx_train, err)))
+        return rc;
+    hp->n_kv_heads = hp->n_heads;
+    if ((rc = key_u32(g, arch, "attention.head_count_kv", false, &hp->n_kv_heads, err))) return rc;
+    if (hp->n_layers == 0 || hp->n_layers > 1024 || hp->d_model == 0 || hp->d_model > 65536 ||
+        hp->d_ffn == 0 || hp->d_ffn > 1u << 20 || hp->n_heads == 0 || hp->n_heads > 1024 ||
+        hp->n_kv_heads == 0 || hp->n_heads % hp->n_kv_heads)
+        return xuan_fail(err, XUAN_ERR_FORMAT,
+                         "%s: implausible shape (layers %u, dim %u, ffn %u, heads %u/%u)", arch,
+                         hp->n_layers, hp->d_model, hp->d_ffn, hp->n_heads, hp->n_kv_heads);
+    hp->head_dim = hp->d_model / hp->n_heads;
+    if ((rc = key_u32(g, arch, "attention.key_length", false, &hp->head_dim, err))) return rc;
+    uint32_t vlen = hp->head_dim;
+    if ((rc = key_u32(g, arch, "attention.value_length", false, &vlen, err))) return rc;
+    if (vlen != hp->head_dim || hp->head_dim == 0 || hp->head_dim > 1024 || hp->head_dim % 2)
+        return xuan_fail(err, XUAN_ERR_UNSUPPORTED, "%s: head sizes k=%u v=%u are not supported",
+                         arch, hp->head_dim, vlen);
+    hp->n_rot = hp->head_dim;
+    if ((rc = key_u32(g, arch, "rope.dimension_count", false, &hp->n_rot, err))) return rc;
+    if (hp->n_rot > hp->head_dim || hp->n_rot % 2 ||
+        (hp->arch == XUAN_ARCH_LLAMA && hp->n_rot != hp->head_dim))
+        return xuan_fail(err, XUAN_ERR_FORMAT, "%s.rope.dimension_count %u does not fit head size %u",
+                         arch, hp->n_rot, hp->head_dim);
+
+    hp->norm_eps = 1e-5f;
+    if ((rc = key_f32(g, arch, "attention.layer_norm_rms_epsilon", &hp->norm_eps, err))) return rc;
+    hp->rope_neox = hp->arch != XUAN_ARCH_LLAMA;
+    hp->rope_base = 10000.0f;
+    if ((rc = key_f32(g, arch, "rope.freq_base", &hp->rope_base, err))) return rc;
+    if (!(hp->rope_base > 0) || !(hp->norm_eps >= 0))
+        return xuan_fail(err, XUAN_ERR_FORMAT, "%s: bad rope.freq_base %g or rms epsilon %g", arch,
+                         hp->rope_base, hp->norm_eps);
+
+    /* RoPE scaling, as llama_model::load_hparams and llama_context do. */
+    snprintf(hp->rope_scaling, sizeof hp->rope_scaling, "linear");
+    char key[128];
+    snprintf(key, sizeof key, "%s.rope.scaling.type", arch);
+    xuan_str st;
+    if (xuan_gguf_get_str(g, key, &st) == 0) {
+        if (!(xuan_str_eq(st, "none") || xuan_str_eq(st, "linear") || xuan_str_eq(st, "yarn") ||
+              xuan_str_eq(st, "longrope") || xuan_str_eq(st, "llama3")))
+            return xuan_fail(err, XUAN_ERR_UNSUPPORTED,
+                             "%s: rope scaling '%.*s' is not supported (none, linear, yarn, "
+                             "longrope, llama3)",
+                             key, (int)(st.n > 32 ? 32 : st.n), st.p);
+        snprintf(hp->rope_scaling, sizeof hp->rope_scaling, "%.*s", (int)st.n, st.p);
+    }
+    float factor = 0.0f;
+    if ((rc = key_f32(g, arch, "rope.scaling.factor", &factor, err))) return rc;
+    if (factor == 0.0f && (rc = key_f32(g, arch, "rope.scale_linear", &factor, err))) return rc;
+    if (factor < 0 || !isfinite(factor))
+        return xuan_fail(err, XUAN_ERR_FORMAT, "%s.rope.scaling.factor %g is invalid", arch, factor);
+    hp->rope_freq_scale = factor == 0.0f ? 1.0f : 1.0f / factor;
+    if (strcmp(hp->rope_scaling, "none") == 0) hp->rope_freq_scale = 1.0f;
+    hp->n_ctx_orig = hp->n_ctx_train;
+    if ((rc = key_u32(g, arch, "rope.scaling.original_context_length", false, &hp->n_ctx_orig, err)))
+        return rc;
+    float rope_attn = 1.0f, ext = -1.0f;
+    hp->yarn_beta_fast = 32.0f;
+    hp->yarn_beta_slow = 1.0f;
+    if ((rc = key_f32(g, arch, "rope.scaling.attn_factor", &rope_attn, err)) ||
+        (rc = key_f32(g, arch, "rope.scaling.yarn_ext_factor", &ext, err)) ||
+        (rc = key_f32(g, arch, "rope.scaling.yarn_beta_fast", &hp->yarn_beta_fast, err)) ||
+        (rc = key_f32(g, arch, "rope.scaling.yarn_beta_slow", &hp->yarn_beta_slow, err)) ||
+        (rc = key_f32(g, arch, "rope.scaling.yarn_log_multiplier", &hp->yarn_log_mul, err)))
+        return rc;
+    if (ext < 0) ext = strcmp(hp->rope_scaling, "yarn") == 0 ? 1.0f : 0.0f;
+    hp->yarn_ext_factor = ext;
+    /* llama_context: YaRN's magnitude correction, cancelled against the one
+     * ggml's rope applies itself, then the model's own attn_factor. */
+    float attn = 1.0f;
+    if (ext != 0.0f) {
+        float f = 1.0f / hp->rope_freq_scale;
+        float ms = f <= 1.0f ? 1.0f : 0.1f * logf(f) + 1.0f;
+        if (hp->yarn_log_mul != 0.0f) {
+            float ms_all = f <= 1.0f ? 1.0f : 0.1f * hp->yarn_log_mul * logf(f) + 1.0f;
+            attn = ms / ms_all;
+        } else {
+            attn = ms;
+        }
+        attn *= 1.0f / (1.0f + 0.1f * logf(f));
+    }
+    hp->rope_attn_factor = attn * rope_attn;
+    if ((rc = key_u32(g, arch, "attention.sliding_window", false, &hp->n_swa, err))) return rc;
+    return 0;
+}
+
+/* ================================================================ tensors */
+
+/* Finds `name` and checks its dims (ne[0], ne[1]; ne1 == 0 means 1-D). */
+static const xuan_gguf_tensor *find(const xuan_gguf *g, const char *name, int64_t ne0, int64_t ne1,
+                                    bool required, xuan_error *err, int *rc) {
+    const xuan_gguf_tensor *t = xuan_gguf_find_tensor(g, name);
+    if (!t) {
+        if (required) *rc = xuan_fail(err, XUAN_ERR_FORMAT, "tensor %s is missing", name);
+        return NULL;
+    }
+    bool ok = ne1 == 0 ? (t->ne[0] == ne0 && t->ne[1] == 1 && t->ne[2] == 1 && t->ne[3] == 1)
+                       : (t->ne[0] == ne0 && t->ne[1] == ne1 && t->ne[2] == 1 && t->ne[3] == 1);
+    if (!ok) {
+        if (ne1 == 0)
+            *rc = xuan_fail(err, XUAN_ERR_FORMAT, "tensor %s: shape [%lld, %lld], expected [%lld]",
+                            name, (long long)t->ne[0], (long long)t->ne[1], (long long)ne0);
+        else
+            *rc = xuan_fail(err, XUAN_ERR_FORMAT,
+                            "tensor %s: shape [%lld, %lld], expected [%lld, %lld]", name,
+                            (long long)t->ne[0], (long long)t->ne[1], (long long)ne0,
+                            (long long)ne1);
+        return NULL;
+    }
+    return t;
+}
+
+static int bind_vec(xuan_model *m, const char *name, int64_t n, bool required, vecf *out,
+                    xuan_error *err) {
+    int rc = 0;
+    const xuan_gguf_tensor *t = find(m->g, name, n, 0, required, err, &rc);
+    if (!t) return rc;
+    if (t->type != XUAN_TYPE_F32)
+        return xuan_fail(err, XUAN_ERR_UNSUPPORTED, "tensor %s: type %s, expected F32", name,
+                         xuan_type_name(t->type));
+    *out = (const float *)(const void *)t->data;
+    m->weight_bytes += t->n_bytes;
+    return 0;
+}
+
+/* A matrix of n_rows rows of n_cols: GGUF shape [n_cols, n_rows]. */
+static int bind_mat(xuan_model *m, const char *name, int64_t n_cols, int64_t n_rows, bool required,
+                    xuan_weight *out, xuan_error *err) {
+    int rc = 0;
+    const xuan_gguf_tensor *t = find(m->g, name, n_cols, n_rows, required, err, &rc);
+    if (!t) return rc;
+    xuan_weight w = {t->type, t->data, n_rows, n_cols};
+    if ((rc = xuan_weight_check(&w, name, err))) return rc;
+    *out = w;
+    m->weight_bytes += t->n_bytes;
+    return 0;
+}
+
+static int bind_tensors(xuan_model *m, xuan_error *err) {
+    xuan_hparams *hp = &m->hp;
+    const xuan_gguf_tensor *te = xuan_gguf_find_tensor(m->g, "token_embd.weight");
+    if (!te) return xuan_fail(err, XUAN_ERR_FORMAT, "tensor token_embd.weight is missing");
+    if (te->ne[1] <= 0 || te->ne[1] > INT32_MAX)
+        return xuan_fail(err, XUAN_ERR_FORMAT, "tensor token_embd.weight: bad vocabulary size %lld",
+                         (long long)te->ne[1]);
+    hp->n_vocab = (uint32_t)te->ne[1];
+    const int64_t d = hp->d_model, V = hp->n_vocab, F = hp->d_ffn;
+    const int64_t qd = (int64_t)hp->n_heads * hp->head_dim, kvd = (int64_t)hp->n_kv_heads * hp->head_dim;
+    int rc;
+    if ((rc = bind_mat(m, "token_embd.weight", d, V, true, &m->tok_embd, err)) ||
+        (rc = bind_vec(m, "output_norm.weight", d, true, &m->output_norm, err)) ||
+        (rc = bind_mat(m, "output.weight", d, V, false, &m->output, err)))
+        return rc;
+    if (!m->output.data) {
+        m->output = m->tok_embd;
+        hp->tied = true;
+    }
+    if ((rc = bind_vec(m, "rope_freqs.weight", hp->n_rot / 2, false, &m->rope_freqs, err)) ||
+        (rc = bind_vec(m, "rope_factors_long.weight", hp->n_rot / 2, false, &m->rope_long, err)) ||
+        (rc = bind_vec(m, "rope_factors_short.weight", hp->n_rot / 2, false, &m->rope_short, err)))
+        return rc;
+    if (m->rope_freqs) snprintf(hp->rope_scaling, sizeof hp->rope_scaling, "llama3");
+    if (m->rope_long || m->rope_short) {
+        if (!m->rope_long || !m->rope_short)
+            return xuan_fail(err, XUAN_ERR_FORMAT, "tensor rope_factors_%s.weight is missing",
+                             m->rope_long ? "short" : "long");
+        snprintf(hp->rope_scaling, sizeof hp->rope_scaling, "longrope");
+    }
+
+    m->layers = xuan_calloc(hp->n_layers, sizeof *m->layers);
+    if (!m->layers) return xuan_fail(err, XUAN_ERR_NOMEM, "out of memory for %u layers", hp->n_layers);
+    char nm[XUAN_GGUF_MAX_NAME];
+#define N(suffix) (snprintf(nm, sizeof nm, "blk.%u." suffix, il), nm)
+    for (uint32_t il = 0; il < hp->n_layers; il++) {
+        layer_w *L = &m->layers[il];
+        if ((rc = bind_vec(m, N("attn_norm.weight"), d, true, &L->attn_norm, err)) ||
+            (rc = bind_vec(m, N("ffn_norm.weight"), d, true, &L->ffn_norm, err)) ||
+            (rc = bind_mat(m, N("attn_output.weight"), qd, d, true, &L->wo, err)) ||
+            (rc = bind_vec(m, N("attn_output.bias"), d, false, &L->bo, err)) ||
+            (rc = bind_mat(m, N("ffn_down.weight"), F, d, true, &L->w_down, err)))
+            return rc;
+        bool fused_qkv = hp->arch == XUAN_ARCH_PHI3 && xuan_gguf_find_tensor(m->g, N("attn_qkv.weight"));
+        if (fused_qkv) {
+            if ((rc = bind_mat(m, N("attn_qkv.weight"), d, qd + 2 * kvd, true, &L->wqkv, err)))
+                return rc;
+        } else if ((rc = bind_mat(m, N("attn_q.weight"), d, qd, true, &L->wq, err)) ||
+                   (rc = bind_mat(m, N("attn_k.weight"), d, kvd, true, &L->wk, err)) ||
+                   (rc = bind_mat(m, N("attn_v.weight"), d, kvd, true, &L->wv, err)) ||
+                   (rc = bind_vec(m, N("attn_q.bias"), qd, hp->arch == XUAN_ARCH_QWEN2, &L->bq, err)) ||
+                   (rc = bind_vec(m, N("attn_k.bias"), kvd, hp->arch == XUAN_ARCH_QWEN2, &L->bk, err)) ||
+                   (rc = bind_vec(m, N("attn_v.bias"), kvd, hp->arch == XUAN_ARCH_QWEN2, &L->bv, err))) {
+            return rc;
+        }
+        if (hp->arch == XUAN_ARCH_PHI3) {
+            if ((rc = bind_mat(m, N("ffn_up.weight"), d, 2 * F, true, &L->w_up, err))) return rc;
+        } else if ((rc = bind_mat(m, N("ffn_gate.weight"), d, F, true, &L->w_gate, err)) ||
+                   (rc = bind_mat(m, N("ffn_up.weight"), d, F, true, &L->w_up, err))) {
+            return rc;
+        }
+    }
+#undef N
+    return 0;
+}
+
+/* ================================================================ public */
+
+xuan_model *xuan_model_from_gguf(xuan_gguf *g, xuan_error *err) {
+    xuan_model *m = xuan_calloc(1, sizeof *m);
+    if (!m) {
+        xuan_gguf_close(g);
+        xuan_fail(err, XUAN_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    m->g = g;
+    if (read_hparams(g, &m->hp, err) || bind_tensors(m, err)) {
+        xuan_error_prefix(err, "%s", xuan_gguf_path(g));
+        xuan_model_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+xuan_model *xuan_model_load(const char *path, xuan_error *err) {
+    xuan_gguf *g = xuan_gguf_open(path, err);
+    return g ? xuan_model_from_gguf(g, err) : NULL;
+}
+
+void xuan_model_free(xuan_model *m) {
+    if (!m) return;
+    xuan_free(m->layers);
+    xuan_gguf_close(m->g);
+    xuan_free(m);
+}
+
+const xuan_hparams *xuan_model_hparams(const xuan_model *m) { return &m->hp; }
+const xuan_gguf *xuan_model_gguf(const xuan_model *m) { return m->g; }
+uint64_t xuan_model_weight_bytes(const xuan_model *m) { return m->weight_bytes; }
