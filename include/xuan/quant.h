@@ -168,6 +168,37 @@ void xuan_matmul(xuan_pool *pool, const xuan_weight *w, const float *x, int64_t 
 /* Row `row` of W as n_cols floats (embedding lookup). */
 void xuan_weight_row(const xuan_weight *w, int64_t row, float *out);
 
+/* ---- quantization mixes (llama.cpp's rules) ------------------------------------ */
+
+/* Which type each tensor gets when a model is quantized to a "file type"
+ * such as Q4_K_M, following llama.cpp's llama-quant.cpp (without an
+ * importance matrix): attn_v / ffn_down get more bits in some layers,
+ * output.weight (or a tied token_embd.weight) gets Q6_K, and a tensor whose
+ * row length does not fit the chosen block falls back (Q4_K -> Q5_0,
+ * Q5_K -> Q5_1, Q6_K -> Q8_0, then F16).
+ *
+ *     xuan_quant_mix mix;
+ *     if (xuan_quant_mix_init(&mix, "Q4_K_M", n_layer, &err) != 0) ...  // lists supported names
+ *     for each tensor: xuan_quant_mix_count(&mix, name);               // first pass
+ *     for each tensor, in file order: type = xuan_quant_mix_type(&mix, name, n_dims, ne0, type);
+ */
+typedef struct xuan_quant_mix {
+    uint32_t ftype;     /* llama_ftype number, written as general.file_type */
+    uint32_t base_type; /* the bulk type: Q4_K for Q4_K_M */
+    int n_layer;
+    int n_attn_v, i_attn_v, i_ffn_down;
+    bool tied; /* no output.weight: token_embd doubles as output */
+} xuan_quant_mix;
+
+/* Names accepted by xuan_quant_mix_init: "Q4_0, Q4_K_S, Q4_K_M, Q5_K_M, Q6_K, Q8_0". */
+const char *xuan_quant_mix_names(void);
+int xuan_quant_mix_init(xuan_quant_mix *mix, const char *name, int n_layer, xuan_error *err);
+void xuan_quant_mix_count(xuan_quant_mix *mix, const char *tensor_name);
+/* The type for the next tensor (call in file order: layer counters advance).
+ * Tensors that are not quantized (1-D, norms) keep `current_type`. */
+uint32_t xuan_quant_mix_type(xuan_quant_mix *mix, const char *tensor_name, uint32_t n_dims,
+                             int64_t ne0, uint32_t current_type);
+
 /* ---- lower level: the kernels themselves (tests and benchmarks) ---------------- */
 
 /* The activation format ggml pairs with a weight type (XUAN_TYPE_Q8_0,
