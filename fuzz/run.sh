@@ -28,7 +28,7 @@ export ASAN_OPTIONS="detect_leaks=1:${ASAN_OPTIONS:-}"
 status=0
 found=0
 for bin in "$build"/fuzz_*; do
-    [ -f "$bin" ] && [ -x "$bin" ] || continue
+    [[ -f $bin && -x $bin ]] || continue
     found=1
     name=$(basename "$bin")
     target=${name#fuzz_}

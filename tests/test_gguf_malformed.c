@@ -711,13 +711,13 @@ static void test_cases_alloc_failure(void) {
     }
 }
 
-/* Opens `path` (or the bytes in memory) with allocation k failing, for
+/* Opens `path` (or, when it is NULL, the bytes in memory) with allocation k failing, for
  * every k until it succeeds; returns the number of allocations it needed. */
-static int64_t fail_every_allocation(const char *path, const bytes *b) {
+static int64_t fail_every_allocation(const char *path, const uint8_t *data, size_t size) {
     for (int64_t k = 0; k < 100000; k++) {
         xuan_error err = {0};
         xuan_alloc_fail_after(k);
-        xuan_gguf *g = path ? xuan_gguf_open(path, &err) : xuan_gguf_open_memory(b->p, b->n, &err);
+        xuan_gguf *g = path ? xuan_gguf_open(path, &err) : xuan_gguf_open_memory(data, size, &err);
         xuan_alloc_fail_after(-1);
         if (g) {
             CHECK_EQ_INT(xuan_gguf_n_tensors(g), 2); /* both valid files hold two */
@@ -738,14 +738,14 @@ static void test_valid_files_alloc_failure(void) {
     char path[4096];
     snprintf(path, sizeof path, "%s/valid-base.gguf", case_dir);
     REQUIRE(write_bytes(path, &b) == 0);
-    int64_t n_file = fail_every_allocation(path, NULL);
-    int64_t n_mem = fail_every_allocation(NULL, &b);
+    int64_t n_file = fail_every_allocation(path, NULL, 0);
+    int64_t n_mem = fail_every_allocation(NULL, b.p, b.n);
     /* the string array and the nested arrays each allocate: at least 5 */
     CHECK(n_file >= 5);
     CHECK(n_mem >= 5);
     REQUIRE(write_split(case_dir, "valid-split", 2, "blk.1.w", 32, true) == 0);
     snprintf(path, sizeof path, "%s/valid-split-00001-of-00002.gguf", case_dir);
-    CHECK(fail_every_allocation(path, NULL) >= 3);
+    CHECK(fail_every_allocation(path, NULL, 0) >= 3);
     free(b.p);
 }
 
