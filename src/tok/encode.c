@@ -48,6 +48,9 @@ static int encode_fragment(enc *e, const char *text, size_t len) {
     return tok_pre_split(t, text, len, bpe_piece, e->bpe);
 }
 
+/* isspace() in the C locale, as llama.cpp uses for lstrip/rstrip */
+static bool is_space(uint8_t c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
+
 /* The special token that starts at text[pos], longest first; -1 if none. */
 static int32_t special_at(const xuan_tok *t, const char *text, size_t len, size_t pos, bool parse) {
     uint8_t b = (uint8_t)text[pos];
@@ -80,10 +83,15 @@ int xuan_tok_encode(const xuan_tok *t, const char *text, size_t len, uint32_t fl
             pos++;
             continue;
         }
-        rc = encode_fragment(&e, text + frag, pos - frag);
+        size_t left_end = pos;
+        if (t->strip[id] & TOK_LSTRIP)
+            while (left_end > frag && is_space((uint8_t)text[left_end - 1])) left_end--;
+        rc = encode_fragment(&e, text + frag, left_end - frag);
         if (rc == 0) rc = tok_ids_push(out, id);
         e.prev_special = true;
         pos += t->len[id];
+        if (t->strip[id] & TOK_RSTRIP)
+            while (pos < len && is_space((uint8_t)text[pos])) pos++;
         frag = pos;
     }
     if (rc == 0) rc = encode_fragment(&e, text + frag, len - frag);

@@ -27,6 +27,7 @@ typedef enum tok_pre {
 } tok_pre;
 
 #define TOK_MAX_REGEX 6
+enum { TOK_RSTRIP = 1, TOK_LSTRIP = 2 };
 
 /* Open-addressing hash from token text to id. */
 typedef struct tok_text_map {
@@ -69,6 +70,10 @@ struct xuan_tok {
     uint32_t special_first[257]; /* index range per first byte */
     int32_t *eog_ids;
     uint32_t n_eog;
+    /* per token: TOK_RSTRIP / TOK_LSTRIP eat the white space after / before
+     * a matched special token (HF's added-token rstrip/lstrip; GGUF has no
+     * key for them, llama.cpp sets them by model name and so do we) */
+    uint8_t *strip;
 
     pcre2_code *re[TOK_MAX_REGEX];
     int n_re;

@@ -393,7 +393,8 @@ xuan_tok *xuan_tok_new(const xuan_tok_desc *d, xuan_error *err) {
     /* special tokens matched in text, and end-of-generation ids */
     t->special_ids = xuan_alloc_array(t->n, sizeof(int32_t));
     t->eog_ids = xuan_alloc_array(t->n, sizeof(int32_t));
-    if (!t->special_ids || !t->eog_ids) goto nomem;
+    t->strip = xuan_calloc(t->n, 1);
+    if (!t->special_ids || !t->eog_ids || !t->strip) goto nomem;
     for (uint32_t i = 0; i < t->n; i++) {
         uint8_t ty = t->types[i];
         if ((ty == XUAN_TOK_TYPE_CONTROL || ty == XUAN_TOK_TYPE_USER_DEFINED ||
@@ -440,7 +441,29 @@ void xuan_tok_free(xuan_tok *t) {
     xuan_free(t->merges.result);
     xuan_free(t->special_ids);
     xuan_free(t->eog_ids);
+    xuan_free(t->strip);
     xuan_free(t);
+}
+
+/* Phi-3's added tokens eat the white space after them (rstrip in its HF
+ * tokenizer.json), except <unk>, <s> and <|endoftext|>; llama.cpp applies
+ * this when general.name contains "phi-3" or "phi3" (lower-cased). */
+static void apply_name_rules(xuan_tok *t, const xuan_gguf *g) {
+    xuan_str name;
+    if (xuan_gguf_get_str(g, "general.name", &name) != 0) return;
+    char low[256];
+    size_t n = name.n < sizeof low - 1 ? (size_t)name.n : sizeof low - 1;
+    for (size_t i = 0; i < n; i++) low[i] = (char)(name.p[i] >= 'A' && name.p[i] <= 'Z' ? name.p[i] + 32 : name.p[i]);
+    low[n] = 0;
+    if (!strstr(low, "phi-3") && !strstr(low, "phi3")) return;
+    for (uint32_t k = 0; k < t->n_special; k++) t->strip[t->special_ids[k]] |= TOK_RSTRIP;
+    int32_t id = xuan_tok_find(t, "</s>", 4);
+    if (id >= 0) t->strip[id] |= TOK_RSTRIP;
+    static const char *const keep[] = {"<unk>", "<s>", "<|endoftext|>"};
+    for (int i = 0; i < 3; i++) {
+        id = xuan_tok_find(t, keep[i], strlen(keep[i]));
+        if (id >= 0) t->strip[id] &= (uint8_t)~TOK_RSTRIP;
+    }
 }
 
 /* ======== GGUF ==================================================================== */
@@ -564,6 +587,7 @@ xuan_tok *xuan_tok_from_gguf(const xuan_gguf *g, xuan_error *err) {
     /* ids out of range are an error in xuan_tok_new; -1 stays "none" */
     t = xuan_tok_new(&d, err);
     if (!t) xuan_error_prefix(err, "%s", xuan_gguf_path(g));
+    else apply_name_rules(t, g);
     xuan_free(sc);
     xuan_free(ty);
     return t;
