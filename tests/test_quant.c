@@ -153,12 +153,12 @@ static void test_dequant_vs_dot(void) {
         for (int rep = 0; rep < 20; rep++) {
             random_blocks(type, w, N, false);
             random_act(x, N);
-            const float *act = x;
+            const void *act = x;
             memcpy(af, x, sizeof x);
             if (at != XUAN_TYPE_F32) {
                 xuan_quantize_act(at, x, a, N);
                 REQUIRE(xuan_dequantize_row(at, a, af, N, NULL) == 0);
-                act = (const float *)a;
+                act = a;
             }
             REQUIRE(xuan_dequantize_row(type, w, wf, N, NULL) == 0);
             double ref = 0;
@@ -372,7 +372,7 @@ static void test_golden(void) {
     REQUIRE(src != NULL);
     snprintf(path, sizeof path, "%s/tests/golden/quant/input.f32", src);
     size_t n_in = 0;
-    float *in = (float *)read_all(path, &n_in);
+    void *in = read_all(path, &n_in);
     REQUIRE(in != NULL);
     enum { COLS = 256 };
     int64_t rows = (int64_t)(n_in / sizeof(float) / COLS);
