@@ -194,6 +194,142 @@ int xuan_model_mem_input(const xuan_model_info *m, xuan_quant q, uint32_t n_ctx,
 int xuan_pick_mem_for(const xuan_catalog *cat, const char *model_id, const char *quant,
                       uint32_t n_ctx, xuan_mem_estimate *out, xuan_error *err);
 
+/* ---- hardware ----------------------------------------------------------------- */
+
+#define XUAN_HW_MAX_GPUS 8
+
+typedef struct xuan_gpu {
+    char name[96];
+    uint64_t vram_total, vram_free; /* bytes; vram_free 0 = unknown */
+} xuan_gpu;
+
+typedef struct xuan_hw {
+    uint64_t ram_total;     /* physical RAM, or the cgroup limit when lower */
+    uint64_t ram_available; /* what a new process can use now */
+    bool ram_cgroup_limited;
+    int cores;              /* logical CPUs usable by this process */
+    xuan_simd simd;
+    char cpu[64];
+    double bandwidth_gbs;   /* sustained read bandwidth, GB/s (1e9) */
+    char bandwidth_source[48]; /* "probe 1.0 s", "cached ...", "--bandwidth" */
+    int n_gpus;
+    xuan_gpu gpus[XUAN_HW_MAX_GPUS];
+    uint64_t vram_total;    /* largest single GPU (a model is planned on one) */
+    int64_t disk_free;      /* bytes free where models go; -1 unknown */
+    char models_dir[1024];
+    bool planned;           /* figures come from --ram/--vram/--cores, not this machine */
+} xuan_hw;
+
+/* Probes RAM (/proc/meminfo and cgroup v1/v2 limits), CPU (xuan_cpu_get),
+ * GPUs (nvidia-smi, else /sys/class/drm VRAM files), free disk under the
+ * models folder.  The bandwidth is read from the cache (cpu and cores must
+ * match) or measured with a ~1 s multi-threaded read probe and cached, unless
+ * probe_bandwidth is false (then 0 and the caller must supply one). */
+int xuan_hw_probe(xuan_hw *hw, bool probe_bandwidth, xuan_error *err);
+/* Measures read bandwidth for about `seconds`; returns GB/s (0 on failure). */
+double xuan_hw_bandwidth_probe(double seconds, int threads);
+/* $XUAN_CACHE, else $XDG_CACHE_HOME/xuan, else ~/.cache/xuan (not created). */
+const char *xuan_cache_dir(char *buf, size_t n);
+/* $XUAN_MODELS, else <cache>/models. */
+const char *xuan_models_dir(char *buf, size_t n);
+
+/* ---- speed ---------------------------------------------------------------------- */
+
+/* Estimated speeds of a model at a quant on `hw` (tokens/s).  Generation is
+ * bandwidth-bound: bandwidth x 0.8 / (bytes read per token: active weights
+ * except the embedding, plus the KV of 1024 positions), capped by a
+ * per-core compute rate; prompt processing is FLOP-bound: cores x per-core
+ * GFLOP/s (by SIMD level) / (2 x active parameters).  When the user has a
+ * measured result (xuan bench, <cache>/bench.json, see docs/catalog.md) for
+ * this model and quant, it replaces the estimate and *_measured is set. */
+typedef struct xuan_speed {
+    double gen_tps, prompt_tps;
+    bool gen_measured, prompt_measured;
+    bool on_gpu;
+} xuan_speed;
+
+void xuan_speed_estimate(const xuan_model_info *m, xuan_quant q, const xuan_weights *w,
+                         const xuan_mem_estimate *mem, const xuan_hw *hw, bool on_gpu,
+                         xuan_speed *out);
+/* Looks up <cache>/bench.json (or `path`) for model/quant; 0 if found. */
+int xuan_bench_lookup(const char *path, const char *model, const char *quant, double *gen_tps,
+                      double *prompt_tps);
+
+/* ---- ranking ---------------------------------------------------------------------- */
+
+typedef enum xuan_task {
+    XUAN_TASK_GENERAL = 0, /* MMLU & co */
+    XUAN_TASK_MATH,
+    XUAN_TASK_CODE,
+    XUAN_TASK_MED,         /* MedQA; MMLU as a penalised proxy where missing */
+    XUAN_TASK_IT,          /* no benchmark exists: MMLU as a penalised proxy */
+    XUAN_TASK_ZH,          /* C-Eval / CMMLU */
+    XUAN_TASK_COUNT
+} xuan_task;
+
+const char *xuan_task_name(xuan_task t); /* "general", "math", "code", "med", "it", "zh" */
+int xuan_task_from_name(const char *name, xuan_task *out);
+
+typedef struct xuan_pick_opts {
+    double weight[XUAN_TASK_COUNT]; /* all zero: the preset decides */
+    const char *preset;             /* overall (default), math, code, light, medical */
+    bool lang_zh;                   /* native Chinese models only */
+    const char *license;            /* comma list: open, apache-2.0, mit, ... or NULL */
+    double min_speed;               /* est. generation tok/s, 0 = any */
+    uint32_t n_ctx;                 /* 0 = 4096 */
+    bool all_sizes;                 /* include >14B-class models (normally references) */
+} xuan_pick_opts;
+
+/* One task column of one model: the value shown and how it was got. */
+typedef struct xuan_task_cell {
+    double shown;          /* headline benchmark value (NAN = none) */
+    const char *benchmark; /* its name */
+    char mark;             /* 'o' official, 't' third-party, 's' seed, 'm' measured,
+                              'b' base-model row, '~' proxy/estimate, '-' missing */
+    double score;          /* 0..100 after normalisation and penalties */
+    int n_benchmarks;      /* results that went in */
+} xuan_task_cell;
+
+typedef struct xuan_pick_row {
+    const xuan_model_info *m;
+    bool fits;
+    xuan_quant quant;
+    xuan_weights weights;
+    xuan_mem_estimate mem;
+    xuan_speed speed;
+    xuan_task_cell cell[XUAN_TASK_COUNT];
+    double quality;        /* weighted task score, 0..100 */
+    double score;          /* quality x quant x speed factors: the ranking key */
+    int n_proxy;           /* task columns filled by a penalised proxy */
+    char why[320];         /* for ranked rows */
+    char excluded[320];    /* non-empty: why this model is not ranked */
+} xuan_pick_row;
+
+typedef struct xuan_pick_result {
+    xuan_pick_row *rows;   /* ranked rows first (best first), then excluded ones */
+    size_t n_rows, n_ranked;
+    double weight[XUAN_TASK_COUNT]; /* the weights actually used */
+    uint64_t budget;       /* memory a model may use (RAM or VRAM minus headroom) */
+    const char *preset;
+} xuan_pick_result;
+
+/* Fills opts weights from a preset name; XUAN_ERR_USAGE with a suggestion
+ * for an unknown one. */
+int xuan_pick_preset(const char *name, double weight[XUAN_TASK_COUNT], xuan_error *err);
+/* Fit, speed and ranking over the catalog.  res is owned by the caller:
+ * free with xuan_pick_result_free. */
+int xuan_pick_run(const xuan_catalog *cat, const xuan_hw *hw, const xuan_pick_opts *opts,
+                  xuan_pick_result *res, xuan_error *err);
+void xuan_pick_result_free(xuan_pick_result *res);
+/* The task cell of one model under the catalog's scores (used by --explain). */
+void xuan_pick_task_cell(const xuan_catalog *cat, const xuan_model_info *m, xuan_task t,
+                         xuan_task_cell *out);
+/* The record chosen for (model, benchmark): the most trustworthy one. */
+const xuan_score *xuan_pick_best_score(const xuan_catalog *cat, const char *model,
+                                       const char *benchmark);
+/* Trust factor of a record (1.0 official verified ... 0.8 seed). */
+double xuan_score_trust(const xuan_score *s);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,354 @@
+/*
+ * rank.c — fit, speed and score for every catalog model, best first.
+ *
+ * Map:
+ *   tasks and presets   names, weights
+ *   scores              which record counts for (model, benchmark); trust
+ *   task cells          normalised task scores with proxies for gaps
+ *   fit                 best quant that fits the memory budget
+ *   ranking             score = quality x quant factor x speed factor
+ *
+ * Quality comes only from published (or the user's measured) results: each
+ * benchmark is normalised by the best in-scope model's value, weighted by
+ * how much the record can be trusted (official > third-party > base-model
+ * row > seed estimate), and averaged per task.  A task without any result
+ * borrows the model's general score at a penalty, and the cell says so.
+ */
+#include "pick_internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <strings.h>
+
+/* ---- tasks and presets ------------------------------------------------------------ */
+
+static const char *TASKS[XUAN_TASK_COUNT] = {"general", "math", "code", "med", "it", "zh"};
+
+const char *xuan_task_name(xuan_task t) { return (unsigned)t < XUAN_TASK_COUNT ? TASKS[t] : "?"; }
+
+int xuan_task_from_name(const char *name, xuan_task *out) {
+    static const struct { const char *alias; xuan_task t; } ALIASES[] = {
+        {"medical", XUAN_TASK_MED}, {"ai", XUAN_TASK_IT}, {"chinese", XUAN_TASK_ZH},
+        {"overall", XUAN_TASK_GENERAL}};
+    for (int i = 0; i < XUAN_TASK_COUNT; i++)
+        if (!strcasecmp(name, TASKS[i])) return *out = (xuan_task)i, 0;
+    for (size_t i = 0; i < sizeof ALIASES / sizeof ALIASES[0]; i++)
+        if (!strcasecmp(name, ALIASES[i].alias)) return *out = ALIASES[i].t, 0;
+    return -1;
+}
+
+static const struct preset {
+    const char *name;
+    double w[XUAN_TASK_COUNT]; /* general math code med it zh */
+    const char *what;
+} PRESETS[] = {
+    {"overall", {2, 1, 1, 0, 0, 0}, "general knowledge x2, math, code"},
+    {"math", {0, 1, 0, 0, 0, 0}, "math only"},
+    {"code", {0, 0, 1, 0, 0, 0}, "code only"},
+    {"medical", {1, 0, 0, 2, 0, 0}, "medical x2, general knowledge"},
+    {"light", {2, 1, 1, 0, 0, 0}, "as overall, on at most 6 GiB, speed weighs more"},
+};
+enum { N_PRESETS = sizeof PRESETS / sizeof PRESETS[0] };
+
+int xuan_pick_preset(const char *name, double weight[XUAN_TASK_COUNT], xuan_error *err) {
+    for (int i = 0; i < N_PRESETS; i++)
+        if (!strcasecmp(name, PRESETS[i].name)) {
+            memcpy(weight, PRESETS[i].w, sizeof PRESETS[i].w);
+            return 0;
+        }
+    const char *names[N_PRESETS];
+    for (int i = 0; i < N_PRESETS; i++) names[i] = PRESETS[i].name;
+    const char *near = xuan_closest(name, names, N_PRESETS);
+    if (near)
+        return xuan_fail(err, XUAN_ERR_USAGE, "unknown preset '%s'; did you mean '%s'? (overall, math, code, light, medical)", name, near);
+    return xuan_fail(err, XUAN_ERR_USAGE, "unknown preset '%s' (overall, math, code, light, medical)", name);
+}
+
+/* ---- scores ------------------------------------------------------------------------- */
+
+double xuan_score_trust(const xuan_score *s) {
+    double t;
+    if (!strcmp(s->kind, "measured")) t = 1.0;
+    else if (!strcmp(s->kind, "official"))
+        t = s->verification && !strncmp(s->verification, "verified", 8) ? 1.0 : 0.97;
+    else if (!strcmp(s->kind, "third-party")) t = 0.93;
+    else t = 0.8; /* seed-estimate */
+    if (s->base_model) t *= 0.9;
+    return t;
+}
+
+const xuan_score *xuan_pick_best_score(const xuan_catalog *cat, const char *model,
+                                       const char *benchmark) {
+    const xuan_score *best = NULL;
+    for (size_t i = 0; i < cat->n_scores; i++) {
+        const xuan_score *s = &cat->scores[i];
+        if (strcasecmp(s->model, model) || strcmp(s->benchmark, benchmark)) continue;
+        /* A seed figure contradicted by a published one never counts. */
+        if (s->disagrees) continue;
+        if (!best || xuan_score_trust(s) > xuan_score_trust(best) ||
+            (xuan_score_trust(s) == xuan_score_trust(best) && s->value > best->value))
+            best = s;
+    }
+    return best;
+}
+
+static char mark_of(const xuan_score *s) {
+    if (!strcmp(s->kind, "measured")) return 'm';
+    if (!strcmp(s->kind, "seed-estimate")) return 's';
+    if (s->base_model) return 'b';
+    return !strcmp(s->kind, "official") ? 'o' : 't';
+}
+
+/* The benchmarks of a task, headline first. */
+static const char *const BENCH[XUAN_TASK_COUNT][8] = {
+    [XUAN_TASK_GENERAL] = {"MMLU", "MMLU-Pro", "MMLU-redux", "GPQA", "GPQA Diamond pass@1", "BBH", NULL},
+    [XUAN_TASK_MATH] = {"MATH", "MATH-500", "GSM8K", "AIME 2024 pass@1", "MGSM", NULL},
+    [XUAN_TASK_CODE] = {"HumanEval", "MBPP", "EvalPlus", "HumanEval+", "MBPP+", "LiveCodeBench pass@1", "MultiPL-E", NULL},
+    [XUAN_TASK_MED] = {"MedQA", NULL},
+    [XUAN_TASK_IT] = {NULL}, /* no benchmark published for any catalog model */
+    [XUAN_TASK_ZH] = {"C-Eval", "CMMLU", NULL},
+};
+
+/* A benchmark counts toward a task only when at least this many in-scope
+ * models report it: a result nobody else published cannot be normalised
+ * (its best-in-class value would be the model itself). */
+#define MIN_MODELS_PER_BENCH 3
+
+/* Best value of a benchmark over in-scope local models (the normaliser);
+ * 0 when fewer than MIN_MODELS_PER_BENCH models have it. */
+static double bench_max(const xuan_catalog *cat, const char *bench) {
+    double mx = 0;
+    int n = 0;
+    for (size_t i = 0; i < cat->n_models; i++) {
+        if (!cat->models[i].in_scope) continue;
+        const xuan_score *s = xuan_pick_best_score(cat, cat->models[i].id, bench);
+        if (s) n++;
+        if (s && s->value > mx) mx = s->value;
+    }
+    return n >= MIN_MODELS_PER_BENCH ? mx : 0;
+}
+
+static void direct_cell(const xuan_catalog *cat, const xuan_model_info *m, xuan_task t,
+                        xuan_task_cell *c) {
+    *c = (xuan_task_cell){.shown = NAN, .mark = '-'};
+    double sum = 0;
+    for (int b = 0; BENCH[t][b]; b++) {
+        const xuan_score *s = xuan_pick_best_score(cat, m->id, BENCH[t][b]);
+        if (!s) continue;
+        double mx = bench_max(cat, BENCH[t][b]);
+        if (mx <= 0) continue;
+        double v = s->value / mx;
+        if (v > 1) v = 1; /* references (GPT-4o) may beat every local model */
+        sum += 100 * v * xuan_score_trust(s);
+        c->n_benchmarks++;
+        if (isnan(c->shown)) {
+            c->shown = s->value;
+            c->benchmark = s->benchmark;
+            c->mark = mark_of(s);
+        }
+    }
+    if (c->n_benchmarks) c->score = sum / c->n_benchmarks;
+}
+
+void xuan_pick_task_cell(const xuan_catalog *cat, const xuan_model_info *m, xuan_task t,
+                         xuan_task_cell *out) {
+    direct_cell(cat, m, t, out);
+    if (out->n_benchmarks || t == XUAN_TASK_GENERAL) return;
+    /* No result for this task: borrow the general score at a penalty.  For
+     * medical and IT questions general knowledge (MMLU) is the accepted proxy
+     * (scores.json caveats); for math/code/zh it is only a guess. */
+    xuan_task_cell g;
+    direct_cell(cat, m, XUAN_TASK_GENERAL, &g);
+    double penalty = (t == XUAN_TASK_MED || t == XUAN_TASK_IT) ? 0.85 : 0.7;
+    out->score = g.score * penalty;
+    out->mark = '~';
+    out->shown = g.shown;
+    out->benchmark = g.benchmark;
+    if (!g.n_benchmarks) out->mark = '-';
+}
+
+/* ---- fit -------------------------------------------------------------------------------- */
+
+#define GiB (1ull << 30)
+
+static uint64_t headroom(uint64_t mem) {
+    /* The OS, a browser, the shell: keep 10%, at least 1 GiB. */
+    uint64_t h = mem / 10;
+    return h < GiB ? GiB : h;
+}
+
+static double speed_factor(double tps, bool light) {
+    /* Reading speed is ~5 tok/s: below that a chat feels slow, so speed
+     * lowers the score gently; light wants ~15 tok/s and weighs it more. */
+    double target = light ? 15 : 5, x = tps / target;
+    if (x > 1) x = 1;
+    return pow(x > 0 ? x : 0, light ? 0.5 : 0.25);
+}
+
+/* Chooses the quant with the best quality x speed that fits; false if none. */
+static bool fit_model(const xuan_model_info *m, const xuan_hw *hw, uint32_t n_ctx, uint64_t ram_budget,
+                      bool light, xuan_pick_row *row, xuan_error *err) {
+    double best = -1;
+    bool any = false;
+    uint64_t smallest_need = UINT64_MAX;
+    for (int q = 0; q < XUAN_QUANT_COUNT; q++) {
+        xuan_weights w;
+        xuan_mem_input in;
+        if (xuan_model_weights(m, (xuan_quant)q, &w, err) != 0 ||
+            xuan_model_mem_input(m, (xuan_quant)q, n_ctx, &in, err) != 0)
+            return false;
+        xuan_mem_estimate e;
+        xuan_mem_estimate_compute(&in, &e);
+        if (e.total < smallest_need) smallest_need = e.total;
+        bool gpu = hw->vram_total && e.total + headroom(0) / 2 <= hw->vram_total;
+        bool fits = gpu || e.total <= ram_budget;
+        if (!fits) continue;
+        xuan_speed sp;
+        xuan_speed_estimate(m, (xuan_quant)q, &w, &e, hw, gpu, &sp);
+        double f = xuan_quant_quality((xuan_quant)q) * speed_factor(sp.gen_tps, light);
+        if (f > best) {
+            best = f;
+            any = true;
+            row->quant = (xuan_quant)q;
+            row->weights = w;
+            row->mem = e;
+            row->speed = sp;
+        }
+    }
+    row->fits = any;
+    if (!any) {
+        char need[32], have[32];
+        snprintf(row->excluded, sizeof row->excluded, "does not fit: needs %s even at Q2_K with %u context, budget %s",
+                 xuan_fmt_bytes(smallest_need, need, sizeof need), n_ctx,
+                 xuan_fmt_bytes(ram_budget, have, sizeof have));
+    }
+    return true;
+}
+
+/* ---- ranking --------------------------------------------------------------------------- */
+
+static bool license_ok(const xuan_model_info *m, const char *list) {
+    if (!list || !*list) return true;
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", list);
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        if (m->license_class && !strcasecmp(tok, m->license_class)) return true;
+        if (m->license_short && !strcasecmp(tok, m->license_short)) return true;
+    }
+    return false;
+}
+
+static int cmp_rows(const void *a, const void *b) {
+    const xuan_pick_row *x = a, *y = b;
+    bool rx = !x->excluded[0], ry = !y->excluded[0];
+    if (rx != ry) return rx ? -1 : 1;
+    if (x->score != y->score) return x->score > y->score ? -1 : 1;
+    return strcmp(x->m->id, y->m->id);
+}
+
+static void write_why(xuan_pick_row *r, const double *w, const xuan_pick_result *res) {
+    /* The task that carries the most weight and the evidence behind it. */
+    int main_t = 0;
+    for (int t = 0; t < XUAN_TASK_COUNT; t++)
+        if (w[t] * r->cell[t].score > w[main_t] * r->cell[main_t].score) main_t = t;
+    const xuan_task_cell *c = &r->cell[main_t];
+    char need[32], bud[32], ev[96] = "no published result";
+    if (!isnan(c->shown))
+        snprintf(ev, sizeof ev, "%s %.1f%s", c->benchmark, c->shown,
+                 c->mark == 'o' ? " official" : c->mark == 't' ? " third-party" : c->mark == 'b' ? " (base model)"
+                 : c->mark == 'm' ? " measured" : c->mark == '~' ? " as a proxy" : " seed estimate");
+    snprintf(r->why, sizeof r->why, "%s: %s; %s needs %s of %s; ~%.1f tok/s%s%s",
+             xuan_task_name((xuan_task)main_t), ev, xuan_quant_name(r->quant),
+             xuan_fmt_bytes(r->mem.total, need, sizeof need),
+             xuan_fmt_bytes(res->budget, bud, sizeof bud), r->speed.gen_tps,
+             r->speed.gen_measured ? " measured" : " est.",
+             r->n_proxy ? "; some columns are proxies (~)" : "");
+}
+
+int xuan_pick_run(const xuan_catalog *cat, const xuan_hw *hw, const xuan_pick_opts *o,
+                  xuan_pick_result *res, xuan_error *err) {
+    *res = (xuan_pick_result){0};
+    double w[XUAN_TASK_COUNT] = {0}, wsum = 0;
+    const char *preset = o->preset ? o->preset : "overall";
+    for (int t = 0; t < XUAN_TASK_COUNT; t++) wsum += o->weight[t];
+    res->preset = wsum > 0 ? "custom" : preset;
+    if (wsum > 0) memcpy(w, o->weight, sizeof w);
+    else if (xuan_pick_preset(preset, w, err) != 0) return XUAN_ERR_USAGE;
+    bool light = wsum <= 0 && !strcasecmp(preset, "light");
+    if (o->lang_zh && w[XUAN_TASK_ZH] == 0) w[XUAN_TASK_ZH] = 1;
+    wsum = 0;
+    for (int t = 0; t < XUAN_TASK_COUNT; t++) wsum += w[t];
+    if (wsum <= 0) return xuan_fail(err, XUAN_ERR_USAGE, "every task weight is zero");
+    memcpy(res->weight, w, sizeof w);
+
+    uint32_t n_ctx = o->n_ctx ? o->n_ctx : 4096;
+    uint64_t mem = hw->planned ? hw->ram_total : hw->ram_available;
+    res->budget = mem > headroom(mem) ? mem - headroom(mem) : 0;
+    if (light && res->budget > 6 * GiB) res->budget = 6 * GiB;
+    if (hw->vram_total) {
+        uint64_t v = hw->vram_total - hw->vram_total / 20;
+        if (v > res->budget) res->budget = v;
+    }
+
+    res->rows = xuan_calloc(cat->n_models, sizeof *res->rows);
+    if (!res->rows) return xuan_fail(err, XUAN_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < cat->n_models; i++) {
+        const xuan_model_info *m = &cat->models[i];
+        xuan_pick_row *r = &res->rows[res->n_rows++];
+        r->m = m;
+        for (int t = 0; t < XUAN_TASK_COUNT; t++) {
+            xuan_pick_task_cell(cat, m, (xuan_task)t, &r->cell[t]);
+            if (w[t] > 0 && r->cell[t].mark == '~') r->n_proxy++;
+        }
+        double q = 0;
+        for (int t = 0; t < XUAN_TASK_COUNT; t++) q += w[t] * r->cell[t].score;
+        r->quality = q / wsum;
+        if (!m->runnable) {
+            snprintf(r->excluded, sizeof r->excluded, "reference only: %s",
+                     m->scope_reason ? m->scope_reason : "cannot be run locally");
+            continue;
+        }
+        if (!m->in_scope && !o->all_sizes) {
+            snprintf(r->excluded, sizeof r->excluded, "outside the <=14B scope: %s (--all-sizes to include)",
+                     m->scope_reason ? m->scope_reason : "too large");
+            continue;
+        }
+        if (o->lang_zh && (!m->chinese || strcmp(m->chinese, "native"))) {
+            snprintf(r->excluded, sizeof r->excluded, "--lang zh: Chinese support is %s, not native",
+                     m->chinese ? m->chinese : "unknown");
+            continue;
+        }
+        if (!license_ok(m, o->license)) {
+            snprintf(r->excluded, sizeof r->excluded, "--license %s: license is %s", o->license,
+                     m->license ? m->license : "unknown");
+            continue;
+        }
+        if (!fit_model(m, hw, n_ctx, res->budget, light, r, err)) {
+            snprintf(r->excluded, sizeof r->excluded, "%.300s", err ? err->msg : "no shapes");
+            continue;
+        }
+        if (!r->fits) continue;
+        if (o->min_speed > 0 && r->speed.gen_tps < o->min_speed) {
+            snprintf(r->excluded, sizeof r->excluded, "--min-speed %.1f: best fit %s runs ~%.1f tok/s",
+                     o->min_speed, xuan_quant_name(r->quant), r->speed.gen_tps);
+            continue;
+        }
+        if (m->ctx_native && n_ctx > (m->ctx_extended > m->ctx_native ? m->ctx_extended : m->ctx_native)) {
+            snprintf(r->excluded, sizeof r->excluded, "context %u is beyond what the model supports (%u)",
+                     n_ctx, m->ctx_extended > m->ctx_native ? m->ctx_extended : m->ctx_native);
+            continue;
+        }
+        r->score = r->quality * xuan_quant_quality(r->quant) * speed_factor(r->speed.gen_tps, light);
+        res->n_ranked++;
+    }
+    qsort(res->rows, res->n_rows, sizeof *res->rows, cmp_rows);
+    for (size_t i = 0; i < res->n_ranked; i++) write_why(&res->rows[i], w, res);
+    return 0;
+}
+
+void xuan_pick_result_free(xuan_pick_result *res) {
+    if (!res) return;
+    xuan_free(res->rows);
+    *res = (xuan_pick_result){0};
+}
