@@ -379,12 +379,18 @@ static void test_large_vocab(void) {
     free(all);
     printf("  V=%d: top_k 40 %.3f ms/token, top_p 0.9 %.3f ms/token (nucleus %d), flat top_p %.3f ms, "
            "one full sort %.3f ms\n", V, per_k * 1e3, per_p * 1e3, nucleus, per_flat * 1e3, full_sort * 1e3);
+#if defined(__SANITIZE_ADDRESS__) || !defined(NDEBUG)
+    /* instrumented or unoptimized code against libc's optimized qsort:
+     * the comparison means nothing there */
+    (void)per_k, (void)per_p;
+#else
     CHECK(per_k < full_sort / 4);  /* partial selection, not a sort */
     /* A 29k-token nucleus out of uniform logits is the worst case of the
      * growing partial selection (a few partition passes + sorting 29k):
      * about three full sorts.  Peaked, real distributions stop at the
      * first chunks. */
     CHECK(per_p < full_sort * 5);
+#endif
     free(l);
     free(sorted);
 }
