@@ -7,6 +7,7 @@
  *   3. json     — the same facts for machines
  */
 #include "cli.h"
+#include "xuan/chat.h"
 #include "xuan/gguf.h"
 #include "xuan/model.h"
 #include "xuan/pick.h"
@@ -37,6 +38,7 @@ typedef struct facts {
     int64_t bos, eos, eot, pad, unk;
     bool add_bos, add_bos_set;
     uint64_t chat_template_len;
+    const char *chat_format; /* detected family, or "unknown" */
     type_share types[XUAN_TYPE_COUNT];
     int n_types;
     bool tied;
@@ -137,6 +139,7 @@ static int gather(const xuan_gguf *g, uint32_t n_ctx, uint32_t cache_type, facts
     f->add_bos_set = xuan_gguf_get_bool(g, "tokenizer.ggml.add_bos_token", &f->add_bos, NULL) == 0;
     xuan_str tmpl;
     if (xuan_gguf_get_str(g, "tokenizer.chat_template", &tmpl) == 0) f->chat_template_len = tmpl.n;
+    f->chat_format = f->chat_template_len ? xuan_chat_format_name(xuan_chat_detect_gguf(g)) : "none";
 
     for (uint64_t i = 0; i < xuan_gguf_n_tensors(g); i++) {
         const xuan_gguf_tensor *t = xuan_gguf_tensor_at(g, i);
@@ -218,7 +221,9 @@ static void print_text(const xuan_gguf *g, const char *path, const facts *f, boo
            f->add_bos_set ? (f->add_bos ? " added" : " not added") : "", token_label(g, f->eos, b, sizeof b));
     if (f->eot >= 0) printf(", eot %s", token_label(g, f->eot, c, sizeof c));
     printf("\n");
-    if (f->chat_template_len) printf("  %-15s present (%llu bytes)\n", "chat template", (unsigned long long)f->chat_template_len);
+    if (f->chat_template_len)
+        printf("  %-15s %s (tokenizer.chat_template, %llu bytes)\n", "chat template", f->chat_format,
+               (unsigned long long)f->chat_template_len);
     else printf("  %-15s none\n", "chat template");
     printf("  %-15s ", "tensor types");
     for (int i = 0; i < f->n_types; i++) {
@@ -305,6 +310,7 @@ static int print_json(const xuan_gguf *g, const char *path, const facts *f, bool
     json_object_set_new(tok, "add_bos", f->add_bos_set ? json_boolean(f->add_bos) : json_null());
     json_object_set_new(o, "tokenizer", tok);
     json_object_set_new(o, "chat_template_bytes", json_integer((json_int_t)f->chat_template_len));
+    json_object_set_new(o, "chat_template", jstr(f->chat_format));
     json_t *types = json_array();
     for (int i = 0; i < f->n_types; i++) {
         json_t *t = json_object();
