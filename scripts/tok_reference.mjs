@@ -64,7 +64,7 @@ for (const spec of vocabs) {
             if (!fs.existsSync(llamaTokenize)) throw new Error(`${llamaTokenize} is missing: run scripts/peer.sh DIR tools`);
             const f = path.join(os.tmpdir(), `xuan-tokref-${process.pid}.bin`);
             fs.writeFileSync(f, Buffer.from(c.hex, "hex"));
-            const out = execFileSync(llamaTokenize, ["-m", gguf, "-f", f, "--ids", "--no-bos", "--no-parse-special", "--log-disable"],
+            const out = execFileSync(llamaTokenize, ["-m", gguf, "-f", f, "--ids", "--no-bos", "--no-parse-special", "--no-escape", "--log-disable"],
                 {encoding: "utf8", stdio: ["ignore", "pipe", "ignore"]});
             fs.unlinkSync(f);
             const last = out.trim().split("\n").pop();

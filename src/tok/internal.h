@@ -35,11 +35,15 @@ typedef struct tok_text_map {
     uint32_t mask;
 } tok_text_map;
 
-/* Open-addressing hash from a pair of ids to (rank, merged id). */
+/* Open-addressing hash from a pair of ids to (rank, merged id); one slot
+ * is 16 bytes so that a lookup touches one cache line. */
+typedef struct tok_merge_slot {
+    uint64_t key; /* (left << 32 | right) + 1; 0 = empty */
+    uint32_t rank;
+    int32_t result;
+} tok_merge_slot;
 typedef struct tok_merge_map {
-    uint64_t *keys; /* (left << 32 | right) + 1; 0 = empty */
-    uint32_t *rank;
-    int32_t *result;
+    tok_merge_slot *slots;
     uint32_t mask;
 } tok_merge_map;
 
@@ -107,10 +111,11 @@ static inline bool tok_merge_find(const xuan_tok *t, int32_t a, int32_t b, uint3
     uint64_t h = key * 0x9e3779b97f4a7c15ull;
     uint32_t i = (uint32_t)(h >> 32) & t->merges.mask;
     for (;;) {
-        uint64_t k = t->merges.keys[i];
+        const tok_merge_slot *sl = &t->merges.slots[i];
+        uint64_t k = sl->key;
         if (k == key) {
-            *rank = t->merges.rank[i];
-            *res = t->merges.result[i];
+            *rank = sl->rank;
+            *res = sl->result;
             return true;
         }
         if (k == 0) return false;

@@ -108,12 +108,10 @@ static int merge_insert(xuan_tok *t, int32_t a, int32_t b, uint32_t rank, int32_
     uint64_t h = key * 0x9e3779b97f4a7c15ull;
     uint32_t i = (uint32_t)(h >> 32) & t->merges.mask;
     for (;;) {
-        uint64_t k = t->merges.keys[i];
-        if (k == key) return 0; /* a repeated merge keeps its first rank */
-        if (k == 0) {
-            t->merges.keys[i] = key;
-            t->merges.rank[i] = rank;
-            t->merges.result[i] = res;
+        tok_merge_slot *sl = &t->merges.slots[i];
+        if (sl->key == key) return 0; /* a repeated merge keeps its first rank */
+        if (sl->key == 0) {
+            *sl = (tok_merge_slot){key, rank, res};
             return 1;
         }
         i = (i + 1) & t->merges.mask;
@@ -350,10 +348,8 @@ xuan_tok *xuan_tok_new(const xuan_tok_desc *d, xuan_error *err) {
         }
         uint32_t cap = pow2_above(d->n_merges);
         t->merges.mask = cap - 1;
-        t->merges.keys = xuan_calloc(cap, sizeof(uint64_t));
-        t->merges.rank = xuan_alloc_array(cap, sizeof(uint32_t));
-        t->merges.result = xuan_alloc_array(cap, sizeof(int32_t));
-        if (!t->merges.keys || !t->merges.rank || !t->merges.result) goto nomem;
+        t->merges.slots = xuan_calloc(cap, sizeof(tok_merge_slot));
+        if (!t->merges.slots) goto nomem;
         char buf[1024];
         uint64_t skipped = 0;
         for (uint64_t r = 0; r < d->n_merges; r++) {
@@ -436,9 +432,7 @@ void xuan_tok_free(xuan_tok *t) {
     xuan_free(t->piece_len);
     xuan_free(t->by_text.slots);
     xuan_free(t->by_bytes.slots);
-    xuan_free(t->merges.keys);
-    xuan_free(t->merges.rank);
-    xuan_free(t->merges.result);
+    xuan_free(t->merges.slots);
     xuan_free(t->special_ids);
     xuan_free(t->eog_ids);
     xuan_free(t->strip);
