@@ -330,6 +330,42 @@ const xuan_score *xuan_pick_best_score(const xuan_catalog *cat, const char *mode
 /* Trust factor of a record (1.0 official verified ... 0.8 seed). */
 double xuan_score_trust(const xuan_score *s);
 
+/* ---- pull: download a model's GGUF ------------------------------------------- */
+
+/* SHA-256 (FIPS 180-4), for verifying downloads.  Lives here because only
+ * `pull` needs it; it moves to base the day another room does. */
+typedef struct xuan_sha256 {
+    uint32_t h[8];
+    uint64_t len;
+    uint8_t buf[64];
+    size_t fill;
+} xuan_sha256;
+void xuan_sha256_init(xuan_sha256 *s);
+void xuan_sha256_update(xuan_sha256 *s, const void *data, size_t n);
+void xuan_sha256_final(xuan_sha256 *s, uint8_t out[32]);
+void xuan_sha256_hex(const uint8_t digest[32], char out[65]);
+int xuan_sha256_file(const char *path, char out_hex[65], xuan_error *err);
+
+typedef struct xuan_pull_opts {
+    const char *url;          /* full URL; overrides everything below */
+    const char *endpoint;     /* base URL of a Hugging Face-style hub (mirror); NULL:
+                                 $XUAN_HF_ENDPOINT, $HF_ENDPOINT, https://huggingface.co */
+    bool modelscope;          /* https://modelscope.cn/models/<repo>/resolve/master/<file> */
+    const char *repo, *file;  /* override the catalog's */
+    const char *sha256;       /* expected digest (hex); else the hub's X-Linked-Etag if any */
+    const char *dir;          /* NULL: xuan_models_dir() */
+    int max_attempts;         /* 0 = 5: resumes after a dropped connection */
+    bool quiet;
+} xuan_pull_opts;
+
+/* Downloads into <dir>/<file>.part with resume (HTTP Range), checks free disk
+ * first, verifies size and sha256, then renames atomically to <dir>/<file>.
+ * out_path gets the final path.  Errors name the URL or file and what to do. */
+int xuan_pull(const char *url, uint64_t expected_size, const xuan_pull_opts *o, const char *file,
+              char *out_path, size_t out_cap, xuan_error *err);
+/* The URL of repo/file under the chosen hub. */
+int xuan_pull_url(const xuan_pull_opts *o, const char *repo, const char *file, char *out, size_t cap);
+
 #ifdef __cplusplus
 }
 #endif
