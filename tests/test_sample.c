@@ -366,9 +366,8 @@ static void test_large_vocab(void) {
     double per_flat = xuan_time_s() - t0;
     CHECK(t >= 0 && t < V);
     xuan_sampler_free(s);
-    /* The yardstick is what a naive sampler does per token: sort the whole
-     * vocabulary.  Relative, so that a loaded machine or a sanitizer build
-     * slows both sides alike. */
+    /* For scale in the printed line: what a naive sampler does per token,
+     * a sort of the whole vocabulary. */
     typedef struct { float l; int32_t id; } pair;
     pair *all = malloc(sizeof(pair) * V);
     REQUIRE(all);
@@ -379,18 +378,9 @@ static void test_large_vocab(void) {
     free(all);
     printf("  V=%d: top_k 40 %.3f ms/token, top_p 0.9 %.3f ms/token (nucleus %d), flat top_p %.3f ms, "
            "one full sort %.3f ms\n", V, per_k * 1e3, per_p * 1e3, nucleus, per_flat * 1e3, full_sort * 1e3);
-#if defined(__SANITIZE_ADDRESS__) || !defined(NDEBUG)
-    /* instrumented or unoptimized code against libc's optimized qsort:
-     * the comparison means nothing there */
+    /* Printed for information only: timing never decides a test (a loaded
+     * CI machine must not fail it); speed is measured by make bench. */
     (void)per_k, (void)per_p;
-#else
-    CHECK(per_k < full_sort / 4);  /* partial selection, not a sort */
-    /* A 29k-token nucleus out of uniform logits is the worst case of the
-     * growing partial selection (a few partition passes + sorting 29k):
-     * about three full sorts.  Peaked, real distributions stop at the
-     * first chunks. */
-    CHECK(per_p < full_sort * 5);
-#endif
     free(l);
     free(sorted);
 }
