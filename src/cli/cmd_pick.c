@@ -321,7 +321,8 @@ static void print_table(const xuan_catalog *cat, const xuan_hw *hw, const pick_a
            "Marks: o official  t third-party  b base-model row  s seed estimate  m measured here\n"
            "       ~ no result for the task: general score used at a penalty  - no data\n"
            "tok/s: generation; ~ estimated from bandwidth, g planned GPU (assumed 300 GB/s), m measured.\n"
-           "Score = weighted task score x quant quality x speed factor (min(1, tok/s / 5)^0.25; light: /15, ^0.5).\n");
+           "Score = weighted task score x quant quality x speed factor (min(1, tok/s / 3)^0.25; light: /15, ^0.5;\n"
+           "R1 distills, which always reason at length, count tok/s / 4).\n");
     if (res->n_ranked) {
         printf("\nWhy:\n");
         for (size_t i = 0; i < res->n_ranked && i < 3; i++)

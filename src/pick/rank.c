@@ -178,11 +178,25 @@ static uint64_t headroom(uint64_t mem) {
 }
 
 static double speed_factor(double tps, bool light) {
-    /* Reading speed is ~5 tok/s: below that a chat feels slow, so speed
-     * lowers the score gently; light wants ~15 tok/s and weighs it more. */
-    double target = light ? 15 : 5, x = tps / target;
+    /* From ~3 tok/s a chat is usable (a slow reader's pace); below that
+     * speed lowers the score gently.  light wants ~15 tok/s and weighs it
+     * more. */
+    double target = light ? 15 : 3, x = tps / target;
     if (x > 1) x = 1;
     return pow(x > 0 ? x : 0, light ? 0.5 : 0.25);
+}
+
+/* Models that always write a long chain of thought before answering (the
+ * R1 distills; Qwen3 can switch it off) spend several times more tokens per
+ * answer: for ranking, their speed counts divided by this. */
+#define REASONING_TOKENS_FACTOR 4.0
+
+static bool always_reasons(const xuan_model_info *m) {
+    return m->chat_template && strstr(m->chat_template, "R1-distill");
+}
+
+static double ranking_speed(const xuan_model_info *m, double tps) {
+    return always_reasons(m) ? tps / REASONING_TOKENS_FACTOR : tps;
 }
 
 /* Chooses the quant with the best quality x speed that fits; false if none. */
@@ -205,7 +219,7 @@ static bool fit_model(const xuan_model_info *m, const xuan_hw *hw, uint32_t n_ct
         if (!fits) continue;
         xuan_speed sp;
         xuan_speed_estimate(m, (xuan_quant)q, &w, &e, hw, gpu, &sp);
-        double f = xuan_quant_quality((xuan_quant)q) * speed_factor(sp.gen_tps, light);
+        double f = xuan_quant_quality((xuan_quant)q) * speed_factor(ranking_speed(m, sp.gen_tps), light);
         if (f > best) {
             best = f;
             any = true;
@@ -258,11 +272,12 @@ static void write_why(xuan_pick_row *r, const double *w, const xuan_pick_result 
         snprintf(ev, sizeof ev, "%s %.1f%s", c->benchmark, c->shown,
                  c->mark == 'o' ? " official" : c->mark == 't' ? " third-party" : c->mark == 'b' ? " (base model)"
                  : c->mark == 'm' ? " measured" : c->mark == '~' ? " as a proxy" : " seed estimate");
-    snprintf(r->why, sizeof r->why, "%s: %s; %s needs %s of %s; ~%.1f tok/s%s%s",
+    snprintf(r->why, sizeof r->why, "%s: %s; %s needs %s of %s; ~%.1f tok/s%s%s%s",
              xuan_task_name((xuan_task)main_t), ev, xuan_quant_name(r->quant),
              xuan_fmt_bytes(r->mem.total, need, sizeof need),
              xuan_fmt_bytes(res->budget, bud, sizeof bud), r->speed.gen_tps,
              r->speed.gen_measured ? " measured" : " est.",
+             always_reasons(r->m) ? " (reasons at length before answering: counted /4)" : "",
              r->n_proxy ? "; some columns are proxies (~)" : "");
 }
 
@@ -339,7 +354,8 @@ int xuan_pick_run(const xuan_catalog *cat, const xuan_hw *hw, const xuan_pick_op
                      n_ctx, m->ctx_extended > m->ctx_native ? m->ctx_extended : m->ctx_native);
             continue;
         }
-        r->score = r->quality * xuan_quant_quality(r->quant) * speed_factor(r->speed.gen_tps, light);
+        r->score = r->quality * xuan_quant_quality(r->quant) *
+                   speed_factor(ranking_speed(m, r->speed.gen_tps), light);
         res->n_ranked++;
     }
     qsort(res->rows, res->n_rows, sizeof *res->rows, cmp_rows);
