@@ -103,7 +103,7 @@ static xuan_tok *make_bpe(const char *pre, const char *const *extra, size_t n_ex
 
 static void test_bpe_handmade(void) {
     /* ids: 256 "aa", 257 "ab", 258 "aab", 259 "Ġa", 260 <|end|>, 261 <u> */
-    const char *extra[] = {"aa", "ab", "aab", "\xc4\xa0" "a", "!<|end|>", "?<u>"};
+    const char *extra[] = {"aa", "ab", "aab", "\u0120a", "!<|end|>", "?<u>"};
     const char *merges[] = {"a a", "a b", "aa b", "\xc4\xa0 a"};
     xuan_error err = {0};
     xuan_tok *t = make_bpe("gpt2", extra, 6, merges, 4, &err);
@@ -438,6 +438,30 @@ static void test_shared_vocabs(void) {
         for (size_t i = 0; i < sizeof bad_utf8 / sizeof bad_utf8[0]; i++) {
             xuan_tok_ids v = enc(t, bad_utf8[i], XUAN_TOK_ADD_SPECIAL);
             CHECK(v.n > 0);
+            xuan_tok_ids_free(&v);
+        }
+        /* random bytes (mostly invalid UTF-8) never crash; the streaming
+         * decoder always emits valid UTF-8 and decode() keeps valid input */
+        uint64_t seed = 99;
+        for (int k = 0; k < 200; k++) {
+            char buf[96];
+            size_t n = 0, want = (size_t)(k % 90);
+            while (n < want) {
+                seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+                uint8_t c = (uint8_t)(seed >> 56);
+                if (c < 0x60) c = (uint8_t)" a<|>s/\n\t9'"[c % 11];
+                buf[n++] = (char)c;
+            }
+            xuan_tok_ids v = {0};
+            xuan_error e2 = {0};
+            CHECK(xuan_tok_encode(t, buf, n, XUAN_TOK_ADD_SPECIAL | (k & 1 ? XUAN_TOK_PARSE_SPECIAL : 0), &v, &e2) == 0);
+            xuan_tok_stream st;
+            xuan_tok_stream_init(&st, t, (uint32_t)(k & 1));
+            xuan_buf so = {0};
+            for (size_t i = 0; i < v.n; i++) CHECK(xuan_tok_stream_push(&st, v.ids[i], &so) == 0);
+            CHECK(xuan_tok_stream_flush(&st, &so) == 0);
+            CHECK(xuan_utf8_valid((const uint8_t *)so.data, so.len));
+            xuan_buf_free(&so);
             xuan_tok_ids_free(&v);
         }
         xuan_tok_free(t);
