@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# xuan pick / xuan models from the outside: one clear error per bad input,
+# planned machines, --json, --explain, a bad catalog file, measured speeds.
+set -u
+X=${XUAN_BIN:?}
+T=$(mktemp -d "${XUAN_TMP:-/tmp}/pick.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+export XUAN_CACHE=$T/cache XUAN_MODELS=$T/models
+unset XUAN_CATALOG
+fails=0; passes=0
+ok() { passes=$((passes+1)); echo "ok   $1"; }
+bad() { fails=$((fails+1)); echo "FAIL $1"; }
+# expect CODE PATTERN -- command...: exit code, one line on stderr, matching text
+expect() {
+  local code=$1 pat=$2; shift 2
+  local out rc; out=$("$@" 2>&1 >/dev/null); rc=$?
+  if [ $rc -eq "$code" ] && grep -q -- "$pat" <<<"$out" && [ "$(printf '%s\n' "$out" | wc -l)" -eq 1 ]; then
+    ok "$* -> $code"; else bad "$* -> rc=$rc: $out"; fi
+}
+P="--ram 24G --cores 2 --bandwidth 17"   # a fixed machine: no probe, stable output
+
+expect 2 "unknown preset 'maths'; did you mean 'math'" "$X" pick --preset maths
+expect 2 "unknown task 'cod'; did you mean 'code'" "$X" pick --task cod
+expect 2 "unknown task 'mth'" "$X" pick --weights mth=2
+expect 2 "expected task=NUMBER" "$X" pick --weights math
+expect 2 "unknown model 'qwen2.5-7b-instrct'; did you mean 'qwen2.5-7b-instruct'" "$X" pick --explain qwen2.5-7b-instrct
+expect 2 "Phi-3.5 = mini 3.8B" "$X" pick --explain phi-3.5-14b
+expect 2 "--ram must be a positive size" "$X" pick --ram -4G
+expect 2 "--ram 1K is not a plausible memory size" "$X" pick --ram 1K
+expect 2 "--ram 100T is not a plausible" "$X" pick --ram 100T
+expect 2 "--vram expects a size" "$X" pick --vram lots
+expect 2 "--cores expects a whole number" "$X" pick --cores 0
+expect 2 "--bandwidth (GB/s) expects a number" "$X" pick --bandwidth -3
+expect 2 "--lang expects zh or en" "$X" pick --lang fr
+expect 2 "unknown option '--colour'" "$X" pick --colour
+expect 2 "unknown task 'cooking'" "$X" models --task cooking
+echo '{"models": [' > "$T/broken.json"
+expect 1 "broken.json: not valid JSON at line" "$X" pick --catalog "$T/broken.json" $P
+echo '{"models": [{"id": "a", "n_layers": -3}], "scores": []}' > "$T/neg.json"
+expect 1 "neg.json: models\[0\].n_layers: expected a whole number" "$X" pick --catalog "$T/neg.json" $P
+expect 1 "catalog: .*nothere.json" "$X" pick --catalog "$T/nothere.json" $P
+XUAN_CATALOG=$T/broken.json expect 1 "broken.json: not valid JSON" "$X" models
+
+# A planned 24 GiB / 2-core machine: math preset picks Qwen2.5-Math-7B at Q4_K_M.
+out=$("$X" pick --preset math $P)
+line=$(grep -m1 '^ 1 ' <<<"$out")
+grep -q "qwen2.5-math-7b-instruct" <<<"$line" && grep -q "Q4_K_M" <<<"$line" && ok "math on 24G/2 cores" || bad "math: $line"
+grep -q "Planning for: 24.0 GiB RAM, 2 cores" <<<"$out" && ok "planned machine shown" || bad "plan header"
+grep -q "gpt-4o GSM8K: the seed says 94.2, published 96.1" <<<"$out" && ok "errata shown" || bad "errata"
+grep -q "mixtral-8x22b-instruct-v0.1 .*141.0B total" <<<"$out" && ok "Mixtral 8x22B excluded with reason" || bad "mixtral"
+
+# --json parses and agrees with the table.
+"$X" pick --preset code $P --json > "$T/p.json" || bad "json rc"
+python3 - "$T/p.json" <<'PY' && ok "--json valid, code top is qwen2.5-coder-7b-instruct" || bad "--json"
+import json, sys
+j = json.load(open(sys.argv[1]))
+r = j["ranked"][0]
+assert r["id"] == "qwen2.5-coder-7b-instruct", r["id"]
+assert r["memory"]["total"] <= j["budget_bytes"]
+assert r["tasks"]["code"]["mark"] == "o"
+assert any(e["id"] == "gpt-4o" for e in j["excluded"])
+assert any(e.get("seed_value") == 94.2 for e in j["seed_errata"])
+PY
+
+# --explain shows formula, sources and the published size.
+out=$("$X" pick --explain llama-3.1-8b-instruct $P)
+grep -q "kv_cache = 512 MiB" <<<"$out" && grep -q "meta-llama/llama-models" <<<"$out" && grep -q "4.92 GB" <<<"$out" \
+  && grep -q "Llama 3.1 officially supports 8 languages" <<<"$out" && ok "--explain" || bad "--explain: $out"
+
+# Measured speeds replace estimates (bench.json in the cache folder).
+mkdir -p "$XUAN_CACHE"
+echo '{"results":[{"model":"qwen2.5-coder-7b-instruct","quant":"Q4_K_M","tg_tok_s":42.5,"pp_tok_s":900}]}' > "$XUAN_CACHE/bench.json"
+"$X" pick --preset code --bandwidth 17 --json > "$T/m.json"
+python3 - "$T/m.json" <<'PY' && ok "measured tok/s used" || bad "measured"
+import json, sys
+j = json.load(open(sys.argv[1]))
+r = [x for x in j["ranked"] if x["id"] == "qwen2.5-coder-7b-instruct" and x["quant"] == "Q4_K_M"]
+assert r and r[0]["speed"]["gen_measured"] and abs(r[0]["speed"]["gen_tok_s"] - 42.5) < 1e-6, r
+PY
+rm -f "$XUAN_CACHE/bench.json"
+
+# This machine: probes, caches the bandwidth, recommends something that fits.
+"$X" pick --json > "$T/h.json" && python3 - "$T/h.json" "$XUAN_CACHE/hardware.json" <<'PY' && ok "probe + cache" || bad "probe"
+import json, sys
+j = json.load(open(sys.argv[1])); c = json.load(open(sys.argv[2]))
+m = j["machine"]
+assert m["ram_total"] > 0 and m["cores"] >= 1 and m["bandwidth_gbs"] > 0.1
+assert abs(c["bandwidth_gbs"] - m["bandwidth_gbs"]) < 1e-3 * m["bandwidth_gbs"]
+assert j["ranked"] and j["ranked"][0]["memory"]["total"] <= j["budget_bytes"]
+PY
+
+# models: filters and json
+n=$("$X" models --lang zh | grep -c " native ")
+[ "$n" -ge 15 ] && ! "$X" models --lang zh | grep -q "llama-3.1-8b" && ok "models --lang zh ($n)" || bad "models zh"
+"$X" models --json --all | python3 -c 'import json,sys; a=json.load(sys.stdin); assert len(a) >= 40 and any(m["id"]=="gpt-4o" for m in a)' \
+  && ok "models --json --all" || bad "models json"
+
+echo "$passes passed, $fails failed"
+[ $fails -eq 0 ]

@@ -1,0 +1,264 @@
+/* test_pick_rank.c — presets, errata and fit on fixed machines (no probe:
+ * every machine here is planned, so results do not depend on this host). */
+#include "harness.h"
+#include "xuan/pick.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+static xuan_catalog cat;
+
+static xuan_hw machine(uint64_t ram_gib, uint64_t vram_gib, int cores, double bw) {
+    xuan_hw hw = {.ram_total = ram_gib << 30, .ram_available = ram_gib << 30, .cores = cores,
+                  .simd = XUAN_SIMD_AVX512, .bandwidth_gbs = bw, .planned = true, .disk_free = -1};
+    if (vram_gib) hw.n_gpus = 1, hw.vram_total = hw.gpus[0].vram_total = vram_gib << 30;
+    return hw;
+}
+
+static int rank_of(const xuan_pick_result *r, const char *id) {
+    for (size_t i = 0; i < r->n_ranked; i++)
+        if (!strcmp(r->rows[i].m->id, id)) return (int)i + 1;
+    return 0;
+}
+static const xuan_pick_row *row_of(const xuan_pick_result *r, const char *id) {
+    for (size_t i = 0; i < r->n_rows; i++)
+        if (!strcmp(r->rows[i].m->id, id)) return &r->rows[i];
+    return NULL;
+}
+
+static void run(const char *preset, const xuan_hw *hw, xuan_pick_opts *o, xuan_pick_result *res) {
+    o->preset = preset;
+    xuan_error err = {0};
+    if (xuan_pick_run(&cat, hw, o, res, &err) != 0) test_fail(__FILE__, __LINE__, "%s", err.msg);
+}
+
+/* This machine's kind: 24 GiB, 2 cores, AVX-512, ~17 GB/s measured. */
+static void test_presets_on_this_kind_of_machine(void) {
+    xuan_hw hw = machine(24, 0, 2, 17.5);
+    xuan_pick_opts o = {0};
+    xuan_pick_result r;
+    /* math: the seed's advice (Qwen2.5-Math) holds: a dedicated math model first. */
+    run("math", &hw, &o, &r);
+    CHECK_EQ_STR(r.rows[0].m->id, "qwen2.5-math-7b-instruct");
+    CHECK(rank_of(&r, "qwen2.5-math-7b-instruct") < rank_of(&r, "mistral-7b-instruct-v0.1"));
+    xuan_pick_result_free(&r);
+    /* code: Qwen2.5-Coder-7B (HumanEval 88.4 official) first, Coder-V2-Lite close. */
+    run("code", &hw, &o, &r);
+    CHECK_EQ_STR(r.rows[0].m->id, "qwen2.5-coder-7b-instruct");
+    CHECK(rank_of(&r, "deepseek-coder-v2-lite-instruct") <= 3);
+    CHECK_EQ_STR(xuan_quant_name(r.rows[0].quant), "Q4_K_M");
+    xuan_pick_result_free(&r);
+    /* overall: a Qwen model with native Chinese in the top 2. */
+    run("overall", &hw, &o, &r);
+    CHECK(!strncmp(r.rows[0].m->id, "qwen", 4) && !strcmp(r.rows[0].m->chinese, "native"));
+    CHECK(r.n_ranked >= 20);
+    xuan_pick_result_free(&r);
+    /* light: small models only, fast. */
+    run("light", &hw, &o, &r);
+    CHECK(r.budget == 6ull << 30);
+    for (size_t i = 0; i < 3 && i < r.n_ranked; i++) {
+        CHECK(r.rows[i].m->params_b <= 4.0);
+        CHECK(r.rows[i].speed.gen_tps >= 5);
+    }
+    xuan_pick_result_free(&r);
+}
+
+/* Where the errata say the seed is wrong, the ranking differs and says why. */
+static void test_errata_change_the_answer(void) {
+    xuan_hw hw = machine(24, 0, 2, 17.5);
+    xuan_pick_opts o = {0};
+    xuan_pick_result r;
+    run("overall", &hw, &o, &r);
+    /* Mixtral 8x22B is not a 22B model: out of the <=14B scope, with the reason. */
+    const xuan_pick_row *mx = row_of(&r, "mixtral-8x22b-instruct-v0.1");
+    REQUIRE(mx);
+    CHECK(strstr(mx->excluded, "141.0B total") != NULL);
+    CHECK(!rank_of(&r, "mixtral-8x22b-instruct-v0.1"));
+    /* Proprietary references are never ranked. */
+    CHECK(!rank_of(&r, "gpt-4o") && !rank_of(&r, "claude-3.5-sonnet"));
+    CHECK(strstr(row_of(&r, "gpt-4o")->excluded, "reference only") != NULL);
+    xuan_pick_result_free(&r);
+    /* Even with --all-sizes Mixtral 8x22B needs > 24 GiB at any quant. */
+    o.all_sizes = true;
+    run("overall", &hw, &o, &r);
+    CHECK(strstr(row_of(&r, "mixtral-8x22b-instruct-v0.1")->excluded, "does not fit") != NULL);
+    xuan_pick_result_free(&r);
+    /* The seed's GPT-4o GSM8K (94.2) is GPT-4 0125's: the published 96.1 is used. */
+    const xuan_score *s = xuan_pick_best_score(&cat, "gpt-4o", "GSM8K");
+    REQUIRE(s);
+    CHECK_NEAR(s->value, 96.1, 1e-9);
+    CHECK(strcmp(s->kind, "seed-estimate") != 0);
+    s = xuan_pick_best_score(&cat, "claude-3.5-sonnet", "GSM8K");
+    REQUIRE(s);
+    CHECK_NEAR(s->value, 96.4, 1e-9);
+    /* Seed names of models that do not exist get the fact, not a guess. */
+    xuan_error err = {0};
+    CHECK(!xuan_catalog_lookup(&cat, "yi-1.5-14b", &err));
+    CHECK(strstr(err.msg, "6B, 9B and 34B") != NULL);
+    /* Llama 3.1 is not a Chinese model (errata): --lang zh drops it. */
+    o = (xuan_pick_opts){.lang_zh = true};
+    run("overall", &hw, &o, &r);
+    CHECK(!rank_of(&r, "llama-3.1-8b-instruct"));
+    CHECK(strstr(row_of(&r, "llama-3.1-8b-instruct")->excluded, "weak, not native") != NULL);
+    for (size_t i = 0; i < r.n_ranked; i++) CHECK_EQ_STR(r.rows[i].m->chinese, "native");
+    xuan_pick_result_free(&r);
+}
+
+/* Coder-V2-Lite: 15.7B must be resident even though 2.4B are active. */
+static void test_moe_needs_all_experts(void) {
+    xuan_hw hw = machine(8, 0, 8, 50);
+    xuan_pick_opts o = {0};
+    xuan_pick_result r;
+    run("code", &hw, &o, &r);
+    const xuan_pick_row *d = row_of(&r, "deepseek-coder-v2-lite-instruct");
+    REQUIRE(d);
+    /* On 8 GiB (7 GiB budget) only a 2-3 bit mix of all 15.7B fits. */
+    CHECK(d->fits && d->quant <= XUAN_QUANT_Q3_K_M);
+    CHECK(d->mem.weights > (5ull << 30));
+    xuan_pick_result_free(&r);
+    hw = machine(6, 0, 8, 50);
+    run("code", &hw, &o, &r);
+    d = row_of(&r, "deepseek-coder-v2-lite-instruct");
+    CHECK(!rank_of(&r, "deepseek-coder-v2-lite-instruct"));
+    CHECK(strstr(d->excluded, "does not fit") != NULL);
+    xuan_pick_result_free(&r);
+}
+
+static void test_small_and_gpu_machines(void) {
+    xuan_pick_opts o = {0};
+    xuan_pick_result r;
+    /* 4 GiB: 3 GiB budget, nothing bigger than ~4B fits. */
+    xuan_hw hw = machine(4, 0, 4, 20);
+    run("overall", &hw, &o, &r);
+    CHECK(r.n_ranked > 3);
+    for (size_t i = 0; i < r.n_ranked; i++) CHECK(r.rows[i].mem.total <= r.budget);
+    CHECK(!rank_of(&r, "qwen2.5-7b-instruct"));
+    xuan_pick_result_free(&r);
+    /* A 24 GiB GPU: 14B models at Q8_0 fit and are fast; math picks a strong model. */
+    hw = machine(32, 24, 8, 50);
+    run("math", &hw, &o, &r);
+    REQUIRE(r.n_ranked > 0);
+    CHECK(r.rows[0].speed.on_gpu);
+    CHECK(r.rows[0].quant >= XUAN_QUANT_Q6_K);
+    xuan_pick_result_free(&r);
+    /* --min-speed drops slow fits and says so. */
+    hw = machine(24, 0, 2, 17.5);
+    o.min_speed = 6;
+    run("overall", &hw, &o, &r);
+    for (size_t i = 0; i < r.n_ranked; i++) CHECK(r.rows[i].speed.gen_tps >= 6);
+    CHECK(strstr(row_of(&r, "qwen2.5-14b-instruct")->excluded, "--min-speed") != NULL);
+    xuan_pick_result_free(&r);
+    /* --license apache-2.0 */
+    o = (xuan_pick_opts){.license = "apache-2.0"};
+    run("overall", &hw, &o, &r);
+    for (size_t i = 0; i < r.n_ranked; i++) CHECK_EQ_STR(r.rows[i].m->license_short, "apache-2.0");
+    xuan_pick_result_free(&r);
+    /* custom weights: math=2,code=1 */
+    o = (xuan_pick_opts){0};
+    o.weight[XUAN_TASK_MATH] = 2;
+    o.weight[XUAN_TASK_CODE] = 1;
+    run(NULL, &hw, &o, &r);
+    CHECK_EQ_STR(r.preset, "custom");
+    CHECK(r.weight[XUAN_TASK_GENERAL] == 0 && r.weight[XUAN_TASK_MATH] == 2);
+    xuan_pick_result_free(&r);
+}
+
+static void test_provenance_marks(void) {
+    xuan_task_cell c;
+    /* Only Phi-3 has MedQA; for the rest, med is a penalised proxy. */
+    xuan_pick_task_cell(&cat, xuan_catalog_find(&cat, "qwen2.5-7b-instruct"), XUAN_TASK_MED, &c);
+    CHECK(c.mark == '~');
+    xuan_task_cell g;
+    xuan_pick_task_cell(&cat, xuan_catalog_find(&cat, "qwen2.5-7b-instruct"), XUAN_TASK_GENERAL, &g);
+    CHECK_NEAR(c.score, g.score * 0.85, 1e-9);
+    /* Qwen2.5-Math-7B: official MATH result. */
+    xuan_pick_task_cell(&cat, xuan_catalog_find(&cat, "qwen2.5-math-7b-instruct"), XUAN_TASK_MATH, &c);
+    CHECK(c.mark == 'o');
+    /* Yi rows are third-party (official tables are images). */
+    xuan_pick_task_cell(&cat, xuan_catalog_find(&cat, "yi-1.5-9b-chat"), XUAN_TASK_GENERAL, &c);
+    CHECK(c.mark == 't');
+    /* Trust order. */
+    xuan_score off = {.kind = "official", .verification = "verified-in-session"};
+    xuan_score rec = {.kind = "official", .verification = "recalled"};
+    xuan_score tp = {.kind = "third-party"}, seed = {.kind = "seed-estimate"};
+    xuan_score base = {.kind = "official", .verification = "verified-in-session", .base_model = true};
+    CHECK(xuan_score_trust(&off) > xuan_score_trust(&rec));
+    CHECK(xuan_score_trust(&rec) > xuan_score_trust(&tp));
+    CHECK(xuan_score_trust(&tp) > xuan_score_trust(&base));
+    CHECK(xuan_score_trust(&base) > xuan_score_trust(&seed));
+}
+
+static void test_bad_names(void) {
+    double w[XUAN_TASK_COUNT];
+    xuan_error err = {0};
+    CHECK(xuan_pick_preset("maths", w, &err) == XUAN_ERR_USAGE);
+    CHECK(strstr(err.msg, "did you mean 'math'") != NULL);
+    xuan_task t;
+    CHECK(xuan_task_from_name("medical", &t) == 0 && t == XUAN_TASK_MED);
+    CHECK(xuan_task_from_name("cooking", &t) != 0);
+}
+
+/* The embedded catalog is data/catalog.json, byte for byte. */
+static void test_embedded_equals_data(void) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/data/catalog.json", getenv("XUAN_SRC") ? getenv("XUAN_SRC") : ".");
+    char *text = NULL;
+    size_t len = 0;
+    REQUIRE(xuan_read_file(path, 64u << 20, &text, &len, NULL) == 0);
+    size_t elen;
+    const char *emb = xuan_catalog_embedded(&elen);
+    CHECK(elen == len && memcmp(emb, text, len) == 0);
+    xuan_free(text);
+}
+
+static void test_sha256_vectors(void) {
+    struct { const char *in; const char *hex; } v[] = {
+        {"", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
+        {"abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"},
+        {"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+         "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"},
+    };
+    for (size_t i = 0; i < 3; i++) {
+        xuan_sha256 s;
+        uint8_t d[32];
+        char hex[65];
+        xuan_sha256_init(&s);
+        /* fed one byte at a time, to exercise the buffering */
+        for (const char *p = v[i].in; *p; p++) xuan_sha256_update(&s, p, 1);
+        xuan_sha256_final(&s, d);
+        xuan_sha256_hex(d, hex);
+        CHECK_EQ_STR(hex, v[i].hex);
+    }
+    char *a = malloc(1000000);
+    REQUIRE(a);
+    memset(a, 'a', 1000000);
+    xuan_sha256 s;
+    uint8_t d[32];
+    char hex[65];
+    xuan_sha256_init(&s);
+    xuan_sha256_update(&s, a, 999937);
+    xuan_sha256_update(&s, a, 63);
+    xuan_sha256_final(&s, d);
+    xuan_sha256_hex(d, hex);
+    CHECK_EQ_STR(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+    free(a);
+}
+
+int main(void) {
+    xuan_error err = {0};
+    if (xuan_catalog_load(&cat, NULL, &err) != 0) {
+        fprintf(stderr, "%s\n", err.msg);
+        return 1;
+    }
+    setenv("XUAN_CACHE", test_path("pick-rank-cache"), 1); /* no bench.json here */
+    RUN(test_presets_on_this_kind_of_machine);
+    RUN(test_errata_change_the_answer);
+    RUN(test_moe_needs_all_experts);
+    RUN(test_small_and_gpu_machines);
+    RUN(test_provenance_marks);
+    RUN(test_bad_names);
+    RUN(test_embedded_equals_data);
+    RUN(test_sha256_vectors);
+    xuan_catalog_free(&cat);
+    return test_done();
+}
