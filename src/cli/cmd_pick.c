@@ -271,7 +271,7 @@ static const char *pull_name(const xuan_pick_row *r, char *buf, size_t n) {
 static void print_commands(const xuan_pick_row *r, uint32_t n_ctx) {
     char name[128], dir[1024];
     pull_name(r, name, sizeof name);
-    printf("\nGet and run #1 (%s at %s):\n", r->m->id, xuan_quant_name(r->quant));
+    printf("\nGet and run %s at %s:\n", r->m->id, xuan_quant_name(r->quant));
     const char *file = r->m->gguf_file[r->quant];
     if (r->m->gguf_repo && file) {
         printf("  xuan pull %s        # %s from %s", name, file, r->m->gguf_repo);
@@ -329,6 +329,16 @@ static void print_table(const xuan_catalog *cat, const xuan_hw *hw, const pick_a
             printf("  %zu. %s — %s\n", i + 1, res->rows[i].m->id, res->rows[i].why);
         print_commands(&res->rows[0], a->o.n_ctx ? a->o.n_ctx : 4096);
         printf("  xuan pick --explain %s   # every number above with its source\n", res->rows[0].m->id);
+        /* #1 may have no published GGUF in the catalog: name the best one that has. */
+        if (!res->rows[0].m->gguf_repo || !res->rows[0].m->gguf_file[res->rows[0].quant])
+            for (size_t i = 1; i < res->n_ranked; i++) {
+                const xuan_pick_row *r = &res->rows[i];
+                if (r->m->gguf_repo && r->m->gguf_file[r->quant]) {
+                    printf("\nHighest-ranked with a published GGUF file: #%zu", i + 1);
+                    print_commands(r, a->o.n_ctx ? a->o.n_ctx : 4096);
+                    break;
+                }
+            }
     }
     printf("\nNot ranked:\n");
     for (size_t i = res->n_ranked; i < res->n_rows; i++)

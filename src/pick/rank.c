@@ -131,7 +131,7 @@ static double bench_max(const xuan_catalog *cat, const char *bench) {
 static void direct_cell(const xuan_catalog *cat, const xuan_model_info *m, xuan_task t,
                         xuan_task_cell *c) {
     *c = (xuan_task_cell){.shown = NAN, .mark = '-'};
-    double sum = 0;
+    double sum = 0, best_trust = 0;
     for (int b = 0; BENCH[t][b]; b++) {
         const xuan_score *s = xuan_pick_best_score(cat, m->id, BENCH[t][b]);
         if (!s) continue;
@@ -141,7 +141,9 @@ static void direct_cell(const xuan_catalog *cat, const xuan_model_info *m, xuan_
         if (v > 1) v = 1; /* references (GPT-4o) may beat every local model */
         sum += 100 * v * xuan_score_trust(s);
         c->n_benchmarks++;
-        if (isnan(c->shown)) {
+        /* Headline: the most trusted result, the task's first benchmark on ties. */
+        if (isnan(c->shown) || xuan_score_trust(s) > best_trust) {
+            best_trust = xuan_score_trust(s);
             c->shown = s->value;
             c->benchmark = s->benchmark;
             c->mark = mark_of(s);
