@@ -203,7 +203,8 @@ static double ranking_speed(const xuan_model_info *m, double tps) {
 
 /* Chooses the quant with the best quality x speed that fits; false if none. */
 static bool fit_model(const xuan_model_info *m, const xuan_hw *hw, uint32_t n_ctx, uint64_t ram_budget,
-                      bool light, xuan_pick_row *row, xuan_error *err) {
+                      bool light, double min_speed, xuan_pick_row *row, xuan_error *err) {
+    bool any_fit = false;
     double best = -1;
     bool any = false;
     uint64_t smallest_need = UINT64_MAX;
@@ -221,6 +222,12 @@ static bool fit_model(const xuan_model_info *m, const xuan_hw *hw, uint32_t n_ct
         if (!fits) continue;
         xuan_speed sp;
         xuan_speed_estimate(m, (xuan_quant)q, &w, &e, hw, gpu, &sp);
+        if (!any_fit || sp.gen_tps > row->speed.gen_tps) {
+            /* Remember the fastest fit, to report it if --min-speed rejects all. */
+            if (!any) row->speed = sp, row->quant = (xuan_quant)q, row->mem = e, row->weights = w;
+        }
+        any_fit = true;
+        if (min_speed > 0 && sp.gen_tps < min_speed) continue;
         double f = xuan_quant_quality((xuan_quant)q) * speed_factor(ranking_speed(m, sp.gen_tps), light);
         if (f > best) {
             best = f;
@@ -232,7 +239,10 @@ static bool fit_model(const xuan_model_info *m, const xuan_hw *hw, uint32_t n_ct
         }
     }
     row->fits = any;
-    if (!any) {
+    if (!any && any_fit) {
+        snprintf(row->excluded, sizeof row->excluded, "--min-speed %.1f: fastest fit %s runs ~%.1f tok/s",
+                 min_speed, xuan_quant_name(row->quant), row->speed.gen_tps);
+    } else if (!any) {
         char need[32], have[32];
         snprintf(row->excluded, sizeof row->excluded, "does not fit: needs %s even at Q2_K with %u context, budget %s",
                  xuan_fmt_bytes(smallest_need, need, sizeof need), n_ctx,
@@ -341,16 +351,11 @@ int xuan_pick_run(const xuan_catalog *cat, const xuan_hw *hw, const xuan_pick_op
                      m->license ? m->license : "unknown");
             continue;
         }
-        if (!fit_model(m, hw, n_ctx, res->budget, light, r, err)) {
+        if (!fit_model(m, hw, n_ctx, res->budget, light, o->min_speed, r, err)) {
             snprintf(r->excluded, sizeof r->excluded, "%.300s", err ? err->msg : "no shapes");
             continue;
         }
         if (!r->fits) continue;
-        if (o->min_speed > 0 && r->speed.gen_tps < o->min_speed) {
-            snprintf(r->excluded, sizeof r->excluded, "--min-speed %.1f: best fit %s runs ~%.1f tok/s",
-                     o->min_speed, xuan_quant_name(r->quant), r->speed.gen_tps);
-            continue;
-        }
         if (m->ctx_native && n_ctx > (m->ctx_extended > m->ctx_native ? m->ctx_extended : m->ctx_native)) {
             snprintf(r->excluded, sizeof r->excluded, "context %u is beyond what the model supports (%u)",
                      n_ctx, m->ctx_extended > m->ctx_native ? m->ctx_extended : m->ctx_native);
