@@ -66,6 +66,36 @@ static void test_nfc(void) {
     CHECK(b.len == 5 && memcmp(b.data, "a\xef\xbf\xbd" "b", 5) == 0);
     CHECK_EQ_INT(tok_sanitize("\xc0\xaf", 2, false, &b), 1); /* llama.cpp reads an overlong '/' */
     CHECK(b.len == 1 && b.data[0] == '/');
+    /* NFC by segments (tok_sanitize) equals NFC of the whole text */
+    const uint32_t atoms[] = {'a', 'e', 'A', ' ', 0xc0, 0xe9, 0x300, 0x301, 0x323, 0x302, 0x338, '<', 0x1100,
+                              0x1161, 0x11a8, 0xac00, 0x212b, 0x4e2d, 0x0958, 0x1e0b, 0x5c, 0x3099, 0x304b};
+    uint64_t seed = 7;
+    for (int k = 0; k < 3000; k++) {
+        uint32_t cps[40];
+        size_t n = (size_t)(k % 40);
+        uint8_t utf[200];
+        size_t m = 0;
+        for (size_t j = 0; j < n; j++) {
+            seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+            cps[j] = atoms[(seed >> 33) % (sizeof atoms / sizeof atoms[0])];
+            m += (size_t)tok_utf8_put(cps[j], utf + m);
+        }
+        uint32_t *whole;
+        size_t nw;
+        REQUIRE(tok_nfc(cps, n, &whole, &nw) == 0);
+        uint8_t want[200];
+        size_t wl = 0;
+        for (size_t j = 0; j < nw; j++) wl += (size_t)tok_utf8_put(whole[j], want + wl);
+        int r = tok_sanitize((const char *)utf, m, true, &b);
+        const uint8_t *got = r == 1 ? (const uint8_t *)b.data : utf;
+        size_t gl = r == 1 ? b.len : m;
+        if (gl != wl || memcmp(got, want, wl) != 0) {
+            test_fail(__FILE__, __LINE__, "segmented NFC differs from whole-text NFC (case %d)", k);
+            xuan_free(whole);
+            break;
+        }
+        xuan_free(whole);
+    }
     xuan_buf_free(&b);
 }
 

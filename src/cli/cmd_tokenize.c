@@ -105,7 +105,8 @@ int cmd_tokenize(int argc, char **argv) {
             json_array_append_new(a, json_integer(ids.ids[i]));
             size_t n;
             const char *s = xuan_tok_text(tok, ids.ids[i], &n);
-            json_array_append_new(p, json_stringn_nocheck(s, n));
+            json_t *js = json_stringn(s, n); /* NULL if a token text is not UTF-8 */
+            json_array_append_new(p, js ? js : json_string("\ufffd"));
         }
         json_object_set_new(o, "ids", a);
         json_object_set_new(o, "pieces", p);

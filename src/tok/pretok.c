@@ -242,7 +242,8 @@ int tok_pre_compile(xuan_tok *t, xuan_error *err) {
             return xuan_fail(err, XUAN_ERR_NOMEM, "tokenizer: out of memory compiling regexes");
         int ec;
         PCRE2_SIZE eo;
-        t->re[i] = pcre2_compile((PCRE2_SPTR)pat.data, pat.len, PCRE2_UTF | PCRE2_UCP, &ec, &eo, NULL);
+        t->re[i] = pcre2_compile((PCRE2_SPTR)pat.data, pat.len, PCRE2_UTF | PCRE2_UCP | PCRE2_DOLLAR_ENDONLY,
+                                 &ec, &eo, NULL);
         xuan_buf_free(&pat);
         if (!t->re[i]) {
             PCRE2_UCHAR msg[256];

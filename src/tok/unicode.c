@@ -162,6 +162,75 @@ int tok_nfc(const uint32_t *cps, size_t n, uint32_t **out, size_t *n_out) {
 
 /* ---- sanitize ------------------------------------------------------------- */
 
+/* Replaces invalid sequences by U+FFFD the way llama.cpp reads them. */
+static int lax_copy(const uint8_t *s, size_t len, xuan_buf *out) {
+    int rc = xuan_buf_append(out, "", 0);
+    for (size_t i = 0; i < len && rc == 0;) {
+        size_t used;
+        uint8_t b[4];
+        uint32_t cp = tok_utf8_decode_lax(s + i, len - i, &used);
+        int l = tok_utf8_put(cp, b);
+        rc = xuan_buf_append(out, b, (size_t)l);
+        i += used;
+    }
+    return rc;
+}
+
+/* A code point after which nothing can reorder or compose with what came
+ * before: a starter that NFC leaves alone and that is not the second half
+ * of any composition. */
+static inline bool nfc_boundary(uint32_t cp) {
+    return cp < 0x300 || (tok_ucd(cp) & (UF_NFC | 0xff00)) == 0;
+}
+
+/* NFC of s[0..len) (decodable by tok_utf8_next) into out, normalizing only
+ * the segments around code points that may change; everything else is
+ * copied, so one accent in 10 MB costs a few bytes of work, not 10 MB. */
+static int nfc_segments(const uint8_t *s, size_t len, xuan_buf *out) {
+    int rc = xuan_buf_append(out, "", 0);
+    size_t copied = 0, i = 0, last_boundary = 0;
+    while (i < len && rc == 0) {
+        uint32_t cp;
+        int l = tok_utf8_next(s + i, &cp);
+        if (cp < 0x80 || !(tok_flags(cp) & UF_NFC)) {
+            if (nfc_boundary(cp)) last_boundary = i;
+            i += (size_t)l;
+            continue;
+        }
+        /* segment: from the last boundary to the next boundary after i */
+        size_t start = last_boundary < copied ? copied : last_boundary, end = i + (size_t)l;
+        while (end < len) {
+            uint32_t c2;
+            int l2 = tok_utf8_next(s + end, &c2);
+            if (nfc_boundary(c2) && !(tok_flags(c2) & UF_NFC)) break;
+            end += (size_t)l2;
+        }
+        rc = xuan_buf_append(out, s + copied, start - copied);
+        size_t n = 0;
+        uint32_t *cps = rc ? NULL : xuan_alloc_array(end - start + 1, sizeof(uint32_t));
+        if (!cps) return -1;
+        for (size_t k = start; k < end;) {
+            k += (size_t)tok_utf8_next(s + k, &cps[n]);
+            n++;
+        }
+        uint32_t *res;
+        size_t m;
+        if (tok_nfc(cps, n, &res, &m) != 0) {
+            xuan_free(cps);
+            return -1;
+        }
+        for (size_t k = 0; k < m && rc == 0; k++) {
+            uint8_t b[4];
+            rc = xuan_buf_append(out, b, (size_t)tok_utf8_put(res[k], b));
+        }
+        xuan_free(cps);
+        xuan_free(res);
+        copied = i = last_boundary = end;
+    }
+    if (rc == 0) rc = xuan_buf_append(out, s + copied, len - copied);
+    return rc ? -1 : 0;
+}
+
 int tok_sanitize(const char *text, size_t len, bool nfc, xuan_buf *out) {
     const uint8_t *s = (const uint8_t *)text;
     bool valid = true, need_nfc = false;
@@ -183,32 +252,12 @@ int tok_sanitize(const char *text, size_t len, bool nfc, xuan_buf *out) {
         i += (size_t)l;
     }
     if (valid && !need_nfc) return 0;
-
-    uint32_t *cps = xuan_alloc_array(len + 1, sizeof(uint32_t));
-    if (!cps) return -1;
-    size_t n = 0;
-    for (size_t i = 0; i < len;) {
-        size_t used;
-        cps[n++] = tok_utf8_decode_lax(s + i, len - i, &used);
-        i += used;
-    }
-    uint32_t *res = cps;
-    size_t n_res = n;
-    if (nfc) {
-        if (tok_nfc(cps, n, &res, &n_res) != 0) {
-            xuan_free(cps);
-            return -1;
-        }
-        xuan_free(cps);
-    }
     xuan_buf_reset(out);
-    int rc = 0;
-    for (size_t i = 0; i < n_res && rc == 0; i++) {
-        uint8_t b[4];
-        int l = tok_utf8_put(res[i], b);
-        rc = xuan_buf_append(out, b, (size_t)l);
-    }
-    if (rc == 0 && n_res == 0) rc = xuan_buf_append(out, "", 0);
-    xuan_free(res);
+    if (valid) return nfc_segments(s, len, out) == 0 ? 1 : -1;
+    if (!nfc) return lax_copy(s, len, out) == 0 ? 1 : -1;
+    xuan_buf tmp = {0};
+    int rc = lax_copy(s, len, &tmp);
+    if (rc == 0) rc = nfc_segments((const uint8_t *)tmp.data, tmp.len, out);
+    xuan_buf_free(&tmp);
     return rc == 0 ? 1 : -1;
 }
