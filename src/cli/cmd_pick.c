@@ -263,27 +263,44 @@ static void print_row(int rank, const xuan_pick_row *r, bool show_zh) {
         printf("    %30s zh (C-Eval/CMMLU): %s\n", "", cells[5]);
 }
 
-static const char *pull_name(const xuan_pick_row *r, char *buf, size_t n) {
-    snprintf(buf, n, "%s:%s", r->m->id, xuan_quant_name(r->quant));
-    return buf;
+
+/* The quant to pull: the chosen one when its file is published, else the
+ * next smaller published quant, else a bigger published one that still fits. */
+static int pull_quant(const xuan_pick_row *r, uint64_t budget, uint32_t n_ctx) {
+    if (!r->m->gguf_repo) return -1;
+    for (int q = (int)r->quant; q >= 0; q--)
+        if (r->m->gguf_file[q]) return q;
+    for (int q = (int)r->quant + 1; q < XUAN_QUANT_COUNT; q++) {
+        xuan_mem_input in;
+        xuan_mem_estimate e;
+        if (!r->m->gguf_file[q] || xuan_model_mem_input(r->m, (xuan_quant)q, n_ctx, &in, NULL)) continue;
+        xuan_mem_estimate_compute(&in, &e);
+        if (e.total <= budget) return q;
+    }
+    return -1;
 }
 
-static void print_commands(const xuan_pick_row *r, uint32_t n_ctx) {
-    char name[128], dir[1024];
-    pull_name(r, name, sizeof name);
-    printf("\nGet and run %s at %s:\n", r->m->id, xuan_quant_name(r->quant));
-    const char *file = r->m->gguf_file[r->quant];
-    if (r->m->gguf_repo && file) {
-        printf("  xuan pull %s        # %s from %s", name, file, r->m->gguf_repo);
-        if (r->m->gguf_size_display[r->quant]) printf(" (%s)", r->m->gguf_size_display[r->quant]);
-        printf("\n  llama-cli -m %s/%s -c %u -cnv   # until `xuan run` lands\n", xuan_models_dir(dir, sizeof dir), file, n_ctx);
+static void print_commands(const xuan_pick_row *r, uint64_t budget, uint32_t n_ctx) {
+    char dir[1024];
+    int q = pull_quant(r, budget, n_ctx);
+    printf("\nGet and run %s at %s:\n", r->m->id, xuan_quant_name(q >= 0 ? (xuan_quant)q : r->quant));
+    if (q >= 0) {
+        if (q != (int)r->quant)
+            printf("  (no %s file is recorded; %s is the closest published quant that fits)\n",
+                   xuan_quant_name(r->quant), xuan_quant_name((xuan_quant)q));
+        printf("  xuan pull %s:%s        # %s from %s", r->m->id, xuan_quant_name((xuan_quant)q), r->m->gguf_file[q],
+               r->m->gguf_repo);
+        if (r->m->gguf_size_display[q]) printf(" (%s)", r->m->gguf_size_display[q]);
+        printf("\n  llama-cli -m %s/%s -c %u -cnv   # until `xuan run` lands\n", xuan_models_dir(dir, sizeof dir),
+               r->m->gguf_file[q], n_ctx);
     } else if (r->m->gguf_repo) {
-        printf("  xuan pull %s        # from %s (file name for %s not recorded: pull lists what to pass with --file)\n",
-               name, r->m->gguf_repo, xuan_quant_name(r->quant));
+        printf("  the catalog names %s but no file for a quant that fits: xuan pull %s:%s --file FILE\n",
+               r->m->gguf_repo, r->m->id, xuan_quant_name(r->quant));
     } else {
         printf("  no published GGUF is recorded for this model; convert %s with llama.cpp's convert_hf_to_gguf.py,\n"
-               "  then `xuan quantize` to %s (or pass a repo: xuan pull %s --repo OWNER/NAME --file FILE)\n",
-               r->m->hf_repo ? r->m->hf_repo : r->m->id, xuan_quant_name(r->quant), name);
+               "  then `xuan quantize` to %s (or pass a repo: xuan pull %s:%s --repo OWNER/NAME --file FILE)\n",
+               r->m->hf_repo ? r->m->hf_repo : r->m->id, xuan_quant_name(r->quant), r->m->id,
+               xuan_quant_name(r->quant));
     }
 }
 
@@ -327,15 +344,16 @@ static void print_table(const xuan_catalog *cat, const xuan_hw *hw, const pick_a
         printf("\nWhy:\n");
         for (size_t i = 0; i < res->n_ranked && i < 3; i++)
             printf("  %zu. %s — %s\n", i + 1, res->rows[i].m->id, res->rows[i].why);
-        print_commands(&res->rows[0], a->o.n_ctx ? a->o.n_ctx : 4096);
+        uint32_t ctx = a->o.n_ctx ? a->o.n_ctx : 4096;
+        print_commands(&res->rows[0], res->budget, ctx);
         printf("  xuan pick --explain %s   # every number above with its source\n", res->rows[0].m->id);
         /* #1 may have no published GGUF in the catalog: name the best one that has. */
-        if (!res->rows[0].m->gguf_repo || !res->rows[0].m->gguf_file[res->rows[0].quant])
+        if (pull_quant(&res->rows[0], res->budget, ctx) < 0)
             for (size_t i = 1; i < res->n_ranked; i++) {
                 const xuan_pick_row *r = &res->rows[i];
-                if (r->m->gguf_repo && r->m->gguf_file[r->quant]) {
+                if (pull_quant(r, res->budget, ctx) >= 0) {
                     printf("\nHighest-ranked with a published GGUF file: #%zu", i + 1);
-                    print_commands(r, a->o.n_ctx ? a->o.n_ctx : 4096);
+                    print_commands(r, res->budget, ctx);
                     break;
                 }
             }
@@ -432,9 +450,10 @@ static int explain(const xuan_catalog *cat, const xuan_hw *hw, const pick_args *
            m->chinese ? m->chinese : "unknown", m->hf_repo ? m->hf_repo : "none (API only)");
     if (m->scope_reason) printf("  scope: %s\n", m->scope_reason);
     if (m->arch)
-        printf("  shape: %s, %u layers, d_model %u, %u heads / %u KV heads x %u, d_ffn %u, vocab %u%s, context %u%s\n",
+        printf("  shape: %s, %u layers, d_model %u, %u heads / %u KV heads x %u, d_ffn %u, vocab %u%s, context %s%s\n",
                m->arch, m->n_layers, m->d_model, m->n_heads, m->n_kv_heads, m->head_dim, m->d_ffn, m->n_vocab,
-               m->tied_embeddings ? " (tied)" : "", m->ctx_native,
+               m->tied_embeddings ? " (tied)" : "",
+               m->ctx_native ? (snprintf(b2, sizeof b2, "%u", m->ctx_native), b2) : "not recorded",
                m->ctx_extended > m->ctx_native ? " (more with RoPE scaling)" : "");
     if (m->notes) printf("  notes: %s\n", m->notes);
     for (size_t i = 0; i < cat->n_errata; i++)
