@@ -52,11 +52,11 @@ static int encode_fragment(enc *e, const char *text, size_t len) {
 static bool is_space(uint8_t c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
 
 /* The special token that starts at text[pos], longest first; -1 if none. */
-static int32_t special_at(const xuan_tok *t, const char *text, size_t len, size_t pos, bool parse) {
+static int32_t special_at(const xuan_tok *t, const tok_special_index *x, const char *text,
+                          size_t len, size_t pos) {
     uint8_t b = (uint8_t)text[pos];
-    for (uint32_t k = t->special_first[b]; k < t->special_first[b + 1]; k++) {
-        int32_t id = t->special_ids[k];
-        if (!parse && t->types[id] != XUAN_TOK_TYPE_USER_DEFINED) continue;
+    for (uint32_t k = x->first[b]; k < x->first[b + 1]; k++) {
+        int32_t id = x->ids[k];
         uint32_t n = t->len[id];
         if (n <= len - pos && memcmp(text + pos, t->pool + t->off[id], n) == 0) return id;
     }
@@ -71,14 +71,14 @@ int xuan_tok_encode(const xuan_tok *t, const char *text, size_t len, uint32_t fl
     int rc = 0;
     if (add && t->add_bos) rc = tok_ids_push(out, t->bos);
     size_t frag = 0;
-    bool any_special = t->n_special > 0;
-    for (size_t pos = 0; pos < len && rc == 0 && any_special;) {
+    const tok_special_index *x = parse ? &t->specials : &t->user_specials;
+    for (size_t pos = 0; pos < len && rc == 0 && x->n > 0;) {
         uint8_t b = (uint8_t)text[pos];
-        if (t->special_first[b] == t->special_first[b + 1]) {
+        if (x->first[b] == x->first[b + 1]) {
             pos++;
             continue;
         }
-        int32_t id = special_at(t, text, len, pos, parse);
+        int32_t id = special_at(t, x, text, len, pos);
         if (id < 0) {
             pos++;
             continue;

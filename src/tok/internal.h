@@ -47,6 +47,14 @@ typedef struct tok_merge_map {
     uint32_t mask;
 } tok_merge_map;
 
+/* Token ids sorted by first byte, then length descending; ids[first[b] ..
+ * first[b+1]) start with byte b. */
+typedef struct tok_special_index {
+    int32_t *ids;
+    uint32_t n;
+    uint32_t first[257];
+} tok_special_index;
+
 struct xuan_tok {
     xuan_tok_kind kind;
     tok_pre pre;
@@ -68,10 +76,9 @@ struct xuan_tok {
     int32_t bos, eos, eot, eom, pad, unk;
     bool add_bos, add_eos, add_space_prefix, ignore_merges, nfc;
 
-    /* special tokens that may be matched in text, by first byte */
-    int32_t *special_ids;  /* sorted by first byte, then length descending */
-    uint32_t n_special;
-    uint32_t special_first[257]; /* index range per first byte */
+    /* special tokens that may be matched in text, by first byte: all of
+     * them (PARSE_SPECIAL) and the user-defined ones (always matched) */
+    tok_special_index specials, user_specials;
     int32_t *eog_ids;
     uint32_t n_eog;
     /* per token: TOK_RSTRIP / TOK_LSTRIP eat the white space after / before

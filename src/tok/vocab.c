@@ -212,6 +212,14 @@ static int cmp_special(const void *a, const void *b, void *ctx) {
     return x < y ? -1 : x > y;
 }
 
+static void index_specials(const xuan_tok *t, tok_special_index *x) {
+    qsort_r(x->ids, x->n, sizeof(int32_t), cmp_special, (void *)t);
+    for (uint32_t k = 0, b = 0; b <= 256; b++) {
+        while (k < x->n && (uint8_t)t->pool[t->off[x->ids[k]]] < b) k++;
+        x->first[b] = k;
+    }
+}
+
 static bool name_is_eog(const char *s, size_t n) {
     static const char *const names[] = {"<|im_end|>", "<|end|>",    "<|endoftext|>", "<|eot_id|>",
                                         "<|eom_id|>", "</s>",       "<end_of_turn>", "<|EOT|>",
@@ -387,25 +395,25 @@ xuan_tok *xuan_tok_new(const xuan_tok_desc *d, xuan_error *err) {
     }
 
     /* special tokens matched in text, and end-of-generation ids */
-    t->special_ids = xuan_alloc_array(t->n, sizeof(int32_t));
+    t->specials.ids = xuan_alloc_array(t->n, sizeof(int32_t));
+    t->user_specials.ids = xuan_alloc_array(t->n, sizeof(int32_t));
     t->eog_ids = xuan_alloc_array(t->n, sizeof(int32_t));
     t->strip = xuan_calloc(t->n, 1);
-    if (!t->special_ids || !t->eog_ids || !t->strip) goto nomem;
+    if (!t->specials.ids || !t->user_specials.ids || !t->eog_ids || !t->strip) goto nomem;
     for (uint32_t i = 0; i < t->n; i++) {
         uint8_t ty = t->types[i];
         if ((ty == XUAN_TOK_TYPE_CONTROL || ty == XUAN_TOK_TYPE_USER_DEFINED ||
              ty == XUAN_TOK_TYPE_UNKNOWN) &&
-            t->len[i] > 0)
-            t->special_ids[t->n_special++] = (int32_t)i;
+            t->len[i] > 0) {
+            t->specials.ids[t->specials.n++] = (int32_t)i;
+            if (ty == XUAN_TOK_TYPE_USER_DEFINED) t->user_specials.ids[t->user_specials.n++] = (int32_t)i;
+        }
         bool eog = (int32_t)i == t->eos || (int32_t)i == t->eot || (int32_t)i == t->eom;
         if (!eog && ty == XUAN_TOK_TYPE_CONTROL) eog = name_is_eog(t->pool + t->off[i], t->len[i]);
         if (eog) t->eog_ids[t->n_eog++] = (int32_t)i;
     }
-    qsort_r(t->special_ids, t->n_special, sizeof(int32_t), cmp_special, t);
-    for (uint32_t k = 0, b = 0; b <= 256; b++) {
-        while (k < t->n_special && (uint8_t)t->pool[t->off[t->special_ids[k]]] < b) k++;
-        t->special_first[b] = k;
-    }
+    index_specials(t, &t->specials);
+    index_specials(t, &t->user_specials);
 
     if (tok_pre_compile(t, err) != 0) {
         xuan_tok_free(t);
@@ -433,7 +441,8 @@ void xuan_tok_free(xuan_tok *t) {
     xuan_free(t->by_text.slots);
     xuan_free(t->by_bytes.slots);
     xuan_free(t->merges.slots);
-    xuan_free(t->special_ids);
+    xuan_free(t->specials.ids);
+    xuan_free(t->user_specials.ids);
     xuan_free(t->eog_ids);
     xuan_free(t->strip);
     xuan_free(t);
@@ -450,7 +459,7 @@ static void apply_name_rules(xuan_tok *t, const xuan_gguf *g) {
     for (size_t i = 0; i < n; i++) low[i] = (char)(name.p[i] >= 'A' && name.p[i] <= 'Z' ? name.p[i] + 32 : name.p[i]);
     low[n] = 0;
     if (!strstr(low, "phi-3") && !strstr(low, "phi3")) return;
-    for (uint32_t k = 0; k < t->n_special; k++) t->strip[t->special_ids[k]] |= TOK_RSTRIP;
+    for (uint32_t k = 0; k < t->specials.n; k++) t->strip[t->specials.ids[k]] |= TOK_RSTRIP;
     int32_t id = xuan_tok_find(t, "</s>", 4);
     if (id >= 0) t->strip[id] |= TOK_RSTRIP;
     static const char *const keep[] = {"<unk>", "<s>", "<|endoftext|>"};
