@@ -10,7 +10,7 @@
 # Qwen2 vocabulary's Chinese tokens (bench_tok gen-zh) and real C/C++ source
 # (llama.cpp's src/*.cpp).  xuan's time is the encode call in-process (best
 # of 3); llama.cpp's is the wall time of llama-tokenize minus its time on a
-# one-byte file (model load), best of 3.
+# one-byte file (model load), best of 4 each (contention only adds time).
 set -euo pipefail
 SRC="${XUAN_SRC:?}"
 B="${XUAN_BUILD:?}"
@@ -29,15 +29,14 @@ code_src=("$XUAN_PEER_DIR"/llama.cpp/src/*.cpp)
 printf x > "$D/one.txt"
 
 now() { date +%s.%N; }
-# best wall seconds of 3 runs of llama-tokenize on a file
+# best wall seconds of 4 runs of llama-tokenize on a file
 lt_time() {
-  local best=999 t0 t1 dt
-  for _ in 1 2 3; do
+  local best=999 t0 t1
+  for _ in 1 2 3 4; do
     t0=$(now)
     "$LT" -m "$1" -f "$2" --ids --no-bos --no-parse-special --no-escape --log-disable >"$D/lt.out" 2>/dev/null
     t1=$(now)
-    dt=$(echo "$t1 - $t0" | bc -l)
-    best=$(echo "if ($dt < $best) $dt else $best" | bc -l)
+    best=$(awk -v a="$t0" -v b="$t1" -v m="$best" 'BEGIN { d = b - a; print (d < m ? d : m) }')
   done
   echo "$best"
 }
@@ -55,8 +54,8 @@ for m in qwen2 llama3; do
     lr="-"; ratio="-"; same="-"
     if [ -x "$LT" ]; then
       t=$(lt_time "$g" "$D/$f.txt")
-      lr=$(echo "scale=2; $bytes / 1000000 / ($t - $load)" | bc -l)
-      ratio=$(echo "scale=1; $xr / $lr" | bc -l)
+      lr=$(awk -v n="$bytes" -v t="$t" -v l="$load" 'BEGIN { printf "%.2f", n / 1e6 / (t - l) }')
+      ratio=$(awk -v x="$xr" -v l="$lr" 'BEGIN { printf "%.1f", x / l }')
       tail -n 1 "$D/lt.out" | tr -d '[],' | tr ' ' '\n' | grep . >"$D/lt.ids" || true
       "$XUAN_BIN" tokenize -m "$g" --no-bos - <"$D/$f.txt" | tr ' ' '\n' | grep . >"$D/xuan.ids" || true
       if cmp -s "$D/lt.ids" "$D/xuan.ids"; then same=yes; else same=NO; fi
