@@ -76,7 +76,7 @@ typedef struct xuan_mem_estimate {
  * (llama.cpp's own advice: 0.2-0.5 GiB).  Exposed so tests can reason. */
 #define XUAN_MEM_RUNTIME_BYTES (256ull << 20)
 
-/* Fills *out.  Never fails: zero or missing shape fields make their term
+/* Fills *out (in and out must not be NULL).  Never fails: zero or missing shape fields make their term
  * zero; every product saturates at UINT64_MAX instead of wrapping, so a
  * hostile header cannot produce a small number. */
 void xuan_mem_estimate_compute(const xuan_mem_input *in, xuan_mem_estimate *out);

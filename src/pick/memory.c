@@ -79,7 +79,6 @@ static uint32_t ctx_alloc(uint32_t n_ctx) {
 }
 
 void xuan_mem_estimate_compute(const xuan_mem_input *in, xuan_mem_estimate *out) {
-    XUAN_ASSERT(in && out);
     *out = (xuan_mem_estimate){0};
     uint64_t n_seq = in->n_seq ? in->n_seq : 1;
     uint64_t ub = effective_batch(in);
@@ -125,7 +124,6 @@ static const char *fmt(uint64_t bytes, char *buf, size_t n) {
 }
 
 int xuan_mem_explain(const xuan_mem_input *in, const xuan_mem_estimate *est, xuan_buf *out) {
-    XUAN_ASSERT(in && est && out);
     char a[32], b[32], c[32];
     uint64_t num, den;
     xuan_mem_cache_elem(in->cache_type, &num, &den);
