@@ -83,7 +83,7 @@ static void test_nfc(void) {
         uint32_t *whole;
         size_t nw;
         REQUIRE(tok_nfc(cps, n, &whole, &nw) == 0);
-        uint8_t want[200];
+        uint8_t want[200] = {0};
         size_t wl = 0;
         for (size_t j = 0; j < nw; j++) wl += (size_t)tok_utf8_put(whole[j], want + wl);
         int r = tok_sanitize((const char *)utf, m, true, &b);
