@@ -187,13 +187,18 @@ void xuan_ctx_truncate(xuan_ctx *c, uint32_t n) {
 
 /* ================================================================ matmul */
 
-/* Y = X W^T the way ggml computes it: F16/BF16 weights see activations
- * rounded to their own type (ggml converts src1 to the vec-dot type). */
+/* Y = X W^T the way llama.cpp computes it.  ggml converts the activations
+ * to the weight's vec-dot type for F16/BF16 weights (rounding them), except
+ * that on CPUs with AMX its F16 kernel for batches (n > 1) reads them as
+ * F32.  We do the same: rounded for one token, exact for a batch (and so
+ * agree with llama.cpp to ~1e-6 on AMX machines, ~2e-3 in log-probability
+ * on F16 prompts elsewhere). */
 static void mm(xuan_ctx *c, const xuan_weight *w, const float *x, int64_t n, float *y) {
     const float *in = x;
-    if (w->type == XUAN_TYPE_F16 || w->type == XUAN_TYPE_BF16) {
+    const bool round16 = w->type == XUAN_TYPE_F16 && n == 1;
+    if (round16 || w->type == XUAN_TYPE_BF16) {
         XUAN_ASSERT((size_t)(n * w->n_cols) <= c->xr_cap);
-        if (w->type == XUAN_TYPE_F16) xuan_op_round_f16(x, c->xr, n * w->n_cols);
+        if (round16) xuan_op_round_f16(x, c->xr, n * w->n_cols);
         else xuan_op_round_bf16(x, c->xr, n * w->n_cols);
         in = c->xr;
     }

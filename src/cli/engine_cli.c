@@ -1,0 +1,229 @@
+/*
+ * engine_cli.c — shared by run, chat and bench (see engine_cli.h).
+ */
+#include "engine_cli.h"
+#include "xuan/pick.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void engine_opts_init(engine_opts *o) {
+    memset(o, 0, sizeof *o);
+    o->cp = xuan_ctx_params_default();
+    o->cp.n_threads = 0;
+    o->sp = xuan_sampler_params_default();
+    o->n_predict = -2; /* "not given": each verb picks its default */
+}
+
+static int f32_arg(const char *verb, const char *flag, const char *v, double lo, double hi, float *out) {
+    double d;
+    if (cli_double_arg(verb, flag, v, lo, hi, &d)) return -1;
+    *out = (float)d;
+    return 1;
+}
+
+int engine_flag(const char *verb, engine_opts *o, int opt, const char *arg) {
+    int64_t v;
+    switch (opt) {
+    case 'm': o->model = arg; return 1;
+    case 'n':
+        if (cli_int_arg(verb, "-n", arg, 1, 1 << 24, &v)) return -1;
+        o->n_predict = (int32_t)v;
+        return 1;
+    case 'c':
+        if (cli_int_arg(verb, "-c", arg, 1, 1 << 24, &v)) return -1;
+        o->cp.n_ctx = (uint32_t)v;
+        return 1;
+    case 't':
+        if (cli_int_arg(verb, "-t", arg, 1, 1024, &v)) return -1;
+        o->cp.n_threads = (int)v;
+        return 1;
+    case 'b':
+        if (cli_int_arg(verb, "-b", arg, 1, 1 << 16, &v)) return -1;
+        o->cp.n_batch = (uint32_t)v;
+        return 1;
+    case 's': o->system = arg; return 1;
+    case 'v': o->verbose++; return 1;
+    case EO_TEMP: return f32_arg(verb, "--temp", arg, 0, 100, &o->sp.temperature);
+    case EO_TOPK:
+        if (cli_int_arg(verb, "--top-k", arg, 0, INT32_MAX, &v)) return -1;
+        o->sp.top_k = (int32_t)v;
+        return 1;
+    case EO_TOPP: return f32_arg(verb, "--top-p", arg, 1e-9, 1, &o->sp.top_p);
+    case EO_MINP: return f32_arg(verb, "--min-p", arg, 0, 1, &o->sp.min_p);
+    case EO_REPEAT: return f32_arg(verb, "--repeat-penalty", arg, 1e-6, 100, &o->sp.repeat_penalty);
+    case EO_REPEAT_N:
+        if (cli_int_arg(verb, "--repeat-last-n", arg, 0, 1 << 24, &v)) return -1;
+        o->sp.penalty_last_n = (int32_t)v;
+        return 1;
+    case EO_PRESENCE: return f32_arg(verb, "--presence-penalty", arg, -100, 100, &o->sp.presence_penalty);
+    case EO_FREQUENCY:
+        return f32_arg(verb, "--frequency-penalty", arg, -100, 100, &o->sp.frequency_penalty);
+    case EO_SEED:
+        if (cli_int_arg(verb, "--seed", arg, 0, INT64_MAX, &v)) return -1;
+        o->sp.seed = (uint64_t)v;
+        return 1;
+    case EO_CACHE: {
+        xuan_type t;
+        if (xuan_type_from_name(arg, &t) != 0 || (t != XUAN_TYPE_F16 && t != XUAN_TYPE_Q8_0)) {
+            cli_usage_error(verb, "--cache-type '%s' is not supported (f16, q8_0)", arg);
+            return -1;
+        }
+        o->cp.cache_type = t;
+        return 1;
+    }
+    case EO_TEMPLATE: o->template_name = arg; return 1;
+    case EO_NO_TEMPLATE: o->no_template = true; return 1;
+    case EO_STOP:
+        if (!arg[0]) {
+            cli_usage_error(verb, "--stop needs a non-empty string");
+            return -1;
+        }
+        if (o->n_stops >= sizeof o->stops / sizeof o->stops[0]) {
+            cli_usage_error(verb, "at most %zu --stop strings", sizeof o->stops / sizeof o->stops[0]);
+            return -1;
+        }
+        o->stops[o->n_stops++] = arg;
+        return 1;
+    default: return 0;
+    }
+}
+
+int engine_resolve_model(const char *name, char *out, size_t cap) {
+    if (xuan_file_exists(name) || strchr(name, '/')) {
+        snprintf(out, cap, "%s", name);
+        return 0;
+    }
+    char dir[1024];
+    xuan_models_dir(dir, sizeof dir);
+    const char *fmts[] = {"%s/%s", "%s/%s.gguf"};
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(out, cap, fmts[i], dir, name);
+        if (xuan_file_exists(out)) return 0;
+    }
+    cli_error("model '%s' is neither a file nor in the models folder %s (xuan models lists them)",
+              name, dir);
+    return -1;
+}
+
+int engine_open(const char *verb, const engine_opts *o, engine *e) {
+    memset(e, 0, sizeof *e);
+    if (!o->model) return cli_usage_error(verb, "a model is required (-m FILE or NAME)");
+    xuan_chat_format fmt_override = XUAN_CHAT_UNKNOWN;
+    xuan_error err = {0};
+    if (o->template_name && xuan_chat_format_from_name(o->template_name, &fmt_override, &err))
+        return cli_usage_error(verb, "%s", err.msg);
+    char path[2048];
+    if (engine_resolve_model(o->model, path, sizeof path)) return XUAN_EXIT_RUNTIME;
+    double t0 = xuan_time_s();
+    e->model = xuan_model_load(path, &err);
+    if (!e->model) return cli_error("%s", err.msg);
+    const xuan_gguf *g = xuan_model_gguf(e->model);
+    e->tok = xuan_tok_from_gguf(g, &err);
+    if (!e->tok) {
+        engine_close(e);
+        return cli_error("%s: tokenizer: %s", path, err.msg);
+    }
+    e->ctx = xuan_ctx_new(e->model, &o->cp, &err);
+    if (!e->ctx) {
+        engine_close(e);
+        return cli_error("%s", err.msg);
+    }
+    e->smp = xuan_sampler_create((int32_t)xuan_model_hparams(e->model)->n_vocab, &o->sp, &err);
+    if (!e->smp) {
+        engine_close(e);
+        return cli_usage_error(verb, "%s", err.msg);
+    }
+    if (!o->no_template) e->fmt = fmt_override ? fmt_override : xuan_chat_detect_gguf(g);
+    const char *stops[20];
+    size_t n = 0;
+    for (size_t i = 0; i < o->n_stops; i++) stops[n++] = o->stops[i];
+    const char *eot = e->fmt ? xuan_chat_end_of_turn(e->fmt) : NULL;
+    if (eot) stops[n++] = eot;
+    e->stop = xuan_stop_create(stops, n, &err);
+    if (!e->stop) {
+        engine_close(e);
+        return cli_usage_error(verb, "%s", err.msg);
+    }
+    e->t_load_s = xuan_time_s() - t0;
+    return 0;
+}
+
+void engine_close(engine *e) {
+    xuan_stop_free(e->stop);
+    xuan_sampler_free(e->smp);
+    xuan_ctx_free(e->ctx);
+    xuan_tok_free(e->tok);
+    xuan_model_free(e->model);
+    memset(e, 0, sizeof *e);
+}
+
+static const char *tok_text0(const xuan_tok *t, int32_t id, char *buf, size_t cap) {
+    size_t n = 0;
+    const char *s = id >= 0 ? xuan_tok_text(t, id, &n) : NULL;
+    if (!s) return NULL;
+    snprintf(buf, cap, "%.*s", (int)n, s);
+    return buf;
+}
+
+int engine_prompt(const engine *e, const engine_opts *o, const xuan_chat_msg *msgs, size_t n,
+                  xuan_tok_ids *ids, xuan_error *err) {
+    xuan_buf text = {0};
+    int rc = 0;
+    char bos[128], eos[128];
+    const char *bos_s = tok_text0(e->tok, xuan_tok_bos(e->tok), bos, sizeof bos);
+    if (e->fmt) {
+        xuan_chat_opts co = xuan_chat_opts_default();
+        co.bos_token = bos_s;
+        co.eos_token = tok_text0(e->tok, xuan_tok_eos(e->tok), eos, sizeof eos);
+        rc = xuan_chat_render(e->fmt, msgs, n, &co, &text, err);
+    } else {
+        for (size_t i = 0; i < n && !rc; i++)
+            rc = xuan_buf_puts(&text, msgs[i].content) ? xuan_fail(err, XUAN_ERR_NOMEM, "out of memory") : 0;
+    }
+    if (rc) {
+        xuan_buf_free(&text);
+        return rc;
+    }
+    if (o->verbose) fprintf(stderr, "---- prompt (%s) ----\n%s\n---- end of prompt ----\n",
+                            e->fmt ? xuan_chat_format_name(e->fmt) : "raw", text.len ? text.data : "");
+    /* Add BOS as the vocabulary asks, unless the template already wrote it. */
+    uint32_t flags = XUAN_TOK_PARSE_SPECIAL | XUAN_TOK_ADD_SPECIAL;
+    if (bos_s && bos_s[0] && text.len >= strlen(bos_s) && memcmp(text.data, bos_s, strlen(bos_s)) == 0)
+        flags &= ~(uint32_t)XUAN_TOK_ADD_SPECIAL;
+    rc = xuan_tok_encode(e->tok, text.len ? text.data : "", text.len, flags, ids, err);
+    xuan_buf_free(&text);
+    return rc;
+}
+
+volatile int engine_interrupt;
+
+static void on_sigint(int sig) {
+    (void)sig;
+    /* A second Ctrl-C while the first is still unhandled: leave for real. */
+    if (engine_interrupt) {
+        static const char msg[] = "\n";
+        ssize_t w = write(2, msg, 1);
+        (void)w;
+        _exit(130);
+    }
+    engine_interrupt = 1;
+}
+
+void engine_sigint_install(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0; /* no SA_RESTART: a blocking read returns EINTR */
+    sigaction(SIGINT, &sa, NULL);
+}
+
+void engine_print_timings(const xuan_gen_stats *st) {
+    double pt = st->t_prompt_s > 0 ? st->n_prompt_eval / st->t_prompt_s : 0;
+    double gt = st->t_gen_s > 0 ? st->n_gen / st->t_gen_s : 0;
+    fprintf(stderr, "[prompt %u tok (%u new), %.1f tok/s | generated %u tok, %.1f tok/s | %s]\n",
+            st->n_prompt, st->n_prompt_eval, pt, st->n_gen, gt, xuan_gen_end_name(st->end));
+}
