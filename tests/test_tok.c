@@ -170,7 +170,8 @@ static void test_bpe_handmade(void) {
     CHECK(xuan_tok_decode(t, ids, 3, XUAN_TOK_DECODE_SPECIAL, &out) == 0);
     CHECK_EQ_STR(out.data, "x a<|end|>");
     xuan_buf_free(&out);
-    /* a 200 000-byte word without spaces: the heap path, not quadratic */
+    /* a 200 000-byte word without spaces: the heap path, not quadratic
+     * (time is printed, never asserted: make bench measures linearity) */
     size_t n = 200000;
     char *big = malloc(n + 1);
     for (size_t i = 0; i < n; i++) big[i] = "ab"[i % 3 == 2];
@@ -182,7 +183,7 @@ static void test_bpe_handmade(void) {
     xuan_buf_reset(&out);
     CHECK(xuan_tok_decode(t, v.ids, v.n, 0, &out) == 0);
     CHECK(out.len == n && memcmp(out.data, big, n) == 0);
-    CHECK(dt < 2.0);
+    printf("  200000-byte word: %.3f s\n", dt);
     xuan_tok_ids_free(&v);
     xuan_buf_free(&out);
     free(big);
