@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# make bench, section "engine": xuan bench against llama.cpp's own llama-bench
+# (native build from the source node-llama-cpp ships, scripts/peer.sh tools)
+# on the same synthetic Qwen2.5-0.5B- and 7B-shaped files (Q8_0 and Q4_K_M),
+# 2 threads, pp512 / tg128, 3 repetitions, peak RSS of each process.
+# XUAN_ENGINE_SHAPES (default "qwen2.5-0.5b qwen2.5-7b") and
+# XUAN_ENGINE_TYPES (default "Q8_0 Q4_K_M") narrow the run.
+set -uo pipefail
+: "${XUAN_BIN:?}" "${XUAN_BENCH_DIR:?}"
+PEER="${XUAN_PEER_DIR:-$XUAN_BENCH_DIR/peer}"
+SRC="$(cd "$(dirname "$0")/.." && pwd)"
+LB="$PEER/llama.cpp/build/bin/llama-bench"
+[ -x "$LB" ] || bash "$SRC/scripts/peer.sh" "$PEER" tools >/dev/null 2>&1 || true
+T=2; P=512; N=128; R=3
+echo "## engine — xuan bench vs llama-bench, $T threads, pp$P / tg$N, $R reps"
+echo
+echo "| model | type | xuan pp t/s | llama pp t/s | pp ratio | xuan tg t/s | llama tg t/s | tg ratio | xuan RSS MiB | llama RSS MiB | RSS ratio |"
+echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+for shape in ${XUAN_ENGINE_SHAPES:-qwen2.5-0.5b qwen2.5-7b}; do
+  for type in ${XUAN_ENGINE_TYPES:-Q8_0 Q4_K_M}; do
+    f="$XUAN_BENCH_DIR/$shape-$type.gguf"
+    if [ ! -f "$f" ]; then
+      if [ "$type" = Q4_K_M ]; then
+        # Q4_K_M = xuan quantize's mix when available, else Q4_K with a Q6_K output.
+        "$XUAN_BIN" synth --preset "$shape" --type Q4_K --output-type Q6_K -o "$f" -q >/dev/null 2>&1
+      else
+        "$XUAN_BIN" synth --preset "$shape" --type "$type" -o "$f" -q >/dev/null 2>&1
+      fi
+    fi
+    /usr/bin/time -f "%M" -o "$XUAN_BENCH_DIR/x.rss" "$XUAN_BIN" bench -m "$f" -p $P -n $N -r $R -t $T --json \
+      >"$XUAN_BENCH_DIR/x.json" 2>"$XUAN_BENCH_DIR/x.err"
+    lrc=1
+    if [ -x "$LB" ]; then
+      /usr/bin/time -f "%M" -o "$XUAN_BENCH_DIR/l.rss" "$LB" -m "$f" -p $P -n $N -r $R -t $T -fa 0 -o json \
+        >"$XUAN_BENCH_DIR/l.json" 2>"$XUAN_BENCH_DIR/l.err"; lrc=$?
+    fi
+    python3 - "$shape" "$type" "$XUAN_BENCH_DIR" "$lrc" <<'PY'
+import json, sys
+shape, typ, d, lrc = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+def rss(n):
+    try: return int(open(f"{d}/{n}.rss").read().split()[-1]) / 1024
+    except Exception: return None
+try: x = json.loads(open(f"{d}/x.json").read().strip().splitlines()[-1])
+except Exception: x = None
+lp = lt = None
+if lrc == 0:
+    try:
+        for t in json.load(open(f"{d}/l.json")):
+            if t.get("n_prompt", 0) > 0 and t.get("n_gen", 0) == 0: lp = t["avg_ts"]
+            if t.get("n_gen", 0) > 0 and t.get("n_prompt", 0) == 0: lt = t["avg_ts"]
+    except Exception: pass
+f = lambda v: "–" if v is None else f"{v:.2f}"
+r = lambda a, b: "–" if a is None or b is None or b == 0 else f"{a/b:.2f}x"
+xp = x and f"{x['pp_mean']:.2f} ± {x['pp_sd']:.2f}"; xt = x and f"{x['tg_mean']:.2f} ± {x['tg_sd']:.2f}"
+xr, lr = rss("x"), (rss("l") if lrc == 0 else None)
+note = "" if lrc == 0 else " (llama-bench failed: see l.err)"
+print(f"| {shape}{note} | {typ} | {xp or 'failed'} | {f(lp)} | {r(x and x['pp_mean'], lp)} | {xt or 'failed'} | "
+      f"{f(lt)} | {r(x and x['tg_mean'], lt)} | {f(xr)} | {f(lr)} | {r(xr, lr)} |")
+PY
+  done
+done
+echo
+echo "Targets: tg ratio >= 1.0, pp ratio >= 0.8, RSS ratio <= 1.1.  CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
