@@ -259,6 +259,10 @@ int xuan_gguf_writer_add_tensor(xuan_gguf_writer *w, const char *name, uint32_t 
 int xuan_gguf_writer_write(xuan_gguf_writer *w, const char *path, xuan_error *err);
 int xuan_gguf_writer_write_split(xuan_gguf_writer *w, const char *prefix, uint32_t n_splits,
                                  xuan_error *err);
+/* Sparse mode: tensors given by fill callbacks are not written; their bytes
+ * are left as holes (the file has its full size and reads as zeros).  For
+ * header-exact test files of multi-gigabyte shapes.  Default off. */
+void xuan_gguf_writer_set_sparse(xuan_gguf_writer *w, bool sparse);
 /* Optional progress over tensor bytes written (label shown on the bar). */
 void xuan_gguf_writer_progress(xuan_gguf_writer *w, const char *label);
 

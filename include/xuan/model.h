@@ -39,6 +39,10 @@ typedef struct xuan_synth_params {
     uint32_t type;         /* 2D weights; rows that do not fit fall back as llama.cpp does */
     uint32_t embd_type;    /* token_embd.weight */
     uint32_t output_type;  /* output.weight */
+    const char *mix;       /* a llama-quantize file type ("Q4_K_M", "Q8_0", ...): types every
+                              tensor by its rules instead of type/embd_type/output_type */
+    bool sparse;           /* tensor data left as holes in a sparse file: header-exact and
+                              instant to write, for size and memory tests; not runnable */
     uint64_t seed;
     const char *vocab_from; /* GGUF to copy tokenizer.* keys from; NULL = built-in byte vocab */
     const char *name;       /* general.name; NULL = "synthetic-<preset>-<type>" */

@@ -1,6 +1,7 @@
 /* xuan synth — write a synthetic GGUF of a real model's shape. */
 #include "cli.h"
 #include "xuan/model.h"
+#include "xuan/quant.h"
 
 #include <getopt.h>
 #include <string.h>
@@ -18,14 +19,18 @@ static void usage(FILE *f) {
             "  --type T           2D weights: F32 F16 BF16 Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q2_K Q3_K Q4_K\n"
             "                     Q5_K Q6_K IQ4_NL IQ4_XS (default F16); rows that do not fit a\n"
             "                     block fall back as llama-quantize does (Q4_K -> Q5_0, ...)\n"
+            "  --ftype NAME       type every tensor as llama-quantize's file type NAME does\n"
+            "                     (%s); overrides --type\n"
             "  --embd-type T      token_embd.weight (default: --type)\n"
             "  --output-type T    output.weight (default: --type)\n"
             "  --vocab-from FILE  copy the tokenizer from this GGUF (default: built-in byte vocab)\n"
             "  --arch A --layers N --dim N --ffn N --heads N --kv-heads N --head-dim N\n"
             "  --vocab N --ctx N --rope-base X --eps X --tied yes|no    override the preset\n"
+            "  --sparse           leave tensor data as holes: a header-exact file of any size,\n"
+            "                     written instantly, for size and memory checks (not runnable)\n"
             "  --seed N           random seed (default 1234)\n"
             "  --name S           general.name\n"
-            "  --force            overwrite OUT\n");
+            "  --force            overwrite OUT\n", xuan_quant_mix_names());
 }
 
 static int type_arg(const char *flag, const char *v, uint32_t *out) {
@@ -39,7 +44,7 @@ static int type_arg(const char *flag, const char *v, uint32_t *out) {
 
 int cmd_synth(int argc, char **argv) {
     enum { O_PRESET = 256, O_TYPE, O_EMBD, O_OUTT, O_VOCAB, O_ARCH, O_LAYERS, O_DIM, O_FFN, O_HEADS,
-           O_KV, O_HD, O_NVOCAB, O_CTX, O_ROPE, O_EPS, O_TIED, O_SEED, O_NAME, O_FORCE };
+           O_KV, O_HD, O_NVOCAB, O_CTX, O_ROPE, O_EPS, O_TIED, O_SEED, O_NAME, O_FTYPE, O_SPARSE, O_FORCE };
     static const struct option opts[] = {
         {"preset", 1, 0, O_PRESET}, {"out", 1, 0, 'o'}, {"type", 1, 0, O_TYPE},
         {"embd-type", 1, 0, O_EMBD}, {"output-type", 1, 0, O_OUTT}, {"vocab-from", 1, 0, O_VOCAB},
@@ -47,7 +52,7 @@ int cmd_synth(int argc, char **argv) {
         {"heads", 1, 0, O_HEADS}, {"kv-heads", 1, 0, O_KV}, {"head-dim", 1, 0, O_HD},
         {"vocab", 1, 0, O_NVOCAB}, {"ctx", 1, 0, O_CTX}, {"rope-base", 1, 0, O_ROPE},
         {"eps", 1, 0, O_EPS}, {"tied", 1, 0, O_TIED}, {"seed", 1, 0, O_SEED}, {"name", 1, 0, O_NAME},
-        {"force", 0, 0, O_FORCE}, {"help", 0, 0, 'h'}, {"verbose", 0, 0, 'v'}, {"quiet", 0, 0, 'q'},
+        {"ftype", 1, 0, O_FTYPE}, {"sparse", 0, 0, O_SPARSE}, {"force", 0, 0, O_FORCE}, {"help", 0, 0, 'h'}, {"verbose", 0, 0, 'v'}, {"quiet", 0, 0, 'q'},
         {0, 0, 0, 0}};
     const char *preset = NULL, *out = NULL;
     /* Overrides are collected first and applied on top of the preset. */
@@ -56,7 +61,8 @@ int cmd_synth(int argc, char **argv) {
     double rope = 0, eps = 0;
     uint32_t type = 0, embd = 0, outt = 0;
     int have_type = 0, have_embd = 0, have_outt = 0, force = 0, verbose = 0, quiet = 0;
-    const char *vocab = NULL, *arch = NULL, *name = NULL, *tied = NULL;
+    const char *vocab = NULL, *arch = NULL, *name = NULL, *tied = NULL, *ftype = NULL;
+    int sparse = 0;
     optind = 1;
     int c;
     while ((c = getopt_long(argc, argv, "o:hvq", opts, NULL)) != -1) {
@@ -84,6 +90,8 @@ int cmd_synth(int argc, char **argv) {
                 return XUAN_EXIT_USAGE;
             ov[c].set = 1, ov[c].v = v;
             break;
+        case O_FTYPE: ftype = optarg; break;
+        case O_SPARSE: sparse = 1; break;
         case O_FORCE: force = 1; break;
         case 'v': verbose++; break;
         case 'q': quiet = 1; break;
@@ -122,6 +130,8 @@ int cmd_synth(int argc, char **argv) {
     if (eps > 0) p.norm_eps = (float)eps;
     if (tied) p.tied = !strcmp(tied, "yes");
     p.vocab_from = vocab;
+    p.mix = ftype;
+    p.sparse = sparse;
     p.name = name;
     if (!force && xuan_file_exists(out))
         return cli_error("%s already exists; pass --force to overwrite it", out);

@@ -32,6 +32,7 @@ struct xuan_gguf_writer {
     wtensor *tensors;
     size_t n_tensors, cap_tensors;
     const char *progress_label;
+    bool sparse;
 };
 
 xuan_gguf_writer *xuan_gguf_writer_new(void) {
@@ -52,6 +53,7 @@ void xuan_gguf_writer_free(xuan_gguf_writer *w) {
 }
 
 void xuan_gguf_writer_progress(xuan_gguf_writer *w, const char *label) { w->progress_label = label; }
+void xuan_gguf_writer_set_sparse(xuan_gguf_writer *w, bool sparse) { w->sparse = sparse; }
 
 /* ---- keys --------------------------------------------------------------- */
 
@@ -333,6 +335,11 @@ static int write_part(xuan_gguf_writer *w, const char *path, size_t t0, size_t t
         if (t->data) {
             rc = emit(&o, t->data, (size_t)t->info.n_bytes);
             *done += t->info.n_bytes;
+        } else if (w->sparse) { /* a hole: seek past it; the size is fixed below */
+            if (fseeko(f, (off_t)t->info.n_bytes, SEEK_CUR) != 0)
+                rc = xuan_fail(err, XUAN_ERR_IO, "%s: seek failed: %s", tmp_path.data, strerror(errno));
+            o.pos += t->info.n_bytes;
+            *done += t->info.n_bytes;
         } else {
             if (!chunk && !(chunk = xuan_malloc(CHUNK))) {
                 rc = xuan_fail(err, XUAN_ERR_NOMEM, "out of memory");
@@ -349,6 +356,9 @@ static int write_part(xuan_gguf_writer *w, const char *path, size_t t0, size_t t
         if (prog) xuan_progress_update(prog, *done);
         if (!rc && i + 1 < t1) rc = pad_to(&o, w->alignment);
     }
+    /* a trailing hole does not extend the file by itself */
+    if (!rc && w->sparse && (fflush(f) != 0 || ftruncate(fileno(f), (off_t)o.pos) != 0))
+        rc = xuan_fail(err, XUAN_ERR_IO, "%s: cannot size the file: %s", tmp_path.data, strerror(errno));
 done:
     xuan_free(chunk);
     for (size_t i = 0; i < extra.n_keys; i++) {

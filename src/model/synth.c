@@ -11,6 +11,7 @@
  * pure function of (seed, tensor, block index), so a fill can start anywhere.
  */
 #include "xuan/model.h"
+#include "xuan/quant.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -374,17 +375,56 @@ done:
 
 /* ==== 4. tensors ======================================================= */
 
+/* Tensors are collected first and typed afterwards, because a quantization
+ * mix (Q4_K_M ...) decides by position among all tensors of a kind. */
+typedef struct spec {
+    char name[XUAN_GGUF_MAX_NAME];
+    role role;
+    uint32_t type; /* requested type (weights) */
+    int64_t ne[2];
+} spec;
+
 typedef struct builder {
     xuan_gguf_writer *w;
     fill_ctx ctx[N_ROLES]; /* one per role; must outlive the write */
+    spec *specs;
+    size_t n, cap;
     xuan_error *err;
 } builder;
 
 static int add(builder *b, role r, const char *name, uint32_t type, int64_t ne0, int64_t ne1) {
-    int64_t ne[2] = {ne0, ne1};
-    uint32_t t = r == ROLE_WEIGHT ? xuan_synth_fallback_type(type, (uint64_t)ne0) : XUAN_TYPE_F32;
-    return xuan_gguf_writer_add_tensor(b->w, name, t, ne1 > 1 ? 2 : 1, ne, NULL, fill_tensor,
-                                       &b->ctx[r], b->err);
+    if (b->n == b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 256;
+        spec *p = xuan_realloc(b->specs, cap * sizeof *p);
+        if (!p) return xuan_fail(b->err, XUAN_ERR_NOMEM, "out of memory");
+        b->specs = p;
+        b->cap = cap;
+    }
+    spec *s = &b->specs[b->n++];
+    snprintf(s->name, sizeof s->name, "%s", name);
+    s->role = r, s->type = type, s->ne[0] = ne0, s->ne[1] = ne1;
+    return 0;
+}
+
+/* Gives every collected tensor its type and hands it to the writer. */
+static int add_all(builder *b, const char *mix_name, uint32_t n_layers) {
+    xuan_quant_mix mix;
+    if (mix_name) {
+        if (xuan_quant_mix_init(&mix, mix_name, (int)n_layers, b->err)) return XUAN_ERR_USAGE;
+        for (size_t i = 0; i < b->n; i++) xuan_quant_mix_count(&mix, b->specs[i].name);
+        xuan_gguf_writer_set_u32(b->w, "general.file_type", mix.ftype);
+    }
+    for (size_t i = 0; i < b->n; i++) {
+        const spec *s = &b->specs[i];
+        uint32_t n_dims = s->ne[1] > 1 ? 2 : 1, t;
+        if (s->role != ROLE_WEIGHT) t = XUAN_TYPE_F32;
+        else if (mix_name) t = xuan_quant_mix_type(&mix, s->name, n_dims, s->ne[0], XUAN_TYPE_F16);
+        else t = xuan_synth_fallback_type(s->type, (uint64_t)s->ne[0]);
+        int rc = xuan_gguf_writer_add_tensor(b->w, s->name, t, n_dims, s->ne, NULL, fill_tensor,
+                                             &b->ctx[s->role], b->err);
+        if (rc) return rc;
+    }
+    return 0;
 }
 
 static int check_params(const xuan_synth_params *p, xuan_error *err) {
@@ -408,7 +448,7 @@ static int check_params(const xuan_synth_params *p, xuan_error *err) {
 int xuan_synth_write(const xuan_synth_params *p, const char *path, xuan_error *err) {
     int rc = check_params(p, err);
     if (rc) return rc;
-    builder b = {xuan_gguf_writer_new(), {{0}}, err};
+    builder b = {xuan_gguf_writer_new(), {{0}}, NULL, 0, 0, err};
     if (!b.w) return xuan_fail(err, XUAN_ERR_NOMEM, "out of memory");
     /* Unit-RMS hidden states times output weights of std ~0.02 give logits
      * of std 0.02*sqrt(dim); scale the final norm so that std is ~3, which
@@ -421,7 +461,8 @@ int xuan_synth_write(const xuan_synth_params *p, const char *path, xuan_error *e
 #define KEY(suffix) (snprintf(key, sizeof key, "%s." suffix, a), key)
     char gname[128];
     if (p->name) snprintf(gname, sizeof gname, "%s", p->name);
-    else snprintf(gname, sizeof gname, "synthetic-%s-%s", p->preset[0] ? p->preset : a, xuan_type_name(p->type));
+    else snprintf(gname, sizeof gname, "synthetic-%s-%s", p->preset[0] ? p->preset : a,
+                  p->mix ? p->mix : xuan_type_name(p->type));
     uint32_t n_tokens = 0;
     xuan_gguf_writer_set_str(w, "general.architecture", a);
     xuan_gguf_writer_set_str(w, "general.name", gname);
@@ -486,11 +527,14 @@ int xuan_synth_write(const xuan_synth_params *p, const char *path, xuan_error *e
     }
     if (!rc) rc = add(&b, ROLE_OUT_NORM, "output_norm.weight", XUAN_TYPE_F32, d, 1);
     if (!rc && !p->tied) rc = add(&b, ROLE_WEIGHT, "output.weight", p->output_type, d, n_tokens);
+    if (!rc) rc = add_all(&b, p->mix, p->n_layers);
     if (!rc) {
         xuan_gguf_writer_progress(w, "synth");
+        xuan_gguf_writer_set_sparse(w, p->sparse);
         rc = xuan_gguf_writer_write(w, path, err);
     }
 done:
+    xuan_free(b.specs);
     xuan_gguf_writer_free(w);
     return rc;
 }
