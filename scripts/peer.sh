@@ -36,13 +36,29 @@ if [ ! -f "$DIR/node_modules/node-llama-cpp/package.json" ] || \
   fi
   cp "$SHARED/peer/package-lock.json" "$DIR/package-lock.json.installed"
 fi
-for f in peer.mjs tokcheck.mjs gen_gguf.py build_llama_bench.sh; do
+for f in peer.mjs tokcheck.mjs gen_gguf.py; do
   cmp -s "$SHARED/peer/$f" "$DIR/$f" 2>/dev/null || { cp "$SHARED/peer/$f" "$DIR/$f"; chmod u+wx "$DIR/$f"; }
 done
 
+# llama.cpp's tools are built with our own CMake line rather than the
+# peer's build_llama_bench.sh: GGML_NATIVE=ON enables AMX on CPUs that
+# advertise it, and on this project's machines that build segfaults in
+# ggml_backend_amx_mul_mat on every Q8_0 model.  So: every x86 feature these
+# machines run well (AVX2, FMA, F16C, AVX-512 F/BW/VL/DQ/VBMI, VNNI, BF16),
+# AMX off.  The same flags are what xuan's own kernels use.
 if [ "${2:-}" = tools ] && [ ! -x "$DIR/llama.cpp/build/bin/llama-quantize" ]; then
   echo "peer: building llama.cpp tools (about 5 minutes on 2 cores)" >&2
-  BUILD_DIR="$DIR/llama.cpp" bash "$DIR/build_llama_bench.sh" >"$DIR/build.log" 2>&1 || {
-    tail -n 20 "$DIR/build.log" >&2; exit 1; }
+  BUNDLE="$DIR/node_modules/node-llama-cpp/llama/gitRelease.bundle"
+  [ -f "$BUNDLE" ] || { echo "peer: missing $BUNDLE" >&2; exit 1; }
+  [ -d "$DIR/llama.cpp/.git" ] || git -c advice.detachedHead=false clone -q "$BUNDLE" "$DIR/llama.cpp"
+  ( cd "$DIR/llama.cpp" &&
+    cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=OFF \
+      -DLLAMA_CURL=OFF -DLLAMA_OPENSSL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
+      -DLLAMA_BUILD_SERVER=ON -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON \
+      -DGGML_F16C=ON -DGGML_BMI2=ON -DGGML_AVX512=ON -DGGML_AVX512_VBMI=ON -DGGML_AVX512_VNNI=ON \
+      -DGGML_AVX512_BF16=ON -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF &&
+    cmake --build build --target llama-bench llama-tokenize llama-quantize llama-server \
+      -j"$(nproc)" ) >"$DIR/build.log" 2>&1 || { tail -n 20 "$DIR/build.log" >&2; exit 1; }
+  git -C "$DIR/llama.cpp" log -1 --format='peer: llama.cpp %H' >&2
 fi
 exit 0
