@@ -10,7 +10,7 @@ FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
 CMAKE_ARGS ?=
 
-.PHONY: all deps build build-asan run test test-release test-asan bench fuzz lint clean
+.PHONY: all deps build build-asan build-clang run test test-release test-asan bench fuzz lint clean
 
 all: build
 
@@ -29,11 +29,18 @@ $(ASAN_BUILD)/CMakeCache.txt:
 build-asan: $(ASAN_BUILD)/CMakeCache.txt
 	cmake --build $(ASAN_BUILD) -j$(JOBS)
 
+# The same code must also build warning-free with clang (-Werror).
+CLANG_BUILD ?= build-clang
+build-clang:
+	CC=clang cmake -S . -B $(CLANG_BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_ARGS) >/dev/null
+	cmake --build $(CLANG_BUILD) -j$(JOBS) >/dev/null
+	@echo "clang build: ok (warnings are errors)"
+
 run: deps build
 	@bash scripts/run.sh $(BUILD)/xuan
 
 test: deps
-	@$(MAKE) --no-print-directory test-release test-asan
+	@$(MAKE) --no-print-directory test-release test-asan build-clang lint
 
 test-release: build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
@@ -51,8 +58,9 @@ fuzz: deps
 	@bash fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
 lint:
-	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
+	@echo "cppcheck: src/ include/ (warnings are errors)"
+	@cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 	  --inline-suppr --std=c11 -I include src
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(CLANG_BUILD)
