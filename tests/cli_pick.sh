@@ -41,10 +41,29 @@ expect 1 "neg.json: models\[0\].n_layers: expected a whole number" "$X" pick --c
 expect 1 "catalog: .*nothere.json" "$X" pick --catalog "$T/nothere.json" $P
 XUAN_CATALOG=$T/broken.json expect 1 "broken.json: not valid JSON" "$X" models
 
-# A planned 24 GiB / 2-core machine: math preset picks Qwen2.5-Math-7B at Q4_K_M.
-out=$("$X" pick --preset math $P)
+expect 2 "--runtime expects xuan or any" "$X" pick --runtime vllm
+expect 2 "--probe measures this machine" "$X" pick --probe --ram 8G
+
+# A planned 24 GiB / 2-core machine, --runtime any: the seed's advice holds,
+# a Qwen2.5-Math model first, the 7B at Q4_K_M among the top 2.
+out=$("$X" pick --preset math $P --runtime any)
 line=$(grep -m1 '^ 1 ' <<<"$out")
-grep -q "qwen2.5-math-7b-instruct" <<<"$line" && grep -q "Q4_K_M" <<<"$line" && ok "math on 24G/2 cores" || bad "math: $line"
+grep -q "qwen2.5-math-" <<<"$line" && grep -q "qwen2.5-math-7b-instruct .* Q4_K_M" <<<"$(grep -m2 '^ [12] ' <<<"$out")" \
+  && ok "math --runtime any on 24G/2 cores" || bad "math any: $line"
+# Default runtime: only what xuan runs end to end; the Get-and-run block is #1's.
+out=$("$X" pick $P)
+line=$(grep -m1 '^ 1 ' <<<"$out")
+grep -q "qwen2.5-7b-instruct .* xuan .* Q4_K_M" <<<"$line" && ok "overall #1 runs in xuan" || bad "overall: $line"
+grep -A3 "^Get and run #1:" <<<"$out" | grep -q "xuan pull qwen2.5-7b-instruct:Q4_K_M" \
+  && grep -q "xuan run -m .*/Qwen2.5-7B-Instruct-Q4_K_M.gguf -p" <<<"$out" \
+  && grep -q "xuan chat -m .*/Qwen2.5-7B-Instruct-Q4_K_M.gguf" <<<"$out" && ok "get and run #1" || bad "get and run: $out"
+grep -q "qwen3-4b .*architecture qwen3: not in xuan's engine yet; llama.cpp runs it (--runtime any" <<<"$out" \
+  && ok "qwen3 not ranked, with the reason" || bad "qwen3 reason"
+if grep -q "^ *[0-9]* .* llama.cpp " <<<"$(sed -n '/^ #/,/^$/p' <<<"$out")"; then bad "llama.cpp row ranked by default"; else ok "no llama.cpp row by default"; fi
+out=$("$X" pick $P --runtime any)
+grep -q "^ *[0-9]*  qwen3-4b .* llama.cpp " <<<"$out" && ok "--runtime any ranks qwen3 as llama.cpp" || bad "any: qwen3"
+"$X" models | grep -q "^qwen3-4b .* qwen3 *llama.cpp" && "$X" models | grep -q "^phi-4 .* phi3 *xuan" \
+  && ok "models: runs in" || bad "models runs in"
 grep -q "Planning for: 24.0 GiB RAM, 2 cores" <<<"$out" && ok "planned machine shown" || bad "plan header"
 grep -q "gpt-4o GSM8K: the seed says 94.2, published 96.1" <<<"$out" && ok "errata shown" || bad "errata"
 grep -q "mixtral-8x22b-instruct-v0.1 .*141.0B total" <<<"$out" && ok "Mixtral 8x22B excluded with reason" || bad "mixtral"
@@ -78,6 +97,25 @@ r = [x for x in j["ranked"] if x["id"] == "qwen2.5-coder-7b-instruct" and x["qua
 assert r and r[0]["speed"]["gen_measured"] and abs(r[0]["speed"]["gen_tok_s"] - 42.5) < 1e-6, r
 PY
 rm -f "$XUAN_CACHE/bench.json"
+
+# The bandwidth cache: the best unexpired probe wins; older than 7 days expires.
+now=$(date +%s)
+mkdir -p "$XUAN_CACHE"
+cpu=$("$X" pick --json --bandwidth 1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["machine"]["cpu"])')
+cores=$("$X" pick --json --bandwidth 1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["machine"]["cores"])')
+hwc() { python3 -c 'import json,sys; print(json.dumps({"cpu": sys.argv[1], "cores": int(sys.argv[2]), "probes": [{"gbs": float(g), "at": int(t)} for g, t in zip(sys.argv[3::2], sys.argv[4::2])]}))' "$cpu" "$cores" "$@" > "$XUAN_CACHE/hardware.json"; }
+bw() { "$X" pick --json "$@" | python3 -c 'import json,sys; m=json.load(sys.stdin)["machine"]; print(m["bandwidth_gbs"], m["bandwidth_source"])'; }
+hwc 5.5 $((now-3600)) 950 $((now-8*86400))
+r=$(bw); [[ "$r" == "5.5 best of 1 probe,"* ]] && ok "expired probe dropped, fresh one used: $r" || bad "cache expiry: $r"
+hwc 900 $((now-3600))
+r=$(bw --probe); [[ "$r" == "900.0 probe now "*"best of 2 in 7 days" ]] && ok "--probe keeps the best: $r" || bad "--probe: $r"
+python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); assert len(j["probes"]) == 2 and j["bandwidth_gbs"] == 900' "$XUAN_CACHE/hardware.json" \
+  && ok "cache has both probes" || bad "cache file"
+hwc 950 $((now-8*86400))
+r=$(bw); [[ "$r" == *"probe, 1 s" && "${r%% *}" != "950.0" ]] && ok "all expired: probed again ($r)" || bad "reprobe: $r"
+echo '{"cpu": "x", "cores": 1, "bandwidth_gbs": 5.5, "measured": "2020-01-01"}' > "$XUAN_CACHE/hardware.json"
+r=$(bw); [[ "$r" == *"probe, 1 s" ]] && ok "old-format cache re-probed" || bad "old format: $r"
+rm -f "$XUAN_CACHE/hardware.json"
 
 # This machine: probes, caches the bandwidth, recommends something that fits.
 "$X" pick --json > "$T/h.json" && python3 - "$T/h.json" "$XUAN_CACHE/hardware.json" <<'PY' && ok "probe + cache" || bad "probe"

@@ -220,12 +220,23 @@ typedef struct xuan_hw {
     bool planned;           /* figures come from --ram/--vram/--cores, not this machine */
 } xuan_hw;
 
+/* How xuan_hw_probe gets the memory bandwidth. */
+typedef enum xuan_bw_mode {
+    XUAN_BW_NONE = 0,    /* not at all: bandwidth_gbs stays 0, the caller supplies one */
+    XUAN_BW_CACHED = 1,  /* the best unexpired cached probe; probe (~1 s) if there is none */
+    XUAN_BW_REPROBE = 2, /* probe now, add it to the cache, use the best unexpired probe */
+} xuan_bw_mode;
+
+/* Cached probes older than this are dropped (<cache>/hardware.json). */
+#define XUAN_HW_PROBE_TTL_DAYS 7
+
 /* Probes RAM (/proc/meminfo and cgroup v1/v2 limits), CPU (xuan_cpu_get),
  * GPUs (nvidia-smi, else /sys/class/drm VRAM files), free disk under the
- * models folder.  The bandwidth is read from the cache (cpu and cores must
- * match) or measured with a ~1 s multi-threaded read probe and cached, unless
- * probe_bandwidth is false (then 0 and the caller must supply one). */
-int xuan_hw_probe(xuan_hw *hw, bool probe_bandwidth, xuan_error *err);
+ * models folder, and the bandwidth as `bw` says.  The cache keeps up to 8
+ * probes of the last XUAN_HW_PROBE_TTL_DAYS days for this CPU name and core
+ * count and the best one is used: a probe taken while the machine was busy
+ * reads low, and must neither win nor stay forever. */
+int xuan_hw_probe(xuan_hw *hw, xuan_bw_mode bw, xuan_error *err);
 /* Measures read bandwidth for about `seconds`; returns GB/s (0 on failure). */
 double xuan_hw_bandwidth_probe(double seconds, int threads);
 /* $XUAN_CACHE, else $XDG_CACHE_HOME/xuan, else ~/.cache/xuan (not created). */
@@ -278,6 +289,9 @@ typedef struct xuan_pick_opts {
     double min_speed;               /* est. generation tok/s, 0 = any */
     uint32_t n_ctx;                 /* 0 = 4096 */
     bool all_sizes;                 /* include >14B-class models (normally references) */
+    bool runtime_any;               /* false (default, "--runtime xuan"): rank only models
+                                       xuan's engine runs that have a published GGUF, at
+                                       published quants; true: rank all, marking the others */
 } xuan_pick_opts;
 
 /* One task column of one model: the value shown and how it was got. */
@@ -301,7 +315,8 @@ typedef struct xuan_pick_row {
     double quality;        /* weighted task score, 0..100 */
     double score;          /* quality x quant x speed factors: the ranking key */
     int n_proxy;           /* task columns filled by a penalised proxy */
-    char why[320];         /* for ranked rows */
+    bool runs_in_xuan;     /* xuan_pick_engine_runs(m->arch) */
+    char why[400];         /* for ranked rows: evidence, score factors, trade against #1 */
     char excluded[320];    /* non-empty: why this model is not ranked */
 } xuan_pick_row;
 
@@ -312,6 +327,26 @@ typedef struct xuan_pick_result {
     uint64_t budget;       /* memory a model may use (RAM or VRAM minus headroom) */
     const char *preset;
 } xuan_pick_result;
+
+/* True when xuan's own engine (src/model) runs GGUF architecture `arch`:
+ * "llama", "qwen2", "phi3" (NULL or anything else: false; llama.cpp is then
+ * the runtime to use). */
+bool xuan_pick_engine_runs(const char *arch);
+/* True when the catalog records a downloadable GGUF (repo and file) of m at q. */
+bool xuan_pick_published(const xuan_model_info *m, xuan_quant q);
+/* "ID[:QUANT]" (QUANT default Q4_K_M) -> <models dir>/<published file name>,
+ * the path `xuan pull ID:QUANT` writes.  Does not check that it exists.
+ * Unknown model or quant, or no recorded file: an error naming it. */
+int xuan_pick_resolve(const xuan_catalog *cat, const char *name, char *out, size_t cap,
+                      xuan_error *err);
+/* Points (0..100) of `value` on `bench`: the share of the other in-scope
+ * models reporting `bench` (each by its most trusted record) whose result is
+ * lower, ties counting half; `model` (may be NULL) is left out of its own
+ * comparison.  The per-benchmark normaliser of every task score.  -1 when
+ * fewer than 8 in-scope models report the benchmark (it then does not
+ * count); *n_models (may be NULL) gets how many do. */
+double xuan_pick_bench_points(const xuan_catalog *cat, const char *bench, const char *model,
+                              double value, int *n_models);
 
 /* Fills opts weights from a preset name; XUAN_ERR_USAGE with a suggestion
  * for an unknown one. */

@@ -89,8 +89,8 @@ int cmd_models(int argc, char **argv) {
     if (xuan_catalog_load(&cat, catalog, &err) != 0) return cli_error("%s", err.msg);
     json_t *arr = json ? json_array() : NULL;
     if (!json)
-        printf("%-31s %7s %-10s %7s %-9s %-13s %-4s %s\n", "model", "params", "arch", "context", "Chinese",
-               "license", "GGUF", "results");
+        printf("%-31s %7s %-10s %-9s %7s %-9s %-13s %-4s %s\n", "model", "params", "arch", "runs in", "context",
+               "Chinese", "license", "GGUF", "results");
     int shown = 0;
     for (size_t i = 0; i < cat.n_models; i++) {
         const xuan_model_info *m = &cat.models[i];
@@ -113,6 +113,8 @@ int cmd_models(int argc, char **argv) {
                     json_object_set_new(files, xuan_quant_name((xuan_quant)q),
                                         json_pack("{s:s, s:I, s:b}", "file", m->gguf_file[q], "size_bytes",
                                                   (json_int_t)m->gguf_size[q], "size_exact", m->gguf_size_exact[q]));
+            json_object_set_new(o, "runs_in", m->runnable ? json_string(xuan_pick_engine_runs(m->arch) ? "xuan" : "llama.cpp")
+                                                          : json_null());
             if (m->gguf_repo) json_object_set_new(o, "gguf_repo", json_string(m->gguf_repo));
             json_object_set_new(o, "gguf_files", files);
             json_array_append_new(arr, o);
@@ -126,7 +128,8 @@ int cmd_models(int argc, char **argv) {
         else snprintf(ctx, sizeof ctx, "-");
         int nq = 0;
         for (int q = 0; q < XUAN_QUANT_COUNT; q++) nq += m->gguf_file[q] != NULL;
-        printf("%-31s %7s %-10s %7s %-9s %-13s %-4s %d%s\n", m->id, params, m->arch ? m->arch : "-", ctx,
+        printf("%-31s %7s %-10.10s %-9s %7s %-9s %-13s %-4s %d%s\n", m->id, params, m->arch ? m->arch : "-",
+               !m->runnable ? "-" : xuan_pick_engine_runs(m->arch) ? "xuan" : "llama.cpp", ctx,
                m->chinese ? m->chinese : "?", m->license_short ? m->license_short : "?",
                m->gguf_repo ? (nq ? "yes" : "repo") : "-", n_results(&cat, m->id, NULL),
                m->in_scope ? "" : m->runnable ? "  (outside <=14B)" : "  (reference)");
@@ -137,7 +140,9 @@ int cmd_models(int argc, char **argv) {
         if (text) puts(text);
         free(text);
     } else {
-        printf("\n%d models. GGUF: yes = repository and files recorded (xuan pull works), repo = repository only.\n"
+        printf("\n%d models. runs in: xuan = xuan's own engine runs the architecture (llama, qwen2, phi3);\n"
+               "llama.cpp = not in xuan's engine yet. GGUF: yes = repository and files recorded (xuan pull works),\n"
+               "repo = repository only.\n"
                "Details and sources: xuan pick --explain MODEL\n", shown);
     }
     xuan_catalog_free(&cat);

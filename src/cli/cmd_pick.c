@@ -25,7 +25,7 @@ typedef struct pick_args {
     uint64_t ram, vram;
     int64_t cores;
     double bandwidth;
-    bool have_ram, have_vram, have_cores, json, no_probe;
+    bool have_ram, have_vram, have_cores, json, reprobe;
     int64_t top;
 } pick_args;
 
@@ -43,9 +43,13 @@ static void usage(FILE *f) {
             "  --min-speed TOKS   only models generating at least TOKS tokens/s (est.)\n"
             "  --ctx N            context to plan for (default 4096)\n"
             "  --all-sizes        also rank models beyond the <=14B class\n"
+            "  --runtime xuan|any xuan (default): only models xuan's engine runs (llama, qwen2, phi3)\n"
+            "                     with a published GGUF, at published quants; any: rank all\n"
             "machine (default: this one):\n"
             "  --ram SIZE --vram SIZE --cores N   plan for another machine (16G, 8G, 8)\n"
             "  --bandwidth GBS    memory bandwidth in GB/s instead of the ~1 s probe\n"
+            "  --probe            measure the bandwidth again now (the cache keeps the best\n"
+            "                     probe of the last 7 days; older ones expire)\n"
             "output:\n"
             "  --top N            rows to show (default 10)\n"
             "  --json             machine-readable\n"
@@ -95,7 +99,7 @@ static int mem_arg(const char *flag, const char *v, uint64_t *out) {
 
 static int parse_args(int argc, char **argv, pick_args *a) {
     enum { O_TASK = 256, O_WEIGHTS, O_LANG, O_LICENSE, O_MINSPEED, O_CTX, O_ALL, O_RAM, O_VRAM,
-           O_CORES, O_BW, O_TOP, O_JSON, O_EXPLAIN, O_CATALOG, O_PRESET };
+           O_CORES, O_BW, O_TOP, O_JSON, O_EXPLAIN, O_CATALOG, O_PRESET, O_RUNTIME, O_PROBE };
     static const struct option opts[] = {
         {"preset", required_argument, 0, O_PRESET}, {"task", required_argument, 0, O_TASK},
         {"weights", required_argument, 0, O_WEIGHTS}, {"lang", required_argument, 0, O_LANG},
@@ -105,6 +109,7 @@ static int parse_args(int argc, char **argv, pick_args *a) {
         {"cores", required_argument, 0, O_CORES}, {"bandwidth", required_argument, 0, O_BW},
         {"top", required_argument, 0, O_TOP}, {"json", no_argument, 0, O_JSON},
         {"explain", required_argument, 0, O_EXPLAIN}, {"catalog", required_argument, 0, O_CATALOG},
+        {"runtime", required_argument, 0, O_RUNTIME}, {"probe", no_argument, 0, O_PROBE},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     xuan_error err = {0};
     int64_t n;
@@ -140,6 +145,12 @@ static int parse_args(int argc, char **argv, pick_args *a) {
             a->o.n_ctx = (uint32_t)n;
             break;
         case O_ALL: a->o.all_sizes = true; break;
+        case O_RUNTIME:
+            if (!strcasecmp(optarg, "xuan")) a->o.runtime_any = false;
+            else if (!strcasecmp(optarg, "any") || !strcasecmp(optarg, "llama.cpp")) a->o.runtime_any = true;
+            else return cli_usage_error("pick", "--runtime expects xuan or any, got '%s'", optarg);
+            break;
+        case O_PROBE: a->reprobe = true; break;
         case O_RAM:
             if (mem_arg("--ram", optarg, &a->ram)) return XUAN_EXIT_USAGE;
             a->have_ram = true;
@@ -172,6 +183,8 @@ static int parse_args(int argc, char **argv, pick_args *a) {
         }
     }
     if (optind < argc) return cli_usage_error("pick", "unexpected argument '%s'", argv[optind]);
+    if (a->reprobe && (a->bandwidth > 0 || a->have_ram || a->have_vram || a->have_cores))
+        return cli_usage_error("pick", "--probe measures this machine: it cannot go with --bandwidth, --ram, --vram or --cores");
     return 0;
 }
 
@@ -182,7 +195,8 @@ static int machine(const pick_args *a, xuan_hw *hw) {
     bool planning = a->have_ram || a->have_vram || a->have_cores;
     /* Planning for another machine: nothing of this one is probed except
      * the CPU features (for the SIMD level when --cores is given alone). */
-    if (xuan_hw_probe(hw, !planning && a->bandwidth <= 0, &err) != 0 && !planning)
+    xuan_bw_mode bw = planning || a->bandwidth > 0 ? XUAN_BW_NONE : a->reprobe ? XUAN_BW_REPROBE : XUAN_BW_CACHED;
+    if (xuan_hw_probe(hw, bw, &err) != 0 && !planning)
         return cli_error("%s", err.msg);
     if (planning) {
         hw->planned = true;
@@ -250,57 +264,61 @@ static void print_row(int rank, const xuan_pick_row *r, bool show_zh) {
     if (r->m->params_b > 0) snprintf(params, sizeof params, "%.1fB", r->m->params_b);
     else snprintf(params, sizeof params, "?");
     if (rank > 0)
-        printf("%2d  %-31s %6s %-9s %-13s %5s %5s %5s %5s %5s %s%-7s %9s %6.1f%s %5.1f\n", rank, r->m->id, params,
+        printf("%2d  %-31s %6s %-9s %-13s %-9s %5s %5s %5s %5s %5s %-7s %9s %6.1f%s %5.1f\n", rank, r->m->id, params,
                r->m->chinese ? r->m->chinese : "?", r->m->license_short ? r->m->license_short : "?",
-               cells[0], cells[1], cells[2], cells[3], cells[4], show_zh ? "" : "", xuan_quant_name(r->quant),
+               r->runs_in_xuan ? "xuan" : "llama.cpp", cells[0], cells[1], cells[2], cells[3], cells[4],
+               xuan_quant_name(r->quant),
                xuan_fmt_bytes(r->mem.total, ram, sizeof ram), r->speed.gen_tps,
                r->speed.gen_measured ? "m" : r->speed.on_gpu ? "g" : "~", r->score);
     else
-        printf("    %-31s %6s %-9s %-13s %5s %5s %5s %5s %5s  (reference: not runnable here)\n", r->m->id,
-               params, r->m->chinese ? r->m->chinese : "?", r->m->license_short ? r->m->license_short : "?",
+        printf("    %-31s %6s %-9s %-13s %-9s %5s %5s %5s %5s %5s  (reference: not runnable here)\n", r->m->id,
+               params, r->m->chinese ? r->m->chinese : "?", r->m->license_short ? r->m->license_short : "?", "-",
                cells[0], cells[1], cells[2], cells[3], cells[4]);
     if (show_zh && rank > 0 && r->cell[XUAN_TASK_ZH].mark != '-')
         printf("    %30s zh (C-Eval/CMMLU): %s\n", "", cells[5]);
 }
 
 
-/* The quant to pull: the chosen one when its file is published, else the
- * next smaller published quant, else a bigger published one that still fits. */
-static int pull_quant(const xuan_pick_row *r, uint64_t budget, uint32_t n_ctx) {
-    if (!r->m->gguf_repo) return -1;
-    for (int q = (int)r->quant; q >= 0; q--)
-        if (r->m->gguf_file[q]) return q;
-    for (int q = (int)r->quant + 1; q < XUAN_QUANT_COUNT; q++) {
-        xuan_mem_input in;
-        xuan_mem_estimate e;
-        if (!r->m->gguf_file[q] || xuan_model_mem_input(r->m, (xuan_quant)q, n_ctx, &in, NULL)) continue;
-        xuan_mem_estimate_compute(&in, &e);
-        if (e.total <= budget) return q;
-    }
-    return -1;
+/* path with $HOME shown as ~ (shorter, and still what a shell expands). */
+static const char *tilde(const char *path, char *out, size_t n) {
+    const char *home = getenv("HOME");
+    size_t hl = home ? strlen(home) : 0;
+    if (hl > 1 && !strncmp(path, home, hl) && path[hl] == '/') snprintf(out, n, "~%s", path + hl);
+    else snprintf(out, n, "%s", path);
+    return out;
 }
 
-static void print_commands(const xuan_pick_row *r, uint64_t budget, uint32_t n_ctx) {
-    char dir[1024];
-    int q = pull_quant(r, budget, n_ctx);
-    printf("\nGet and run %s at %s:\n", r->m->id, xuan_quant_name(q >= 0 ? (xuan_quant)q : r->quant));
-    if (q >= 0) {
-        if (q != (int)r->quant)
-            printf("  (no %s file is recorded; %s is the closest published quant that fits)\n",
-                   xuan_quant_name(r->quant), xuan_quant_name((xuan_quant)q));
-        printf("  xuan pull %s:%s        # %s from %s", r->m->id, xuan_quant_name((xuan_quant)q), r->m->gguf_file[q],
-               r->m->gguf_repo);
-        if (r->m->gguf_size_display[q]) printf(" (%s)", r->m->gguf_size_display[q]);
-        printf("\n  llama-cli -m %s/%s -c %u -cnv   # until `xuan run` lands\n", xuan_models_dir(dir, sizeof dir),
-               r->m->gguf_file[q], n_ctx);
-    } else if (r->m->gguf_repo) {
-        printf("  the catalog names %s but no file for a quant that fits: xuan pull %s:%s --file FILE\n",
-               r->m->gguf_repo, r->m->id, xuan_quant_name(r->quant));
+/* The exact commands for one ranked row.  With --runtime xuan (default)
+ * every ranked row runs in xuan at a published quant, so this is always
+ * pull + run + chat; with --runtime any the row may need llama.cpp or a
+ * conversion, and the block says so. */
+static void print_commands(const xuan_pick_row *r, uint32_t n_ctx) {
+    const xuan_model_info *m = r->m;
+    const char *q = xuan_quant_name(r->quant);
+    char dir[1024], path[1400], shown[1400];
+    printf("  %s at %s, runs in %s\n", m->id, q, r->runs_in_xuan ? "xuan" : "llama.cpp (not in xuan's engine yet)");
+    if (xuan_pick_published(m, r->quant)) {
+        snprintf(path, sizeof path, "%s/%s", xuan_models_dir(dir, sizeof dir), m->gguf_file[r->quant]);
+        tilde(path, shown, sizeof shown);
+        printf("  xuan pull %s:%s      # %s from %s", m->id, q, m->gguf_file[r->quant], m->gguf_repo);
+        if (m->gguf_size_display[r->quant]) printf(" (%s)", m->gguf_size_display[r->quant]);
+        printf("\n");
     } else {
-        printf("  no published GGUF is recorded for this model; convert %s with llama.cpp's convert_hf_to_gguf.py,\n"
-               "  then `xuan quantize` to %s (or pass a repo: xuan pull %s:%s --repo OWNER/NAME --file FILE)\n",
-               r->m->hf_repo ? r->m->hf_repo : r->m->id, xuan_quant_name(r->quant), r->m->id,
-               xuan_quant_name(r->quant));
+        printf("  no published %s GGUF is recorded: convert %s with llama.cpp's convert_hf_to_gguf.py and\n"
+               "  quantize to %s (or: xuan pull %s:%s --repo OWNER/NAME --file FILE)\n",
+               q, m->hf_repo ? m->hf_repo : m->id, q, m->id, q);
+        snprintf(shown, sizeof shown, "FILE.gguf");
+    }
+    bool zh = m->chinese && strcmp(m->chinese, "weak");
+    const char *prompt = zh ? "用三句话解释什么是模型量化。" : "Explain model quantization in three sentences.";
+    char ctx[32] = "";
+    if (n_ctx != 4096) snprintf(ctx, sizeof ctx, " -c %u", n_ctx);
+    if (r->runs_in_xuan) {
+        printf("  xuan run -m %s%s -p \"%s\"\n", shown, ctx, prompt);
+        printf("  xuan chat -m %s%s\n", shown, ctx);
+    } else {
+        printf("  llama-cli -m %s -c %u -cnv   # llama.cpp; xuan's engine runs llama, qwen2 and phi3 only\n",
+               shown, n_ctx);
     }
 }
 
@@ -320,12 +338,13 @@ static void print_table(const xuan_catalog *cat, const xuan_hw *hw, const pick_a
                         const xuan_pick_result *res) {
     char wt[128];
     weights_text(res->weight, wt, sizeof wt);
-    printf("xuan pick — preset %s (weights %s), context %u%s%s%s\n", res->preset, wt,
-           a->o.n_ctx ? a->o.n_ctx : 4096, a->o.lang_zh ? ", native Chinese only" : "",
+    printf("xuan pick — preset %s (weights %s), context %u, %s%s%s%s\n", res->preset, wt,
+           a->o.n_ctx ? a->o.n_ctx : 4096,
+           a->o.runtime_any ? "any runtime" : "models xuan runs (--runtime any for all)", a->o.lang_zh ? ", native Chinese only" : "",
            a->o.license ? ", license " : "", a->o.license ? a->o.license : "");
     print_machine(hw, res);
-    printf("\n #  %-31s %6s %-9s %-13s %5s %5s %5s %5s %5s %-7s %9s %7s %5s\n", "model", "params", "Chinese",
-           "license", COLS[0], COLS[1], COLS[2], COLS[3], COLS[4], "quant", "RAM", "tok/s", "score");
+    printf("\n #  %-31s %6s %-9s %-13s %-9s %5s %5s %5s %5s %5s %-7s %9s %7s %5s\n", "model", "params", "Chinese",
+           "license", "runs in", COLS[0], COLS[1], COLS[2], COLS[3], COLS[4], "quant", "RAM", "tok/s", "score");
     size_t shown = 0;
     for (size_t i = 0; i < res->n_ranked && shown < (size_t)a->top; i++, shown++)
         print_row((int)i + 1, &res->rows[i], a->o.lang_zh);
@@ -333,30 +352,36 @@ static void print_table(const xuan_catalog *cat, const xuan_hw *hw, const pick_a
     for (size_t i = res->n_ranked; i < res->n_rows; i++)
         if (!res->rows[i].m->runnable && !strcmp(res->rows[i].m->license_class ? res->rows[i].m->license_class : "", "proprietary"))
             print_row(0, &res->rows[i], false);
-    printf("\nTask columns: 0-100, each benchmark divided by the best local model's result, times trust\n"
-           "(official 1, third-party .93, base-model row x.9, seed .8), averaged per task.\n"
+    printf("\nTask columns: 0-100.  Each benchmark is placed among the in-scope models that report that same\n"
+           "benchmark (z = (value - mean) / sd, points = 50 + 20 z, clamped), so an easy benchmark earns nothing\n"
+           "extra; times trust (official 1, third-party .93, base-model row x.9, seed .8), averaged per task.\n"
            "Marks: o official  t third-party  b base-model row  s seed estimate  m measured here\n"
            "       ~ no result for the task: general score used at a penalty  - no data\n"
+           "runs in: xuan = xuan's own engine runs this architecture (llama, qwen2, phi3); llama.cpp = not yet.\n"
            "tok/s: generation; ~ estimated from bandwidth, g planned GPU (assumed 300 GB/s), m measured.\n"
-           "Score = weighted task score x quant quality x speed factor (min(1, tok/s / 3)^0.25; light: /15, ^0.5;\n"
+           "Score = weighted task score x quant quality x speed factor (sqrt(min(1, tok/s / 5)); light: min(1, tok/s / 15);\n"
            "R1 distills, which always reason at length, count tok/s / 4).\n");
     if (res->n_ranked) {
         printf("\nWhy:\n");
         for (size_t i = 0; i < res->n_ranked && i < 3; i++)
             printf("  %zu. %s — %s\n", i + 1, res->rows[i].m->id, res->rows[i].why);
         uint32_t ctx = a->o.n_ctx ? a->o.n_ctx : 4096;
-        print_commands(&res->rows[0], res->budget, ctx);
+        printf("\nGet and run #1:\n");
+        print_commands(&res->rows[0], ctx);
         printf("  xuan pick --explain %s   # every number above with its source\n", res->rows[0].m->id);
-        /* #1 may have no published GGUF in the catalog: name the best one that has. */
-        if (pull_quant(&res->rows[0], res->budget, ctx) < 0)
+        /* --runtime any: #1 may need llama.cpp; name the best one xuan runs end to end. */
+        if (!res->rows[0].runs_in_xuan || !xuan_pick_published(res->rows[0].m, res->rows[0].quant))
             for (size_t i = 1; i < res->n_ranked; i++) {
                 const xuan_pick_row *r = &res->rows[i];
-                if (pull_quant(r, res->budget, ctx) >= 0) {
-                    printf("\nHighest-ranked with a published GGUF file: #%zu", i + 1);
-                    print_commands(r, res->budget, ctx);
+                if (r->runs_in_xuan && xuan_pick_published(r->m, r->quant)) {
+                    printf("\nHighest-ranked that xuan runs end to end, #%zu:\n", i + 1);
+                    print_commands(r, ctx);
                     break;
                 }
             }
+        if (!hw->planned)
+            printf("  (tok/s assumes weights streamed at memory bandwidth, as llama.cpp does; xuan's own decode is\n"
+                   "   slower today, see docs/perf.md. Measured speeds in <cache>/bench.json replace estimates.)\n");
     }
     printf("\nNot ranked:\n");
     for (size_t i = res->n_ranked; i < res->n_rows; i++)
@@ -387,6 +412,7 @@ static int print_json(const xuan_catalog *cat, const xuan_hw *hw, const pick_arg
                              "disk_free", (json_int_t)hw->disk_free, "models_dir", hw->models_dir);
     json_object_set_new(root, "machine", mach);
     json_object_set_new(root, "preset", json_string(res->preset));
+    json_object_set_new(root, "runtime", json_string(a->o.runtime_any ? "any" : "xuan"));
     json_t *w = json_object();
     for (int t = 0; t < XUAN_TASK_COUNT; t++)
         if (res->weight[t] > 0) json_object_set_new(w, xuan_task_name((xuan_task)t), json_real(res->weight[t]));
@@ -412,6 +438,7 @@ static int print_json(const xuan_catalog *cat, const xuan_hw *hw, const pick_arg
                               "gen_measured", r->speed.gen_measured, "prompt_tok_s", r->speed.prompt_tps,
                               "prompt_measured", r->speed.prompt_measured, "on_gpu", r->speed.on_gpu,
                               "tasks", tasks, "quality", r->quality, "score", r->score, "why", r->why);
+        json_object_set_new(o, "runs_in", json_string(r->runs_in_xuan ? "xuan" : "llama.cpp"));
         if (r->m->gguf_repo) json_object_set_new(o, "gguf_repo", json_string(r->m->gguf_repo));
         if (r->m->gguf_file[r->quant]) json_object_set_new(o, "gguf_file", json_string(r->m->gguf_file[r->quant]));
         json_array_append_new(ranked, o);

@@ -8,16 +8,26 @@
  *   fit                 best quant that fits the memory budget
  *   ranking             score = quality x quant factor x speed factor
  *
- * Quality comes only from published (or the user's measured) results: each
- * benchmark is normalised by the best in-scope model's value, weighted by
- * how much the record can be trusted (official > third-party > base-model
- * row > seed estimate), and averaged per task.  A task without any result
- * borrows the model's general score at a penalty, and the cell says so.
+ * Quality comes only from published (or the user's measured) results.  Each
+ * benchmark is normalised on its own, across the in-scope models that report
+ * it: points = the share of the other reporters it beats (ties count half),
+ * 0..100.  So a benchmark's difficulty (MMLU-redux ~75 vs MMLU-Pro ~50 for
+ * the same model), its ceiling (GSM8K near 95 for the best) and its spread
+ * cancel out, and no model gains by reporting an easier one.  The result is
+ * weighted by how much the record can be trusted (official > third-party >
+ * base-model row > seed estimate) and averaged per task.  A task without any
+ * result borrows the model's general score at a penalty, and the cell says so.
+ *
+ * Engine: by default (runtime xuan) only models whose GGUF architecture
+ * xuan's engine runs and that have a published GGUF file are ranked, at the
+ * published quants only, so the #1 row is one `xuan pull` + `xuan run` can
+ * take end to end.  --runtime any ranks every model and marks the others.
  */
 #include "pick_internal.h"
 
 #include <math.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <strings.h>
 
 /* ---- tasks and presets ------------------------------------------------------------ */
@@ -62,6 +72,48 @@ int xuan_pick_preset(const char *name, double weight[XUAN_TASK_COUNT], xuan_erro
     if (near)
         return xuan_fail(err, XUAN_ERR_USAGE, "unknown preset '%s'; did you mean '%s'? (overall, math, code, light, medical)", name, near);
     return xuan_fail(err, XUAN_ERR_USAGE, "unknown preset '%s' (overall, math, code, light, medical)", name);
+}
+
+/* ---- engine ------------------------------------------------------------------------ */
+
+/* GGUF architectures src/model/load.c accepts (keep in step with its ARCHS
+ * table): Llama 2/3/3.1/3.2, Mistral, Yi-1.5, DeepSeek-LLM/Math and
+ * R1-Distill-Llama are "llama"; Qwen2/2.5 (Coder, Math) and
+ * R1-Distill-Qwen are "qwen2"; Phi-3/3.5/4 and Phi-4-mini are "phi3".
+ * Mixtral stores experts as ffn_*_exps, which the engine does not load: its
+ * catalog arch string is not plain "llama" and so does not match. */
+static const char *const ENGINE_ARCHS[] = {"llama", "qwen2", "phi3"};
+
+bool xuan_pick_engine_runs(const char *arch) {
+    if (!arch) return false;
+    for (size_t i = 0; i < sizeof ENGINE_ARCHS / sizeof ENGINE_ARCHS[0]; i++)
+        if (!strcmp(arch, ENGINE_ARCHS[i])) return true;
+    return false;
+}
+
+bool xuan_pick_published(const xuan_model_info *m, xuan_quant q) {
+    return m && (unsigned)q < XUAN_QUANT_COUNT && m->gguf_repo && m->gguf_file[q];
+}
+
+int xuan_pick_resolve(const xuan_catalog *cat, const char *name, char *out, size_t cap,
+                      xuan_error *err) {
+    char id[256];
+    if (!name || snprintf(id, sizeof id, "%s", name) >= (int)sizeof id)
+        return xuan_fail(err, XUAN_ERR_USAGE, "model name too long");
+    char *colon = strchr(id, ':');
+    const char *qname = "Q4_K_M";
+    if (colon) *colon = 0, qname = colon + 1;
+    xuan_quant q;
+    if (xuan_quant_from_name(qname, &q) != 0)
+        return xuan_fail(err, XUAN_ERR_USAGE, "unknown quant '%s' (Q2_K Q3_K_M Q4_0 Q4_K_M Q5_K_M Q6_K Q8_0 F16)", qname);
+    const xuan_model_info *m = xuan_catalog_lookup(cat, id, err);
+    if (!m) return XUAN_ERR_NOTFOUND;
+    if (!xuan_pick_published(m, q))
+        return xuan_fail(err, XUAN_ERR_NOTFOUND, "the catalog records no %s GGUF file for %s", qname, m->id);
+    char dir[1024];
+    int n = snprintf(out, cap, "%s/%s", xuan_models_dir(dir, sizeof dir), m->gguf_file[q]);
+    if (n < 0 || (size_t)n >= cap) return xuan_fail(err, XUAN_ERR_USAGE, "model path too long");
+    return 0;
 }
 
 /* ---- scores ------------------------------------------------------------------------- */
@@ -110,22 +162,30 @@ static const char *const BENCH[XUAN_TASK_COUNT][8] = {
 };
 
 /* A benchmark counts toward a task only when at least this many in-scope
- * models report it: a result nobody else published cannot be normalised
- * (its best-in-class value would be the model itself). */
-#define MIN_MODELS_PER_BENCH 3
+ * models report it: then its spread reflects the field, not one family.
+ * Benchmarks mostly published for reasoning models (AIME, GPQA Diamond,
+ * LiveCodeBench: R1 distills and Qwen3) or by one vendor (EvalPlus: three
+ * Qwen3 base models) have fewer and would rank a model only against that
+ * group. */
+#define MIN_MODELS_PER_BENCH 8
 
-/* Best value of a benchmark over in-scope local models (the normaliser);
- * 0 when fewer than MIN_MODELS_PER_BENCH models have it. */
-static double bench_max(const xuan_catalog *cat, const char *bench) {
-    double mx = 0;
-    int n = 0;
+double xuan_pick_bench_points(const xuan_catalog *cat, const char *bench, const char *model,
+                              double value, int *n_models) {
+    int others = 0, n = 0;
+    double below = 0;
     for (size_t i = 0; i < cat->n_models; i++) {
         if (!cat->models[i].in_scope) continue;
         const xuan_score *s = xuan_pick_best_score(cat, cat->models[i].id, bench);
-        if (s) n++;
-        if (s && s->value > mx) mx = s->value;
+        if (!s) continue;
+        n++;
+        if (model && !strcasecmp(cat->models[i].id, model)) continue;
+        others++;
+        if (s->value < value) below += 1;
+        else if (s->value == value) below += 0.5;
     }
-    return n >= MIN_MODELS_PER_BENCH ? mx : 0;
+    if (n_models) *n_models = n;
+    if (n < MIN_MODELS_PER_BENCH || others == 0) return -1;
+    return 100 * below / others;
 }
 
 static void direct_cell(const xuan_catalog *cat, const xuan_model_info *m, xuan_task t,
@@ -135,11 +195,11 @@ static void direct_cell(const xuan_catalog *cat, const xuan_model_info *m, xuan_
     for (int b = 0; BENCH[t][b]; b++) {
         const xuan_score *s = xuan_pick_best_score(cat, m->id, BENCH[t][b]);
         if (!s) continue;
-        double mx = bench_max(cat, BENCH[t][b]);
-        if (mx <= 0) continue;
-        double v = s->value / mx;
-        if (v > 1) v = 1; /* references (GPT-4o) may beat every local model */
-        sum += 100 * v * xuan_score_trust(s);
+        /* Rank among the models that report this same benchmark: its level
+         * and spread cancel, so an easy benchmark earns nothing extra. */
+        double pts = xuan_pick_bench_points(cat, BENCH[t][b], m->id, s->value, NULL);
+        if (pts < 0) continue;
+        sum += pts * xuan_score_trust(s);
         c->n_benchmarks++;
         /* Headline: the most trusted result, the task's first benchmark on ties. */
         if (isnan(c->shown) || xuan_score_trust(s) > best_trust) {
@@ -180,12 +240,15 @@ static uint64_t headroom(uint64_t mem) {
 }
 
 static double speed_factor(double tps, bool light) {
-    /* From ~3 tok/s a chat is usable (a slow reader's pace); below that
-     * speed lowers the score gently.  light wants ~15 tok/s and weighs it
-     * more. */
-    double target = light ? 15 : 3, x = tps / target;
+    /* A reply is comfortable to follow from about 5 tok/s (a reader's pace,
+     * ~250 words a minute); below that the score falls with the square root
+     * of the shortfall: a 14B at 1.6 tok/s on two cores (x0.57) takes three
+     * minutes for a 300-token answer, which the best benchmark lead does not
+     * make up for.  light wants ~15 tok/s and speed counts in full. */
+    double target = light ? 15 : 5, x = tps / target;
     if (x > 1) x = 1;
-    return pow(x > 0 ? x : 0, light ? 0.5 : 0.25);
+    if (x < 0) x = 0;
+    return light ? x : sqrt(x);
 }
 
 /* Models that always write a long chain of thought before answering (the
@@ -201,14 +264,18 @@ static double ranking_speed(const xuan_model_info *m, double tps) {
     return always_reasons(m) ? tps / REASONING_TOKENS_FACTOR : tps;
 }
 
-/* Chooses the quant with the best quality x speed that fits; false if none. */
+/* Chooses the quant with the best quality x speed that fits; false if none.
+ * published_only: only quants whose GGUF file the catalog records. */
 static bool fit_model(const xuan_model_info *m, const xuan_hw *hw, uint32_t n_ctx, uint64_t ram_budget,
-                      bool light, double min_speed, xuan_pick_row *row, xuan_error *err) {
+                      bool light, double min_speed, bool published_only, xuan_pick_row *row,
+                      xuan_error *err) {
     bool any_fit = false;
-    double best = -1;
+    double best = -1e9; /* below any f, including the sub-4-bit ones */
     bool any = false;
     uint64_t smallest_need = UINT64_MAX;
+    int smallest_q = 0;
     for (int q = 0; q < XUAN_QUANT_COUNT; q++) {
+        if (published_only && !xuan_pick_published(m, (xuan_quant)q)) continue;
         xuan_weights w;
         xuan_mem_input in;
         if (xuan_model_weights(m, (xuan_quant)q, &w, err) != 0 ||
@@ -216,7 +283,7 @@ static bool fit_model(const xuan_model_info *m, const xuan_hw *hw, uint32_t n_ct
             return false;
         xuan_mem_estimate e;
         xuan_mem_estimate_compute(&in, &e);
-        if (e.total < smallest_need) smallest_need = e.total;
+        if (e.total < smallest_need) smallest_need = e.total, smallest_q = q;
         bool gpu = hw->vram_total && e.total + headroom(0) / 2 <= hw->vram_total;
         bool fits = gpu || e.total <= ram_budget;
         if (!fits) continue;
@@ -229,6 +296,10 @@ static bool fit_model(const xuan_model_info *m, const xuan_hw *hw, uint32_t n_ct
         any_fit = true;
         if (min_speed > 0 && sp.gen_tps < min_speed) continue;
         double f = xuan_quant_quality((xuan_quant)q) * speed_factor(ranking_speed(m, sp.gen_tps), light);
+        /* Below 4 bits answers degrade visibly (Q3_K_M +0.66 perplexity on
+         * Llama-3-8B vs +0.18 for Q4_K_M): such a mix is chosen only when no
+         * 4-bit-or-better one fits, never to win a little speed. */
+        if (q < XUAN_QUANT_Q4_0) f -= 10;
         if (f > best) {
             best = f;
             any = true;
@@ -244,8 +315,9 @@ static bool fit_model(const xuan_model_info *m, const xuan_hw *hw, uint32_t n_ct
                  min_speed, xuan_quant_name(row->quant), row->speed.gen_tps);
     } else if (!any) {
         char need[32], have[32];
-        snprintf(row->excluded, sizeof row->excluded, "does not fit: needs %s even at Q2_K with %u context, budget %s",
-                 xuan_fmt_bytes(smallest_need, need, sizeof need), n_ctx,
+        snprintf(row->excluded, sizeof row->excluded, "does not fit: needs %s even at %s%s with %u context, budget %s",
+                 xuan_fmt_bytes(smallest_need, need, sizeof need), xuan_quant_name((xuan_quant)smallest_q),
+                 published_only ? " (smallest published file)" : "", n_ctx,
                  xuan_fmt_bytes(ram_budget, have, sizeof have));
     }
     return true;
@@ -273,24 +345,39 @@ static int cmp_rows(const void *a, const void *b) {
     return strcmp(x->m->id, y->m->id);
 }
 
-static void write_why(xuan_pick_row *r, const double *w, const xuan_pick_result *res) {
-    /* The task that carries the most weight and the evidence behind it. */
+/* The why line of a ranked row: the evidence that carries most weight, the
+ * three factors of the score, and how the row trades against #1 (the usual
+ * question: "why not the bigger one?"). */
+static void write_why(xuan_pick_row *r, const xuan_pick_row *top, const double *w,
+                      const xuan_pick_result *res, bool light) {
     int main_t = 0;
     for (int t = 0; t < XUAN_TASK_COUNT; t++)
         if (w[t] * r->cell[t].score > w[main_t] * r->cell[main_t].score) main_t = t;
     const xuan_task_cell *c = &r->cell[main_t];
-    char need[32], bud[32], ev[96] = "no published result";
+    char need[32], bud[32], ev[96] = "no published result", vs[96] = "";
     if (!isnan(c->shown))
         snprintf(ev, sizeof ev, "%s %.1f%s", c->benchmark, c->shown,
                  c->mark == 'o' ? " official" : c->mark == 't' ? " third-party" : c->mark == 'b' ? " (base model)"
                  : c->mark == 'm' ? " measured" : c->mark == '~' ? " as a proxy" : " seed estimate");
-    snprintf(r->why, sizeof r->why, "%s: %s; %s needs %s of %s; ~%.1f tok/s%s%s%s",
-             xuan_task_name((xuan_task)main_t), ev, xuan_quant_name(r->quant),
-             xuan_fmt_bytes(r->mem.total, need, sizeof need),
-             xuan_fmt_bytes(res->budget, bud, sizeof bud), r->speed.gen_tps,
-             r->speed.gen_measured ? " measured" : " est.",
-             always_reasons(r->m) ? " (reasons at length before answering: counted /4)" : "",
-             r->n_proxy ? "; some columns are proxies (~)" : "");
+    double sf = speed_factor(ranking_speed(r->m, r->speed.gen_tps), light);
+    if (r != top) {
+        if (r->quality > top->quality)
+            snprintf(vs, sizeof vs, "; vs #1: stronger (%.0f vs %.0f) but %.1f vs %.1f tok/s", r->quality,
+                     top->quality, r->speed.gen_tps, top->speed.gen_tps);
+        else if (r->speed.gen_tps > top->speed.gen_tps)
+            snprintf(vs, sizeof vs, "; vs #1: %.1fx faster, weaker (%.0f vs %.0f)",
+                     r->speed.gen_tps / (top->speed.gen_tps > 0 ? top->speed.gen_tps : 1), r->quality, top->quality);
+        else
+            snprintf(vs, sizeof vs, "; vs #1: weaker (%.0f vs %.0f) and not faster", r->quality, top->quality);
+    }
+    snprintf(r->why, sizeof r->why, "%s: %s; quality %.0f x %s %.3g x speed %.2f (~%.1f tok/s%s%s); %s of %s%s%s%s%s",
+             xuan_task_name((xuan_task)main_t), ev, r->quality, xuan_quant_name(r->quant),
+             xuan_quant_quality(r->quant), sf, r->speed.gen_tps, r->speed.gen_measured ? " measured" : " est.",
+             always_reasons(r->m) ? ", long reasoning: /4" : "",
+             xuan_fmt_bytes(r->mem.total, need, sizeof need), xuan_fmt_bytes(res->budget, bud, sizeof bud),
+             r->m->chinese && !strcmp(r->m->chinese, "native") ? "; native Chinese" : "",
+             r->n_proxy ? "; ~ columns are proxies" : "", r->runs_in_xuan ? "" : "; runs in llama.cpp, not xuan",
+             vs);
 }
 
 int xuan_pick_run(const xuan_catalog *cat, const xuan_hw *hw, const xuan_pick_opts *o,
@@ -324,6 +411,7 @@ int xuan_pick_run(const xuan_catalog *cat, const xuan_hw *hw, const xuan_pick_op
         const xuan_model_info *m = &cat->models[i];
         xuan_pick_row *r = &res->rows[res->n_rows++];
         r->m = m;
+        r->runs_in_xuan = xuan_pick_engine_runs(m->arch);
         for (int t = 0; t < XUAN_TASK_COUNT; t++) {
             xuan_pick_task_cell(cat, m, (xuan_task)t, &r->cell[t]);
             if (w[t] > 0 && r->cell[t].mark == '~') r->n_proxy++;
@@ -351,7 +439,33 @@ int xuan_pick_run(const xuan_catalog *cat, const xuan_hw *hw, const xuan_pick_op
                      m->license ? m->license : "unknown");
             continue;
         }
-        if (!fit_model(m, hw, n_ctx, res->budget, light, o->min_speed, r, err)) {
+        bool any_file = false;
+        for (int k = 0; k < XUAN_QUANT_COUNT; k++) any_file |= xuan_pick_published(m, (xuan_quant)k);
+        if (!o->runtime_any && !r->runs_in_xuan) {
+            snprintf(r->excluded, sizeof r->excluded,
+                     "architecture %s: not in xuan's engine yet; llama.cpp runs it (--runtime any to rank it)",
+                     m->arch ? m->arch : "unknown");
+            continue;
+        }
+        if (!o->runtime_any && !any_file) {
+            bool listed = false;
+            for (int k = 0; k < XUAN_QUANT_COUNT; k++) listed |= m->gguf_file[k] != NULL;
+            if (listed && !m->gguf_repo)
+                snprintf(r->excluded, sizeof r->excluded,
+                         "runs in xuan, but the only GGUF listing recorded is not on a Hugging Face hub "
+                         "(ollama); convert %s with convert_hf_to_gguf.py (--runtime any to rank it)",
+                         m->hf_repo ? m->hf_repo : m->id);
+            else if (m->gguf_repo)
+                snprintf(r->excluded, sizeof r->excluded,
+                         "runs in xuan, but the catalog names %s without a file per quant "
+                         "(xuan pull --file NAME; --runtime any to rank it)", m->gguf_repo);
+            else
+                snprintf(r->excluded, sizeof r->excluded,
+                         "runs in xuan, but no published GGUF is recorded: convert %s with "
+                         "convert_hf_to_gguf.py (--runtime any to rank it)", m->hf_repo ? m->hf_repo : m->id);
+            continue;
+        }
+        if (!fit_model(m, hw, n_ctx, res->budget, light, o->min_speed, !o->runtime_any, r, err)) {
             snprintf(r->excluded, sizeof r->excluded, "%.300s", err ? err->msg : "no shapes");
             continue;
         }
@@ -366,7 +480,7 @@ int xuan_pick_run(const xuan_catalog *cat, const xuan_hw *hw, const xuan_pick_op
         res->n_ranked++;
     }
     qsort(res->rows, res->n_rows, sizeof *res->rows, cmp_rows);
-    for (size_t i = 0; i < res->n_ranked; i++) write_why(&res->rows[i], w, res);
+    for (size_t i = 0; i < res->n_ranked; i++) write_why(&res->rows[i], &res->rows[0], w, res, light);
     return 0;
 }
 
