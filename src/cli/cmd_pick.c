@@ -352,8 +352,8 @@ static void print_table(const xuan_catalog *cat, const xuan_hw *hw, const pick_a
     for (size_t i = res->n_ranked; i < res->n_rows; i++)
         if (!res->rows[i].m->runnable && !strcmp(res->rows[i].m->license_class ? res->rows[i].m->license_class : "", "proprietary"))
             print_row(0, &res->rows[i], false);
-    printf("\nTask columns: 0-100.  Each benchmark is placed among the in-scope models that report that same\n"
-           "benchmark (z = (value - mean) / sd, points = 50 + 20 z, clamped), so an easy benchmark earns nothing\n"
+    printf("\nTask columns: 0-100.  Each result earns the share of the other in-scope models reporting that same\n"
+           "benchmark that it beats (ties half; benchmarks with >= 8 reporters), so an easy benchmark earns nothing\n"
            "extra; times trust (official 1, third-party .93, base-model row x.9, seed .8), averaged per task.\n"
            "Marks: o official  t third-party  b base-model row  s seed estimate  m measured here\n"
            "       ~ no result for the task: general score used at a penalty  - no data\n"
@@ -533,7 +533,9 @@ static int explain(const xuan_catalog *cat, const xuan_hw *hw, const pick_args *
                 printf("  %-7s %s  %s\n", xuan_quant_name((xuan_quant)q), m->gguf_file[q],
                        m->gguf_size_display[q] ? m->gguf_size_display[q] : "");
     }
-    printf("\nScores (* = the record used; trust: official 1, recalled .97, third-party .93, base x.9, seed .8):\n");
+    printf("\nScores (* = the record used, with its points: the share of the other in-scope models reporting the\n"
+           "same benchmark that it beats, of N reporters, x trust: official 1, recalled .97, third-party .93,\n"
+           "base x.9, seed .8; a task score is the mean over its counted benchmarks):\n");
     for (int t = 0; t < XUAN_TASK_COUNT; t++) {
         xuan_task_cell c;
         xuan_pick_task_cell(cat, m, (xuan_task)t, &c);
@@ -545,7 +547,12 @@ static int explain(const xuan_catalog *cat, const xuan_hw *hw, const pick_args *
             xuan_task st;
             if (strcasecmp(s->model, m->id) || xuan_task_from_name(s->task, &st) || st != (xuan_task)t) continue;
             const xuan_score *best = xuan_pick_best_score(cat, m->id, s->benchmark);
-            printf("    %c %-22s %6.1f  %-13s %s; %s\n", best == s ? '*' : ' ', s->benchmark, s->value, s->kind,
+            char pts[48] = "";
+            int nrep = 0;
+            double p = xuan_pick_bench_points(cat, s->benchmark, m->id, s->value, &nrep);
+            if (best == s && p >= 0) snprintf(pts, sizeof pts, " %5.1f pts of %d x %.2f", p, nrep, xuan_score_trust(s));
+            else if (best == s) snprintf(pts, sizeof pts, " not counted: %d report it", nrep);
+            printf("    %c %-22s %6.1f%s  %-13s %s; %s\n", best == s ? '*' : ' ', s->benchmark, s->value, pts, s->kind,
                    s->setting ? s->setting : "", s->source ? s->source : "");
             if (s->errata) printf("      erratum: %s\n", s->errata);
         }
