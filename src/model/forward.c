@@ -187,18 +187,16 @@ void xuan_ctx_truncate(xuan_ctx *c, uint32_t n) {
 
 /* ================================================================ matmul */
 
-/* Y = X W^T the way llama.cpp computes it.  ggml converts the activations
- * to the weight's vec-dot type for F16/BF16 weights (rounding them), except
- * that on CPUs with AMX its F16 kernel for batches (n > 1) reads them as
- * F32.  We do the same: rounded for one token, exact for a batch (and so
- * agree with llama.cpp to ~1e-6 on AMX machines, ~2e-3 in log-probability
- * on F16 prompts elsewhere). */
+/* Y = X W^T the way llama.cpp's CPU backend computes it: for F16/BF16
+ * weights ggml converts the activations to the weight's vec-dot type
+ * (rounding them) for one token and for batches alike.  (Its AMX backend
+ * reads batch activations of F16 weights as F32 instead; we follow the plain
+ * AVX-512 path, which is the reference on machines without AMX.) */
 static void mm(xuan_ctx *c, const xuan_weight *w, const float *x, int64_t n, float *y) {
     const float *in = x;
-    const bool round16 = w->type == XUAN_TYPE_F16 && n == 1;
-    if (round16 || w->type == XUAN_TYPE_BF16) {
+    if (w->type == XUAN_TYPE_F16 || w->type == XUAN_TYPE_BF16) {
         XUAN_ASSERT((size_t)(n * w->n_cols) <= c->xr_cap);
-        if (round16) xuan_op_round_f16(x, c->xr, n * w->n_cols);
+        if (w->type == XUAN_TYPE_F16) xuan_op_round_f16(x, c->xr, n * w->n_cols);
         else xuan_op_round_bf16(x, c->xr, n * w->n_cols);
         in = c->xr;
     }

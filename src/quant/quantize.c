@@ -796,6 +796,43 @@ int xuan_quantize_rows(uint32_t type, const float *src, void *dst, int64_t n_row
     return 0;
 }
 
+/* Activations (the vec-dot operand) are quantized the way ggml's x86 CPU
+ * backend does it (quantize_row_q8_0/q8_1 in ggml-cpu/arch/x86/quants.c),
+ * which is not the reference quantizer used for weights: the inverse scale
+ * is 127/amax (not 1/(amax/127)) and rounding is to nearest even (not
+ * roundf).  Both differ only on near-ties, but F16-exact activations (the
+ * attention output of a lone first token is V itself) hit them, and a
+ * flipped int8 moved llama parity by 0.07 in log-probability. */
+static void q_q8_0_act(const float *x, void *vy, int64_t nb) {
+    block_q8_0 *y = vy;
+    for (int64_t i = 0; i < nb; i++, x += QK32) {
+        float amax = 0.0f;
+        for (int j = 0; j < QK32; j++) amax = fmaxf(amax, fabsf(x[j]));
+        const float id = amax != 0.0f ? 127.f / amax : 0.0f;
+        y[i].d = F2H(amax / 127.f);
+        for (int j = 0; j < QK32; j++) y[i].qs[j] = (int8_t)nearest_int(x[j] * id);
+    }
+}
+
+static void q_q8_1_act(const float *x, void *vy, int64_t nb) {
+    block_q8_1 *y = vy;
+    for (int64_t i = 0; i < nb; i++, x += QK32) {
+        float amax = 0.0f;
+        for (int j = 0; j < QK32; j++) amax = fmaxf(amax, fabsf(x[j]));
+        const float d = amax / 127.f, id = amax != 0.0f ? 127.f / amax : 0.0f;
+        y[i].d = F2H(d);
+        int sum = 0;
+        for (int j = 0; j < QK32; j++) {
+            y[i].qs[j] = (int8_t)nearest_int(x[j] * id);
+            sum += y[i].qs[j];
+        }
+        y[i].s = F2H(d * (float)sum);
+    }
+}
+
 void xuan_quant_quantize_blocks(uint32_t type, const float *src, void *dst, int64_t n) {
-    QUANTIZE[type](src, dst, n / xuan_type_get(type)->block_size);
+    const int64_t nb = n / xuan_type_get(type)->block_size;
+    if (type == XUAN_TYPE_Q8_0) q_q8_0_act(src, dst, nb);
+    else if (type == XUAN_TYPE_Q8_1) q_q8_1_act(src, dst, nb);
+    else QUANTIZE[type](src, dst, nb);
 }

@@ -9,7 +9,9 @@
 //   - max |log p_xuan - log p_llama| over llama.cpp's top 10 tokens (must be <= tol),
 //   - the greedy continuations (identical on >= 9 of 10 prompts; a divergence is reported
 //     with the llama.cpp probability gap at that step, to tell near-ties from bugs).
-// Prints one line per prompt and a JSON summary line; exits 0 when both criteria hold.
+//   - the prompt's token ids from xuan's own tokenizer (`xuan tokenize --json`) against
+//     llama.cpp's (must be identical on every prompt).
+// Prints one line per prompt and a JSON summary line; exits 0 when all criteria hold.
 import fs from "node:fs";
 import path from "node:path";
 import {execFileSync} from "node:child_process";
@@ -28,8 +30,12 @@ const tol = parseFloat(opt.tol ?? "1e-3");
 const tmp = opt.tmp ?? fs.mkdtempSync("/tmp/parity-");
 const prompts = JSON.parse(fs.readFileSync(opt.prompts, "utf8"));
 
+// Logs: errors, and which CPU variant ggml picked (cli_parity.sh hides the AMX one).
+const onLog = (level, msg) => {
+    if (level === LlamaLogLevel.error || /loaded CPU backend/.test(msg)) console.error(`llama.cpp: ${msg.trim()}`);
+};
 const llama = await getLlama({gpu: false, build: "never", usePrebuiltBinaries: true, skipDownload: true,
-                              progressLogs: false, maxThreads: 0, logLevel: LlamaLogLevel.error});
+                              progressLogs: false, maxThreads: 0, logLevel: LlamaLogLevel.debug, logger: onLog});
 const model = await llama.loadModel({modelPath, gpuLayers: 0});
 const addBos = model.fileInfo.metadata?.tokenizer?.ggml?.add_bos_token === true;
 const ctx = await model.createContext({contextSize: 256, batchSize: 256, threads: {ideal: 2, min: 2},
@@ -46,11 +52,15 @@ function logSoftmax(arr) {
     return (i) => arr[i] - lse;
 }
 
-let maxDelta = 0, greedySame = 0;
+let maxDelta = 0, greedySame = 0, tokSame = 0;
 const rows = [];
 for (let pi = 0; pi < prompts.length; pi++) {
     const ids = Array.from(model.tokenize(prompts[pi], false));
     if (addBos && model.tokens.bos != null) ids.unshift(model.tokens.bos);
+    const xt = JSON.parse(execFileSync(opt.xuan, ["tokenize", "-m", modelPath, "--json", prompts[pi]],
+                                       {encoding: "utf8"}));
+    const sameTok = xt.ids.length === ids.length && xt.ids.every((v, i) => v === ids[i]);
+    if (sameTok) tokSame++;
     await seq.clearHistory();
     const gnFull = {generateNext: {token: true, logits: true, options: GREEDY}};
     let res = await seq.controlledEvaluate([...ids.slice(0, -1), [ids[ids.length - 1], gnFull]]);
@@ -86,15 +96,27 @@ for (let pi = 0; pi < prompts.length; pi++) {
     if (div < 0) greedySame++;
     let note = "";
     if (div >= 0) {
-        note = ` diverges at ${div}: llama ${ge[div]} xuan ${gx[div]}`;
+        // llama.cpp's own distribution at the divergence: a near-tie between its pick and
+        // xuan's explains a flip by rounding; a clear winner would be a bug.
+        await seq.clearHistory();
+        const pre = [...ids, ...ge.slice(0, div)];
+        const gn = {generateNext: {token: true, probabilities: true, options: GREEDY}};
+        const r2 = await seq.controlledEvaluate([...pre.slice(0, -1), [pre[pre.length - 1], gn]]);
+        const pr = r2[r2.length - 1].next.probabilities;
+        const pl = pr.get(ge[div]) ?? 0, px = pr.get(gx[div]) ?? 0;
+        note = ` diverges at ${div}: llama ${ge[div]} (p ${pl.toFixed(5)}) xuan ${gx[div]} (p ${px.toFixed(5)}),` +
+               ` gap ${(pl - px).toExponential(2)}`;
     }
-    rows.push({prompt: pi, n_ids: ids.length, max_dlogp: d, greedy_same: div < 0, diverge_at: div});
-    console.log(`prompt ${pi} (${ids.length} tok): max|dlogp| ${d.toExponential(2)} greedy ${div < 0 ? "same" : "DIFF"}${note}`);
+    if (!sameTok) note += ` TOKENS DIFFER: xuan [${xt.ids.join(",")}]`;
+    rows.push({prompt: pi, n_ids: ids.length, max_dlogp: d, greedy_same: div < 0, diverge_at: div,
+               tokens_same: sameTok});
+    console.log(`prompt ${pi} (${ids.length} tok): max|dlogp| ${d.toExponential(2)} greedy ${div < 0 ? "same" : "DIFF"}` +
+                ` tokens ${sameTok ? "same" : "DIFF"}${note}`);
     void nv;
 }
-const ok = maxDelta <= tol && greedySame >= Math.min(9, prompts.length);
+const ok = maxDelta <= tol && greedySame >= Math.min(9, prompts.length) && tokSame === prompts.length;
 console.log(JSON.stringify({model: modelPath, tol, max_dlogp: maxDelta, greedy_same: greedySame,
-                            prompts: prompts.length, ok}));
+                            tokens_same: tokSame, prompts: prompts.length, ok}));
 await ctx.dispose();
 await model.dispose();
 process.exit(ok ? 0 : 1);
