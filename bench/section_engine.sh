@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make bench, section "engine": xuan bench against llama.cpp's own llama-bench
-# (native build from the source node-llama-cpp ships, scripts/peer.sh tools)
+# (native build from the source node-llama-cpp ships, scripts/peer.sh tools:
+# AVX-512 on, AMX off)
 # on the same synthetic Qwen2.5-0.5B- and 7B-shaped files (Q8_0 and Q4_K_M),
 # 2 threads, pp512 / tg128, 3 repetitions, peak RSS of each process.
 # XUAN_ENGINE_SHAPES (default "qwen2.5-0.5b qwen2.5-7b") and
@@ -20,12 +21,9 @@ for shape in ${XUAN_ENGINE_SHAPES:-qwen2.5-0.5b qwen2.5-7b}; do
   for type in ${XUAN_ENGINE_TYPES:-Q8_0 Q4_K_M}; do
     f="$XUAN_BENCH_DIR/$shape-$type.gguf"
     if [ ! -f "$f" ]; then
-      if [ "$type" = Q4_K_M ]; then
-        # Q4_K_M = xuan quantize's mix when available, else Q4_K with a Q6_K output.
-        "$XUAN_BIN" synth --preset "$shape" --type Q4_K --output-type Q6_K -o "$f" -q >/dev/null 2>&1
-      else
-        "$XUAN_BIN" synth --preset "$shape" --type "$type" -o "$f" -q >/dev/null 2>&1
-      fi
+      # llama-quantize's per-tensor mix for the file type (Q4_K_M: Q4_K with Q6_K
+      # attn_v/ffn_down in some layers and a Q6_K output).
+      "$XUAN_BIN" synth --preset "$shape" --ftype "$type" -o "$f" -q >/dev/null 2>&1
     fi
     /usr/bin/time -f "%M" -o "$XUAN_BENCH_DIR/x.rss" "$XUAN_BIN" bench -m "$f" -p $P -n $N -r $R -t $T --json \
       >"$XUAN_BENCH_DIR/x.json" 2>"$XUAN_BENCH_DIR/x.err"
