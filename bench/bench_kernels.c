@@ -135,7 +135,16 @@ int main(int argc, char **argv) {
     static const int64_t BATCH[3] = {32, 128, 512};
     float *x = xuan_malloc_aligned((size_t)512 * COLS * sizeof(float));
     float *y = xuan_malloc_aligned((size_t)512 * 152064 * sizeof(float));
-    void *scratch = xuan_malloc_aligned((size_t)512 * COLS * 2);
+    /* The largest scratch any type needs for 512 tokens (activations + the
+     * batch kernel's per-group sums). */
+    size_t scratch_n = 0;
+    for (uint32_t t = 0; t < XUAN_TYPE_COUNT; t++) {
+        if (!xuan_quant_can_matmul(t)) continue;
+        xuan_weight probe = {t, NULL, 3584, COLS};
+        size_t n = xuan_matmul_scratch_size(&probe, 512);
+        if (n > scratch_n) scratch_n = n;
+    }
+    void *scratch = xuan_malloc_aligned(scratch_n + 64);
     if (!x || !y || !scratch) return 1;
     for (int64_t i = 0; i < 512 * COLS; i++) x[i] = rndf();
 

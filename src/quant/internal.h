@@ -29,4 +29,17 @@ xuan_vec_dot_fn xuan_dot_kernel(xuan_simd simd, uint32_t type);
 void xuan_fp16_to_fp32_row_avx2(const uint16_t *src, float *dst, int64_t n);
 void xuan_fp32_to_fp16_row_avx2(const float *src, uint16_t *dst, int64_t n);
 
+/* Batch products with AVX-512 VNNI (gemm_avx512.c; call only when
+ * xuan_cpu_get()->simd is XUAN_SIMD_AVX512).  For a supported type, the
+ * caller quantizes each token to the vec-dot format and fills a meta row of
+ * xuan_gemm_meta_row_bytes() with xuan_gemm_prepare_act(), then
+ * xuan_gemm_avx512_rows() writes y[t * n_rows + r] for rows [r0, r1) (r0 a
+ * multiple of 16) and every token. */
+bool xuan_gemm_avx512_supports(uint32_t type, int64_t n_cols, size_t w_row);
+size_t xuan_gemm_meta_row_bytes(uint32_t type, int64_t n_cols);
+void xuan_gemm_prepare_act(uint32_t type, const void *act, int64_t n_cols, void *meta_row);
+void xuan_gemm_avx512_rows(uint32_t type, const uint8_t *w, size_t w_row, int64_t r0, int64_t r1,
+                           int64_t n_rows, int64_t n_cols, const uint8_t *act, size_t act_row,
+                           const void *meta, int64_t n_tok, float *y);
+
 #endif

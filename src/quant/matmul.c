@@ -13,6 +13,11 @@
 
 enum { ROW_TILE = 16, TOK_TILE = 64, PREFETCH_ROWS = 2 };
 
+/* From this many tokens on, AVX-512 machines take the packed batch kernel
+ * of gemm_avx512.c (packing 16 rows costs about as much as 2-3 tokens of
+ * products; measured crossover with bench_kernels). */
+enum { GEMM_MIN_TOK = 4 };
+
 typedef struct mm_job {
     const xuan_weight *w;
     const float *x;
@@ -23,6 +28,9 @@ typedef struct mm_job {
     size_t w_row;       /* bytes per weight row */
     uint32_t act_type;
     xuan_vec_dot_fn dot;
+    bool gemm;          /* the packed AVX-512 batch kernel */
+    uint8_t *meta;      /* its per-token activation sums (after the activations) */
+    size_t meta_row;
 } mm_job;
 
 static size_t act_row_bytes(uint32_t act_type, int64_t n_cols) {
@@ -52,19 +60,29 @@ int xuan_weight_check(const xuan_weight *w, const char *name, xuan_error *err) {
     return 0;
 }
 
+static size_t align64(size_t n) { return (n + 63) & ~(size_t)63; }
+
+/* Scratch layout: n_tok activation rows, then (batch kernel) n_tok meta rows. */
 size_t xuan_matmul_scratch_size(const xuan_weight *w, int64_t n_tok) {
     uint32_t act = xuan_quant_vec_dot_type(w->type);
     if (act == XUAN_TYPE_F32 || act == XUAN_TYPE_COUNT) return 0;
-    return act_row_bytes(act, w->n_cols) * (size_t)n_tok;
+    size_t n = act_row_bytes(act, w->n_cols) * (size_t)n_tok;
+    uint64_t wr = 0;
+    if (n_tok >= GEMM_MIN_TOK && xuan_type_row_size(w->type, (uint64_t)w->n_cols, &wr) &&
+        xuan_gemm_avx512_supports(w->type, w->n_cols, (size_t)wr))
+        n = align64(n) + xuan_gemm_meta_row_bytes(w->type, w->n_cols) * (size_t)n_tok;
+    return n;
 }
 
 /* Phase 1 of a batch: each thread quantizes a share of the tokens. */
 static void quantize_part(void *ctx, int ith, int nth) {
     mm_job *j = ctx;
     int64_t t0 = j->n_tok * ith / nth, t1 = j->n_tok * (ith + 1) / nth;
-    for (int64_t t = t0; t < t1; t++)
-        xuan_quantize_act(j->act_type, j->x + t * j->w->n_cols, (uint8_t *)j->act + t * j->act_row,
-                          j->w->n_cols);
+    for (int64_t t = t0; t < t1; t++) {
+        uint8_t *a = (uint8_t *)j->act + t * j->act_row;
+        xuan_quantize_act(j->act_type, j->x + t * j->w->n_cols, a, j->w->n_cols);
+        if (j->gemm) xuan_gemm_prepare_act(j->w->type, a, j->w->n_cols, j->meta + t * j->meta_row);
+    }
 }
 
 /* Phase 2: this thread's rows, tiled. */
@@ -76,6 +94,11 @@ static void compute_part(void *ctx, int ith, int nth) {
     int64_t r0 = n_tiles * ith / nth * ROW_TILE, r1 = n_tiles * (ith + 1) / nth * ROW_TILE;
     if (r1 > n_rows) r1 = n_rows;
     const uint8_t *wdata = j->w->data;
+    if (j->gemm) {
+        xuan_gemm_avx512_rows(j->w->type, wdata, j->w_row, r0, r1, n_rows, n_cols, j->act, j->act_row, j->meta,
+                              j->n_tok, j->y);
+        return;
+    }
     if (j->n_tok == 1) {
         /* Decode streams the weights once.  The hardware prefetcher alone
          * keeps too few lines in flight while the core does arithmetic (and
@@ -123,6 +146,12 @@ void xuan_matmul(xuan_pool *pool, const xuan_weight *w, const float *x, int64_t 
         XUAN_ASSERT(scratch != NULL);
         j.act = scratch;
         j.act_row = act_row_bytes(j.act_type, w->n_cols);
+        j.gemm = n_tok >= GEMM_MIN_TOK && xuan_cpu_get()->simd >= XUAN_SIMD_AVX512 &&
+                 xuan_gemm_avx512_supports(w->type, w->n_cols, j.w_row);
+        if (j.gemm) {
+            j.meta = (uint8_t *)scratch + align64(j.act_row * (size_t)n_tok);
+            j.meta_row = xuan_gemm_meta_row_bytes(w->type, w->n_cols);
+        }
         if (n_tok == 1) quantize_part(&j, 0, 1); /* cheaper than waking a worker */
         else xuan_pool_run(pool, quantize_part, &j);
     }

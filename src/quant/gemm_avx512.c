@@ -1,0 +1,546 @@
+/*
+ * gemm_avx512.c — batch products (prompt processing) on AVX-512 VNNI with
+ * 512-bit registers.  matmul.c calls it for n_tok >= XUAN_GEMM_MIN_TOK when
+ * the CPU has AVX-512 VNNI; the single-row kernels of dot_x86.h serve
+ * decoding and the other SIMD levels.
+ *
+ * Why a second path.  A per-(row, token) dot product spends, per 32-element
+ * block, one byte-product instruction and about three more to reduce and
+ * scale it; a 16-row x 8-token register tile spends eight vpdpbusd on 16
+ * rows at once and then three float operations per token, so the byte
+ * products dominate (the idea of ggml's repacked "8x8" GEMM kernels and of
+ * BLAS's packed panels, done here on the fly).
+ *
+ * How.  For each K-chunk (KC elements) and each panel of 16 weight rows:
+ *  1. pack: the panel's blocks become, per group of G elements (32, or 16
+ *     for the types with 16-element scales), G/4 vectors whose 32-bit lane
+ *     r holds 4 consecutive unsigned quants of row r, then the 16 rows'
+ *     float scales and (types with a separate minimum) float biases.  A
+ *     weight element is  scale * (q - c) or  scale * q + bias.  Packing
+ *     reads each row with 32-bit gathers, so the transposition is free.
+ *  2. multiply: for 8 tokens at a time, per group, vpdpbusd(q, a) with a
+ *     token's 4 activation bytes broadcast gives the 16 rows' integer sums;
+ *     the offset c is exact in the integer domain (the accumulator starts at
+ *     -c * sum(a)), then  acc += float(sum) * (scale * d_a)  [+ bias * d_a *
+ *     sum(a)].  Integer sums are exact; only the float order differs from
+ *     the scalar reference (per group instead of per block or super-block).
+ * The panel (about 20-25 KB) stays in L1/L2 while every token passes over
+ * it, and a K-chunk of all tokens' activations (KC bytes each) stays in L2
+ * while the panels go by.  Activations keep ggml's vec-dot formats (Q8_0,
+ * Q8_1, Q8_K); per token and group a small "meta" record holds d_a,
+ * d_a * sum(a) and -c * sum(a), computed once per call by
+ * xuan_gemm_prepare_act.
+ *
+ * Sections: type table, packers, activation meta, microkernel, driver.
+ */
+#include "quant/blocks.h"
+#include "quant/internal.h"
+
+#include <immintrin.h>
+#include <stddef.h>
+
+enum {
+    PR = 16,   /* rows per panel: the 16 int32 lanes of a zmm */
+    NT = 8,    /* tokens per microkernel call */
+    KC = 1024, /* elements per K-chunk (a multiple of 256) */
+    MAX_GROUP_BYTES = 32 * PR + 2 * 64,
+};
+
+/* ---- type table ----------------------------------------------------------------- */
+
+typedef void (*pack_fn)(const uint8_t *w, __m512i idx, __mmask16 m, uint8_t *out);
+
+typedef struct gemm_type {
+    uint8_t group;       /* elements per scale group: 16 or 32 */
+    uint8_t offset;      /* c in scale * (q - c); 0 for types with a bias */
+    bool has_min;        /* per-group float bias (scale * q + bias) */
+    uint16_t w_elems;    /* elements per weight block */
+    uint16_t w_bytes;    /* bytes per weight block */
+    uint32_t act_type;   /* XUAN_TYPE_Q8_0 / Q8_1 / Q8_K */
+    pack_fn pack;        /* one weight block of 16 rows */
+} gemm_type;
+
+static inline size_t group_bytes(const gemm_type *t) {
+    return (size_t)t->group * PR + 64 + (t->has_min ? 64 : 0);
+}
+
+/* ---- packers ------------------------------------------------------------------------ *
+ * w points at block b of row 0; row r's block is at w + idx[r] (idx = r * row
+ * bytes).  Lanes outside m (rows past the end) become zero.  Each packer
+ * writes w_elems / group groups: values, then scales, then biases. */
+
+static inline __m512i gather(const uint8_t *p, __m512i idx, __mmask16 m) {
+    return _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), m, idx, p, 1);
+}
+
+/* The fp16 in the low (hi = false) or high half of each lane, as floats. */
+static inline __m512 half_to_ps(__m512i v, bool hi) {
+    if (hi) v = _mm512_srli_epi32(v, 16);
+    return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(v));
+}
+
+/* Byte i of each lane, zero-extended. */
+static inline __m512i byte_of(__m512i v, int i) {
+    return _mm512_and_si512(_mm512_srli_epi32(v, 8 * i), _mm512_set1_epi32(0xFF));
+}
+
+/* Bit 0 of each of the 4 low bits of x (per lane) moved to bit 4 of bytes 0..3. */
+static inline __m512i spread4_bit4(__m512i x) {
+    const __m512i one = _mm512_set1_epi32(1);
+    __m512i r = _mm512_and_si512(x, one);
+    r = _mm512_or_si512(r, _mm512_and_si512(_mm512_slli_epi32(x, 7), _mm512_set1_epi32(1 << 8)));
+    r = _mm512_or_si512(r, _mm512_and_si512(_mm512_slli_epi32(x, 14), _mm512_set1_epi32(1 << 16)));
+    r = _mm512_or_si512(r, _mm512_and_si512(_mm512_slli_epi32(x, 21), _mm512_set1_epi32(1 << 24)));
+    return _mm512_slli_epi32(r, 4);
+}
+
+#define V(out, g, k, G) ((__m512i *)((out) + (g) * gb + (size_t)(k) * 64))
+#define S(out, g, G) ((float *)((out) + (g) * gb + (size_t)(G) * PR))
+#define B(out, g, G) ((float *)((out) + (g) * gb + (size_t)(G) * PR + 64))
+
+static void pack_q8_0(const uint8_t *w, __m512i idx, __mmask16 m, uint8_t *out) {
+    const size_t gb = 32 * PR + 64;
+    const __m512i flip = _mm512_set1_epi8((char)0x80); /* q + 128: unsigned */
+    for (int k = 0; k < 8; k++)
+        _mm512_store_si512(V(out, 0, k, 32),
+                           _mm512_xor_si512(gather(w + offsetof(block_q8_0, qs) + 4 * k, idx, m), flip));
+    _mm512_store_ps(S(out, 0, 32), half_to_ps(gather(w, idx, m), false));
+}
+
+static void pack_q4_0(const uint8_t *w, __m512i idx, __mmask16 m, uint8_t *out) {
+    const size_t gb = 32 * PR + 64;
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    for (int k = 0; k < 4; k++) {
+        __m512i v = gather(w + offsetof(block_q4_0, qs) + 4 * k, idx, m);
+        _mm512_store_si512(V(out, 0, k, 32), _mm512_and_si512(v, m4));
+        _mm512_store_si512(V(out, 0, k + 4, 32), _mm512_and_si512(_mm512_srli_epi32(v, 4), m4));
+    }
+    _mm512_store_ps(S(out, 0, 32), half_to_ps(gather(w, idx, m), false));
+}
+
+static void pack_q4_1(const uint8_t *w, __m512i idx, __mmask16 m, uint8_t *out) {
+    const size_t gb = 32 * PR + 128;
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    for (int k = 0; k < 4; k++) {
+        __m512i v = gather(w + offsetof(block_q4_1, qs) + 4 * k, idx, m);
+        _mm512_store_si512(V(out, 0, k, 32), _mm512_and_si512(v, m4));
+        _mm512_store_si512(V(out, 0, k + 4, 32), _mm512_and_si512(_mm512_srli_epi32(v, 4), m4));
+    }
+    __m512i dm = gather(w, idx, m);
+    _mm512_store_ps(S(out, 0, 32), half_to_ps(dm, false));
+    _mm512_store_ps(B(out, 0, 32), half_to_ps(dm, true));
+}
+
+/* Q5_0 / Q5_1: element i < 16 is the low nibble of qs[i] plus bit i of qh
+ * as bit 4; element 16 + i the high nibble plus bit 16 + i. */
+static inline void pack_q5(const uint8_t *qs, const uint8_t *qh, __m512i idx, __mmask16 m, uint8_t *out,
+                           size_t gb) {
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    __m512i h = gather(qh, idx, m);
+    for (int k = 0; k < 4; k++) {
+        __m512i v = gather(qs + 4 * k, idx, m);
+        __m512i lo = _mm512_or_si512(_mm512_and_si512(v, m4), spread4_bit4(_mm512_srli_epi32(h, 4 * k)));
+        __m512i hi = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(v, 4), m4),
+                                     spread4_bit4(_mm512_srli_epi32(h, 16 + 4 * k)));
+        _mm512_store_si512(V(out, 0, k, 32), lo);
+        _mm512_store_si512(V(out, 0, k + 4, 32), hi);
+    }
+}
+
+static void pack_q5_0(const uint8_t *w, __m512i idx, __mmask16 m, uint8_t *out) {
+    pack_q5(w + offsetof(block_q5_0, qs), w + offsetof(block_q5_0, qh), idx, m, out, 32 * PR + 64);
+    _mm512_store_ps((float *)(out + 32 * PR), half_to_ps(gather(w, idx, m), false));
+}
+
+static void pack_q5_1(const uint8_t *w, __m512i idx, __mmask16 m, uint8_t *out) {
+    pack_q5(w + offsetof(block_q5_1, qs), w + offsetof(block_q5_1, qh), idx, m, out, 32 * PR + 128);
+    __m512i dm = gather(w, idx, m);
+    _mm512_store_ps((float *)(out + 32 * PR), half_to_ps(dm, false));
+    _mm512_store_ps((float *)(out + 32 * PR + 64), half_to_ps(dm, true));
+}
+
+/* IQ4_NL / IQ4_XS values + 128, so that they are unsigned (offset 128). */
+static inline __m512i iq4_table(void) {
+    uint8_t t[16];
+    for (int i = 0; i < 16; i++) t[i] = (uint8_t)(xuan_kvalues_iq4nl[i] + 128);
+    return _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)t));
+}
+
+static inline void pack_iq4_32(const uint8_t *qs, __m512i idx, __mmask16 m, uint8_t *out, __m512i table) {
+    const size_t gb = 32 * PR + 64;
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    for (int k = 0; k < 4; k++) {
+        __m512i v = gather(qs + 4 * k, idx, m);
+        _mm512_store_si512(V(out, 0, k, 32), _mm512_shuffle_epi8(table, _mm512_and_si512(v, m4)));
+        _mm512_store_si512(V(out, 0, k + 4, 32),
+                           _mm512_shuffle_epi8(table, _mm512_and_si512(_mm512_srli_epi32(v, 4), m4)));
+    }
+}
+
+static void pack_iq4_nl(const uint8_t *w, __m512i idx, __mmask16 m, uint8_t *out) {
+    pack_iq4_32(w + offsetof(block_iq4_nl, qs), idx, m, out, iq4_table());
+    _mm512_store_ps((float *)(out + 32 * PR), half_to_ps(gather(w, idx, m), false));
+}
+
+static void pack_iq4_xs(const uint8_t *w, __m512i idx, __mmask16 m, uint8_t *out) {
+    const size_t gb = 32 * PR + 64;
+    const __m512i table = iq4_table();
+    __m512i dh = gather(w, idx, m); /* d, scales_h */
+    __m512i sl = gather(w + offsetof(block_iq4_xs, scales_l), idx, m);
+    __m512 d = half_to_ps(dh, false);
+    __m512i sh = _mm512_srli_epi32(dh, 16);
+    for (int ib = 0; ib < 8; ib++) {
+        pack_iq4_32(w + offsetof(block_iq4_xs, qs) + 16 * ib, idx, m, out + ib * gb, table);
+        __m512i lo = _mm512_and_si512(_mm512_srli_epi32(sl, 4 * ib), _mm512_set1_epi32(0xF));
+        __m512i hi = _mm512_and_si512(_mm512_srli_epi32(sh, 2 * ib), _mm512_set1_epi32(3));
+        __m512i ls = _mm512_sub_epi32(_mm512_or_si512(lo, _mm512_slli_epi32(hi, 4)), _mm512_set1_epi32(32));
+        _mm512_store_ps(S(out, ib, 32), _mm512_mul_ps(d, _mm512_cvtepi32_ps(ls)));
+    }
+}
+
+/* Q4_K / Q5_K: 6-bit scales and mins of the 8 sub-blocks, per lane. */
+static inline void k4_scales(const uint8_t *w, size_t scales_off, __m512i idx, __mmask16 m, __m512i sc[8],
+                             __m512i mn[8]) {
+    __m512i s0 = gather(w + scales_off, idx, m), s1 = gather(w + scales_off + 4, idx, m),
+            s2 = gather(w + scales_off + 8, idx, m);
+    const __m512i m6 = _mm512_set1_epi32(63), m4 = _mm512_set1_epi32(0xF);
+    for (int j = 0; j < 4; j++) {
+        __m512i b0 = byte_of(s0, j), b1 = byte_of(s1, j), b2 = byte_of(s2, j);
+        sc[j] = _mm512_and_si512(b0, m6);
+        mn[j] = _mm512_and_si512(b1, m6);
+        sc[j + 4] = _mm512_or_si512(_mm512_and_si512(b2, m4), _mm512_slli_epi32(_mm512_srli_epi32(b0, 6), 4));
+        mn[j + 4] = _mm512_or_si512(_mm512_srli_epi32(b2, 4), _mm512_slli_epi32(_mm512_srli_epi32(b1, 6), 4));
+    }
+}
+
+static inline void k4_store_scales(const uint8_t *w, size_t scales_off, __m512i idx, __mmask16 m,
+                                   uint8_t *out, size_t gb) {
+    __m512i sc[8], mn[8];
+    k4_scales(w, scales_off, idx, m, sc, mn);
+    __m512i dd = gather(w, idx, m); /* d, dmin */
+    __m512 d = half_to_ps(dd, false), dmin = half_to_ps(dd, true);
+    for (int j = 0; j < 8; j++) {
+        _mm512_store_ps(S(out, j, 32), _mm512_mul_ps(d, _mm512_cvtepi32_ps(sc[j])));
+        _mm512_store_ps(B(out, j, 32), _mm512_mul_ps(_mm512_sub_ps(_mm512_setzero_ps(), dmin),
+                                                     _mm512_cvtepi32_ps(mn[j])));
+    }
+}
+
+static void pack_q4_K(const uint8_t *w, __m512i idx, __mmask16 m, uint8_t *out) {
+    const size_t gb = 32 * PR + 128;
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    for (int p = 0; p < 4; p++)
+        for (int k = 0; k < 8; k++) {
+            __m512i v = gather(w + offsetof(block_q4_K, qs) + 32 * p + 4 * k, idx, m);
+            _mm512_store_si512(V(out, 2 * p, k, 32), _mm512_and_si512(v, m4));
+            _mm512_store_si512(V(out, 2 * p + 1, k, 32), _mm512_and_si512(_mm512_srli_epi32(v, 4), m4));
+        }
+    k4_store_scales(w, offsetof(block_q4_K, scales), idx, m, out, gb);
+}
+
+static void pack_q5_K(const uint8_t *w, __m512i idx, __mmask16 m, uint8_t *out) {
+    const size_t gb = 32 * PR + 128;
+    const __m512i m4 = _mm512_set1_epi8(0x0F), one = _mm512_set1_epi8(1);
+    for (int k = 0; k < 8; k++) {
+        __m512i h = gather(w + offsetof(block_q5_K, qh) + 4 * k, idx, m);
+        for (int p = 0; p < 4; p++) {
+            __m512i v = gather(w + offsetof(block_q5_K, qs) + 32 * p + 4 * k, idx, m);
+            __m512i h0 = _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(h, 2 * p), one), 4);
+            __m512i h1 = _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(h, 2 * p + 1), one), 4);
+            _mm512_store_si512(V(out, 2 * p, k, 32), _mm512_or_si512(_mm512_and_si512(v, m4), h0));
+            _mm512_store_si512(V(out, 2 * p + 1, k, 32),
+                               _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(v, 4), m4), h1));
+        }
+    }
+    k4_store_scales(w, offsetof(block_q5_K, scales), idx, m, out, gb);
+}
+
+/* Q6_K: groups of 16; per 128-element half, ql[l] / ql[l+32] give the low
+ * nibbles of elements l, 32+l (low) and 64+l, 96+l (high), qh[l] their
+ * 2 high bits. */
+static void pack_q6_K(const uint8_t *w, __m512i idx, __mmask16 m, uint8_t *out) {
+    const size_t gb = 16 * PR + 64;
+    const __m512i m4 = _mm512_set1_epi8(0x0F), m2 = _mm512_set1_epi8(3);
+    for (int h = 0; h < 2; h++)
+        for (int k = 0; k < 8; k++) {
+            const uint8_t *ql = w + offsetof(block_q6_K, ql) + 64 * h + 4 * k;
+            __m512i l0 = gather(ql, idx, m), l1 = gather(ql + 32, idx, m);
+            __m512i hb = gather(w + offsetof(block_q6_K, qh) + 32 * h + 4 * k, idx, m);
+            __m512i q[4] = {
+                _mm512_or_si512(_mm512_and_si512(l0, m4), _mm512_slli_epi32(_mm512_and_si512(hb, m2), 4)),
+                _mm512_or_si512(_mm512_and_si512(l1, m4),
+                                _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(hb, 2), m2), 4)),
+                _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(l0, 4), m4),
+                                _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(hb, 4), m2), 4)),
+                _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(l1, 4), m4),
+                                _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(hb, 6), m2), 4)),
+            };
+            /* Element 128h + 32i + 4k lies in group 8h + 2i + k/4, dword k%4. */
+            for (int i = 0; i < 4; i++) _mm512_store_si512(V(out, 8 * h + 2 * i + k / 4, k % 4, 16), q[i]);
+        }
+    /* d is the last field: read the dword ending with it, take the high half. */
+    __m512 d = half_to_ps(gather(w + offsetof(block_q6_K, d) - 2, idx, m), true);
+    for (int s = 0; s < 4; s++) {
+        __m512i sc4 = gather(w + offsetof(block_q6_K, scales) + 4 * s, idx, m);
+        for (int i = 0; i < 4; i++) {
+            __m512i sc = _mm512_srai_epi32(_mm512_slli_epi32(sc4, 24 - 8 * i), 24);
+            _mm512_store_ps(S(out, 4 * s + i, 16), _mm512_mul_ps(d, _mm512_cvtepi32_ps(sc)));
+        }
+    }
+}
+
+/* Q2_K / Q3_K: per 128-element half k, byte l of qs[32k..] holds 2-bit
+ * quants of elements 128k + 32s + l (s = shift / 2); element e lies in
+ * group e / 16. */
+static void pack_q2_K(const uint8_t *w, __m512i idx, __mmask16 m, uint8_t *out) {
+    const size_t gb = 16 * PR + 128;
+    const __m512i m2 = _mm512_set1_epi8(3);
+    for (int k = 0; k < 2; k++)
+        for (int d4 = 0; d4 < 8; d4++) {
+            __m512i v = gather(w + offsetof(block_q2_K, qs) + 32 * k + 4 * d4, idx, m);
+            for (int s = 0; s < 4; s++)
+                _mm512_store_si512(V(out, 8 * k + 2 * s + d4 / 4, d4 % 4, 16),
+                                   _mm512_and_si512(_mm512_srli_epi32(v, 2 * s), m2));
+        }
+    __m512i dd = gather(w + offsetof(block_q2_K, d), idx, m);
+    __m512 d = half_to_ps(dd, false), ndmin = _mm512_sub_ps(_mm512_setzero_ps(), half_to_ps(dd, true));
+    for (int s = 0; s < 4; s++) {
+        __m512i sc4 = gather(w + offsetof(block_q2_K, scales) + 4 * s, idx, m);
+        for (int i = 0; i < 4; i++) {
+            __m512i b = byte_of(sc4, i);
+            __m512i sc = _mm512_and_si512(b, _mm512_set1_epi32(0xF)), mn = _mm512_srli_epi32(b, 4);
+            _mm512_store_ps(S(out, 4 * s + i, 16), _mm512_mul_ps(d, _mm512_cvtepi32_ps(sc)));
+            _mm512_store_ps(B(out, 4 * s + i, 16), _mm512_mul_ps(ndmin, _mm512_cvtepi32_ps(mn)));
+        }
+    }
+}
+
+static void pack_q3_K(const uint8_t *w, __m512i idx, __mmask16 m, uint8_t *out) {
+    const size_t gb = 16 * PR + 64;
+    const __m512i m2 = _mm512_set1_epi8(3), one = _mm512_set1_epi8(1);
+    for (int d4 = 0; d4 < 8; d4++) {
+        __m512i hm = gather(w + offsetof(block_q3_K, hmask) + 4 * d4, idx, m);
+        for (int k = 0; k < 2; k++) {
+            __m512i v = gather(w + offsetof(block_q3_K, qs) + 32 * k + 4 * d4, idx, m);
+            for (int s = 0; s < 4; s++) {
+                __m512i lo = _mm512_and_si512(_mm512_srli_epi32(v, 2 * s), m2);
+                __m512i hb = _mm512_and_si512(_mm512_srli_epi32(hm, 4 * k + s), one);
+                _mm512_store_si512(V(out, 8 * k + 2 * s + d4 / 4, d4 % 4, 16),
+                                   _mm512_or_si512(lo, _mm512_slli_epi32(hb, 2)));
+            }
+        }
+    }
+    __m512 d = half_to_ps(gather(w + offsetof(block_q3_K, d) - 2, idx, m), true);
+    /* The 6-bit signed scales: decoded per row (16 calls per block). */
+    _Alignas(64) int32_t off[PR];
+    _Alignas(64) float sc[16][PR];
+    _mm512_store_si512(off, idx);
+    for (int r = 0; r < PR; r++) {
+        int8_t s16[16] = {0};
+        if (m >> r & 1) xuan_q3k_scales(w + off[r] + offsetof(block_q3_K, scales), s16);
+        for (int g = 0; g < 16; g++) sc[g][r] = s16[g];
+    }
+    for (int g = 0; g < 16; g++) _mm512_store_ps(S(out, g, 16), _mm512_mul_ps(d, _mm512_load_ps(sc[g])));
+}
+
+#undef V
+#undef S
+#undef B
+
+static const gemm_type TYPES[XUAN_TYPE_COUNT] = {
+    [XUAN_TYPE_Q8_0] = {32, 128, false, 32, sizeof(block_q8_0), XUAN_TYPE_Q8_0, pack_q8_0},
+    [XUAN_TYPE_Q4_0] = {32, 8, false, 32, sizeof(block_q4_0), XUAN_TYPE_Q8_0, pack_q4_0},
+    [XUAN_TYPE_Q4_1] = {32, 0, true, 32, sizeof(block_q4_1), XUAN_TYPE_Q8_1, pack_q4_1},
+    [XUAN_TYPE_Q5_0] = {32, 16, false, 32, sizeof(block_q5_0), XUAN_TYPE_Q8_0, pack_q5_0},
+    [XUAN_TYPE_Q5_1] = {32, 0, true, 32, sizeof(block_q5_1), XUAN_TYPE_Q8_1, pack_q5_1},
+    [XUAN_TYPE_IQ4_NL] = {32, 128, false, 32, sizeof(block_iq4_nl), XUAN_TYPE_Q8_0, pack_iq4_nl},
+    [XUAN_TYPE_IQ4_XS] = {32, 128, false, 256, sizeof(block_iq4_xs), XUAN_TYPE_Q8_K, pack_iq4_xs},
+    [XUAN_TYPE_Q2_K] = {16, 0, true, 256, sizeof(block_q2_K), XUAN_TYPE_Q8_K, pack_q2_K},
+    [XUAN_TYPE_Q3_K] = {16, 4, false, 256, sizeof(block_q3_K), XUAN_TYPE_Q8_K, pack_q3_K},
+    [XUAN_TYPE_Q4_K] = {32, 0, true, 256, sizeof(block_q4_K), XUAN_TYPE_Q8_K, pack_q4_K},
+    [XUAN_TYPE_Q5_K] = {32, 0, true, 256, sizeof(block_q5_K), XUAN_TYPE_Q8_K, pack_q5_K},
+    [XUAN_TYPE_Q6_K] = {16, 32, false, 256, sizeof(block_q6_K), XUAN_TYPE_Q8_K, pack_q6_K},
+};
+
+bool xuan_gemm_avx512_supports(uint32_t type, int64_t n_cols, size_t w_row) {
+    if (type >= XUAN_TYPE_COUNT || !TYPES[type].pack) return false;
+    /* Gather offsets are int32: 16 rows must fit. */
+    return n_cols % TYPES[type].w_elems == 0 && w_row <= (size_t)INT32_MAX / PR;
+}
+
+/* ---- activation meta ------------------------------------------------------------------ */
+
+/* Per token and group: d_a, d_a * sum(a), and -c * sum(a) as int32 bits. */
+typedef struct act_meta {
+    float d, dsum;
+    int32_t neg_csum, pad;
+} act_meta;
+
+size_t xuan_gemm_meta_row_bytes(uint32_t type, int64_t n_cols) {
+    return (size_t)(n_cols / TYPES[type].group) * sizeof(act_meta);
+}
+
+void xuan_gemm_prepare_act(uint32_t type, const void *act, int64_t n_cols, void *meta_row) {
+    const gemm_type *t = &TYPES[type];
+    act_meta *meta = meta_row;
+    const int G = t->group, c = t->offset;
+    if (t->act_type == XUAN_TYPE_Q8_K) {
+        const block_q8_K *a = act;
+        for (int64_t b = 0; b < n_cols / QKK; b++)
+            for (int g = 0; g < QKK / G; g++) {
+                int s = G == 16 ? a[b].bsums[g] : a[b].bsums[2 * g] + a[b].bsums[2 * g + 1];
+                meta[b * (QKK / G) + g] = (act_meta){a[b].d, a[b].d * (float)s, -c * s, 0};
+            }
+    } else if (t->act_type == XUAN_TYPE_Q8_1) {
+        const block_q8_1 *a = act;
+        /* The stored s (= d * sum, in fp16) is what the scalar reference uses. */
+        for (int64_t b = 0; b < n_cols / QK32; b++)
+            meta[b] = (act_meta){xuan_fp16_to_fp32(a[b].d), xuan_fp16_to_fp32(a[b].s), 0, 0};
+    } else {
+        const block_q8_0 *a = act;
+        for (int64_t b = 0; b < n_cols / QK32; b++) {
+            __m256i q = _mm256_loadu_si256((const __m256i *)a[b].qs);
+            __m256i s16 = _mm256_maddubs_epi16(_mm256_set1_epi8(1), q);
+            __m256i s32 = _mm256_madd_epi16(s16, _mm256_set1_epi16(1));
+            __m128i s = _mm_add_epi32(_mm256_castsi256_si128(s32), _mm256_extracti128_si256(s32, 1));
+            s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+            s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+            int sum = _mm_cvtsi128_si32(s);
+            float d = xuan_fp16_to_fp32(a[b].d);
+            meta[b] = (act_meta){d, d * (float)sum, -c * sum, 0};
+        }
+    }
+}
+
+/* ---- microkernel ------------------------------------------------------------------------ */
+
+/* Where group gg's activation bytes start inside a token's row. */
+typedef struct act_view {
+    const uint8_t *rows;
+    size_t row_bytes;
+    const act_meta *meta;
+    size_t meta_stride; /* groups per token */
+    size_t blk_bytes, qs_off;
+    int groups_per_blk;
+} act_view;
+
+static inline size_t act_offset(const act_view *a, int64_t gg, int G) {
+    return (size_t)(gg / a->groups_per_blk) * a->blk_bytes + a->qs_off +
+           (size_t)(gg % a->groups_per_blk) * (size_t)G;
+}
+
+static inline int32_t load_i32(const uint8_t *p) {
+    int32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+/* out[t][16 rows] (+)= the panel (ng groups from global group gg0) times
+ * tokens t0 .. t0 + nt.  G, has_min and nt are constants after inlining. */
+static inline __attribute__((always_inline)) void
+microkernel(const uint8_t *panel, int ng, int64_t gg0, const act_view *a, int64_t t0, const int nt, const int G,
+            const bool has_min, float *y, size_t y_stride, __mmask16 rows, bool accumulate) {
+    const size_t gb = (size_t)G * PR + 64 + (has_min ? 64 : 0);
+    __m512 acc[NT];
+#pragma GCC unroll 8
+    for (int t = 0; t < nt; t++) acc[t] = _mm512_setzero_ps();
+    const uint8_t *arow[NT];
+    const act_meta *mrow[NT];
+#pragma GCC unroll 8
+    for (int t = 0; t < nt; t++) {
+        arow[t] = a->rows + (size_t)(t0 + t) * a->row_bytes;
+        mrow[t] = a->meta + (size_t)(t0 + t) * a->meta_stride;
+    }
+    for (int g = 0; g < ng; g++, panel += gb) {
+        const int64_t gg = gg0 + g;
+        const size_t off = act_offset(a, gg, G);
+        __m512i isum[NT];
+#pragma GCC unroll 8
+        for (int t = 0; t < nt; t++)
+            isum[t] = has_min ? _mm512_setzero_si512() : _mm512_set1_epi32(mrow[t][gg].neg_csum);
+#pragma GCC unroll 8
+        for (int k = 0; k < G / 4; k++) {
+            const __m512i wv = _mm512_load_si512(panel + 64 * k);
+#pragma GCC unroll 8
+            for (int t = 0; t < nt; t++)
+                isum[t] = _mm512_dpbusd_epi32(isum[t], wv, _mm512_set1_epi32(load_i32(arow[t] + off + 4 * k)));
+        }
+        const __m512 sc = _mm512_load_ps((const float *)(panel + (size_t)G * PR));
+#pragma GCC unroll 8
+        for (int t = 0; t < nt; t++) {
+            __m512 s = _mm512_mul_ps(sc, _mm512_set1_ps(mrow[t][gg].d));
+            acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[t]), s, acc[t]);
+        }
+        if (has_min) {
+            const __m512 bias = _mm512_load_ps((const float *)(panel + (size_t)G * PR + 64));
+#pragma GCC unroll 8
+            for (int t = 0; t < nt; t++) acc[t] = _mm512_fmadd_ps(bias, _mm512_set1_ps(mrow[t][gg].dsum), acc[t]);
+        }
+    }
+#pragma GCC unroll 8
+    for (int t = 0; t < nt; t++) {
+        float *yt = y + (size_t)(t0 + t) * y_stride;
+        __m512 v = acc[t];
+        if (accumulate) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(rows, yt));
+        _mm512_mask_storeu_ps(yt, rows, v);
+    }
+}
+
+#define MK_CASES(G_, MIN_)                                                                             \
+    switch (nt) {                                                                                      \
+    case 8: microkernel(panel, ng, gg0, a, t0, 8, G_, MIN_, y, ys, rows, acc); break;                  \
+    case 7: microkernel(panel, ng, gg0, a, t0, 7, G_, MIN_, y, ys, rows, acc); break;                  \
+    case 6: microkernel(panel, ng, gg0, a, t0, 6, G_, MIN_, y, ys, rows, acc); break;                  \
+    case 5: microkernel(panel, ng, gg0, a, t0, 5, G_, MIN_, y, ys, rows, acc); break;                  \
+    case 4: microkernel(panel, ng, gg0, a, t0, 4, G_, MIN_, y, ys, rows, acc); break;                  \
+    case 3: microkernel(panel, ng, gg0, a, t0, 3, G_, MIN_, y, ys, rows, acc); break;                  \
+    case 2: microkernel(panel, ng, gg0, a, t0, 2, G_, MIN_, y, ys, rows, acc); break;                  \
+    default: microkernel(panel, ng, gg0, a, t0, 1, G_, MIN_, y, ys, rows, acc); break;                 \
+    }
+
+static void run_tile(const gemm_type *t, const uint8_t *panel, int ng, int64_t gg0, const act_view *a,
+                     int64_t t0, int nt, float *y, size_t ys, __mmask16 rows, bool acc) {
+    if (t->group == 32 && t->has_min) MK_CASES(32, true)
+    else if (t->group == 32) MK_CASES(32, false)
+    else if (t->has_min) MK_CASES(16, true)
+    else MK_CASES(16, false)
+}
+
+/* ---- driver ------------------------------------------------------------------------------- */
+
+void xuan_gemm_avx512_rows(uint32_t type, const uint8_t *w, size_t w_row, int64_t r0, int64_t r1,
+                           int64_t n_rows, int64_t n_cols, const uint8_t *act, size_t act_row,
+                           const void *meta, int64_t n_tok, float *y) {
+    const gemm_type *t = &TYPES[type];
+    const int G = t->group;
+    act_view a = {.rows = act, .row_bytes = act_row, .meta = meta, .meta_stride = (size_t)(n_cols / G)};
+    if (t->act_type == XUAN_TYPE_Q8_K) {
+        a.blk_bytes = sizeof(block_q8_K);
+        a.qs_off = offsetof(block_q8_K, qs);
+        a.groups_per_blk = QKK / G;
+    } else {
+        a.blk_bytes = t->act_type == XUAN_TYPE_Q8_1 ? sizeof(block_q8_1) : sizeof(block_q8_0);
+        a.qs_off = t->act_type == XUAN_TYPE_Q8_1 ? offsetof(block_q8_1, qs) : offsetof(block_q8_0, qs);
+        a.groups_per_blk = 1;
+    }
+    _Alignas(64) uint8_t panel[KC / 16 * (16 * PR + 128)]; /* the largest: 16-groups with biases */
+    _Static_assert(KC / 32 * MAX_GROUP_BYTES <= sizeof panel, "panel buffer too small");
+    const size_t gb = group_bytes(t), blk_out = (size_t)(t->w_elems / G) * gb;
+    __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                     _mm512_set1_epi32((int)w_row));
+    for (int64_t k0 = 0; k0 < n_cols; k0 += KC) {
+        const int64_t kc = n_cols - k0 < KC ? n_cols - k0 : KC;
+        const int64_t b0 = k0 / t->w_elems, nb = kc / t->w_elems;
+        const int ng = (int)(kc / G);
+        for (int64_t p = r0; p < r1; p += PR) {
+            const int nr = r1 - p < PR ? (int)(r1 - p) : PR;
+            const __mmask16 rows = (__mmask16)((1u << nr) - 1);
+            const uint8_t *wp = w + (size_t)p * w_row + (size_t)b0 * t->w_bytes;
+            for (int64_t b = 0; b < nb; b++) t->pack(wp + (size_t)b * t->w_bytes, idx, rows, panel + b * blk_out);
+            for (int64_t t0 = 0; t0 < n_tok; t0 += NT) {
+                const int nt = n_tok - t0 < NT ? (int)(n_tok - t0) : NT;
+                run_tile(t, panel, ng, k0 / G, &a, t0, nt, y + p, (size_t)n_rows, rows, k0 > 0);
+            }
+        }
+    }
+}
