@@ -10,7 +10,9 @@
  *     18944x3584, 152064x3584: Qwen2.5-7B's attention, FFN and output
  *     head) as weight bytes read per second, at 1 and 2 threads;
  *  3. prompt-processing GFLOP/s (2 * tokens * rows * cols / s) of batch
- *     32/128/512 products on 3584x3584 at 2 threads.
+ *     32/128/512 products on 3584x3584 at 2 threads, and of the seven
+ *     products of one Qwen2.5-7B layer at batch 512 (the figure to compare
+ *     with llama-bench pp512 on a 7B-shaped file, bench/section_kernels.sh).
  * Each figure is the best of several runs (after a warm-up), as a kernel
  * benchmark should be; the rows of a matrix repeat one random row so that
  * setup stays fast, but every byte is read from memory.
@@ -98,6 +100,25 @@ static double time_matmul(xuan_pool *pool, const xuan_weight *w, const float *x,
     return best;
 }
 
+/* Batch-512 products of one Qwen2.5-7B layer (q, k, v, o, gate, up, down:
+ * 233,046,016 weights), 2 threads: the kernel-level figure to set beside
+ * llama-bench's pp512 on a 7B-shaped file (GFLOP/s = 2 * weights * tokens /
+ * time).  x holds 512 x 18944 floats, y 512 x 18944. */
+static double layer_gflops(xuan_pool *pool, uint32_t type, const float *x, float *y, void *scratch, int reps) {
+    static const int64_t SHAPES[4][3] = {/* rows, cols, uses */ {3584, 3584, 2}, {512, 3584, 2},
+                                         {18944, 3584, 2}, {3584, 18944, 1}};
+    double total = 0, flops = 0;
+    for (int s = 0; s < 4; s++) {
+        size_t bytes;
+        void *wd = make_weight(type, SHAPES[s][0], SHAPES[s][1], &bytes);
+        xuan_weight w = {type, wd, SHAPES[s][0], SHAPES[s][1]};
+        total += (double)SHAPES[s][2] * time_matmul(pool, &w, x, 512, y, scratch, reps);
+        flops += (double)SHAPES[s][2] * 2.0 * 512 * (double)SHAPES[s][0] * (double)SHAPES[s][1];
+        xuan_free_aligned(wd);
+    }
+    return flops / total / 1e9;
+}
+
 int main(int argc, char **argv) {
     bool quick = false;
     const char *types_arg = "Q4_0,Q4_1,Q5_0,Q5_1,Q8_0,Q2_K,Q3_K,Q4_K,Q5_K,Q6_K,IQ4_NL,IQ4_XS,F16,BF16";
@@ -133,24 +154,24 @@ int main(int argc, char **argv) {
     static const int64_t ROWS[3] = {3584, 18944, 152064};
     const int64_t COLS = 3584;
     static const int64_t BATCH[3] = {32, 128, 512};
-    float *x = xuan_malloc_aligned((size_t)512 * COLS * sizeof(float));
+    float *x = xuan_malloc_aligned((size_t)512 * 18944 * sizeof(float));
     float *y = xuan_malloc_aligned((size_t)512 * 152064 * sizeof(float));
     /* The largest scratch any type needs for 512 tokens (activations + the
      * batch kernel's per-group sums). */
     size_t scratch_n = 0;
     for (uint32_t t = 0; t < XUAN_TYPE_COUNT; t++) {
         if (!xuan_quant_can_matmul(t)) continue;
-        xuan_weight probe = {t, NULL, 3584, COLS};
+        xuan_weight probe = {t, NULL, 3584, 18944};
         size_t n = xuan_matmul_scratch_size(&probe, 512);
         if (n > scratch_n) scratch_n = n;
     }
     void *scratch = xuan_malloc_aligned(scratch_n + 64);
     if (!x || !y || !scratch) return 1;
-    for (int64_t i = 0; i < 512 * COLS; i++) x[i] = rndf();
+    for (int64_t i = 0; i < 512 * 18944; i++) x[i] = rndf();
 
     printf("| type | bpw | 3584² 1t | 3584² 2t | 18944×3584 1t | 2t | 152064×3584 1t | 2t | 2t vs read BW "
-           "| pp32 GFLOP/s | pp128 | pp512 |\n");
-    printf("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+           "| pp32 GFLOP/s | pp128 | pp512 | pp512 7B layer |\n");
+    printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
     char list[512];
     snprintf(list, sizeof list, "%s", types_arg);
     for (char *save = NULL, *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
@@ -187,12 +208,13 @@ int main(int argc, char **argv) {
             printf(" %.1f |", 2.0 * BATCH[k] * 3584.0 * COLS / t / 1e9);
             fflush(stdout);
         }
-        printf("\n");
         xuan_free_aligned(wd);
+        printf(" %.1f |\n", layer_gflops(p2, type, x, y, scratch, quick ? 1 : 2));
     }
     printf("\nDecode columns: weight GB/s (bytes of the matrix / time of one product); "
            "\"2t vs read BW\" compares the largest shape at 2 threads with the read-only bandwidth above. "
-           "pp columns: 3584×3584 weight, batch of 32/128/512 tokens, 2 threads.\n");
+           "pp columns: 3584×3584 weight, batch of 32/128/512 tokens, 2 threads; \"7B layer\": the seven products "
+           "of one Qwen2.5-7B layer at batch 512, 2 threads.\n");
     xuan_free_aligned(x);
     xuan_free_aligned(y);
     xuan_free_aligned(scratch);
