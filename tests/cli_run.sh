@@ -59,6 +59,19 @@ s1=$("$XUAN_BIN" run -m "$m" --ids "$ids" -n 16 --temp 1 --seed 7 --json | pytho
 s2=$("$XUAN_BIN" run -m "$m" --ids "$ids" -n 16 --temp 1 --seed 7 --json | python3 -c 'import json,sys;print(json.load(sys.stdin)["tokens"])')
 [ "$s1" = "$s2" ] && echo "ok: --seed reproduces" || { echo "FAIL: seeded runs differ"; fail=1; }
 
+# Catalog names resolve through the models folder (XUAN_MODELS) to the file
+# `xuan pull ID:QUANT` writes; unknown names say what to do.
+md="$dir/models"; mkdir -p "$md"
+cp "$m" "$md/Qwen2.5-7B-Instruct-Q4_K_M.gguf"
+expect 0 "catalog name ID:QUANT runs the pulled file" -- env XUAN_MODELS="$md" "$XUAN_BIN" run -m qwen2.5-7b-instruct:Q4_K_M -p "" -n 2 --temp 0 --no-template
+expect 0 "catalog name without :QUANT means Q4_K_M" -- env XUAN_MODELS="$md" "$XUAN_BIN" run -m qwen2.5-7b-instruct -p "" -n 2 --temp 0 --no-template
+expect 1 "misspelt catalog name" -- env XUAN_MODELS="$md" "$XUAN_BIN" run -m qwen2.5-7b-instrct -p hi
+grep -q "did you mean 'qwen2.5-7b-instruct'" "$dir/err" && echo "ok: misspelt name suggests the right one" ||
+  { echo "FAIL: no suggestion"; cat "$dir/err"; fail=1; }
+expect 1 "catalog model not downloaded" -- env XUAN_MODELS="$md" "$XUAN_BIN" run -m qwen2.5-7b-instruct:Q8_0 -p hi
+grep -q "xuan pull qwen2.5-7b-instruct:Q8_0" "$dir/err" && echo "ok: says how to pull it" ||
+  { echo "FAIL: no pull hint"; cat "$dir/err"; fail=1; }
+
 # Ctrl-C during a long generation: stops, exit 130, timings printed.
 "$XUAN_BIN" run -m "$m" -p hello -n 100000 -c 100000 --no-template >"$dir/int.out" 2>"$dir/int.err" &
 pid=$!

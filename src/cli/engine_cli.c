@@ -91,6 +91,9 @@ int engine_flag(const char *verb, engine_opts *o, int opt, const char *arg) {
     }
 }
 
+/* MODEL is a file path, a file in the models folder (with or without
+ * .gguf), or a catalog name "ID[:QUANT]" (QUANT default Q4_K_M) that
+ * `xuan pull` downloads to <models dir>/<published file name>. */
 int engine_resolve_model(const char *name, char *out, size_t cap) {
     if (xuan_file_exists(name) || strchr(name, '/')) {
         snprintf(out, cap, "%s", name);
@@ -103,9 +106,27 @@ int engine_resolve_model(const char *name, char *out, size_t cap) {
         snprintf(out, cap, fmts[i], dir, name);
         if (xuan_file_exists(out)) return 0;
     }
-    cli_error("model '%s' is neither a file nor in the models folder %s (xuan models lists them)",
-              name, dir);
-    return -1;
+    xuan_catalog cat;
+    xuan_error err = {0};
+    if (xuan_catalog_load(&cat, NULL, &err) != 0) {
+        cli_error("model '%s' is neither a file nor in the models folder %s, and the catalog could not be "
+                  "read: %s", name, dir, err.msg);
+        return -1;
+    }
+    int rc = xuan_pick_resolve(&cat, name, out, cap, &err);
+    xuan_catalog_free(&cat);
+    if (rc != 0) {
+        /* err names the unknown model or quant (with "did you mean"). */
+        cli_error("model '%s' is neither a file nor in the models folder %s: %s", name, dir, err.msg);
+        return -1;
+    }
+    if (!xuan_file_exists(out)) {
+        const char *colon = strchr(name, ':');
+        cli_error("model '%s' is not downloaded (expected %s); get it with: xuan pull %s%s", name, out, name,
+                  colon ? "" : ":Q4_K_M");
+        return -1;
+    }
+    return 0;
 }
 
 int engine_open(const char *verb, const engine_opts *o, engine *e) {
