@@ -95,8 +95,8 @@ static inline __m512i spread4_bit4(__m512i x) {
 }
 
 #define V(out, g, k, G) ((__m512i *)((out) + (g) * gb + (size_t)(k) * 64))
-#define S(out, g, G) ((float *)((out) + (g) * gb + (size_t)(G) * PR))
-#define B(out, g, G) ((float *)((out) + (g) * gb + (size_t)(G) * PR + 64))
+#define S(out, g, G) ((void *)((out) + (g) * gb + (size_t)(G) * PR))
+#define B(out, g, G) ((void *)((out) + (g) * gb + (size_t)(G) * PR + 64))
 
 static void pack_q8_0(const uint8_t *w, __m512i idx, __mmask16 m, uint8_t *out) {
     const size_t gb = 32 * PR + 64;
@@ -149,14 +149,14 @@ static inline void pack_q5(const uint8_t *qs, const uint8_t *qh, __m512i idx, __
 
 static void pack_q5_0(const uint8_t *w, __m512i idx, __mmask16 m, uint8_t *out) {
     pack_q5(w + offsetof(block_q5_0, qs), w + offsetof(block_q5_0, qh), idx, m, out, 32 * PR + 64);
-    _mm512_store_ps((float *)(out + 32 * PR), half_to_ps(gather(w, idx, m), false));
+    _mm512_store_ps((void *)(out + 32 * PR), half_to_ps(gather(w, idx, m), false));
 }
 
 static void pack_q5_1(const uint8_t *w, __m512i idx, __mmask16 m, uint8_t *out) {
     pack_q5(w + offsetof(block_q5_1, qs), w + offsetof(block_q5_1, qh), idx, m, out, 32 * PR + 128);
     __m512i dm = gather(w, idx, m);
-    _mm512_store_ps((float *)(out + 32 * PR), half_to_ps(dm, false));
-    _mm512_store_ps((float *)(out + 32 * PR + 64), half_to_ps(dm, true));
+    _mm512_store_ps((void *)(out + 32 * PR), half_to_ps(dm, false));
+    _mm512_store_ps((void *)(out + 32 * PR + 64), half_to_ps(dm, true));
 }
 
 /* IQ4_NL / IQ4_XS values + 128, so that they are unsigned (offset 128). */
@@ -179,7 +179,7 @@ static inline void pack_iq4_32(const uint8_t *qs, __m512i idx, __mmask16 m, uint
 
 static void pack_iq4_nl(const uint8_t *w, __m512i idx, __mmask16 m, uint8_t *out) {
     pack_iq4_32(w + offsetof(block_iq4_nl, qs), idx, m, out, iq4_table());
-    _mm512_store_ps((float *)(out + 32 * PR), half_to_ps(gather(w, idx, m), false));
+    _mm512_store_ps((void *)(out + 32 * PR), half_to_ps(gather(w, idx, m), false));
 }
 
 static void pack_iq4_xs(const uint8_t *w, __m512i idx, __mmask16 m, uint8_t *out) {
@@ -465,14 +465,14 @@ microkernel(const uint8_t *panel, int ng, int64_t gg0, const act_view *a, int64_
             for (int t = 0; t < nt; t++)
                 isum[t] = _mm512_dpbusd_epi32(isum[t], wv, _mm512_set1_epi32(load_i32(arow[t] + off + 4 * k)));
         }
-        const __m512 sc = _mm512_load_ps((const float *)(panel + (size_t)G * PR));
+        const __m512 sc = _mm512_load_ps((const void *)(panel + (size_t)G * PR));
 #pragma GCC unroll 8
         for (int t = 0; t < nt; t++) {
             __m512 s = _mm512_mul_ps(sc, _mm512_set1_ps(mrow[t][gg].d));
             acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[t]), s, acc[t]);
         }
         if (has_min) {
-            const __m512 bias = _mm512_load_ps((const float *)(panel + (size_t)G * PR + 64));
+            const __m512 bias = _mm512_load_ps((const void *)(panel + (size_t)G * PR + 64));
 #pragma GCC unroll 8
             for (int t = 0; t < nt; t++) acc[t] = _mm512_fmadd_ps(bias, _mm512_set1_ps(mrow[t][gg].dsum), acc[t]);
         }
