@@ -19,7 +19,7 @@
 #include <math.h>
 #include <string.h>
 
-enum { KEY_CHUNK = 64 }; /* cache rows converted to float at a time */
+enum { KEY_CHUNK = 64 }; /* Q8_0 cache rows dequantized at a time */
 
 struct xuan_ctx {
     const xuan_model *m;
@@ -138,8 +138,8 @@ xuan_ctx *xuan_ctx_new(const xuan_model *m, const xuan_ctx_params *pp, xuan_erro
     c->u = alloc_f(B * max_sz(F * (fused_up ? 2 : 1), qd + 2 * kvd), &total, &fail);
     c->cs = alloc_f(B * hp->n_rot, &total, &fail);
     c->logits = alloc_f(hp->n_vocab, &total, &fail);
-    /* scores (n_ctx) + rounded q (head_dim) + K/V rows as floats + accumulator */
-    c->att_scratch_stride = (size_t)p.n_ctx + hp->head_dim * (KEY_CHUNK + 2) + 16;
+    /* scores (n_ctx) + rounded q (head_dim) + Q8_0 V rows as floats */
+    c->att_scratch_stride = (size_t)p.n_ctx + hp->head_dim * (KEY_CHUNK + 1) + 16;
     c->att_scratch = alloc_f(c->att_scratch_stride * (size_t)c->n_threads, &total, &fail);
     c->qq_stride = (size_t)row + 64;
     c->qq = fail ? NULL : xuan_malloc_aligned(c->qq_stride * (size_t)c->n_threads);
@@ -215,6 +215,8 @@ typedef struct attn_job {
     xuan_ctx *c;
     uint32_t il, n_tok;
     float scale; /* applied to q.k (1 for phi3, whose q was scaled before) */
+    float (*dot_f16)(const float *, const uint16_t *, int64_t);
+    void (*axpy_f16)(float *, float, const uint16_t *, int64_t);
 } attn_job;
 
 static void attn_one(xuan_ctx *c, const attn_job *j, uint32_t t, uint32_t h, int ith) {
@@ -228,33 +230,24 @@ static void attn_one(xuan_ctx *c, const attn_job *j, uint32_t t, uint32_t h, int
     float *scores = c->att_scratch + c->att_scratch_stride * (size_t)ith;
     float *qr = scores + c->p.n_ctx;
     float *rows = qr + hd;
-    float *acc = rows + (size_t)hd * KEY_CHUNK;
     const float *q = c->q + (size_t)t * hp->n_heads * hd + (size_t)h * hd;
-    const uint8_t *kbase = c->k_cache + j->il * c->kv_layer_stride + kvh * c->kv_head_stride;
-    const uint8_t *vbase = c->v_cache + j->il * c->kv_layer_stride + kvh * c->kv_head_stride;
+    float *out = c->att + (size_t)t * hp->n_heads * hd + (size_t)h * hd;
+    const uint8_t *kbase = c->k_cache + j->il * c->kv_layer_stride + kvh * c->kv_head_stride + first * c->kv_row;
+    const uint8_t *vbase = c->v_cache + j->il * c->kv_layer_stride + kvh * c->kv_head_stride + first * c->kv_row;
     const bool f16 = c->p.cache_type == XUAN_TYPE_F16;
 
-    /* scores = q . k over the visible keys */
+    /* scores = q . k over the visible keys (ggml rounds q to the cache's
+     * vec-dot type first: F16, or Q8_0 for a Q8_0 cache) */
     if (f16) {
         xuan_op_round_f16(q, qr, hd);
-        for (uint32_t p0 = 0; p0 < n_keys; p0 += KEY_CHUNK) {
-            uint32_t np = n_keys - p0 < KEY_CHUNK ? n_keys - p0 : KEY_CHUNK;
-            xuan_fp16_to_fp32_row((const uint16_t *)(const void *)(kbase + (size_t)(first + p0) * c->kv_row),
-                                  rows, (int64_t)np * hd);
-            for (uint32_t i = 0; i < np; i++) {
-                const float *kr = rows + (size_t)i * hd;
-                float s = 0.0f;
-                for (uint32_t e = 0; e < hd; e++) s += qr[e] * kr[e];
-                scores[p0 + i] = s * j->scale;
-            }
-        }
+        for (uint32_t i = 0; i < n_keys; i++)
+            scores[i] = j->dot_f16(qr, (const uint16_t *)(const void *)(kbase + (size_t)i * c->kv_row), hd) * j->scale;
     } else {
         uint8_t *qq = c->qq + c->qq_stride * (size_t)ith;
         xuan_quantize_act(XUAN_TYPE_Q8_0, q, qq, hd);
         const xuan_simd simd = xuan_cpu_get()->simd;
         for (uint32_t i = 0; i < n_keys; i++)
-            scores[i] = xuan_vec_dot(simd, XUAN_TYPE_Q8_0, hd, kbase + (size_t)(first + i) * c->kv_row, qq) *
-                        j->scale;
+            scores[i] = xuan_vec_dot(simd, XUAN_TYPE_Q8_0, hd, kbase + (size_t)i * c->kv_row, qq) * j->scale;
     }
 
     /* softmax (sum in double, as ggml) */
@@ -268,23 +261,25 @@ static void attn_one(xuan_ctx *c, const attn_job *j, uint32_t t, uint32_t h, int
     }
     const float inv = (float)(1.0 / sum);
     for (uint32_t i = 0; i < n_keys; i++) scores[i] *= inv;
-    /* ggml multiplies F16 V by the weights converted to F16 */
-    if (f16) xuan_op_round_f16(scores, scores, n_keys);
 
     /* out = sum_p w_p V_p */
-    for (uint32_t e = 0; e < hd; e++) acc[e] = 0.0f;
+    for (uint32_t e = 0; e < hd; e++) out[e] = 0.0f;
+    if (f16) {
+        /* ggml multiplies F16 V by the weights converted to F16 */
+        xuan_op_round_f16(scores, scores, n_keys);
+        for (uint32_t i = 0; i < n_keys; i++)
+            j->axpy_f16(out, scores[i], (const uint16_t *)(const void *)(vbase + (size_t)i * c->kv_row), hd);
+        return;
+    }
     for (uint32_t p0 = 0; p0 < n_keys; p0 += KEY_CHUNK) {
         uint32_t np = n_keys - p0 < KEY_CHUNK ? n_keys - p0 : KEY_CHUNK;
-        const uint8_t *vr = vbase + (size_t)(first + p0) * c->kv_row;
-        if (f16) xuan_fp16_to_fp32_row((const uint16_t *)(const void *)vr, rows, (int64_t)np * hd);
-        else xuan_dequantize_row(XUAN_TYPE_Q8_0, vr, rows, (int64_t)np * hd, NULL);
+        xuan_dequantize_row(XUAN_TYPE_Q8_0, vbase + (size_t)p0 * c->kv_row, rows, (int64_t)np * hd, NULL);
         for (uint32_t i = 0; i < np; i++) {
             const float w = scores[p0 + i];
             const float *r = rows + (size_t)i * hd;
-            for (uint32_t e = 0; e < hd; e++) acc[e] += w * r[e];
+            for (uint32_t e = 0; e < hd; e++) out[e] += w * r[e];
         }
     }
-    memcpy(c->att + (size_t)t * hp->n_heads * hd + (size_t)h * hd, acc, hd * sizeof(float));
 }
 
 static void attn_part(void *ctx, int ith, int nth) {
@@ -354,7 +349,10 @@ static void layer_forward(xuan_ctx *c, uint32_t il, uint32_t n) {
             xuan_op_rope_apply(c->k + t * kvd + h * hd, cs, hp->n_rot, hp->rope_neox);
     }
     store_kv(c, il, n);
-    attn_job aj = {.c = c, .il = il, .n_tok = n, .scale = phi ? 1.0f : qscale};
+    const bool avx512 = xuan_cpu_get()->simd >= XUAN_SIMD_AVX512;
+    attn_job aj = {.c = c, .il = il, .n_tok = n, .scale = phi ? 1.0f : qscale,
+                   .dot_f16 = avx512 ? xuan_op_dot_f16_avx512 : xuan_op_dot_f16,
+                   .axpy_f16 = avx512 ? xuan_op_axpy_f16_avx512 : xuan_op_axpy_f16};
     xuan_pool_run(c->pool, attn_part, &aj);
     mm(c, &L->wo, c->att, n, c->xn);
     add_bias(c->xn, L->bo, n, d);

@@ -44,6 +44,13 @@ void xuan_op_rope_apply(float *x, const float *cs, uint32_t n_rot, bool neox);
 /* Rounds floats to the nearest F16 (or BF16) value, in place or src->dst. */
 void xuan_op_round_f16(const float *src, float *dst, int64_t n);
 void xuan_op_round_bf16(const float *src, float *dst, int64_t n);
+/* Attention over an F16 cache: x . h over n elements, and acc += w * h.
+ * Scalar references here; the _avx512 versions (attn_avx512.c) need a CPU
+ * with AVX-512 (xuan_cpu_get()->simd >= XUAN_SIMD_AVX512). */
+float xuan_op_dot_f16(const float *x, const uint16_t *h, int64_t n);
+void xuan_op_axpy_f16(float *acc, float w, const uint16_t *h, int64_t n);
+float xuan_op_dot_f16_avx512(const float *x, const uint16_t *h, int64_t n);
+void xuan_op_axpy_f16_avx512(float *acc, float w, const uint16_t *h, int64_t n);
 /* y[i] = silu(g[i]) * u[i]. */
 void xuan_op_swiglu(const float *g, const float *u, float *y, int64_t n);
 

@@ -87,3 +87,13 @@ void xuan_op_round_bf16(const float *src, float *dst, int64_t n) {
 void xuan_op_swiglu(const float *g, const float *u, float *y, int64_t n) {
     for (int64_t i = 0; i < n; i++) y[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
 }
+
+float xuan_op_dot_f16(const float *x, const uint16_t *h, int64_t n) {
+    float s = 0.0f;
+    for (int64_t i = 0; i < n; i++) s += x[i] * xuan_fp16_to_fp32(h[i]);
+    return s;
+}
+
+void xuan_op_axpy_f16(float *acc, float w, const uint16_t *h, int64_t n) {
+    for (int64_t i = 0; i < n; i++) acc[i] += w * xuan_fp16_to_fp32(h[i]);
+}
