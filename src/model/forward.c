@@ -203,12 +203,6 @@ static void mm(xuan_ctx *c, const xuan_weight *w, const float *x, int64_t n, flo
     xuan_matmul(c->pool, w, in, n, y, c->mm_scratch);
 }
 
-static void add_bias(float *y, const float *b, int64_t n_tok, int64_t n) {
-    if (!b) return;
-    for (int64_t t = 0; t < n_tok; t++)
-        for (int64_t i = 0; i < n; i++) y[t * n + i] += b[i];
-}
-
 /* ================================================================ attention */
 
 typedef struct attn_job {
@@ -292,83 +286,146 @@ static void attn_part(void *ctx, int ith, int nth) {
 
 /* ================================================================ layers */
 
-static void store_kv(xuan_ctx *c, uint32_t il, uint32_t n_tok) {
+/* The element-wise steps between the matrix products, one token per item
+ * (several tokens per thread for a prompt chunk; a decode step runs them on
+ * the calling thread, except SwiGLU, whose expf over d_ffn elements is worth
+ * splitting). */
+typedef enum tok_stage {
+    TOK_ATTN_NORM, /* xn = rmsnorm(x) */
+    TOK_QKV,       /* split fused q|k|v, biases, RoPE, phi3's q scale, K/V into the cache */
+    TOK_FFN_NORM,  /* x += xn (+ bo); xn = rmsnorm(x) */
+    TOK_SWIGLU,    /* h = silu(gate) * up */
+    TOK_RESID,     /* x += xn */
+} tok_stage;
+
+typedef struct tok_job {
+    xuan_ctx *c;
+    uint32_t il, n;
+    tok_stage stage;
+} tok_job;
+
+static void store_kv_tok(xuan_ctx *c, uint32_t il, uint32_t t) {
     const xuan_hparams *hp = &c->m->hp;
     const uint32_t hd = hp->head_dim;
-    for (uint32_t t = 0; t < n_tok; t++)
-        for (uint32_t kh = 0; kh < hp->n_kv_heads; kh++) {
-            size_t off = il * c->kv_layer_stride + kh * c->kv_head_stride + (size_t)(c->n_past + t) * c->kv_row;
-            const float *ks = c->k + ((size_t)t * hp->n_kv_heads + kh) * hd;
-            const float *vs = c->v + ((size_t)t * hp->n_kv_heads + kh) * hd;
-            if (c->p.cache_type == XUAN_TYPE_F16) {
-                xuan_fp32_to_fp16_row(ks, (uint16_t *)(void *)(c->k_cache + off), hd);
-                xuan_fp32_to_fp16_row(vs, (uint16_t *)(void *)(c->v_cache + off), hd);
-            } else {
-                xuan_quantize_rows(XUAN_TYPE_Q8_0, ks, c->k_cache + off, 1, hd, NULL);
-                xuan_quantize_rows(XUAN_TYPE_Q8_0, vs, c->v_cache + off, 1, hd, NULL);
-            }
+    for (uint32_t kh = 0; kh < hp->n_kv_heads; kh++) {
+        size_t off = il * c->kv_layer_stride + kh * c->kv_head_stride + (size_t)(c->n_past + t) * c->kv_row;
+        const float *ks = c->k + ((size_t)t * hp->n_kv_heads + kh) * hd;
+        const float *vs = c->v + ((size_t)t * hp->n_kv_heads + kh) * hd;
+        if (c->p.cache_type == XUAN_TYPE_F16) {
+            xuan_fp32_to_fp16_row(ks, (uint16_t *)(void *)(c->k_cache + off), hd);
+            xuan_fp32_to_fp16_row(vs, (uint16_t *)(void *)(c->v_cache + off), hd);
+        } else {
+            xuan_quantize_rows(XUAN_TYPE_Q8_0, ks, c->k_cache + off, 1, hd, NULL);
+            xuan_quantize_rows(XUAN_TYPE_Q8_0, vs, c->v_cache + off, 1, hd, NULL);
         }
+    }
+}
+
+static void add_vec(float *y, const float *b, int64_t n) {
+    if (b)
+        for (int64_t i = 0; i < n; i++) y[i] += b[i];
+}
+
+static void tok_one(const tok_job *j, uint32_t t) {
+    xuan_ctx *c = j->c;
+    const xuan_hparams *hp = &c->m->hp;
+    const layer_w *L = &c->m->layers[j->il];
+    const int64_t d = hp->d_model, F = hp->d_ffn, hd = hp->head_dim;
+    const int64_t qd = (int64_t)hp->n_heads * hd, kvd = (int64_t)hp->n_kv_heads * hd;
+    float *x = c->x + t * d, *xn = c->xn + t * d;
+    switch (j->stage) {
+    case TOK_ATTN_NORM: xuan_op_rmsnorm(x, L->attn_norm, xn, d, hp->norm_eps); break;
+    case TOK_QKV: {
+        float *q = c->q + t * qd, *k = c->k + t * kvd, *v = c->v + t * kvd;
+        if (L->wqkv.data) { /* fused rows: q | k | v */
+            const float *u = c->u + t * (qd + 2 * kvd);
+            memcpy(q, u, (size_t)qd * sizeof(float));
+            memcpy(k, u + qd, (size_t)kvd * sizeof(float));
+            memcpy(v, u + qd + kvd, (size_t)kvd * sizeof(float));
+        }
+        add_vec(q, L->bq, qd);
+        add_vec(k, L->bk, kvd);
+        add_vec(v, L->bv, kvd);
+        const float *cs = c->cs + (size_t)t * hp->n_rot;
+        const bool phi = hp->arch == XUAN_ARCH_PHI3;
+        const float qscale = 1.0f / sqrtf((float)hd);
+        for (uint32_t h = 0; h < hp->n_heads; h++) {
+            float *qh = q + h * hd;
+            xuan_op_rope_apply(qh, cs, hp->n_rot, hp->rope_neox);
+            if (phi)
+                for (int64_t e = 0; e < hd; e++) qh[e] *= qscale;
+        }
+        for (uint32_t h = 0; h < hp->n_kv_heads; h++) xuan_op_rope_apply(k + h * hd, cs, hp->n_rot, hp->rope_neox);
+        store_kv_tok(c, j->il, t);
+        break;
+    }
+    case TOK_FFN_NORM:
+        add_vec(xn, L->bo, d);
+        for (int64_t i = 0; i < d; i++) x[i] += xn[i];
+        xuan_op_rmsnorm(x, L->ffn_norm, xn, d, hp->norm_eps);
+        break;
+    case TOK_SWIGLU:
+        if (L->w_gate.data) xuan_op_swiglu(c->h + t * F, c->u + t * F, c->h + t * F, F);
+        else xuan_op_swiglu(c->u + t * 2 * F, c->u + t * 2 * F + F, c->h + t * F, F); /* rows: gate | up */
+        break;
+    case TOK_RESID:
+        for (int64_t i = 0; i < d; i++) x[i] += xn[i];
+        break;
+    }
+}
+
+static void tok_part(void *ctx, int ith, int nth) {
+    const tok_job *j = ctx;
+    if (j->n == 1 && j->stage == TOK_SWIGLU) { /* one token: split its elements */
+        const xuan_hparams *hp = &j->c->m->hp;
+        const layer_w *L = &j->c->m->layers[j->il];
+        const int64_t F = hp->d_ffn, e0 = F * ith / nth, e1 = F * (ith + 1) / nth;
+        const float *g = L->w_gate.data ? j->c->h : j->c->u, *u = L->w_gate.data ? j->c->u : j->c->u + F;
+        xuan_op_swiglu(g + e0, u + e0, j->c->h + e0, e1 - e0);
+        return;
+    }
+    const uint32_t t0 = (uint32_t)((uint64_t)j->n * (uint64_t)ith / (uint64_t)nth);
+    const uint32_t t1 = (uint32_t)((uint64_t)j->n * (uint64_t)(ith + 1) / (uint64_t)nth);
+    for (uint32_t t = t0; t < t1; t++) tok_one(j, t);
+}
+
+static void per_token(xuan_ctx *c, uint32_t il, uint32_t n, tok_stage stage) {
+    tok_job j = {.c = c, .il = il, .n = n, .stage = stage};
+    if (n == 1 && stage != TOK_SWIGLU) tok_part(&j, 0, 1); /* cheaper than waking a worker */
+    else xuan_pool_run(c->pool, tok_part, &j);
 }
 
 static void layer_forward(xuan_ctx *c, uint32_t il, uint32_t n) {
     const xuan_model *m = c->m;
     const xuan_hparams *hp = &m->hp;
     const layer_w *L = &m->layers[il];
-    const int64_t d = hp->d_model, F = hp->d_ffn, hd = hp->head_dim;
-    const int64_t qd = (int64_t)hp->n_heads * hd, kvd = (int64_t)hp->n_kv_heads * hd;
 
-    for (uint32_t t = 0; t < n; t++) xuan_op_rmsnorm(c->x + t * d, L->attn_norm, c->xn + t * d, d, hp->norm_eps);
+    per_token(c, il, n, TOK_ATTN_NORM);
     if (L->wqkv.data) {
-        /* fused rows: q | k | v */
         mm(c, &L->wqkv, c->xn, n, c->u);
-        const int64_t w = qd + 2 * kvd;
-        for (uint32_t t = 0; t < n; t++) {
-            memcpy(c->q + t * qd, c->u + t * w, (size_t)qd * sizeof(float));
-            memcpy(c->k + t * kvd, c->u + t * w + qd, (size_t)kvd * sizeof(float));
-            memcpy(c->v + t * kvd, c->u + t * w + qd + kvd, (size_t)kvd * sizeof(float));
-        }
     } else {
         mm(c, &L->wq, c->xn, n, c->q);
         mm(c, &L->wk, c->xn, n, c->k);
         mm(c, &L->wv, c->xn, n, c->v);
-        add_bias(c->q, L->bq, n, qd);
-        add_bias(c->k, L->bk, n, kvd);
-        add_bias(c->v, L->bv, n, kvd);
     }
+    per_token(c, il, n, TOK_QKV);
     const bool phi = hp->arch == XUAN_ARCH_PHI3;
-    const float qscale = 1.0f / sqrtf((float)hd);
-    for (uint32_t t = 0; t < n; t++) {
-        const float *cs = c->cs + (size_t)t * hp->n_rot;
-        for (uint32_t h = 0; h < hp->n_heads; h++) {
-            float *qh = c->q + t * qd + h * hd;
-            xuan_op_rope_apply(qh, cs, hp->n_rot, hp->rope_neox);
-            if (phi)
-                for (int64_t e = 0; e < hd; e++) qh[e] *= qscale;
-        }
-        for (uint32_t h = 0; h < hp->n_kv_heads; h++)
-            xuan_op_rope_apply(c->k + t * kvd + h * hd, cs, hp->n_rot, hp->rope_neox);
-    }
-    store_kv(c, il, n);
     const bool avx512 = xuan_cpu_get()->simd >= XUAN_SIMD_AVX512;
-    attn_job aj = {.c = c, .il = il, .n_tok = n, .scale = phi ? 1.0f : qscale,
+    attn_job aj = {.c = c, .il = il, .n_tok = n, .scale = phi ? 1.0f : 1.0f / sqrtf((float)hp->head_dim),
                    .dot_f16 = avx512 ? xuan_op_dot_f16_avx512 : xuan_op_dot_f16,
                    .axpy_f16 = avx512 ? xuan_op_axpy_f16_avx512 : xuan_op_axpy_f16};
     xuan_pool_run(c->pool, attn_part, &aj);
     mm(c, &L->wo, c->att, n, c->xn);
-    add_bias(c->xn, L->bo, n, d);
-    for (int64_t i = 0; i < n * d; i++) c->x[i] += c->xn[i];
-
-    for (uint32_t t = 0; t < n; t++) xuan_op_rmsnorm(c->x + t * d, L->ffn_norm, c->xn + t * d, d, hp->norm_eps);
+    per_token(c, il, n, TOK_FFN_NORM);
     if (L->w_gate.data) {
         mm(c, &L->w_gate, c->xn, n, c->h);
         mm(c, &L->w_up, c->xn, n, c->u);
-        xuan_op_swiglu(c->h, c->u, c->h, n * F);
     } else {
         mm(c, &L->w_up, c->xn, n, c->u); /* rows: gate | up */
-        for (uint32_t t = 0; t < n; t++) xuan_op_swiglu(c->u + t * 2 * F, c->u + t * 2 * F + F, c->h + t * F, F);
     }
+    per_token(c, il, n, TOK_SWIGLU);
     mm(c, &L->w_down, c->h, n, c->xn);
-    for (int64_t i = 0; i < n * d; i++) c->x[i] += c->xn[i];
+    per_token(c, il, n, TOK_RESID);
 }
 
 /* One chunk of at most n_batch tokens at positions n_past... */

@@ -77,7 +77,13 @@ void xuan_op_rope_apply(float *x, const float *cs, uint32_t n_rot, bool neox) {
 }
 
 void xuan_op_round_f16(const float *src, float *dst, int64_t n) {
-    for (int64_t i = 0; i < n; i++) dst[i] = xuan_fp16_to_fp32(xuan_fp32_to_fp16(src[i]));
+    /* Through the (SIMD) row converters, a stack-sized piece at a time. */
+    uint16_t h[512];
+    for (int64_t i = 0; i < n; i += 512) {
+        const int64_t k = n - i < 512 ? n - i : 512;
+        xuan_fp32_to_fp16_row(src + i, h, k);
+        xuan_fp16_to_fp32_row(h, dst + i, k);
+    }
 }
 
 void xuan_op_round_bf16(const float *src, float *dst, int64_t n) {
