@@ -1,7 +1,10 @@
 /*
  * bench_kernels.c — the kernel table of `make bench` (bench/section_kernels.sh).
  *
- *   bench_kernels [--quick] [--types Q4_K,Q8_0,...]
+ *   bench_kernels [--quick] [--decode] [--types Q4_K,Q8_0,...]
+ *
+ * --quick skips the largest decode shape; --decode prints only the
+ * bandwidth and the decode columns (for kernel work under perf).
  *
  * Prints, as markdown:
  *  1. memory bandwidth of this machine measured now: a STREAM-like copy
@@ -120,13 +123,14 @@ static double layer_gflops(xuan_pool *pool, uint32_t type, const float *x, float
 }
 
 int main(int argc, char **argv) {
-    bool quick = false;
+    bool quick = false, decode_only = false;
     const char *types_arg = "Q4_0,Q4_1,Q5_0,Q5_1,Q8_0,Q2_K,Q3_K,Q4_K,Q5_K,Q6_K,IQ4_NL,IQ4_XS,F16,BF16";
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--quick")) quick = true;
+        else if (!strcmp(argv[i], "--decode")) decode_only = true;
         else if (!strcmp(argv[i], "--types") && i + 1 < argc) types_arg = argv[++i];
         else {
-            fprintf(stderr, "usage: bench_kernels [--quick] [--types Q4_K,Q8_0,...]\n");
+            fprintf(stderr, "usage: bench_kernels [--quick] [--decode] [--types Q4_K,Q8_0,...]\n");
             return 2;
         }
     }
@@ -200,6 +204,10 @@ int main(int argc, char **argv) {
             xuan_free_aligned(wd);
         }
         printf(" %.0f%% |", 100.0 * gbs2_big / bw_read2);
+        if (decode_only) {
+            printf(" – | – | – | – |\n");
+            continue;
+        }
         size_t bytes;
         void *wd = make_weight(type, 3584, COLS, &bytes);
         xuan_weight w = {type, wd, 3584, COLS};

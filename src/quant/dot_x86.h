@@ -3,7 +3,9 @@
  * by dot_avx2.c (AVX2 + FMA + F16C) and by dot_avx512.c, which defines
  * XUAN_VNNI so that unsigned x signed byte products go through
  * vpdpbusd (AVX-512 VNNI on 256-bit registers: no int16 saturation, one
- * instruction instead of three, and no 512-bit frequency penalty).
+ * instruction instead of three, and no 512-bit frequency penalty), and
+ * scaled int16 sums through vpdpwssd; and XUAN_DOT512, which leaves out
+ * the kernels it replaces with 512-bit ones (see SIMD_Q5_K below).
  *
  * Each kernel computes, per block, the same exact integer sum as the
  * scalar reference in dot.c (products are bounded so that the int16
@@ -76,14 +78,26 @@ static inline __m256i bits_to_bytes(const uint8_t qh[4]) {
 static float simd_dot_q8_0(int64_t n, const void *vw, const void *va) {
     const block_q8_0 *w = vw;
     const block_q8_0 *a = va;
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t i = 0; i < n / QK32; i++) {
+    /* Two accumulators: one FMA chain per block would cap a core at one
+     * 34-byte block per FMA latency (4 cycles), below memory speed. */
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    const int64_t nb = n / QK32;
+    int64_t i = 0;
+    for (; i + 2 <= nb; i += 2) {
+        __m256i x0 = _mm256_loadu_si256((const __m256i *)w[i].qs);
+        __m256i y0 = _mm256_loadu_si256((const __m256i *)a[i].qs);
+        __m256i x1 = _mm256_loadu_si256((const __m256i *)w[i + 1].qs);
+        __m256i y1 = _mm256_loadu_si256((const __m256i *)a[i + 1].qs);
+        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(H2F(w[i].d) * H2F(a[i].d)), _mm256_cvtepi32_ps(dot_s8s8(x0, y0)), acc0);
+        acc1 = _mm256_fmadd_ps(_mm256_set1_ps(H2F(w[i + 1].d) * H2F(a[i + 1].d)),
+                               _mm256_cvtepi32_ps(dot_s8s8(x1, y1)), acc1);
+    }
+    if (i < nb) {
         __m256i x = _mm256_loadu_si256((const __m256i *)w[i].qs);
         __m256i y = _mm256_loadu_si256((const __m256i *)a[i].qs);
-        __m256 d = _mm256_set1_ps(H2F(w[i].d) * H2F(a[i].d));
-        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_s8s8(x, y)), acc);
+        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(H2F(w[i].d) * H2F(a[i].d)), _mm256_cvtepi32_ps(dot_s8s8(x, y)), acc0);
     }
-    return hsum_ps(acc);
+    return hsum_ps(_mm256_add_ps(acc0, acc1));
 }
 
 static float simd_dot_q4_0(int64_t n, const void *vw, const void *va) {
@@ -169,23 +183,60 @@ static float simd_dot_iq4_nl(int64_t n, const void *vw, const void *va) {
 
 /* ---- K-quants x Q8_K -------------------------------------------------------------------- */
 
+/* Q4_K / Q5_K (both levels): scales and mins of one block as 16 int16 (8 scales, then 8
+ * mins), decoded like xuan_scale_min_k4 but on 32-bit words (ggml's
+ * layout: bytes 0-3 low 6 bits of scales 0-3, 4-7 of mins 0-3, 8-11 the low
+ * nibbles of scales/mins 4-7, whose high 2 bits are the top bits of 0-7). */
+static inline __m256i k4_scales_mins(const uint8_t s[12]) {
+    uint32_t u[4];
+    memcpy(u, s, 12);
+    const uint32_t k1 = 0x3f3f3f3f, k2 = 0x0f0f0f0f, k3 = 0x03030303;
+    u[3] = ((u[2] >> 4) & k2) | (((u[1] >> 6) & k3) << 4);
+    const uint32_t mins_lo = u[1] & k1;
+    u[1] = (u[2] & k2) | (((u[0] >> 6) & k3) << 4);
+    u[2] = mins_lo;
+    u[0] &= k1;
+    return _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)u));
+}
+
+/* The mins term of one block as 8 int32 lanes: each min (a byte of the
+ * 6-bit decode) times the two 16-sums of its sub-block. */
+static inline __m256i k4_mins_dot2(__m256i sm, const int16_t bsums[16]) {
+    const __m256i dup = _mm256_setr_epi8(0, 1, 0, 1, 2, 3, 2, 3, 4, 5, 4, 5, 6, 7, 6, 7,
+                                         8, 9, 8, 9, 10, 11, 10, 11, 12, 13, 12, 13, 14, 15, 14, 15);
+    __m256i mins = _mm256_permute2x128_si256(sm, sm, 0x11); /* words 8-15 in both lanes */
+    mins = _mm256_shuffle_epi8(mins, dup);
+    return _mm256_madd_epi16(mins, _mm256_loadu_si256((const __m256i *)bsums));
+}
+
+/* int16 scale j (of the 8 in the low lane of sm) in all 16 words. */
+static inline __m256i k4_scale_bcast(__m256i sm_lo2, int j) {
+    return _mm256_shuffle_epi8(sm_lo2, _mm256_set1_epi16((short)(0x0100 * (2 * j + 1) + 2 * j)));
+}
+
 /* u8 (values < 64) times s8, pairs summed to int16, then times an int16
  * scale and pairs summed to int32. */
 static inline __m256i mul_scaled(__m256i u, __m256i s, __m256i scale16) {
     return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), scale16);
 }
 
+/* acc + mul_scaled(u, s, scale16): one vpdpwssd with VNNI. */
+static inline __m256i mul_scaled_acc(__m256i acc, __m256i u, __m256i s, __m256i scale16) {
+#ifdef XUAN_VNNI
+    return _mm256_dpwssd_epi32(acc, _mm256_maddubs_epi16(u, s), scale16);
+#else
+    return _mm256_add_epi32(acc, mul_scaled(u, s, scale16));
+#endif
+}
+
 static float simd_dot_q4_K(int64_t n, const void *vw, const void *va) {
     const block_q4_K *w = vw;
     const block_q8_K *a = va;
     const __m256i m4 = _mm256_set1_epi8(0xF);
-    __m256 acc = _mm256_setzero_ps();
-    float acc_m = 0;
+    __m256 acc = _mm256_setzero_ps(), acc_m = _mm256_setzero_ps();
     for (int64_t i = 0; i < n / QKK; i++) {
-        uint8_t sc[8], mn[8];
-        for (int j = 0; j < 8; j++) xuan_scale_min_k4(j, w[i].scales, &sc[j], &mn[j]);
-        int summs = 0;
-        for (int j = 0; j < 8; j++) summs += mn[j] * (a[i].bsums[2 * j] + a[i].bsums[2 * j + 1]);
+        const __m256i sm = k4_scales_mins(w[i].scales);
+        const __m256i sc2 = _mm256_permute2x128_si256(sm, sm, 0x00);
         const uint8_t *q = w[i].qs;
         const int8_t *q8 = a[i].qs;
         __m256i sumi = _mm256_setzero_si256();
@@ -195,27 +246,26 @@ static float simd_dot_q4_K(int64_t n, const void *vw, const void *va) {
             __m256i hi = _mm256_and_si256(_mm256_srli_epi16(bits, 4), m4);
             __m256i y0 = _mm256_loadu_si256((const __m256i *)q8);
             __m256i y1 = _mm256_loadu_si256((const __m256i *)(q8 + 32));
-            sumi = _mm256_add_epi32(sumi, mul_scaled(lo, y0, _mm256_set1_epi16(sc[j])));
-            sumi = _mm256_add_epi32(sumi, mul_scaled(hi, y1, _mm256_set1_epi16(sc[j + 1])));
+            sumi = mul_scaled_acc(sumi, lo, y0, k4_scale_bcast(sc2, j));
+            sumi = mul_scaled_acc(sumi, hi, y1, k4_scale_bcast(sc2, j + 1));
         }
-        const float d = a[i].d * H2F(w[i].d);
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
-        acc_m -= a[i].d * H2F(w[i].dmin) * summs;
+        const float ad = a[i].d;
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(ad * H2F(w[i].d)), _mm256_cvtepi32_ps(sumi), acc);
+        acc_m = _mm256_fmadd_ps(_mm256_set1_ps(ad * H2F(w[i].dmin)),
+                                _mm256_cvtepi32_ps(k4_mins_dot2(sm, a[i].bsums)), acc_m);
     }
-    return hsum_ps(acc) + acc_m;
+    return hsum_ps(acc) - hsum_ps(acc_m);
 }
 
+#ifndef XUAN_DOT512 /* dot_avx512.c has 512-bit versions */
 static float simd_dot_q5_K(int64_t n, const void *vw, const void *va) {
     const block_q5_K *w = vw;
     const block_q8_K *a = va;
     const __m256i m4 = _mm256_set1_epi8(0xF);
-    __m256 acc = _mm256_setzero_ps();
-    float acc_m = 0;
+    __m256 acc = _mm256_setzero_ps(), acc_m = _mm256_setzero_ps();
     for (int64_t i = 0; i < n / QKK; i++) {
-        uint8_t sc[8], mn[8];
-        for (int j = 0; j < 8; j++) xuan_scale_min_k4(j, w[i].scales, &sc[j], &mn[j]);
-        int summs = 0;
-        for (int j = 0; j < 8; j++) summs += mn[j] * (a[i].bsums[2 * j] + a[i].bsums[2 * j + 1]);
+        const __m256i sm = k4_scales_mins(w[i].scales);
+        const __m256i sc2 = _mm256_permute2x128_si256(sm, sm, 0x00);
         const uint8_t *q = w[i].qs;
         const int8_t *q8 = a[i].qs;
         const __m256i hbits = _mm256_loadu_si256((const __m256i *)w[i].qh);
@@ -230,16 +280,19 @@ static float simd_dot_q5_K(int64_t n, const void *vw, const void *va) {
                                          _mm256_slli_epi16(h1, 4));
             __m256i y0 = _mm256_loadu_si256((const __m256i *)q8);
             __m256i y1 = _mm256_loadu_si256((const __m256i *)(q8 + 32));
-            sumi = _mm256_add_epi32(sumi, mul_scaled(lo, y0, _mm256_set1_epi16(sc[j])));
-            sumi = _mm256_add_epi32(sumi, mul_scaled(hi, y1, _mm256_set1_epi16(sc[j + 1])));
+            sumi = mul_scaled_acc(sumi, lo, y0, k4_scale_bcast(sc2, j));
+            sumi = mul_scaled_acc(sumi, hi, y1, k4_scale_bcast(sc2, j + 1));
         }
-        const float d = a[i].d * H2F(w[i].d);
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
-        acc_m -= a[i].d * H2F(w[i].dmin) * summs;
+        const float ad = a[i].d;
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(ad * H2F(w[i].d)), _mm256_cvtepi32_ps(sumi), acc);
+        acc_m = _mm256_fmadd_ps(_mm256_set1_ps(ad * H2F(w[i].dmin)),
+                                _mm256_cvtepi32_ps(k4_mins_dot2(sm, a[i].bsums)), acc_m);
     }
-    return hsum_ps(acc) + acc_m;
+    return hsum_ps(acc) - hsum_ps(acc_m);
 }
+#endif
 
+#ifndef XUAN_DOT512 /* dot_avx512.c has 512-bit versions */
 static float simd_dot_q6_K(int64_t n, const void *vw, const void *va) {
     const block_q6_K *w = vw;
     const block_q8_K *a = va;
@@ -281,6 +334,7 @@ static float simd_dot_q6_K(int64_t n, const void *vw, const void *va) {
     }
     return hsum_ps(acc);
 }
+#endif
 
 static float simd_dot_iq4_xs(int64_t n, const void *vw, const void *va) {
     const block_iq4_xs *w = vw;
@@ -411,14 +465,26 @@ static float simd_dot_bf16(int64_t n, const void *vw, const void *va) {
     return sum;
 }
 
+/* The entries dot_avx512.c replaces with 512-bit kernels. */
+#ifdef XUAN_DOT512
+#define SIMD_Q5_K dot512_q5_K
+#define SIMD_Q6_K dot512_q6_K
+#else
+#define SIMD_Q5_K simd_dot_q5_K
+#define SIMD_Q6_K simd_dot_q6_K
+#endif
+
+#define SIMD_Q8_0 simd_dot_q8_0
+#define SIMD_Q4_K simd_dot_q4_K
+
 #define SIMD_DOT_TABLE                                                                             \
     {                                                                                              \
         [XUAN_TYPE_F32] = simd_dot_f32, [XUAN_TYPE_F16] = simd_dot_f16,                            \
         [XUAN_TYPE_BF16] = simd_dot_bf16, [XUAN_TYPE_Q4_0] = simd_dot_q4_0,                        \
         [XUAN_TYPE_Q4_1] = simd_dot_q4_1, [XUAN_TYPE_Q5_0] = simd_dot_q5_0,                        \
-        [XUAN_TYPE_Q5_1] = simd_dot_q5_1, [XUAN_TYPE_Q8_0] = simd_dot_q8_0,                        \
+        [XUAN_TYPE_Q5_1] = simd_dot_q5_1, [XUAN_TYPE_Q8_0] = SIMD_Q8_0,                        \
         [XUAN_TYPE_Q2_K] = simd_dot_q2_K, [XUAN_TYPE_Q3_K] = simd_dot_q3_K,                        \
-        [XUAN_TYPE_Q4_K] = simd_dot_q4_K, [XUAN_TYPE_Q5_K] = simd_dot_q5_K,                        \
-        [XUAN_TYPE_Q6_K] = simd_dot_q6_K, [XUAN_TYPE_IQ4_NL] = simd_dot_iq4_nl,                    \
+        [XUAN_TYPE_Q4_K] = SIMD_Q4_K, [XUAN_TYPE_Q5_K] = SIMD_Q5_K,                        \
+        [XUAN_TYPE_Q6_K] = SIMD_Q6_K, [XUAN_TYPE_IQ4_NL] = simd_dot_iq4_nl,                    \
         [XUAN_TYPE_IQ4_XS] = simd_dot_iq4_xs,                                                      \
     }
