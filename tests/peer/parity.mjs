@@ -27,6 +27,7 @@ for (let i = 0; i < argv.length; i++) {
 const modelPath = pos[0];
 const N = parseInt(opt.n ?? "64", 10);
 const tol = parseFloat(opt.tol ?? "1e-3");
+const minGreedy = parseInt(opt["min-greedy"] ?? "9", 10);
 const tmp = opt.tmp ?? fs.mkdtempSync("/tmp/parity-");
 const prompts = JSON.parse(fs.readFileSync(opt.prompts, "utf8"));
 
@@ -114,7 +115,7 @@ for (let pi = 0; pi < prompts.length; pi++) {
                 ` tokens ${sameTok ? "same" : "DIFF"}${note}`);
     void nv;
 }
-const ok = maxDelta <= tol && greedySame >= Math.min(9, prompts.length) && tokSame === prompts.length;
+const ok = maxDelta <= tol && greedySame >= Math.min(minGreedy, prompts.length) && tokSame === prompts.length;
 console.log(JSON.stringify({model: modelPath, tol, max_dlogp: maxDelta, greedy_same: greedySame,
                             tokens_same: tokSame, prompts: prompts.length, ok}));
 await ctx.dispose();
