@@ -9,6 +9,7 @@
 #include "harness.h"
 #include "xuan/model.h"
 #include "xuan/quant.h"
+#include "model/internal.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -160,7 +161,39 @@ static void test_wrong_type(void) {
     CHECK(strstr(msg, "F16") != NULL);
 }
 
+/* The AVX-512 attention loops over an F16 cache against their scalar
+ * references: the dot may differ only by summation order (budget: 1e-5 of
+ * the sum of |x_i h_i|), the weighted V sum by FMA contraction (1e-6 of the
+ * magnitude), for lengths around the 16- and 32-lane steps. */
+static void test_attention_f16_simd(void) {
+    if (xuan_cpu_get()->simd < XUAN_SIMD_AVX512) {
+        printf("  (no AVX-512 here: only the scalar reference runs)\n");
+        return;
+    }
+    float x[160], acc_s[160], acc_v[160];
+    uint16_t h[160];
+    uint32_t seed = 12345;
+    for (int i = 0; i < 160; i++) {
+        seed = seed * 1664525u + 1013904223u;
+        x[i] = (float)((int)(seed >> 9) % 2001 - 1000) / 250.0f;
+        seed = seed * 1664525u + 1013904223u;
+        h[i] = xuan_fp32_to_fp16((float)((int)(seed >> 9) % 2001 - 1000) / 300.0f);
+    }
+    const int64_t lens[] = {1, 15, 16, 17, 31, 32, 33, 64, 80, 128, 160};
+    for (size_t k = 0; k < sizeof lens / sizeof lens[0]; k++) {
+        const int64_t n = lens[k];
+        double mag = 0;
+        for (int64_t i = 0; i < n; i++) mag += fabs((double)x[i] * xuan_fp16_to_fp32(h[i]));
+        CHECK_NEAR(xuan_op_dot_f16_avx512(x, h, n), xuan_op_dot_f16(x, h, n), 1e-5 * mag + 1e-6);
+        for (int64_t i = 0; i < n; i++) acc_s[i] = acc_v[i] = x[(i * 7) % n];
+        xuan_op_axpy_f16(acc_s, 0.37f, h, n);
+        xuan_op_axpy_f16_avx512(acc_v, 0.37f, h, n);
+        for (int64_t i = 0; i < n; i++) CHECK_NEAR(acc_v[i], acc_s[i], 1e-6 * (fabsf(acc_s[i]) + 1.0f));
+    }
+}
+
 int main(void) {
+    RUN(test_attention_f16_simd);
     RUN(test_unchanged_copy_runs);
     RUN(test_unknown_architecture);
     RUN(test_missing_tensor);
