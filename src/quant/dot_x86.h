@@ -293,20 +293,32 @@ static float simd_dot_q5_K(int64_t n, const void *vw, const void *va) {
 #endif
 
 #ifndef XUAN_DOT512 /* dot_avx512.c has 512-bit versions */
+/* Shuffle control: word a of a 128-bit lane in all of the low lane, word
+ * b in all of the high lane. */
+static inline __m256i word_pair_ctl(int a, int b) {
+    return _mm256_set_m128i(_mm_set1_epi16((short)(0x0100 * (2 * b + 1) + 2 * b)),
+                            _mm_set1_epi16((short)(0x0100 * (2 * a + 1) + 2 * a)));
+}
+
 static float simd_dot_q6_K(int64_t n, const void *vw, const void *va) {
     const block_q6_K *w = vw;
     const block_q8_K *a = va;
     const __m256i m4 = _mm256_set1_epi8(0xF), m2 = _mm256_set1_epi8(3);
+    const __m256i c01 = word_pair_ctl(0, 1), c23 = word_pair_ctl(2, 3), c45 = word_pair_ctl(4, 5),
+                  c67 = word_pair_ctl(6, 7);
     __m256 acc = _mm256_setzero_ps();
     for (int64_t i = 0; i < n / QKK; i++) {
         const uint8_t *ql = w[i].ql, *qh = w[i].qh;
-        const int8_t *q8 = a[i].qs, *sc = w[i].scales;
+        const int8_t *q8 = a[i].qs;
+        const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)w[i].scales));
         /* q - 32 is folded in: sum(q*y) - 32*sum(y) per 16 elements, with
          * sum(y) from bsums. */
-        __m256i sumi = _mm256_setzero_si256();
-        int corr = 0;
-        for (int j = 0; j < 16; j++) corr += sc[j] * a[i].bsums[j];
-        for (int k = 0; k < 2; k++, ql += 64, qh += 32, q8 += 128, sc += 8) {
+        const __m256i corr = _mm256_madd_epi16(sc16, _mm256_loadu_si256((const __m256i *)a[i].bsums));
+        __m256i sumi = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(corr, 5));
+        for (int k = 0; k < 2; k++, ql += 64, qh += 32, q8 += 128) {
+            /* This half's 8 scales (words 8k..8k+7) in both lanes. */
+            const __m256i sc = k ? _mm256_permute2x128_si256(sc16, sc16, 0x11)
+                                 : _mm256_permute2x128_si256(sc16, sc16, 0x00);
             __m256i l0 = _mm256_loadu_si256((const __m256i *)ql);
             __m256i l1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
             __m256i h = _mm256_loadu_si256((const __m256i *)qh);
@@ -320,17 +332,12 @@ static float simd_dot_q6_K(int64_t n, const void *vw, const void *va) {
             const __m256i *yp = (const __m256i *)q8;
             /* Each 32-byte group spans two 16-element sub-blocks: scales in
              * the low and high 128-bit lanes. */
-#define SC2(a_, b_) _mm256_set_m128i(_mm_set1_epi16(sc[b_]), _mm_set1_epi16(sc[a_]))
-            sumi = _mm256_add_epi32(sumi, mul_scaled(q1, _mm256_loadu_si256(yp + 0), SC2(0, 1)));
-            sumi = _mm256_add_epi32(sumi, mul_scaled(q2, _mm256_loadu_si256(yp + 1), SC2(2, 3)));
-            sumi = _mm256_add_epi32(sumi, mul_scaled(q3, _mm256_loadu_si256(yp + 2), SC2(4, 5)));
-            sumi = _mm256_add_epi32(sumi, mul_scaled(q4, _mm256_loadu_si256(yp + 3), SC2(6, 7)));
-#undef SC2
+            sumi = mul_scaled_acc(sumi, q1, _mm256_loadu_si256(yp + 0), _mm256_shuffle_epi8(sc, c01));
+            sumi = mul_scaled_acc(sumi, q2, _mm256_loadu_si256(yp + 1), _mm256_shuffle_epi8(sc, c23));
+            sumi = mul_scaled_acc(sumi, q3, _mm256_loadu_si256(yp + 2), _mm256_shuffle_epi8(sc, c45));
+            sumi = mul_scaled_acc(sumi, q4, _mm256_loadu_si256(yp + 3), _mm256_shuffle_epi8(sc, c67));
         }
-        const float d = a[i].d * H2F(w[i].d);
-        /* The correction is exact in int32 and folded into lane 0. */
-        sumi = _mm256_sub_epi32(sumi, _mm256_setr_epi32(32 * corr, 0, 0, 0, 0, 0, 0, 0));
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(a[i].d * H2F(w[i].d)), _mm256_cvtepi32_ps(sumi), acc);
     }
     return hsum_ps(acc);
 }
