@@ -78,26 +78,14 @@ static inline __m256i bits_to_bytes(const uint8_t qh[4]) {
 static float simd_dot_q8_0(int64_t n, const void *vw, const void *va) {
     const block_q8_0 *w = vw;
     const block_q8_0 *a = va;
-    /* Two accumulators: one FMA chain per block would cap a core at one
-     * 34-byte block per FMA latency (4 cycles), below memory speed. */
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-    const int64_t nb = n / QK32;
-    int64_t i = 0;
-    for (; i + 2 <= nb; i += 2) {
-        __m256i x0 = _mm256_loadu_si256((const __m256i *)w[i].qs);
-        __m256i y0 = _mm256_loadu_si256((const __m256i *)a[i].qs);
-        __m256i x1 = _mm256_loadu_si256((const __m256i *)w[i + 1].qs);
-        __m256i y1 = _mm256_loadu_si256((const __m256i *)a[i + 1].qs);
-        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(H2F(w[i].d) * H2F(a[i].d)), _mm256_cvtepi32_ps(dot_s8s8(x0, y0)), acc0);
-        acc1 = _mm256_fmadd_ps(_mm256_set1_ps(H2F(w[i + 1].d) * H2F(a[i + 1].d)),
-                               _mm256_cvtepi32_ps(dot_s8s8(x1, y1)), acc1);
-    }
-    if (i < nb) {
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n / QK32; i++) {
         __m256i x = _mm256_loadu_si256((const __m256i *)w[i].qs);
         __m256i y = _mm256_loadu_si256((const __m256i *)a[i].qs);
-        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(H2F(w[i].d) * H2F(a[i].d)), _mm256_cvtepi32_ps(dot_s8s8(x, y)), acc0);
+        __m256 d = _mm256_set1_ps(H2F(w[i].d) * H2F(a[i].d));
+        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_s8s8(x, y)), acc);
     }
-    return hsum_ps(_mm256_add_ps(acc0, acc1));
+    return hsum_ps(acc);
 }
 
 static float simd_dot_q4_0(int64_t n, const void *vw, const void *va) {
