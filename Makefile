@@ -10,7 +10,7 @@ FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
 CMAKE_ARGS ?=
 
-.PHONY: all deps build build-asan build-clang run test test-release test-asan bench fuzz lint clean
+.PHONY: all deps build build-asan build-clang peer run test test-release test-asan bench fuzz lint clean
 
 all: build
 
@@ -42,7 +42,14 @@ run: deps build
 test: deps
 	@$(MAKE) --no-print-directory test-release test-asan build-clang lint
 
-test-release: build
+# The reference (node-llama-cpp and llama.cpp's tools, ~5 minutes to build)
+# is set up once before the tests that compare with it, so no test spends
+# its timeout waiting for the build.  Exit 3 (registry unreachable) lets the
+# heavy tests report their own visible skip.
+peer: build
+	@bash scripts/peer.sh $(BUILD)/peer tools || [ $$? -eq 3 ]
+
+test-release: build peer
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
 
 test-asan: build-asan

@@ -46,6 +46,13 @@ done
 # ggml_backend_amx_mul_mat on every Q8_0 model.  So: every x86 feature these
 # machines run well (AVX2, FMA, F16C, AVX-512 F/BW/VL/DQ/VBMI, VNNI, BF16),
 # AMX off.  The same flags are what xuan's own kernels use.
+# The npm install is done: let other tests through while the tools build
+# (they take their own lock, so two builds never run at once).
+flock -u 9
+if [ "${2:-}" = tools ]; then
+  exec 8>"$DIR/.tools.lock"
+  flock 8
+fi
 if [ "${2:-}" = tools ] && [ ! -x "$DIR/llama.cpp/build/bin/llama-quantize" ]; then
   echo "peer: building llama.cpp tools (about 5 minutes on 2 cores)" >&2
   BUNDLE="$DIR/node_modules/node-llama-cpp/llama/gitRelease.bundle"
