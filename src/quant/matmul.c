@@ -11,12 +11,24 @@
  */
 #include "quant/internal.h"
 
+#include <stdatomic.h>
+
 enum { ROW_TILE = 16, TOK_TILE = 64, PREFETCH_ROWS = 2 };
 
 /* From this many tokens on, AVX-512 machines take the packed batch kernel
  * of gemm_avx512.c (packing 16 rows costs about as much as 2-3 tokens of
  * products; measured crossover with bench_kernels). */
 enum { GEMM_MIN_TOK = 4 };
+
+/* Decode work claiming (see decode_rows): chunks of CLAIM_TILES row tiles,
+ * for pools of up to MAX_CLAIM threads (larger pools split statically). */
+enum { CLAIM_TILES = 4, MAX_CLAIM = 8 };
+
+/* One thread's remaining tiles [front, back) packed as front | back << 32,
+ * on its own cache line. */
+typedef struct {
+    _Alignas(64) atomic_uint_fast64_t range;
+} claim_slot;
 
 typedef struct mm_job {
     const xuan_weight *w;
@@ -31,6 +43,7 @@ typedef struct mm_job {
     bool gemm;          /* the packed AVX-512 batch kernel */
     uint8_t *meta;      /* its per-token activation sums (after the activations) */
     size_t meta_row;
+    claim_slot *claims; /* decode: one per thread, or NULL for a static split */
 } mm_job;
 
 static size_t act_row_bytes(uint32_t act_type, int64_t n_cols) {
@@ -85,6 +98,45 @@ static void quantize_part(void *ctx, int ith, int nth) {
     }
 }
 
+/* Decode rows [r0, r1) of one token.  The hardware prefetcher alone
+ * keeps too few lines in flight while the core does arithmetic (and stops
+ * at 4 KB page boundaries), so each row starts by asking for the row
+ * PREFETCH_ROWS ahead (below pf_end), into L2 (prefetcht1; the
+ * non-temporal hint measured 2x slower).  On this 2-core VM it doubled the
+ * 152064x3584 rates (Q4_K 8.7 -> 17.6 GB/s at 2 threads).  A whole-row
+ * burst beats a steady stream at a fixed byte distance, and every line
+ * must be asked for (docs/perf.md, Kernels). */
+static void decode_rows(const mm_job *j, int64_t r0, int64_t r1, int64_t pf_end) {
+    const uint8_t *wdata = j->w->data;
+    const size_t w_row = j->w_row;
+    for (int64_t r = r0; r < r1; r++) {
+        if (r + PREFETCH_ROWS < pf_end) {
+            const char *p = (const char *)wdata + (size_t)(r + PREFETCH_ROWS) * w_row;
+            for (size_t off = 0; off < w_row; off += 64) __builtin_prefetch(p + off, 0, 2);
+        }
+        j->y[r] = j->dot(j->w->n_cols, wdata + r * w_row, j->act);
+    }
+}
+
+/* Takes up to CLAIM_TILES tiles from the front (the owner) or the back (a
+ * helper) of a thread's remaining range; false when it is empty. */
+static bool claim(claim_slot *c, bool front, int64_t *t0, int64_t *t1) {
+    uint_fast64_t cur = atomic_load(&c->range);
+    for (;;) {
+        int64_t f = (int64_t)(cur & 0xFFFFFFFFu), b = (int64_t)(cur >> 32);
+        if (f >= b) return false;
+        int64_t nf = f, nb = b;
+        if (front) nf = f + CLAIM_TILES < b ? f + CLAIM_TILES : b;
+        else nb = b - CLAIM_TILES > f ? b - CLAIM_TILES : f;
+        uint_fast64_t next = (uint_fast64_t)nf | (uint_fast64_t)nb << 32;
+        if (atomic_compare_exchange_weak(&c->range, &cur, next)) {
+            *t0 = front ? f : nb;
+            *t1 = front ? nf : b;
+            return true;
+        }
+    }
+}
+
 /* Phase 2: this thread's rows, tiled. */
 static void compute_part(void *ctx, int ith, int nth) {
     const mm_job *j = ctx;
@@ -100,19 +152,26 @@ static void compute_part(void *ctx, int ith, int nth) {
         return;
     }
     if (j->n_tok == 1) {
-        /* Decode streams the weights once.  The hardware prefetcher alone
-         * keeps too few lines in flight while the core does arithmetic (and
-         * stops at 4 KB page boundaries), so each row starts by asking for
-         * the row PREFETCH_ROWS ahead, into L2 (prefetcht1; the
-         * non-temporal hint measured 2x slower).  On this 2-core VM it
-         * doubled the 152064x3584 rates (Q4_K 8.7 -> 17.6 GB/s at 2 threads). */
-        const size_t w_row = j->w_row;
-        for (int64_t r = r0; r < r1; r++) {
-            if (r + PREFETCH_ROWS < r1) {
-                const char *p = (const char *)wdata + (size_t)(r + PREFETCH_ROWS) * w_row;
-                for (size_t off = 0; off < w_row; off += 64) __builtin_prefetch(p + off, 0, 2);
+        if (!j->claims) {
+            decode_rows(j, r0, r1, r1);
+            return;
+        }
+        /* Own tiles from the front of this thread's range, then other
+         * threads' tiles from the back of theirs: every thread still
+         * streams its own contiguous half, but when the machine is shared
+         * and a worker wakes late (or gets no core), the others finish its
+         * rows instead of waiting for it. */
+        int64_t f, e;
+        while (claim(&j->claims[ith], true, &f, &e)) {
+            int64_t re = e * ROW_TILE < n_rows ? e * ROW_TILE : n_rows;
+            decode_rows(j, f * ROW_TILE, re, r1);
+        }
+        for (int k = 1; k < nth; k++) {
+            claim_slot *victim = &j->claims[(ith + k) % nth];
+            while (claim(victim, false, &f, &e)) {
+                int64_t re = e * ROW_TILE < n_rows ? e * ROW_TILE : n_rows;
+                decode_rows(j, f * ROW_TILE, re, re);
             }
-            j->y[r] = j->dot(n_cols, wdata + r * w_row, j->act);
         }
         return;
     }
@@ -154,6 +213,17 @@ void xuan_matmul(xuan_pool *pool, const xuan_weight *w, const float *x, int64_t 
         }
         if (n_tok == 1) quantize_part(&j, 0, 1); /* cheaper than waking a worker */
         else xuan_pool_run(pool, quantize_part, &j);
+    }
+    claim_slot claims[MAX_CLAIM];
+    int nth = xuan_pool_size(pool);
+    if (n_tok == 1 && nth > 1 && nth <= MAX_CLAIM) {
+        int64_t n_tiles = (w->n_rows + ROW_TILE - 1) / ROW_TILE;
+        XUAN_ASSERT(n_tiles <= 0xFFFFFFFF);
+        for (int t = 0; t < nth; t++) {
+            uint_fast64_t f = (uint_fast64_t)(n_tiles * t / nth), b = (uint_fast64_t)(n_tiles * (t + 1) / nth);
+            atomic_init(&claims[t].range, f | b << 32);
+        }
+        j.claims = claims;
     }
     xuan_pool_run(pool, compute_part, &j);
 }
