@@ -380,8 +380,8 @@ static void print_table(const xuan_catalog *cat, const xuan_hw *hw, const pick_a
                 }
             }
         if (!hw->planned)
-            printf("  (tok/s assumes weights streamed at memory bandwidth, as llama.cpp does; xuan's own decode is\n"
-                   "   slower today, see docs/perf.md. Measured speeds in <cache>/bench.json replace estimates.)\n");
+            printf("  (tok/s assumes weights streamed at memory bandwidth, as llama.cpp and xuan do; docs/perf.md has\n"
+                   "   both engines measured side by side. Measured speeds in <cache>/bench.json replace estimates.)\n");
     }
     printf("\nNot ranked:\n");
     for (size_t i = res->n_ranked; i < res->n_rows; i++)
