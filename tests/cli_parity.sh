@@ -37,27 +37,26 @@ dir="$XUAN_TMP/parity"; mkdir -p "$dir"
 # arch | vocabulary | preset | type | tolerance | greedy prompts that must match (of 10)
 # (Q4_K_M: xuan quantize of the F16 file)
 #
-# Q4_K_M is a KNOWN GAP (issue 5 stays open): the target is 2e-2 and 9/10,
-# measured 8.4e-2 (llama, 10/10), 9.9e-2 (qwen2, 8/10), 7.0e-2 (phi3, 3/10;
-# every divergence at a near-tie, gap 3e-6..6e-4).  On these tiny random
-# models llama.cpp's own two CPU paths for Q4_K (repacked q4_K_8x8 vs plain)
-# differ by 5.8e-2 on qwen2 prompt 8: one flipped int8 in the Q8_K
-# re-quantization of an activation is amplified.  Until xuan reproduces the
-# repacked path's accumulation order, these rows guard against regressions
-# (a broken Q4_K kernel is off by whole nats) instead of claiming parity.
+# Every row must be within the issue's tolerance; in practice F16, Q8_0 and
+# Q4_K_M are bit-identical to llama.cpp (max |d log p| = 0) because xuan
+# reproduces its CPU backend's arithmetic: the summation orders of its
+# tinyBLAS / vec_dot / repacked q4_K_8x8 kernels, its vectorized expf, its
+# FMA contractions (docs/design.md, "Parity").  On these random models a
+# single differently rounded activation can flip a later F16 or Q8_K
+# rounding, which is how "close" kernels ended up 0.1 apart.
 cases=(
   "llama|llama3|tiny|F32|1e-3"
   "llama|llama3|tiny|F16|1e-3"
   "llama|llama3|tiny|Q8_0|2e-2"
-  "llama|llama3|tiny256|Q4_K_M|1.5e-1|2"
+  "llama|llama3|tiny256|Q4_K_M|2e-2"
   "qwen2|qwen|tiny|F32|1e-3"
   "qwen2|qwen|tiny|F16|1e-3"
   "qwen2|qwen|tiny|Q8_0|2e-2"
-  "qwen2|qwen|tiny256|Q4_K_M|1.5e-1|2"
+  "qwen2|qwen|tiny256|Q4_K_M|2e-2"
   "phi3|llama2|tiny|F32|1e-3"
   "phi3|llama2|tiny|F16|1e-3"
   "phi3|llama2|tiny|Q8_0|2e-2"
-  "phi3|llama2|tiny256|Q4_K_M|1.5e-1|2"
+  "phi3|llama2|tiny256|Q4_K_M|2e-2"
 )
 pass=0; fail=0
 for c in "${cases[@]}"; do

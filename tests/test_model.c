@@ -161,39 +161,91 @@ static void test_wrong_type(void) {
     CHECK(strstr(msg, "F16") != NULL);
 }
 
-/* The AVX-512 attention loops over an F16 cache against their scalar
- * references: the dot may differ only by summation order (budget: 1e-5 of
- * the sum of |x_i h_i|), the weighted V sum by FMA contraction (1e-6 of the
- * magnitude), for lengths around the 16- and 32-lane steps. */
-static void test_attention_f16_simd(void) {
-    if (xuan_cpu_get()->simd < XUAN_SIMD_AVX512) {
-        printf("  (no AVX-512 here: only the scalar reference runs)\n");
-        return;
+/* ggml's evaluation order (ops.c): the AVX2 kernels equal the scalar
+ * references bit for bit, and both compute what they should (a dot within
+ * rounding of the double-precision value, a softmax summing to 1, expf and
+ * silu within a few ulps of libm), for lengths around the 8/16/64 steps and
+ * cache windows that start mid-chunk. */
+static uint32_t rng_state = 12345;
+static float rnd(float scale) {
+    rng_state = rng_state * 1664525u + 1013904223u;
+    return (float)((int)(rng_state >> 9) % 2001 - 1000) / 1000.0f * scale;
+}
+
+static void test_ggml_order_ops(void) {
+    const bool avx2 = xuan_cpu_get()->simd >= XUAN_SIMD_AVX2;
+    if (!avx2) printf("  (no AVX2 here: only the scalar references run)\n");
+    enum { N = 300, HD = 64 };
+    static float x[N], w[N], out_s[HD], out_v[HD], acc[64 * HD], sc_s[N], sc_v[N];
+    static uint16_t h[N], v[N * HD];
+    for (int i = 0; i < N; i++) {
+        x[i] = xuan_fp16_to_fp32(xuan_fp32_to_fp16(rnd(4.0f)));
+        h[i] = xuan_fp32_to_fp16(rnd(3.0f));
     }
-    float x[160], acc_s[160], acc_v[160];
-    uint16_t h[160];
-    uint32_t seed = 12345;
-    for (int i = 0; i < 160; i++) {
-        seed = seed * 1664525u + 1013904223u;
-        x[i] = (float)((int)(seed >> 9) % 2001 - 1000) / 250.0f;
-        seed = seed * 1664525u + 1013904223u;
-        h[i] = xuan_fp32_to_fp16((float)((int)(seed >> 9) % 2001 - 1000) / 300.0f);
+    for (int i = 0; i < N * HD; i++) v[i] = xuan_fp32_to_fp16(rnd(2.0f));
+    /* expf and silu */
+    for (float t = -110.0f; t < 88.0f; t += 0.37f) {
+        float e = xuan_op_expf_ggml(t), r = expf(t);
+        if (!(t < -87.0f || fabsf(e - r) <= 4e-7f * r)) printf("  expf(%g): %.9g vs libm %.9g\n", t, e, r);
+        CHECK(t < -87.0f || fabsf(e - r) <= 4e-7f * r); /* ~3 ulp where normal */
     }
-    const int64_t lens[] = {1, 15, 16, 17, 31, 32, 33, 64, 80, 128, 160};
+    CHECK(xuan_op_expf_ggml(-INFINITY) == 0.0f);
+    CHECK(xuan_op_expf_ggml(0.0f) == 1.0f);
+    CHECK(isinf(xuan_op_expf_ggml(90.0f)));
+    const int64_t lens[] = {1, 8, 15, 16, 17, 31, 32, 48, 63, 64, 65, 96, 127, 128, 129, 200, 256, 300};
     for (size_t k = 0; k < sizeof lens / sizeof lens[0]; k++) {
         const int64_t n = lens[k];
-        double mag = 0;
-        for (int64_t i = 0; i < n; i++) mag += fabs((double)x[i] * xuan_fp16_to_fp32(h[i]));
-        CHECK_NEAR(xuan_op_dot_f16_avx512(x, h, n), xuan_op_dot_f16(x, h, n), 1e-5 * mag + 1e-6);
-        for (int64_t i = 0; i < n; i++) acc_s[i] = acc_v[i] = x[(i * 7) % n];
-        xuan_op_axpy_f16(acc_s, 0.37f, h, n);
-        xuan_op_axpy_f16_avx512(acc_v, 0.37f, h, n);
-        for (int64_t i = 0; i < n; i++) CHECK_NEAR(acc_v[i], acc_s[i], 1e-6 * (fabsf(acc_s[i]) + 1.0f));
+        double ref = 0, mag = 0;
+        for (int64_t i = 0; i < n; i++) {
+            ref += (double)x[i] * xuan_fp16_to_fp32(h[i]);
+            mag += fabs((double)x[i] * xuan_fp16_to_fp32(h[i]));
+        }
+        for (int o = 0; o < 2; o++) {
+            float d = xuan_op_dot_f16(XUAN_SIMD_SCALAR, x, h, n, (xuan_order)o);
+            CHECK_NEAR(d, ref, 1e-6 * mag + 1e-6);
+            if (avx2) CHECK(xuan_op_dot_f16(XUAN_SIMD_AVX2, x, h, n, (xuan_order)o) == d);
+            if (xuan_cpu_get()->native >= XUAN_SIMD_AVX512)
+                CHECK(xuan_op_dot_f16(XUAN_SIMD_AVX512, x, h, n, (xuan_order)o) == d);
+        }
+        /* swiglu, with some large |g| for expf's slow lanes */
+        for (int64_t i = 0; i < n; i++) w[i] = i % 23 == 5 ? rnd(300.0f) : rnd(6.0f);
+        xuan_op_swiglu(w, x, sc_s, n);
+        for (int64_t i = 0; i < n; i++) CHECK_NEAR(sc_s[i], w[i] / (1.0f + expf(-w[i])) * x[i], 1e-5 * fabsf(sc_s[i]) + 1e-30);
+        if (avx2) {
+            xuan_op_swiglu_avx2(w, x, sc_v, n);
+            CHECK(memcmp(sc_s, sc_v, (size_t)n * sizeof(float)) == 0);
+        }
+        /* softmax and the weighted V sum over a window starting at cell `first` */
+        for (uint32_t first = 0; first < 40; first += 13) {
+            for (int64_t i = 0; i < n; i++) sc_s[i] = sc_v[i] = rnd(8.0f);
+            xuan_op_softmax(sc_s, (uint32_t)n, first);
+            double tot = 0;
+            for (int64_t i = 0; i < n; i++) tot += sc_s[i];
+            CHECK_NEAR(tot, 1.0, 1e-5);
+            if (avx2) {
+                xuan_op_softmax_avx2(sc_v, (uint32_t)n, first);
+                CHECK(memcmp(sc_s, sc_v, (size_t)n * sizeof(float)) == 0);
+            }
+            xuan_op_round_f16(sc_s, sc_s, n);
+            for (int o = 0; o < 2; o++) {
+                xuan_op_wsum_f16(out_s, sc_s, (const uint8_t *)v, HD * 2, (uint32_t)n, first, HD, (xuan_order)o, acc);
+                for (int e = 0; e < HD; e++) {
+                    double r = 0;
+                    for (int64_t i = 0; i < n; i++) r += (double)sc_s[i] * xuan_fp16_to_fp32(v[i * HD + e]);
+                    CHECK_NEAR(out_s[e], r, 1e-5);
+                }
+                if (avx2) {
+                    xuan_op_wsum_f16_avx2(out_v, sc_s, (const uint8_t *)v, HD * 2, (uint32_t)n, first, HD,
+                                          (xuan_order)o, acc);
+                    CHECK(memcmp(out_s, out_v, sizeof out_s) == 0);
+                }
+            }
+        }
     }
 }
 
 int main(void) {
-    RUN(test_attention_f16_simd);
+    RUN(test_ggml_order_ops);
     RUN(test_unchanged_copy_runs);
     RUN(test_unknown_architecture);
     RUN(test_missing_tensor);

@@ -311,6 +311,9 @@ static void test_matmul(void) {
                     }
                     for (int r = 0; r < ROWS; r++) {
                         float ref = xuan_vec_dot(xuan_cpu_get()->simd, type, COLS, w + r * rb, av);
+                        if (type == XUAN_TYPE_F16 && ntok[nt] == 1) /* llama.cpp's single-token order */
+                            ref = xuan_vec_dot_f16_single(xuan_cpu_get()->simd, COLS,
+                                                          (const uint16_t *)(const void *)(w + r * rb), av);
                         /* Batches may take the packed kernel (gemm_avx512.c),
                          * which sums floats per group: test_matmul_batch
                          * bounds that; here only exact equality is cheap. */

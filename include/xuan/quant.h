@@ -211,6 +211,12 @@ void xuan_quantize_act(uint32_t act_type, const float *x, void *dst, int64_t n);
  * xuan_quant_vec_dot_type(type) format, at SIMD level `simd` (clamped to
  * what the CPU has).  n is the row length in elements. */
 float xuan_vec_dot(xuan_simd simd, uint32_t type, int64_t n, const void *w_row, const void *act);
+/* F16 weights . activations (F32 values that are F16-representable) in
+ * the order llama.cpp's CPU backend uses for ONE token (ggml_vec_dot_f16:
+ * 64 slots folded pairwise, the n % 64 tail in double); xuan_vec_dot with
+ * XUAN_TYPE_F16 follows its batch order (tinyBLAS: 16 sequential lanes,
+ * when n % 16 == 0).  Results are identical at every SIMD level. */
+float xuan_vec_dot_f16_single(xuan_simd simd, int64_t n, const uint16_t *w, const float *x);
 
 #ifdef __cplusplus
 }

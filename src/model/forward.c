@@ -138,8 +138,9 @@ xuan_ctx *xuan_ctx_new(const xuan_model *m, const xuan_ctx_params *pp, xuan_erro
     c->u = alloc_f(B * max_sz(F * (fused_up ? 2 : 1), qd + 2 * kvd), &total, &fail);
     c->cs = alloc_f(B * hp->n_rot, &total, &fail);
     c->logits = alloc_f(hp->n_vocab, &total, &fail);
-    /* scores (n_ctx) + rounded q (head_dim) + Q8_0 V rows as floats */
-    c->att_scratch_stride = (size_t)p.n_ctx + hp->head_dim * (KEY_CHUNK + 1) + 16;
+    /* scores (n_ctx) + rounded q (head_dim) + Q8_0 V rows as floats + the
+     * 64 slot rows of the ordered V sum */
+    c->att_scratch_stride = (size_t)p.n_ctx + hp->head_dim * (KEY_CHUNK + 1 + 64) + 16;
     c->att_scratch = alloc_f(c->att_scratch_stride * (size_t)c->n_threads, &total, &fail);
     c->qq_stride = (size_t)row + 64;
     c->qq = fail ? NULL : xuan_malloc_aligned(c->qq_stride * (size_t)c->n_threads);
@@ -208,9 +209,10 @@ static void mm(xuan_ctx *c, const xuan_weight *w, const float *x, int64_t n, flo
 typedef struct attn_job {
     xuan_ctx *c;
     uint32_t il, n_tok;
-    float scale; /* applied to q.k (1 for phi3, whose q was scaled before) */
-    float (*dot_f16)(const float *, const uint16_t *, int64_t);
-    void (*axpy_f16)(float *, float, const uint16_t *, int64_t);
+    float scale;     /* applied to q.k (1 for phi3, whose q was scaled before) */
+    xuan_order order; /* the product order llama.cpp uses for this batch */
+    xuan_simd simd;
+    bool avx2;
 } attn_job;
 
 static void attn_one(xuan_ctx *c, const attn_job *j, uint32_t t, uint32_t h, int ith) {
@@ -224,6 +226,7 @@ static void attn_one(xuan_ctx *c, const attn_job *j, uint32_t t, uint32_t h, int
     float *scores = c->att_scratch + c->att_scratch_stride * (size_t)ith;
     float *qr = scores + c->p.n_ctx;
     float *rows = qr + hd;
+    float *slots = rows + (size_t)hd * KEY_CHUNK;
     const float *q = c->q + (size_t)t * hp->n_heads * hd + (size_t)h * hd;
     float *out = c->att + (size_t)t * hp->n_heads * hd + (size_t)h * hd;
     const uint8_t *kbase = c->k_cache + j->il * c->kv_layer_stride + kvh * c->kv_head_stride + first * c->kv_row;
@@ -234,8 +237,10 @@ static void attn_one(xuan_ctx *c, const attn_job *j, uint32_t t, uint32_t h, int
      * vec-dot type first: F16, or Q8_0 for a Q8_0 cache) */
     if (f16) {
         xuan_op_round_f16(q, qr, hd);
-        for (uint32_t i = 0; i < n_keys; i++)
-            scores[i] = j->dot_f16(qr, (const uint16_t *)(const void *)(kbase + (size_t)i * c->kv_row), hd) * j->scale;
+        for (uint32_t i = 0; i < n_keys; i++) {
+            const uint16_t *kr = (const uint16_t *)(const void *)(kbase + (size_t)i * c->kv_row);
+            scores[i] = xuan_op_dot_f16(j->simd, qr, kr, hd, j->order) * j->scale;
+        }
     } else {
         uint8_t *qq = c->qq + c->qq_stride * (size_t)ith;
         xuan_quantize_act(XUAN_TYPE_Q8_0, q, qq, hd);
@@ -244,27 +249,18 @@ static void attn_one(xuan_ctx *c, const attn_job *j, uint32_t t, uint32_t h, int
             scores[i] = xuan_vec_dot(simd, XUAN_TYPE_Q8_0, hd, kbase + (size_t)i * c->kv_row, qq) * j->scale;
     }
 
-    /* softmax (sum in double, as ggml) */
-    float mx = -INFINITY;
-    for (uint32_t i = 0; i < n_keys; i++) mx = scores[i] > mx ? scores[i] : mx;
-    double sum = 0.0;
-    for (uint32_t i = 0; i < n_keys; i++) {
-        float e = expf(scores[i] - mx);
-        scores[i] = e;
-        sum += e;
-    }
-    const float inv = (float)(1.0 / sum);
-    for (uint32_t i = 0; i < n_keys; i++) scores[i] *= inv;
+    if (j->avx2) xuan_op_softmax_avx2(scores, n_keys, first);
+    else xuan_op_softmax(scores, n_keys, first);
 
     /* out = sum_p w_p V_p */
-    for (uint32_t e = 0; e < hd; e++) out[e] = 0.0f;
     if (f16) {
         /* ggml multiplies F16 V by the weights converted to F16 */
         xuan_op_round_f16(scores, scores, n_keys);
-        for (uint32_t i = 0; i < n_keys; i++)
-            j->axpy_f16(out, scores[i], (const uint16_t *)(const void *)(vbase + (size_t)i * c->kv_row), hd);
+        if (j->avx2) xuan_op_wsum_f16_avx2(out, scores, vbase, c->kv_row, n_keys, first, hd, j->order, slots);
+        else xuan_op_wsum_f16(out, scores, vbase, c->kv_row, n_keys, first, hd, j->order, slots);
         return;
     }
+    for (uint32_t e = 0; e < hd; e++) out[e] = 0.0f;
     for (uint32_t p0 = 0; p0 < n_keys; p0 += KEY_CHUNK) {
         uint32_t np = n_keys - p0 < KEY_CHUNK ? n_keys - p0 : KEY_CHUNK;
         xuan_dequantize_row(XUAN_TYPE_Q8_0, vbase + (size_t)p0 * c->kv_row, rows, (int64_t)np * hd, NULL);
@@ -364,10 +360,13 @@ static void tok_one(const tok_job *j, uint32_t t) {
         for (int64_t i = 0; i < d; i++) x[i] += xn[i];
         xuan_op_rmsnorm(x, L->ffn_norm, xn, d, hp->norm_eps);
         break;
-    case TOK_SWIGLU:
-        if (L->w_gate.data) xuan_op_swiglu(c->h + t * F, c->u + t * F, c->h + t * F, F);
-        else xuan_op_swiglu(c->u + t * 2 * F, c->u + t * 2 * F + F, c->h + t * F, F); /* rows: gate | up */
+    case TOK_SWIGLU: {
+        const float *g = L->w_gate.data ? c->h + t * F : c->u + t * 2 * F; /* fused rows: gate | up */
+        const float *u = L->w_gate.data ? c->u + t * F : c->u + t * 2 * F + F;
+        if (xuan_cpu_get()->simd >= XUAN_SIMD_AVX2) xuan_op_swiglu_avx2(g, u, c->h + t * F, F);
+        else xuan_op_swiglu(g, u, c->h + t * F, F);
         break;
+    }
     case TOK_RESID:
         for (int64_t i = 0; i < d; i++) x[i] += xn[i];
         break;
@@ -379,9 +378,12 @@ static void tok_part(void *ctx, int ith, int nth) {
     if (j->n == 1 && j->stage == TOK_SWIGLU) { /* one token: split its elements */
         const xuan_hparams *hp = &j->c->m->hp;
         const layer_w *L = &j->c->m->layers[j->il];
-        const int64_t F = hp->d_ffn, e0 = F * ith / nth, e1 = F * (ith + 1) / nth;
+        /* split at multiples of 16: ggml's vector/tail boundary is fixed by the row */
+        const int64_t F = hp->d_ffn, e0 = (F * ith / nth) & ~(int64_t)15;
+        const int64_t e1 = ith + 1 == nth ? F : (F * (ith + 1) / nth) & ~(int64_t)15;
         const float *g = L->w_gate.data ? j->c->h : j->c->u, *u = L->w_gate.data ? j->c->u : j->c->u + F;
-        xuan_op_swiglu(g + e0, u + e0, j->c->h + e0, e1 - e0);
+        if (xuan_cpu_get()->simd >= XUAN_SIMD_AVX2) xuan_op_swiglu_avx2(g + e0, u + e0, j->c->h + e0, e1 - e0);
+        else xuan_op_swiglu(g + e0, u + e0, j->c->h + e0, e1 - e0);
         return;
     }
     const uint32_t t0 = (uint32_t)((uint64_t)j->n * (uint64_t)ith / (uint64_t)nth);
@@ -395,7 +397,13 @@ static void per_token(xuan_ctx *c, uint32_t il, uint32_t n, tok_stage stage) {
     else xuan_pool_run(c->pool, tok_part, &j);
 }
 
-static void layer_forward(xuan_ctx *c, uint32_t il, uint32_t n) {
+/* One layer over n tokens.  n_out: how many of them (the last ones) need
+ * the layer's output.  Below the last layer that is all of them; in the
+ * last layer only the tokens whose logits are wanted (one, or none for a
+ * prompt chunk that is not the last), so, as llama.cpp does, the FFN runs
+ * on those rows only (its matrix products then see the same batch size as
+ * llama.cpp's, which decides their summation order). */
+static void layer_forward(xuan_ctx *c, uint32_t il, uint32_t n, uint32_t n_out) {
     const xuan_model *m = c->m;
     const xuan_hparams *hp = &m->hp;
     const layer_w *L = &m->layers[il];
@@ -410,12 +418,18 @@ static void layer_forward(xuan_ctx *c, uint32_t il, uint32_t n) {
     }
     per_token(c, il, n, TOK_QKV);
     const bool phi = hp->arch == XUAN_ARCH_PHI3;
-    const bool avx512 = xuan_cpu_get()->simd >= XUAN_SIMD_AVX512;
     attn_job aj = {.c = c, .il = il, .n_tok = n, .scale = phi ? 1.0f : 1.0f / sqrtf((float)hp->head_dim),
-                   .dot_f16 = avx512 ? xuan_op_dot_f16_avx512 : xuan_op_dot_f16,
-                   .axpy_f16 = avx512 ? xuan_op_axpy_f16_avx512 : xuan_op_axpy_f16};
+                   .order = n >= 2 ? XUAN_ORDER_GEMM : XUAN_ORDER_VEC, /* tinyBLAS takes 2+ tokens */
+                   .simd = xuan_cpu_get()->simd, .avx2 = xuan_cpu_get()->simd >= XUAN_SIMD_AVX2};
     xuan_pool_run(c->pool, attn_part, &aj);
     mm(c, &L->wo, c->att, n, c->xn);
+    if (n_out < n) {
+        if (n_out == 0) return;
+        const size_t d = hp->d_model, skip = (size_t)(n - n_out) * d;
+        memmove(c->x, c->x + skip, (size_t)n_out * d * sizeof(float));
+        memmove(c->xn, c->xn + skip, (size_t)n_out * d * sizeof(float));
+        n = n_out;
+    }
     per_token(c, il, n, TOK_FFN_NORM);
     if (L->w_gate.data) {
         mm(c, &L->w_gate, c->xn, n, c->h);
@@ -440,10 +454,10 @@ static int eval_chunk(xuan_ctx *c, const int32_t *ids, uint32_t n, bool want_log
     for (uint32_t t = 0; t < n; t++) xuan_op_rope_table(hp, ff, (float)(c->n_past + t), c->cs + (size_t)t * hp->n_rot);
     for (uint32_t il = 0; il < hp->n_layers; il++) {
         if (c->stop && *c->stop) return xuan_fail(err, XUAN_ERR_INTERRUPTED, "interrupted");
-        layer_forward(c, il, n);
+        layer_forward(c, il, n, il + 1 < hp->n_layers ? n : want_logits ? 1 : 0);
     }
     if (want_logits) {
-        const float *last = c->x + (size_t)(n - 1) * d;
+        const float *last = c->x; /* the last layer kept only the last token's row */
         xuan_op_rmsnorm(last, m->output_norm, c->xn, d, hp->norm_eps);
         mm(c, &m->output, c->xn, 1, c->logits);
     }

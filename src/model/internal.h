@@ -44,14 +44,38 @@ void xuan_op_rope_apply(float *x, const float *cs, uint32_t n_rot, bool neox);
 /* Rounds floats to the nearest F16 (or BF16) value, in place or src->dst. */
 void xuan_op_round_f16(const float *src, float *dst, int64_t n);
 void xuan_op_round_bf16(const float *src, float *dst, int64_t n);
-/* Attention over an F16 cache: x . h over n elements, and acc += w * h.
- * Scalar references here; the _avx512 versions (attn_avx512.c) need a CPU
- * with AVX-512 (xuan_cpu_get()->simd >= XUAN_SIMD_AVX512). */
-float xuan_op_dot_f16(const float *x, const uint16_t *h, int64_t n);
-void xuan_op_axpy_f16(float *acc, float w, const uint16_t *h, int64_t n);
-float xuan_op_dot_f16_avx512(const float *x, const uint16_t *h, int64_t n);
-void xuan_op_axpy_f16_avx512(float *acc, float w, const uint16_t *h, int64_t n);
-/* y[i] = silu(g[i]) * u[i]. */
+/* ---- ggml's evaluation order ----
+ * The reference is llama.cpp's AVX-512 CPU backend.  It computes an F16 x
+ * F16 product in one of two orders: for 2+ tokens through tinyBLAS (GEMM:
+ * 16 lanes, lane l adds elements l, l+16, l+32, ... in order, then the
+ * _mm512_reduce_add_ps tree), for one token through ggml_vec_dot_f16 (VEC:
+ * 64 slots, slot s adds elements s, s+64, ...; slots s+32 and s+48 fold
+ * into s and s+16, then s+16 into s, then the tree; the n % 64 tail is
+ * added in double).  Attention uses whichever llama.cpp would for the same
+ * batch; the weights of attention are the cells of the cache, so a slot is
+ * chosen by the absolute cell index. */
+typedef enum xuan_order { XUAN_ORDER_GEMM, XUAN_ORDER_VEC } xuan_order;
+/* ggml_v_expf (the polynomial of ARM's optimized-routines), one lane. */
+float xuan_op_expf_ggml(float x);
+/* The _mm512_reduce_add_ps tree: (a_i + a_i+8), then +4, then +2, then +1. */
+float xuan_op_tree16(const float a[16]);
+/* y = silu(g) * u: ggml_v_silu on whole 16-element chunks, expf on the tail. */
 void xuan_op_swiglu(const float *g, const float *u, float *y, int64_t n);
+/* Softmax in place over the scores of cells first .. first+n-1: exp with
+ * ggml_v_expf in 16-cell chunks aligned to cell 0, chunk sums by the tree,
+ * added in double (ggml_vec_soft_max_f32 over the padded, masked row). */
+void xuan_op_softmax(float *s, uint32_t n, uint32_t first);
+/* x . h, x already rounded to F16 values (the quant room's F16 kernels). */
+float xuan_op_dot_f16(xuan_simd simd, const float *x, const uint16_t *h, int64_t n, xuan_order o);
+/* out[e] = sum_i w[i] * V_i[e] over n cache rows of hd F16 values, stride
+ * bytes apart, starting at cell `first`; w rounded to F16 values.  acc:
+ * 64 * hd floats of scratch. */
+void xuan_op_wsum_f16(float *out, const float *w, const uint8_t *v, size_t stride, uint32_t n, uint32_t first,
+                      uint32_t hd, xuan_order o, float *acc);
+/* The same with AVX2 + FMA + F16C (ops_avx2.c); identical results. */
+void xuan_op_swiglu_avx2(const float *g, const float *u, float *y, int64_t n);
+void xuan_op_softmax_avx2(float *s, uint32_t n, uint32_t first);
+void xuan_op_wsum_f16_avx2(float *out, const float *w, const uint8_t *v, size_t stride, uint32_t n,
+                           uint32_t first, uint32_t hd, xuan_order o, float *acc);
 
 #endif

@@ -1,13 +1,19 @@
 /*
- * ops.c — the small element-wise kernels of the forward pass: RMSNorm,
- * RoPE, SwiGLU and F16 rounding.  They follow ggml's CPU code operation by
- * operation (same accumulation types, same theta recurrence) because the
- * parity tests compare logits with llama.cpp to 1e-3 in log-probability;
- * the time goes into the matrix products, not here.
+ * ops.c — the small kernels of the forward pass besides the matrix
+ * products: RMSNorm, RoPE, SwiGLU, F16 rounding, and attention's softmax
+ * and F16 dot products.  Scalar references; ops_avx2.c has vector versions
+ * with bit-identical results.
+ *
+ * They reproduce ggml's CPU arithmetic operation by operation (same
+ * accumulation types and orders, its vectorized expf, its FMA contractions),
+ * not just its math: on the parity tests' random models one activation
+ * rounded differently can flip a later F16 or Q8_K rounding and move the
+ * logits by 1e-2, so "close" is not enough (internal.h, docs/design.md).
  */
 #include "model/internal.h"
 
 #include <math.h>
+#include <string.h>
 
 void xuan_op_rmsnorm(const float *x, const float *w, float *y, int64_t n, float eps) {
     double sum = 0.0; /* ggml sums the squares in double */
@@ -57,21 +63,24 @@ void xuan_op_rope_table(const xuan_hparams *hp, const float *ff, float pos, floa
     }
 }
 
+/* ggml compiles x0*cos - x1*sin with FMA contraction (C++, -ffp-contract=fast):
+ * the x0 product is fused, the x1 product rounded first (checked in the
+ * disassembly of its AVX-512 CPU variant). */
 void xuan_op_rope_apply(float *x, const float *cs, uint32_t n_rot, bool neox) {
     if (neox) {
         const uint32_t half = n_rot / 2;
         for (uint32_t i = 0; i < half; i++) {
             const float c = cs[2 * i], s = cs[2 * i + 1];
             const float x0 = x[i], x1 = x[i + half];
-            x[i] = x0 * c - x1 * s;
-            x[i + half] = x0 * s + x1 * c;
+            x[i] = fmaf(x0, c, -(x1 * s));
+            x[i + half] = fmaf(x0, s, x1 * c);
         }
     } else {
         for (uint32_t i = 0; i < n_rot; i += 2) {
             const float c = cs[i], s = cs[i + 1];
             const float x0 = x[i], x1 = x[i + 1];
-            x[i] = x0 * c - x1 * s;
-            x[i + 1] = x0 * s + x1 * c;
+            x[i] = fmaf(x0, c, -(x1 * s));
+            x[i + 1] = fmaf(x0, s, x1 * c);
         }
     }
 }
@@ -90,16 +99,85 @@ void xuan_op_round_bf16(const float *src, float *dst, int64_t n) {
     for (int64_t i = 0; i < n; i++) dst[i] = xuan_bf16_to_fp32(xuan_fp32_to_bf16(src[i]));
 }
 
+/* ---- ggml's evaluation order (see internal.h) ------------------------------------------ */
+
+float xuan_op_expf_ggml(float x) {
+    const float r = 0x1.8p23f;
+    const float z = fmaf(x, 0x1.715476p+0f, r);
+    const float n = z - r;
+    if (isnan(n)) return n;
+    if (fabsf(n) > 192.0f) return n <= 0.0f ? 0.0f : INFINITY;
+    const float b = fmaf(-n, 0x1.7f7d1cp-20f, fmaf(-n, 0x1.62e4p-1f, x));
+    const float u = b * b;
+    const float j = fmaf(fmaf(fmaf(0x1.0e4020p-7f, b, 0x1.573e2ep-5f), u, fmaf(0x1.555e66p-3f, b, 0x1.fffdb6p-2f)),
+                         u, fmaf(0x1.ffffecp-1f, b, 1.0f));
+    return ldexpf(j, (int)n); /* _mm512_scalef_ps: j * 2^n, rounded once */
+}
+
+float xuan_op_tree16(const float a[16]) {
+    float t[8], u[4];
+    for (int i = 0; i < 8; i++) t[i] = a[i] + a[i + 8];
+    for (int i = 0; i < 4; i++) u[i] = t[i] + t[i + 4];
+    return (u[0] + u[2]) + (u[1] + u[3]);
+}
+
 void xuan_op_swiglu(const float *g, const float *u, float *y, int64_t n) {
-    for (int64_t i = 0; i < n; i++) y[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
+    const int64_t n16 = n & ~(int64_t)15;
+    int64_t i = 0;
+    for (; i < n16; i++) y[i] = g[i] / (1.0f + xuan_op_expf_ggml(0.0f - g[i])) * u[i];
+    for (; i < n; i++) y[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
 }
 
-float xuan_op_dot_f16(const float *x, const uint16_t *h, int64_t n) {
-    float s = 0.0f;
-    for (int64_t i = 0; i < n; i++) s += x[i] * xuan_fp16_to_fp32(h[i]);
-    return s;
+void xuan_op_softmax(float *s, uint32_t n, uint32_t first) {
+    float mx = -INFINITY;
+    for (uint32_t i = 0; i < n; i++) mx = s[i] > mx ? s[i] : mx;
+    const uint32_t end = first + n;
+    double sum = 0.0;
+    for (uint32_t c = first & ~15u; c < end; c += 16) {
+        float v[16];
+        for (uint32_t l = 0; l < 16; l++) {
+            const uint32_t cell = c + l;
+            v[l] = 0.0f;
+            if (cell >= first && cell < end) v[l] = s[cell - first] = xuan_op_expf_ggml(s[cell - first] - mx);
+        }
+        sum += (double)xuan_op_tree16(v);
+    }
+    const float inv = (float)(1.0 / sum);
+    for (uint32_t i = 0; i < n; i++) s[i] *= inv;
 }
 
-void xuan_op_axpy_f16(float *acc, float w, const uint16_t *h, int64_t n) {
-    for (int64_t i = 0; i < n; i++) acc[i] += w * xuan_fp16_to_fp32(h[i]);
+float xuan_op_dot_f16(xuan_simd simd, const float *x, const uint16_t *h, int64_t n, xuan_order o) {
+    return o == XUAN_ORDER_GEMM ? xuan_vec_dot(simd, XUAN_TYPE_F16, n, h, x) : xuan_vec_dot_f16_single(simd, n, h, x);
+}
+
+void xuan_op_wsum_f16(float *out, const float *w, const uint8_t *v, size_t stride, uint32_t n, uint32_t first,
+                      uint32_t hd, xuan_order o, float *acc) {
+    const uint32_t slots = o == XUAN_ORDER_GEMM ? 16 : 64;
+    uint64_t used = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        const uint32_t sl = (first + i) % slots;
+        const uint16_t *row = (const uint16_t *)(const void *)(v + (size_t)i * stride);
+        float *a = acc + (size_t)sl * hd;
+        if (used >> sl & 1) {
+            for (uint32_t e = 0; e < hd; e++) a[e] += w[i] * xuan_fp16_to_fp32(row[e]);
+        } else {
+            for (uint32_t e = 0; e < hd; e++) a[e] = w[i] * xuan_fp16_to_fp32(row[e]);
+            used |= 1ull << sl;
+        }
+    }
+    for (uint32_t sl = 0; sl < slots; sl++)
+        if (!(used >> sl & 1)) memset(acc + (size_t)sl * hd, 0, hd * sizeof(float));
+    if (slots == 64)
+        for (uint32_t l = 0; l < 16; l++)
+            for (uint32_t e = 0; e < hd; e++) {
+                float *a0 = acc + (size_t)l * hd, *a1 = acc + (size_t)(l + 16) * hd;
+                a0[e] += acc[(size_t)(l + 32) * hd + e];
+                a1[e] += acc[(size_t)(l + 48) * hd + e];
+                a0[e] += a1[e];
+            }
+    for (uint32_t e = 0; e < hd; e++) {
+        float t[16];
+        for (int l = 0; l < 16; l++) t[l] = acc[(size_t)l * hd + e];
+        out[e] = xuan_op_tree16(t);
+    }
 }

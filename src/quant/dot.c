@@ -11,6 +11,8 @@
 #include "quant/blocks.h"
 #include "quant/internal.h"
 
+#include <math.h>
+
 #define H2F xuan_fp16_to_fp32
 
 /* ---- 32-element weights x Q8_0 / Q8_1 ------------------------------------------ */
@@ -158,13 +160,19 @@ static float dot_q3_K(int64_t n, const void *vw, const void *va) {
     return sum;
 }
 
-static float dot_q4_K(int64_t n, const void *vw, const void *va) {
-    const block_q4_K *w = vw;
-    const block_q8_K *a = va;
-    float sum = 0;
+/* Q4_K in the arithmetic of llama.cpp's x86 path, which repacks Q4_K rows
+ * eight at a time (q4_K_8x8).  Its single-row kernel (gemv: decoding, and
+ * the last n % 4 tokens of a batch) turns each super-block's integer sum
+ * into one float:  acc += float(sum) * (d_w * d_a), and separately
+ * acc_min += float(sum of mins) * (dmin_w * d_a), both fused; the result is
+ * acc - acc_min.  Its 4-token kernel (gemm: the other tokens) does the same
+ * per pair of 32-element sub-blocks (per_pair). */
+static inline float q4_K_dot(int64_t n, const block_q4_K *w, const block_q8_K *a, bool per_pair) {
+    float acc = 0, acc_m = 0;
     for (int64_t i = 0; i < n / QKK; i++) {
         const uint8_t *q = w[i].qs;
         const int8_t *q8 = a[i].qs;
+        const float d = H2F(w[i].d) * a[i].d, dmin = H2F(w[i].dmin) * a[i].d;
         int isum = 0, summs = 0;
         for (int j = 0; j < 8; j += 2, q += 32) {
             uint8_t sc0, m0, sc1, m1;
@@ -179,12 +187,22 @@ static float dot_q4_K(int64_t n, const void *vw, const void *va) {
             isum += sc0 * s0 + sc1 * s1;
             summs += m0 * (a[i].bsums[2 * j] + a[i].bsums[2 * j + 1]) +
                      m1 * (a[i].bsums[2 * j + 2] + a[i].bsums[2 * j + 3]);
+            if (per_pair) {
+                acc = fmaf((float)isum, d, acc);
+                acc_m = fmaf((float)summs, dmin, acc_m);
+                isum = summs = 0;
+            }
         }
-        const float d = a[i].d * H2F(w[i].d), dmin = a[i].d * H2F(w[i].dmin);
-        sum += d * isum - dmin * summs;
+        if (!per_pair) {
+            acc = fmaf((float)isum, d, acc);
+            acc_m = fmaf((float)summs, dmin, acc_m);
+        }
     }
-    return sum;
+    return acc - acc_m;
 }
+
+static float dot_q4_K(int64_t n, const void *vw, const void *va) { return q4_K_dot(n, vw, va, false); }
+float xuan_dot_q4_K_pairs_scalar(int64_t n, const void *vw, const void *va) { return q4_K_dot(n, vw, va, true); }
 
 static float dot_q5_K(int64_t n, const void *vw, const void *va) {
     const block_q5_K *w = vw;
@@ -215,32 +233,44 @@ static float dot_q5_K(int64_t n, const void *vw, const void *va) {
     return sum;
 }
 
+/* Q6_K in the arithmetic of ggml's vec_dot_q6_K_q8_K (x86, not repacked):
+ * eight int32 lanes per super-block, lane L holding, for every 32-element
+ * chunk, scale * (the 4 products 4L..4L+3, quants as 0..63), minus
+ * 32 * (bsums[2L] * sc[2L] + bsums[2L+1] * sc[2L+1]); each lane is
+ * accumulated in float (fused, times d_a * d_w) across super-blocks and
+ * the 8 lanes are summed at the end as hsum_float_8 does. */
+float xuan_q6_K_hsum8(const float l[8]) {
+    const float r0 = l[0] + l[4], r1 = l[1] + l[5], r2 = l[2] + l[6], r3 = l[3] + l[7];
+    return (r0 + r2) + (r1 + r3);
+}
+
+void xuan_q6_K_lanes(const block_q6_K *w, const block_q8_K *a, int32_t lane[8]) {
+    const uint8_t *ql = w->ql, *qh = w->qh;
+    const int8_t *q8 = a->qs, *sc = w->scales;
+    for (int L = 0; L < 8; L++) lane[L] = -32 * (a->bsums[2 * L] * sc[2 * L] + a->bsums[2 * L + 1] * sc[2 * L + 1]);
+    for (int h = 0; h < 2; h++, ql += 64, qh += 32, q8 += 128) {
+        for (int l = 0; l < 32; l++) {
+            const int e[4] = {(ql[l] & 0xF) | ((qh[l] >> 0 & 3) << 4), (ql[l + 32] & 0xF) | ((qh[l] >> 2 & 3) << 4),
+                              (ql[l] >> 4) | ((qh[l] >> 4 & 3) << 4), (ql[l + 32] >> 4) | ((qh[l] >> 6 & 3) << 4)};
+            for (int c = 0; c < 4; c++) { /* chunk 4h + c, element l of it */
+                const int chunk = 4 * h + c;
+                lane[l / 4] += sc[2 * chunk + l / 16] * e[c] * q8[32 * c + l];
+            }
+        }
+    }
+}
+
 static float dot_q6_K(int64_t n, const void *vw, const void *va) {
     const block_q6_K *w = vw;
     const block_q8_K *a = va;
-    float sum = 0;
+    float acc[8] = {0};
     for (int64_t i = 0; i < n / QKK; i++) {
-        const uint8_t *ql = w[i].ql, *qh = w[i].qh;
-        const int8_t *q8 = a[i].qs, *sc = w[i].scales;
-        int isum = 0;
-        for (int k = 0; k < QKK / 128; k++, ql += 64, qh += 32, q8 += 128, sc += 8) {
-            int s[8] = {0};
-            for (int l = 0; l < 32; l++) {
-                int is = l / 16;
-                const int q1 = ((ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32;
-                const int q2 = ((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32;
-                const int q3 = ((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32;
-                const int q4 = ((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32;
-                s[is] += q1 * q8[l];
-                s[is + 2] += q2 * q8[l + 32];
-                s[is + 4] += q3 * q8[l + 64];
-                s[is + 6] += q4 * q8[l + 96];
-            }
-            for (int j = 0; j < 8; j++) isum += sc[j] * s[j];
-        }
-        sum += a[i].d * H2F(w[i].d) * isum;
+        int32_t lane[8];
+        xuan_q6_K_lanes(&w[i], &a[i], lane);
+        const float d = a[i].d * H2F(w[i].d);
+        for (int L = 0; L < 8; L++) acc[L] = fmaf(d, (float)lane[L], acc[L]);
     }
-    return sum;
+    return xuan_q6_K_hsum8(acc);
 }
 
 static float dot_iq4_xs(int64_t n, const void *vw, const void *va) {
@@ -273,12 +303,34 @@ static float dot_f32(int64_t n, const void *vw, const void *va) {
     return sum;
 }
 
+/* F16: llama.cpp's batch order (tinyBLAS: lane l adds elements l, l+16,
+ * ... in order, then the reduce tree) when n % 16 == 0, else, like it, the
+ * single-token order. */
 static float dot_f16(int64_t n, const void *vw, const void *va) {
+    if (n % 16) return xuan_dot_f16_single_scalar(n, vw, va);
     const uint16_t *w = vw;
     const float *a = va;
-    float sum = 0;
-    for (int64_t i = 0; i < n; i++) sum += xuan_fp16_to_fp32(w[i]) * a[i];
-    return sum;
+    float l16[16] = {0};
+    for (int64_t i = 0; i < n; i += 16)
+        for (int l = 0; l < 16; l++) l16[l] = fmaf(xuan_fp16_to_fp32(w[i + l]), a[i + l], l16[l]);
+    return xuan_tree16(l16);
+}
+
+float xuan_dot_f16_single_scalar(int64_t n, const void *vw, const void *va) {
+    const uint16_t *w = vw;
+    const float *a = va;
+    float s[64] = {0};
+    const int64_t np = n & ~(int64_t)63;
+    for (int64_t i = 0; i < np; i += 64)
+        for (int l = 0; l < 64; l++) s[l] = fmaf(xuan_fp16_to_fp32(w[i + l]), a[i + l], s[l]);
+    for (int l = 0; l < 16; l++) {
+        s[l] += s[l + 32];
+        s[l + 16] += s[l + 48];
+        s[l] += s[l + 16];
+    }
+    double sum = (double)xuan_tree16(s);
+    for (int64_t i = np; i < n; i++) sum += (double)(xuan_fp16_to_fp32(w[i]) * a[i]);
+    return (float)sum;
 }
 
 static float dot_bf16(int64_t n, const void *vw, const void *va) {
@@ -305,6 +357,22 @@ xuan_vec_dot_fn xuan_dot_kernel(xuan_simd simd, uint32_t type) {
     if (simd >= XUAN_SIMD_AVX512 && xuan_dot_avx512[type]) return xuan_dot_avx512[type];
     if (simd >= XUAN_SIMD_AVX2 && xuan_dot_avx2[type]) return xuan_dot_avx2[type];
     return xuan_dot_scalar[type];
+}
+
+xuan_vec_dot_fn xuan_dot_q4_K_pairs_kernel(xuan_simd simd) {
+    if (simd > xuan_cpu_get()->native) simd = xuan_cpu_get()->native;
+    return simd >= XUAN_SIMD_AVX512 ? xuan_dot_q4_K_pairs_avx512
+           : simd >= XUAN_SIMD_AVX2 ? xuan_dot_q4_K_pairs_avx2
+                                    : xuan_dot_q4_K_pairs_scalar;
+}
+
+xuan_vec_dot_fn xuan_dot_f16_single_kernel(xuan_simd simd) {
+    if (simd > xuan_cpu_get()->native) simd = xuan_cpu_get()->native;
+    return simd >= XUAN_SIMD_AVX2 ? xuan_dot_f16_single_avx2 : xuan_dot_f16_single_scalar;
+}
+
+float xuan_vec_dot_f16_single(xuan_simd simd, int64_t n, const uint16_t *w, const float *x) {
+    return xuan_dot_f16_single_kernel(simd)(n, w, x);
 }
 
 uint32_t xuan_quant_vec_dot_type(uint32_t type) {

@@ -4,6 +4,30 @@
 
 const xuan_vec_dot_fn xuan_dot_avx2[XUAN_TYPE_COUNT] = SIMD_DOT_TABLE;
 
+float xuan_dot_q4_K_pairs_avx2(int64_t n, const void *w, const void *a) { return q4_K_dot(n, w, a, true); }
+
+/* ggml_vec_dot_f16's single-token order (dot.c): slot 16j + l of its four
+ * 16-lane sums lives in a[2j] (l < 8) or a[2j + 1]. */
+float xuan_dot_f16_single_avx2(int64_t n, const void *vw, const void *va) {
+    const uint16_t *w = vw;
+    const float *x = va;
+    __m256 a[8];
+    for (int k = 0; k < 8; k++) a[k] = _mm256_setzero_ps();
+    const int64_t np = n & ~(int64_t)63;
+    for (int64_t i = 0; i < np; i += 64)
+        for (int k = 0; k < 8; k++)
+            a[k] = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + i + 8 * k))),
+                                   _mm256_loadu_ps(x + i + 8 * k), a[k]);
+    for (int k = 0; k < 2; k++) {
+        a[k] = _mm256_add_ps(a[k], a[k + 4]);
+        a[k + 2] = _mm256_add_ps(a[k + 2], a[k + 6]);
+        a[k] = _mm256_add_ps(a[k], a[k + 2]);
+    }
+    double sum = (double)hsum_ps(_mm256_add_ps(a[0], a[1]));
+    for (int64_t i = np; i < n; i++) sum += (double)(xuan_fp16_to_fp32(w[i]) * x[i]);
+    return (float)sum;
+}
+
 void xuan_fp16_to_fp32_row_avx2(const uint16_t *src, float *dst, int64_t n) {
     int64_t i = 0;
     for (; i + 8 <= n; i += 8)

@@ -108,7 +108,7 @@ static float dot512_q6_K(int64_t n, const void *vw, const void *va) {
      * 2-bit planes of qh byte l at shifts 0/2/4/6 extend 0-31/32-63/64-95/
      * 96-127.  The rotations bring bits s, s+1 of each byte to bits 4, 5. */
     const __m512i rot_lo = rot2(4, 2), rot_hi = rot2(0, 30);
-    __m512 acc = _mm512_setzero_ps();
+    __m256 acc = _mm256_setzero_ps();
     for (int64_t i = 0; i < n / QKK; i++) {
         const __m256i sc = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)w[i].scales));
         const __m512i sc512 = _mm512_castsi256_si512(sc);
@@ -128,10 +128,15 @@ static float dot512_q6_K(int64_t n, const void *vw, const void *va) {
             s0 = _mm512_dpwssd_epi32(s0, p0, _mm512_permutexvar_epi16(qi[2 * h], sc512));
             s1 = _mm512_dpwssd_epi32(s1, p1, _mm512_permutexvar_epi16(qi[2 * h + 1], sc512));
         }
-        acc = _mm512_fmadd_ps(_mm512_set1_ps(a[i].d * H2F(w[i].d)), _mm512_cvtepi32_ps(_mm512_add_epi32(s0, s1)),
-                              acc);
+        /* Fold into ggml's eight lanes (zmm lane k holds elements of its lane
+         * k % 8), then accumulate as vec_dot_q6_K_q8_K does (dot.c). */
+        const __m512i s = _mm512_add_epi32(s0, s1);
+        const __m256i s8 = _mm256_add_epi32(_mm512_castsi512_si256(s), _mm512_extracti64x4_epi64(s, 1));
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(a[i].d * H2F(w[i].d)), _mm256_cvtepi32_ps(s8), acc);
     }
-    return hsum512_ps(acc);
+    return hsum_ps(acc);
 }
 
 const xuan_vec_dot_fn xuan_dot_avx512[XUAN_TYPE_COUNT] = SIMD_DOT_TABLE;
+
+float xuan_dot_q4_K_pairs_avx512(int64_t n, const void *w, const void *a) { return q4_K_dot(n, w, a, true); }

@@ -19,6 +19,7 @@
 #include "quant/internal.h"
 
 #include <immintrin.h>
+#include <math.h>
 
 /* F16C conversion: exact, like xuan_fp16_to_fp32, but one instruction. */
 #define H2F(h) _cvtsh_ss(h)
@@ -217,17 +218,23 @@ static inline __m256i mul_scaled_acc(__m256i acc, __m256i u, __m256i s, __m256i 
 #endif
 }
 
-static float simd_dot_q4_K(int64_t n, const void *vw, const void *va) {
+/* Q4_K in llama.cpp's arithmetic (dot.c): per super-block, or per pair of
+ * sub-blocks (per_pair: its 4-token gemm), one integer sum -> one fused
+ * float step for the values and one for the mins. */
+static inline float q4_K_dot(int64_t n, const void *vw, const void *va, const bool per_pair) {
     const block_q4_K *w = vw;
     const block_q8_K *a = va;
     const __m256i m4 = _mm256_set1_epi8(0xF);
-    __m256 acc = _mm256_setzero_ps(), acc_m = _mm256_setzero_ps();
+    float acc = 0, acc_m = 0;
     for (int64_t i = 0; i < n / QKK; i++) {
         const __m256i sm = k4_scales_mins(w[i].scales);
         const __m256i sc2 = _mm256_permute2x128_si256(sm, sm, 0x00);
         const uint8_t *q = w[i].qs;
         const int8_t *q8 = a[i].qs;
+        const float d = H2F(w[i].d) * a[i].d, dmin = H2F(w[i].dmin) * a[i].d;
         __m256i sumi = _mm256_setzero_si256();
+        _Alignas(32) int32_t mins[8]; /* m_k * (bsums of sub-block k) */
+        _mm256_store_si256((__m256i *)mins, k4_mins_dot2(sm, a[i].bsums));
         for (int j = 0; j < 8; j += 2, q += 32, q8 += 64) {
             __m256i bits = _mm256_loadu_si256((const __m256i *)q);
             __m256i lo = _mm256_and_si256(bits, m4);
@@ -236,14 +243,23 @@ static float simd_dot_q4_K(int64_t n, const void *vw, const void *va) {
             __m256i y1 = _mm256_loadu_si256((const __m256i *)(q8 + 32));
             sumi = mul_scaled_acc(sumi, lo, y0, k4_scale_bcast(sc2, j));
             sumi = mul_scaled_acc(sumi, hi, y1, k4_scale_bcast(sc2, j + 1));
+            if (per_pair) {
+                acc = fmaf((float)hsum_epi32(sumi), d, acc);
+                acc_m = fmaf((float)(mins[j] + mins[j + 1]), dmin, acc_m);
+                sumi = _mm256_setzero_si256();
+            }
         }
-        const float ad = a[i].d;
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(ad * H2F(w[i].d)), _mm256_cvtepi32_ps(sumi), acc);
-        acc_m = _mm256_fmadd_ps(_mm256_set1_ps(ad * H2F(w[i].dmin)),
-                                _mm256_cvtepi32_ps(k4_mins_dot2(sm, a[i].bsums)), acc_m);
+        if (!per_pair) {
+            int msum = 0;
+            for (int k = 0; k < 8; k++) msum += mins[k];
+            acc = fmaf((float)hsum_epi32(sumi), d, acc);
+            acc_m = fmaf((float)msum, dmin, acc_m);
+        }
     }
-    return hsum_ps(acc) - hsum_ps(acc_m);
+    return acc - acc_m;
 }
+
+static float simd_dot_q4_K(int64_t n, const void *vw, const void *va) { return q4_K_dot(n, vw, va, false); }
 
 #ifndef XUAN_DOT512 /* dot_avx512.c has 512-bit versions */
 static float simd_dot_q5_K(int64_t n, const void *vw, const void *va) {
@@ -429,20 +445,21 @@ static float simd_dot_f32(int64_t n, const void *vw, const void *va) {
     return sum;
 }
 
+/* llama.cpp's batch order for F16 (tinyBLAS, 16 lanes: acc0 holds lanes
+ * 0-7, acc1 8-15; hsum of their sum is the _mm512_reduce_add_ps tree);
+ * other lengths take its single-token order, as it does. */
 static float simd_dot_f16(int64_t n, const void *vw, const void *va) {
+    if (n % 16) return xuan_dot_f16_single_avx2(n, vw, va);
     const uint16_t *w = vw;
     const float *a = va;
     __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-    int64_t i = 0;
-    for (; i + 16 <= n; i += 16) {
+    for (int64_t i = 0; i < n; i += 16) {
         __m256 w0 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + i)));
         __m256 w1 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + i + 8)));
         acc0 = _mm256_fmadd_ps(w0, _mm256_loadu_ps(a + i), acc0);
         acc1 = _mm256_fmadd_ps(w1, _mm256_loadu_ps(a + i + 8), acc1);
     }
-    float sum = hsum_ps(_mm256_add_ps(acc0, acc1));
-    for (; i < n; i++) sum += xuan_fp16_to_fp32(w[i]) * a[i];
-    return sum;
+    return hsum_ps(_mm256_add_ps(acc0, acc1));
 }
 
 static float simd_dot_bf16(int64_t n, const void *vw, const void *va) {

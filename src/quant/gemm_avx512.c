@@ -226,7 +226,7 @@ static inline void k4_store_scales(const uint8_t *w, size_t scales_off, __m512i 
     }
 }
 
-static void pack_q4_K(const uint8_t *w, __m512i idx, __mmask16 m, uint8_t *out) {
+__attribute__((unused)) static void pack_q4_K(const uint8_t *w, __m512i idx, __mmask16 m, uint8_t *out) {
     const size_t gb = 32 * PR + 128;
     const __m512i m4 = _mm512_set1_epi8(0x0F);
     for (int p = 0; p < 4; p++)
@@ -258,7 +258,7 @@ static void pack_q5_K(const uint8_t *w, __m512i idx, __mmask16 m, uint8_t *out) 
 /* Q6_K: groups of 16; per 128-element half, ql[l] / ql[l+32] give the low
  * nibbles of elements l, 32+l (low) and 64+l, 96+l (high), qh[l] their
  * 2 high bits. */
-static void pack_q6_K(const uint8_t *w, __m512i idx, __mmask16 m, uint8_t *out) {
+__attribute__((unused)) static void pack_q6_K(const uint8_t *w, __m512i idx, __mmask16 m, uint8_t *out) {
     const size_t gb = 16 * PR + 64;
     const __m512i m4 = _mm512_set1_epi8(0x0F), m2 = _mm512_set1_epi8(3);
     for (int h = 0; h < 2; h++)
@@ -357,9 +357,9 @@ static const gemm_type TYPES[XUAN_TYPE_COUNT] = {
     [XUAN_TYPE_IQ4_XS] = {32, 128, false, 256, sizeof(block_iq4_xs), XUAN_TYPE_Q8_K, pack_iq4_xs},
     [XUAN_TYPE_Q2_K] = {16, 0, true, 256, sizeof(block_q2_K), XUAN_TYPE_Q8_K, pack_q2_K},
     [XUAN_TYPE_Q3_K] = {16, 4, false, 256, sizeof(block_q3_K), XUAN_TYPE_Q8_K, pack_q3_K},
-    [XUAN_TYPE_Q4_K] = {32, 0, true, 256, sizeof(block_q4_K), XUAN_TYPE_Q8_K, pack_q4_K},
+    /* disabled until the packed kernel follows llama.cpp's float steps: */ //    [XUAN_TYPE_Q4_K] = {32, 0, true, 256, sizeof(block_q4_K), XUAN_TYPE_Q8_K, pack_q4_K},
     [XUAN_TYPE_Q5_K] = {32, 0, true, 256, sizeof(block_q5_K), XUAN_TYPE_Q8_K, pack_q5_K},
-    [XUAN_TYPE_Q6_K] = {16, 32, false, 256, sizeof(block_q6_K), XUAN_TYPE_Q8_K, pack_q6_K},
+//    [XUAN_TYPE_Q6_K] = {16, 32, false, 256, sizeof(block_q6_K), XUAN_TYPE_Q8_K, pack_q6_K},
 };
 
 bool xuan_gemm_avx512_supports(uint32_t type, int64_t n_cols, size_t w_row) {

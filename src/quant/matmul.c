@@ -40,6 +40,8 @@ typedef struct mm_job {
     size_t w_row;       /* bytes per weight row */
     uint32_t act_type;
     xuan_vec_dot_fn dot;
+    xuan_vec_dot_fn dot4;  /* tokens below n_dot4 (llama.cpp's 4-token kernel), or NULL */
+    int64_t n_dot4;
     bool gemm;          /* the packed AVX-512 batch kernel */
     uint8_t *meta;      /* its per-token activation sums (after the activations) */
     size_t meta_row;
@@ -182,7 +184,8 @@ static void compute_part(void *ctx, int ith, int nth) {
             for (int64_t t = t0; t < t1; t++) {
                 const uint8_t *a = j->act + t * j->act_row;
                 float *yt = j->y + t * n_rows;
-                for (int64_t r = rb; r < re; r++) yt[r] = j->dot(n_cols, wdata + r * j->w_row, a);
+                const xuan_vec_dot_fn dot = t < j->n_dot4 ? j->dot4 : j->dot;
+                for (int64_t r = rb; r < re; r++) yt[r] = dot(n_cols, wdata + r * j->w_row, a);
             }
         }
     }
@@ -198,6 +201,14 @@ void xuan_matmul(xuan_pool *pool, const xuan_weight *w, const float *x, int64_t 
     j.w_row = (size_t)wr;
     j.act_type = xuan_quant_vec_dot_type(w->type);
     j.dot = xuan_dot_kernel(xuan_cpu_get()->simd, w->type);
+    /* One token: llama.cpp takes ggml_vec_dot_f16, not its batch GEMM. */
+    if (w->type == XUAN_TYPE_F16 && n_tok == 1) j.dot = xuan_dot_f16_single_kernel(xuan_cpu_get()->simd);
+    /* Q4_K: llama.cpp's repacked kernels take a batch's tokens four at a
+     * time and the last n % 4 one at a time, with different float steps. */
+    if (w->type == XUAN_TYPE_Q4_K && n_tok >= 4) {
+        j.dot4 = xuan_dot_q4_K_pairs_kernel(xuan_cpu_get()->simd);
+        j.n_dot4 = n_tok - n_tok % 4;
+    }
     if (j.act_type == XUAN_TYPE_F32) {
         j.act = (const uint8_t *)x;
         j.act_row = (size_t)w->n_cols * sizeof(float);
