@@ -265,7 +265,9 @@ static void test_simd_vs_scalar(void) {
             float ref = xuan_vec_dot(XUAN_SIMD_SCALAR, type, n, w, act);
             for (int lv = XUAN_SIMD_AVX2; lv <= (int)cpu->native; lv++) {
                 float got = xuan_vec_dot((xuan_simd)lv, type, n, w, act);
-                double tol = unit ? 0 : 1e-5 * abs_dot(wf, af, n);
+                /* F16, Q4_K and Q6_K follow llama.cpp's float steps at every level */
+                const bool same = type == XUAN_TYPE_F16 || type == XUAN_TYPE_Q4_K || type == XUAN_TYPE_Q6_K;
+                double tol = unit || same ? 0 : 1e-5 * abs_dot(wf, af, n);
                 if (!(fabs((double)got - ref) <= tol)) {
                     test_fail(__FILE__, __LINE__, "%s %s n=%lld rep %d: %.9g, scalar %.9g (tol %g)",
                               xuan_type_name(type), xuan_simd_name((xuan_simd)lv), (long long)n, rep,
@@ -281,7 +283,7 @@ static void test_simd_vs_scalar(void) {
 /* xuan_matmul equals one scalar dot per (token, row), at every thread count. */
 static void test_matmul(void) {
     enum { ROWS = 37, COLS = 512, TOK = 67 };
-    static uint8_t w[ROWS * COLS * 4], scratch[TOK * COLS * 3];
+    static uint8_t w[ROWS * COLS * 4], scratch[TOK * COLS * 5];
     static float x[TOK * COLS], y[TOK * ROWS], act_f[COLS];
     static uint8_t act[COLS * 2];
     xuan_pool *pool2 = xuan_pool_create(2, NULL);
@@ -314,10 +316,15 @@ static void test_matmul(void) {
                         if (type == XUAN_TYPE_F16 && ntok[nt] == 1) /* llama.cpp's single-token order */
                             ref = xuan_vec_dot_f16_single(xuan_cpu_get()->simd, COLS,
                                                           (const uint16_t *)(const void *)(w + r * rb), av);
+                        /* Q4_K: its 4-token kernel's float steps for all but the last n % 4 */
+                        const bool q4k4 = type == XUAN_TYPE_Q4_K && t < ntok[nt] - ntok[nt] % 4;
+                        if (q4k4) ref = xuan_dot_q4_K_pairs_kernel(xuan_cpu_get()->simd)(COLS, w + r * rb, av);
+                        /* F16, Q4_K and Q6_K follow llama.cpp's arithmetic exactly, batch kernel included */
+                        const bool exact = type == XUAN_TYPE_F16 || type == XUAN_TYPE_Q4_K || type == XUAN_TYPE_Q6_K;
                         /* Batches may take the packed kernel (gemm_avx512.c),
                          * which sums floats per group: test_matmul_batch
                          * bounds that; here only exact equality is cheap. */
-                        if (ntok[nt] < 4) bad += y[t * ROWS + r] != ref;
+                        if (ntok[nt] < 4 || exact) bad += y[t * ROWS + r] != ref;
                         else bad += !(fabsf(y[t * ROWS + r] - ref) <= 1e-3f * (1.0f + fabsf(ref)));
                     }
                 }

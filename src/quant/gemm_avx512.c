@@ -226,18 +226,6 @@ static inline void k4_store_scales(const uint8_t *w, size_t scales_off, __m512i 
     }
 }
 
-__attribute__((unused)) static void pack_q4_K(const uint8_t *w, __m512i idx, __mmask16 m, uint8_t *out) {
-    const size_t gb = 32 * PR + 128;
-    const __m512i m4 = _mm512_set1_epi8(0x0F);
-    for (int p = 0; p < 4; p++)
-        for (int k = 0; k < 8; k++) {
-            __m512i v = gather(w + offsetof(block_q4_K, qs) + 32 * p + 4 * k, idx, m);
-            _mm512_store_si512(V(out, 2 * p, k, 32), _mm512_and_si512(v, m4));
-            _mm512_store_si512(V(out, 2 * p + 1, k, 32), _mm512_and_si512(_mm512_srli_epi32(v, 4), m4));
-        }
-    k4_store_scales(w, offsetof(block_q4_K, scales), idx, m, out, gb);
-}
-
 static void pack_q5_K(const uint8_t *w, __m512i idx, __mmask16 m, uint8_t *out) {
     const size_t gb = 32 * PR + 128;
     const __m512i m4 = _mm512_set1_epi8(0x0F), one = _mm512_set1_epi8(1);
@@ -253,40 +241,6 @@ static void pack_q5_K(const uint8_t *w, __m512i idx, __mmask16 m, uint8_t *out) 
         }
     }
     k4_store_scales(w, offsetof(block_q5_K, scales), idx, m, out, gb);
-}
-
-/* Q6_K: groups of 16; per 128-element half, ql[l] / ql[l+32] give the low
- * nibbles of elements l, 32+l (low) and 64+l, 96+l (high), qh[l] their
- * 2 high bits. */
-__attribute__((unused)) static void pack_q6_K(const uint8_t *w, __m512i idx, __mmask16 m, uint8_t *out) {
-    const size_t gb = 16 * PR + 64;
-    const __m512i m4 = _mm512_set1_epi8(0x0F), m2 = _mm512_set1_epi8(3);
-    for (int h = 0; h < 2; h++)
-        for (int k = 0; k < 8; k++) {
-            const uint8_t *ql = w + offsetof(block_q6_K, ql) + 64 * h + 4 * k;
-            __m512i l0 = gather(ql, idx, m), l1 = gather(ql + 32, idx, m);
-            __m512i hb = gather(w + offsetof(block_q6_K, qh) + 32 * h + 4 * k, idx, m);
-            __m512i q[4] = {
-                _mm512_or_si512(_mm512_and_si512(l0, m4), _mm512_slli_epi32(_mm512_and_si512(hb, m2), 4)),
-                _mm512_or_si512(_mm512_and_si512(l1, m4),
-                                _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(hb, 2), m2), 4)),
-                _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(l0, 4), m4),
-                                _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(hb, 4), m2), 4)),
-                _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(l1, 4), m4),
-                                _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(hb, 6), m2), 4)),
-            };
-            /* Element 128h + 32i + 4k lies in group 8h + 2i + k/4, dword k%4. */
-            for (int i = 0; i < 4; i++) _mm512_store_si512(V(out, 8 * h + 2 * i + k / 4, k % 4, 16), q[i]);
-        }
-    /* d is the last field: read the dword ending with it, take the high half. */
-    __m512 d = half_to_ps(gather(w + offsetof(block_q6_K, d) - 2, idx, m), true);
-    for (int s = 0; s < 4; s++) {
-        __m512i sc4 = gather(w + offsetof(block_q6_K, scales) + 4 * s, idx, m);
-        for (int i = 0; i < 4; i++) {
-            __m512i sc = _mm512_srai_epi32(_mm512_slli_epi32(sc4, 24 - 8 * i), 24);
-            _mm512_store_ps(S(out, 4 * s + i, 16), _mm512_mul_ps(d, _mm512_cvtepi32_ps(sc)));
-        }
-    }
 }
 
 /* Q2_K / Q3_K: per 128-element half k, byte l of qs[32k..] holds 2-bit
@@ -357,12 +311,12 @@ static const gemm_type TYPES[XUAN_TYPE_COUNT] = {
     [XUAN_TYPE_IQ4_XS] = {32, 128, false, 256, sizeof(block_iq4_xs), XUAN_TYPE_Q8_K, pack_iq4_xs},
     [XUAN_TYPE_Q2_K] = {16, 0, true, 256, sizeof(block_q2_K), XUAN_TYPE_Q8_K, pack_q2_K},
     [XUAN_TYPE_Q3_K] = {16, 4, false, 256, sizeof(block_q3_K), XUAN_TYPE_Q8_K, pack_q3_K},
-    /* disabled until the packed kernel follows llama.cpp's float steps: */ //    [XUAN_TYPE_Q4_K] = {32, 0, true, 256, sizeof(block_q4_K), XUAN_TYPE_Q8_K, pack_q4_K},
     [XUAN_TYPE_Q5_K] = {32, 0, true, 256, sizeof(block_q5_K), XUAN_TYPE_Q8_K, pack_q5_K},
-//    [XUAN_TYPE_Q6_K] = {16, 32, false, 256, sizeof(block_q6_K), XUAN_TYPE_Q8_K, pack_q6_K},
 };
 
 bool xuan_gemm_avx512_supports(uint32_t type, int64_t n_cols, size_t w_row) {
+    if (type == XUAN_TYPE_Q4_K || type == XUAN_TYPE_Q6_K)
+        return n_cols % QKK == 0 && w_row <= (size_t)INT32_MAX / PR;
     if (type >= XUAN_TYPE_COUNT || !TYPES[type].pack) return false;
     /* Gather offsets are int32: 16 rows must fit. */
     return n_cols % TYPES[type].w_elems == 0 && w_row <= (size_t)INT32_MAX / PR;
@@ -377,10 +331,25 @@ typedef struct act_meta {
 } act_meta;
 
 size_t xuan_gemm_meta_row_bytes(uint32_t type, int64_t n_cols) {
+    if (type == XUAN_TYPE_Q4_K) return (size_t)(n_cols / 32) * sizeof(int32_t); /* bsums of 32 */
+    if (type == XUAN_TYPE_Q6_K) return (size_t)n_cols * sizeof(int16_t);        /* quants as int16 */
     return (size_t)(n_cols / TYPES[type].group) * sizeof(act_meta);
 }
 
 void xuan_gemm_prepare_act(uint32_t type, const void *act, int64_t n_cols, void *meta_row) {
+    if (type == XUAN_TYPE_Q4_K || type == XUAN_TYPE_Q6_K) {
+        const block_q8_K *a = act;
+        for (int64_t b = 0; b < n_cols / QKK; b++) {
+            if (type == XUAN_TYPE_Q4_K) {
+                int32_t *bs = (int32_t *)meta_row + b * 8;
+                for (int g = 0; g < 8; g++) bs[g] = a[b].bsums[2 * g] + a[b].bsums[2 * g + 1];
+            } else {
+                int16_t *q = (int16_t *)meta_row + b * QKK;
+                for (int e = 0; e < QKK; e++) q[e] = a[b].qs[e];
+            }
+        }
+        return;
+    }
     const gemm_type *t = &TYPES[type];
     act_meta *meta = meta_row;
     const int G = t->group, c = t->offset;
@@ -506,11 +475,256 @@ static void run_tile(const gemm_type *t, const uint8_t *panel, int ng, int64_t g
     else MK_CASES(16, false)
 }
 
+/* ---- Q4_K and Q6_K in llama.cpp's float steps ------------------------------------------- *
+ * For these two types the packed kernel reproduces llama.cpp's arithmetic
+ * (dot.c), not only its integers, because its results are compared with
+ * llama.cpp's bit for bit:
+ *  - Q4_K, as its repacked q4_K_8x8 gemm: per pair of 32-element
+ *    sub-blocks, int sum = sc0 * dot0 + sc1 * dot1 and int mins = m0 * bs0
+ *    + m1 * bs1, then acc += float(sum) * (d_w * d_a) and acc_min +=
+ *    float(mins) * (dmin_w * d_a), fused; y = acc - acc_min.  The caller
+ *    sends only the first n - n % 4 tokens (its gemm), the rest go through
+ *    the single-row dot.  Panel per 16-row block: 8 groups x 8 vectors of
+ *    4 quants per row, 8 int32 scales, 4 int16 pairs of mins, d, dmin.
+ *  - Q6_K, as its vec_dot_q6_K_q8_K: eight int32 lanes per super-block
+ *    (lane L: elements 4L..4L+3 of each 32-element chunk, times the chunk
+ *    half's scale, minus 32 * (bs[2L] sc[2L] + bs[2L+1] sc[2L+1])), each
+ *    lane accumulated in float, summed 0+4, 2+6, 1+5, 3+7 at the end.  The
+ *    quants are packed pre-multiplied by their scale as int16 (|q sc| <=
+ *    63 * 128) so one vpdpwssd adds 2 elements of 16 rows to a lane; the
+ *    eight float lanes of a row must live until its last block, so a panel
+ *    holds the whole row length (no K-chunks) and each token runs over it.
+ * The float accumulators of a Q4_K row outlive a K-chunk: acc goes to y
+ * between chunks, acc_min to a per-thread buffer; the Q6_K panel is
+ * per-thread too.  Both buffers grow once and are kept by the thread. */
+
+enum {
+    Q4K_Q = 0, Q4K_SC = 8 * 8 * 64, Q4K_MP = Q4K_SC + 8 * 64, Q4K_D = Q4K_MP + 4 * 64, Q4K_BLK = Q4K_D + 2 * 64,
+    Q6K_W = 0, Q6K_SP = 8 * 8 * 2 * 64, Q6K_D = Q6K_SP + 8 * 64, Q6K_BLK = Q6K_D + 64,
+    NT4 = 4, /* tokens per Q4_K tile: 4 x (acc, acc_min, two int sums) in registers */
+};
+
+static void *thread_buffer(size_t bytes, int which) {
+    static _Thread_local void *buf[2];
+    static _Thread_local size_t cap[2];
+    if (bytes > cap[which]) {
+        xuan_free_aligned(buf[which]);
+        buf[which] = xuan_malloc_aligned(bytes);
+        cap[which] = buf[which] ? bytes : 0;
+    }
+    return buf[which];
+}
+
+static void pack_q4_K_exact(const uint8_t *w, __m512i idx, __mmask16 m, uint8_t *out) {
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    for (int p = 0; p < 4; p++)
+        for (int k = 0; k < 8; k++) {
+            __m512i v = gather(w + offsetof(block_q4_K, qs) + 32 * p + 4 * k, idx, m);
+            _mm512_store_si512(out + Q4K_Q + ((2 * p) * 8 + k) * 64, _mm512_and_si512(v, m4));
+            _mm512_store_si512(out + Q4K_Q + ((2 * p + 1) * 8 + k) * 64, _mm512_and_si512(_mm512_srli_epi32(v, 4), m4));
+        }
+    __m512i sc[8], mn[8];
+    k4_scales(w, offsetof(block_q4_K, scales), idx, m, sc, mn);
+    for (int g = 0; g < 8; g++) _mm512_store_si512(out + Q4K_SC + g * 64, sc[g]);
+    for (int p = 0; p < 4; p++)
+        _mm512_store_si512(out + Q4K_MP + p * 64, _mm512_or_si512(mn[2 * p], _mm512_slli_epi32(mn[2 * p + 1], 16)));
+    __m512i dd = gather(w, idx, m);
+    _mm512_store_ps(out + Q4K_D, half_to_ps(dd, false));
+    _mm512_store_ps(out + Q4K_D + 64, half_to_ps(dd, true));
+}
+
+static inline __attribute__((always_inline)) void
+q4_K_tile(const uint8_t *panel, int nb, int64_t b0, const uint8_t *act, size_t act_row, const int32_t *meta,
+          size_t meta_row, int64_t t0, const int nt, float *y, size_t ys, float *ym, size_t yms, __mmask16 rows,
+          bool first, bool last) {
+    __m512 acc[NT4], accm[NT4];
+    for (int t = 0; t < nt; t++) {
+        acc[t] = first ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(rows, y + (size_t)(t0 + t) * ys);
+        accm[t] = first ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(rows, ym + (size_t)t * yms);
+    }
+    for (int b = 0; b < nb; b++) {
+        const uint8_t *P = panel + (size_t)b * Q4K_BLK;
+        const __m512 dw = _mm512_load_ps(P + Q4K_D), dmn = _mm512_load_ps(P + Q4K_D + 64);
+        const block_q8_K *a[NT4];
+        const int32_t *bs[NT4];
+        for (int t = 0; t < nt; t++) {
+            a[t] = (const block_q8_K *)(const void *)(act + (size_t)(t0 + t) * act_row) + b0 + b;
+            bs[t] = (const int32_t *)(const void *)((const uint8_t *)meta + (size_t)(t0 + t) * meta_row) + (b0 + b) * 8;
+        }
+        for (int p = 0; p < 4; p++) {
+            __m512i i0[NT4], i1[NT4];
+            for (int t = 0; t < nt; t++) i0[t] = i1[t] = _mm512_setzero_si512();
+#pragma GCC unroll 8
+            for (int k = 0; k < 8; k++) {
+                const __m512i w0 = _mm512_load_si512(P + Q4K_Q + ((2 * p) * 8 + k) * 64);
+                const __m512i w1 = _mm512_load_si512(P + Q4K_Q + ((2 * p + 1) * 8 + k) * 64);
+                for (int t = 0; t < nt; t++) {
+                    const uint8_t *q = (const uint8_t *)a[t]->qs + 64 * p + 4 * k;
+                    i0[t] = _mm512_dpbusd_epi32(i0[t], w0, _mm512_set1_epi32(load_i32(q)));
+                    i1[t] = _mm512_dpbusd_epi32(i1[t], w1, _mm512_set1_epi32(load_i32(q + 32)));
+                }
+            }
+            const __m512i sc0 = _mm512_load_si512(P + Q4K_SC + (2 * p) * 64);
+            const __m512i sc1 = _mm512_load_si512(P + Q4K_SC + (2 * p + 1) * 64);
+            const __m512i mp = _mm512_load_si512(P + Q4K_MP + p * 64);
+            for (int t = 0; t < nt; t++) {
+                const __m512i ip = _mm512_add_epi32(_mm512_mullo_epi32(i0[t], sc0), _mm512_mullo_epi32(i1[t], sc1));
+                const __m512 da = _mm512_set1_ps(a[t]->d);
+                acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(ip), _mm512_mul_ps(dw, da), acc[t]);
+                const int32_t bsp = (int32_t)((uint32_t)(uint16_t)bs[t][2 * p] | (uint32_t)bs[t][2 * p + 1] << 16);
+                const __m512i im = _mm512_dpwssd_epi32(_mm512_setzero_si512(), mp, _mm512_set1_epi32(bsp));
+                accm[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(im), _mm512_mul_ps(dmn, da), accm[t]);
+            }
+        }
+    }
+    for (int t = 0; t < nt; t++) {
+        float *yt = y + (size_t)(t0 + t) * ys;
+        if (last) {
+            _mm512_mask_storeu_ps(yt, rows, _mm512_sub_ps(acc[t], accm[t]));
+        } else {
+            _mm512_mask_storeu_ps(yt, rows, acc[t]);
+            _mm512_mask_storeu_ps(ym + (size_t)t * yms, rows, accm[t]);
+        }
+    }
+}
+
+static void q4_K_rows(const uint8_t *w, size_t w_row, int64_t r0, int64_t r1, int64_t n_rows, int64_t n_cols,
+                      const uint8_t *act, size_t act_row, const void *meta, int64_t n_tok, float *y) {
+    const size_t meta_row = xuan_gemm_meta_row_bytes(XUAN_TYPE_Q4_K, n_cols);
+    const int64_t nbk = n_cols / QKK, kcb = KC / QKK; /* blocks per row, per K-chunk */
+    const size_t yms = (size_t)(r1 - r0);
+    float *ym = thread_buffer((size_t)n_tok * yms * sizeof(float) + 64, 0);
+    _Alignas(64) uint8_t panel[(KC / QKK) * Q4K_BLK];
+    XUAN_ASSERT(ym != NULL);
+    __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                     _mm512_set1_epi32((int)w_row));
+    for (int64_t b0 = 0; b0 < nbk; b0 += kcb) {
+        const int nb = nbk - b0 < kcb ? (int)(nbk - b0) : (int)kcb;
+        const bool first = b0 == 0, last = b0 + nb == nbk;
+        for (int64_t p = r0; p < r1; p += PR) {
+            const int nr = r1 - p < PR ? (int)(r1 - p) : PR;
+            const __mmask16 rows = (__mmask16)((1u << nr) - 1);
+            const uint8_t *wp = w + (size_t)p * w_row + (size_t)b0 * sizeof(block_q4_K);
+            for (int b = 0; b < nb; b++) pack_q4_K_exact(wp + (size_t)b * sizeof(block_q4_K), idx, rows, panel + b * Q4K_BLK);
+            float *ymp = ym + (p - r0);
+            for (int64_t t0 = 0; t0 < n_tok; t0 += NT4) {
+                const int nt = n_tok - t0 < NT4 ? (int)(n_tok - t0) : NT4;
+                float *ymt = ymp + (size_t)t0 * yms;
+                switch (nt) {
+                case 4: q4_K_tile(panel, nb, b0, act, act_row, meta, meta_row, t0, 4, y + p, (size_t)n_rows, ymt, yms, rows, first, last); break;
+                case 3: q4_K_tile(panel, nb, b0, act, act_row, meta, meta_row, t0, 3, y + p, (size_t)n_rows, ymt, yms, rows, first, last); break;
+                case 2: q4_K_tile(panel, nb, b0, act, act_row, meta, meta_row, t0, 2, y + p, (size_t)n_rows, ymt, yms, rows, first, last); break;
+                default: q4_K_tile(panel, nb, b0, act, act_row, meta, meta_row, t0, 1, y + p, (size_t)n_rows, ymt, yms, rows, first, last); break;
+                }
+            }
+        }
+    }
+}
+
+/* Sign-extended byte i of each lane, as an int16 pair (x, x). */
+static inline __m512i scale_pair(__m512i sc4, int i) {
+    __m512i x = _mm512_srai_epi32(_mm512_slli_epi32(sc4, 24 - 8 * i), 24);
+    return _mm512_or_si512(_mm512_and_si512(x, _mm512_set1_epi32(0xFFFF)), _mm512_slli_epi32(x, 16));
+}
+
+static void pack_q6_K_exact(const uint8_t *w, __m512i idx, __mmask16 m, uint8_t *out) {
+    const __m512i m4 = _mm512_set1_epi8(0xF), m2 = _mm512_set1_epi8(3), lo8 = _mm512_set1_epi32(0xFF);
+    __m512i sc4[4];
+    for (int s = 0; s < 4; s++) sc4[s] = gather(w + offsetof(block_q6_K, scales) + 4 * s, idx, m);
+    for (int h = 0; h < 2; h++)
+        for (int k = 0; k < 8; k++) { /* elements 4k..4k+3 of the half's four 32-element chunks */
+            const uint8_t *ql = w + offsetof(block_q6_K, ql) + 64 * h + 4 * k;
+            __m512i l0 = gather(ql, idx, m), l1 = gather(ql + 32, idx, m);
+            __m512i hb = gather(w + offsetof(block_q6_K, qh) + 32 * h + 4 * k, idx, m);
+            __m512i q[4] = {
+                _mm512_or_si512(_mm512_and_si512(l0, m4), _mm512_slli_epi32(_mm512_and_si512(hb, m2), 4)),
+                _mm512_or_si512(_mm512_and_si512(l1, m4),
+                                _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(hb, 2), m2), 4)),
+                _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(l0, 4), m4),
+                                _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(hb, 4), m2), 4)),
+                _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(l1, 4), m4),
+                                _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(hb, 6), m2), 4)),
+            };
+            for (int cc = 0; cc < 4; cc++) {
+                const int c = 4 * h + cc, g = 2 * c + k / 4; /* chunk, and the 16-group of lane k */
+                const __m512i sp = scale_pair(sc4[g / 4], g % 4);
+                const __m512i v = q[cc];
+                const __m512i x01 = _mm512_or_si512(_mm512_and_si512(v, lo8),
+                                                    _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(v, 8), lo8), 16));
+                const __m512i x23 = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(v, 16), lo8),
+                                                    _mm512_slli_epi32(_mm512_srli_epi32(v, 24), 16));
+                uint8_t *o = out + Q6K_W + ((size_t)(c * 8 + k) * 2) * 64;
+                _mm512_store_si512(o, _mm512_mullo_epi16(x01, sp));
+                _mm512_store_si512(o + 64, _mm512_mullo_epi16(x23, sp));
+            }
+        }
+    for (int L = 0; L < 8; L++) { /* (sc[2L], sc[2L+1]) for the -32 term */
+        __m512i a = _mm512_srai_epi32(_mm512_slli_epi32(sc4[(2 * L) / 4], 24 - 8 * ((2 * L) % 4)), 24);
+        __m512i b = _mm512_srai_epi32(_mm512_slli_epi32(sc4[(2 * L + 1) / 4], 24 - 8 * ((2 * L + 1) % 4)), 24);
+        _mm512_store_si512(out + Q6K_SP + L * 64,
+                           _mm512_or_si512(_mm512_and_si512(a, _mm512_set1_epi32(0xFFFF)), _mm512_slli_epi32(b, 16)));
+    }
+    _mm512_store_ps(out + Q6K_D, half_to_ps(gather(w + offsetof(block_q6_K, d) - 2, idx, m), true));
+}
+
+static void q6_K_rows(const uint8_t *w, size_t w_row, int64_t r0, int64_t r1, int64_t n_rows, int64_t n_cols,
+                      const uint8_t *act, size_t act_row, const void *meta, int64_t n_tok, float *y) {
+    const size_t meta_row = xuan_gemm_meta_row_bytes(XUAN_TYPE_Q6_K, n_cols);
+    const int64_t nbk = n_cols / QKK;
+    uint8_t *panel = thread_buffer((size_t)nbk * Q6K_BLK, 1);
+    XUAN_ASSERT(panel != NULL);
+    __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                     _mm512_set1_epi32((int)w_row));
+    for (int64_t p = r0; p < r1; p += PR) {
+        const int nr = r1 - p < PR ? (int)(r1 - p) : PR;
+        const __mmask16 rows = (__mmask16)((1u << nr) - 1);
+        for (int64_t b = 0; b < nbk; b++)
+            pack_q6_K_exact(w + (size_t)p * w_row + (size_t)b * sizeof(block_q6_K), idx, rows, panel + b * Q6K_BLK);
+        for (int64_t t = 0; t < n_tok; t++) {
+            const block_q8_K *a = (const block_q8_K *)(const void *)(act + (size_t)t * act_row);
+            const int16_t *a16 = (const int16_t *)(const void *)((const uint8_t *)meta + (size_t)t * meta_row);
+            __m512 acc[8];
+            for (int L = 0; L < 8; L++) acc[L] = _mm512_setzero_ps();
+            for (int64_t b = 0; b < nbk; b++) {
+                const uint8_t *P = panel + b * Q6K_BLK;
+                const int16_t *q = a16 + b * QKK;
+                __m512i lane[8];
+                for (int L = 0; L < 8; L++) {
+                    const __m512i c = _mm512_dpwssd_epi32(_mm512_setzero_si512(), _mm512_load_si512(P + Q6K_SP + L * 64),
+                                                          _mm512_set1_epi32(load_i32((const uint8_t *)(a[b].bsums + 2 * L))));
+                    lane[L] = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(c, 5));
+                }
+                for (int c = 0; c < 8; c++)
+#pragma GCC unroll 8
+                    for (int L = 0; L < 8; L++) {
+                        const uint8_t *o = P + Q6K_W + ((size_t)(c * 8 + L) * 2) * 64;
+                        const uint8_t *e = (const uint8_t *)(q + 32 * c + 4 * L);
+                        lane[L] = _mm512_dpwssd_epi32(lane[L], _mm512_load_si512(o), _mm512_set1_epi32(load_i32(e)));
+                        lane[L] = _mm512_dpwssd_epi32(lane[L], _mm512_load_si512(o + 64), _mm512_set1_epi32(load_i32(e + 4)));
+                    }
+                const __m512 d = _mm512_mul_ps(_mm512_set1_ps(a[b].d), _mm512_load_ps(P + Q6K_D));
+                for (int L = 0; L < 8; L++) acc[L] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(lane[L]), acc[L]);
+            }
+            const __m512 r = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(acc[0], acc[4]), _mm512_add_ps(acc[2], acc[6])),
+                                           _mm512_add_ps(_mm512_add_ps(acc[1], acc[5]), _mm512_add_ps(acc[3], acc[7])));
+            _mm512_mask_storeu_ps(y + (size_t)t * n_rows + p, rows, r);
+        }
+    }
+}
+
 /* ---- driver ------------------------------------------------------------------------------- */
 
 void xuan_gemm_avx512_rows(uint32_t type, const uint8_t *w, size_t w_row, int64_t r0, int64_t r1,
                            int64_t n_rows, int64_t n_cols, const uint8_t *act, size_t act_row,
                            const void *meta, int64_t n_tok, float *y) {
+    if (type == XUAN_TYPE_Q4_K) {
+        q4_K_rows(w, w_row, r0, r1, n_rows, n_cols, act, act_row, meta, n_tok, y);
+        return;
+    }
+    if (type == XUAN_TYPE_Q6_K) {
+        q6_K_rows(w, w_row, r0, r1, n_rows, n_cols, act, act_row, meta, n_tok, y);
+        return;
+    }
     const gemm_type *t = &TYPES[type];
     const int G = t->group;
     act_view a = {.rows = act, .row_bytes = act_row, .meta = meta, .meta_stride = (size_t)(n_cols / G)};

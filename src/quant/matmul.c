@@ -148,10 +148,14 @@ static void compute_part(void *ctx, int ith, int nth) {
     int64_t r0 = n_tiles * ith / nth * ROW_TILE, r1 = n_tiles * (ith + 1) / nth * ROW_TILE;
     if (r1 > n_rows) r1 = n_rows;
     const uint8_t *wdata = j->w->data;
+    int64_t t_first = 0; /* tokens before this one are done by the packed kernel */
     if (j->gemm) {
+        /* Q4_K: llama.cpp's gemm takes the first n - n % 4 tokens and its
+         * single-row kernel the rest (below, with j->dot). */
+        t_first = j->w->type == XUAN_TYPE_Q4_K ? j->n_dot4 : j->n_tok;
         xuan_gemm_avx512_rows(j->w->type, wdata, j->w_row, r0, r1, n_rows, n_cols, j->act, j->act_row, j->meta,
-                              j->n_tok, j->y);
-        return;
+                              t_first, j->y);
+        if (t_first == j->n_tok) return;
     }
     if (j->n_tok == 1) {
         if (!j->claims) {
@@ -177,7 +181,7 @@ static void compute_part(void *ctx, int ith, int nth) {
         }
         return;
     }
-    for (int64_t t0 = 0; t0 < j->n_tok; t0 += TOK_TILE) {
+    for (int64_t t0 = t_first; t0 < j->n_tok; t0 += TOK_TILE) {
         int64_t t1 = t0 + TOK_TILE < j->n_tok ? t0 + TOK_TILE : j->n_tok;
         for (int64_t rb = r0; rb < r1; rb += ROW_TILE) {
             int64_t re = rb + ROW_TILE < r1 ? rb + ROW_TILE : r1;
