@@ -37,6 +37,7 @@
 #include "quant/internal.h"
 
 #include <immintrin.h>
+#include <pthread.h>
 #include <stddef.h>
 
 enum {
@@ -504,15 +505,42 @@ enum {
     NT4 = 4, /* tokens per Q4_K tile: 4 x (acc, acc_min, two int sums) in registers */
 };
 
+/* Per-thread buffers, freed when the thread ends (pthread key destructor). */
+typedef struct thread_bufs {
+    void *p[2];
+    size_t cap[2];
+} thread_bufs;
+
+static pthread_key_t bufs_key;
+static pthread_once_t bufs_once = PTHREAD_ONCE_INIT;
+static bool bufs_ok;
+
+static void bufs_free(void *v) {
+    thread_bufs *t = v;
+    xuan_free_aligned(t->p[0]);
+    xuan_free_aligned(t->p[1]);
+    xuan_free(t);
+}
+
+static void bufs_init(void) { bufs_ok = pthread_key_create(&bufs_key, bufs_free) == 0; }
+
 static void *thread_buffer(size_t bytes, int which) {
-    static _Thread_local void *buf[2];
-    static _Thread_local size_t cap[2];
-    if (bytes > cap[which]) {
-        xuan_free_aligned(buf[which]);
-        buf[which] = xuan_malloc_aligned(bytes);
-        cap[which] = buf[which] ? bytes : 0;
+    pthread_once(&bufs_once, bufs_init);
+    if (!bufs_ok) return NULL;
+    thread_bufs *t = pthread_getspecific(bufs_key);
+    if (!t) {
+        t = xuan_calloc(1, sizeof *t);
+        if (!t || pthread_setspecific(bufs_key, t) != 0) {
+            xuan_free(t);
+            return NULL;
+        }
     }
-    return buf[which];
+    if (bytes > t->cap[which]) {
+        xuan_free_aligned(t->p[which]);
+        t->p[which] = xuan_malloc_aligned(bytes);
+        t->cap[which] = t->p[which] ? bytes : 0;
+    }
+    return t->p[which];
 }
 
 static void pack_q4_K_exact(const uint8_t *w, __m512i idx, __mmask16 m, uint8_t *out) {
