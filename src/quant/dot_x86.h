@@ -20,6 +20,7 @@
 
 #include <immintrin.h>
 #include <math.h>
+#include <string.h>
 
 /* F16C conversion: exact, like xuan_fp16_to_fp32, but one instruction. */
 #define H2F(h) _cvtsh_ss(h)
@@ -218,48 +219,71 @@ static inline __m256i mul_scaled_acc(__m256i acc, __m256i u, __m256i s, __m256i 
 #endif
 }
 
+/* One Q4_K super-block: the scale-weighted integer sums in 8 lanes (*sumi)
+ * and m_k * (bsums of sub-block k) in 8 lanes (*mins); with per_pair, the
+ * float steps of each pair of sub-blocks are taken here instead. */
+static inline __attribute__((always_inline)) void q4_K_block(const block_q4_K *w, const block_q8_K *a, __m256i *sumi_out, __m256i *mins_out,
+                              const bool per_pair, float *acc, float *acc_m) {
+    const __m256i m4 = _mm256_set1_epi8(0xF);
+    const __m256i sm = k4_scales_mins(w->scales);
+    const __m256i sc2 = _mm256_permute2x128_si256(sm, sm, 0x00);
+    const uint8_t *q = w->qs;
+    const int8_t *q8 = a->qs;
+    const __m256i mins = k4_mins_dot2(sm, a->bsums);
+    _Alignas(32) int32_t mv[8];
+    if (per_pair) _mm256_store_si256((__m256i *)mv, mins);
+    const float d = H2F(w->d) * a->d, dmin = H2F(w->dmin) * a->d;
+    __m256i sumi = _mm256_setzero_si256();
+    for (int j = 0; j < 8; j += 2, q += 32, q8 += 64) {
+        __m256i bits = _mm256_loadu_si256((const __m256i *)q);
+        __m256i lo = _mm256_and_si256(bits, m4);
+        __m256i hi = _mm256_and_si256(_mm256_srli_epi16(bits, 4), m4);
+        __m256i y0 = _mm256_loadu_si256((const __m256i *)q8);
+        __m256i y1 = _mm256_loadu_si256((const __m256i *)(q8 + 32));
+        sumi = mul_scaled_acc(sumi, lo, y0, k4_scale_bcast(sc2, j));
+        sumi = mul_scaled_acc(sumi, hi, y1, k4_scale_bcast(sc2, j + 1));
+        if (per_pair) {
+            *acc = fmaf((float)hsum_epi32(sumi), d, *acc);
+            *acc_m = fmaf((float)(mv[j] + mv[j + 1]), dmin, *acc_m);
+            sumi = _mm256_setzero_si256();
+        }
+    }
+    *sumi_out = sumi;
+    *mins_out = mins;
+}
+
 /* Q4_K in llama.cpp's arithmetic (dot.c): per super-block, or per pair of
  * sub-blocks (per_pair: its 4-token gemm), one integer sum -> one fused
- * float step for the values and one for the mins. */
-static inline float q4_K_dot(int64_t n, const void *vw, const void *va, const bool per_pair) {
+ * float step for the values and one for the mins.  Per super-block, the
+ * two reductions share one hadd tree and the two float chains run in the
+ * two low lanes of one register (lane 0: values, lane 1: mins). */
+static inline __attribute__((always_inline)) float q4_K_dot(int64_t n, const void *vw, const void *va,
+                                                            const bool per_pair) {
     const block_q4_K *w = vw;
     const block_q8_K *a = va;
-    const __m256i m4 = _mm256_set1_epi8(0xF);
     float acc = 0, acc_m = 0;
+    __m128 acc2 = _mm_setzero_ps();
     for (int64_t i = 0; i < n / QKK; i++) {
-        const __m256i sm = k4_scales_mins(w[i].scales);
-        const __m256i sc2 = _mm256_permute2x128_si256(sm, sm, 0x00);
-        const uint8_t *q = w[i].qs;
-        const int8_t *q8 = a[i].qs;
-        const float d = H2F(w[i].d) * a[i].d, dmin = H2F(w[i].dmin) * a[i].d;
-        __m256i sumi = _mm256_setzero_si256();
-        _Alignas(32) int32_t mins[8]; /* m_k * (bsums of sub-block k) */
-        _mm256_store_si256((__m256i *)mins, k4_mins_dot2(sm, a[i].bsums));
-        for (int j = 0; j < 8; j += 2, q += 32, q8 += 64) {
-            __m256i bits = _mm256_loadu_si256((const __m256i *)q);
-            __m256i lo = _mm256_and_si256(bits, m4);
-            __m256i hi = _mm256_and_si256(_mm256_srli_epi16(bits, 4), m4);
-            __m256i y0 = _mm256_loadu_si256((const __m256i *)q8);
-            __m256i y1 = _mm256_loadu_si256((const __m256i *)(q8 + 32));
-            sumi = mul_scaled_acc(sumi, lo, y0, k4_scale_bcast(sc2, j));
-            sumi = mul_scaled_acc(sumi, hi, y1, k4_scale_bcast(sc2, j + 1));
-            if (per_pair) {
-                acc = fmaf((float)hsum_epi32(sumi), d, acc);
-                acc_m = fmaf((float)(mins[j] + mins[j + 1]), dmin, acc_m);
-                sumi = _mm256_setzero_si256();
-            }
-        }
-        if (!per_pair) {
-            int msum = 0;
-            for (int k = 0; k < 8; k++) msum += mins[k];
-            acc = fmaf((float)hsum_epi32(sumi), d, acc);
-            acc_m = fmaf((float)msum, dmin, acc_m);
-        }
+        __m256i s, m;
+        q4_K_block(&w[i], &a[i], &s, &m, per_pair, &acc, &acc_m);
+        if (per_pair) continue;
+        const __m256i h = _mm256_hadd_epi32(s, m); /* s01 s23 m01 m23 | s45 s67 m45 m67 */
+        __m128i t = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+        t = _mm_hadd_epi32(t, t); /* S M S M */
+        int32_t dd;
+        memcpy(&dd, &w[i].d, 4); /* d, dmin */
+        const __m128 dw = _mm_cvtph_ps(_mm_cvtsi32_si128(dd));
+        acc2 = _mm_fmadd_ps(_mm_cvtepi32_ps(t), _mm_mul_ps(dw, _mm_set1_ps(a[i].d)), acc2);
+    }
+    if (!per_pair) {
+        acc = _mm_cvtss_f32(acc2);
+        acc_m = _mm_cvtss_f32(_mm_movehdup_ps(acc2));
     }
     return acc - acc_m;
 }
 
 static float simd_dot_q4_K(int64_t n, const void *vw, const void *va) { return q4_K_dot(n, vw, va, false); }
+
 
 #ifndef XUAN_DOT512 /* dot_avx512.c has 512-bit versions */
 static float simd_dot_q5_K(int64_t n, const void *vw, const void *va) {
