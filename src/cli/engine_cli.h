@@ -75,7 +75,7 @@ int engine_prompt(const engine *e, const engine_opts *o, const xuan_chat_msg *ms
                   xuan_tok_ids *ids, xuan_error *err);
 
 /* SIGINT sets engine_interrupt (and does not kill the process) while
- * installed; a second Ctrl-C within a second exits. */
+ * installed; a second Ctrl-C before the first is handled exits (130). */
 extern volatile int engine_interrupt;
 void engine_sigint_install(void);
 
