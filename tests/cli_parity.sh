@@ -37,6 +37,8 @@ dir="$XUAN_TMP/parity"; mkdir -p "$dir"
 # arch | vocabulary | preset | type | tolerance | greedy prompts that must match (of 10)
 # (Q4_K_M: xuan quantize of the F16 file)
 #
+# tiny256 (every row length a multiple of 256, 64-wide heads) takes the
+# SIMD and K-quant paths that tiny's 64-wide rows do not.
 # Every row must be within the tolerance; in practice F16, Q8_0 and
 # Q4_K_M are bit-identical to llama.cpp (max |d log p| = 0) because xuan
 # reproduces its CPU backend's arithmetic: the summation orders of its
@@ -48,14 +50,20 @@ cases=(
   "llama|llama3|tiny|F32|1e-3"
   "llama|llama3|tiny|F16|1e-3"
   "llama|llama3|tiny|Q8_0|2e-2"
+  "llama|llama3|tiny256|F16|1e-3"
+  "llama|llama3|tiny256|Q8_0|2e-2"
   "llama|llama3|tiny256|Q4_K_M|2e-2"
   "qwen2|qwen|tiny|F32|1e-3"
   "qwen2|qwen|tiny|F16|1e-3"
   "qwen2|qwen|tiny|Q8_0|2e-2"
+  "qwen2|qwen|tiny256|F16|1e-3"
+  "qwen2|qwen|tiny256|Q8_0|2e-2"
   "qwen2|qwen|tiny256|Q4_K_M|2e-2"
   "phi3|llama2|tiny|F32|1e-3"
   "phi3|llama2|tiny|F16|1e-3"
   "phi3|llama2|tiny|Q8_0|2e-2"
+  "phi3|llama2|tiny256|F16|1e-3"
+  "phi3|llama2|tiny256|Q8_0|2e-2"
   "phi3|llama2|tiny256|Q4_K_M|2e-2"
 )
 pass=0; fail=0

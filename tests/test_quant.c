@@ -266,7 +266,8 @@ static void test_simd_vs_scalar(void) {
             for (int lv = XUAN_SIMD_AVX2; lv <= (int)cpu->native; lv++) {
                 float got = xuan_vec_dot((xuan_simd)lv, type, n, w, act);
                 /* F16, Q4_K and Q6_K follow llama.cpp's float steps at every level */
-                const bool same = type == XUAN_TYPE_F16 || type == XUAN_TYPE_Q4_K || type == XUAN_TYPE_Q6_K;
+                const bool same = type == XUAN_TYPE_F16 || type == XUAN_TYPE_Q4_K || type == XUAN_TYPE_Q6_K ||
+                                  type == XUAN_TYPE_Q8_0;
                 double tol = unit || same ? 0 : 1e-5 * abs_dot(wf, af, n);
                 if (!(fabs((double)got - ref) <= tol)) {
                     test_fail(__FILE__, __LINE__, "%s %s n=%lld rep %d: %.9g, scalar %.9g (tol %g)",
@@ -320,7 +321,8 @@ static void test_matmul(void) {
                         const bool q4k4 = type == XUAN_TYPE_Q4_K && t < ntok[nt] - ntok[nt] % 4;
                         if (q4k4) ref = xuan_dot_q4_K_pairs_kernel(xuan_cpu_get()->simd)(COLS, w + r * rb, av);
                         /* F16, Q4_K and Q6_K follow llama.cpp's arithmetic exactly, batch kernel included */
-                        const bool exact = type == XUAN_TYPE_F16 || type == XUAN_TYPE_Q4_K || type == XUAN_TYPE_Q6_K;
+                        const bool exact = type == XUAN_TYPE_F16 || type == XUAN_TYPE_Q4_K || type == XUAN_TYPE_Q6_K ||
+                                           type == XUAN_TYPE_Q8_0;
                         /* Batches may take the packed kernel (gemm_avx512.c),
                          * which sums floats per group: test_matmul_batch
                          * bounds that; here only exact equality is cheap. */

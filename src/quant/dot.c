@@ -81,16 +81,22 @@ static float dot_q5_1(int64_t n, const void *vw, const void *va) {
     return sum;
 }
 
+/* Q8_0 in llama.cpp's arithmetic (vec_dot_q8_0_q8_0 and tinyBLAS alike):
+ * eight float lanes, lane k adding d_w * d_a * (products 4k..4k+3 of each
+ * block), fused, then hsum_float_8's order. */
 static float dot_q8_0(int64_t n, const void *vw, const void *va) {
     const block_q8_0 *w = vw;
     const block_q8_0 *a = va;
-    float sum = 0;
+    float acc[8] = {0};
     for (int64_t i = 0; i < n / QK32; i++) {
-        int sumi = 0;
-        for (int j = 0; j < QK32; j++) sumi += w[i].qs[j] * a[i].qs[j];
-        sum += sumi * H2F(w[i].d) * H2F(a[i].d);
+        const float d = H2F(w[i].d) * H2F(a[i].d);
+        for (int k = 0; k < 8; k++) {
+            int s = 0;
+            for (int j = 4 * k; j < 4 * k + 4; j++) s += w[i].qs[j] * a[i].qs[j];
+            acc[k] = fmaf(d, (float)s, acc[k]);
+        }
     }
-    return sum;
+    return xuan_q6_K_hsum8(acc);
 }
 
 static float dot_iq4_nl(int64_t n, const void *vw, const void *va) {

@@ -318,6 +318,7 @@ static const gemm_type TYPES[XUAN_TYPE_COUNT] = {
 bool xuan_gemm_avx512_supports(uint32_t type, int64_t n_cols, size_t w_row) {
     if (type == XUAN_TYPE_Q4_K || type == XUAN_TYPE_Q6_K)
         return n_cols % QKK == 0 && w_row <= (size_t)INT32_MAX / PR;
+    if (type == XUAN_TYPE_Q8_0) return n_cols % QK32 == 0 && w_row <= (size_t)INT32_MAX / PR;
     if (type >= XUAN_TYPE_COUNT || !TYPES[type].pack) return false;
     /* Gather offsets are int32: 16 rows must fit. */
     return n_cols % TYPES[type].w_elems == 0 && w_row <= (size_t)INT32_MAX / PR;
@@ -334,10 +335,19 @@ typedef struct act_meta {
 size_t xuan_gemm_meta_row_bytes(uint32_t type, int64_t n_cols) {
     if (type == XUAN_TYPE_Q4_K) return (size_t)(n_cols / 32) * sizeof(int32_t); /* bsums of 32 */
     if (type == XUAN_TYPE_Q6_K) return (size_t)n_cols * sizeof(int16_t);        /* quants as int16 */
+    if (type == XUAN_TYPE_Q8_0) return (size_t)(n_cols / QK32) * 8 * sizeof(int32_t); /* -128 * lane sums */
     return (size_t)(n_cols / TYPES[type].group) * sizeof(act_meta);
 }
 
 void xuan_gemm_prepare_act(uint32_t type, const void *act, int64_t n_cols, void *meta_row) {
+    if (type == XUAN_TYPE_Q8_0) {
+        const block_q8_0 *a = act;
+        int32_t *c = meta_row;
+        for (int64_t b = 0; b < n_cols / QK32; b++)
+            for (int k = 0; k < 8; k++)
+                c[b * 8 + k] = -128 * (a[b].qs[4 * k] + a[b].qs[4 * k + 1] + a[b].qs[4 * k + 2] + a[b].qs[4 * k + 3]);
+        return;
+    }
     if (type == XUAN_TYPE_Q4_K || type == XUAN_TYPE_Q6_K) {
         const block_q8_K *a = act;
         for (int64_t b = 0; b < n_cols / QKK; b++) {
@@ -507,8 +517,8 @@ enum {
 
 /* Per-thread buffers, freed when the thread ends (pthread key destructor). */
 typedef struct thread_bufs {
-    void *p[2];
-    size_t cap[2];
+    void *p[3];
+    size_t cap[3];
 } thread_bufs;
 
 static pthread_key_t bufs_key;
@@ -517,8 +527,7 @@ static bool bufs_ok;
 
 static void bufs_free(void *v) {
     thread_bufs *t = v;
-    xuan_free_aligned(t->p[0]);
-    xuan_free_aligned(t->p[1]);
+    for (int i = 0; i < 3; i++) xuan_free_aligned(t->p[i]);
     xuan_free(t);
 }
 
@@ -740,6 +749,57 @@ static void q6_K_rows(const uint8_t *w, size_t w_row, int64_t r0, int64_t r1, in
     }
 }
 
+/* Q8_0, as llama.cpp computes it both for one token (vec_dot_q8_0_q8_0)
+ * and for batches (tinyBLAS_Q0_AVX): eight float lanes per row, lane k
+ * adding d_w * d_a * (the 4 products 4k..4k+3 of each block) in block
+ * order, summed 0+4, 2+6, 1+5, 3+7 at the end.  A packed vector (16 rows x
+ * 4 quants + 128) times 4 broadcast activations is exactly one lane's
+ * integer for 16 rows, once the accumulator starts at -128 * (their sum).
+ * Like Q6_K: a whole-row panel per thread, one token at a time. */
+enum { Q80_BLK = 8 * 64 + 64 };
+
+static void pack_q8_0_exact(const uint8_t *w, __m512i idx, __mmask16 m, uint8_t *out) {
+    const __m512i flip = _mm512_set1_epi8((char)0x80);
+    for (int k = 0; k < 8; k++)
+        _mm512_store_si512(out + k * 64, _mm512_xor_si512(gather(w + offsetof(block_q8_0, qs) + 4 * k, idx, m), flip));
+    _mm512_store_ps(out + 8 * 64, half_to_ps(gather(w, idx, m), false));
+}
+
+static void q8_0_rows(const uint8_t *w, size_t w_row, int64_t r0, int64_t r1, int64_t n_rows, int64_t n_cols,
+                      const uint8_t *act, size_t act_row, const void *meta, int64_t n_tok, float *y) {
+    const size_t meta_row = xuan_gemm_meta_row_bytes(XUAN_TYPE_Q8_0, n_cols);
+    const int64_t nbk = n_cols / QK32;
+    uint8_t *panel = thread_buffer((size_t)nbk * Q80_BLK, 2);
+    XUAN_ASSERT(panel != NULL);
+    __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                     _mm512_set1_epi32((int)w_row));
+    for (int64_t p = r0; p < r1; p += PR) {
+        const int nr = r1 - p < PR ? (int)(r1 - p) : PR;
+        const __mmask16 rows = (__mmask16)((1u << nr) - 1);
+        for (int64_t b = 0; b < nbk; b++)
+            pack_q8_0_exact(w + (size_t)p * w_row + (size_t)b * sizeof(block_q8_0), idx, rows, panel + b * Q80_BLK);
+        for (int64_t t = 0; t < n_tok; t++) {
+            const block_q8_0 *a = (const block_q8_0 *)(const void *)(act + (size_t)t * act_row);
+            const int32_t *corr = (const int32_t *)(const void *)((const uint8_t *)meta + (size_t)t * meta_row);
+            __m512 acc[8];
+            for (int k = 0; k < 8; k++) acc[k] = _mm512_setzero_ps();
+            for (int64_t b = 0; b < nbk; b++) {
+                const uint8_t *P = panel + b * Q80_BLK;
+                const __m512 d = _mm512_mul_ps(_mm512_load_ps(P + 8 * 64), _mm512_set1_ps(xuan_fp16_to_fp32(a[b].d)));
+#pragma GCC unroll 8
+                for (int k = 0; k < 8; k++) {
+                    const __m512i s = _mm512_dpbusd_epi32(_mm512_set1_epi32(corr[b * 8 + k]), _mm512_load_si512(P + k * 64),
+                                                          _mm512_set1_epi32(load_i32((const uint8_t *)a[b].qs + 4 * k)));
+                    acc[k] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(s), acc[k]);
+                }
+            }
+            const __m512 r = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(acc[0], acc[4]), _mm512_add_ps(acc[2], acc[6])),
+                                           _mm512_add_ps(_mm512_add_ps(acc[1], acc[5]), _mm512_add_ps(acc[3], acc[7])));
+            _mm512_mask_storeu_ps(y + (size_t)t * n_rows + p, rows, r);
+        }
+    }
+}
+
 /* ---- driver ------------------------------------------------------------------------------- */
 
 void xuan_gemm_avx512_rows(uint32_t type, const uint8_t *w, size_t w_row, int64_t r0, int64_t r1,
@@ -751,6 +811,10 @@ void xuan_gemm_avx512_rows(uint32_t type, const uint8_t *w, size_t w_row, int64_
     }
     if (type == XUAN_TYPE_Q6_K) {
         q6_K_rows(w, w_row, r0, r1, n_rows, n_cols, act, act_row, meta, n_tok, y);
+        return;
+    }
+    if (type == XUAN_TYPE_Q8_0) {
+        q8_0_rows(w, w_row, r0, r1, n_rows, n_cols, act, act_row, meta, n_tok, y);
         return;
     }
     const gemm_type *t = &TYPES[type];
