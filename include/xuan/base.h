@@ -186,6 +186,21 @@ const char *xuan_simd_name(xuan_simd s);
 /* Re-reads XUAN_CPU; tests use it to force a level between runs. */
 void xuan_cpu_set_simd(xuan_simd s);
 
+/* Sums in the order of x86 horizontal reductions, which llama.cpp's CPU
+ * backend uses and xuan's kernels reproduce bit for bit (docs/design.md,
+ * "Parity"): sum16 is _mm512_reduce_add_ps (lanes i + i+8, then +4, +2,
+ * +1), sum8 is ggml's hsum_float_8 (i + i+4, then 0+2 and 1+3, then +). */
+static inline float xuan_sum16_tree(const float a[16]) {
+    float t[8], u[4];
+    for (int i = 0; i < 8; i++) t[i] = a[i] + a[i + 8];
+    for (int i = 0; i < 4; i++) u[i] = t[i] + t[i + 4];
+    return (u[0] + u[2]) + (u[1] + u[3]);
+}
+
+static inline float xuan_sum8_tree(const float a[8]) {
+    return ((a[0] + a[4]) + (a[2] + a[6])) + ((a[1] + a[5]) + (a[3] + a[7]));
+}
+
 /* ---- time --------------------------------------------------------------- */
 
 uint64_t xuan_time_ns(void); /* monotonic */

@@ -57,8 +57,6 @@ void xuan_op_round_bf16(const float *src, float *dst, int64_t n);
 typedef enum xuan_order { XUAN_ORDER_GEMM, XUAN_ORDER_VEC } xuan_order;
 /* ggml_v_expf (the polynomial of ARM's optimized-routines), one lane. */
 float xuan_op_expf_ggml(float x);
-/* The _mm512_reduce_add_ps tree: (a_i + a_i+8), then +4, then +2, then +1. */
-float xuan_op_tree16(const float a[16]);
 /* y = silu(g) * u: ggml_v_silu on whole 16-element chunks, expf on the tail. */
 void xuan_op_swiglu(const float *g, const float *u, float *y, int64_t n);
 /* Softmax in place over the scores of cells first .. first+n-1: exp with

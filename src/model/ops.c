@@ -114,13 +114,6 @@ float xuan_op_expf_ggml(float x) {
     return ldexpf(j, (int)n); /* _mm512_scalef_ps: j * 2^n, rounded once */
 }
 
-float xuan_op_tree16(const float a[16]) {
-    float t[8], u[4];
-    for (int i = 0; i < 8; i++) t[i] = a[i] + a[i + 8];
-    for (int i = 0; i < 4; i++) u[i] = t[i] + t[i + 4];
-    return (u[0] + u[2]) + (u[1] + u[3]);
-}
-
 void xuan_op_swiglu(const float *g, const float *u, float *y, int64_t n) {
     const int64_t n16 = n & ~(int64_t)15;
     int64_t i = 0;
@@ -140,7 +133,7 @@ void xuan_op_softmax(float *s, uint32_t n, uint32_t first) {
             v[l] = 0.0f;
             if (cell >= first && cell < end) v[l] = s[cell - first] = xuan_op_expf_ggml(s[cell - first] - mx);
         }
-        sum += (double)xuan_op_tree16(v);
+        sum += (double)xuan_sum16_tree(v);
     }
     const float inv = (float)(1.0 / sum);
     for (uint32_t i = 0; i < n; i++) s[i] *= inv;
@@ -178,6 +171,6 @@ void xuan_op_wsum_f16(float *out, const float *w, const uint8_t *v, size_t strid
     for (uint32_t e = 0; e < hd; e++) {
         float t[16];
         for (int l = 0; l < 16; l++) t[l] = acc[(size_t)l * hd + e];
-        out[e] = xuan_op_tree16(t);
+        out[e] = xuan_sum16_tree(t);
     }
 }

@@ -74,10 +74,8 @@ typedef struct {
     int16_t bsums[QKK / 16];
 } block_q8_K;
 
-/* Q6_K's eight ggml lanes of one super-block (exact integers; dot.c), and
- * the final sum of eight float lanes in hsum_float_8's order (also Q8_0's). */
+/* Q6_K's eight ggml lanes of one super-block (exact integers; dot.c). */
 void xuan_q6_K_lanes(const block_q6_K *w, const block_q8_K *a, int32_t lane[8]);
-float xuan_q6_K_hsum8(const float l[8]);
 /* IQ4_NL: x = d * kvalues_iq4nl[q]. */
 typedef struct { xuan_half d; uint8_t qs[QK32 / 2]; } block_iq4_nl;
 /* IQ4_XS: 8 sub-blocks of 32 with 6-bit scales (ls - 32), non-linear values. */

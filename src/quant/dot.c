@@ -96,7 +96,7 @@ static float dot_q8_0(int64_t n, const void *vw, const void *va) {
             acc[k] = fmaf(d, (float)s, acc[k]);
         }
     }
-    return xuan_q6_K_hsum8(acc);
+    return xuan_sum8_tree(acc);
 }
 
 static float dot_iq4_nl(int64_t n, const void *vw, const void *va) {
@@ -245,11 +245,6 @@ static float dot_q5_K(int64_t n, const void *vw, const void *va) {
  * 32 * (bsums[2L] * sc[2L] + bsums[2L+1] * sc[2L+1]); each lane is
  * accumulated in float (fused, times d_a * d_w) across super-blocks and
  * the 8 lanes are summed at the end as hsum_float_8 does. */
-float xuan_q6_K_hsum8(const float l[8]) {
-    const float r0 = l[0] + l[4], r1 = l[1] + l[5], r2 = l[2] + l[6], r3 = l[3] + l[7];
-    return (r0 + r2) + (r1 + r3);
-}
-
 void xuan_q6_K_lanes(const block_q6_K *w, const block_q8_K *a, int32_t lane[8]) {
     const uint8_t *ql = w->ql, *qh = w->qh;
     const int8_t *q8 = a->qs, *sc = w->scales;
@@ -276,7 +271,7 @@ static float dot_q6_K(int64_t n, const void *vw, const void *va) {
         const float d = a[i].d * H2F(w[i].d);
         for (int L = 0; L < 8; L++) acc[L] = fmaf(d, (float)lane[L], acc[L]);
     }
-    return xuan_q6_K_hsum8(acc);
+    return xuan_sum8_tree(acc);
 }
 
 static float dot_iq4_xs(int64_t n, const void *vw, const void *va) {
@@ -319,7 +314,7 @@ static float dot_f16(int64_t n, const void *vw, const void *va) {
     float l16[16] = {0};
     for (int64_t i = 0; i < n; i += 16)
         for (int l = 0; l < 16; l++) l16[l] = fmaf(xuan_fp16_to_fp32(w[i + l]), a[i + l], l16[l]);
-    return xuan_tree16(l16);
+    return xuan_sum16_tree(l16);
 }
 
 float xuan_dot_f16_single_scalar(int64_t n, const void *vw, const void *va) {
@@ -334,7 +329,7 @@ float xuan_dot_f16_single_scalar(int64_t n, const void *vw, const void *va) {
         s[l + 16] += s[l + 48];
         s[l] += s[l + 16];
     }
-    double sum = (double)xuan_tree16(s);
+    double sum = (double)xuan_sum16_tree(s);
     for (int64_t i = np; i < n; i++) sum += (double)(xuan_fp16_to_fp32(w[i]) * a[i]);
     return (float)sum;
 }

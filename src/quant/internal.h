@@ -35,13 +35,7 @@ xuan_vec_dot_fn xuan_dot_q4_K_pairs_kernel(xuan_simd simd);
 float xuan_dot_q4_K_pairs_scalar(int64_t n, const void *w, const void *a);
 float xuan_dot_q4_K_pairs_avx2(int64_t n, const void *w, const void *a);
 float xuan_dot_q4_K_pairs_avx512(int64_t n, const void *w, const void *a);
-/* The _mm512_reduce_add_ps tree: (a_i + a_i+8), then +4, then +2, then +1. */
-static inline float xuan_tree16(const float a[16]) {
-    float t[8], u[4];
-    for (int i = 0; i < 8; i++) t[i] = a[i] + a[i + 8];
-    for (int i = 0; i < 4; i++) u[i] = t[i] + t[i + 4];
-    return (u[0] + u[2]) + (u[1] + u[3]);
-}
+
 
 /* Row conversions with F16C (dot_avx2.c). */
 void xuan_fp16_to_fp32_row_avx2(const uint16_t *src, float *dst, int64_t n);
