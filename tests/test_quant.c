@@ -334,6 +334,21 @@ static void test_matmul(void) {
                     test_fail(__FILE__, __LINE__, "%s pool %d tok %d: %d outputs differ",
                               xuan_type_name(type), p + 1, ntok[nt], bad);
             }
+        /* Out of memory for the batch kernels' per-thread buffers (fresh
+         * threads, nothing may be allocated): the single-row dots take
+         * over with the same bits. */
+        if (type == XUAN_TYPE_Q4_K || type == XUAN_TYPE_Q6_K || type == XUAN_TYPE_Q8_0) {
+            static float y2[TOK * ROWS];
+            xuan_matmul(pool2, &wt, x, TOK, y, scratch);
+            xuan_pool *fresh = xuan_pool_create(2, NULL);
+            REQUIRE(fresh != NULL);
+            const uint64_t cap = xuan_alloc_cap();
+            xuan_alloc_set_cap(1);
+            xuan_matmul(fresh, &wt, x, TOK, y2, scratch);
+            xuan_alloc_set_cap(cap);
+            xuan_pool_free(fresh);
+            CHECK(memcmp(y, y2, sizeof y2) == 0);
+        }
         /* Embedding lookup. */
         xuan_weight_row(&wt, 5, act_f);
         float ref[COLS];

@@ -516,9 +516,11 @@ enum {
 };
 
 /* Per-thread buffers, freed when the thread ends (pthread key destructor). */
+enum { BUF_Q4K_MINS, BUF_PANEL, N_BUFS }; /* Q4_K's acc_min between K-chunks; a whole-row panel */
+
 typedef struct thread_bufs {
-    void *p[3];
-    size_t cap[3];
+    void *p[N_BUFS];
+    size_t cap[N_BUFS];
 } thread_bufs;
 
 static pthread_key_t bufs_key;
@@ -527,12 +529,14 @@ static bool bufs_ok;
 
 static void bufs_free(void *v) {
     thread_bufs *t = v;
-    for (int i = 0; i < 3; i++) xuan_free_aligned(t->p[i]);
+    for (int i = 0; i < N_BUFS; i++) xuan_free_aligned(t->p[i]);
     xuan_free(t);
 }
 
 static void bufs_init(void) { bufs_ok = pthread_key_create(&bufs_key, bufs_free) == 0; }
 
+/* NULL when memory is short: the caller then leaves the rows to the
+ * single-row dots, which give the same bits. */
 static void *thread_buffer(size_t bytes, int which) {
     pthread_once(&bufs_once, bufs_init);
     if (!bufs_ok) return NULL;
@@ -550,6 +554,12 @@ static void *thread_buffer(size_t bytes, int which) {
         t->cap[which] = t->p[which] ? bytes : 0;
     }
     return t->p[which];
+}
+
+/* ggml's hsum_float_8 order over eight lane vectors (xuan_sum8_tree). */
+static inline __m512 sum8_lanes(const __m512 a[8]) {
+    return _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a[0], a[4]), _mm512_add_ps(a[2], a[6])),
+                         _mm512_add_ps(_mm512_add_ps(a[1], a[5]), _mm512_add_ps(a[3], a[7])));
 }
 
 static void pack_q4_K_exact(const uint8_t *w, __m512i idx, __mmask16 m, uint8_t *out) {
@@ -625,14 +635,14 @@ q4_K_tile(const uint8_t *panel, int nb, int64_t b0, const uint8_t *act, size_t a
     }
 }
 
-static void q4_K_rows(const uint8_t *w, size_t w_row, int64_t r0, int64_t r1, int64_t n_rows, int64_t n_cols,
+static bool q4_K_rows(const uint8_t *w, size_t w_row, int64_t r0, int64_t r1, int64_t n_rows, int64_t n_cols,
                       const uint8_t *act, size_t act_row, const void *meta, int64_t n_tok, float *y) {
     const size_t meta_row = xuan_gemm_meta_row_bytes(XUAN_TYPE_Q4_K, n_cols);
     const int64_t nbk = n_cols / QKK, kcb = KC / QKK; /* blocks per row, per K-chunk */
     const size_t yms = (size_t)(r1 - r0);
-    float *ym = thread_buffer((size_t)n_tok * yms * sizeof(float) + 64, 0);
+    float *ym = thread_buffer((size_t)n_tok * yms * sizeof(float) + 64, BUF_Q4K_MINS);
+    if (!ym) return false;
     _Alignas(64) uint8_t panel[(KC / QKK) * Q4K_BLK];
-    XUAN_ASSERT(ym != NULL);
     __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
                                      _mm512_set1_epi32((int)w_row));
     for (int64_t b0 = 0; b0 < nbk; b0 += kcb) {
@@ -656,6 +666,7 @@ static void q4_K_rows(const uint8_t *w, size_t w_row, int64_t r0, int64_t r1, in
             }
         }
     }
+    return true;
 }
 
 /* Sign-extended byte i of each lane, as an int16 pair (x, x). */
@@ -704,49 +715,33 @@ static void pack_q6_K_exact(const uint8_t *w, __m512i idx, __mmask16 m, uint8_t 
     _mm512_store_ps(out + Q6K_D, half_to_ps(gather(w + offsetof(block_q6_K, d) - 2, idx, m), true));
 }
 
-static void q6_K_rows(const uint8_t *w, size_t w_row, int64_t r0, int64_t r1, int64_t n_rows, int64_t n_cols,
-                      const uint8_t *act, size_t act_row, const void *meta, int64_t n_tok, float *y) {
-    const size_t meta_row = xuan_gemm_meta_row_bytes(XUAN_TYPE_Q6_K, n_cols);
-    const int64_t nbk = n_cols / QKK;
-    uint8_t *panel = thread_buffer((size_t)nbk * Q6K_BLK, 1);
-    XUAN_ASSERT(panel != NULL);
-    __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                                     _mm512_set1_epi32((int)w_row));
-    for (int64_t p = r0; p < r1; p += PR) {
-        const int nr = r1 - p < PR ? (int)(r1 - p) : PR;
-        const __mmask16 rows = (__mmask16)((1u << nr) - 1);
-        for (int64_t b = 0; b < nbk; b++)
-            pack_q6_K_exact(w + (size_t)p * w_row + (size_t)b * sizeof(block_q6_K), idx, rows, panel + b * Q6K_BLK);
-        for (int64_t t = 0; t < n_tok; t++) {
-            const block_q8_K *a = (const block_q8_K *)(const void *)(act + (size_t)t * act_row);
-            const int16_t *a16 = (const int16_t *)(const void *)((const uint8_t *)meta + (size_t)t * meta_row);
-            __m512 acc[8];
-            for (int L = 0; L < 8; L++) acc[L] = _mm512_setzero_ps();
-            for (int64_t b = 0; b < nbk; b++) {
-                const uint8_t *P = panel + b * Q6K_BLK;
-                const int16_t *q = a16 + b * QKK;
-                __m512i lane[8];
-                for (int L = 0; L < 8; L++) {
-                    const __m512i c = _mm512_dpwssd_epi32(_mm512_setzero_si512(), _mm512_load_si512(P + Q6K_SP + L * 64),
-                                                          _mm512_set1_epi32(load_i32((const uint8_t *)(a[b].bsums + 2 * L))));
-                    lane[L] = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(c, 5));
-                }
-                for (int c = 0; c < 8; c++)
-#pragma GCC unroll 8
-                    for (int L = 0; L < 8; L++) {
-                        const uint8_t *o = P + Q6K_W + ((size_t)(c * 8 + L) * 2) * 64;
-                        const uint8_t *e = (const uint8_t *)(q + 32 * c + 4 * L);
-                        lane[L] = _mm512_dpwssd_epi32(lane[L], _mm512_load_si512(o), _mm512_set1_epi32(load_i32(e)));
-                        lane[L] = _mm512_dpwssd_epi32(lane[L], _mm512_load_si512(o + 64), _mm512_set1_epi32(load_i32(e + 4)));
-                    }
-                const __m512 d = _mm512_mul_ps(_mm512_set1_ps(a[b].d), _mm512_load_ps(P + Q6K_D));
-                for (int L = 0; L < 8; L++) acc[L] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(lane[L]), acc[L]);
-            }
-            const __m512 r = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(acc[0], acc[4]), _mm512_add_ps(acc[2], acc[6])),
-                                           _mm512_add_ps(_mm512_add_ps(acc[1], acc[5]), _mm512_add_ps(acc[3], acc[7])));
-            _mm512_mask_storeu_ps(y + (size_t)t * n_rows + p, rows, r);
+/* One token over a whole-row Q6_K panel: the 16 rows' results. */
+static __m512 q6_K_token(const uint8_t *panel, int64_t nbk, const uint8_t *act, const uint8_t *meta) {
+    const block_q8_K *a = (const block_q8_K *)(const void *)act;
+    const int16_t *a16 = (const int16_t *)(const void *)meta;
+    __m512 acc[8];
+    for (int L = 0; L < 8; L++) acc[L] = _mm512_setzero_ps();
+    for (int64_t b = 0; b < nbk; b++) {
+        const uint8_t *P = panel + b * Q6K_BLK;
+        const int16_t *q = a16 + b * QKK;
+        __m512i lane[8];
+        for (int L = 0; L < 8; L++) {
+            const __m512i c = _mm512_dpwssd_epi32(_mm512_setzero_si512(), _mm512_load_si512(P + Q6K_SP + L * 64),
+                                                  _mm512_set1_epi32(load_i32((const uint8_t *)(a[b].bsums + 2 * L))));
+            lane[L] = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(c, 5));
         }
+        for (int c = 0; c < 8; c++)
+#pragma GCC unroll 8
+            for (int L = 0; L < 8; L++) {
+                const uint8_t *o = P + Q6K_W + ((size_t)(c * 8 + L) * 2) * 64;
+                const uint8_t *e = (const uint8_t *)(q + 32 * c + 4 * L);
+                lane[L] = _mm512_dpwssd_epi32(lane[L], _mm512_load_si512(o), _mm512_set1_epi32(load_i32(e)));
+                lane[L] = _mm512_dpwssd_epi32(lane[L], _mm512_load_si512(o + 64), _mm512_set1_epi32(load_i32(e + 4)));
+            }
+        const __m512 d = _mm512_mul_ps(_mm512_set1_ps(a[b].d), _mm512_load_ps(P + Q6K_D));
+        for (int L = 0; L < 8; L++) acc[L] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(lane[L]), acc[L]);
     }
+    return sum8_lanes(acc);
 }
 
 /* Q8_0, as llama.cpp computes it both for one token (vec_dot_q8_0_q8_0)
@@ -765,58 +760,63 @@ static void pack_q8_0_exact(const uint8_t *w, __m512i idx, __mmask16 m, uint8_t 
     _mm512_store_ps(out + 8 * 64, half_to_ps(gather(w, idx, m), false));
 }
 
-static void q8_0_rows(const uint8_t *w, size_t w_row, int64_t r0, int64_t r1, int64_t n_rows, int64_t n_cols,
-                      const uint8_t *act, size_t act_row, const void *meta, int64_t n_tok, float *y) {
-    const size_t meta_row = xuan_gemm_meta_row_bytes(XUAN_TYPE_Q8_0, n_cols);
-    const int64_t nbk = n_cols / QK32;
-    uint8_t *panel = thread_buffer((size_t)nbk * Q80_BLK, 2);
-    XUAN_ASSERT(panel != NULL);
+/* One token over a whole-row Q8_0 panel: the 16 rows' results. */
+static __m512 q8_0_token(const uint8_t *panel, int64_t nbk, const uint8_t *act, const uint8_t *meta) {
+    const block_q8_0 *a = (const block_q8_0 *)(const void *)act;
+    const int32_t *corr = (const int32_t *)(const void *)meta;
+    __m512 acc[8];
+    for (int k = 0; k < 8; k++) acc[k] = _mm512_setzero_ps();
+    for (int64_t b = 0; b < nbk; b++) {
+        const uint8_t *P = panel + b * Q80_BLK;
+        const __m512 d = _mm512_mul_ps(_mm512_load_ps(P + 8 * 64), _mm512_set1_ps(xuan_fp16_to_fp32(a[b].d)));
+#pragma GCC unroll 8
+        for (int k = 0; k < 8; k++) {
+            const __m512i s = _mm512_dpbusd_epi32(_mm512_set1_epi32(corr[b * 8 + k]), _mm512_load_si512(P + k * 64),
+                                                  _mm512_set1_epi32(load_i32((const uint8_t *)a[b].qs + 4 * k)));
+            acc[k] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(s), acc[k]);
+        }
+    }
+    return sum8_lanes(acc);
+}
+
+/* Q6_K and Q8_0: for each panel of 16 rows, pack the whole row length once
+ * (per-thread buffer), then run every token over it.  False when the panel
+ * cannot be allocated. */
+typedef __m512 (*token_fn_t)(const uint8_t *panel, int64_t nbk, const uint8_t *act, const uint8_t *meta);
+
+static bool whole_row_rows(uint32_t type, pack_fn pack, token_fn_t token, size_t blk_in, size_t blk_out,
+                           int64_t blk_elems, const uint8_t *w, size_t w_row, int64_t r0, int64_t r1,
+                           int64_t n_rows, int64_t n_cols, const uint8_t *act, size_t act_row, const void *meta,
+                           int64_t n_tok, float *y) {
+    const size_t meta_row = xuan_gemm_meta_row_bytes(type, n_cols);
+    const int64_t nbk = n_cols / blk_elems;
+    uint8_t *panel = thread_buffer((size_t)nbk * blk_out, BUF_PANEL);
+    if (!panel) return false;
     __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
                                      _mm512_set1_epi32((int)w_row));
     for (int64_t p = r0; p < r1; p += PR) {
         const int nr = r1 - p < PR ? (int)(r1 - p) : PR;
         const __mmask16 rows = (__mmask16)((1u << nr) - 1);
-        for (int64_t b = 0; b < nbk; b++)
-            pack_q8_0_exact(w + (size_t)p * w_row + (size_t)b * sizeof(block_q8_0), idx, rows, panel + b * Q80_BLK);
-        for (int64_t t = 0; t < n_tok; t++) {
-            const block_q8_0 *a = (const block_q8_0 *)(const void *)(act + (size_t)t * act_row);
-            const int32_t *corr = (const int32_t *)(const void *)((const uint8_t *)meta + (size_t)t * meta_row);
-            __m512 acc[8];
-            for (int k = 0; k < 8; k++) acc[k] = _mm512_setzero_ps();
-            for (int64_t b = 0; b < nbk; b++) {
-                const uint8_t *P = panel + b * Q80_BLK;
-                const __m512 d = _mm512_mul_ps(_mm512_load_ps(P + 8 * 64), _mm512_set1_ps(xuan_fp16_to_fp32(a[b].d)));
-#pragma GCC unroll 8
-                for (int k = 0; k < 8; k++) {
-                    const __m512i s = _mm512_dpbusd_epi32(_mm512_set1_epi32(corr[b * 8 + k]), _mm512_load_si512(P + k * 64),
-                                                          _mm512_set1_epi32(load_i32((const uint8_t *)a[b].qs + 4 * k)));
-                    acc[k] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(s), acc[k]);
-                }
-            }
-            const __m512 r = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(acc[0], acc[4]), _mm512_add_ps(acc[2], acc[6])),
-                                           _mm512_add_ps(_mm512_add_ps(acc[1], acc[5]), _mm512_add_ps(acc[3], acc[7])));
-            _mm512_mask_storeu_ps(y + (size_t)t * n_rows + p, rows, r);
-        }
+        for (int64_t b = 0; b < nbk; b++) pack(w + (size_t)p * w_row + (size_t)b * blk_in, idx, rows, panel + b * blk_out);
+        for (int64_t t = 0; t < n_tok; t++)
+            _mm512_mask_storeu_ps(y + (size_t)t * n_rows + p, rows,
+                                  token(panel, nbk, act + (size_t)t * act_row, (const uint8_t *)meta + (size_t)t * meta_row));
     }
+    return true;
 }
 
 /* ---- driver ------------------------------------------------------------------------------- */
 
-void xuan_gemm_avx512_rows(uint32_t type, const uint8_t *w, size_t w_row, int64_t r0, int64_t r1,
+bool xuan_gemm_avx512_rows(uint32_t type, const uint8_t *w, size_t w_row, int64_t r0, int64_t r1,
                            int64_t n_rows, int64_t n_cols, const uint8_t *act, size_t act_row,
                            const void *meta, int64_t n_tok, float *y) {
-    if (type == XUAN_TYPE_Q4_K) {
-        q4_K_rows(w, w_row, r0, r1, n_rows, n_cols, act, act_row, meta, n_tok, y);
-        return;
-    }
-    if (type == XUAN_TYPE_Q6_K) {
-        q6_K_rows(w, w_row, r0, r1, n_rows, n_cols, act, act_row, meta, n_tok, y);
-        return;
-    }
-    if (type == XUAN_TYPE_Q8_0) {
-        q8_0_rows(w, w_row, r0, r1, n_rows, n_cols, act, act_row, meta, n_tok, y);
-        return;
-    }
+    if (type == XUAN_TYPE_Q4_K) return q4_K_rows(w, w_row, r0, r1, n_rows, n_cols, act, act_row, meta, n_tok, y);
+    if (type == XUAN_TYPE_Q6_K)
+        return whole_row_rows(type, pack_q6_K_exact, q6_K_token, sizeof(block_q6_K), Q6K_BLK, QKK, w, w_row, r0, r1,
+                              n_rows, n_cols, act, act_row, meta, n_tok, y);
+    if (type == XUAN_TYPE_Q8_0)
+        return whole_row_rows(type, pack_q8_0_exact, q8_0_token, sizeof(block_q8_0), Q80_BLK, QK32, w, w_row, r0, r1,
+                              n_rows, n_cols, act, act_row, meta, n_tok, y);
     const gemm_type *t = &TYPES[type];
     const int G = t->group;
     act_view a = {.rows = act, .row_bytes = act_row, .meta = meta, .meta_stride = (size_t)(n_cols / G)};
@@ -849,4 +849,5 @@ void xuan_gemm_avx512_rows(uint32_t type, const uint8_t *w, size_t w_row, int64_
             }
         }
     }
+    return true;
 }

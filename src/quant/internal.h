@@ -46,11 +46,12 @@ void xuan_fp32_to_fp16_row_avx2(const float *src, uint16_t *dst, int64_t n);
  * caller quantizes each token to the vec-dot format and fills a meta row of
  * xuan_gemm_meta_row_bytes() with xuan_gemm_prepare_act(), then
  * xuan_gemm_avx512_rows() writes y[t * n_rows + r] for rows [r0, r1) (r0 a
- * multiple of 16) and every token. */
+ * multiple of 16) and every token; false (nothing written) when it could
+ * not get its per-thread buffer, and the caller uses the single-row dots. */
 bool xuan_gemm_avx512_supports(uint32_t type, int64_t n_cols, size_t w_row);
 size_t xuan_gemm_meta_row_bytes(uint32_t type, int64_t n_cols);
 void xuan_gemm_prepare_act(uint32_t type, const void *act, int64_t n_cols, void *meta_row);
-void xuan_gemm_avx512_rows(uint32_t type, const uint8_t *w, size_t w_row, int64_t r0, int64_t r1,
+bool xuan_gemm_avx512_rows(uint32_t type, const uint8_t *w, size_t w_row, int64_t r0, int64_t r1,
                            int64_t n_rows, int64_t n_cols, const uint8_t *act, size_t act_row,
                            const void *meta, int64_t n_tok, float *y);
 

@@ -153,9 +153,10 @@ static void compute_part(void *ctx, int ith, int nth) {
         /* Q4_K: llama.cpp's gemm takes the first n - n % 4 tokens and its
          * single-row kernel the rest (below, with j->dot). */
         t_first = j->w->type == XUAN_TYPE_Q4_K ? j->n_dot4 : j->n_tok;
-        xuan_gemm_avx512_rows(j->w->type, wdata, j->w_row, r0, r1, n_rows, n_cols, j->act, j->act_row, j->meta,
-                              t_first, j->y);
-        if (t_first == j->n_tok) return;
+        if (!xuan_gemm_avx512_rows(j->w->type, wdata, j->w_row, r0, r1, n_rows, n_cols, j->act, j->act_row,
+                                   j->meta, t_first, j->y))
+            t_first = 0; /* no memory for its buffers: the dots below give the same bits */
+        else if (t_first == j->n_tok) return;
     }
     if (j->n_tok == 1) {
         if (!j->claims) {
