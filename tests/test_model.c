@@ -201,11 +201,11 @@ static void test_ggml_order_ops(void) {
             mag += fabs((double)x[i] * xuan_fp16_to_fp32(h[i]));
         }
         for (int o = 0; o < 2; o++) {
-            float d = xuan_op_dot_f16(XUAN_SIMD_SCALAR, x, h, n, (xuan_order)o);
+            const bool single = o == XUAN_ORDER_VEC;
+            float d = xuan_dot_f16_kernel(XUAN_SIMD_SCALAR, single)(n, h, x);
             CHECK_NEAR(d, ref, 1e-6 * mag + 1e-6);
-            if (avx2) CHECK(xuan_op_dot_f16(XUAN_SIMD_AVX2, x, h, n, (xuan_order)o) == d);
-            if (xuan_cpu_get()->native >= XUAN_SIMD_AVX512)
-                CHECK(xuan_op_dot_f16(XUAN_SIMD_AVX512, x, h, n, (xuan_order)o) == d);
+            if (avx2) CHECK(xuan_dot_f16_kernel(XUAN_SIMD_AVX2, single)(n, h, x) == d);
+            if (xuan_cpu_get()->native >= XUAN_SIMD_AVX512) CHECK(xuan_dot_f16_kernel(XUAN_SIMD_AVX512, single)(n, h, x) == d);
         }
         /* swiglu, with some large |g| for expf's slow lanes */
         for (int64_t i = 0; i < n; i++) w[i] = i % 23 == 5 ? rnd(300.0f) : rnd(6.0f);

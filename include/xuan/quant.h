@@ -217,6 +217,10 @@ float xuan_vec_dot(xuan_simd simd, uint32_t type, int64_t n, const void *w_row, 
  * XUAN_TYPE_F16 follows its batch order (tinyBLAS: 16 sequential lanes,
  * when n % 16 == 0).  Results are identical at every SIMD level. */
 float xuan_vec_dot_f16_single(xuan_simd simd, int64_t n, const uint16_t *w, const float *x);
+/* The kernel behind one of those two orders, to resolve once outside a hot
+ * loop (attention calls it per cached key): fn(n, w, x). */
+typedef float (*xuan_dot_f16_fn)(int64_t n, const void *w, const void *x);
+xuan_dot_f16_fn xuan_dot_f16_kernel(xuan_simd simd, bool single_token);
 
 #ifdef __cplusplus
 }

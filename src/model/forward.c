@@ -210,8 +210,8 @@ typedef struct attn_job {
     xuan_ctx *c;
     uint32_t il, n_tok;
     float scale;     /* applied to q.k (1 for phi3, whose q was scaled before) */
-    xuan_order order; /* the product order llama.cpp uses for this batch */
-    xuan_simd simd;
+    xuan_order order;  /* the product order llama.cpp uses for this batch */
+    xuan_dot_f16_fn qk; /* q . k in that order (the quant room's F16 kernel) */
     bool avx2;
 } attn_job;
 
@@ -239,7 +239,7 @@ static void attn_one(xuan_ctx *c, const attn_job *j, uint32_t t, uint32_t h, int
         xuan_op_round_f16(q, qr, hd);
         for (uint32_t i = 0; i < n_keys; i++) {
             const uint16_t *kr = (const uint16_t *)(const void *)(kbase + (size_t)i * c->kv_row);
-            scores[i] = xuan_op_dot_f16(j->simd, qr, kr, hd, j->order) * j->scale;
+            scores[i] = j->qk(hd, kr, qr) * j->scale;
         }
     } else {
         uint8_t *qq = c->qq + c->qq_stride * (size_t)ith;
@@ -420,7 +420,8 @@ static void layer_forward(xuan_ctx *c, uint32_t il, uint32_t n, uint32_t n_out) 
     const bool phi = hp->arch == XUAN_ARCH_PHI3;
     attn_job aj = {.c = c, .il = il, .n_tok = n, .scale = phi ? 1.0f : 1.0f / sqrtf((float)hp->head_dim),
                    .order = n >= 2 ? XUAN_ORDER_GEMM : XUAN_ORDER_VEC, /* tinyBLAS takes 2+ tokens */
-                   .simd = xuan_cpu_get()->simd, .avx2 = xuan_cpu_get()->simd >= XUAN_SIMD_AVX2};
+                   .qk = xuan_dot_f16_kernel(xuan_cpu_get()->simd, n < 2),
+                   .avx2 = xuan_cpu_get()->simd >= XUAN_SIMD_AVX2};
     xuan_pool_run(c->pool, attn_part, &aj);
     mm(c, &L->wo, c->att, n, c->xn);
     if (n_out < n) {

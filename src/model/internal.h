@@ -63,8 +63,6 @@ void xuan_op_swiglu(const float *g, const float *u, float *y, int64_t n);
  * ggml_v_expf in 16-cell chunks aligned to cell 0, chunk sums by the tree,
  * added in double (ggml_vec_soft_max_f32 over the padded, masked row). */
 void xuan_op_softmax(float *s, uint32_t n, uint32_t first);
-/* x . h, x already rounded to F16 values (the quant room's F16 kernels). */
-float xuan_op_dot_f16(xuan_simd simd, const float *x, const uint16_t *h, int64_t n, xuan_order o);
 /* out[e] = sum_i w[i] * V_i[e] over n cache rows of hd F16 values, stride
  * bytes apart, starting at cell `first`; w rounded to F16 values.  acc:
  * 64 * hd floats of scratch. */

@@ -139,10 +139,6 @@ void xuan_op_softmax(float *s, uint32_t n, uint32_t first) {
     for (uint32_t i = 0; i < n; i++) s[i] *= inv;
 }
 
-float xuan_op_dot_f16(xuan_simd simd, const float *x, const uint16_t *h, int64_t n, xuan_order o) {
-    return o == XUAN_ORDER_GEMM ? xuan_vec_dot(simd, XUAN_TYPE_F16, n, h, x) : xuan_vec_dot_f16_single(simd, n, h, x);
-}
-
 void xuan_op_wsum_f16(float *out, const float *w, const uint8_t *v, size_t stride, uint32_t n, uint32_t first,
                       uint32_t hd, xuan_order o, float *acc) {
     const uint32_t slots = o == XUAN_ORDER_GEMM ? 16 : 64;

@@ -372,6 +372,10 @@ xuan_vec_dot_fn xuan_dot_f16_single_kernel(xuan_simd simd) {
     return simd >= XUAN_SIMD_AVX2 ? xuan_dot_f16_single_avx2 : xuan_dot_f16_single_scalar;
 }
 
+xuan_dot_f16_fn xuan_dot_f16_kernel(xuan_simd simd, bool single_token) {
+    return single_token ? xuan_dot_f16_single_kernel(simd) : xuan_dot_kernel(simd, XUAN_TYPE_F16);
+}
+
 float xuan_vec_dot_f16_single(xuan_simd simd, int64_t n, const uint16_t *w, const float *x) {
     return xuan_dot_f16_single_kernel(simd)(n, w, x);
 }
