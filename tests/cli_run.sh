@@ -72,10 +72,30 @@ expect 1 "catalog model not downloaded" -- env XUAN_MODELS="$md" "$XUAN_BIN" run
 grep -q "xuan pull qwen2.5-7b-instruct:Q8_0" "$dir/err" && echo "ok: says how to pull it" ||
   { echo "FAIL: no pull hint"; cat "$dir/err"; fail=1; }
 
-# Ctrl-C during a long generation: stops, exit 130, timings printed.
-"$XUAN_BIN" run -m "$m" -p hello -n 100000 -c 100000 --no-template >"$dir/int.out" 2>"$dir/int.err" &
+# --ignore-eos: find a seed whose first draw is an end-of-generation token
+# (about 1 in 30 on this random model), then the same run with the flag
+# must go on to -n.
+eos_seed=
+for sd in $(seq 1 300); do
+  e=$("$XUAN_BIN" run -m "$m" -p hello -n 1 -c 64 --no-template --seed $sd --json 2>/dev/null |
+      python3 -c 'import json,sys;print(json.load(sys.stdin)["end"])')
+  [ "$e" = eog ] && { eos_seed=$sd; break; }
+done
+if [ -z "$eos_seed" ]; then echo "FAIL: no seed in 1..300 draws an end-of-generation token first"; fail=1
+else
+  r=$("$XUAN_BIN" run -m "$m" -p hello -n 20 -c 64 --no-template --seed $eos_seed --ignore-eos --json |
+      python3 -c 'import json,sys;d=json.load(sys.stdin);print(d["end"], d["n_gen"])')
+  [ "$r" = "length 20" ] && echo "ok: --ignore-eos goes past the end token (seed $eos_seed)" ||
+    { echo "FAIL: --ignore-eos with seed $eos_seed: $r"; fail=1; }
+fi
+
+# Ctrl-C during a long generation: stops, exit 130, timings printed.  The
+# random model may draw an end-of-generation token at any step, so
+# --ignore-eos keeps it going; the signal goes once text has come out.
+"$XUAN_BIN" run -m "$m" -p hello -n 100000 -c 100000 --no-template --ignore-eos >"$dir/int.out" 2>"$dir/int.err" &
 pid=$!
-sleep 1.5; kill -INT $pid; wait $pid; rc=$?
+for _ in $(seq 100); do [ -s "$dir/int.out" ] && break; sleep 0.1; done
+kill -INT $pid; wait $pid; rc=$?
 [ $rc -eq 130 ] && grep -q interrupted "$dir/int.err" && echo "ok: Ctrl-C stops generation" ||
   { echo "FAIL: Ctrl-C: exit $rc"; cat "$dir/int.err"; fail=1; }
 exit $fail

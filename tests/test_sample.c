@@ -85,6 +85,45 @@ static void test_greedy(void) {
     }
 }
 
+static void test_ban(void) {
+    /* a banned token is never drawn, greedy or not; unbanning restores it */
+    const float l[] = {0.1f, 3.0f, -2.0f, 2.5f, 1.0f};
+    for (int k = 0; k < 2; k++) {
+        xuan_sampler_params p = plain(k ? 1.0f : 0.0f, 11);
+        xuan_sampler *s = xuan_sampler_create(5, &p, NULL);
+        REQUIRE(s);
+        xuan_sampler_ban(s, 1, true);
+        xuan_sampler_ban(s, 1, true); /* twice is once */
+        xuan_sampler_ban(s, 99, true); /* out of range: ignored */
+        xuan_sampler_ban(s, -1, true);
+        int hits[5] = {0};
+        for (int i = 0; i < 2000; i++) {
+            int32_t t = -1;
+            CHECK_EQ_INT(xuan_sampler_sample(s, l, &t, NULL), 0);
+            if (t >= 0 && t < 5) hits[t]++;
+        }
+        CHECK_EQ_INT(hits[1], 0);
+        if (k == 0) CHECK_EQ_INT(hits[3], 2000); /* greedy: the next best */
+        else CHECK(hits[3] > hits[0] && hits[0] > 0);
+        xuan_sampler_ban(s, 1, false);
+        int32_t t = -1;
+        if (k == 0) {
+            CHECK_EQ_INT(xuan_sampler_sample(s, l, &t, NULL), 0);
+            CHECK_EQ_INT(t, 1);
+        }
+        /* everything finite banned: an error, not a guess */
+        const float two[] = {-INFINITY, 1.0f, -INFINITY, 2.0f, -INFINITY};
+        xuan_sampler_ban(s, 1, true);
+        xuan_sampler_ban(s, 3, true);
+        xuan_error err = {0};
+        t = 42;
+        CHECK_EQ_INT(xuan_sampler_sample(s, two, &t, &err), XUAN_ERR_FORMAT);
+        CHECK(strstr(err.msg, "banned") != NULL);
+        CHECK_EQ_INT(t, 42);
+        xuan_sampler_free(s);
+    }
+}
+
 static void test_top_k(void) {
     /* top_k 1 at temperature 1 is greedy whatever the seed */
     for (uint64_t seed = 0; seed < 20; seed++) {
@@ -477,6 +516,7 @@ static void test_stop_strings(void) {
 int main(void) {
     RUN(test_temperature_distribution);
     RUN(test_greedy);
+    RUN(test_ban);
     RUN(test_top_k);
     RUN(test_top_p);
     RUN(test_min_p);

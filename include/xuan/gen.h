@@ -91,6 +91,12 @@ void xuan_sampler_accept(xuan_sampler *s, int32_t token);
  * to logits in place (what xuan_sampler_sample does first, on a copy). */
 void xuan_sampler_penalize(xuan_sampler *s, float *logits);
 
+/* Bans (or, with ban false, allows again) a token: it is never drawn, as if
+ * its logit were -inf — llama.cpp's --ignore-eos bans the end-of-generation
+ * tokens this way.  Out-of-range ids are ignored.  When every token with a
+ * finite logit is banned, sampling fails as for all -inf logits. */
+void xuan_sampler_ban(xuan_sampler *s, int32_t token, bool ban);
+
 /* Empties the penalty window and restarts the random stream from the seed,
  * so that the same prompt gives the same tokens again. */
 void xuan_sampler_reset(xuan_sampler *s);

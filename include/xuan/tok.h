@@ -172,6 +172,8 @@ bool xuan_tok_add_eos(const xuan_tok *t);
 /* End of generation: eos, eot, eom, and control tokens named like
  * <|im_end|>, <|end|>, <|endoftext|>, <|eot_id|>, <|eom_id|>, </s>. */
 bool xuan_tok_is_eog(const xuan_tok *t, int32_t id);
+/* All of those ids (*n of them; the array lives as long as t). */
+const int32_t *xuan_tok_eog_ids(const xuan_tok *t, size_t *n);
 
 #ifdef __cplusplus
 }

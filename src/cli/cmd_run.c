@@ -25,6 +25,7 @@ static void usage(void) {
            "  --cache-type f16|q8_0   KV cache type (default f16)\n"
            "  --template NAME | --no-template    chat template (default: from the model)\n"
            "  -s, --system TEXT    system message   --stop STR   extra stop string\n"
+           "  --ignore-eos         never end at an end-of-generation token (benchmarks)\n"
            "  --json               one JSON object with the text and timings\n"
            "  --ids LIST           exact prompt token ids (no template, no BOS)\n"
            "  --dump-logits FILE   write the logits after the prompt (f32)\n"

@@ -45,6 +45,7 @@ int engine_flag(const char *verb, engine_opts *o, int opt, const char *arg) {
         o->cp.n_batch = (uint32_t)v;
         return 1;
     case 's': o->system = arg; return 1;
+    case EO_IGNORE_EOS: o->ignore_eos = true; return 1;
     case 'v': o->verbose++; return 1;
     case EO_TEMP: return f32_arg(verb, "--temp", arg, 0, 100, &o->sp.temperature);
     case EO_TOPK:
@@ -156,6 +157,11 @@ int engine_open(const char *verb, const engine_opts *o, engine *e) {
     if (!e->smp) {
         engine_close(e);
         return cli_usage_error(verb, "%s", err.msg);
+    }
+    if (o->ignore_eos) {
+        size_t n_eog;
+        const int32_t *eog = xuan_tok_eog_ids(e->tok, &n_eog);
+        for (size_t i = 0; i < n_eog; i++) xuan_sampler_ban(e->smp, eog[i], true);
     }
     if (!o->no_template) e->fmt = fmt_override ? fmt_override : xuan_chat_detect_gguf(g);
     const char *stops[20];

@@ -20,6 +20,7 @@ typedef struct engine_opts {
     int32_t n_predict;
     const char *template_name; /* --template */
     bool no_template;          /* --no-template / --raw */
+    bool ignore_eos;           /* --ignore-eos: never sample an end-of-generation token */
     const char *system;        /* -s / --system */
     const char *stops[16];
     size_t n_stops;
@@ -31,7 +32,7 @@ void engine_opts_init(engine_opts *o);
 /* Long-option ids shared by the verbs (values above 256). */
 enum {
     EO_TEMP = 300, EO_TOPK, EO_TOPP, EO_MINP, EO_REPEAT, EO_REPEAT_N, EO_PRESENCE, EO_FREQUENCY,
-    EO_SEED, EO_CACHE, EO_TEMPLATE, EO_NO_TEMPLATE, EO_STOP, EO_LAST
+    EO_SEED, EO_CACHE, EO_TEMPLATE, EO_NO_TEMPLATE, EO_STOP, EO_IGNORE_EOS, EO_LAST
 };
 /* The shared entries of a getopt_long table, terminated by a zero entry. */
 #define ENGINE_LONG_OPTS                                                                        \
@@ -42,7 +43,8 @@ enum {
     {"presence-penalty", 1, 0, EO_PRESENCE}, {"frequency-penalty", 1, 0, EO_FREQUENCY},        \
     {"seed", 1, 0, EO_SEED}, {"cache-type", 1, 0, EO_CACHE}, {"template", 1, 0, EO_TEMPLATE},  \
     {"no-template", 0, 0, EO_NO_TEMPLATE}, {"raw", 0, 0, EO_NO_TEMPLATE},                       \
-    {"system", 1, 0, 's'}, {"stop", 1, 0, EO_STOP}, {"verbose", 0, 0, 'v'}
+    {"system", 1, 0, 's'}, {"stop", 1, 0, EO_STOP}, {"verbose", 0, 0, 'v'},    \
+    {"ignore-eos", 0, 0, EO_IGNORE_EOS}
 #define ENGINE_SHORT_OPTS "m:n:c:t:b:s:v"
 
 /* Handles one shared option; returns 1 if handled, 0 if not ours, or -1

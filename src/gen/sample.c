@@ -63,6 +63,8 @@ struct xuan_sampler {
     cand *cands;      /* n_vocab: the surviving candidates */
     int32_t *count;   /* n_vocab: occurrences of each token in the window */
     uint8_t *seen;    /* n_vocab: scratch flags, all zero between calls */
+    uint8_t *banned;  /* n_vocab: tokens never drawn (xuan_sampler_ban) */
+    int32_t n_banned;
     int32_t *window;  /* penalty_last_n ring of accepted tokens */
     int32_t win_len, win_pos;
 };
@@ -116,8 +118,9 @@ xuan_sampler *xuan_sampler_create(int32_t n_vocab, const xuan_sampler_params *pa
     s->cands = xuan_alloc_array((size_t)n_vocab, sizeof *s->cands);
     s->count = xuan_calloc((size_t)n_vocab, sizeof *s->count);
     s->seen = xuan_calloc((size_t)n_vocab, 1);
+    s->banned = xuan_calloc((size_t)n_vocab, 1);
     s->window = xuan_alloc_array(p.penalty_last_n ? (size_t)p.penalty_last_n : 1, sizeof *s->window);
-    if (!s->work || !s->cands || !s->count || !s->seen || !s->window) goto nomem;
+    if (!s->work || !s->cands || !s->count || !s->seen || !s->banned || !s->window) goto nomem;
     s->seed = p.seed;
     if (s->seed == XUAN_SEED_RANDOM) s->seed = xuan_time_ns() ^ ((uint64_t)(uintptr_t)s << 16);
     reseed(s);
@@ -129,12 +132,19 @@ nomem:
     return NULL;
 }
 
+void xuan_sampler_ban(xuan_sampler *s, int32_t token, bool ban) {
+    if (token < 0 || token >= s->n_vocab || s->banned[token] == ban) return;
+    s->banned[token] = ban;
+    s->n_banned += ban ? 1 : -1;
+}
+
 void xuan_sampler_free(xuan_sampler *s) {
     if (!s) return;
     xuan_free(s->work);
     xuan_free(s->cands);
     xuan_free(s->count);
     xuan_free(s->seen);
+    xuan_free(s->banned);
     xuan_free(s->window);
     xuan_free(s);
 }
@@ -300,11 +310,15 @@ int xuan_sampler_sample(xuan_sampler *s, const float *logits, int32_t *out, xuan
         if (isnan(l) || l == INFINITY)
             return xuan_fail(err, XUAN_ERR_FORMAT, "sampler: logit of token %d is %s", (int)i,
                              isnan(l) ? "NaN" : "+inf");
-        n_finite += l != -INFINITY;
         w[i] = l;
     }
+    if (s->n_banned)
+        for (int32_t i = 0; i < V; i++)
+            if (s->banned[i]) w[i] = -INFINITY;
+    for (int32_t i = 0; i < V; i++) n_finite += w[i] != -INFINITY;
     if (n_finite == 0)
-        return xuan_fail(err, XUAN_ERR_FORMAT, "sampler: every one of %d logits is -inf", (int)V);
+        return xuan_fail(err, XUAN_ERR_FORMAT, "sampler: every one of %d logits is -inf%s", (int)V,
+                         s->n_banned ? " or banned" : "");
     xuan_sampler_penalize(s, w);
 
     /* greedy: the first maximum, as llama.cpp's greedy sampler */

@@ -626,6 +626,10 @@ int32_t xuan_tok_pad(const xuan_tok *t) { return t->pad; }
 int32_t xuan_tok_unk(const xuan_tok *t) { return t->unk; }
 bool xuan_tok_add_bos(const xuan_tok *t) { return t->add_bos; }
 bool xuan_tok_add_eos(const xuan_tok *t) { return t->add_eos; }
+const int32_t *xuan_tok_eog_ids(const xuan_tok *t, size_t *n) {
+    *n = t->n_eog;
+    return t->eog_ids;
+}
 bool xuan_tok_is_eog(const xuan_tok *t, int32_t id) {
     for (uint32_t i = 0; i < t->n_eog; i++)
         if (t->eog_ids[i] == id) return true;
