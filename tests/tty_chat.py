@@ -315,7 +315,7 @@ def main():
     xuan, model = sys.argv[1:]
     # --temp 0 on random weights: the turn never ends by itself, and the
     # context is large enough that it does not fill before the Ctrl-C.
-    argv = [xuan, "chat", "-m", model, "-n", "100000", "-c", "65536", "--temp", "0", "--template", "chatml"]
+    argv = [xuan, "chat", "-m", model, "-n", "100000", "-c", "65536", "--temp", "0", "--template", "chatml", "--ignore-eos"]
     run("run 1 (Ctrl-C in replies, /quit)", argv, stop_two_replies)
     run("run 2 (Ctrl-C at the prompt)", argv, ctrl_c_at_prompt)
     run("run 3 (two Ctrl-C in a reply)", argv, double_ctrl_c)
