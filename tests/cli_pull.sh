@@ -12,7 +12,7 @@ ok() { passes=$((passes+1)); echo "ok   $1"; }
 bad() { fails=$((fails+1)); echo "FAIL $1"; }
 python3 "$SRC/tests/pull_server.py" "$T/port" 3145728 60 & SERVER=$!
 trap 'kill $SERVER 2>/dev/null; rm -rf "$T"' EXIT
-for _ in $(seq 50); do [ -s "$T/port" ] && break; sleep 0.1; done
+for _ in $(seq 300); do [ -s "$T/port" ] && break; sleep 0.1; done
 read -r PORT SHA < "$T/port"
 B=http://127.0.0.1:$PORT
 M=qwen2.5-0.5b-instruct:Q4_K_M
