@@ -120,6 +120,11 @@ static void test_ban(void) {
         CHECK_EQ_INT(xuan_sampler_sample(s, two, &t, &err), XUAN_ERR_FORMAT);
         CHECK(strstr(err.msg, "banned") != NULL);
         CHECK_EQ_INT(t, 42);
+        /* banning a token that is -inf anyway changes nothing: 3 is left */
+        xuan_sampler_ban(s, 0, true);
+        xuan_sampler_ban(s, 3, false);
+        CHECK_EQ_INT(xuan_sampler_sample(s, two, &t, &err), 0);
+        CHECK_EQ_INT(t, 3);
         xuan_sampler_free(s);
     }
 }

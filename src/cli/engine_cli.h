@@ -43,7 +43,7 @@ enum {
     {"presence-penalty", 1, 0, EO_PRESENCE}, {"frequency-penalty", 1, 0, EO_FREQUENCY},        \
     {"seed", 1, 0, EO_SEED}, {"cache-type", 1, 0, EO_CACHE}, {"template", 1, 0, EO_TEMPLATE},  \
     {"no-template", 0, 0, EO_NO_TEMPLATE}, {"raw", 0, 0, EO_NO_TEMPLATE},                       \
-    {"system", 1, 0, 's'}, {"stop", 1, 0, EO_STOP}, {"verbose", 0, 0, 'v'},    \
+    {"system", 1, 0, 's'}, {"stop", 1, 0, EO_STOP}, {"verbose", 0, 0, 'v'},                     \
     {"ignore-eos", 0, 0, EO_IGNORE_EOS}
 #define ENGINE_SHORT_OPTS "m:n:c:t:b:s:v"
 

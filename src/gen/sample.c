@@ -310,12 +310,15 @@ int xuan_sampler_sample(xuan_sampler *s, const float *logits, int32_t *out, xuan
         if (isnan(l) || l == INFINITY)
             return xuan_fail(err, XUAN_ERR_FORMAT, "sampler: logit of token %d is %s", (int)i,
                              isnan(l) ? "NaN" : "+inf");
+        n_finite += l != -INFINITY;
         w[i] = l;
     }
     if (s->n_banned)
         for (int32_t i = 0; i < V; i++)
-            if (s->banned[i]) w[i] = -INFINITY;
-    for (int32_t i = 0; i < V; i++) n_finite += w[i] != -INFINITY;
+            if (s->banned[i] && w[i] != -INFINITY) {
+                w[i] = -INFINITY;
+                n_finite--;
+            }
     if (n_finite == 0)
         return xuan_fail(err, XUAN_ERR_FORMAT, "sampler: every one of %d logits is -inf%s", (int)V,
                          s->n_banned ? " or banned" : "");
