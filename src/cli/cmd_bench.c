@@ -85,7 +85,7 @@ int cmd_bench(int argc, char **argv) {
         }
         case O_JSON: json = true; break;
         case 'h': usage(); return XUAN_EXIT_OK;
-        default: return cli_usage_error("bench", "unknown option (see xuan bench --help)");
+        default: return cli_usage_error("bench", "unknown option, or an option with a bad argument");
         }
     }
     if (optind < argc) return cli_usage_error("bench", "unexpected argument '%s'", argv[optind]);

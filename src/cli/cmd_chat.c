@@ -86,7 +86,7 @@ int cmd_chat(int argc, char **argv) {
                    "  in the chat: /system TEXT, /reset, /save FILE, /quit\n");
             return XUAN_EXIT_OK;
         }
-        return cli_usage_error("chat", "unknown option (see xuan chat --help)");
+        return cli_usage_error("chat", "unknown option, or an option with a bad argument");
     }
     if (optind < argc) return cli_usage_error("chat", "unexpected argument '%s'", argv[optind]);
     if (o.n_predict == -2) o.n_predict = -1; /* until the model ends its turn */

@@ -96,7 +96,7 @@ int cmd_run(int argc, char **argv) {
         case O_IDS: ids_arg = optarg; break;
         case O_DUMP: dump = optarg; break;
         case 'h': usage(); return XUAN_EXIT_OK;
-        default: return cli_usage_error("run", "unknown option (see xuan run --help)");
+        default: return cli_usage_error("run", "unknown option, or an option with a bad argument");
         }
     }
     if (optind < argc) return cli_usage_error("run", "unexpected argument '%s'", argv[optind]);
