@@ -227,16 +227,21 @@ static void test_ggml_order_ops(void) {
                 CHECK(memcmp(sc_s, sc_v, (size_t)n * sizeof(float)) == 0);
             }
             xuan_op_round_f16(sc_s, sc_s, n);
+            /* V rows by cell, read in reverse, with holes (no cell) skipped */
+            int32_t cells[300];
+            for (int64_t i = 0; i < n; i++) cells[i] = i % 7 == 3 ? -1 : (int32_t)(n - 1 - i);
             for (int o = 0; o < 2; o++) {
-                xuan_op_wsum_f16(out_s, sc_s, (const uint8_t *)v, HD * 2, (uint32_t)n, first, HD, (xuan_order)o, acc);
+                xuan_op_wsum_f16(out_s, sc_s, (const uint8_t *)v, HD * 2, cells, (uint32_t)n, first, HD,
+                                 (xuan_order)o, acc);
                 for (int e = 0; e < HD; e++) {
                     double r = 0;
-                    for (int64_t i = 0; i < n; i++) r += (double)sc_s[i] * xuan_fp16_to_fp32(v[i * HD + e]);
+                    for (int64_t i = 0; i < n; i++)
+                        if (cells[i] >= 0) r += (double)sc_s[i] * xuan_fp16_to_fp32(v[cells[i] * HD + e]);
                     CHECK_NEAR(out_s[e], r, 1e-5);
                 }
                 if (avx2) {
-                    xuan_op_wsum_f16_avx2(out_v, sc_s, (const uint8_t *)v, HD * 2, (uint32_t)n, first, HD,
-                                          (xuan_order)o, acc);
+                    xuan_op_wsum_f16_avx2(out_v, sc_s, (const uint8_t *)v, HD * 2, cells, (uint32_t)n, first,
+                                          HD, (xuan_order)o, acc);
                     CHECK(memcmp(out_s, out_v, sizeof out_s) == 0);
                 }
             }

@@ -40,6 +40,7 @@ typedef enum xuan_status {
     XUAN_ERR_USAGE,       /* a caller passed a bad argument (flags, names) */
     XUAN_ERR_NOTFOUND,    /* a key, tensor, model or file does not exist */
     XUAN_ERR_INTERRUPTED, /* stopped by the user (Ctrl-C) */
+    XUAN_ERR_FULL,        /* a fixed capacity is used up: the context's KV cells, a queue */
 } xuan_status;
 
 /* An error report.  Functions that can fail on input take a `xuan_error *`
@@ -272,6 +273,15 @@ void xuan_pool_free(xuan_pool *pool); /* joins the workers; NULL is fine */
 int xuan_pool_size(const xuan_pool *pool); /* 1 for NULL */
 /* Runs fn on every thread of the pool (just the caller when pool is NULL). */
 void xuan_pool_run(xuan_pool *pool, xuan_pool_fn fn, void *ctx);
+
+/* The process-wide pool of n_threads (0 = all cores), started on first use
+ * and shared by every caller that asks for the same count, so that several
+ * contexts (or a server's slots) take turns on the cores instead of
+ * oversubscribing them: xuan_pool_run on a shared pool is serialized (one
+ * job at a time, callers from other threads wait).  Each successful call
+ * is paired with xuan_pool_release; the last release joins the workers. */
+xuan_pool *xuan_pool_shared(int n_threads, xuan_error *err);
+void xuan_pool_release(xuan_pool *pool); /* NULL is fine */
 
 #ifdef __cplusplus
 }

@@ -131,36 +131,104 @@ const xuan_gguf *xuan_model_gguf(const xuan_model *m);
 uint64_t xuan_model_weight_bytes(const xuan_model *m);
 
 typedef struct xuan_ctx_params {
-    uint32_t n_ctx;      /* KV cache length in tokens; 0 = min(n_ctx_train, 4096) */
-    uint32_t n_batch;    /* tokens per forward pass for prompts (default 512) */
+    uint32_t n_ctx;      /* KV cache cells (tokens, all sequences together); 0 = min(n_ctx_train, 4096) */
+    uint32_t n_batch;    /* tokens per forward pass (default 512); longer batches are split */
+    uint32_t n_seq_max;  /* sequences the cache can hold at once, 1..64 (default 1) */
     int n_threads;       /* 0 = all cores */
     uint32_t cache_type; /* XUAN_TYPE_F16 (default) or XUAN_TYPE_Q8_0 */
+    xuan_pool *pool;     /* threads to run on, not owned; NULL = the process-wide pool of
+                            n_threads (xuan_pool_shared), so contexts never oversubscribe */
 } xuan_ctx_params;
 
 xuan_ctx_params xuan_ctx_params_default(void);
 
 typedef struct xuan_ctx xuan_ctx;
 
-/* Allocates the KV cache and activations and starts the threads.  Fails
- * with XUAN_ERR_USAGE for a bad cache type or a head size Q8_0 cannot hold,
+/* Allocates the KV cache and activations.  Fails with XUAN_ERR_USAGE for a
+ * bad cache type, a head size Q8_0 cannot hold or n_seq_max outside 1..64,
  * XUAN_ERR_NOMEM when the cache does not fit the allocation cap. */
 xuan_ctx *xuan_ctx_new(const xuan_model *m, const xuan_ctx_params *p, xuan_error *err);
 void xuan_ctx_free(xuan_ctx *c);
 uint32_t xuan_ctx_n_ctx(const xuan_ctx *c);
-/* Tokens in the cache (the position of the next token). */
+uint32_t xuan_ctx_n_seq_max(const xuan_ctx *c);
+/* Cells of the cache holding at least one sequence's token. */
+uint32_t xuan_ctx_cells_used(const xuan_ctx *c);
+
+/* ---- batches: many sequences in one forward pass ---------------------------
+ *
+ *     // two prompts side by side, logits after each one's last token
+ *     int32_t tok[] = {a0, a1, a2, b0, b1}, seq[] = {0, 0, 0, 1, 1};
+ *     int8_t want[] = {0, 0, 1, 0, 1};
+ *     xuan_batch b = {.n_tokens = 5, .token = tok, .seq_id = seq, .logits = want};
+ *     if (xuan_ctx_decode(c, &b, &err)) die(err.msg);
+ *     const float *la = xuan_ctx_logits_ith(c, 2), *lb = xuan_ctx_logits_ith(c, 4);
+ *
+ * The cache is a set of cells, each holding one position's K and V for one
+ * or more sequences (a copied prefix is shared, not duplicated).  Attention
+ * of a token sees the cells of its own sequence at positions up to its own.
+ * Results do not depend on where in the cache a token's cells are: every
+ * reduction is ordered by position, as llama.cpp orders it by cell in a
+ * one-sequence cache (where cell == position), so one sequence alone
+ * computes exactly what it did before batches existed.  Batching changes
+ * the batch size of the matrix products, and with it, for F16 and Q4_K
+ * weights and an F16 cache, the summation order llama.cpp uses (docs/design.md,
+ * "Batches"): Q8_0/Q6_K weights with a Q8_0 cache give the same bits at any
+ * batch composition. */
+typedef struct xuan_batch {
+    int32_t n_tokens;
+    const int32_t *token;  /* n_tokens ids */
+    const int32_t *pos;    /* positions; NULL = each sequence continues after its last one */
+    const int32_t *seq_id; /* sequence of each token, < n_seq_max; NULL = all sequence 0 */
+    const int8_t *logits;  /* nonzero: keep this row's logits; NULL = the last token only */
+} xuan_batch;
+
+/* Evaluates a batch (in pieces of n_batch tokens) and keeps the logits of
+ * the rows asked for.  Checked before anything is evaluated, each refused
+ * with XUAN_ERR_USAGE and a message naming the token: an id outside the
+ * vocabulary, a sequence id outside 0..n_seq_max-1, a position that does not
+ * continue its sequence (gap, repeat, or past the context).  XUAN_ERR_FULL:
+ * not enough free cells.  XUAN_ERR_INTERRUPTED: the stop flag was set
+ * between layers; the pieces already evaluated stay in the cache, the one
+ * in flight leaves nothing.  A sequence cancelled while the batch runs
+ * (xuan_ctx_seq_cancel) is dropped at the end of the piece in flight: its
+ * tokens of this call leave the cache, its rows have no logits, and the
+ * other rows are computed exactly as without the cancellation. */
+int xuan_ctx_decode(xuan_ctx *c, const xuan_batch *b, xuan_error *err);
+/* Logits (n_vocab floats) of row i of the last decode, NULL when that row
+ * was not asked for (or its sequence was cancelled); valid until the next
+ * decode.  i < 0 counts from the end. */
+const float *xuan_ctx_logits_ith(const xuan_ctx *c, int32_t i);
+
+/* Sequence operations.  Positions p0 <= p < p1; p0 < 0 means 0, p1 < 0 means
+ * to the end.  seq < 0 in xuan_ctx_seq_rm: every sequence.  They fail (with
+ * XUAN_ERR_USAGE) only for a sequence id out of range. */
+int xuan_ctx_seq_rm(xuan_ctx *c, int32_t seq, int32_t p0, int32_t p1, xuan_error *err);
+/* dst shares src's cells in [p0, p1) (dst's own cells there are dropped first). */
+int xuan_ctx_seq_cp(xuan_ctx *c, int32_t src, int32_t dst, int32_t p0, int32_t p1, xuan_error *err);
+/* Drops every sequence but seq. */
+int xuan_ctx_seq_keep(xuan_ctx *c, int32_t seq, xuan_error *err);
+/* Largest position of seq in the cache, -1 when it is empty (or out of range). */
+int32_t xuan_ctx_seq_pos_max(const xuan_ctx *c, int32_t seq);
+/* Asks a running (or the next) decode to drop seq; safe from any thread.
+ * The request stands until xuan_ctx_seq_rm removes the sequence. */
+void xuan_ctx_seq_cancel(xuan_ctx *c, int32_t seq);
+bool xuan_ctx_seq_cancelled(const xuan_ctx *c, int32_t seq);
+
+/* ---- one sequence (sequence 0), the way run/chat/bench use it ---- */
+
+/* Tokens of sequence 0 (the position of its next token). */
 uint32_t xuan_ctx_n_past(const xuan_ctx *c);
-/* The ids in the cache, n_past of them. */
-const int32_t *xuan_ctx_tokens(const xuan_ctx *c);
-/* Forgets everything from position n on (n <= n_past); 0 clears. */
+/* Sequence 0's ids by position, n_past of them (-1 where a position was removed). */
+const int32_t *xuan_ctx_tokens(xuan_ctx *c);
+/* Forgets sequence 0 from position n on; 0 clears it. */
 void xuan_ctx_truncate(xuan_ctx *c, uint32_t n);
 
-/* Appends n tokens (in chunks of n_batch) and computes the logits of the
- * last one.  Fails with XUAN_ERR_USAGE when n_past + n > n_ctx or an id is
- * outside the vocabulary (nothing is evaluated then), and with
- * XUAN_ERR_INTERRUPTED when *stop (see xuan_ctx_set_stop) became nonzero:
- * the chunks already evaluated stay in the cache.  n == 0 is a no-op. */
+/* Appends n tokens to sequence 0 and computes the logits of the last one.
+ * XUAN_ERR_FULL when they do not fit the context, XUAN_ERR_USAGE for an id
+ * outside the vocabulary (nothing is evaluated then), XUAN_ERR_INTERRUPTED
+ * as xuan_ctx_decode.  n == 0 is a no-op. */
 int xuan_ctx_eval(xuan_ctx *c, const int32_t *ids, size_t n, xuan_error *err);
-/* Logits (n_vocab floats) after the last eval; valid until the next call. */
+/* Logits of the last row of the last eval or decode (NULL if it had none). */
 const float *xuan_ctx_logits(const xuan_ctx *c);
 /* A flag polled between layers (e.g. set by a SIGINT handler). */
 void xuan_ctx_set_stop(xuan_ctx *c, volatile int *stop);

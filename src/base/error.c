@@ -53,6 +53,7 @@ const char *xuan_status_name(xuan_status code) {
     case XUAN_ERR_USAGE: return "usage error";
     case XUAN_ERR_NOTFOUND: return "not found";
     case XUAN_ERR_INTERRUPTED: return "interrupted";
+    case XUAN_ERR_FULL: return "full";
     }
     return "unknown error";
 }

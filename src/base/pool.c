@@ -53,6 +53,12 @@ struct xuan_pool {
 
     pthread_mutex_t mutex;
     pthread_cond_t wake;
+
+    /* Shared pools (xuan_pool_shared): callers on several threads take
+     * turns through run_lock; refs counts the holders. */
+    bool shared;
+    int refs;
+    pthread_mutex_t run_lock;
 };
 
 static void *worker_main(void *arg) {
@@ -114,6 +120,7 @@ xuan_pool *xuan_pool_create(int n_threads, xuan_error *err) {
     atomic_init(&p->stop, false);
     pthread_mutex_init(&p->mutex, NULL);
     pthread_cond_init(&p->wake, NULL);
+    pthread_mutex_init(&p->run_lock, NULL);
     if (n_threads > 1) {
         p->workers = xuan_calloc((size_t)n_threads - 1, sizeof *p->workers);
         if (!p->workers) {
@@ -142,6 +149,7 @@ void xuan_pool_free(xuan_pool *p) {
     if (p->n_threads > 1 && p->workers) join_workers(p, p->n_threads - 1);
     pthread_mutex_destroy(&p->mutex);
     pthread_cond_destroy(&p->wake);
+    pthread_mutex_destroy(&p->run_lock);
     xuan_free(p->workers);
     xuan_free(p);
 }
@@ -153,6 +161,7 @@ void xuan_pool_run(xuan_pool *p, xuan_pool_fn fn, void *ctx) {
         fn(ctx, 0, 1);
         return;
     }
+    if (p->shared) pthread_mutex_lock(&p->run_lock);
     p->fn = fn;
     p->ctx = ctx;
     publish(p);
@@ -163,4 +172,49 @@ void xuan_pool_run(xuan_pool *p, xuan_pool_fn fn, void *ctx) {
         if (spin < SPIN_LIMIT / 8) CPU_RELAX();
         else sched_yield();
     }
+    if (p->shared) pthread_mutex_unlock(&p->run_lock);
+}
+
+/* ---- the process-wide pools ---- */
+
+enum { MAX_SHARED = 8 }; /* distinct thread counts alive at once */
+static pthread_mutex_t shared_lock = PTHREAD_MUTEX_INITIALIZER;
+static xuan_pool *shared_pools[MAX_SHARED];
+
+xuan_pool *xuan_pool_shared(int n_threads, xuan_error *err) {
+    if (n_threads <= 0) n_threads = xuan_cpu_get()->n_cores;
+    pthread_mutex_lock(&shared_lock);
+    xuan_pool *p = NULL;
+    int free_slot = -1;
+    for (int i = 0; i < MAX_SHARED && !p; i++) {
+        if (shared_pools[i] && shared_pools[i]->n_threads == n_threads) p = shared_pools[i];
+        else if (!shared_pools[i] && free_slot < 0) free_slot = i;
+    }
+    if (!p) {
+        if (free_slot < 0) {
+            pthread_mutex_unlock(&shared_lock);
+            xuan_fail(err, XUAN_ERR_FULL, "thread pool: %d pools of different sizes already run", MAX_SHARED);
+            return NULL;
+        }
+        p = xuan_pool_create(n_threads, err);
+        if (p) {
+            p->shared = true;
+            shared_pools[free_slot] = p;
+        }
+    }
+    if (p) p->refs++;
+    pthread_mutex_unlock(&shared_lock);
+    return p;
+}
+
+void xuan_pool_release(xuan_pool *p) {
+    if (!p) return;
+    XUAN_ASSERT(p->shared && p->refs > 0);
+    pthread_mutex_lock(&shared_lock);
+    bool last = --p->refs == 0;
+    if (last)
+        for (int i = 0; i < MAX_SHARED; i++)
+            if (shared_pools[i] == p) shared_pools[i] = NULL;
+    pthread_mutex_unlock(&shared_lock);
+    if (last) xuan_pool_free(p);
 }

@@ -1,47 +1,65 @@
 /*
  * forward.c — the context (KV cache, activations, threads) and the forward
- * pass of the three dense architectures.
+ * pass of the three dense architectures over a batch of tokens from one or
+ * more sequences.
  *
  * Map:
  *   context      xuan_ctx_new: every buffer sized once for n_batch tokens
- *   attention    one pool job over (token, head) pairs, causal (and sliding
- *                window) masking by position, F16 or Q8_0 cache
+ *   sequences    xuan_ctx_seq_*: the cell maps of kv.c, cancellation
+ *   attention    one pool job over (token, head) pairs; a token walks its
+ *                own sequence's cells in position order up to its position
+ *                (and within the sliding window), F16 or Q8_0 cache
  *   layers       norm -> QKV -> RoPE -> cache -> attention -> out -> norm
  *                -> gate/up -> SwiGLU -> down, residuals in x
- *   eval         chunks of n_batch tokens; logits of the last token only
+ *   decode       validation, then pieces ("ubatches") of n_batch tokens;
+ *                logits for the rows asked for
  *
- * The prompt goes through as a matrix [n_tok x d_model]: one xuan_matmul
- * per weight per chunk, so each weight byte is read once per chunk; decoding
- * is the same code with n_tok = 1.
+ * A piece goes through as a matrix [n_tok x d_model]: one xuan_matmul per
+ * weight per piece, so each weight byte is read once per piece whether its
+ * rows are one prompt or one token of each of 16 sequences.
  */
 #include "model/internal.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <string.h>
-
-enum { KEY_CHUNK = 64 }; /* Q8_0 cache rows dequantized at a time */
 
 struct xuan_ctx {
     const xuan_model *m;
     xuan_ctx_params p;
-    xuan_pool *pool; /* owned */
+    xuan_pool *pool;     /* p.pool, or a shared pool we hold a reference to */
+    bool own_pool;
+    xuan_simd simd;      /* the SIMD level, read once */
     int n_threads;
-    uint32_t n_past;
-    int32_t *tokens;     /* n_ctx ids in the cache */
     volatile int *stop;  /* may be NULL */
+    _Atomic uint64_t cancel; /* bit s: drop sequence s */
 
-    /* KV cache: per layer, per kv head, n_ctx rows of kv_row bytes. */
+    /* KV cache: per layer, per kv head, n_ctx cell rows of kv_row bytes;
+     * kv says which cell holds which sequence's position. */
+    kv_cells kv;
     uint8_t *k_cache, *v_cache;
     size_t kv_row, kv_head_stride, kv_layer_stride;
+    int32_t *tokens0; /* n_ctx: xuan_ctx_tokens' copy of sequence 0 */
 
-    /* Activations, B = n_batch rows each. */
+    /* The piece in flight, B = n_batch rows. */
+    int32_t *ub_tok, *ub_pos, *ub_seq, *ub_cell, *ub_out; /* B each; ub_out: rows kept to the end */
+    uint32_t ub_n_out;
+
+    /* Activations, B rows each. */
     float *x, *xn, *xr;     /* residual stream, normed / matmul output, rounded copy */
     float *q, *k, *v, *att; /* B x qd, B x kvd, B x kvd, B x qd */
     float *h, *u;           /* B x F, B x F (B x 2F for fused gate|up) */
     float *cs;              /* B x n_rot RoPE tables */
-    float *logits;          /* n_vocab */
     void *mm_scratch;
     size_t xr_cap; /* floats in xr */
+
+    /* Logits of the last decode: out_cap rows of n_vocab; row_out maps a
+     * batch row to its logits row (-1: none), row_cap entries. */
+    float *logits;
+    size_t out_cap, row_cap;
+    int32_t *row_out;
+    int32_t n_rows;   /* rows of the last decode */
+    int32_t last_out; /* logits row of the last row asked for, -1 none */
 
     /* Per-thread attention scratch. */
     float *att_scratch;
@@ -51,7 +69,8 @@ struct xuan_ctx {
 };
 
 xuan_ctx_params xuan_ctx_params_default(void) {
-    return (xuan_ctx_params){.n_ctx = 0, .n_batch = 512, .n_threads = 0, .cache_type = XUAN_TYPE_F16};
+    return (xuan_ctx_params){.n_ctx = 0, .n_batch = 512, .n_seq_max = 1, .n_threads = 0,
+                             .cache_type = XUAN_TYPE_F16, .pool = NULL};
 }
 
 /* ================================================================ context */
@@ -71,14 +90,26 @@ static void *alloc_f(size_t n, size_t *total, bool *fail) {
 
 static size_t max_sz(size_t a, size_t b) { return a > b ? a : b; }
 
+static void *alloc_i(size_t n, bool *fail) {
+    if (*fail) return NULL;
+    void *p = xuan_calloc(n ? n : 1, sizeof(int32_t));
+    if (!p) *fail = true;
+    return p;
+}
+
 xuan_ctx *xuan_ctx_new(const xuan_model *m, const xuan_ctx_params *pp, xuan_error *err) {
     const xuan_hparams *hp = &m->hp;
     xuan_ctx_params p = pp ? *pp : xuan_ctx_params_default();
     if (p.n_ctx == 0) p.n_ctx = hp->n_ctx_train < 4096 ? hp->n_ctx_train : 4096;
     if (p.n_batch == 0) p.n_batch = 512;
     if (p.n_batch > p.n_ctx) p.n_batch = p.n_ctx;
+    if (p.n_seq_max == 0) p.n_seq_max = 1;
     if (p.n_ctx > (1u << 24)) {
         xuan_fail(err, XUAN_ERR_USAGE, "context of %u tokens is too large", p.n_ctx);
+        return NULL;
+    }
+    if (p.n_seq_max > 64) {
+        xuan_fail(err, XUAN_ERR_USAGE, "%u parallel sequences is too many (at most 64)", p.n_seq_max);
         return NULL;
     }
     if (p.cache_type != XUAN_TYPE_F16 && p.cache_type != XUAN_TYPE_Q8_0) {
@@ -98,13 +129,22 @@ xuan_ctx *xuan_ctx_new(const xuan_model *m, const xuan_ctx_params *pp, xuan_erro
     }
     c->m = m;
     c->p = p;
-    c->pool = xuan_pool_create(p.n_threads, err);
-    if (!c->pool) {
-        xuan_free(c);
-        return NULL;
+    c->simd = xuan_cpu_get()->simd;
+    c->last_out = -1;
+    atomic_init(&c->cancel, 0);
+    if (p.pool) {
+        c->pool = p.pool;
+    } else {
+        c->pool = xuan_pool_shared(p.n_threads, err);
+        if (!c->pool) {
+            xuan_free(c);
+            return NULL;
+        }
+        c->own_pool = true;
     }
     c->n_threads = xuan_pool_size(c->pool);
     c->p.n_threads = c->n_threads;
+    c->p.pool = NULL;
 
     uint64_t row = 0, head, layer, all;
     XUAN_ASSERT(xuan_type_row_size(p.cache_type, hp->head_dim, &row));
@@ -119,12 +159,19 @@ xuan_ctx *xuan_ctx_new(const xuan_model *m, const xuan_ctx_params *pp, xuan_erro
     c->kv_layer_stride = (size_t)layer;
     c->k_cache = xuan_malloc_aligned((size_t)all);
     c->v_cache = xuan_malloc_aligned((size_t)all);
-    c->tokens = xuan_calloc(p.n_ctx, sizeof *c->tokens);
+    bool fail = c->k_cache == NULL || c->v_cache == NULL || xuan_kv_init(&c->kv, p.n_ctx, p.n_seq_max) != 0;
 
     const size_t B = p.n_batch, d = hp->d_model, F = hp->d_ffn;
     const size_t qd = (size_t)hp->n_heads * hp->head_dim, kvd = (size_t)hp->n_kv_heads * hp->head_dim;
     const bool fused_up = m->layers[0].w_gate.data == NULL;
-    bool fail = c->k_cache == NULL || c->v_cache == NULL || c->tokens == NULL;
+    c->tokens0 = alloc_i(p.n_ctx, &fail);
+    c->ub_tok = alloc_i(B, &fail);
+    c->ub_pos = alloc_i(B, &fail);
+    c->ub_seq = alloc_i(B, &fail);
+    c->ub_cell = alloc_i(B, &fail);
+    c->ub_out = alloc_i(B, &fail);
+    c->row_cap = B;
+    c->row_out = alloc_i(c->row_cap, &fail);
     size_t total = 0;
     c->x = alloc_f(B * d, &total, &fail);
     c->xn = alloc_f(B * d, &total, &fail);
@@ -137,16 +184,17 @@ xuan_ctx *xuan_ctx_new(const xuan_model *m, const xuan_ctx_params *pp, xuan_erro
     c->h = alloc_f(B * F, &total, &fail);
     c->u = alloc_f(B * max_sz(F * (fused_up ? 2 : 1), qd + 2 * kvd), &total, &fail);
     c->cs = alloc_f(B * hp->n_rot, &total, &fail);
-    c->logits = alloc_f(hp->n_vocab, &total, &fail);
-    /* scores (n_ctx) + rounded q (head_dim) + Q8_0 V rows as floats + the
+    c->out_cap = p.n_seq_max;
+    c->logits = alloc_f(c->out_cap * hp->n_vocab, &total, &fail);
+    /* scores (n_ctx) + rounded q (head_dim) + a Q8_0 V row as floats + the
      * 64 slot rows of the ordered V sum */
-    c->att_scratch_stride = (size_t)p.n_ctx + hp->head_dim * (KEY_CHUNK + 1 + 64) + 16;
+    c->att_scratch_stride = (size_t)p.n_ctx + hp->head_dim * (1 + 1 + 64) + 16;
     c->att_scratch = alloc_f(c->att_scratch_stride * (size_t)c->n_threads, &total, &fail);
     c->qq_stride = (size_t)row + 64;
     c->qq = fail ? NULL : xuan_malloc_aligned(c->qq_stride * (size_t)c->n_threads);
     if (!c->qq) fail = true;
 
-    size_t scratch = xuan_matmul_scratch_size(&m->output, 1);
+    size_t scratch = xuan_matmul_scratch_size(&m->output, (int64_t)B);
     for (uint32_t il = 0; il < hp->n_layers; il++) {
         const layer_w *L = &m->layers[il];
         const xuan_weight *ws[] = {&L->wq, &L->wk, &L->wv, &L->wqkv, &L->wo, &L->w_gate, &L->w_up, &L->w_down};
@@ -165,10 +213,12 @@ xuan_ctx *xuan_ctx_new(const xuan_model *m, const xuan_ctx_params *pp, xuan_erro
 
 void xuan_ctx_free(xuan_ctx *c) {
     if (!c) return;
-    xuan_pool_free(c->pool);
+    if (c->own_pool) xuan_pool_release(c->pool);
     xuan_free_aligned(c->k_cache);
     xuan_free_aligned(c->v_cache);
-    xuan_free(c->tokens);
+    xuan_kv_free(&c->kv);
+    int32_t *ints[] = {c->tokens0, c->ub_tok, c->ub_pos, c->ub_seq, c->ub_cell, c->ub_out, c->row_out};
+    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) xuan_free(ints[i]);
     float *bufs[] = {c->x, c->xn, c->xr, c->q, c->k, c->v, c->att, c->h, c->u, c->cs, c->logits, c->att_scratch};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) xuan_free_aligned(bufs[i]);
     xuan_free_aligned(c->qq);
@@ -177,13 +227,65 @@ void xuan_ctx_free(xuan_ctx *c) {
 }
 
 uint32_t xuan_ctx_n_ctx(const xuan_ctx *c) { return c->p.n_ctx; }
-uint32_t xuan_ctx_n_past(const xuan_ctx *c) { return c->n_past; }
-const int32_t *xuan_ctx_tokens(const xuan_ctx *c) { return c->tokens; }
-const float *xuan_ctx_logits(const xuan_ctx *c) { return c->logits; }
+uint32_t xuan_ctx_n_seq_max(const xuan_ctx *c) { return c->p.n_seq_max; }
+uint32_t xuan_ctx_cells_used(const xuan_ctx *c) { return c->kv.n_used; }
 void xuan_ctx_set_stop(xuan_ctx *c, volatile int *stop) { c->stop = stop; }
 
+/* ================================================================ sequences */
+
+static int check_seq(const xuan_ctx *c, int32_t seq, xuan_error *err) {
+    if (seq >= 0 && (uint32_t)seq < c->p.n_seq_max) return 0;
+    return xuan_fail(err, XUAN_ERR_USAGE, "sequence id %d is out of range (0..%u)", seq, c->p.n_seq_max - 1);
+}
+
+int xuan_ctx_seq_rm(xuan_ctx *c, int32_t seq, int32_t p0, int32_t p1, xuan_error *err) {
+    if (seq >= 0 && check_seq(c, seq, err)) return XUAN_ERR_USAGE;
+    xuan_kv_seq_rm(&c->kv, seq, p0, p1);
+    if (p0 <= 0 && p1 < 0) { /* the whole sequence is gone: so is a cancellation */
+        uint64_t bits = seq < 0 ? ~0ull : 1ull << seq;
+        atomic_fetch_and(&c->cancel, ~bits);
+    }
+    return 0;
+}
+
+int xuan_ctx_seq_cp(xuan_ctx *c, int32_t src, int32_t dst, int32_t p0, int32_t p1, xuan_error *err) {
+    if (check_seq(c, src, err) || check_seq(c, dst, err)) return XUAN_ERR_USAGE;
+    xuan_kv_seq_cp(&c->kv, src, dst, p0, p1);
+    return 0;
+}
+
+int xuan_ctx_seq_keep(xuan_ctx *c, int32_t seq, xuan_error *err) {
+    if (check_seq(c, seq, err)) return XUAN_ERR_USAGE;
+    for (uint32_t s = 0; s < c->p.n_seq_max; s++)
+        if ((int32_t)s != seq) xuan_ctx_seq_rm(c, (int32_t)s, -1, -1, NULL);
+    return 0;
+}
+
+int32_t xuan_ctx_seq_pos_max(const xuan_ctx *c, int32_t seq) {
+    if (seq < 0 || (uint32_t)seq >= c->p.n_seq_max) return -1;
+    return c->kv.pos_max[seq];
+}
+
+void xuan_ctx_seq_cancel(xuan_ctx *c, int32_t seq) {
+    if (seq >= 0 && (uint32_t)seq < c->p.n_seq_max) atomic_fetch_or(&c->cancel, 1ull << seq);
+}
+
+bool xuan_ctx_seq_cancelled(const xuan_ctx *c, int32_t seq) {
+    if (seq < 0 || (uint32_t)seq >= c->p.n_seq_max) return false;
+    return atomic_load(&((xuan_ctx *)c)->cancel) >> seq & 1;
+}
+
+uint32_t xuan_ctx_n_past(const xuan_ctx *c) { return (uint32_t)(c->kv.pos_max[0] + 1); }
+
+const int32_t *xuan_ctx_tokens(xuan_ctx *c) {
+    const int32_t *map = xuan_kv_seq_map(&c->kv, 0);
+    for (int32_t p = 0; p <= c->kv.pos_max[0]; p++) c->tokens0[p] = map[p] >= 0 ? c->kv.cell_tok[map[p]] : -1;
+    return c->tokens0;
+}
+
 void xuan_ctx_truncate(xuan_ctx *c, uint32_t n) {
-    if (n < c->n_past) c->n_past = n;
+    xuan_kv_seq_rm(&c->kv, 0, (int32_t)n, -1);
+    if (n == 0) atomic_fetch_and(&c->cancel, ~1ull);
 }
 
 /* ================================================================ matmul */
@@ -218,35 +320,39 @@ typedef struct attn_job {
 static void attn_one(xuan_ctx *c, const attn_job *j, uint32_t t, uint32_t h, int ith) {
     const xuan_hparams *hp = &c->m->hp;
     const uint32_t hd = hp->head_dim, group = hp->n_heads / hp->n_kv_heads, kvh = h / group;
-    const uint32_t pos = c->n_past + t;
+    const uint32_t pos = (uint32_t)c->ub_pos[t];
     uint32_t first = 0;
     if (hp->n_swa && pos + 1 > hp->n_swa) first = pos + 1 - hp->n_swa;
     const uint32_t n_keys = pos + 1 - first;
+    /* the cells of positions first..pos of this token's sequence (< 0: none) */
+    const int32_t *cells = xuan_kv_seq_map(&c->kv, c->ub_seq[t]) + first;
 
     float *scores = c->att_scratch + c->att_scratch_stride * (size_t)ith;
     float *qr = scores + c->p.n_ctx;
-    float *rows = qr + hd;
-    float *slots = rows + (size_t)hd * KEY_CHUNK;
+    float *vrow = qr + hd;
+    float *slots = vrow + hd;
     const float *q = c->q + (size_t)t * hp->n_heads * hd + (size_t)h * hd;
     float *out = c->att + (size_t)t * hp->n_heads * hd + (size_t)h * hd;
-    const uint8_t *kbase = c->k_cache + j->il * c->kv_layer_stride + kvh * c->kv_head_stride + first * c->kv_row;
-    const uint8_t *vbase = c->v_cache + j->il * c->kv_layer_stride + kvh * c->kv_head_stride + first * c->kv_row;
+    const uint8_t *kbase = c->k_cache + j->il * c->kv_layer_stride + kvh * c->kv_head_stride;
+    const uint8_t *vbase = c->v_cache + j->il * c->kv_layer_stride + kvh * c->kv_head_stride;
     const bool f16 = c->p.cache_type == XUAN_TYPE_F16;
 
     /* scores = q . k over the visible keys (ggml rounds q to the cache's
-     * vec-dot type first: F16, or Q8_0 for a Q8_0 cache) */
+     * vec-dot type first: F16, or Q8_0 for a Q8_0 cache); a position the
+     * sequence has no cell for is masked, as llama.cpp masks a cell */
     if (f16) {
         xuan_op_round_f16(q, qr, hd);
         for (uint32_t i = 0; i < n_keys; i++) {
-            const uint16_t *kr = (const uint16_t *)(const void *)(kbase + (size_t)i * c->kv_row);
-            scores[i] = j->qk(hd, kr, qr) * j->scale;
+            const uint16_t *kr = (const uint16_t *)(const void *)(kbase + (size_t)cells[i] * c->kv_row);
+            scores[i] = cells[i] < 0 ? -INFINITY : j->qk(hd, kr, qr) * j->scale;
         }
     } else {
         uint8_t *qq = c->qq + c->qq_stride * (size_t)ith;
         xuan_quantize_act(XUAN_TYPE_Q8_0, q, qq, hd);
-        const xuan_simd simd = xuan_cpu_get()->simd;
         for (uint32_t i = 0; i < n_keys; i++)
-            scores[i] = xuan_vec_dot(simd, XUAN_TYPE_Q8_0, hd, kbase + (size_t)i * c->kv_row, qq) * j->scale;
+            scores[i] = cells[i] < 0 ? -INFINITY
+                                     : xuan_vec_dot(c->simd, XUAN_TYPE_Q8_0, hd,
+                                                    kbase + (size_t)cells[i] * c->kv_row, qq) * j->scale;
     }
 
     if (j->avx2) xuan_op_softmax_avx2(scores, n_keys, first);
@@ -256,19 +362,16 @@ static void attn_one(xuan_ctx *c, const attn_job *j, uint32_t t, uint32_t h, int
     if (f16) {
         /* ggml multiplies F16 V by the weights converted to F16 */
         xuan_op_round_f16(scores, scores, n_keys);
-        if (j->avx2) xuan_op_wsum_f16_avx2(out, scores, vbase, c->kv_row, n_keys, first, hd, j->order, slots);
-        else xuan_op_wsum_f16(out, scores, vbase, c->kv_row, n_keys, first, hd, j->order, slots);
+        if (j->avx2) xuan_op_wsum_f16_avx2(out, scores, vbase, c->kv_row, cells, n_keys, first, hd, j->order, slots);
+        else xuan_op_wsum_f16(out, scores, vbase, c->kv_row, cells, n_keys, first, hd, j->order, slots);
         return;
     }
     for (uint32_t e = 0; e < hd; e++) out[e] = 0.0f;
-    for (uint32_t p0 = 0; p0 < n_keys; p0 += KEY_CHUNK) {
-        uint32_t np = n_keys - p0 < KEY_CHUNK ? n_keys - p0 : KEY_CHUNK;
-        xuan_dequantize_row(XUAN_TYPE_Q8_0, vbase + (size_t)p0 * c->kv_row, rows, (int64_t)np * hd, NULL);
-        for (uint32_t i = 0; i < np; i++) {
-            const float w = scores[p0 + i];
-            const float *r = rows + (size_t)i * hd;
-            for (uint32_t e = 0; e < hd; e++) out[e] += w * r[e];
-        }
+    for (uint32_t i = 0; i < n_keys; i++) {
+        if (cells[i] < 0) continue;
+        xuan_dequantize_row(XUAN_TYPE_Q8_0, vbase + (size_t)cells[i] * c->kv_row, vrow, hd, NULL);
+        const float w = scores[i];
+        for (uint32_t e = 0; e < hd; e++) out[e] += w * vrow[e];
     }
 }
 
@@ -304,7 +407,7 @@ static void store_kv_tok(xuan_ctx *c, uint32_t il, uint32_t t) {
     const xuan_hparams *hp = &c->m->hp;
     const uint32_t hd = hp->head_dim;
     for (uint32_t kh = 0; kh < hp->n_kv_heads; kh++) {
-        size_t off = il * c->kv_layer_stride + kh * c->kv_head_stride + (size_t)(c->n_past + t) * c->kv_row;
+        size_t off = il * c->kv_layer_stride + kh * c->kv_head_stride + (size_t)c->ub_cell[t] * c->kv_row;
         const float *ks = c->k + ((size_t)t * hp->n_kv_heads + kh) * hd;
         const float *vs = c->v + ((size_t)t * hp->n_kv_heads + kh) * hd;
         if (c->p.cache_type == XUAN_TYPE_F16) {
@@ -363,7 +466,7 @@ static void tok_one(const tok_job *j, uint32_t t) {
     case TOK_SWIGLU: {
         const float *g = L->w_gate.data ? c->h + t * F : c->u + t * 2 * F; /* fused rows: gate | up */
         const float *u = L->w_gate.data ? c->u + t * F : c->u + t * 2 * F + F;
-        if (xuan_cpu_get()->simd >= XUAN_SIMD_AVX2) xuan_op_swiglu_avx2(g, u, c->h + t * F, F);
+        if (c->simd >= XUAN_SIMD_AVX2) xuan_op_swiglu_avx2(g, u, c->h + t * F, F);
         else xuan_op_swiglu(g, u, c->h + t * F, F);
         break;
     }
@@ -382,7 +485,7 @@ static void tok_part(void *ctx, int ith, int nth) {
         const int64_t F = hp->d_ffn, e0 = (F * ith / nth) & ~(int64_t)15;
         const int64_t e1 = ith + 1 == nth ? F : (F * (ith + 1) / nth) & ~(int64_t)15;
         const float *g = L->w_gate.data ? j->c->h : j->c->u, *u = L->w_gate.data ? j->c->u : j->c->u + F;
-        if (xuan_cpu_get()->simd >= XUAN_SIMD_AVX2) xuan_op_swiglu_avx2(g + e0, u + e0, j->c->h + e0, e1 - e0);
+        if (j->c->simd >= XUAN_SIMD_AVX2) xuan_op_swiglu_avx2(g + e0, u + e0, j->c->h + e0, e1 - e0);
         else xuan_op_swiglu(g + e0, u + e0, j->c->h + e0, e1 - e0);
         return;
     }
@@ -397,13 +500,12 @@ static void per_token(xuan_ctx *c, uint32_t il, uint32_t n, tok_stage stage) {
     else xuan_pool_run(c->pool, tok_part, &j);
 }
 
-/* One layer over n tokens.  n_out: how many of them (the last ones) need
- * the layer's output.  Below the last layer that is all of them; in the
- * last layer only the tokens whose logits are wanted (one, or none for a
- * prompt chunk that is not the last), so, as llama.cpp does, the FFN runs
- * on those rows only (its matrix products then see the same batch size as
- * llama.cpp's, which decides their summation order). */
-static void layer_forward(xuan_ctx *c, uint32_t il, uint32_t n, uint32_t n_out) {
+/* One layer over the n tokens of the piece.  Below the last layer every
+ * row goes on; in the last layer only the rows whose logits are wanted
+ * (ub_out, ub_n_out of them), so, as llama.cpp selects its output rows
+ * there, the FFN runs on those rows only (its matrix products then see the
+ * same batch size as llama.cpp's, which decides their summation order). */
+static void layer_forward(xuan_ctx *c, uint32_t il, uint32_t n, bool last) {
     const xuan_model *m = c->m;
     const xuan_hparams *hp = &m->hp;
     const layer_w *L = &m->layers[il];
@@ -420,16 +522,20 @@ static void layer_forward(xuan_ctx *c, uint32_t il, uint32_t n, uint32_t n_out) 
     const bool phi = hp->arch == XUAN_ARCH_PHI3;
     attn_job aj = {.c = c, .il = il, .n_tok = n, .scale = phi ? 1.0f : 1.0f / sqrtf((float)hp->head_dim),
                    .order = n >= 2 ? XUAN_ORDER_GEMM : XUAN_ORDER_VEC, /* tinyBLAS takes 2+ tokens */
-                   .qk = xuan_dot_f16_kernel(xuan_cpu_get()->simd, n < 2),
-                   .avx2 = xuan_cpu_get()->simd >= XUAN_SIMD_AVX2};
+                   .qk = xuan_dot_f16_kernel(c->simd, n < 2),
+                   .avx2 = c->simd >= XUAN_SIMD_AVX2};
     xuan_pool_run(c->pool, attn_part, &aj);
     mm(c, &L->wo, c->att, n, c->xn);
-    if (n_out < n) {
-        if (n_out == 0) return;
-        const size_t d = hp->d_model, skip = (size_t)(n - n_out) * d;
-        memmove(c->x, c->x + skip, (size_t)n_out * d * sizeof(float));
-        memmove(c->xn, c->xn + skip, (size_t)n_out * d * sizeof(float));
-        n = n_out;
+    if (last && c->ub_n_out < n) {
+        if (c->ub_n_out == 0) return;
+        const size_t d = hp->d_model;
+        for (uint32_t k = 0; k < c->ub_n_out; k++) { /* rows ascending: k <= ub_out[k] */
+            const size_t from = (size_t)c->ub_out[k];
+            if (from == k) continue;
+            memmove(c->x + k * d, c->x + from * d, d * sizeof(float));
+            memmove(c->xn + k * d, c->xn + from * d, d * sizeof(float));
+        }
+        n = c->ub_n_out;
     }
     per_token(c, il, n, TOK_FFN_NORM);
     if (L->w_gate.data) {
@@ -443,44 +549,174 @@ static void layer_forward(xuan_ctx *c, uint32_t il, uint32_t n, uint32_t n_out) 
     per_token(c, il, n, TOK_RESID);
 }
 
-/* One chunk of at most n_batch tokens at positions n_past... */
-static int eval_chunk(xuan_ctx *c, const int32_t *ids, uint32_t n, bool want_logits, xuan_error *err) {
+/* The piece in ub_* (n tokens, cells assigned): every layer, then the
+ * logits of its ub_n_out kept rows into logits rows out0... */
+static int eval_piece(xuan_ctx *c, uint32_t n, size_t out0, xuan_error *err) {
     const xuan_model *m = c->m;
     const xuan_hparams *hp = &m->hp;
     const int64_t d = hp->d_model;
-    for (uint32_t t = 0; t < n; t++) xuan_weight_row(&m->tok_embd, ids[t], c->x + t * d);
+    for (uint32_t t = 0; t < n; t++) xuan_weight_row(&m->tok_embd, c->ub_tok[t], c->x + t * d);
     /* LongRoPE picks its factors by the context size, as llama.cpp does. */
     const float *ff = m->rope_freqs;
     if (!ff && m->rope_long) ff = c->p.n_ctx > hp->n_ctx_orig ? m->rope_long : m->rope_short;
-    for (uint32_t t = 0; t < n; t++) xuan_op_rope_table(hp, ff, (float)(c->n_past + t), c->cs + (size_t)t * hp->n_rot);
+    for (uint32_t t = 0; t < n; t++) xuan_op_rope_table(hp, ff, (float)c->ub_pos[t], c->cs + (size_t)t * hp->n_rot);
     for (uint32_t il = 0; il < hp->n_layers; il++) {
         if (c->stop && *c->stop) return xuan_fail(err, XUAN_ERR_INTERRUPTED, "interrupted");
-        layer_forward(c, il, n, il + 1 < hp->n_layers ? n : want_logits ? 1 : 0);
+        layer_forward(c, il, n, il + 1 == hp->n_layers);
     }
-    if (want_logits) {
-        const float *last = c->x; /* the last layer kept only the last token's row */
-        xuan_op_rmsnorm(last, m->output_norm, c->xn, d, hp->norm_eps);
-        mm(c, &m->output, c->xn, 1, c->logits);
+    if (c->ub_n_out) {
+        for (uint32_t k = 0; k < c->ub_n_out; k++)
+            xuan_op_rmsnorm(c->x + k * d, m->output_norm, c->xn + k * d, d, hp->norm_eps);
+        mm(c, &m->output, c->xn, c->ub_n_out, c->logits + out0 * hp->n_vocab);
     }
-    memcpy(c->tokens + c->n_past, ids, n * sizeof *ids);
-    c->n_past += n;
     return 0;
+}
+
+/* ================================================================ decode */
+
+/* Grows a buffer of n_have elements to n_need (contents are not kept). */
+static int grow(void **buf, size_t *n_have, size_t n_need, size_t elem, bool aligned) {
+    if (n_need <= *n_have) return 0;
+    uint64_t bytes;
+    if (!xuan_mul_ok(n_need, elem, &bytes) || bytes > SIZE_MAX) return -1;
+    void *p = aligned ? xuan_malloc_aligned((size_t)bytes) : xuan_malloc((size_t)bytes);
+    if (!p) return -1;
+    if (aligned) xuan_free_aligned(*buf);
+    else xuan_free(*buf);
+    *buf = p;
+    *n_have = n_need;
+    return 0;
+}
+
+static bool wants(const xuan_batch *b, int32_t i) { return b->logits ? b->logits[i] != 0 : i == b->n_tokens - 1; }
+static int32_t seq_of(const xuan_batch *b, int32_t i) { return b->seq_id ? b->seq_id[i] : 0; }
+
+/* Everything that can be wrong with a batch, before anything is evaluated. */
+static int check_batch(xuan_ctx *c, const xuan_batch *b, size_t *n_out, xuan_error *err) {
+    const uint32_t n_vocab = c->m->hp.n_vocab, n_seq = c->p.n_seq_max;
+    if (b->n_tokens < 0 || (b->n_tokens > 0 && !b->token))
+        return xuan_fail(err, XUAN_ERR_USAGE, "batch of %d tokens without token ids", b->n_tokens);
+    int32_t next[64];
+    for (uint32_t s = 0; s < n_seq; s++) next[s] = c->kv.pos_max[s] + 1;
+    *n_out = 0;
+    for (int32_t i = 0; i < b->n_tokens; i++) {
+        const int32_t id = b->token[i], s = seq_of(b, i);
+        if (id < 0 || (uint32_t)id >= n_vocab)
+            return xuan_fail(err, XUAN_ERR_USAGE, "batch token %d: id %d is outside the vocabulary (%u)", i, id,
+                             n_vocab);
+        if (s < 0 || (uint32_t)s >= n_seq)
+            return xuan_fail(err, XUAN_ERR_USAGE, "batch token %d: sequence id %d is out of range (0..%u)", i, s,
+                             n_seq - 1);
+        const int32_t pos = b->pos ? b->pos[i] : next[s];
+        if (pos != next[s])
+            return xuan_fail(err, XUAN_ERR_USAGE,
+                             "batch token %d: position %d does not continue sequence %d (next is %d)", i, pos, s,
+                             next[s]);
+        if ((uint32_t)pos >= c->p.n_ctx)
+            return xuan_fail(err, XUAN_ERR_FULL,
+                             "batch token %d: position %d of sequence %d is past the context (%u; use a larger -c)",
+                             i, pos, s, c->p.n_ctx);
+        next[s]++;
+        if (wants(b, i)) ++*n_out;
+    }
+    const uint32_t n_free = c->kv.n_cells - c->kv.n_used;
+    if ((uint32_t)b->n_tokens > n_free)
+        return xuan_fail(err, XUAN_ERR_FULL,
+                         "%d tokens do not fit the context: %u of %u cells free (use a larger -c, or drop sequences)",
+                         b->n_tokens, n_free, c->kv.n_cells);
+    return 0;
+}
+
+int xuan_ctx_decode(xuan_ctx *c, const xuan_batch *b, xuan_error *err) {
+    c->n_rows = 0;
+    c->last_out = -1;
+    size_t n_out = 0;
+    int rc = check_batch(c, b, &n_out, err);
+    if (rc) return rc;
+    if (b->n_tokens == 0) return 0;
+    const size_t n_vocab = c->m->hp.n_vocab;
+    void *lg = c->logits, *ro = c->row_out;
+    size_t lg_cap = c->out_cap * n_vocab;
+    if (grow(&lg, &lg_cap, n_out * n_vocab, sizeof(float), true) ||
+        grow(&ro, &c->row_cap, (size_t)b->n_tokens, sizeof(int32_t), false)) {
+        c->logits = lg;
+        c->row_out = ro;
+        c->out_cap = lg_cap / n_vocab;
+        return xuan_fail(err, XUAN_ERR_NOMEM, "out of memory for the logits of %zu rows", n_out);
+    }
+    c->logits = lg;
+    c->row_out = ro;
+    c->out_cap = lg_cap / n_vocab;
+
+    /* where each sequence stood, to take back a cancelled one's tokens */
+    int32_t start[64];
+    for (uint32_t s = 0; s < c->p.n_seq_max; s++) start[s] = c->kv.pos_max[s] + 1;
+    size_t out = 0;
+    int32_t i = 0;
+    while (i < b->n_tokens) {
+        /* the next piece: up to n_batch tokens of sequences not cancelled */
+        const uint64_t cancelled = atomic_load(&c->cancel);
+        uint32_t n = 0;
+        c->ub_n_out = 0;
+        const int32_t i0 = i;
+        for (; i < b->n_tokens && n < c->p.n_batch; i++) {
+            const int32_t s = seq_of(b, i);
+            c->row_out[i] = -1;
+            if (cancelled >> s & 1) continue;
+            const int32_t cell = xuan_kv_find_free(&c->kv);
+            XUAN_ASSERT(cell >= 0); /* check_batch counted the free cells */
+            const int32_t pos = c->kv.pos_max[s] + 1;
+            xuan_kv_assign(&c->kv, cell, s, pos, b->token[i]);
+            c->ub_tok[n] = b->token[i];
+            c->ub_pos[n] = pos;
+            c->ub_seq[n] = s;
+            c->ub_cell[n] = cell;
+            if (wants(b, i)) {
+                c->row_out[i] = (int32_t)(out + c->ub_n_out);
+                c->ub_out[c->ub_n_out++] = (int32_t)n;
+            }
+            n++;
+        }
+        if (n == 0) continue;
+        rc = eval_piece(c, n, out, err);
+        if (rc) { /* the piece in flight leaves nothing behind */
+            for (uint32_t t = 0; t < n; t++) xuan_kv_seq_rm(&c->kv, c->ub_seq[t], c->ub_pos[t], c->ub_pos[t] + 1);
+            for (int32_t r = i0; r < b->n_tokens; r++) c->row_out[r] = -1;
+            c->n_rows = b->n_tokens;
+            return rc;
+        }
+        out += c->ub_n_out;
+    }
+    /* sequences cancelled while this ran: none of this call's tokens stay */
+    const uint64_t cancelled = atomic_load(&c->cancel);
+    for (int32_t r = 0; r < b->n_tokens; r++) {
+        const int32_t s = seq_of(b, r);
+        if (cancelled >> s & 1) {
+            c->row_out[r] = -1;
+            if (c->kv.pos_max[s] >= start[s]) xuan_kv_seq_rm(&c->kv, s, start[s], -1);
+        }
+    }
+    c->n_rows = b->n_tokens;
+    for (int32_t r = b->n_tokens - 1; r >= 0 && c->last_out < 0; r--) c->last_out = c->row_out[r];
+    return 0;
+}
+
+const float *xuan_ctx_logits_ith(const xuan_ctx *c, int32_t i) {
+    if (i < 0) i += c->n_rows;
+    if (i < 0 || i >= c->n_rows || c->row_out[i] < 0) return NULL;
+    return c->logits + (size_t)c->row_out[i] * c->m->hp.n_vocab;
+}
+
+const float *xuan_ctx_logits(const xuan_ctx *c) {
+    return c->last_out < 0 ? NULL : c->logits + (size_t)c->last_out * c->m->hp.n_vocab;
 }
 
 int xuan_ctx_eval(xuan_ctx *c, const int32_t *ids, size_t n, xuan_error *err) {
     if (n == 0) return 0;
-    if (n > c->p.n_ctx || c->n_past + n > c->p.n_ctx)
-        return xuan_fail(err, XUAN_ERR_USAGE,
+    if (n > INT32_MAX || n > c->p.n_ctx || xuan_ctx_n_past(c) + n > c->p.n_ctx)
+        return xuan_fail(err, XUAN_ERR_FULL,
                          "%zu tokens do not fit the context: %u already used of %u (use a larger -c)",
-                         n, c->n_past, c->p.n_ctx);
-    for (size_t i = 0; i < n; i++)
-        if (ids[i] < 0 || (uint32_t)ids[i] >= c->m->hp.n_vocab)
-            return xuan_fail(err, XUAN_ERR_USAGE, "token id %d is outside the vocabulary (%u)", ids[i],
-                             c->m->hp.n_vocab);
-    for (size_t i = 0; i < n; i += c->p.n_batch) {
-        uint32_t nb = (uint32_t)(n - i < c->p.n_batch ? n - i : c->p.n_batch);
-        int rc = eval_chunk(c, ids + i, nb, i + nb == n, err);
-        if (rc) return rc;
-    }
-    return 0;
+                         n, xuan_ctx_n_past(c), c->p.n_ctx);
+    xuan_batch b = {.n_tokens = (int32_t)n, .token = ids};
+    return xuan_ctx_decode(c, &b, err);
 }

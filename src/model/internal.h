@@ -31,6 +31,35 @@ struct xuan_model {
     uint64_t weight_bytes;
 };
 
+/* ---- the KV cache's bookkeeping (kv.c) ----
+ * n_cells cells; a cell holds one position's K and V rows (in every layer)
+ * for a set of sequences (bit s of cell_seqs).  pos_cell maps each
+ * sequence's positions to cells, so attention walks a sequence in position
+ * order wherever its cells lie.  Positions are < n_cells. */
+typedef struct kv_cells {
+    uint32_t n_cells, n_seq;
+    int32_t *cell_pos;   /* n_cells; -1 = free */
+    uint64_t *cell_seqs; /* n_cells */
+    int32_t *cell_tok;   /* n_cells: the token id stored there */
+    int32_t *pos_cell;   /* n_seq x n_cells; -1 = no cell */
+    int32_t *pos_max;    /* n_seq; -1 = empty */
+    uint32_t n_used;     /* cells with a sequence */
+    uint32_t head;       /* where the search for a free cell starts */
+} kv_cells;
+
+int xuan_kv_init(kv_cells *kv, uint32_t n_cells, uint32_t n_seq);
+void xuan_kv_free(kv_cells *kv);
+/* A free cell (scanning from head), or -1 when all are used. */
+int32_t xuan_kv_find_free(kv_cells *kv);
+/* Puts (seq, pos) into cell (free, pos < n_cells, pos not held by seq). */
+void xuan_kv_assign(kv_cells *kv, int32_t cell, int32_t seq, int32_t pos, int32_t tok);
+/* Drops seq's positions [p0, p1); seq < 0: every sequence. */
+void xuan_kv_seq_rm(kv_cells *kv, int32_t seq, int32_t p0, int32_t p1);
+void xuan_kv_seq_cp(kv_cells *kv, int32_t src, int32_t dst, int32_t p0, int32_t p1);
+static inline const int32_t *xuan_kv_seq_map(const kv_cells *kv, int32_t seq) {
+    return kv->pos_cell + (size_t)seq * kv->n_cells;
+}
+
 /* ---- kernels shared by the forward pass (ops.c) ---- */
 
 /* y = x / rms(x) * w over n elements (sum in double, as ggml). */
@@ -63,15 +92,17 @@ void xuan_op_swiglu(const float *g, const float *u, float *y, int64_t n);
  * ggml_v_expf in 16-cell chunks aligned to cell 0, chunk sums by the tree,
  * added in double (ggml_vec_soft_max_f32 over the padded, masked row). */
 void xuan_op_softmax(float *s, uint32_t n, uint32_t first);
-/* out[e] = sum_i w[i] * V_i[e] over n cache rows of hd F16 values, stride
- * bytes apart, starting at cell `first`; w rounded to F16 values.  acc:
- * 64 * hd floats of scratch. */
-void xuan_op_wsum_f16(float *out, const float *w, const uint8_t *v, size_t stride, uint32_t n, uint32_t first,
-                      uint32_t hd, xuan_order o, float *acc);
+/* out[e] = sum_i w[i] * V_i[e] over the n positions first .. first+n-1,
+ * position first+i in cache cell cells[i] (cells[i] < 0: a hole, skipped),
+ * a cell's hd F16 values at v + cell * stride; w rounded to F16 values.
+ * The slot of a term is chosen by its position.  acc: 64 * hd floats of
+ * scratch. */
+void xuan_op_wsum_f16(float *out, const float *w, const uint8_t *v, size_t stride, const int32_t *cells,
+                      uint32_t n, uint32_t first, uint32_t hd, xuan_order o, float *acc);
 /* The same with AVX2 + FMA + F16C (ops_avx2.c); identical results. */
 void xuan_op_swiglu_avx2(const float *g, const float *u, float *y, int64_t n);
 void xuan_op_softmax_avx2(float *s, uint32_t n, uint32_t first);
-void xuan_op_wsum_f16_avx2(float *out, const float *w, const uint8_t *v, size_t stride, uint32_t n,
-                           uint32_t first, uint32_t hd, xuan_order o, float *acc);
+void xuan_op_wsum_f16_avx2(float *out, const float *w, const uint8_t *v, size_t stride, const int32_t *cells,
+                           uint32_t n, uint32_t first, uint32_t hd, xuan_order o, float *acc);
 
 #endif

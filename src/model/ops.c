@@ -139,13 +139,14 @@ void xuan_op_softmax(float *s, uint32_t n, uint32_t first) {
     for (uint32_t i = 0; i < n; i++) s[i] *= inv;
 }
 
-void xuan_op_wsum_f16(float *out, const float *w, const uint8_t *v, size_t stride, uint32_t n, uint32_t first,
-                      uint32_t hd, xuan_order o, float *acc) {
+void xuan_op_wsum_f16(float *out, const float *w, const uint8_t *v, size_t stride, const int32_t *cells,
+                      uint32_t n, uint32_t first, uint32_t hd, xuan_order o, float *acc) {
     const uint32_t slots = o == XUAN_ORDER_GEMM ? 16 : 64;
     uint64_t used = 0;
     for (uint32_t i = 0; i < n; i++) {
+        if (cells[i] < 0) continue;
         const uint32_t sl = (first + i) % slots;
-        const uint16_t *row = (const uint16_t *)(const void *)(v + (size_t)i * stride);
+        const uint16_t *row = (const uint16_t *)(const void *)(v + (size_t)cells[i] * stride);
         float *a = acc + (size_t)sl * hd;
         if (used >> sl & 1) {
             for (uint32_t e = 0; e < hd; e++) a[e] += w[i] * xuan_fp16_to_fp32(row[e]);

@@ -104,17 +104,18 @@ static inline __m256 load_h8(const uint16_t *h) {
     return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)h));
 }
 
-void xuan_op_wsum_f16_avx2(float *out, const float *w, const uint8_t *v, size_t stride, uint32_t n,
-                           uint32_t first, uint32_t hd, xuan_order o, float *acc) {
+void xuan_op_wsum_f16_avx2(float *out, const float *w, const uint8_t *v, size_t stride, const int32_t *cells,
+                           uint32_t n, uint32_t first, uint32_t hd, xuan_order o, float *acc) {
     if (hd % 8) {
-        xuan_op_wsum_f16(out, w, v, stride, n, first, hd, o, acc);
+        xuan_op_wsum_f16(out, w, v, stride, cells, n, first, hd, o, acc);
         return;
     }
     const uint32_t slots = o == XUAN_ORDER_GEMM ? 16 : 64;
     uint64_t used = 0;
     for (uint32_t i = 0; i < n; i++) {
+        if (cells[i] < 0) continue;
         const uint32_t sl = (first + i) % slots;
-        const uint16_t *row = (const uint16_t *)(const void *)(v + (size_t)i * stride);
+        const uint16_t *row = (const uint16_t *)(const void *)(v + (size_t)cells[i] * stride);
         float *a = acc + (size_t)sl * hd;
         const __m256 wv = _mm256_set1_ps(w[i]);
         if (used >> sl & 1) {
