@@ -1,0 +1,350 @@
+/*
+ * test_batch.c — the batch API (include/xuan/model.h): many sequences in one
+ * cache, logits for every requested row, sequence operations, cancellation
+ * and the refusals of a malformed batch.
+ *
+ * The reference for every comparison is the same model run one sequence at
+ * a time in a context of its own.  With Q8_0 weights and a Q8_0 cache the
+ * arithmetic does not depend on the batch's composition, so those results
+ * must be equal bit for bit; with F16 weights batching changes the
+ * summation order of the matrix products (as it does in llama.cpp), so
+ * they are compared within a bound.
+ */
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "xuan/model.h"
+
+#define N_SEQ 3
+#define PROMPT 9
+
+static const char *model_path(uint32_t type) {
+    static char paths[2][512];
+    char *path = paths[type == XUAN_TYPE_Q8_0];
+    if (path[0]) return path;
+    xuan_synth_params p;
+    REQUIRE(xuan_synth_preset("tiny256", &p) == 0); /* head size 64: a Q8_0 cache fits */
+    p.n_layers = 2;
+    p.type = type;
+    p.embd_type = type;
+    p.output_type = type;
+    snprintf(path, 512, "%s", test_path(type == XUAN_TYPE_Q8_0 ? "batch_q8.gguf" : "batch_f16.gguf"));
+    xuan_error err = {0};
+    if (xuan_synth_write(&p, path, &err) != 0) {
+        test_fail(__FILE__, __LINE__, "synth: %s", err.msg);
+        path[0] = 0;
+        longjmp(test_abort_jmp, 1);
+    }
+    return path;
+}
+
+static xuan_model *load(uint32_t type) {
+    xuan_error err = {0};
+    xuan_model *m = xuan_model_load(model_path(type), &err);
+    if (!m) test_fail(__FILE__, __LINE__, "load: %s", err.msg);
+    REQUIRE(m);
+    return m;
+}
+
+static xuan_ctx *new_ctx(const xuan_model *m, uint32_t n_ctx, uint32_t n_seq, uint32_t n_batch,
+                         uint32_t cache_type) {
+    xuan_ctx_params cp = xuan_ctx_params_default();
+    cp.n_ctx = n_ctx;
+    cp.n_seq_max = n_seq;
+    cp.n_batch = n_batch;
+    cp.n_threads = 2;
+    cp.cache_type = cache_type;
+    xuan_error err = {0};
+    xuan_ctx *c = xuan_ctx_new(m, &cp, &err);
+    if (!c) test_fail(__FILE__, __LINE__, "ctx: %s", err.msg);
+    REQUIRE(c);
+    return c;
+}
+
+/* Deterministic prompts, different per sequence. */
+static int32_t prompt_tok(int s, int i, uint32_t n_vocab) {
+    return (int32_t)((7u + 31u * (uint32_t)s + 17u * (uint32_t)i * (uint32_t)(i + s + 1)) % n_vocab);
+}
+
+static double max_diff(const float *a, const float *b, uint32_t n) {
+    double d = 0;
+    for (uint32_t i = 0; i < n; i++) d = fmax(d, fabs((double)a[i] - (double)b[i]));
+    return d;
+}
+
+/* Logits of every position of sequence s's prompt, evaluated alone and one
+ * token at a time (the reference for prompt log-probabilities). */
+static float *alone_rows(const xuan_model *m, int s, uint32_t cache_type) {
+    uint32_t nv = xuan_model_hparams(m)->n_vocab;
+    float *rows = malloc(sizeof(float) * nv * PROMPT);
+    REQUIRE(rows);
+    xuan_ctx *c = new_ctx(m, 64, 1, 512, cache_type);
+    xuan_error err = {0};
+    for (int i = 0; i < PROMPT; i++) {
+        int32_t t = prompt_tok(s, i, nv);
+        REQUIRE(xuan_ctx_eval(c, &t, 1, &err) == 0);
+        memcpy(rows + (size_t)i * nv, xuan_ctx_logits(c), sizeof(float) * nv);
+    }
+    xuan_ctx_free(c);
+    return rows;
+}
+
+/* The three prompts interleaved in one batch, every row's logits kept. */
+static void decode_interleaved(xuan_ctx *c, uint32_t nv) {
+    int32_t tok[N_SEQ * PROMPT], seq[N_SEQ * PROMPT];
+    int8_t want[N_SEQ * PROMPT];
+    for (int i = 0; i < PROMPT; i++)
+        for (int s = 0; s < N_SEQ; s++) {
+            tok[i * N_SEQ + s] = prompt_tok(s, i, nv);
+            seq[i * N_SEQ + s] = s;
+            want[i * N_SEQ + s] = 1;
+        }
+    xuan_batch b = {.n_tokens = N_SEQ * PROMPT, .token = tok, .seq_id = seq, .logits = want};
+    xuan_error err = {0};
+    if (xuan_ctx_decode(c, &b, &err) != 0) test_fail(__FILE__, __LINE__, "decode: %s", err.msg);
+}
+
+static void check_together_vs_alone(uint32_t type, uint32_t cache_type, uint32_t n_batch, double bound) {
+    xuan_model *m = load(type);
+    uint32_t nv = xuan_model_hparams(m)->n_vocab;
+    float *ref[N_SEQ];
+    for (int s = 0; s < N_SEQ; s++) ref[s] = alone_rows(m, s, cache_type);
+
+    xuan_ctx *c = new_ctx(m, 64, N_SEQ, n_batch, cache_type);
+    decode_interleaved(c, nv);
+    double worst = 0;
+    for (int i = 0; i < PROMPT; i++)
+        for (int s = 0; s < N_SEQ; s++) {
+            const float *l = xuan_ctx_logits_ith(c, i * N_SEQ + s);
+            REQUIRE(l);
+            worst = fmax(worst, max_diff(l, ref[s] + (size_t)i * nv, nv));
+        }
+    if (worst > bound)
+        test_fail(__FILE__, __LINE__, "type %u cache %u n_batch %u: together vs alone differ by %g (bound %g)",
+                  type, cache_type, n_batch, worst, bound);
+    CHECK_EQ_INT(xuan_ctx_cells_used(c), N_SEQ * PROMPT);
+    for (int s = 0; s < N_SEQ; s++) CHECK_EQ_INT(xuan_ctx_seq_pos_max(c, s), PROMPT - 1);
+    CHECK(xuan_ctx_logits_ith(c, -1) == xuan_ctx_logits_ith(c, N_SEQ * PROMPT - 1));
+    CHECK(xuan_ctx_logits_ith(c, N_SEQ * PROMPT) == NULL);
+    xuan_ctx_free(c);
+    for (int s = 0; s < N_SEQ; s++) free(ref[s]);
+    xuan_model_free(m);
+}
+
+/* Q8_0 weights and cache: equal bits, in one pass and split into odd pieces. */
+static void test_q8_together_equals_alone(void) {
+    check_together_vs_alone(XUAN_TYPE_Q8_0, XUAN_TYPE_Q8_0, 512, 0.0);
+    check_together_vs_alone(XUAN_TYPE_Q8_0, XUAN_TYPE_Q8_0, 5, 0.0);
+}
+
+/* F16 weights and cache: the summation order moves with the batch size. */
+static void test_f16_together_close_to_alone(void) {
+    check_together_vs_alone(XUAN_TYPE_F16, XUAN_TYPE_F16, 512, 2e-2);
+    check_together_vs_alone(XUAN_TYPE_F16, XUAN_TYPE_F16, 4, 2e-2);
+}
+
+/* A shared prefix copied with seq_cp, then two different continuations:
+ * the same logits as each whole text evaluated alone, and the prefix's
+ * cells held once. */
+static void test_prefix_shared_by_copy(void) {
+    xuan_model *m = load(XUAN_TYPE_Q8_0);
+    uint32_t nv = xuan_model_hparams(m)->n_vocab;
+    int32_t prefix[6], tail[2][3];
+    for (int i = 0; i < 6; i++) prefix[i] = prompt_tok(0, i, nv);
+    for (int s = 0; s < 2; s++)
+        for (int i = 0; i < 3; i++) tail[s][i] = prompt_tok(s + 1, i + 6, nv);
+
+    float *ref[2];
+    xuan_error err = {0};
+    for (int s = 0; s < 2; s++) {
+        xuan_ctx *a = new_ctx(m, 64, 1, 512, XUAN_TYPE_Q8_0);
+        REQUIRE(xuan_ctx_eval(a, prefix, 6, &err) == 0);
+        REQUIRE(xuan_ctx_eval(a, tail[s], 3, &err) == 0);
+        ref[s] = malloc(sizeof(float) * nv);
+        REQUIRE(ref[s]);
+        memcpy(ref[s], xuan_ctx_logits(a), sizeof(float) * nv);
+        xuan_ctx_free(a);
+    }
+
+    xuan_ctx *c = new_ctx(m, 32, 2, 512, XUAN_TYPE_Q8_0);
+    REQUIRE(xuan_ctx_eval(c, prefix, 6, &err) == 0);
+    REQUIRE(xuan_ctx_seq_cp(c, 0, 1, 0, -1, &err) == 0);
+    CHECK_EQ_INT(xuan_ctx_cells_used(c), 6);
+    CHECK_EQ_INT(xuan_ctx_seq_pos_max(c, 1), 5);
+
+    int32_t tok[6], seq[6];
+    int8_t want[6] = {0, 0, 0, 0, 1, 1};
+    for (int i = 0; i < 3; i++)
+        for (int s = 0; s < 2; s++) {
+            tok[i * 2 + s] = tail[s][i];
+            seq[i * 2 + s] = s;
+        }
+    xuan_batch b = {.n_tokens = 6, .token = tok, .seq_id = seq, .logits = want};
+    REQUIRE(xuan_ctx_decode(c, &b, &err) == 0);
+    CHECK(xuan_ctx_logits_ith(c, 0) == NULL);
+    for (int s = 0; s < 2; s++) {
+        const float *l = xuan_ctx_logits_ith(c, 4 + s);
+        REQUIRE(l);
+        CHECK(max_diff(l, ref[s], nv) == 0.0);
+    }
+    CHECK_EQ_INT(xuan_ctx_cells_used(c), 12);
+
+    /* Dropping sequence 0 keeps the prefix cells sequence 1 still uses. */
+    REQUIRE(xuan_ctx_seq_rm(c, 0, -1, -1, &err) == 0);
+    CHECK_EQ_INT(xuan_ctx_seq_pos_max(c, 0), -1);
+    CHECK_EQ_INT(xuan_ctx_cells_used(c), 9);
+    /* Removing sequence 1's last position and evaluating it again gives the same row. */
+    REQUIRE(xuan_ctx_seq_rm(c, 1, 8, -1, &err) == 0);
+    CHECK_EQ_INT(xuan_ctx_seq_pos_max(c, 1), 7);
+    int32_t one = tail[1][2], pos = 8, sq = 1;
+    xuan_batch b1 = {.n_tokens = 1, .token = &one, .pos = &pos, .seq_id = &sq};
+    REQUIRE(xuan_ctx_decode(c, &b1, &err) == 0);
+    REQUIRE(xuan_ctx_logits_ith(c, 0));
+    CHECK(max_diff(xuan_ctx_logits_ith(c, 0), ref[1], nv) == 0.0);
+    /* seq_keep drops the others. */
+    REQUIRE(xuan_ctx_seq_cp(c, 1, 0, 0, 3, &err) == 0);
+    CHECK_EQ_INT(xuan_ctx_seq_pos_max(c, 0), 2);
+    REQUIRE(xuan_ctx_seq_keep(c, 1, &err) == 0);
+    CHECK_EQ_INT(xuan_ctx_seq_pos_max(c, 0), -1);
+    CHECK_EQ_INT(xuan_ctx_cells_used(c), 9);
+
+    xuan_ctx_free(c);
+    free(ref[0]);
+    free(ref[1]);
+    xuan_model_free(m);
+}
+
+/* A sequence cancelled before the batch runs contributes nothing, and the
+ * others are computed exactly as without it. */
+static void test_cancel_one_sequence(void) {
+    xuan_model *m = load(XUAN_TYPE_Q8_0);
+    uint32_t nv = xuan_model_hparams(m)->n_vocab;
+    float *ref0 = alone_rows(m, 0, XUAN_TYPE_Q8_0), *ref2 = alone_rows(m, 2, XUAN_TYPE_Q8_0);
+    xuan_ctx *c = new_ctx(m, 64, N_SEQ, 4, XUAN_TYPE_Q8_0);
+    xuan_ctx_seq_cancel(c, 1);
+    CHECK(xuan_ctx_seq_cancelled(c, 1));
+    decode_interleaved(c, nv);
+    for (int i = 0; i < PROMPT; i++) {
+        CHECK(xuan_ctx_logits_ith(c, i * N_SEQ + 1) == NULL);
+        const float *l0 = xuan_ctx_logits_ith(c, i * N_SEQ), *l2 = xuan_ctx_logits_ith(c, i * N_SEQ + 2);
+        REQUIRE(l0 && l2);
+        CHECK(max_diff(l0, ref0 + (size_t)i * nv, nv) == 0.0);
+        CHECK(max_diff(l2, ref2 + (size_t)i * nv, nv) == 0.0);
+    }
+    CHECK_EQ_INT(xuan_ctx_seq_pos_max(c, 1), -1);
+    CHECK_EQ_INT(xuan_ctx_cells_used(c), 2 * PROMPT);
+    /* The request stands until seq_rm clears it; then the sequence runs again. */
+    xuan_error err = {0};
+    REQUIRE(xuan_ctx_seq_rm(c, 1, -1, -1, &err) == 0);
+    CHECK(!xuan_ctx_seq_cancelled(c, 1));
+    int32_t t = prompt_tok(1, 0, nv), sq = 1;
+    xuan_batch b = {.n_tokens = 1, .token = &t, .seq_id = &sq};
+    REQUIRE(xuan_ctx_decode(c, &b, &err) == 0);
+    CHECK_EQ_INT(xuan_ctx_seq_pos_max(c, 1), 0);
+    xuan_ctx_free(c);
+    free(ref0);
+    free(ref2);
+    xuan_model_free(m);
+}
+
+typedef struct {
+    xuan_ctx *c;
+    volatile int go;
+} canceller;
+
+static void *cancel_later(void *arg) {
+    canceller *k = arg;
+    while (!k->go) usleep(50);
+    xuan_ctx_seq_cancel(k->c, 1);
+    return NULL;
+}
+
+/* Cancelled from another thread while the batch runs (or just after it):
+ * wherever the request lands, sequence 1 holds all of this call's tokens or
+ * none of them, never a part, and the other rows are exact. */
+static void test_cancel_while_running(void) {
+    xuan_model *m = load(XUAN_TYPE_Q8_0);
+    uint32_t nv = xuan_model_hparams(m)->n_vocab;
+    float *ref0 = alone_rows(m, 0, XUAN_TYPE_Q8_0);
+    xuan_ctx *c = new_ctx(m, 64, N_SEQ, 2, XUAN_TYPE_Q8_0);
+    canceller k = {.c = c};
+    pthread_t th;
+    REQUIRE(pthread_create(&th, NULL, cancel_later, &k) == 0);
+    k.go = 1;
+    decode_interleaved(c, nv);
+    pthread_join(th, NULL);
+    CHECK(xuan_ctx_seq_cancelled(c, 1));
+    int32_t p1 = xuan_ctx_seq_pos_max(c, 1);
+    if (p1 != -1 && p1 != PROMPT - 1) test_fail(__FILE__, __LINE__, "sequence 1 kept a part: up to %d", p1);
+    CHECK((p1 == -1) == (xuan_ctx_logits_ith(c, 1) == NULL));
+    for (int i = 0; i < PROMPT; i++) {
+        const float *l0 = xuan_ctx_logits_ith(c, i * N_SEQ);
+        REQUIRE(l0);
+        CHECK(max_diff(l0, ref0 + (size_t)i * nv, nv) == 0.0);
+    }
+    CHECK_EQ_INT(xuan_ctx_seq_pos_max(c, 0), PROMPT - 1);
+    CHECK_EQ_INT(xuan_ctx_seq_pos_max(c, 2), PROMPT - 1);
+    xuan_ctx_free(c);
+    free(ref0);
+    xuan_model_free(m);
+}
+
+static void expect_refused(xuan_ctx *c, const xuan_batch *b, int status, const char *needle) {
+    xuan_error err = {0};
+    uint32_t used = xuan_ctx_cells_used(c);
+    int rc = xuan_ctx_decode(c, b, &err);
+    CHECK_EQ_INT(rc, status);
+    if (!strstr(err.msg, needle)) test_fail(__FILE__, __LINE__, "message '%s' lacks '%s'", err.msg, needle);
+    CHECK_EQ_INT(xuan_ctx_cells_used(c), used); /* nothing was evaluated */
+}
+
+static void test_malformed_batches_refused(void) {
+    xuan_model *m = load(XUAN_TYPE_Q8_0);
+    uint32_t nv = xuan_model_hparams(m)->n_vocab;
+    xuan_ctx *c = new_ctx(m, 8, 2, 512, XUAN_TYPE_Q8_0);
+    int32_t tok[4] = {1, 2, 3, 4}, pos[4] = {0, 1, 3, 4}, seq[4] = {0, 0, 0, 0};
+    xuan_batch gap = {.n_tokens = 3, .token = tok, .pos = pos, .seq_id = seq};
+    expect_refused(c, &gap, XUAN_ERR_USAGE, "batch token 2");
+
+    int32_t bad_seq[2] = {0, 2};
+    xuan_batch unknown = {.n_tokens = 2, .token = tok, .seq_id = bad_seq};
+    expect_refused(c, &unknown, XUAN_ERR_USAGE, "batch token 1");
+
+    int32_t bad_tok[2] = {1, (int32_t)nv};
+    xuan_batch vocab = {.n_tokens = 2, .token = bad_tok};
+    expect_refused(c, &vocab, XUAN_ERR_USAGE, "batch token 1");
+
+    int32_t rep_pos[2] = {0, 0};
+    xuan_batch repeat = {.n_tokens = 2, .token = tok, .pos = rep_pos};
+    expect_refused(c, &repeat, XUAN_ERR_USAGE, "batch token 1");
+
+    /* 8 cells: 4 + 4 fit, one more does not. */
+    xuan_error err = {0};
+    int32_t s1[4] = {1, 1, 1, 1};
+    xuan_batch a = {.n_tokens = 4, .token = tok}, b = {.n_tokens = 4, .token = tok, .seq_id = s1};
+    REQUIRE(xuan_ctx_decode(c, &a, &err) == 0);
+    REQUIRE(xuan_ctx_decode(c, &b, &err) == 0);
+    xuan_batch one = {.n_tokens = 1, .token = tok};
+    expect_refused(c, &one, XUAN_ERR_FULL, "");
+    CHECK_EQ_INT(xuan_ctx_eval(c, tok, 1, &err), XUAN_ERR_FULL);
+    /* Freeing a sequence makes room again. */
+    REQUIRE(xuan_ctx_seq_rm(c, 1, -1, -1, &err) == 0);
+    REQUIRE(xuan_ctx_decode(c, &one, &err) == 0);
+    CHECK_EQ_INT(xuan_ctx_seq_pos_max(c, 0), 4);
+    CHECK(xuan_ctx_seq_rm(c, 5, -1, -1, &err) == XUAN_ERR_USAGE);
+    xuan_ctx_free(c);
+    xuan_model_free(m);
+}
+
+int main(void) {
+    RUN(test_q8_together_equals_alone);
+    RUN(test_f16_together_close_to_alone);
+    RUN(test_prefix_shared_by_copy);
+    RUN(test_cancel_one_sequence);
+    RUN(test_cancel_while_running);
+    RUN(test_malformed_batches_refused);
+    return test_done();
+}
