@@ -1,6 +1,7 @@
 /* test_pick_rank.c — presets, errata and fit on fixed machines (no probe:
  * every machine here is planned, so results do not depend on this host). */
 #include "harness.h"
+#include "xuan/gguf.h"
 #include "xuan/pick.h"
 
 #include <math.h>
@@ -53,18 +54,25 @@ static void test_presets_on_this_kind_of_machine(void) {
     REQUIRE(big);
     CHECK(rank_of(&r, "qwen2.5-14b-instruct") > 1 && big->quality > r.rows[0].quality);
     CHECK(strstr(big->why, "stronger") != NULL && strstr(big->why, "tok/s") != NULL);
-    /* qwen3 is not in xuan's engine: not ranked, and the reason says what to do. */
+    /* gemma2 is not in xuan's engine: not ranked, and the reason says what to do. */
+    const xuan_pick_row *g2 = row_of(&r, "gemma-2-9b-it");
+    REQUIRE(g2);
+    CHECK(!rank_of(&r, "gemma-2-9b-it"));
+    CHECK(strstr(g2->excluded, "architecture gemma2: not in xuan's engine yet") != NULL);
+    CHECK(strstr(g2->excluded, "--runtime any") != NULL);
+    /* qwen3 runs in xuan because the architecture table says so; the catalog
+     * records no GGUF for Qwen3-4B, so it is not ranked by default either. */
     const xuan_pick_row *q3 = row_of(&r, "qwen3-4b");
     REQUIRE(q3);
-    CHECK(!rank_of(&r, "qwen3-4b"));
-    CHECK(strstr(q3->excluded, "architecture qwen3: not in xuan's engine yet") != NULL);
-    CHECK(strstr(q3->excluded, "--runtime any") != NULL);
+    CHECK(q3->runs_in_xuan && !rank_of(&r, "qwen3-4b"));
+    CHECK(strstr(q3->excluded, "runs in xuan, but no published GGUF") != NULL);
     xuan_pick_result_free(&r);
-    /* --runtime any ranks it, marked as a llama.cpp model. */
+    /* --runtime any ranks both, gemma2 marked as a llama.cpp model. */
     o.runtime_any = true;
     run("overall", &hw, &o, &r);
-    CHECK(rank_of(&r, "qwen3-4b") > 0 && !row_of(&r, "qwen3-4b")->runs_in_xuan);
-    CHECK(strstr(row_of(&r, "qwen3-4b")->why, "runs in llama.cpp") != NULL);
+    CHECK(rank_of(&r, "gemma-2-9b-it") > 0 && !row_of(&r, "gemma-2-9b-it")->runs_in_xuan);
+    CHECK(strstr(row_of(&r, "gemma-2-9b-it")->why, "runs in llama.cpp") != NULL);
+    CHECK(rank_of(&r, "qwen3-4b") > 0 && row_of(&r, "qwen3-4b")->runs_in_xuan);
     xuan_pick_result_free(&r);
     /* math: the seed's advice (Qwen2.5-Math) holds on the facts: the two
      * Qwen2.5-Math models lead with --runtime any; the 7B has the better
@@ -161,7 +169,13 @@ static void test_normalisation_per_benchmark(void) {
 /* xuan_pick_engine_runs and the resolver. */
 static void test_engine_and_resolve(void) {
     CHECK(xuan_pick_engine_runs("llama") && xuan_pick_engine_runs("qwen2") && xuan_pick_engine_runs("phi3"));
-    CHECK(!xuan_pick_engine_runs("qwen3") && !xuan_pick_engine_runs("gemma2") && !xuan_pick_engine_runs(NULL));
+    CHECK(xuan_pick_engine_runs("qwen3"));
+    CHECK(!xuan_pick_engine_runs("gemma2") && !xuan_pick_engine_runs("mamba") && !xuan_pick_engine_runs(NULL));
+    /* "runs in xuan" is the architecture table's flag, entry by entry */
+    size_t n_arch = 0;
+    const xuan_arch_info *tab = xuan_arch_table(&n_arch);
+    CHECK(n_arch >= 10);
+    for (size_t i = 0; i < n_arch; i++) CHECK(xuan_pick_engine_runs(tab[i].name) == tab[i].runs);
     CHECK(!xuan_pick_engine_runs("llama (experts stored as ffn_*_exps)")); /* Mixtral */
     char path[1400];
     xuan_error err = {0};

@@ -99,6 +99,68 @@ int xuan_type_from_name(const char *name, xuan_type *out);
 bool xuan_type_row_size(uint32_t type, uint64_t n, uint64_t *bytes);
 double xuan_type_bpw(uint32_t type); /* bits per weight: 8 * type_size / block_size */
 
+/* ---- architectures ---------------------------------------------------------
+ * One table of the GGUF architectures xuan knows (src/gguf/arch.c): what a
+ * file of that `general.architecture` holds and how its blocks compute, as
+ * llama.cpp's llama-arch/llama-model define them.  The loader binds tensors
+ * by it, `xuan synth` writes by it, `xuan inspect` describes by it and
+ * `xuan pick` says "runs in xuan" from its `runs` flag: no other list of
+ * architectures exists in the code.
+ *
+ *     const xuan_arch_info *a = xuan_arch_find(name, len);
+ *     if (!a || !a->runs) ... "architecture 'x' is not supported (supported: ...)"
+ */
+typedef enum xuan_rope_kind {
+    XUAN_ROPE_NONE = 0,
+    XUAN_ROPE_NORM,  /* pairs (2i, 2i+1): llama, deepseek2, glm4, mistral3 */
+    XUAN_ROPE_NEOX,  /* pairs (i, i + n_rot/2): qwen2/3, phi3, gemma */
+    XUAN_ROPE_IMROPE /* interleaved multi-section (qwen35) */
+} xuan_rope_kind;
+
+typedef enum xuan_attn_kind {
+    XUAN_ATTN_GQA = 0, /* grouped-query attention (MHA and MQA included) */
+    XUAN_ATTN_MLA,     /* multi-head latent attention: compressed KV (deepseek2) */
+    XUAN_ATTN_HYBRID,  /* linear-attention layers between full ones (qwen35) */
+} xuan_attn_kind;
+
+typedef enum xuan_act_kind {
+    XUAN_ACT_SILU = 0, /* SwiGLU */
+    XUAN_ACT_GELU,     /* GEGLU (tanh approximation) */
+    XUAN_ACT_SWIGLU_OAI /* gpt-oss: clamped SwiGLU with alpha */
+} xuan_act_kind;
+
+typedef enum xuan_need {
+    XUAN_NEVER = 0,
+    XUAN_OPTIONAL,
+    XUAN_REQUIRED
+} xuan_need;
+
+typedef struct xuan_arch_info {
+    const char *name;      /* general.architecture */
+    const char *models;    /* the releases that ship it, for people */
+    bool runs;             /* the engine runs it (src/model) */
+    uint8_t rope;          /* xuan_rope_kind */
+    uint8_t attn;          /* xuan_attn_kind */
+    uint8_t act;           /* xuan_act_kind */
+    uint8_t qkv_bias;      /* xuan_need: attn_{q,k,v}.bias */
+    uint8_t fused_qkv;     /* xuan_need: attn_qkv.weight instead of q, k, v */
+    bool fused_gate_up;    /* ffn_up.weight holds gate | up (phi3) */
+    bool qk_norm;          /* attn_q_norm / attn_k_norm: RMSNorm per head before RoPE */
+    bool post_norms;       /* norms after attention and FFN too (gemma2/3, glm4) */
+    bool q_scale_early;    /* Q scaled by 1/sqrt(head) before Q.K (phi3), not after */
+    bool moe;              /* ffn_*_exps expert tensors */
+    bool partial_rope;     /* rope.dimension_count may be below the head size */
+} xuan_arch_info;
+
+/* The entry for an architecture name (exact, n bytes), or NULL. */
+const xuan_arch_info *xuan_arch_find(const char *name, size_t n);
+/* Every entry, in the table's order; *n gets the count. */
+const xuan_arch_info *xuan_arch_table(size_t *n);
+/* "llama, qwen2, ..." of the entries the engine runs, for error messages. */
+const char *xuan_arch_runnable_list(void);
+/* "normal", "neox", "imrope" or "none". */
+const char *xuan_rope_kind_name(uint8_t kind);
+
 /* ---- metadata values ------------------------------------------------------ */
 
 typedef enum xuan_gguf_vtype {

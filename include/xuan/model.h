@@ -27,7 +27,7 @@ extern "C" {
 
 typedef struct xuan_synth_params {
     char preset[32];
-    char arch[16];         /* "llama", "qwen2" or "phi3" */
+    char arch[16];         /* an architecture the engine runs (xuan_arch_runnable_list) */
     uint32_t n_layers, d_model, d_ffn, n_heads, n_kv_heads, head_dim;
     uint32_t n_vocab;      /* embedding rows (>= tokenizer size; extra rows become [PADn]) */
     uint32_t n_ctx;        /* {arch}.context_length */
@@ -85,18 +85,9 @@ const char *xuan_ftype_name(uint32_t ftype); /* "Q4_K_M", "MOSTLY_F16"->"F16", .
  * weights to F16 before the V product) so logits agree to ~1e-4.
  */
 
-typedef enum xuan_arch {
-    XUAN_ARCH_LLAMA = 1, /* Llama 2/3/3.1, Mistral, Yi, DeepSeek-LLM: normal RoPE */
-    XUAN_ARCH_QWEN2 = 2, /* Qwen2/2.5: QKV biases, NeoX RoPE */
-    XUAN_ARCH_PHI3 = 3,  /* Phi-3/3.5/4: fused QKV and gate|up, NeoX RoPE, LongRoPE */
-} xuan_arch;
-
-/* "llama, qwen2, phi3" for error messages. */
-const char *xuan_arch_list(void);
-
 /* Everything the forward pass needs, read from GGUF metadata. */
 typedef struct xuan_hparams {
-    xuan_arch arch;
+    const xuan_arch_info *arch; /* the architecture table's entry (xuan/gguf.h) */
     char arch_name[16];
     uint32_t n_layers, d_model, d_ffn, n_heads, n_kv_heads, head_dim, n_rot;
     uint32_t n_vocab;       /* rows of token_embd.weight */

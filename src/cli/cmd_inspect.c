@@ -116,11 +116,8 @@ static int gather(const xuan_gguf *g, uint32_t n_ctx, uint32_t cache_type, facts
     if (f->n_heads && !f->head_dim_k) f->head_dim_k = f->d_model / f->n_heads;
     if (!f->head_dim_v) f->head_dim_v = f->head_dim_k;
     /* llama.cpp's rope ordering per architecture (llama_model_rope_type) */
-    f->rope_kind = !strcmp(a, "llama") || !strcmp(a, "deepseek") || !strcmp(a, "baichuan") ? "normal"
-                   : !strcmp(a, "qwen2") || !strcmp(a, "phi3") || !strcmp(a, "qwen3") ||
-                           !strcmp(a, "gemma2") || !strcmp(a, "phi2")
-                       ? "neox"
-                       : "?";
+    const xuan_arch_info *ai = xuan_arch_find(a, strlen(a));
+    f->rope_kind = ai ? xuan_rope_kind_name(ai->rope) : "?";
     if (!f->rope_base) f->rope_base = 10000.0f;
     if (!f->rope_scaling[0]) {
         if (xuan_gguf_find_tensor(g, "rope_freqs.weight")) snprintf(f->rope_scaling, sizeof f->rope_scaling, "llama3 (rope_freqs)");

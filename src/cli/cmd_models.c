@@ -3,6 +3,7 @@
  * and how many results back it; filters and --json.
  */
 #include "cli.h"
+#include "xuan/gguf.h"
 #include "xuan/pick.h"
 
 #include <getopt.h>
@@ -140,10 +141,10 @@ int cmd_models(int argc, char **argv) {
         if (text) puts(text);
         free(text);
     } else {
-        printf("\n%d models. runs in: xuan = xuan's own engine runs the architecture (llama, qwen2, phi3);\n"
+        printf("\n%d models. runs in: xuan = xuan's own engine runs the architecture (%s);\n"
                "llama.cpp = not in xuan's engine yet. GGUF: yes = repository and files recorded (xuan pull works),\n"
                "repo = repository only.\n"
-               "Details and sources: xuan pick --explain MODEL\n", shown);
+               "Details and sources: xuan pick --explain MODEL\n", shown, xuan_arch_runnable_list());
     }
     xuan_catalog_free(&cat);
     return 0;

@@ -8,6 +8,7 @@
  *   5. explain   — every number of one model with its source and formula
  */
 #include "cli.h"
+#include "xuan/gguf.h"
 #include "xuan/pick.h"
 
 #include <getopt.h>
@@ -43,7 +44,7 @@ static void usage(FILE *f) {
             "  --min-speed TOKS   only models generating at least TOKS tokens/s (est.)\n"
             "  --ctx N            context to plan for (default 4096)\n"
             "  --all-sizes        also rank models beyond the <=14B class\n"
-            "  --runtime xuan|any xuan (default): only models xuan's engine runs (llama, qwen2, phi3)\n"
+            "  --runtime xuan|any xuan (default): only models xuan's engine runs (%s)\n"
             "                     with a published GGUF, at published quants; any: rank all\n"
             "machine (default: this one):\n"
             "  --ram SIZE --vram SIZE --cores N   plan for another machine (16G, 8G, 8)\n"
@@ -55,7 +56,8 @@ static void usage(FILE *f) {
             "  --json             machine-readable\n"
             "  --explain MODEL    every number for one model, with sources and formulas\n"
             "  --catalog FILE     use this catalog instead of the built-in one (or XUAN_CATALOG)\n\n"
-            "Measured speeds from `xuan bench` ($XUAN_CACHE/bench.json) replace estimates.\n");
+            "Measured speeds from `xuan bench` ($XUAN_CACHE/bench.json) replace estimates.\n",
+            xuan_arch_runnable_list());
 }
 
 static int parse_weights(const char *list, double *w, bool equal, xuan_error *err) {
@@ -357,10 +359,11 @@ static void print_table(const xuan_catalog *cat, const xuan_hw *hw, const pick_a
            "extra; times trust (official 1, third-party .93, base-model row x.9, seed .8), averaged per task.\n"
            "Marks: o official  t third-party  b base-model row  s seed estimate  m measured here\n"
            "       ~ no result for the task: general score used at a penalty  - no data\n"
-           "runs in: xuan = xuan's own engine runs this architecture (llama, qwen2, phi3); llama.cpp = not yet.\n"
+           "runs in: xuan = xuan's own engine runs this architecture (%s); llama.cpp = not yet.\n"
            "tok/s: generation; ~ estimated from bandwidth, g planned GPU (assumed 300 GB/s), m measured.\n"
            "Score = weighted task score x quant quality x speed factor (sqrt(min(1, tok/s / 5)); light: min(1, tok/s / 15);\n"
-           "R1 distills, which always reason at length, count tok/s / 4).\n");
+           "R1 distills, which always reason at length, count tok/s / 4).\n",
+           xuan_arch_runnable_list());
     if (res->n_ranked) {
         printf("\nWhy:\n");
         for (size_t i = 0; i < res->n_ranked && i < 3; i++)

@@ -115,7 +115,11 @@ int cmd_synth(int argc, char **argv) {
     if (have_type) p.type = p.embd_type = p.output_type = type;
     if (have_embd) p.embd_type = embd;
     if (have_outt) p.output_type = outt;
-    if (arch) snprintf(p.arch, sizeof p.arch, "%s", arch), p.qkv_bias = !strcmp(arch, "qwen2");
+    if (arch) {
+        const xuan_arch_info *ai = xuan_arch_find(arch, strlen(arch));
+        snprintf(p.arch, sizeof p.arch, "%s", arch);
+        p.qkv_bias = ai && ai->qkv_bias == XUAN_REQUIRED;
+    }
     if (ov[O_LAYERS].set) p.n_layers = (uint32_t)ov[O_LAYERS].v;
     if (ov[O_DIM].set) p.d_model = (uint32_t)ov[O_DIM].v;
     if (ov[O_FFN].set) p.d_ffn = (uint32_t)ov[O_FFN].v;

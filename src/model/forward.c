@@ -446,15 +446,20 @@ static void tok_one(const tok_job *j, uint32_t t) {
         add_vec(k, L->bk, kvd);
         add_vec(v, L->bv, kvd);
         const float *cs = c->cs + (size_t)t * hp->n_rot;
-        const bool phi = hp->arch == XUAN_ARCH_PHI3;
+        const bool early = hp->arch->q_scale_early;
         const float qscale = 1.0f / sqrtf((float)hd);
         for (uint32_t h = 0; h < hp->n_heads; h++) {
             float *qh = q + h * hd;
+            if (L->q_norm) xuan_op_rmsnorm(qh, L->q_norm, qh, hd, hp->norm_eps);
             xuan_op_rope_apply(qh, cs, hp->n_rot, hp->rope_neox);
-            if (phi)
+            if (early)
                 for (int64_t e = 0; e < hd; e++) qh[e] *= qscale;
         }
-        for (uint32_t h = 0; h < hp->n_kv_heads; h++) xuan_op_rope_apply(k + h * hd, cs, hp->n_rot, hp->rope_neox);
+        for (uint32_t h = 0; h < hp->n_kv_heads; h++) {
+            float *kh = k + h * hd;
+            if (L->k_norm) xuan_op_rmsnorm(kh, L->k_norm, kh, hd, hp->norm_eps);
+            xuan_op_rope_apply(kh, cs, hp->n_rot, hp->rope_neox);
+        }
         store_kv_tok(c, j->il, t);
         break;
     }
@@ -519,8 +524,7 @@ static void layer_forward(xuan_ctx *c, uint32_t il, uint32_t n, bool last) {
         mm(c, &L->wv, c->xn, n, c->v);
     }
     per_token(c, il, n, TOK_QKV);
-    const bool phi = hp->arch == XUAN_ARCH_PHI3;
-    attn_job aj = {.c = c, .il = il, .n_tok = n, .scale = phi ? 1.0f : 1.0f / sqrtf((float)hp->head_dim),
+    attn_job aj = {.c = c, .il = il, .n_tok = n, .scale = hp->arch->q_scale_early ? 1.0f : 1.0f / sqrtf((float)hp->head_dim),
                    .order = n >= 2 ? XUAN_ORDER_GEMM : XUAN_ORDER_VEC, /* tinyBLAS takes 2+ tokens */
                    .qk = xuan_dot_f16_kernel(c->simd, n < 2),
                    .avx2 = c->simd >= XUAN_SIMD_AVX2};

@@ -14,6 +14,7 @@ typedef const float *vecf;
 
 typedef struct layer_w {
     vecf attn_norm, ffn_norm;
+    vecf q_norm, k_norm;          /* per-head RMSNorm weights (qwen3), head_dim each */
     xuan_weight wq, wk, wv, wqkv; /* wqkv.data != NULL: fused (phi3) */
     vecf bq, bk, bv, bo;          /* optional biases */
     xuan_weight wo;
@@ -28,6 +29,7 @@ struct xuan_model {
     vecf rope_freqs;            /* llama3 frequency factors */
     vecf rope_long, rope_short; /* LongRoPE factors */
     layer_w *layers;            /* n_layers */
+    bool *used;                 /* n_tensors: bound by the loader (load.c) */
     uint64_t weight_bytes;
 };
 

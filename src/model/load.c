@@ -16,13 +16,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static const struct {
-    const char *name;
-    xuan_arch arch;
-} ARCHS[] = {{"llama", XUAN_ARCH_LLAMA}, {"qwen2", XUAN_ARCH_QWEN2}, {"phi3", XUAN_ARCH_PHI3}};
-
-const char *xuan_arch_list(void) { return "llama, qwen2, phi3"; }
-
 /* ================================================================ hparams */
 
 /* Reads "{arch}.suffix" as u32; `req` makes absence an error. */
@@ -51,15 +44,13 @@ static int read_hparams(const xuan_gguf *g, xuan_hparams *hp, xuan_error *err) {
     xuan_str a;
     if (xuan_gguf_get_str(g, "general.architecture", &a) != 0)
         return xuan_fail(err, XUAN_ERR_FORMAT, "metadata key general.architecture is missing");
-    for (size_t i = 0; i < sizeof ARCHS / sizeof ARCHS[0]; i++)
-        if (xuan_str_eq(a, ARCHS[i].name)) {
-            hp->arch = ARCHS[i].arch;
-            snprintf(hp->arch_name, sizeof hp->arch_name, "%s", ARCHS[i].name);
-        }
-    if (!hp->arch)
+    hp->arch = xuan_arch_find(a.p, a.n);
+    if (!hp->arch || !hp->arch->runs)
         return xuan_fail(err, XUAN_ERR_UNSUPPORTED,
-                         "architecture '%.*s' is not supported (supported: %s)",
-                         (int)(a.n > 64 ? 64 : a.n), a.p, xuan_arch_list());
+                         "architecture '%.*s'%s%s%s is not supported yet (supported: %s)",
+                         (int)(a.n > 64 ? 64 : a.n), a.p, hp->arch ? " (" : "",
+                         hp->arch ? hp->arch->models : "", hp->arch ? ")" : "", xuan_arch_runnable_list());
+    snprintf(hp->arch_name, sizeof hp->arch_name, "%s", hp->arch->name);
     const char *arch = hp->arch_name;
     int rc;
     if ((rc = key_u32(g, arch, "block_count", true, &hp->n_layers, err)) ||
@@ -86,13 +77,13 @@ static int read_hparams(const xuan_gguf *g, xuan_hparams *hp, xuan_error *err) {
     hp->n_rot = hp->head_dim;
     if ((rc = key_u32(g, arch, "rope.dimension_count", false, &hp->n_rot, err))) return rc;
     if (hp->n_rot > hp->head_dim || hp->n_rot % 2 ||
-        (hp->arch == XUAN_ARCH_LLAMA && hp->n_rot != hp->head_dim))
+        (!hp->arch->partial_rope && hp->n_rot != hp->head_dim))
         return xuan_fail(err, XUAN_ERR_FORMAT, "%s.rope.dimension_count %u does not fit head size %u",
                          arch, hp->n_rot, hp->head_dim);
 
     hp->norm_eps = 1e-5f;
     if ((rc = key_f32(g, arch, "attention.layer_norm_rms_epsilon", &hp->norm_eps, err))) return rc;
-    hp->rope_neox = hp->arch != XUAN_ARCH_LLAMA;
+    hp->rope_neox = hp->arch->rope == XUAN_ROPE_NEOX;
     hp->rope_base = 10000.0f;
     if ((rc = key_f32(g, arch, "rope.freq_base", &hp->rope_base, err))) return rc;
     if (!(hp->rope_base > 0) || !(hp->norm_eps >= 0))
@@ -179,6 +170,14 @@ static const xuan_gguf_tensor *find(const xuan_gguf *g, const char *name, int64_
     return t;
 }
 
+/* Tensors the architecture reads are marked; one left unmarked means the
+ * file is a variant the table does not describe (biases qwen3 lacks, an
+ * expert tensor in a dense arch), and computing without it would be wrong
+ * in silence: llama.cpp refuses such files too ("wrong number of tensors"). */
+static void mark_used(xuan_model *m, const xuan_gguf_tensor *t) {
+    m->used[t - xuan_gguf_tensor_at(m->g, 0)] = true;
+}
+
 static int bind_vec(xuan_model *m, const char *name, int64_t n, bool required, vecf *out,
                     xuan_error *err) {
     int rc = 0;
@@ -187,6 +186,7 @@ static int bind_vec(xuan_model *m, const char *name, int64_t n, bool required, v
     if (t->type != XUAN_TYPE_F32)
         return xuan_fail(err, XUAN_ERR_UNSUPPORTED, "tensor %s: type %s, expected F32", name,
                          xuan_type_name(t->type));
+    mark_used(m, t);
     *out = (const float *)(const void *)t->data;
     m->weight_bytes += t->n_bytes;
     return 0;
@@ -200,13 +200,24 @@ static int bind_mat(xuan_model *m, const char *name, int64_t n_cols, int64_t n_r
     if (!t) return rc;
     xuan_weight w = {t->type, t->data, n_rows, n_cols};
     if ((rc = xuan_weight_check(&w, name, err))) return rc;
+    mark_used(m, t);
     *out = w;
     m->weight_bytes += t->n_bytes;
     return 0;
 }
 
+static uint64_t count_used(const bool *used, uint64_t n) {
+    uint64_t k = 0;
+    for (uint64_t i = 0; i < n; i++) k += used[i];
+    return k;
+}
+
 static int bind_tensors(xuan_model *m, xuan_error *err) {
     xuan_hparams *hp = &m->hp;
+    uint64_t n_tensors = xuan_gguf_n_tensors(m->g);
+    if (!n_tensors) return xuan_fail(err, XUAN_ERR_FORMAT, "the file holds no tensors");
+    m->used = xuan_calloc(n_tensors, sizeof *m->used);
+    if (!m->used) return xuan_fail(err, XUAN_ERR_NOMEM, "out of memory for %llu tensors", (unsigned long long)n_tensors);
     const xuan_gguf_tensor *te = xuan_gguf_find_tensor(m->g, "token_embd.weight");
     if (!te) return xuan_fail(err, XUAN_ERR_FORMAT, "tensor token_embd.weight is missing");
     if (te->ne[1] <= 0 || te->ne[1] > INT32_MAX)
@@ -248,19 +259,25 @@ static int bind_tensors(xuan_model *m, xuan_error *err) {
             (rc = bind_vec(m, N("attn_output.bias"), d, false, &L->bo, err)) ||
             (rc = bind_mat(m, N("ffn_down.weight"), F, d, true, &L->w_down, err)))
             return rc;
-        bool fused_qkv = hp->arch == XUAN_ARCH_PHI3 && xuan_gguf_find_tensor(m->g, N("attn_qkv.weight"));
+        const xuan_arch_info *ai = hp->arch;
+        bool fused_qkv = ai->fused_qkv == XUAN_REQUIRED ||
+                         (ai->fused_qkv == XUAN_OPTIONAL && xuan_gguf_find_tensor(m->g, N("attn_qkv.weight")));
+        const bool bias = ai->qkv_bias == XUAN_REQUIRED;
         if (fused_qkv) {
             if ((rc = bind_mat(m, N("attn_qkv.weight"), d, qd + 2 * kvd, true, &L->wqkv, err)))
                 return rc;
         } else if ((rc = bind_mat(m, N("attn_q.weight"), d, qd, true, &L->wq, err)) ||
                    (rc = bind_mat(m, N("attn_k.weight"), d, kvd, true, &L->wk, err)) ||
                    (rc = bind_mat(m, N("attn_v.weight"), d, kvd, true, &L->wv, err)) ||
-                   (rc = bind_vec(m, N("attn_q.bias"), qd, hp->arch == XUAN_ARCH_QWEN2, &L->bq, err)) ||
-                   (rc = bind_vec(m, N("attn_k.bias"), kvd, hp->arch == XUAN_ARCH_QWEN2, &L->bk, err)) ||
-                   (rc = bind_vec(m, N("attn_v.bias"), kvd, hp->arch == XUAN_ARCH_QWEN2, &L->bv, err))) {
+                   (rc = bind_vec(m, N("attn_q.bias"), qd, bias, &L->bq, err)) ||
+                   (rc = bind_vec(m, N("attn_k.bias"), kvd, bias, &L->bk, err)) ||
+                   (rc = bind_vec(m, N("attn_v.bias"), kvd, bias, &L->bv, err))) {
             return rc;
         }
-        if (hp->arch == XUAN_ARCH_PHI3) {
+        if (ai->qk_norm && ((rc = bind_vec(m, N("attn_q_norm.weight"), hp->head_dim, true, &L->q_norm, err)) ||
+                            (rc = bind_vec(m, N("attn_k_norm.weight"), hp->head_dim, true, &L->k_norm, err))))
+            return rc;
+        if (ai->fused_gate_up) {
             if ((rc = bind_mat(m, N("ffn_up.weight"), d, 2 * F, true, &L->w_up, err))) return rc;
         } else if ((rc = bind_mat(m, N("ffn_gate.weight"), d, F, true, &L->w_gate, err)) ||
                    (rc = bind_mat(m, N("ffn_up.weight"), d, F, true, &L->w_up, err))) {
@@ -268,6 +285,14 @@ static int bind_tensors(xuan_model *m, xuan_error *err) {
         }
     }
 #undef N
+    for (uint64_t i = 0; i < n_tensors; i++)
+        if (!m->used[i])
+            return xuan_fail(err, XUAN_ERR_UNSUPPORTED,
+                             "tensor %s is not part of architecture '%s' as xuan runs it (%llu of %llu "
+                             "tensors unused): a variant the engine does not know",
+                             xuan_gguf_tensor_at(m->g, i)->name, hp->arch->name,
+                             (unsigned long long)(n_tensors - count_used(m->used, n_tensors)),
+                             (unsigned long long)n_tensors);
     return 0;
 }
 
@@ -297,6 +322,7 @@ xuan_model *xuan_model_load(const char *path, xuan_error *err) {
 void xuan_model_free(xuan_model *m) {
     if (!m) return;
     xuan_free(m->layers);
+    xuan_free(m->used);
     xuan_gguf_close(m->g);
     xuan_free(m);
 }

@@ -38,6 +38,10 @@ static const preset PRESETS[] = {
     {"yi-1.5-9b",     "llama", 48, 4096, 11008, 32,  4, 128,  64000,   4096, 5e6f,     1e-6f, false, false, false},
     {"phi3.5-mini",   "phi3",  32, 3072,  8192, 32, 32,  96,  32064, 131072, 1e4f,     1e-5f, false, false, true},
     {"phi4",          "phi3",  40, 5120, 17920, 40, 10, 128, 100352,  16384, 2.5e5f,   1e-5f, false, false, false},
+    {"qwen3-tiny",    "qwen3",  2,   64,   128,  4,  2,  32,      0,   4096, 1e6f,     1e-6f, true, false, false},
+    {"qwen3-tiny256", "qwen3",  2,  256,   512,  4,  2, 128,      0,   4096, 1e6f,     1e-6f, true, false, false},
+    {"qwen3-0.6b",    "qwen3", 28, 1024,  3072, 16,  8, 128, 151936,  40960, 1e6f,     1e-6f, true, false, false},
+    {"qwen3-8b",      "qwen3", 36, 4096, 12288, 32,  8, 128, 151936,  40960, 1e6f,     1e-6f, false, false, false},
 };
 enum { N_PRESETS = sizeof PRESETS / sizeof PRESETS[0] };
 
@@ -59,7 +63,7 @@ int xuan_synth_preset(const char *name, xuan_synth_params *p) {
         p->n_vocab = s->vocab, p->n_ctx = s->ctx;
         p->rope_base = s->rope_base, p->norm_eps = s->eps;
         p->tied = s->tied, p->llama3_rope = s->llama3_rope, p->longrope = s->longrope;
-        p->qkv_bias = !strcmp(s->arch, "qwen2");
+        p->qkv_bias = xuan_arch_find(s->arch, strlen(s->arch))->qkv_bias == XUAN_REQUIRED;
         p->type = p->embd_type = p->output_type = XUAN_TYPE_F16;
         p->seed = 1234;
         return 0;
@@ -428,8 +432,12 @@ static int add_all(builder *b, const char *mix_name, uint32_t n_layers) {
 }
 
 static int check_params(const xuan_synth_params *p, xuan_error *err) {
-    if (strcmp(p->arch, "llama") && strcmp(p->arch, "qwen2") && strcmp(p->arch, "phi3"))
-        return xuan_fail(err, XUAN_ERR_USAGE, "architecture '%s' cannot be synthesized (llama, qwen2, phi3 can)", p->arch);
+    const xuan_arch_info *ai = xuan_arch_find(p->arch, strlen(p->arch));
+    if (!ai || !ai->runs)
+        return xuan_fail(err, XUAN_ERR_USAGE, "architecture '%s' cannot be synthesized (%s can)", p->arch,
+                         xuan_arch_runnable_list());
+    if (p->qkv_bias && ai->qkv_bias == XUAN_NEVER)
+        return xuan_fail(err, XUAN_ERR_USAGE, "architecture '%s' has no q/k/v biases", p->arch);
     if (!p->n_layers || p->n_layers > 512 || !p->d_model || p->d_model > 65536 || !p->d_ffn ||
         p->d_ffn > 262144 || !p->n_heads || !p->n_kv_heads || p->n_heads % p->n_kv_heads ||
         !p->head_dim || p->head_dim % 2 || p->head_dim > 1024)
@@ -457,6 +465,8 @@ int xuan_synth_write(const xuan_synth_params *p, const char *path, xuan_error *e
     for (int r = 0; r < N_ROLES; r++) b.ctx[r] = (fill_ctx){p->seed, (role)r, p->head_dim, out_scale};
     xuan_gguf_writer *w = b.w;
     const char *a = p->arch;
+    const xuan_arch_info *ai = xuan_arch_find(a, strlen(a));
+    bool fused_qkv = ai->fused_qkv != XUAN_NEVER; /* phi3's converter always fuses */
     char key[128], name[64];
 #define KEY(suffix) (snprintf(key, sizeof key, "%s." suffix, a), key)
     char gname[128];
@@ -502,7 +512,7 @@ int xuan_synth_write(const xuan_synth_params *p, const char *path, xuan_error *e
 #define T(role, suffix, type, ne0, ne1) \
     (snprintf(name, sizeof name, "blk.%u." suffix, l), add(&b, role, name, type, ne0, ne1))
         rc = T(ROLE_NORM, "attn_norm.weight", XUAN_TYPE_F32, d, 1);
-        if (!strcmp(a, "phi3")) {
+        if (fused_qkv) {
             rc = rc ? rc : T(ROLE_WEIGHT, "attn_qkv.weight", p->type, d, nq + 2 * nkv);
         } else {
             rc = rc ? rc : T(ROLE_WEIGHT, "attn_q.weight", p->type, d, nq);
@@ -514,9 +524,13 @@ int xuan_synth_write(const xuan_synth_params *p, const char *path, xuan_error *e
                 rc = rc ? rc : T(ROLE_BIAS, "attn_v.bias", XUAN_TYPE_F32, nkv, 1);
             }
         }
+        if (ai->qk_norm) {
+            rc = rc ? rc : T(ROLE_NORM, "attn_q_norm.weight", XUAN_TYPE_F32, hd, 1);
+            rc = rc ? rc : T(ROLE_NORM, "attn_k_norm.weight", XUAN_TYPE_F32, hd, 1);
+        }
         rc = rc ? rc : T(ROLE_WEIGHT, "attn_output.weight", p->type, nq, d);
         rc = rc ? rc : T(ROLE_NORM, "ffn_norm.weight", XUAN_TYPE_F32, d, 1);
-        if (!strcmp(a, "phi3")) {
+        if (ai->fused_gate_up) {
             rc = rc ? rc : T(ROLE_WEIGHT, "ffn_up.weight", p->type, d, 2 * f);
         } else {
             rc = rc ? rc : T(ROLE_WEIGHT, "ffn_gate.weight", p->type, d, f);

@@ -76,19 +76,13 @@ int xuan_pick_preset(const char *name, double weight[XUAN_TASK_COUNT], xuan_erro
 
 /* ---- engine ------------------------------------------------------------------------ */
 
-/* GGUF architectures src/model/load.c accepts (keep in step with its ARCHS
- * table): Llama 2/3/3.1/3.2, Mistral, Yi-1.5, DeepSeek-LLM/Math and
- * R1-Distill-Llama are "llama"; Qwen2/2.5 (Coder, Math) and
- * R1-Distill-Qwen are "qwen2"; Phi-3/3.5/4 and Phi-4-mini are "phi3".
- * Mixtral stores experts as ffn_*_exps, which the engine does not load: its
- * catalog arch string is not plain "llama" and so does not match. */
-static const char *const ENGINE_ARCHS[] = {"llama", "qwen2", "phi3"};
-
+/* "Runs in xuan" is the architecture table's word (src/gguf/arch.c), so a
+ * family is ranked as runnable the moment the engine learns it.  Mixtral's
+ * GGUF says "llama" but stores experts as ffn_*_exps, which the engine does
+ * not load: its catalog arch string is "mixtral" and so finds no entry. */
 bool xuan_pick_engine_runs(const char *arch) {
-    if (!arch) return false;
-    for (size_t i = 0; i < sizeof ENGINE_ARCHS / sizeof ENGINE_ARCHS[0]; i++)
-        if (!strcmp(arch, ENGINE_ARCHS[i])) return true;
-    return false;
+    const xuan_arch_info *a = arch ? xuan_arch_find(arch, strlen(arch)) : NULL;
+    return a && a->runs;
 }
 
 bool xuan_pick_published(const xuan_model_info *m, xuan_quant q) {

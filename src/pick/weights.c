@@ -189,8 +189,12 @@ int xuan_model_weights(const xuan_model_info *m, xuan_quant q, xuan_weights *out
     acc a = {.mix = {.q = q, .n_layers = m->n_layers,
                      .n_gqa = (uint32_t)(H / (Hkv ? Hkv : 1)), .n_experts = m->n_experts},
              .w = out};
-    bool fused_qkv = !strcmp(m->arch, "phi3") || !strcmp(m->arch, "chatglm");
-    bool fused_up = fused_qkv;
+    /* the shapes llama.cpp's converters write: an optional fusion counts as
+     * fused only where the converter always fuses (phi3) */
+    const xuan_arch_info *ai = xuan_arch_find(m->arch, strlen(m->arch));
+    bool fused_qkv = ai && (ai->fused_qkv == XUAN_REQUIRED || !strcmp(ai->name, "phi3"));
+    bool fused_up = ai && ai->fused_gate_up;
+    bool qkv_bias = ai && ai->qkv_bias == XUAN_REQUIRED;
     bool mla = m->kv_lora_rank > 0;
 
     /* A tied model has no output.weight: llama-quantize then treats
@@ -226,8 +230,8 @@ int xuan_model_weights(const xuan_model_info *m, xuan_quant q, xuan_weights *out
             add(&a, R_ATTN_V, l, d, Hkv * hd, 1, 1);
             add(&a, R_ATTN_O, l, H * hd, d, 1, 1);
         }
-        if (!strcmp(m->arch, "qwen2") || !strcmp(m->arch, "chatglm"))
-            add(&a, R_F32, l, (H + 2 * Hkv) * hd, 1, 1, 1); /* q/k/v biases */
+        if (qkv_bias) add(&a, R_F32, l, (H + 2 * Hkv) * hd, 1, 1, 1); /* q/k/v biases */
+        if (ai && ai->qk_norm) add(&a, R_F32, l, hd, 2, 1, 1);       /* per-head q/k norms */
         if (m->n_experts && l >= m->first_dense_layers) {
             add(&a, R_F32, l, d, m->n_experts, 1, 1); /* router, kept F32 */
             ffn(&a, l, d, m->moe_d_ffn, m->n_experts, m->n_experts_used, false);

@@ -1,0 +1,89 @@
+/* The architecture table: one descriptor per GGUF `general.architecture`
+ * xuan knows, read by the loader (src/model/load.c), the synthesizer
+ * (src/model/synth.c), `xuan inspect` and `xuan pick`.  Facts come from
+ * llama.cpp (src/llama-arch.cpp for names, llama_model_rope_type for the
+ * RoPE kind, src/models/<arch>.cpp for tensors and blocks); an entry with
+ * runs = false is known and described, not evaluated. */
+#include "xuan/gguf.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+static const xuan_arch_info ARCHS[] = {
+    {.name = "llama", .runs = true, .rope = XUAN_ROPE_NORM,
+     .models = "Llama 2/3/3.1/3.2, R1-Distill-Llama, Mistral 7B, Yi-1.5, DeepSeek-LLM/Math",
+     .qkv_bias = XUAN_OPTIONAL},
+    {.name = "qwen2", .runs = true, .rope = XUAN_ROPE_NEOX,
+     .models = "Qwen2, Qwen2.5 (Coder, Math), R1-Distill-Qwen, QwQ", .qkv_bias = XUAN_REQUIRED},
+    {.name = "phi3", .runs = true, .rope = XUAN_ROPE_NEOX, .models = "Phi-3, Phi-3.5-mini, Phi-4, Phi-4-mini",
+     .fused_qkv = XUAN_OPTIONAL, .fused_gate_up = true, .q_scale_early = true, .partial_rope = true},
+    {.name = "qwen3", .runs = true, .rope = XUAN_ROPE_NEOX,
+     .models = "Qwen3, Qwen3-2507, DeepSeek-R1-0528-Qwen3-8B", .qk_norm = true},
+    {.name = "qwen3moe", .rope = XUAN_ROPE_NEOX, .models = "Qwen3-30B-A3B", .qk_norm = true, .moe = true},
+    {.name = "qwen2moe", .rope = XUAN_ROPE_NEOX, .models = "Qwen1.5-MoE, Qwen2-57B-A14B",
+     .qkv_bias = XUAN_REQUIRED, .moe = true},
+    {.name = "qwen35", .rope = XUAN_ROPE_IMROPE, .attn = XUAN_ATTN_HYBRID,
+     .models = "Qwen3.5 (Gated DeltaNet hybrid)", .qk_norm = true, .partial_rope = true},
+    {.name = "qwen35moe", .rope = XUAN_ROPE_IMROPE, .attn = XUAN_ATTN_HYBRID, .models = "Qwen3.5 MoE",
+     .qk_norm = true, .moe = true, .partial_rope = true},
+    {.name = "gemma2", .rope = XUAN_ROPE_NEOX, .act = XUAN_ACT_GELU, .models = "Gemma 2", .post_norms = true},
+    {.name = "gemma3", .rope = XUAN_ROPE_NEOX, .act = XUAN_ACT_GELU, .models = "Gemma 3, MedGemma",
+     .qk_norm = true, .post_norms = true},
+    {.name = "gemma4", .rope = XUAN_ROPE_NEOX, .act = XUAN_ACT_GELU, .models = "Gemma 4",
+     .qk_norm = true, .post_norms = true, .partial_rope = true},
+    {.name = "glm4", .rope = XUAN_ROPE_NORM, .models = "GLM-4-0414, GLM-Z1", .fused_qkv = XUAN_OPTIONAL,
+     .qkv_bias = XUAN_OPTIONAL, .fused_gate_up = true, .post_norms = true, .partial_rope = true},
+    {.name = "chatglm", .rope = XUAN_ROPE_NORM, .models = "ChatGLM3, GLM-4-9B-Chat", .fused_qkv = XUAN_REQUIRED,
+     .qkv_bias = XUAN_REQUIRED, .fused_gate_up = true, .partial_rope = true},
+    {.name = "mistral3", .rope = XUAN_ROPE_NORM, .models = "Ministral 3, Mistral Small 3.x"},
+    {.name = "deepseek2", .rope = XUAN_ROPE_NORM, .attn = XUAN_ATTN_MLA,
+     .models = "DeepSeek-V2-Lite, DeepSeek-Coder-V2-Lite", .moe = true, .partial_rope = true},
+    {.name = "deepseek", .rope = XUAN_ROPE_NORM, .models = "DeepSeek-MoE-16B", .moe = true},
+    {.name = "gpt-oss", .rope = XUAN_ROPE_NEOX, .act = XUAN_ACT_SWIGLU_OAI, .models = "gpt-oss-20b",
+     .qkv_bias = XUAN_REQUIRED, .moe = true},
+    {.name = "internlm2", .rope = XUAN_ROPE_NORM, .models = "InternLM2/2.5", .fused_qkv = XUAN_REQUIRED},
+    {.name = "phimoe", .rope = XUAN_ROPE_NEOX, .models = "Phi-3.5-MoE", .qkv_bias = XUAN_OPTIONAL, .moe = true},
+};
+
+#define N_ARCHS (sizeof ARCHS / sizeof ARCHS[0])
+
+const xuan_arch_info *xuan_arch_find(const char *name, size_t n) {
+    if (!name) return NULL;
+    for (size_t i = 0; i < N_ARCHS; i++)
+        if (strlen(ARCHS[i].name) == n && memcmp(ARCHS[i].name, name, n) == 0) return &ARCHS[i];
+    return NULL;
+}
+
+const xuan_arch_info *xuan_arch_table(size_t *n) {
+    *n = N_ARCHS;
+    return ARCHS;
+}
+
+static char runnable[256];
+static pthread_once_t runnable_once = PTHREAD_ONCE_INIT;
+
+static void build_runnable(void) {
+    char *list = runnable;
+    size_t at = 0;
+    for (size_t i = 0; i < N_ARCHS; i++) {
+        if (!ARCHS[i].runs) continue;
+        int k = snprintf(list + at, sizeof runnable - at, "%s%s", at ? ", " : "", ARCHS[i].name);
+        if (k < 0 || (size_t)k >= sizeof runnable - at) break;
+        at += (size_t)k;
+    }
+}
+
+const char *xuan_arch_runnable_list(void) {
+    pthread_once(&runnable_once, build_runnable);
+    return runnable;
+}
+
+const char *xuan_rope_kind_name(uint8_t kind) {
+    switch (kind) {
+    case XUAN_ROPE_NORM: return "normal";
+    case XUAN_ROPE_NEOX: return "neox";
+    case XUAN_ROPE_IMROPE: return "imrope";
+    default: return "none";
+    }
+}
