@@ -57,15 +57,15 @@ grep -q "qwen2.5-7b-instruct .* xuan .* Q4_K_M" <<<"$line" && ok "overall #1 run
 grep -A3 "^Get and run #1:" <<<"$out" | grep -q "xuan pull qwen2.5-7b-instruct:Q4_K_M" \
   && grep -q "xuan run -m .*/Qwen2.5-7B-Instruct-Q4_K_M.gguf -p" <<<"$out" \
   && grep -q "xuan chat -m .*/Qwen2.5-7B-Instruct-Q4_K_M.gguf" <<<"$out" && ok "get and run #1" || bad "get and run: $out"
-grep -q "gemma-2-9b-it .*architecture gemma2: not in xuan's engine yet; llama.cpp runs it (--runtime any" <<<"$out" \
-  && ok "gemma2 not ranked, with the reason" || bad "gemma2 reason"
+grep -q "glm-4-9b-chat .*architecture chatglm: not in xuan's engine yet; llama.cpp runs it (--runtime any" <<<"$out" \
+  && ok "chatglm not ranked, with the reason" || bad "chatglm reason"
 grep -q "qwen3-4b .*runs in xuan, but no published GGUF is recorded" <<<"$out" \
   && ok "qwen3 runs in xuan (the arch table), no GGUF recorded" || bad "qwen3 reason"
 if grep -q "^ *[0-9]* .* llama.cpp " <<<"$(sed -n '/^ #/,/^$/p' <<<"$out")"; then bad "llama.cpp row ranked by default"; else ok "no llama.cpp row by default"; fi
 out=$("$X" pick $P --runtime any --top 40)
-grep -q "^ *[0-9]*  gemma-2-9b-it .* llama.cpp " <<<"$out" && ok "--runtime any ranks gemma2 as llama.cpp" || bad "any: gemma2"
+grep -q "^ *[0-9]*  glm-4-9b-chat .* llama.cpp " <<<"$out" && ok "--runtime any ranks chatglm as llama.cpp" || bad "any: chatglm"
 grep -q "^ *[0-9]*  qwen3-4b .* xuan " <<<"$out" && ok "--runtime any ranks qwen3 as xuan" || bad "any: qwen3"
-"$X" models | grep -q "^gemma-2-9b-it .* gemma2 *llama.cpp" && "$X" models | grep -q "^qwen3-4b .* qwen3 *xuan" \
+"$X" models | grep -q "^glm-4-9b-chat .* chatglm *llama.cpp" && "$X" models | grep -q "^qwen3-4b .* qwen3 *xuan" \
   && ok "models: runs in" || bad "models runs in"
 grep -q "Planning for: 24.0 GiB RAM, 2 cores" <<<"$out" && ok "planned machine shown" || bad "plan header"
 grep -q "gpt-4o GSM8K: the seed says 94.2, published 96.1" <<<"$out" && ok "errata shown" || bad "errata"

@@ -21,17 +21,24 @@
 #define N_SEQ 3
 #define PROMPT 9
 
-static const char *model_path(uint32_t type) {
-    static char paths[2][512];
-    char *path = paths[type == XUAN_TYPE_Q8_0];
+/* A two-layer synthetic model of `preset` (cached per preset and type).
+ * gemma3-tiny256 gets a window of 4, so the 9-token prompts cross it in
+ * its local layers. */
+static const char *model_path(const char *preset, uint32_t type) {
+    static char paths[4][512];
+    const bool gemma = strcmp(preset, "tiny256") != 0;
+    char *path = paths[2 * gemma + (type == XUAN_TYPE_Q8_0)];
     if (path[0]) return path;
     xuan_synth_params p;
-    REQUIRE(xuan_synth_preset("tiny256", &p) == 0); /* head size 64: a Q8_0 cache fits */
-    p.n_layers = 2;
+    REQUIRE(xuan_synth_preset(preset, &p) == 0); /* head size 64 / 256: a Q8_0 cache fits */
+    p.n_layers = gemma ? 6 : 2;
+    if (gemma) p.n_swa = 4;
     p.type = type;
     p.embd_type = type;
     p.output_type = type;
-    snprintf(path, 512, "%s", test_path(type == XUAN_TYPE_Q8_0 ? "batch_q8.gguf" : "batch_f16.gguf"));
+    char name[64];
+    snprintf(name, sizeof name, "batch_%s_%s.gguf", preset, type == XUAN_TYPE_Q8_0 ? "q8" : "f16");
+    snprintf(path, 512, "%s", test_path(name));
     xuan_error err = {0};
     if (xuan_synth_write(&p, path, &err) != 0) {
         test_fail(__FILE__, __LINE__, "synth: %s", err.msg);
@@ -41,13 +48,15 @@ static const char *model_path(uint32_t type) {
     return path;
 }
 
-static xuan_model *load(uint32_t type) {
+static xuan_model *load_preset(const char *preset, uint32_t type) {
     xuan_error err = {0};
-    xuan_model *m = xuan_model_load(model_path(type), &err);
+    xuan_model *m = xuan_model_load(model_path(preset, type), &err);
     if (!m) test_fail(__FILE__, __LINE__, "load: %s", err.msg);
     REQUIRE(m);
     return m;
 }
+
+static xuan_model *load(uint32_t type) { return load_preset("tiny256", type); }
 
 static xuan_ctx *new_ctx(const xuan_model *m, uint32_t n_ctx, uint32_t n_seq, uint32_t n_batch,
                          uint32_t cache_type) {
@@ -107,8 +116,9 @@ static void decode_interleaved(xuan_ctx *c, uint32_t nv) {
     if (xuan_ctx_decode(c, &b, &err) != 0) test_fail(__FILE__, __LINE__, "decode: %s", err.msg);
 }
 
-static void check_together_vs_alone(uint32_t type, uint32_t cache_type, uint32_t n_batch, double bound) {
-    xuan_model *m = load(type);
+static void check_together_vs_alone(const char *preset, uint32_t type, uint32_t cache_type, uint32_t n_batch,
+                                    double bound) {
+    xuan_model *m = load_preset(preset, type);
     uint32_t nv = xuan_model_hparams(m)->n_vocab;
     float *ref[N_SEQ];
     for (int s = 0; s < N_SEQ; s++) ref[s] = alone_rows(m, s, cache_type);
@@ -123,8 +133,8 @@ static void check_together_vs_alone(uint32_t type, uint32_t cache_type, uint32_t
             worst = fmax(worst, max_diff(l, ref[s] + (size_t)i * nv, nv));
         }
     if (worst > bound)
-        test_fail(__FILE__, __LINE__, "type %u cache %u n_batch %u: together vs alone differ by %g (bound %g)",
-                  type, cache_type, n_batch, worst, bound);
+        test_fail(__FILE__, __LINE__, "%s type %u cache %u n_batch %u: together vs alone differ by %g (bound %g)",
+                  preset, type, cache_type, n_batch, worst, bound);
     CHECK_EQ_INT(xuan_ctx_cells_used(c), N_SEQ * PROMPT);
     for (int s = 0; s < N_SEQ; s++) CHECK_EQ_INT(xuan_ctx_seq_pos_max(c, s), PROMPT - 1);
     CHECK(xuan_ctx_logits_ith(c, -1) == xuan_ctx_logits_ith(c, N_SEQ * PROMPT - 1));
@@ -136,14 +146,21 @@ static void check_together_vs_alone(uint32_t type, uint32_t cache_type, uint32_t
 
 /* Q8_0 weights and cache: equal bits, in one pass and split into odd pieces. */
 static void test_q8_together_equals_alone(void) {
-    check_together_vs_alone(XUAN_TYPE_Q8_0, XUAN_TYPE_Q8_0, 512, 0.0);
-    check_together_vs_alone(XUAN_TYPE_Q8_0, XUAN_TYPE_Q8_0, 5, 0.0);
+    check_together_vs_alone("tiny256", XUAN_TYPE_Q8_0, XUAN_TYPE_Q8_0, 512, 0.0);
+    check_together_vs_alone("tiny256", XUAN_TYPE_Q8_0, XUAN_TYPE_Q8_0, 5, 0.0);
+}
+
+/* gemma3: each sequence's sliding window is its own (positions, not cells),
+ * the global layer sees everything; still equal bits. */
+static void test_gemma3_window_together_equals_alone(void) {
+    check_together_vs_alone("gemma3-tiny256", XUAN_TYPE_Q8_0, XUAN_TYPE_Q8_0, 512, 0.0);
+    check_together_vs_alone("gemma3-tiny256", XUAN_TYPE_Q8_0, XUAN_TYPE_Q8_0, 5, 0.0);
 }
 
 /* F16 weights and cache: the summation order moves with the batch size. */
 static void test_f16_together_close_to_alone(void) {
-    check_together_vs_alone(XUAN_TYPE_F16, XUAN_TYPE_F16, 512, 2e-2);
-    check_together_vs_alone(XUAN_TYPE_F16, XUAN_TYPE_F16, 4, 2e-2);
+    check_together_vs_alone("tiny256", XUAN_TYPE_F16, XUAN_TYPE_F16, 512, 2e-2);
+    check_together_vs_alone("tiny256", XUAN_TYPE_F16, XUAN_TYPE_F16, 4, 2e-2);
 }
 
 /* A shared prefix copied with seq_cp, then two different continuations:
@@ -341,6 +358,7 @@ static void test_malformed_batches_refused(void) {
 
 int main(void) {
     RUN(test_q8_together_equals_alone);
+    RUN(test_gemma3_window_together_equals_alone);
     RUN(test_f16_together_close_to_alone);
     RUN(test_prefix_shared_by_copy);
     RUN(test_cancel_one_sequence);

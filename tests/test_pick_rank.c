@@ -54,11 +54,11 @@ static void test_presets_on_this_kind_of_machine(void) {
     REQUIRE(big);
     CHECK(rank_of(&r, "qwen2.5-14b-instruct") > 1 && big->quality > r.rows[0].quality);
     CHECK(strstr(big->why, "stronger") != NULL && strstr(big->why, "tok/s") != NULL);
-    /* gemma2 is not in xuan's engine: not ranked, and the reason says what to do. */
-    const xuan_pick_row *g2 = row_of(&r, "gemma-2-9b-it");
+    /* chatglm is not in xuan's engine: not ranked, and the reason says what to do. */
+    const xuan_pick_row *g2 = row_of(&r, "glm-4-9b-chat");
     REQUIRE(g2);
-    CHECK(!rank_of(&r, "gemma-2-9b-it"));
-    CHECK(strstr(g2->excluded, "architecture gemma2: not in xuan's engine yet") != NULL);
+    CHECK(!rank_of(&r, "glm-4-9b-chat"));
+    CHECK(strstr(g2->excluded, "architecture chatglm: not in xuan's engine yet") != NULL);
     CHECK(strstr(g2->excluded, "--runtime any") != NULL);
     /* qwen3 runs in xuan because the architecture table says so; the catalog
      * records no GGUF for Qwen3-4B, so it is not ranked by default either. */
@@ -67,11 +67,11 @@ static void test_presets_on_this_kind_of_machine(void) {
     CHECK(q3->runs_in_xuan && !rank_of(&r, "qwen3-4b"));
     CHECK(strstr(q3->excluded, "runs in xuan, but no published GGUF") != NULL);
     xuan_pick_result_free(&r);
-    /* --runtime any ranks both, gemma2 marked as a llama.cpp model. */
+    /* --runtime any ranks both, chatglm marked as a llama.cpp model. */
     o.runtime_any = true;
     run("overall", &hw, &o, &r);
-    CHECK(rank_of(&r, "gemma-2-9b-it") > 0 && !row_of(&r, "gemma-2-9b-it")->runs_in_xuan);
-    CHECK(strstr(row_of(&r, "gemma-2-9b-it")->why, "runs in llama.cpp") != NULL);
+    CHECK(rank_of(&r, "glm-4-9b-chat") > 0 && !row_of(&r, "glm-4-9b-chat")->runs_in_xuan);
+    CHECK(strstr(row_of(&r, "glm-4-9b-chat")->why, "runs in llama.cpp") != NULL);
     CHECK(rank_of(&r, "qwen3-4b") > 0 && row_of(&r, "qwen3-4b")->runs_in_xuan);
     xuan_pick_result_free(&r);
     /* math: the seed's advice (Qwen2.5-Math) holds on the facts: the two
@@ -169,8 +169,8 @@ static void test_normalisation_per_benchmark(void) {
 /* xuan_pick_engine_runs and the resolver. */
 static void test_engine_and_resolve(void) {
     CHECK(xuan_pick_engine_runs("llama") && xuan_pick_engine_runs("qwen2") && xuan_pick_engine_runs("phi3"));
-    CHECK(xuan_pick_engine_runs("qwen3"));
-    CHECK(!xuan_pick_engine_runs("gemma2") && !xuan_pick_engine_runs("mamba") && !xuan_pick_engine_runs(NULL));
+    CHECK(xuan_pick_engine_runs("qwen3") && xuan_pick_engine_runs("gemma3"));
+    CHECK(!xuan_pick_engine_runs("chatglm") && !xuan_pick_engine_runs("mamba") && !xuan_pick_engine_runs(NULL));
     /* "runs in xuan" is the architecture table's flag, entry by entry */
     size_t n_arch = 0;
     const xuan_arch_info *tab = xuan_arch_table(&n_arch);

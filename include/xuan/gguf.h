@@ -150,6 +150,12 @@ typedef struct xuan_arch_info {
     bool q_scale_early;    /* Q scaled by 1/sqrt(head) before Q.K (phi3), not after */
     bool moe;              /* ffn_*_exps expert tensors */
     bool partial_rope;     /* rope.dimension_count may be below the head size */
+    bool embd_scale;       /* token embeddings times sqrt(n_embd) (gemma) */
+    bool attn_softcap;     /* tanh softcapping of Q.K (gemma2; attn_logit_softcapping, default 50) */
+    float final_softcap;   /* default final_logit_softcapping (gemma2 30; 0 = none unless the key says) */
+    uint8_t swa_pattern;   /* with attention.sliding_window: every n-th layer global (gemma3 6, gemma2 2);
+                              0 = the window applies to every layer */
+    uint32_t swa_default;  /* the window when the key is absent (gemma2 4096) */
 } xuan_arch_info;
 
 /* The entry for an architecture name (exact, n bytes), or NULL. */

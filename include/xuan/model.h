@@ -36,6 +36,8 @@ typedef struct xuan_synth_params {
     bool qkv_bias;         /* qwen2: attn_{q,k,v}.bias */
     bool llama3_rope;      /* rope_freqs.weight with Llama-3.1's frequency factors */
     bool longrope;         /* phi3: rope_factors_{long,short}.weight, original ctx 4096 */
+    uint32_t n_swa;        /* {arch}.attention.sliding_window (gemma), 0 = none */
+    float rope_linear;     /* {arch}.rope.scaling.factor with type linear (gemma3), 0 = none */
     uint32_t type;         /* 2D weights; rows that do not fit fall back as llama.cpp does */
     uint32_t embd_type;    /* token_embd.weight */
     uint32_t output_type;  /* output.weight */
@@ -48,9 +50,10 @@ typedef struct xuan_synth_params {
     const char *name;       /* general.name; NULL = "synthetic-<preset>-<type>" */
 } xuan_synth_params;
 
-/* Fills p with a preset's shape (F16 weights, seed 1234).  Presets: tiny,
- * tiny256, qwen2.5-0.5b, qwen2.5-1.5b, qwen2.5-7b, llama3.1-8b, mistral-7b,
- * yi-1.5-9b, phi3.5-mini, phi4.  Returns XUAN_ERR_NOTFOUND for another name. */
+/* Fills p with a preset's shape (F16 weights, seed 1234): real shapes
+ * (qwen2.5-7b, llama3.1-8b, phi4, qwen3-8b, gemma3-12b ...) and tiny ones
+ * per architecture for tests (tiny, tiny256, qwen3-tiny, gemma3-tiny ...);
+ * xuan_synth_preset_names() lists them.  XUAN_ERR_NOTFOUND for another name. */
 int xuan_synth_preset(const char *name, xuan_synth_params *p);
 /* Preset names, NULL-terminated. */
 const char *const *xuan_synth_preset_names(void);
@@ -101,6 +104,12 @@ typedef struct xuan_hparams {
     float yarn_beta_fast, yarn_beta_slow, yarn_log_mul;
     uint32_t n_ctx_orig;    /* rope.scaling.original_context_length, default n_ctx_train */
     uint32_t n_swa;         /* attention.sliding_window; 0 = full attention */
+    uint32_t swa_pattern;   /* 0: the window applies to every layer; n: layers il % n < n-1 are local */
+    float rope_base_swa;    /* local layers' rope.freq_base_swa (gemma: 10000), freq scale 1 */
+    float rope_freq_scale_swa;
+    float q_scale;          /* Q times this after RoPE (phi3, gemma), 0 = Q.K scaled by 1/sqrt(head) */
+    float attn_softcap;     /* Q.K -> cap * tanh(Q.K / cap) (gemma2); 0 = none */
+    float final_softcap;    /* logits -> cap * tanh(logits / cap); 0 = none */
     char rope_scaling[16];  /* "none", "linear", "yarn", "longrope", "llama3" */
     bool tied;              /* output reuses token_embd.weight */
 } xuan_hparams;

@@ -50,6 +50,7 @@ struct xuan_ctx {
     float *q, *k, *v, *att; /* B x qd, B x kvd, B x kvd, B x qd */
     float *h, *u;           /* B x F, B x F (B x 2F for fused gate|up) */
     float *cs;              /* B x n_rot RoPE tables */
+    float *cs_swa;          /* the same for local layers (their own base), when the model has them */
     void *mm_scratch;
     size_t xr_cap; /* floats in xr */
 
@@ -184,6 +185,7 @@ xuan_ctx *xuan_ctx_new(const xuan_model *m, const xuan_ctx_params *pp, xuan_erro
     c->h = alloc_f(B * F, &total, &fail);
     c->u = alloc_f(B * max_sz(F * (fused_up ? 2 : 1), qd + 2 * kvd), &total, &fail);
     c->cs = alloc_f(B * hp->n_rot, &total, &fail);
+    if (hp->swa_pattern) c->cs_swa = alloc_f(B * hp->n_rot, &total, &fail);
     c->out_cap = p.n_seq_max;
     c->logits = alloc_f(c->out_cap * hp->n_vocab, &total, &fail);
     /* scores (n_ctx) + rounded q (head_dim) + a Q8_0 V row as floats + the
@@ -219,7 +221,8 @@ void xuan_ctx_free(xuan_ctx *c) {
     xuan_kv_free(&c->kv);
     int32_t *ints[] = {c->tokens0, c->ub_tok, c->ub_pos, c->ub_seq, c->ub_cell, c->ub_out, c->row_out};
     for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) xuan_free(ints[i]);
-    float *bufs[] = {c->x, c->xn, c->xr, c->q, c->k, c->v, c->att, c->h, c->u, c->cs, c->logits, c->att_scratch};
+    float *bufs[] = {c->x,  c->xn, c->xr, c->q,      c->k,      c->v,          c->att,
+                     c->h,  c->u,  c->cs, c->cs_swa, c->logits, c->att_scratch};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) xuan_free_aligned(bufs[i]);
     xuan_free_aligned(c->qq);
     xuan_free_aligned(c->mm_scratch);
@@ -311,7 +314,9 @@ static void mm(xuan_ctx *c, const xuan_weight *w, const float *x, int64_t n, flo
 typedef struct attn_job {
     xuan_ctx *c;
     uint32_t il, n_tok;
-    float scale;     /* applied to q.k (1 for phi3, whose q was scaled before) */
+    float scale;     /* applied to q.k (1 for phi3 and gemma, whose q was scaled before) */
+    float softcap;   /* q.k -> cap * tanh(q.k / cap) before the softmax (gemma2); 0 = none */
+    uint32_t window; /* keys a query sees in this layer (sliding window); 0 = all */
     xuan_order order;  /* the product order llama.cpp uses for this batch */
     xuan_dot_f16_fn qk; /* q . k in that order (the quant room's F16 kernel) */
     bool avx2;
@@ -322,7 +327,7 @@ static void attn_one(xuan_ctx *c, const attn_job *j, uint32_t t, uint32_t h, int
     const uint32_t hd = hp->head_dim, group = hp->n_heads / hp->n_kv_heads, kvh = h / group;
     const uint32_t pos = (uint32_t)c->ub_pos[t];
     uint32_t first = 0;
-    if (hp->n_swa && pos + 1 > hp->n_swa) first = pos + 1 - hp->n_swa;
+    if (j->window && pos + 1 > j->window) first = pos + 1 - j->window;
     const uint32_t n_keys = pos + 1 - first;
     /* the cells of positions first..pos of this token's sequence (< 0: none) */
     const int32_t *cells = xuan_kv_seq_map(&c->kv, c->ub_seq[t]) + first;
@@ -355,6 +360,9 @@ static void attn_one(xuan_ctx *c, const attn_job *j, uint32_t t, uint32_t h, int
                                                     kbase + (size_t)cells[i] * c->kv_row, qq) * j->scale;
     }
 
+    if (j->softcap > 0) /* masked keys stay -inf */
+        for (uint32_t i = 0; i < n_keys; i++)
+            if (cells[i] >= 0) xuan_op_softcap(scores + i, 1, j->softcap);
     if (j->avx2) xuan_op_softmax_avx2(scores, n_keys, first);
     else xuan_op_softmax(scores, n_keys, first);
 
@@ -445,14 +453,13 @@ static void tok_one(const tok_job *j, uint32_t t) {
         add_vec(q, L->bq, qd);
         add_vec(k, L->bk, kvd);
         add_vec(v, L->bv, kvd);
-        const float *cs = c->cs + (size_t)t * hp->n_rot;
-        const bool early = hp->arch->q_scale_early;
-        const float qscale = 1.0f / sqrtf((float)hd);
+        const float *cs = (layer_is_local(hp, j->il) && c->cs_swa ? c->cs_swa : c->cs) + (size_t)t * hp->n_rot;
+        const float qscale = hp->q_scale;
         for (uint32_t h = 0; h < hp->n_heads; h++) {
             float *qh = q + h * hd;
             if (L->q_norm) xuan_op_rmsnorm(qh, L->q_norm, qh, hd, hp->norm_eps);
             xuan_op_rope_apply(qh, cs, hp->n_rot, hp->rope_neox);
-            if (early)
+            if (qscale != 0.0f)
                 for (int64_t e = 0; e < hd; e++) qh[e] *= qscale;
         }
         for (uint32_t h = 0; h < hp->n_kv_heads; h++) {
@@ -465,17 +472,20 @@ static void tok_one(const tok_job *j, uint32_t t) {
     }
     case TOK_FFN_NORM:
         add_vec(xn, L->bo, d);
+        if (L->attn_post_norm) xuan_op_rmsnorm(xn, L->attn_post_norm, xn, d, hp->norm_eps);
         for (int64_t i = 0; i < d; i++) x[i] += xn[i];
         xuan_op_rmsnorm(x, L->ffn_norm, xn, d, hp->norm_eps);
         break;
     case TOK_SWIGLU: {
         const float *g = L->w_gate.data ? c->h + t * F : c->u + t * 2 * F; /* fused rows: gate | up */
         const float *u = L->w_gate.data ? c->u + t * F : c->u + t * 2 * F + F;
-        if (c->simd >= XUAN_SIMD_AVX2) xuan_op_swiglu_avx2(g, u, c->h + t * F, F);
+        if (hp->arch->act == XUAN_ACT_GELU) xuan_op_geglu(g, u, c->h + t * F, F);
+        else if (c->simd >= XUAN_SIMD_AVX2) xuan_op_swiglu_avx2(g, u, c->h + t * F, F);
         else xuan_op_swiglu(g, u, c->h + t * F, F);
         break;
     }
     case TOK_RESID:
+        if (L->ffn_post_norm) xuan_op_rmsnorm(xn, L->ffn_post_norm, xn, d, hp->norm_eps);
         for (int64_t i = 0; i < d; i++) x[i] += xn[i];
         break;
     }
@@ -490,7 +500,8 @@ static void tok_part(void *ctx, int ith, int nth) {
         const int64_t F = hp->d_ffn, e0 = (F * ith / nth) & ~(int64_t)15;
         const int64_t e1 = ith + 1 == nth ? F : (F * (ith + 1) / nth) & ~(int64_t)15;
         const float *g = L->w_gate.data ? j->c->h : j->c->u, *u = L->w_gate.data ? j->c->u : j->c->u + F;
-        if (j->c->simd >= XUAN_SIMD_AVX2) xuan_op_swiglu_avx2(g + e0, u + e0, j->c->h + e0, e1 - e0);
+        if (hp->arch->act == XUAN_ACT_GELU) xuan_op_geglu(g + e0, u + e0, j->c->h + e0, e1 - e0);
+        else if (j->c->simd >= XUAN_SIMD_AVX2) xuan_op_swiglu_avx2(g + e0, u + e0, j->c->h + e0, e1 - e0);
         else xuan_op_swiglu(g + e0, u + e0, j->c->h + e0, e1 - e0);
         return;
     }
@@ -524,7 +535,8 @@ static void layer_forward(xuan_ctx *c, uint32_t il, uint32_t n, bool last) {
         mm(c, &L->wv, c->xn, n, c->v);
     }
     per_token(c, il, n, TOK_QKV);
-    attn_job aj = {.c = c, .il = il, .n_tok = n, .scale = hp->arch->q_scale_early ? 1.0f : 1.0f / sqrtf((float)hp->head_dim),
+    attn_job aj = {.c = c, .il = il, .n_tok = n, .scale = hp->q_scale != 0.0f ? 1.0f : 1.0f / sqrtf((float)hp->head_dim),
+                   .softcap = hp->attn_softcap, .window = layer_is_local(hp, il) ? hp->n_swa : 0,
                    .order = n >= 2 ? XUAN_ORDER_GEMM : XUAN_ORDER_VEC, /* tinyBLAS takes 2+ tokens */
                    .qk = xuan_dot_f16_kernel(c->simd, n < 2),
                    .avx2 = c->simd >= XUAN_SIMD_AVX2};
@@ -560,10 +572,19 @@ static int eval_piece(xuan_ctx *c, uint32_t n, size_t out0, xuan_error *err) {
     const xuan_hparams *hp = &m->hp;
     const int64_t d = hp->d_model;
     for (uint32_t t = 0; t < n; t++) xuan_weight_row(&m->tok_embd, c->ub_tok[t], c->x + t * d);
+    if (hp->arch->embd_scale) { /* gemma: ggml_scale(inpL, sqrtf(n_embd)) */
+        const float s = sqrtf((float)d);
+        for (size_t i = 0; i < (size_t)n * (size_t)d; i++) c->x[i] *= s;
+    }
     /* LongRoPE picks its factors by the context size, as llama.cpp does. */
     const float *ff = m->rope_freqs;
     if (!ff && m->rope_long) ff = c->p.n_ctx > hp->n_ctx_orig ? m->rope_long : m->rope_short;
-    for (uint32_t t = 0; t < n; t++) xuan_op_rope_table(hp, ff, (float)c->ub_pos[t], c->cs + (size_t)t * hp->n_rot);
+    for (uint32_t t = 0; t < n; t++) {
+        xuan_op_rope_table(hp, ff, (float)c->ub_pos[t], hp->rope_base, hp->rope_freq_scale, c->cs + (size_t)t * hp->n_rot);
+        if (c->cs_swa) /* the local layers' own base and scale */
+            xuan_op_rope_table(hp, ff, (float)c->ub_pos[t], hp->rope_base_swa, hp->rope_freq_scale_swa,
+                               c->cs_swa + (size_t)t * hp->n_rot);
+    }
     for (uint32_t il = 0; il < hp->n_layers; il++) {
         if (c->stop && *c->stop) return xuan_fail(err, XUAN_ERR_INTERRUPTED, "interrupted");
         layer_forward(c, il, n, il + 1 == hp->n_layers);
@@ -571,7 +592,9 @@ static int eval_piece(xuan_ctx *c, uint32_t n, size_t out0, xuan_error *err) {
     if (c->ub_n_out) {
         for (uint32_t k = 0; k < c->ub_n_out; k++)
             xuan_op_rmsnorm(c->x + k * d, m->output_norm, c->xn + k * d, d, hp->norm_eps);
-        mm(c, &m->output, c->xn, c->ub_n_out, c->logits + out0 * hp->n_vocab);
+        float *lg = c->logits + out0 * hp->n_vocab;
+        mm(c, &m->output, c->xn, c->ub_n_out, lg);
+        if (hp->final_softcap > 0) xuan_op_softcap(lg, (int64_t)c->ub_n_out * hp->n_vocab, hp->final_softcap);
     }
     return 0;
 }

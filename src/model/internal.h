@@ -14,7 +14,8 @@ typedef const float *vecf;
 
 typedef struct layer_w {
     vecf attn_norm, ffn_norm;
-    vecf q_norm, k_norm;          /* per-head RMSNorm weights (qwen3), head_dim each */
+    vecf q_norm, k_norm;          /* per-head RMSNorm weights (qwen3, gemma3), head_dim each */
+    vecf attn_post_norm, ffn_post_norm; /* sandwich norms (gemma2/3) */
     xuan_weight wq, wk, wv, wqkv; /* wqkv.data != NULL: fused (phi3) */
     vecf bq, bk, bv, bo;          /* optional biases */
     xuan_weight wo;
@@ -62,6 +63,13 @@ static inline const int32_t *xuan_kv_seq_map(const kv_cells *kv, int32_t seq) {
     return kv->pos_cell + (size_t)seq * kv->n_cells;
 }
 
+/* A layer that sees only the sliding window: every layer when the arch has
+ * no pattern, else layers il % n < n - 1 (llama_hparams::set_swa_pattern). */
+static inline bool layer_is_local(const xuan_hparams *hp, uint32_t il) {
+    if (!hp->n_swa) return false;
+    return hp->swa_pattern == 0 || il % hp->swa_pattern < hp->swa_pattern - 1;
+}
+
 /* ---- kernels shared by the forward pass (ops.c) ---- */
 
 /* y = x / rms(x) * w over n elements (sum in double, as ggml). */
@@ -69,7 +77,7 @@ void xuan_op_rmsnorm(const float *x, const float *w, float *y, int64_t n, float 
 /* cos/sin table for one position: cs[2i], cs[2i+1] for i < n_rot/2, built
  * exactly as ggml's rope cache (theta multiplied step by step). */
 void xuan_op_rope_table(const xuan_hparams *hp, const float *freq_factors, float pos,
-                        float *cs);
+                        float base, float freq_scale, float *cs);
 /* Rotates one head vector in place. */
 void xuan_op_rope_apply(float *x, const float *cs, uint32_t n_rot, bool neox);
 /* Rounds floats to the nearest F16 (or BF16) value, in place or src->dst. */
@@ -90,6 +98,11 @@ typedef enum xuan_order { XUAN_ORDER_GEMM, XUAN_ORDER_VEC } xuan_order;
 float xuan_op_expf_ggml(float x);
 /* y = silu(g) * u: ggml_v_silu on whole 16-element chunks, expf on the tail. */
 void xuan_op_swiglu(const float *g, const float *u, float *y, int64_t n);
+/* y = gelu(g) * u, gelu(tanh) read from ggml's F16 table (GGML_GELU_FP16):
+ * y = 0 below -10, g * u above 10. */
+void xuan_op_geglu(const float *g, const float *u, float *y, int64_t n);
+/* x -> cap * tanh(x / cap), in place. */
+void xuan_op_softcap(float *x, int64_t n, float cap);
 /* Softmax in place over the scores of cells first .. first+n-1: exp with
  * ggml_v_expf in 16-cell chunks aligned to cell 0, chunk sums by the tree,
  * added in double (ggml_vec_soft_max_f32 over the padded, masked row). */

@@ -140,7 +140,35 @@ static int read_hparams(const xuan_gguf *g, xuan_hparams *hp, xuan_error *err) {
         attn *= 1.0f / (1.0f + 0.1f * logf(f));
     }
     hp->rope_attn_factor = attn * rope_attn;
+    const xuan_arch_info *ai = hp->arch;
+    hp->n_swa = ai->swa_default;
     if ((rc = key_u32(g, arch, "attention.sliding_window", false, &hp->n_swa, err))) return rc;
+    /* gemma: local layers (il % n < n - 1) see the window, the others
+     * everything; their RoPE has its own base (llama_model::get_rope_freq_base) */
+    hp->swa_pattern = hp->n_swa ? ai->swa_pattern : 0;
+    if (hp->swa_pattern &&
+        (rc = key_u32(g, arch, "attention.sliding_window_pattern", false, &hp->swa_pattern, err)))
+        return rc;
+    hp->rope_base_swa = ai->attn_softcap ? hp->rope_base : 10000.0f; /* gemma2 shares the base */
+    hp->rope_freq_scale_swa = ai->attn_softcap ? hp->rope_freq_scale : 1.0f;
+    if ((rc = key_f32(g, arch, "rope.freq_base_swa", &hp->rope_base_swa, err))) return rc;
+    if (!(hp->rope_base_swa > 0))
+        return xuan_fail(err, XUAN_ERR_FORMAT, "%s.rope.freq_base_swa %g is invalid", arch, hp->rope_base_swa);
+    /* Q scaled after RoPE instead of Q.K: phi3 by 1/sqrt(head); gemma by its
+     * query_pre_attn_scalar, which is n_embd/n_head for the 27B models */
+    if (ai->q_scale_early) {
+        bool big_gemma = ai->embd_scale && hp->n_layers == (ai->attn_softcap ? 46u : 62u);
+        hp->q_scale = 1.0f / sqrtf((float)(big_gemma ? hp->d_model / hp->n_heads : hp->head_dim));
+    }
+    hp->attn_softcap = ai->attn_softcap ? 50.0f : 0.0f;
+    hp->final_softcap = ai->final_softcap;
+    if ((rc = key_f32(g, arch, "attn_logit_softcapping", &hp->attn_softcap, err)) ||
+        (rc = key_f32(g, arch, "final_logit_softcapping", &hp->final_softcap, err)))
+        return rc;
+    if (!(hp->attn_softcap >= 0) || !(hp->final_softcap >= 0) || !isfinite(hp->attn_softcap) ||
+        !isfinite(hp->final_softcap))
+        return xuan_fail(err, XUAN_ERR_FORMAT, "%s: bad logit softcapping %g / %g", arch, hp->attn_softcap,
+                         hp->final_softcap);
     return 0;
 }
 
@@ -276,6 +304,9 @@ static int bind_tensors(xuan_model *m, xuan_error *err) {
         }
         if (ai->qk_norm && ((rc = bind_vec(m, N("attn_q_norm.weight"), hp->head_dim, true, &L->q_norm, err)) ||
                             (rc = bind_vec(m, N("attn_k_norm.weight"), hp->head_dim, true, &L->k_norm, err))))
+            return rc;
+        if (ai->post_norms && ((rc = bind_vec(m, N("post_attention_norm.weight"), d, true, &L->attn_post_norm, err)) ||
+                               (rc = bind_vec(m, N("post_ffw_norm.weight"), d, true, &L->ffn_post_norm, err))))
             return rc;
         if (ai->fused_gate_up) {
             if ((rc = bind_mat(m, N("ffn_up.weight"), d, 2 * F, true, &L->w_up, err))) return rc;

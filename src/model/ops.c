@@ -12,7 +12,10 @@
  */
 #include "model/internal.h"
 
+#include "xuan/quant.h"
+
 #include <math.h>
+#include <pthread.h>
 #include <string.h>
 
 void xuan_op_rmsnorm(const float *x, const float *w, float *y, int64_t n, float eps) {
@@ -35,17 +38,18 @@ static float corr_dim(int n_dims, int n_ctx_orig, float n_rot, float base) {
     return (float)n_dims * logf((float)n_ctx_orig / (n_rot * 2.0f * (float)M_PI)) / (2.0f * logf(base));
 }
 
-void xuan_op_rope_table(const xuan_hparams *hp, const float *ff, float pos, float *cs) {
+void xuan_op_rope_table(const xuan_hparams *hp, const float *ff, float pos, float base, float freq_scale,
+                        float *cs) {
     const int n_dims = (int)hp->n_rot;
-    const float theta_scale = powf(hp->rope_base, -2.0f / (float)n_dims);
+    const float theta_scale = powf(base, -2.0f / (float)n_dims);
     float corr[2] = {0, 0};
     if (hp->yarn_ext_factor != 0.0f) {
-        float start = floorf(corr_dim(n_dims, (int)hp->n_ctx_orig, hp->yarn_beta_fast, hp->rope_base));
-        float end = ceilf(corr_dim(n_dims, (int)hp->n_ctx_orig, hp->yarn_beta_slow, hp->rope_base));
+        float start = floorf(corr_dim(n_dims, (int)hp->n_ctx_orig, hp->yarn_beta_fast, base));
+        float end = ceilf(corr_dim(n_dims, (int)hp->n_ctx_orig, hp->yarn_beta_slow, base));
         corr[0] = fmaxf(0.0f, start);
         corr[1] = fminf((float)(n_dims - 1), end);
     }
-    const float freq_scale = hp->rope_freq_scale, ext = hp->yarn_ext_factor;
+    const float ext = hp->yarn_ext_factor;
     float theta = pos;
     for (int i0 = 0; i0 < n_dims; i0 += 2) {
         const float f = ff ? ff[i0 / 2] : 1.0f;
@@ -119,6 +123,34 @@ void xuan_op_swiglu(const float *g, const float *u, float *y, int64_t n) {
     int64_t i = 0;
     for (; i < n16; i++) y[i] = g[i] / (1.0f + xuan_op_expf_ggml(0.0f - g[i])) * u[i];
     for (; i < n; i++) y[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
+}
+
+/* ggml_table_gelu_f16, built as ggml_cpu_init builds it: every F16 value
+ * through 0.5x(1 + tanh(sqrt(2/pi) x (1 + 0.044715 x^2))), the inner
+ * 1 + a*x*x contracted to one FMA as its compiler does. */
+static uint16_t gelu_table[1 << 16];
+static pthread_once_t gelu_once = PTHREAD_ONCE_INIT;
+
+static void gelu_build(void) {
+    for (uint32_t i = 0; i < 1u << 16; i++) {
+        const float x = xuan_fp16_to_fp32((uint16_t)i);
+        const float inner = fmaf(0.044715f * x, x, 1.0f);
+        gelu_table[i] = xuan_fp32_to_fp16(0.5f * x * (1.0f + tanhf(0.79788456080286535587989211986876f * x * inner)));
+    }
+}
+
+void xuan_op_geglu(const float *g, const float *u, float *y, int64_t n) {
+    pthread_once(&gelu_once, gelu_build);
+    for (int64_t i = 0; i < n; i++) {
+        if (g[i] <= -10.0f) y[i] = 0.0f;
+        else if (g[i] >= 10.0f) y[i] = g[i] * u[i];
+        else y[i] = xuan_fp16_to_fp32(gelu_table[xuan_fp32_to_fp16(g[i])]) * u[i];
+    }
+}
+
+void xuan_op_softcap(float *x, int64_t n, float cap) {
+    const float inv = 1.0f / cap; /* ggml_scale(1/cap), ggml_tanh, ggml_scale(cap) */
+    for (int64_t i = 0; i < n; i++) x[i] = tanhf(x[i] * inv) * cap;
 }
 
 void xuan_op_softmax(float *s, uint32_t n, uint32_t first) {

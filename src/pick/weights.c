@@ -232,6 +232,7 @@ int xuan_model_weights(const xuan_model_info *m, xuan_quant q, xuan_weights *out
         }
         if (qkv_bias) add(&a, R_F32, l, (H + 2 * Hkv) * hd, 1, 1, 1); /* q/k/v biases */
         if (ai && ai->qk_norm) add(&a, R_F32, l, hd, 2, 1, 1);       /* per-head q/k norms */
+        if (ai && ai->post_norms) add(&a, R_F32, l, d, 2, 1, 1);     /* sandwich norms */
         if (m->n_experts && l >= m->first_dense_layers) {
             add(&a, R_F32, l, d, m->n_experts, 1, 1); /* router, kept F32 */
             ffn(&a, l, d, m->moe_d_ffn, m->n_experts, m->n_experts_used, false);
