@@ -156,6 +156,7 @@ typedef struct xuan_arch_info {
     uint8_t swa_pattern;   /* with attention.sliding_window: every n-th layer global (gemma3 6, gemma2 2);
                               0 = the window applies to every layer */
     uint32_t swa_default;  /* the window when the key is absent (gemma2 4096) */
+    bool attn_temp;        /* Llama-4 attention temperature: Q scaled by position (mistral3) */
 } xuan_arch_info;
 
 /* The entry for an architecture name (exact, n bytes), or NULL. */

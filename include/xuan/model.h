@@ -38,6 +38,9 @@ typedef struct xuan_synth_params {
     bool longrope;         /* phi3: rope_factors_{long,short}.weight, original ctx 4096 */
     uint32_t n_swa;        /* {arch}.attention.sliding_window (gemma), 0 = none */
     float rope_linear;     /* {arch}.rope.scaling.factor with type linear (gemma3), 0 = none */
+    float yarn;            /* YaRN factor (mistral3), 0 = none; with yarn_orig */
+    uint32_t yarn_orig;
+    float attn_temp;       /* {arch}.attention.temperature_scale (mistral3), 0 = none */
     uint32_t type;         /* 2D weights; rows that do not fit fall back as llama.cpp does */
     uint32_t embd_type;    /* token_embd.weight */
     uint32_t output_type;  /* output.weight */
@@ -110,6 +113,8 @@ typedef struct xuan_hparams {
     float q_scale;          /* Q times this after RoPE (phi3, gemma), 0 = Q.K scaled by 1/sqrt(head) */
     float attn_softcap;     /* Q.K -> cap * tanh(Q.K / cap) (gemma2); 0 = none */
     float final_softcap;    /* logits -> cap * tanh(logits / cap); 0 = none */
+    float attn_temp_scale;  /* attention.temperature_scale (mistral3): Q times
+                               1 + scale * log(floor(pos / n_ctx_orig) + 1); 0 = none */
     char rope_scaling[16];  /* "none", "linear", "yarn", "longrope", "llama3" */
     bool tied;              /* output reuses token_embd.weight */
 } xuan_hparams;

@@ -454,7 +454,11 @@ static void tok_one(const tok_job *j, uint32_t t) {
         add_vec(k, L->bk, kvd);
         add_vec(v, L->bv, kvd);
         const float *cs = (layer_is_local(hp, j->il) && c->cs_swa ? c->cs_swa : c->cs) + (size_t)t * hp->n_rot;
-        const float qscale = hp->q_scale;
+        float qscale = hp->q_scale;
+        if (hp->attn_temp_scale != 0.0f) { /* llm_graph_input_attn_temp, in its types */
+            const float f = floorf((float)c->ub_pos[t] / (float)hp->n_ctx_orig);
+            qscale = (float)(log((double)f + 1.0) * (double)hp->attn_temp_scale + 1.0);
+        }
         for (uint32_t h = 0; h < hp->n_heads; h++) {
             float *qh = q + h * hd;
             if (L->q_norm) xuan_op_rmsnorm(qh, L->q_norm, qh, hd, hp->norm_eps);

@@ -160,6 +160,12 @@ static int read_hparams(const xuan_gguf *g, xuan_hparams *hp, xuan_error *err) {
         bool big_gemma = ai->embd_scale && hp->n_layers == (ai->attn_softcap ? 46u : 62u);
         hp->q_scale = 1.0f / sqrtf((float)(big_gemma ? hp->d_model / hp->n_heads : hp->head_dim));
     }
+    if (ai->attn_temp) {
+        if ((rc = key_f32(g, arch, "attention.temperature_scale", &hp->attn_temp_scale, err))) return rc;
+        if (!isfinite(hp->attn_temp_scale) || (hp->attn_temp_scale != 0.0f && hp->n_ctx_orig == 0))
+            return xuan_fail(err, XUAN_ERR_FORMAT, "%s.attention.temperature_scale %g needs an original context",
+                             arch, hp->attn_temp_scale);
+    }
     hp->attn_softcap = ai->attn_softcap ? 50.0f : 0.0f;
     hp->final_softcap = ai->final_softcap;
     if ((rc = key_f32(g, arch, "attn_logit_softcapping", &hp->attn_softcap, err)) ||

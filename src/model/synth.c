@@ -24,35 +24,58 @@ typedef struct preset {
     uint32_t layers, dim, ffn, heads, kv_heads, head_dim, vocab, ctx;
     float rope_base, eps;
     bool tied, llama3_rope, longrope;
-    uint32_t swa;           /* attention.sliding_window (gemma) */
-    float rope_linear;      /* rope.scaling.factor of a linear scaling (gemma3 4B+: 8) */
 } preset;
 
+/* What some presets add to the core shape (xuan_synth_params has the meaning). */
+typedef struct preset_extra {
+    const char *name;
+    uint32_t swa;
+    float rope_linear, yarn;
+    uint32_t yarn_orig;
+    float attn_temp;
+} preset_extra;
+
 static const preset PRESETS[] = {
-    /* name            arch     L   dim   ffn    H   KV  hd  vocab   ctx     rope      eps   tied l3 lr  swa  linear */
-    {"tiny",          "qwen2",  2,   64,   128,  4,  2,  16,      0,   4096, 1e6f,     1e-6f, true, false, false, 0, 0},
-    {"tiny256",       "qwen2",  2,  256,   512,  4,  2,  64,      0,   4096, 1e6f,     1e-6f, true, false, false, 0, 0},
-    {"qwen2.5-0.5b",  "qwen2", 24,  896,  4864, 14,  2,  64, 151936,  32768, 1e6f,     1e-6f, true, false, false, 0, 0},
-    {"qwen2.5-1.5b",  "qwen2", 28, 1536,  8960, 12,  2, 128, 151936,  32768, 1e6f,     1e-6f, true, false, false, 0, 0},
-    {"qwen2.5-7b",    "qwen2", 28, 3584, 18944, 28,  4, 128, 152064,  32768, 1e6f,     1e-6f, false, false, false, 0, 0},
-    {"llama3.1-8b",   "llama", 32, 4096, 14336, 32,  8, 128, 128256, 131072, 5e5f,     1e-5f, false, true, false, 0, 0},
-    {"mistral-7b",    "llama", 32, 4096, 14336, 32,  8, 128,  32768,  32768, 1e6f,     1e-5f, false, false, false, 0, 0},
-    {"yi-1.5-9b",     "llama", 48, 4096, 11008, 32,  4, 128,  64000,   4096, 5e6f,     1e-6f, false, false, false, 0, 0},
-    {"phi3.5-mini",   "phi3",  32, 3072,  8192, 32, 32,  96,  32064, 131072, 1e4f,     1e-5f, false, false, true, 0, 0},
-    {"phi4",          "phi3",  40, 5120, 17920, 40, 10, 128, 100352,  16384, 2.5e5f,   1e-5f, false, false, false, 0, 0},
-    {"qwen3-tiny",    "qwen3",  2,   64,   128,  4,  2,  32,      0,   4096, 1e6f,     1e-6f, true, false, false, 0, 0},
-    {"qwen3-tiny256", "qwen3",  2,  256,   512,  4,  2, 128,      0,   4096, 1e6f,     1e-6f, true, false, false, 0, 0},
-    {"qwen3-0.6b",    "qwen3", 28, 1024,  3072, 16,  8, 128, 151936,  40960, 1e6f,     1e-6f, true, false, false, 0, 0},
-    {"qwen3-8b",      "qwen3", 36, 4096, 12288, 32,  8, 128, 151936,  40960, 1e6f,     1e-6f, false, false, false, 0, 0},
-    /* gemma: tied output; 6 tiny layers are gemma3's 5 local : 1 global, a window of 8 is crossed in every parity run (prompt + 64 tokens) */
-    {"gemma2-tiny",   "gemma2",  4,  64,   128,  4,  2,  32,      0,   4096, 1e4f,     1e-6f, true, false, false, 8, 0},
-    {"gemma2-9b",     "gemma2", 42, 3584, 14336, 16,  8, 256, 256000,   8192, 1e4f,     1e-6f, true, false, false, 4096, 0},
-    {"gemma3-tiny",   "gemma3",  6,  64,   128,  4,  2,  32,      0,   4096, 1e6f,     1e-6f, true, false, false, 8, 8},
-    {"gemma3-tiny256","gemma3",  6, 256,   512,  4,  2, 256,      0,   4096, 1e6f,     1e-6f, true, false, false, 8, 8},
-    {"gemma3-4b",     "gemma3", 34, 2560, 10240,  8,  4, 256, 262208, 131072, 1e6f,     1e-6f, true, false, false, 1024, 8},
-    {"gemma3-12b",    "gemma3", 48, 3840, 15360, 16,  8, 256, 262208, 131072, 1e6f,     1e-6f, true, false, false, 1024, 8},
+    /* name            arch     L   dim   ffn    H   KV  hd  vocab   ctx     rope      eps   tied l3 lr */
+    {"tiny",          "qwen2",  2,   64,   128,  4,  2,  16,      0,   4096, 1e6f,     1e-6f, true, false, false},
+    {"tiny256",       "qwen2",  2,  256,   512,  4,  2,  64,      0,   4096, 1e6f,     1e-6f, true, false, false},
+    {"qwen2.5-0.5b",  "qwen2", 24,  896,  4864, 14,  2,  64, 151936,  32768, 1e6f,     1e-6f, true, false, false},
+    {"qwen2.5-1.5b",  "qwen2", 28, 1536,  8960, 12,  2, 128, 151936,  32768, 1e6f,     1e-6f, true, false, false},
+    {"qwen2.5-7b",    "qwen2", 28, 3584, 18944, 28,  4, 128, 152064,  32768, 1e6f,     1e-6f, false, false, false},
+    {"llama3.1-8b",   "llama", 32, 4096, 14336, 32,  8, 128, 128256, 131072, 5e5f,     1e-5f, false, true, false},
+    {"mistral-7b",    "llama", 32, 4096, 14336, 32,  8, 128,  32768,  32768, 1e6f,     1e-5f, false, false, false},
+    {"yi-1.5-9b",     "llama", 48, 4096, 11008, 32,  4, 128,  64000,   4096, 5e6f,     1e-6f, false, false, false},
+    {"phi3.5-mini",   "phi3",  32, 3072,  8192, 32, 32,  96,  32064, 131072, 1e4f,     1e-5f, false, false, true},
+    {"phi4",          "phi3",  40, 5120, 17920, 40, 10, 128, 100352,  16384, 2.5e5f,   1e-5f, false, false, false},
+    {"qwen3-tiny",    "qwen3",  2,   64,   128,  4,  2,  32,      0,   4096, 1e6f,     1e-6f, true, false, false},
+    {"qwen3-tiny256", "qwen3",  2,  256,   512,  4,  2, 128,      0,   4096, 1e6f,     1e-6f, true, false, false},
+    {"qwen3-0.6b",    "qwen3", 28, 1024,  3072, 16,  8, 128, 151936,  40960, 1e6f,     1e-6f, true, false, false},
+    {"qwen3-8b",      "qwen3", 36, 4096, 12288, 32,  8, 128, 151936,  40960, 1e6f,     1e-6f, false, false, false},
+    /* gemma: tied output; 6 tiny layers are gemma3's 5 local : 1 global */
+    {"gemma2-tiny",   "gemma2",  4,  64,   128,  4,  2,  32,      0,   4096, 1e4f,     1e-6f, true, false, false},
+    {"gemma2-9b",     "gemma2", 42, 3584, 14336, 16,  8, 256, 256000,   8192, 1e4f,     1e-6f, true, false, false},
+    {"gemma3-tiny",   "gemma3",  6,  64,   128,  4,  2,  32,      0,   4096, 1e6f,     1e-6f, true, false, false},
+    {"gemma3-tiny256","gemma3",  6, 256,   512,  4,  2, 256,      0,   4096, 1e6f,     1e-6f, true, false, false},
+    {"gemma3-4b",     "gemma3", 34, 2560, 10240,  8,  4, 256, 262208, 131072, 1e6f,     1e-6f, true, false, false},
+    {"gemma3-12b",    "gemma3", 48, 3840, 15360, 16,  8, 256, 262208, 131072, 1e6f,     1e-6f, true, false, false},
+    {"mistral3-tiny", "mistral3", 2,  64,   128,  4,  2,  16,      0,   4096, 1e6f,     1e-5f, true, false, false},
+    {"mistral3-tiny256","mistral3",2, 256,   512,  4,  2,  64,      0,   4096, 1e6f,     1e-5f, true, false, false},
 };
 enum { N_PRESETS = sizeof PRESETS / sizeof PRESETS[0] };
+
+static const preset_extra EXTRAS[] = {
+    /* gemma: a window of 8 is crossed in every parity run (prompt + 64 tokens) */
+    {"gemma2-tiny", .swa = 8},
+    {"gemma2-9b", .swa = 4096},
+    {"gemma3-tiny", .swa = 8, .rope_linear = 8},
+    {"gemma3-tiny256", .swa = 8, .rope_linear = 8},
+    {"gemma3-4b", .swa = 1024, .rope_linear = 8},
+    {"gemma3-12b", .swa = 1024, .rope_linear = 8},
+    /* mistral3: an original context of 16 makes every parity run reach the
+     * positions where the attention temperature scales Q */
+    {"mistral3-tiny", .yarn = 16, .yarn_orig = 16, .attn_temp = 0.1f},
+    {"mistral3-tiny256", .yarn = 16, .yarn_orig = 16, .attn_temp = 0.1f},
+};
 
 const char *const *xuan_synth_preset_names(void) {
     static const char *names[N_PRESETS + 1];
@@ -72,7 +95,12 @@ int xuan_synth_preset(const char *name, xuan_synth_params *p) {
         p->n_vocab = s->vocab, p->n_ctx = s->ctx;
         p->rope_base = s->rope_base, p->norm_eps = s->eps;
         p->tied = s->tied, p->llama3_rope = s->llama3_rope, p->longrope = s->longrope;
-        p->n_swa = s->swa, p->rope_linear = s->rope_linear;
+        for (size_t k = 0; k < sizeof EXTRAS / sizeof EXTRAS[0]; k++) {
+            const preset_extra *x = &EXTRAS[k];
+            if (strcmp(x->name, s->name)) continue;
+            p->n_swa = x->swa, p->rope_linear = x->rope_linear;
+            p->yarn = x->yarn, p->yarn_orig = x->yarn_orig, p->attn_temp = x->attn_temp;
+        }
         p->qkv_bias = xuan_arch_find(s->arch, strlen(s->arch))->qkv_bias == XUAN_REQUIRED;
         p->type = p->embd_type = p->output_type = XUAN_TYPE_F16;
         p->seed = 1234;
@@ -506,6 +534,15 @@ int xuan_synth_write(const xuan_synth_params *p, const char *path, xuan_error *e
         xuan_gguf_writer_set_str(w, KEY("rope.scaling.type"), "linear");
         xuan_gguf_writer_set_f32(w, KEY("rope.scaling.factor"), p->rope_linear);
     }
+    if (p->yarn > 0) { /* as convert_hf_to_gguf writes Ministral 3 */
+        xuan_gguf_writer_set_str(w, KEY("rope.scaling.type"), "yarn");
+        xuan_gguf_writer_set_f32(w, KEY("rope.scaling.factor"), p->yarn);
+        xuan_gguf_writer_set_u32(w, KEY("rope.scaling.original_context_length"), p->yarn_orig);
+        xuan_gguf_writer_set_f32(w, KEY("rope.scaling.yarn_beta_fast"), 32.0f);
+        xuan_gguf_writer_set_f32(w, KEY("rope.scaling.yarn_beta_slow"), 1.0f);
+        xuan_gguf_writer_set_f32(w, KEY("rope.scaling.yarn_log_multiplier"), 1.0f);
+    }
+    if (p->attn_temp > 0) xuan_gguf_writer_set_f32(w, KEY("attention.temperature_scale"), p->attn_temp);
     if (ai->attn_softcap) { /* as convert_hf_to_gguf writes Gemma 2 */
         xuan_gguf_writer_set_f32(w, KEY("attn_logit_softcapping"), 50.0f);
         xuan_gguf_writer_set_f32(w, KEY("final_logit_softcapping"), 30.0f);
