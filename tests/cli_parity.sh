@@ -4,7 +4,8 @@
 # (SentencePiece), and qwen3, gemma2, gemma3 (written by `xuan synth` with
 # the Qwen BPE vocabulary; gemma's 5 local : 1 global layers with a window of
 # 8, so every run crosses it; gemma2's softcapping; mistral3's YaRN and
-# attention temperature, which an original context of 16 brings in) in F32,
+# attention temperature, which an original context of 16 brings in; glm4's
+# half-head RoPE, q/k/v biases, sandwich norms and fused gate|up) in F32,
 # F16, Q8_0 and Q4_K_M (`xuan quantize` of an F16
 # file).  For 10 prompts (Chinese, English, code) tests/peer/parity.mjs checks
 # the next-token log-probabilities of llama.cpp's top 10 (<= 1e-3 for
@@ -88,6 +89,10 @@ cases=(
   "mistral3|qwen|mistral3-tiny|Q8_0|2e-2"
   "mistral3|qwen|mistral3-tiny256|F16|1e-3"
   "mistral3|qwen|mistral3-tiny256|Q4_K_M|2e-2"
+  "glm4|qwen|glm4-tiny|F16|1e-3"
+  "glm4|qwen|glm4-tiny|Q8_0|2e-2"
+  "glm4|qwen|glm4-tiny256|F16|1e-3"
+  "glm4|qwen|glm4-tiny256|Q4_K_M|2e-2"
 )
 pass=0; fail=0
 for c in "${cases[@]}"; do

@@ -144,6 +144,7 @@ typedef struct xuan_arch_info {
     uint8_t act;           /* xuan_act_kind */
     uint8_t qkv_bias;      /* xuan_need: attn_{q,k,v}.bias */
     uint8_t fused_qkv;     /* xuan_need: attn_qkv.weight instead of q, k, v */
+    bool converted_fused;  /* convert_hf_to_gguf writes attn_qkv (phi3), what synth and pick assume */
     bool fused_gate_up;    /* ffn_up.weight holds gate | up (phi3) */
     bool qk_norm;          /* attn_q_norm / attn_k_norm: RMSNorm per head before RoPE */
     bool post_norms;       /* norms after attention and FFN too (gemma2/3, glm4) */

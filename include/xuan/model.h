@@ -41,6 +41,7 @@ typedef struct xuan_synth_params {
     float yarn;            /* YaRN factor (mistral3), 0 = none; with yarn_orig */
     uint32_t yarn_orig;
     float attn_temp;       /* {arch}.attention.temperature_scale (mistral3), 0 = none */
+    uint32_t n_rot;        /* rope.dimension_count below the head size (glm4), 0 = head size */
     uint32_t type;         /* 2D weights; rows that do not fit fall back as llama.cpp does */
     uint32_t embd_type;    /* token_embd.weight */
     uint32_t output_type;  /* output.weight */

@@ -445,7 +445,8 @@ static void tok_one(const tok_job *j, uint32_t t) {
     case TOK_QKV: {
         float *q = c->q + t * qd, *k = c->k + t * kvd, *v = c->v + t * kvd;
         if (L->wqkv.data) { /* fused rows: q | k | v */
-            const float *u = c->u + t * (qd + 2 * kvd);
+            float *u = c->u + t * (qd + 2 * kvd);
+            add_vec(u, L->bqkv, qd + 2 * kvd);
             memcpy(q, u, (size_t)qd * sizeof(float));
             memcpy(k, u + qd, (size_t)kvd * sizeof(float));
             memcpy(v, u + qd + kvd, (size_t)kvd * sizeof(float));

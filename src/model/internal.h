@@ -18,6 +18,7 @@ typedef struct layer_w {
     vecf attn_post_norm, ffn_post_norm; /* sandwich norms (gemma2/3) */
     xuan_weight wq, wk, wv, wqkv; /* wqkv.data != NULL: fused (phi3) */
     vecf bq, bk, bv, bo;          /* optional biases */
+    vecf bqkv;                    /* the fused weight's bias (q | k | v), optional */
     xuan_weight wo;
     xuan_weight w_gate, w_up, w_down; /* w_gate.data == NULL: w_up is gate|up fused */
 } layer_w;

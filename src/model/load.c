@@ -141,6 +141,12 @@ static int read_hparams(const xuan_gguf *g, xuan_hparams *hp, xuan_error *err) {
     }
     hp->rope_attn_factor = attn * rope_attn;
     const xuan_arch_info *ai = hp->arch;
+    uint32_t nextn = 0;
+    if ((rc = key_u32(g, arch, "nextn_predict_layers", false, &nextn, err))) return rc;
+    if (nextn)
+        return xuan_fail(err, XUAN_ERR_UNSUPPORTED,
+                         "%s.nextn_predict_layers is %u: multi-token-prediction layers are not supported yet", arch,
+                         nextn);
     hp->n_swa = ai->swa_default;
     if ((rc = key_u32(g, arch, "attention.sliding_window", false, &hp->n_swa, err))) return rc;
     /* gemma: local layers (il % n < n - 1) see the window, the others
@@ -297,17 +303,21 @@ static int bind_tensors(xuan_model *m, xuan_error *err) {
         bool fused_qkv = ai->fused_qkv == XUAN_REQUIRED ||
                          (ai->fused_qkv == XUAN_OPTIONAL && xuan_gguf_find_tensor(m->g, N("attn_qkv.weight")));
         const bool bias = ai->qkv_bias == XUAN_REQUIRED;
+        /* q/k/v biases: one fused attn_qkv.bias, or one each (also beside a
+         * fused weight, as llama.cpp's create_tensor_qkv allows) */
         if (fused_qkv) {
-            if ((rc = bind_mat(m, N("attn_qkv.weight"), d, qd + 2 * kvd, true, &L->wqkv, err)))
+            if ((rc = bind_mat(m, N("attn_qkv.weight"), d, qd + 2 * kvd, true, &L->wqkv, err)) ||
+                (rc = bind_vec(m, N("attn_qkv.bias"), qd + 2 * kvd, false, &L->bqkv, err)))
                 return rc;
         } else if ((rc = bind_mat(m, N("attn_q.weight"), d, qd, true, &L->wq, err)) ||
                    (rc = bind_mat(m, N("attn_k.weight"), d, kvd, true, &L->wk, err)) ||
-                   (rc = bind_mat(m, N("attn_v.weight"), d, kvd, true, &L->wv, err)) ||
-                   (rc = bind_vec(m, N("attn_q.bias"), qd, bias, &L->bq, err)) ||
-                   (rc = bind_vec(m, N("attn_k.bias"), kvd, bias, &L->bk, err)) ||
-                   (rc = bind_vec(m, N("attn_v.bias"), kvd, bias, &L->bv, err))) {
+                   (rc = bind_mat(m, N("attn_v.weight"), d, kvd, true, &L->wv, err))) {
             return rc;
         }
+        if (!L->bqkv && ((rc = bind_vec(m, N("attn_q.bias"), qd, bias, &L->bq, err)) ||
+                         (rc = bind_vec(m, N("attn_k.bias"), kvd, bias, &L->bk, err)) ||
+                         (rc = bind_vec(m, N("attn_v.bias"), kvd, bias, &L->bv, err))))
+            return rc;
         if (ai->qk_norm && ((rc = bind_vec(m, N("attn_q_norm.weight"), hp->head_dim, true, &L->q_norm, err)) ||
                             (rc = bind_vec(m, N("attn_k_norm.weight"), hp->head_dim, true, &L->k_norm, err))))
             return rc;

@@ -33,6 +33,8 @@ typedef struct preset_extra {
     float rope_linear, yarn;
     uint32_t yarn_orig;
     float attn_temp;
+    uint32_t n_rot;         /* rotary dims below the head size */
+    bool bias;              /* q/k/v biases where the arch makes them optional */
 } preset_extra;
 
 static const preset PRESETS[] = {
@@ -60,6 +62,10 @@ static const preset PRESETS[] = {
     {"gemma3-12b",    "gemma3", 48, 3840, 15360, 16,  8, 256, 262208, 131072, 1e6f,     1e-6f, true, false, false},
     {"mistral3-tiny", "mistral3", 2,  64,   128,  4,  2,  16,      0,   4096, 1e6f,     1e-5f, true, false, false},
     {"mistral3-tiny256","mistral3",2, 256,   512,  4,  2,  64,      0,   4096, 1e6f,     1e-5f, true, false, false},
+    /* glm4: GLM-4-9B-0414 has GLM-4-9B's shape (catalog glm-4-9b-chat) */
+    {"glm4-tiny",     "glm4",   2,   64,   128,  4,  2,  16,      0,   4096, 1e4f,     1e-5f, true, false, false},
+    {"glm4-tiny256",  "glm4",   2,  256,   512,  4,  2,  64,      0,   4096, 1e4f,     1e-5f, true, false, false},
+    {"glm4-9b",       "glm4",  40, 4096, 13696, 32,  2, 128, 151552,  32768, 1e4f,     1e-5f, false, false, false},
 };
 enum { N_PRESETS = sizeof PRESETS / sizeof PRESETS[0] };
 
@@ -75,6 +81,10 @@ static const preset_extra EXTRAS[] = {
      * positions where the attention temperature scales Q */
     {"mistral3-tiny", .yarn = 16, .yarn_orig = 16, .attn_temp = 0.1f},
     {"mistral3-tiny256", .yarn = 16, .yarn_orig = 16, .attn_temp = 0.1f},
+    /* glm4: rotary on half of each head, q/k/v biases */
+    {"glm4-tiny", .n_rot = 8, .bias = true},
+    {"glm4-tiny256", .n_rot = 32, .bias = true},
+    {"glm4-9b", .n_rot = 64, .bias = true},
 };
 
 const char *const *xuan_synth_preset_names(void) {
@@ -95,13 +105,14 @@ int xuan_synth_preset(const char *name, xuan_synth_params *p) {
         p->n_vocab = s->vocab, p->n_ctx = s->ctx;
         p->rope_base = s->rope_base, p->norm_eps = s->eps;
         p->tied = s->tied, p->llama3_rope = s->llama3_rope, p->longrope = s->longrope;
+        p->qkv_bias = xuan_arch_find(s->arch, strlen(s->arch))->qkv_bias == XUAN_REQUIRED;
         for (size_t k = 0; k < sizeof EXTRAS / sizeof EXTRAS[0]; k++) {
             const preset_extra *x = &EXTRAS[k];
             if (strcmp(x->name, s->name)) continue;
             p->n_swa = x->swa, p->rope_linear = x->rope_linear;
             p->yarn = x->yarn, p->yarn_orig = x->yarn_orig, p->attn_temp = x->attn_temp;
+            p->n_rot = x->n_rot, p->qkv_bias |= x->bias;
         }
-        p->qkv_bias = xuan_arch_find(s->arch, strlen(s->arch))->qkv_bias == XUAN_REQUIRED;
         p->type = p->embd_type = p->output_type = XUAN_TYPE_F16;
         p->seed = 1234;
         return 0;
@@ -478,7 +489,8 @@ static int check_params(const xuan_synth_params *p, xuan_error *err) {
         return xuan_fail(err, XUAN_ERR_USAGE, "architecture '%s' has no q/k/v biases", p->arch);
     if (!p->n_layers || p->n_layers > 512 || !p->d_model || p->d_model > 65536 || !p->d_ffn ||
         p->d_ffn > 262144 || !p->n_heads || !p->n_kv_heads || p->n_heads % p->n_kv_heads ||
-        !p->head_dim || p->head_dim % 2 || p->head_dim > 1024)
+        !p->head_dim || p->head_dim % 2 || p->head_dim > 1024 || p->n_rot % 2 || p->n_rot > p->head_dim ||
+        (p->n_rot && p->n_rot != p->head_dim && !ai->partial_rope))
         return xuan_fail(err, XUAN_ERR_USAGE,
                          "bad shape: layers %u, dim %u, ffn %u, heads %u, kv heads %u, head dim %u "
                          "(heads must be a multiple of kv heads, head dim even)",
@@ -504,7 +516,7 @@ int xuan_synth_write(const xuan_synth_params *p, const char *path, xuan_error *e
     xuan_gguf_writer *w = b.w;
     const char *a = p->arch;
     const xuan_arch_info *ai = xuan_arch_find(a, strlen(a));
-    bool fused_qkv = ai->fused_qkv != XUAN_NEVER; /* phi3's converter always fuses */
+    const bool fused_qkv = ai->converted_fused;
     char key[128], name[64];
 #define KEY(suffix) (snprintf(key, sizeof key, "%s." suffix, a), key)
     char gname[128];
@@ -524,7 +536,7 @@ int xuan_synth_write(const xuan_synth_params *p, const char *path, xuan_error *e
     xuan_gguf_writer_set_u32(w, KEY("attention.head_count_kv"), p->n_kv_heads);
     xuan_gguf_writer_set_f32(w, KEY("rope.freq_base"), p->rope_base);
     xuan_gguf_writer_set_f32(w, KEY("attention.layer_norm_rms_epsilon"), p->norm_eps);
-    xuan_gguf_writer_set_u32(w, KEY("rope.dimension_count"), p->head_dim);
+    xuan_gguf_writer_set_u32(w, KEY("rope.dimension_count"), p->n_rot ? p->n_rot : p->head_dim);
     if (p->head_dim * p->n_heads != p->d_model) {
         xuan_gguf_writer_set_u32(w, KEY("attention.key_length"), p->head_dim);
         xuan_gguf_writer_set_u32(w, KEY("attention.value_length"), p->head_dim);

@@ -189,10 +189,9 @@ int xuan_model_weights(const xuan_model_info *m, xuan_quant q, xuan_weights *out
     acc a = {.mix = {.q = q, .n_layers = m->n_layers,
                      .n_gqa = (uint32_t)(H / (Hkv ? Hkv : 1)), .n_experts = m->n_experts},
              .w = out};
-    /* the shapes llama.cpp's converters write: an optional fusion counts as
-     * fused only where the converter always fuses (phi3) */
+    /* the shapes llama.cpp's converters write (the table's converted_fused) */
     const xuan_arch_info *ai = xuan_arch_find(m->arch, strlen(m->arch));
-    bool fused_qkv = ai && (ai->fused_qkv == XUAN_REQUIRED || !strcmp(ai->name, "phi3"));
+    bool fused_qkv = ai && ai->converted_fused;
     bool fused_up = ai && ai->fused_gate_up;
     bool qkv_bias = ai && ai->qkv_bias == XUAN_REQUIRED;
     bool mla = m->kv_lora_rank > 0;
