@@ -5,7 +5,8 @@
 # the Qwen BPE vocabulary; gemma's 5 local : 1 global layers with a window of
 # 8, so every run crosses it; gemma2's softcapping; mistral3's YaRN and
 # attention temperature, which an original context of 16 brings in; glm4's
-# half-head RoPE, q/k/v biases, sandwich norms and fused gate|up) in F32,
+# half-head RoPE, q/k/v biases, sandwich norms and fused gate|up; qwen3moe's
+# 8 experts, 2 used per token) in F32,
 # F16, Q8_0 and Q4_K_M (`xuan quantize` of an F16
 # file).  For 10 prompts (Chinese, English, code) tests/peer/parity.mjs checks
 # the next-token log-probabilities of llama.cpp's top 10 (<= 1e-3 for
@@ -89,6 +90,12 @@ cases=(
   "mistral3|qwen|mistral3-tiny|Q8_0|2e-2"
   "mistral3|qwen|mistral3-tiny256|F16|1e-3"
   "mistral3|qwen|mistral3-tiny256|Q4_K_M|2e-2"
+  "qwen3moe|qwen|qwen3moe-tiny|F32|1e-3"
+  "qwen3moe|qwen|qwen3moe-tiny|F16|1e-3"
+  "qwen3moe|qwen|qwen3moe-tiny|Q8_0|2e-2"
+  "qwen3moe|qwen|qwen3moe-tiny256|F16|1e-3"
+  "qwen3moe|qwen|qwen3moe-tiny256|Q8_0|2e-2"
+  "qwen3moe|qwen|qwen3moe-tiny256|Q4_K_M|2e-2"
   "glm4|qwen|glm4-tiny|F16|1e-3"
   "glm4|qwen|glm4-tiny|Q8_0|2e-2"
   "glm4|qwen|glm4-tiny256|F16|1e-3"

@@ -21,13 +21,18 @@
 #define N_SEQ 3
 #define PROMPT 9
 
-/* A two-layer synthetic model of `preset` (cached per preset and type).
- * gemma3-tiny256 gets a window of 4, so the 9-token prompts cross it in
- * its local layers. */
+/* A synthetic model of `preset` (cached per preset and type): two layers;
+ * gemma3-tiny256 six (5 local : 1 global) with a window of 4, so the
+ * 9-token prompts cross it; qwen3moe-tiny256 routes each token to 2 of 8
+ * experts. */
 static const char *model_path(const char *preset, uint32_t type) {
-    static char paths[4][512];
-    const bool gemma = strcmp(preset, "tiny256") != 0;
-    char *path = paths[2 * gemma + (type == XUAN_TYPE_Q8_0)];
+    static const char *const presets[] = {"tiny256", "gemma3-tiny256", "qwen3moe-tiny256"};
+    static char paths[3][2][512];
+    size_t ip = 0;
+    while (ip < 2 && strcmp(presets[ip], preset)) ip++;
+    REQUIRE(strcmp(presets[ip], preset) == 0);
+    const bool gemma = ip == 1;
+    char *path = paths[ip][type == XUAN_TYPE_Q8_0];
     if (path[0]) return path;
     xuan_synth_params p;
     REQUIRE(xuan_synth_preset(preset, &p) == 0); /* head size 64 / 256: a Q8_0 cache fits */
@@ -155,6 +160,13 @@ static void test_q8_together_equals_alone(void) {
 static void test_gemma3_window_together_equals_alone(void) {
     check_together_vs_alone("gemma3-tiny256", XUAN_TYPE_Q8_0, XUAN_TYPE_Q8_0, 512, 0.0);
     check_together_vs_alone("gemma3-tiny256", XUAN_TYPE_Q8_0, XUAN_TYPE_Q8_0, 5, 0.0);
+}
+
+/* qwen3moe: experts multiply one routed row at a time, so the routing of
+ * the other rows of a batch cannot touch a row's result. */
+static void test_moe_together_equals_alone(void) {
+    check_together_vs_alone("qwen3moe-tiny256", XUAN_TYPE_Q8_0, XUAN_TYPE_Q8_0, 512, 0.0);
+    check_together_vs_alone("qwen3moe-tiny256", XUAN_TYPE_Q8_0, XUAN_TYPE_Q8_0, 5, 0.0);
 }
 
 /* F16 weights and cache: the summation order moves with the batch size. */
@@ -359,6 +371,7 @@ static void test_malformed_batches_refused(void) {
 int main(void) {
     RUN(test_q8_together_equals_alone);
     RUN(test_gemma3_window_together_equals_alone);
+    RUN(test_moe_together_equals_alone);
     RUN(test_f16_together_close_to_alone);
     RUN(test_prefix_shared_by_copy);
     RUN(test_cancel_one_sequence);

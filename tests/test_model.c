@@ -22,6 +22,8 @@ typedef struct edit {
     const char *reshape;  /* tensor whose ne[1] is halved, or NULL */
     const char *retype;   /* F32 tensor written as F16, or NULL */
     const char *extra;    /* a 64-float tensor to add, or NULL */
+    const char *key;      /* a u32 key to set to `value`, or NULL */
+    uint32_t value;
 } edit;
 
 static const char *base_model(void) {
@@ -42,10 +44,10 @@ static const char *base_model(void) {
     return path;
 }
 
-/* Copies base_model() to `out` with one edit; returns 0 on success. */
-static int copy_with(const char *out, const edit *e) {
+/* Copies `src` to `out` with one edit; returns 0 on success. */
+static int copy_from(const char *src, const char *out, const edit *e) {
     xuan_error err = {0};
-    xuan_gguf *g = xuan_gguf_open(base_model(), &err);
+    xuan_gguf *g = xuan_gguf_open(src, &err);
     REQUIRE(g != NULL);
     xuan_gguf_writer *w = xuan_gguf_writer_new();
     REQUIRE(w != NULL);
@@ -59,6 +61,8 @@ static int copy_with(const char *out, const edit *e) {
             snprintf(key, sizeof key, "%s.%.*s", e->arch, (int)kv->key.n - 6, kv->key.p + 6);
         if (e->arch && strcmp(key, "general.architecture") == 0)
             rc = xuan_gguf_writer_set_str(w, key, e->arch);
+        else if (e->key && strcmp(key, e->key) == 0)
+            rc = xuan_gguf_writer_set_u32(w, key, e->value);
         else
             rc = xuan_gguf_writer_set_value(w, key, &kv->value);
     }
@@ -92,6 +96,8 @@ static int copy_with(const char *out, const edit *e) {
     free(half);
     return rc;
 }
+
+static int copy_with(const char *out, const edit *e) { return copy_from(base_model(), out, e); }
 
 /* Loads `path` expecting failure; returns the message. */
 static const char *load_fails(const char *path) {
@@ -158,6 +164,30 @@ static void test_arch_contradicts_tensors(void) {
     msg = load_fails(path);
     CHECK(strstr(msg, "tensor blk.1.ffn_gate_inp.weight is not part of architecture 'qwen2'") != NULL);
     CHECK(strstr(msg, "1 of ") != NULL);
+}
+
+/* MoE hyperparameters that contradict the expert tensors, or each other. */
+static void test_moe_contradictions(void) {
+    xuan_synth_params p;
+    REQUIRE(xuan_synth_preset("qwen3moe-tiny", &p) == 0);
+    p.type = p.embd_type = p.output_type = XUAN_TYPE_F32;
+    xuan_error err = {0};
+    const char *src = test_path("model_moe.gguf");
+    REQUIRE(xuan_synth_write(&p, src, &err) == 0);
+    xuan_model *m = xuan_model_load(src, &err);
+    CHECK(m != NULL);
+    if (m) CHECK_EQ_INT(xuan_model_hparams(m)->n_expert, 8);
+    xuan_model_free(m);
+    const char *path = test_path("model_moe_bad.gguf");
+    REQUIRE(copy_from(src, path, &(edit){.key = "qwen3moe.expert_count", .value = 4}) == 0);
+    const char *msg = load_fails(path);
+    CHECK(strstr(msg, "blk.0.ffn_gate_inp.weight: shape [64, 8], expected [64, 4]") != NULL);
+    REQUIRE(copy_from(src, path, &(edit){.key = "qwen3moe.expert_feed_forward_length", .value = 16}) == 0);
+    msg = load_fails(path);
+    CHECK(strstr(msg, "blk.0.ffn_gate_exps.weight: shape [64, 32, 8], expected [64, 16, 8]") != NULL);
+    REQUIRE(copy_from(src, path, &(edit){.key = "qwen3moe.expert_used_count", .value = 9}) == 0);
+    msg = load_fails(path);
+    CHECK(strstr(msg, "8 experts with 9 used per token") != NULL);
 }
 
 static void test_missing_tensor(void) {
@@ -279,6 +309,7 @@ int main(void) {
     RUN(test_unchanged_copy_runs);
     RUN(test_unknown_architecture);
     RUN(test_arch_contradicts_tensors);
+    RUN(test_moe_contradictions);
     RUN(test_missing_tensor);
     RUN(test_wrong_shape);
     RUN(test_wrong_type);

@@ -158,6 +158,7 @@ typedef struct xuan_arch_info {
                               0 = the window applies to every layer */
     uint32_t swa_default;  /* the window when the key is absent (gemma2 4096) */
     bool attn_temp;        /* Llama-4 attention temperature: Q scaled by position (mistral3) */
+    bool moe_norm_w;       /* the selected experts' weights renormalised to sum 1 (qwen3moe) */
 } xuan_arch_info;
 
 /* The entry for an architecture name (exact, n bytes), or NULL. */

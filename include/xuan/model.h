@@ -42,6 +42,7 @@ typedef struct xuan_synth_params {
     uint32_t yarn_orig;
     float attn_temp;       /* {arch}.attention.temperature_scale (mistral3), 0 = none */
     uint32_t n_rot;        /* rope.dimension_count below the head size (glm4), 0 = head size */
+    uint32_t n_expert, n_expert_used, n_ff_exp; /* MoE archs: experts, used per token, rows each */
     uint32_t type;         /* 2D weights; rows that do not fit fall back as llama.cpp does */
     uint32_t embd_type;    /* token_embd.weight */
     uint32_t output_type;  /* output.weight */
@@ -114,6 +115,10 @@ typedef struct xuan_hparams {
     float q_scale;          /* Q times this after RoPE (phi3, gemma), 0 = Q.K scaled by 1/sqrt(head) */
     float attn_softcap;     /* Q.K -> cap * tanh(Q.K / cap) (gemma2); 0 = none */
     float final_softcap;    /* logits -> cap * tanh(logits / cap); 0 = none */
+    uint32_t n_expert, n_expert_used; /* expert_count, expert_used_count (0: dense) */
+    uint32_t n_ff_exp;      /* expert_feed_forward_length: rows of one expert's gate/up */
+    bool expert_norm;       /* selected weights divided by their sum */
+    float expert_scale;     /* expert_weights_scale (0 or 1: none) */
     float attn_temp_scale;  /* attention.temperature_scale (mistral3): Q times
                                1 + scale * log(floor(pos / n_ctx_orig) + 1); 0 = none */
     char rope_scaling[16];  /* "none", "linear", "yarn", "longrope", "llama3" */

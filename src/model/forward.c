@@ -51,6 +51,11 @@ struct xuan_ctx {
     float *h, *u;           /* B x F, B x F (B x 2F for fused gate|up) */
     float *cs;              /* B x n_rot RoPE tables */
     float *cs_swa;          /* the same for local layers (their own base), when the model has them */
+    /* MoE: router probabilities (B x n_expert), each token's experts and
+     * weights (B x n_expert_used), one expert's gate/up/activation rows and
+     * output, and the token's sum over its experts */
+    float *moe_p, *moe_w, *moe_g, *moe_u, *moe_h, *moe_o, *moe_acc;
+    int32_t *moe_sel;
     void *mm_scratch;
     size_t xr_cap; /* floats in xr */
 
@@ -176,7 +181,7 @@ xuan_ctx *xuan_ctx_new(const xuan_model *m, const xuan_ctx_params *pp, xuan_erro
     size_t total = 0;
     c->x = alloc_f(B * d, &total, &fail);
     c->xn = alloc_f(B * d, &total, &fail);
-    c->xr_cap = B * max_sz(max_sz(d, qd), F);
+    c->xr_cap = B * max_sz(max_sz(d, qd), max_sz(F, hp->n_ff_exp));
     c->xr = alloc_f(c->xr_cap, &total, &fail);
     c->q = alloc_f(B * qd, &total, &fail);
     c->k = alloc_f(B * kvd, &total, &fail);
@@ -185,6 +190,17 @@ xuan_ctx *xuan_ctx_new(const xuan_model *m, const xuan_ctx_params *pp, xuan_erro
     c->h = alloc_f(B * F, &total, &fail);
     c->u = alloc_f(B * max_sz(F * (fused_up ? 2 : 1), qd + 2 * kvd), &total, &fail);
     c->cs = alloc_f(B * hp->n_rot, &total, &fail);
+    if (hp->n_expert) {
+        const size_t E = hp->n_expert, K = hp->n_expert_used, Fe = hp->n_ff_exp;
+        c->moe_p = alloc_f(B * E, &total, &fail);
+        c->moe_w = alloc_f(B * K, &total, &fail);
+        c->moe_sel = alloc_i(B * K, &fail);
+        c->moe_g = alloc_f(Fe, &total, &fail);
+        c->moe_u = alloc_f(Fe, &total, &fail);
+        c->moe_h = alloc_f(Fe, &total, &fail);
+        c->moe_o = alloc_f(d, &total, &fail);
+        c->moe_acc = alloc_f(d, &total, &fail);
+    }
     if (hp->swa_pattern) c->cs_swa = alloc_f(B * hp->n_rot, &total, &fail);
     c->out_cap = p.n_seq_max;
     c->logits = alloc_f(c->out_cap * hp->n_vocab, &total, &fail);
@@ -199,9 +215,17 @@ xuan_ctx *xuan_ctx_new(const xuan_model *m, const xuan_ctx_params *pp, xuan_erro
     size_t scratch = xuan_matmul_scratch_size(&m->output, (int64_t)B);
     for (uint32_t il = 0; il < hp->n_layers; il++) {
         const layer_w *L = &m->layers[il];
-        const xuan_weight *ws[] = {&L->wq, &L->wk, &L->wv, &L->wqkv, &L->wo, &L->w_gate, &L->w_up, &L->w_down};
+        const xuan_weight *ws[] = {&L->wq, &L->wk, &L->wv, &L->wqkv, &L->wo, &L->w_gate, &L->w_up, &L->w_down,
+                                   &L->gate_inp};
         for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++)
             if (ws[i]->data) scratch = max_sz(scratch, xuan_matmul_scratch_size(ws[i], (int64_t)B));
+        const xuan_weight *ex[] = {&L->gate_exps, &L->up_exps, &L->down_exps}; /* one token at a time */
+        for (size_t i = 0; i < sizeof ex / sizeof ex[0]; i++)
+            if (ex[i]->data) {
+                xuan_weight one = *ex[i];
+                one.n_rows /= hp->n_expert;
+                scratch = max_sz(scratch, xuan_matmul_scratch_size(&one, 1));
+            }
     }
     c->mm_scratch = fail ? NULL : xuan_malloc_aligned(scratch ? scratch : 64);
     if (fail || !c->mm_scratch) {
@@ -219,10 +243,11 @@ void xuan_ctx_free(xuan_ctx *c) {
     xuan_free_aligned(c->k_cache);
     xuan_free_aligned(c->v_cache);
     xuan_kv_free(&c->kv);
-    int32_t *ints[] = {c->tokens0, c->ub_tok, c->ub_pos, c->ub_seq, c->ub_cell, c->ub_out, c->row_out};
+    int32_t *ints[] = {c->tokens0, c->ub_tok, c->ub_pos, c->ub_seq, c->ub_cell, c->ub_out, c->row_out, c->moe_sel};
     for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) xuan_free(ints[i]);
     float *bufs[] = {c->x,  c->xn, c->xr, c->q,      c->k,      c->v,          c->att,
-                     c->h,  c->u,  c->cs, c->cs_swa, c->logits, c->att_scratch};
+                     c->h,  c->u,  c->cs, c->cs_swa, c->logits, c->att_scratch, c->moe_p, c->moe_w,
+                     c->moe_g, c->moe_u, c->moe_h, c->moe_o, c->moe_acc};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) xuan_free_aligned(bufs[i]);
     xuan_free_aligned(c->qq);
     xuan_free_aligned(c->mm_scratch);
@@ -521,6 +546,72 @@ static void per_token(xuan_ctx *c, uint32_t il, uint32_t n, tok_stage stage) {
     else xuan_pool_run(c->pool, tok_part, &j);
 }
 
+/* Expert e of an expert tensor bound as one matrix (load.c, bind_exps). */
+static xuan_weight expert(const xuan_weight *w, uint32_t e, uint32_t n_expert) {
+    xuan_weight v = *w;
+    v.n_rows = w->n_rows / n_expert;
+    uint64_t row = 0;
+    XUAN_ASSERT(xuan_type_row_size(w->type, (uint64_t)w->n_cols, &row));
+    v.data = (const uint8_t *)w->data + (size_t)e * (size_t)v.n_rows * (size_t)row;
+    return v;
+}
+
+/* The MoE FFN of the n rows of xn, in place, as llama.cpp's build_moe_ffn
+ * computes it: router logits, softmax, the top n_expert_used by a full
+ * descending sort (ties to the lower index), weights renormalised (sum
+ * clamped at 2^-14) and scaled, then per token and expert the SwiGLU FFN
+ * one row at a time (mul_mat_id multiplies each routed row by itself, a
+ * gemv), outputs times weights summed in selection order. */
+static void moe_ffn(xuan_ctx *c, uint32_t il, uint32_t n) {
+    const xuan_hparams *hp = &c->m->hp;
+    const layer_w *L = &c->m->layers[il];
+    const uint32_t E = hp->n_expert, K = hp->n_expert_used, Fe = hp->n_ff_exp, d = hp->d_model;
+    mm(c, &L->gate_inp, c->xn, n, c->moe_p);
+    for (uint32_t t = 0; t < n; t++) {
+        float *p = c->moe_p + (size_t)t * E, *w = c->moe_w + (size_t)t * K;
+        int32_t *sel = c->moe_sel + (size_t)t * K;
+        xuan_op_softmax_row(p, E);
+        for (uint32_t k = 0; k < K; k++) { /* selection by rank: K is small */
+            int32_t best = -1;
+            for (uint32_t e = 0; e < E; e++) {
+                bool taken = false;
+                for (uint32_t j = 0; j < k && !taken; j++) taken = sel[j] == (int32_t)e;
+                if (!taken && (best < 0 || p[e] > p[best])) best = (int32_t)e;
+            }
+            sel[k] = best;
+            w[k] = p[best];
+        }
+        if (hp->expert_norm) {
+            double s = 0.0; /* ggml_sum_rows, then ggml_clamp and ggml_div */
+            for (uint32_t k = 0; k < K; k++) s += (double)w[k];
+            float sf = (float)s;
+            if (sf < 6.103515625e-5f) sf = 6.103515625e-5f;
+            for (uint32_t k = 0; k < K; k++) w[k] = w[k] / sf;
+        }
+        if (hp->expert_scale != 0.0f && hp->expert_scale != 1.0f)
+            for (uint32_t k = 0; k < K; k++) w[k] *= hp->expert_scale;
+    }
+    for (uint32_t t = 0; t < n; t++) {
+        float *xt = c->xn + (size_t)t * d;
+        for (uint32_t k = 0; k < K; k++) {
+            const uint32_t e = (uint32_t)c->moe_sel[(size_t)t * K + k];
+            const float wk = c->moe_w[(size_t)t * K + k];
+            const xuan_weight gate = expert(&L->gate_exps, e, E), up = expert(&L->up_exps, e, E);
+            const xuan_weight down = expert(&L->down_exps, e, E);
+            mm(c, &up, xt, 1, c->moe_u);
+            mm(c, &gate, xt, 1, c->moe_g);
+            if (c->simd >= XUAN_SIMD_AVX2) xuan_op_swiglu_avx2(c->moe_g, c->moe_u, c->moe_h, Fe);
+            else xuan_op_swiglu(c->moe_g, c->moe_u, c->moe_h, Fe);
+            mm(c, &down, c->moe_h, 1, c->moe_o);
+            for (uint32_t i = 0; i < d; i++) {
+                const float v = c->moe_o[i] * wk;
+                c->moe_acc[i] = k ? c->moe_acc[i] + v : v;
+            }
+        }
+        memcpy(xt, c->moe_acc, (size_t)d * sizeof(float));
+    }
+}
+
 /* One layer over the n tokens of the piece.  Below the last layer every
  * row goes on; in the last layer only the rows whose logits are wanted
  * (ub_out, ub_n_out of them), so, as llama.cpp selects its output rows
@@ -559,14 +650,18 @@ static void layer_forward(xuan_ctx *c, uint32_t il, uint32_t n, bool last) {
         n = c->ub_n_out;
     }
     per_token(c, il, n, TOK_FFN_NORM);
-    if (L->w_gate.data) {
-        mm(c, &L->w_gate, c->xn, n, c->h);
-        mm(c, &L->w_up, c->xn, n, c->u);
+    if (L->gate_inp.data) {
+        moe_ffn(c, il, n);
     } else {
-        mm(c, &L->w_up, c->xn, n, c->u); /* rows: gate | up */
+        if (L->w_gate.data) {
+            mm(c, &L->w_gate, c->xn, n, c->h);
+            mm(c, &L->w_up, c->xn, n, c->u);
+        } else {
+            mm(c, &L->w_up, c->xn, n, c->u); /* rows: gate | up */
+        }
+        per_token(c, il, n, TOK_SWIGLU);
+        mm(c, &L->w_down, c->h, n, c->xn);
     }
-    per_token(c, il, n, TOK_SWIGLU);
-    mm(c, &L->w_down, c->h, n, c->xn);
     per_token(c, il, n, TOK_RESID);
 }
 

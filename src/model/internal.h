@@ -21,6 +21,9 @@ typedef struct layer_w {
     vecf bqkv;                    /* the fused weight's bias (q | k | v), optional */
     xuan_weight wo;
     xuan_weight w_gate, w_up, w_down; /* w_gate.data == NULL: w_up is gate|up fused */
+    /* MoE: the router [n_expert x n_embd] and each expert tensor as one
+     * matrix of n_expert * rows rows, expert e's rows starting at e * rows */
+    xuan_weight gate_inp, gate_exps, up_exps, down_exps;
 } layer_w;
 
 struct xuan_model {
@@ -108,6 +111,10 @@ void xuan_op_softcap(float *x, int64_t n, float cap);
  * ggml_v_expf in 16-cell chunks aligned to cell 0, chunk sums by the tree,
  * added in double (ggml_vec_soft_max_f32 over the padded, masked row). */
 void xuan_op_softmax(float *s, uint32_t n, uint32_t first);
+/* ggml_soft_max of one row of n (the MoE router): blocks of 16 through the
+ * vector expf with a lane-tree sum, the tail through libm's expf, the sum in
+ * double, then times (float)(1 / sum). */
+void xuan_op_softmax_row(float *x, uint32_t n);
 /* out[e] = sum_i w[i] * V_i[e] over the n positions first .. first+n-1,
  * position first+i in cache cell cells[i] (cells[i] < 0: a hole, skipped),
  * a cell's hd F16 values at v + cell * stride; w rounded to F16 values.

@@ -172,6 +172,22 @@ static int read_hparams(const xuan_gguf *g, xuan_hparams *hp, xuan_error *err) {
             return xuan_fail(err, XUAN_ERR_FORMAT, "%s.attention.temperature_scale %g needs an original context",
                              arch, hp->attn_temp_scale);
     }
+    if (ai->moe) { /* llama_model::load_hparams and llama_model_qwen3moe */
+        if ((rc = key_u32(g, arch, "expert_count", true, &hp->n_expert, err)) ||
+            (rc = key_u32(g, arch, "expert_used_count", true, &hp->n_expert_used, err)))
+            return rc;
+        if (hp->n_expert < 2 || hp->n_expert > 512 || hp->n_expert_used == 0 || hp->n_expert_used > hp->n_expert)
+            return xuan_fail(err, XUAN_ERR_FORMAT, "%s: %u experts with %u used per token is not a valid MoE", arch,
+                             hp->n_expert, hp->n_expert_used);
+        hp->n_ff_exp = hp->d_ffn / hp->n_expert_used;
+        if ((rc = key_u32(g, arch, "expert_feed_forward_length", false, &hp->n_ff_exp, err))) return rc;
+        if (hp->n_ff_exp == 0 || hp->n_ff_exp > 1u << 20)
+            return xuan_fail(err, XUAN_ERR_FORMAT, "%s.expert_feed_forward_length %u is invalid", arch, hp->n_ff_exp);
+        hp->expert_norm = ai->moe_norm_w;
+        if ((rc = key_f32(g, arch, "expert_weights_scale", &hp->expert_scale, err))) return rc;
+        if (!isfinite(hp->expert_scale))
+            return xuan_fail(err, XUAN_ERR_FORMAT, "%s.expert_weights_scale is not finite", arch);
+    }
     hp->attn_softcap = ai->attn_softcap ? 50.0f : 0.0f;
     hp->final_softcap = ai->final_softcap;
     if ((rc = key_f32(g, arch, "attn_logit_softcapping", &hp->attn_softcap, err)) ||
@@ -246,6 +262,27 @@ static int bind_mat(xuan_model *m, const char *name, int64_t n_cols, int64_t n_r
     return 0;
 }
 
+/* An expert tensor: GGUF shape [n_cols, n_rows, n_expert], bound as one
+ * matrix of n_rows * n_expert rows.  A shape that contradicts the
+ * hyperparameters names both. */
+static int bind_exps(xuan_model *m, const char *name, int64_t n_cols, int64_t n_rows, int64_t n_expert,
+                     xuan_weight *out, xuan_error *err) {
+    const xuan_gguf_tensor *t = xuan_gguf_find_tensor(m->g, name);
+    if (!t) return xuan_fail(err, XUAN_ERR_FORMAT, "tensor %s is missing", name);
+    if (t->ne[0] != n_cols || t->ne[1] != n_rows || t->ne[2] != n_expert || t->ne[3] != 1)
+        return xuan_fail(err, XUAN_ERR_FORMAT,
+                         "tensor %s: shape [%lld, %lld, %lld], expected [%lld, %lld, %lld] (expert_count %lld)", name,
+                         (long long)t->ne[0], (long long)t->ne[1], (long long)t->ne[2], (long long)n_cols,
+                         (long long)n_rows, (long long)n_expert, (long long)n_expert);
+    xuan_weight w = {t->type, t->data, n_rows * n_expert, n_cols};
+    int rc = xuan_weight_check(&w, name, err);
+    if (rc) return rc;
+    mark_used(m, t);
+    *out = w;
+    m->weight_bytes += t->n_bytes;
+    return 0;
+}
+
 static uint64_t count_used(const bool *used, uint64_t n) {
     uint64_t k = 0;
     for (uint64_t i = 0; i < n; i++) k += used[i];
@@ -296,8 +333,7 @@ static int bind_tensors(xuan_model *m, xuan_error *err) {
         if ((rc = bind_vec(m, N("attn_norm.weight"), d, true, &L->attn_norm, err)) ||
             (rc = bind_vec(m, N("ffn_norm.weight"), d, true, &L->ffn_norm, err)) ||
             (rc = bind_mat(m, N("attn_output.weight"), qd, d, true, &L->wo, err)) ||
-            (rc = bind_vec(m, N("attn_output.bias"), d, false, &L->bo, err)) ||
-            (rc = bind_mat(m, N("ffn_down.weight"), F, d, true, &L->w_down, err)))
+            (rc = bind_vec(m, N("attn_output.bias"), d, false, &L->bo, err)))
             return rc;
         const xuan_arch_info *ai = hp->arch;
         bool fused_qkv = ai->fused_qkv == XUAN_REQUIRED ||
@@ -324,6 +360,16 @@ static int bind_tensors(xuan_model *m, xuan_error *err) {
         if (ai->post_norms && ((rc = bind_vec(m, N("post_attention_norm.weight"), d, true, &L->attn_post_norm, err)) ||
                                (rc = bind_vec(m, N("post_ffw_norm.weight"), d, true, &L->ffn_post_norm, err))))
             return rc;
+        if (ai->moe) {
+            const int64_t E = hp->n_expert, Fe = hp->n_ff_exp;
+            if ((rc = bind_mat(m, N("ffn_gate_inp.weight"), d, E, true, &L->gate_inp, err)) ||
+                (rc = bind_exps(m, N("ffn_gate_exps.weight"), d, Fe, E, &L->gate_exps, err)) ||
+                (rc = bind_exps(m, N("ffn_up_exps.weight"), d, Fe, E, &L->up_exps, err)) ||
+                (rc = bind_exps(m, N("ffn_down_exps.weight"), Fe, d, E, &L->down_exps, err)))
+                return rc;
+            continue;
+        }
+        if ((rc = bind_mat(m, N("ffn_down.weight"), F, d, true, &L->w_down, err))) return rc;
         if (ai->fused_gate_up) {
             if ((rc = bind_mat(m, N("ffn_up.weight"), d, 2 * F, true, &L->w_up, err))) return rc;
         } else if ((rc = bind_mat(m, N("ffn_gate.weight"), d, F, true, &L->w_gate, err)) ||

@@ -171,6 +171,23 @@ void xuan_op_softmax(float *s, uint32_t n, uint32_t first) {
     for (uint32_t i = 0; i < n; i++) s[i] *= inv;
 }
 
+void xuan_op_softmax_row(float *x, uint32_t n) {
+    float mx = -INFINITY;
+    for (uint32_t i = 0; i < n; i++) mx = x[i] > mx ? x[i] : mx;
+    double sum = 0.0;
+    uint32_t i = 0;
+    for (; i + 15 < n; i += 16) {
+        for (uint32_t l = 0; l < 16; l++) x[i + l] = xuan_op_expf_ggml(x[i + l] - mx);
+        sum += (double)xuan_sum16_tree(x + i);
+    }
+    for (; i < n; i++) {
+        x[i] = expf(x[i] - mx);
+        sum += (double)x[i];
+    }
+    const float inv = (float)(1.0 / sum);
+    for (uint32_t k = 0; k < n; k++) x[k] *= inv;
+}
+
 void xuan_op_wsum_f16(float *out, const float *w, const uint8_t *v, size_t stride, const int32_t *cells,
                       uint32_t n, uint32_t first, uint32_t hd, xuan_order o, float *acc) {
     const uint32_t slots = o == XUAN_ORDER_GEMM ? 16 : 64;

@@ -35,6 +35,7 @@ typedef struct preset_extra {
     float attn_temp;
     uint32_t n_rot;         /* rotary dims below the head size */
     bool bias;              /* q/k/v biases where the arch makes them optional */
+    uint32_t experts, experts_used, ff_exp;
 } preset_extra;
 
 static const preset PRESETS[] = {
@@ -62,6 +63,10 @@ static const preset PRESETS[] = {
     {"gemma3-12b",    "gemma3", 48, 3840, 15360, 16,  8, 256, 262208, 131072, 1e6f,     1e-6f, true, false, false},
     {"mistral3-tiny", "mistral3", 2,  64,   128,  4,  2,  16,      0,   4096, 1e6f,     1e-5f, true, false, false},
     {"mistral3-tiny256","mistral3",2, 256,   512,  4,  2,  64,      0,   4096, 1e6f,     1e-5f, true, false, false},
+    /* qwen3moe: 128 experts, 8 used, 768 rows each (Qwen3-30B-A3B config) */
+    {"qwen3moe-tiny", "qwen3moe", 2,  64,   128,  4,  2,  32,      0,   4096, 1e6f,     1e-6f, true, false, false},
+    {"qwen3moe-tiny256","qwen3moe",2, 256,   512,  4,  2, 128,      0,   4096, 1e6f,     1e-6f, true, false, false},
+    {"qwen3-30b-a3b", "qwen3moe", 48, 2048, 6144, 32,  4, 128, 151936,  40960, 1e6f,     1e-6f, false, false, false},
     /* glm4: GLM-4-9B-0414 has GLM-4-9B's shape (catalog glm-4-9b-chat) */
     {"glm4-tiny",     "glm4",   2,   64,   128,  4,  2,  16,      0,   4096, 1e4f,     1e-5f, true, false, false},
     {"glm4-tiny256",  "glm4",   2,  256,   512,  4,  2,  64,      0,   4096, 1e4f,     1e-5f, true, false, false},
@@ -81,6 +86,9 @@ static const preset_extra EXTRAS[] = {
      * positions where the attention temperature scales Q */
     {"mistral3-tiny", .yarn = 16, .yarn_orig = 16, .attn_temp = 0.1f},
     {"mistral3-tiny256", .yarn = 16, .yarn_orig = 16, .attn_temp = 0.1f},
+    {"qwen3moe-tiny", .experts = 8, .experts_used = 2, .ff_exp = 32},
+    {"qwen3moe-tiny256", .experts = 8, .experts_used = 2, .ff_exp = 256},
+    {"qwen3-30b-a3b", .experts = 128, .experts_used = 8, .ff_exp = 768},
     /* glm4: rotary on half of each head, q/k/v biases */
     {"glm4-tiny", .n_rot = 8, .bias = true},
     {"glm4-tiny256", .n_rot = 32, .bias = true},
@@ -112,6 +120,7 @@ int xuan_synth_preset(const char *name, xuan_synth_params *p) {
             p->n_swa = x->swa, p->rope_linear = x->rope_linear;
             p->yarn = x->yarn, p->yarn_orig = x->yarn_orig, p->attn_temp = x->attn_temp;
             p->n_rot = x->n_rot, p->qkv_bias |= x->bias;
+            p->n_expert = x->experts, p->n_expert_used = x->experts_used, p->n_ff_exp = x->ff_exp;
         }
         p->type = p->embd_type = p->output_type = XUAN_TYPE_F16;
         p->seed = 1234;
@@ -434,7 +443,7 @@ typedef struct spec {
     char name[XUAN_GGUF_MAX_NAME];
     role role;
     uint32_t type; /* requested type (weights) */
-    int64_t ne[2];
+    int64_t ne[3];
 } spec;
 
 typedef struct builder {
@@ -445,7 +454,7 @@ typedef struct builder {
     xuan_error *err;
 } builder;
 
-static int add(builder *b, role r, const char *name, uint32_t type, int64_t ne0, int64_t ne1) {
+static int add3(builder *b, role r, const char *name, uint32_t type, int64_t ne0, int64_t ne1, int64_t ne2) {
     if (b->n == b->cap) {
         size_t cap = b->cap ? b->cap * 2 : 256;
         spec *p = xuan_realloc(b->specs, cap * sizeof *p);
@@ -455,8 +464,12 @@ static int add(builder *b, role r, const char *name, uint32_t type, int64_t ne0,
     }
     spec *s = &b->specs[b->n++];
     snprintf(s->name, sizeof s->name, "%s", name);
-    s->role = r, s->type = type, s->ne[0] = ne0, s->ne[1] = ne1;
+    s->role = r, s->type = type, s->ne[0] = ne0, s->ne[1] = ne1, s->ne[2] = ne2;
     return 0;
+}
+
+static int add(builder *b, role r, const char *name, uint32_t type, int64_t ne0, int64_t ne1) {
+    return add3(b, r, name, type, ne0, ne1, 1);
 }
 
 /* Gives every collected tensor its type and hands it to the writer. */
@@ -469,7 +482,7 @@ static int add_all(builder *b, const char *mix_name, uint32_t n_layers) {
     }
     for (size_t i = 0; i < b->n; i++) {
         const spec *s = &b->specs[i];
-        uint32_t n_dims = s->ne[1] > 1 ? 2 : 1, t;
+        uint32_t n_dims = s->ne[2] > 1 ? 3 : s->ne[1] > 1 ? 2 : 1, t;
         if (s->role != ROLE_WEIGHT) t = XUAN_TYPE_F32;
         else if (mix_name) t = xuan_quant_mix_type(&mix, s->name, n_dims, s->ne[0], XUAN_TYPE_F16);
         else t = xuan_synth_fallback_type(s->type, (uint64_t)s->ne[0]);
@@ -485,6 +498,10 @@ static int check_params(const xuan_synth_params *p, xuan_error *err) {
     if (!ai || !ai->runs)
         return xuan_fail(err, XUAN_ERR_USAGE, "architecture '%s' cannot be synthesized (%s can)", p->arch,
                          xuan_arch_runnable_list());
+    if (ai->moe && (p->n_expert < 2 || p->n_expert > 512 || !p->n_expert_used || p->n_expert_used > p->n_expert ||
+                    !p->n_ff_exp || p->n_ff_exp > 262144))
+        return xuan_fail(err, XUAN_ERR_USAGE, "bad experts: %u experts, %u used, expert FFN %u", p->n_expert,
+                         p->n_expert_used, p->n_ff_exp);
     if (p->qkv_bias && ai->qkv_bias == XUAN_NEVER)
         return xuan_fail(err, XUAN_ERR_USAGE, "architecture '%s' has no q/k/v biases", p->arch);
     if (!p->n_layers || p->n_layers > 512 || !p->d_model || p->d_model > 65536 || !p->d_ffn ||
@@ -555,6 +572,11 @@ int xuan_synth_write(const xuan_synth_params *p, const char *path, xuan_error *e
         xuan_gguf_writer_set_f32(w, KEY("rope.scaling.yarn_log_multiplier"), 1.0f);
     }
     if (p->attn_temp > 0) xuan_gguf_writer_set_f32(w, KEY("attention.temperature_scale"), p->attn_temp);
+    if (ai->moe) {
+        xuan_gguf_writer_set_u32(w, KEY("expert_count"), p->n_expert);
+        xuan_gguf_writer_set_u32(w, KEY("expert_used_count"), p->n_expert_used);
+        xuan_gguf_writer_set_u32(w, KEY("expert_feed_forward_length"), p->n_ff_exp);
+    }
     if (ai->attn_softcap) { /* as convert_hf_to_gguf writes Gemma 2 */
         xuan_gguf_writer_set_f32(w, KEY("attn_logit_softcapping"), 50.0f);
         xuan_gguf_writer_set_f32(w, KEY("final_logit_softcapping"), 30.0f);
@@ -579,6 +601,8 @@ int xuan_synth_write(const xuan_synth_params *p, const char *path, xuan_error *e
     for (uint32_t l = 0; l < p->n_layers && !rc; l++) {
 #define T(role, suffix, type, ne0, ne1) \
     (snprintf(name, sizeof name, "blk.%u." suffix, l), add(&b, role, name, type, ne0, ne1))
+#define T3(suffix, ne0, ne1, ne2) \
+    (snprintf(name, sizeof name, "blk.%u." suffix, l), add3(&b, ROLE_WEIGHT, name, p->type, ne0, ne1, ne2))
         rc = T(ROLE_NORM, "attn_norm.weight", XUAN_TYPE_F32, d, 1);
         if (fused_qkv) {
             rc = rc ? rc : T(ROLE_WEIGHT, "attn_qkv.weight", p->type, d, nq + 2 * nkv);
@@ -599,15 +623,22 @@ int xuan_synth_write(const xuan_synth_params *p, const char *path, xuan_error *e
         rc = rc ? rc : T(ROLE_WEIGHT, "attn_output.weight", p->type, nq, d);
         if (ai->post_norms) rc = rc ? rc : T(ROLE_NORM, "post_attention_norm.weight", XUAN_TYPE_F32, d, 1);
         rc = rc ? rc : T(ROLE_NORM, "ffn_norm.weight", XUAN_TYPE_F32, d, 1);
-        if (ai->fused_gate_up) {
+        if (ai->moe) { /* the router stays F32, as llama-quantize leaves it */
+            const int64_t E = p->n_expert, fe = p->n_ff_exp;
+            rc = rc ? rc : T(ROLE_WEIGHT, "ffn_gate_inp.weight", XUAN_TYPE_F32, d, E);
+            rc = rc ? rc : T3("ffn_gate_exps.weight", d, fe, E);
+            rc = rc ? rc : T3("ffn_up_exps.weight", d, fe, E);
+            rc = rc ? rc : T3("ffn_down_exps.weight", fe, d, E);
+        } else if (ai->fused_gate_up) {
             rc = rc ? rc : T(ROLE_WEIGHT, "ffn_up.weight", p->type, d, 2 * f);
         } else {
             rc = rc ? rc : T(ROLE_WEIGHT, "ffn_gate.weight", p->type, d, f);
             rc = rc ? rc : T(ROLE_WEIGHT, "ffn_up.weight", p->type, d, f);
         }
-        rc = rc ? rc : T(ROLE_WEIGHT, "ffn_down.weight", p->type, f, d);
+        if (!ai->moe) rc = rc ? rc : T(ROLE_WEIGHT, "ffn_down.weight", p->type, f, d);
         if (ai->post_norms) rc = rc ? rc : T(ROLE_NORM, "post_ffw_norm.weight", XUAN_TYPE_F32, d, 1);
 #undef T
+#undef T3
     }
     if (!rc) rc = add(&b, ROLE_OUT_NORM, "output_norm.weight", XUAN_TYPE_F32, d, 1);
     if (!rc && !p->tied) rc = add(&b, ROLE_WEIGHT, "output.weight", p->output_type, d, n_tokens);
