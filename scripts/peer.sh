@@ -53,7 +53,7 @@ if [ "${2:-}" = tools ]; then
   exec 8>"$DIR/.tools.lock"
   flock 8
 fi
-if [ "${2:-}" = tools ] && [ ! -x "$DIR/llama.cpp/build/bin/llama-quantize" ]; then
+if [ "${2:-}" = tools ] && { [ ! -x "$DIR/llama.cpp/build/bin/llama-quantize" ] || [ ! -x "$DIR/llama.cpp/build/bin/llama-batched-bench" ]; }; then
   echo "peer: building llama.cpp tools (about 5 minutes on 2 cores)" >&2
   BUNDLE="$DIR/node_modules/node-llama-cpp/llama/gitRelease.bundle"
   [ -f "$BUNDLE" ] || { echo "peer: missing $BUNDLE" >&2; exit 1; }
@@ -64,7 +64,7 @@ if [ "${2:-}" = tools ] && [ ! -x "$DIR/llama.cpp/build/bin/llama-quantize" ]; t
       -DLLAMA_BUILD_SERVER=ON -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON \
       -DGGML_F16C=ON -DGGML_BMI2=ON -DGGML_AVX512=ON -DGGML_AVX512_VBMI=ON -DGGML_AVX512_VNNI=ON \
       -DGGML_AVX512_BF16=ON -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF &&
-    cmake --build build --target llama-bench llama-tokenize llama-quantize llama-server \
+    cmake --build build --target llama-bench llama-tokenize llama-quantize llama-server llama-batched-bench \
       -j"$(nproc)" ) >"$DIR/build.log" 2>&1 || { tail -n 20 "$DIR/build.log" >&2; exit 1; }
   git -C "$DIR/llama.cpp" log -1 --format='peer: llama.cpp %H' >&2
 fi

@@ -20,7 +20,9 @@ expect 2 "-n abc is a usage error" -- "$XUAN_BIN" run -m "$m" -p hi -n abc
 expect 2 "-t 0 is a usage error" -- "$XUAN_BIN" run -m "$m" -p hi -t 0
 expect 2 "-c x is a usage error" -- "$XUAN_BIN" run -m "$m" -p hi -c x
 expect 2 "--temp -1 is a usage error" -- "$XUAN_BIN" run -m "$m" -p hi --temp -1
-expect 2 "--cache-type q4_0 is a usage error" -- "$XUAN_BIN" run -m "$m" -p hi --cache-type q4_0
+expect 2 "--cache-type q2_k is a usage error" -- "$XUAN_BIN" run -m "$m" -p hi --cache-type q2_k
+grep -q "q2_k' is not a cache type (f16, q8_0" "$dir/err" || { echo "FAIL: cache-type message: $(cat "$dir/err")"; fail=1; }
+expect 2 "--cache-type-v f32 is a usage error" -- "$XUAN_BIN" run -m "$m" -p hi --cache-type-v f32
 expect 2 "no prompt is a usage error" -- "$XUAN_BIN" run -m "$m"
 expect 2 "bench -r 0 is a usage error" -- "$XUAN_BIN" bench -m "$m" -r 0
 expect 1 "missing model file" -- "$XUAN_BIN" run -m "$dir/nope.gguf" -p hi
@@ -34,6 +36,11 @@ ids=$(seq -s, 10 40)
 "$XUAN_BIN" run -m "$m" --ids "$ids" --dump-logits "$dir/b512.f32" -n 1 --temp 0 -b 512 >/dev/null &&
 "$XUAN_BIN" run -m "$m" --ids "$ids" --dump-logits "$dir/b1.f32" -n 1 --temp 0 -b 1 >/dev/null &&
 "$XUAN_BIN" run -m "$m" --ids "$ids" --dump-logits "$dir/b7q.f32" -n 1 --temp 0 -b 7 --cache-type q8_0 >/dev/null || fail=1
+# Every cache type of the traits table, K and V chosen apart as well.
+for kv in q4_0:q4_0 q4_1:q4_1 q5_0:q5_0 q5_1:q5_1 iq4_nl:iq4_nl q8_0:q4_0 f16:q4_0 q4_0:f16; do
+  "$XUAN_BIN" run -m "$m" --ids "$ids" --dump-logits "$dir/c_${kv/:/-}.f32" -n 1 --temp 0 -b 7 \
+    --cache-type-k "${kv%:*}" --cache-type-v "${kv#*:}" >/dev/null || { echo "FAIL: cache $kv"; fail=1; }
+done
 python3 - "$dir" <<'PY' || fail=1
 import struct, sys, math
 d = sys.argv[1]
@@ -49,6 +56,17 @@ print(f"batch 512 vs 1: max |dlogp| {d1:.2e}; f16 vs q8_0 cache (top 10): {d2:.2
 assert d1 < 1e-4, "batched and single-token prompts disagree"
 # Q8_0 K/V carry ~0.4% error per element; a broken path gives O(1).
 assert d2 < 0.15, "q8_0 cache too far from f16"
+import glob, os
+for f in sorted(glob.glob(f"{d}/c_*.f32")):
+    n = os.path.basename(f)[2:-4]; lc = lsm(load("c_" + n))
+    dc = max(abs(la[i] - lc[i]) for i in top)
+    print(f"f16 vs {n.replace('-', ':')} cache (K:V, top 10): {dc:.2e}")
+    # This random model's logits move 0.05 with a Q8_0 V and 0.4-0.8 with
+    # a 4-bit one (~16x the element error); a wrong layout gives O(1)+ and
+    # non-finite values, an ignored flag exactly f16's bits.
+    assert dc < 1.2, f"cache {n} too far from f16"
+    assert dc > 0, f"cache {n} gave f16's bits: not applied?"
+    assert all(math.isfinite(v) for v in lc)
 assert all(math.isfinite(v) for v in a)
 PY
 # Greedy is deterministic, and a fixed seed reproduces a sampled run.

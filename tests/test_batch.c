@@ -70,7 +70,8 @@ static xuan_ctx *new_ctx(const xuan_model *m, uint32_t n_ctx, uint32_t n_seq, ui
     cp.n_seq_max = n_seq;
     cp.n_batch = n_batch;
     cp.n_threads = 2;
-    cp.cache_type = cache_type;
+    cp.type_k = cache_type & 0xffff; /* KV(k, v), or one type for both */
+    cp.type_v = cache_type >> 16 ? cache_type >> 16 : cache_type;
     xuan_error err = {0};
     xuan_ctx *c = xuan_ctx_new(m, &cp, &err);
     if (!c) test_fail(__FILE__, __LINE__, "ctx: %s", err.msg);
@@ -149,10 +150,21 @@ static void check_together_vs_alone(const char *preset, uint32_t type, uint32_t 
     xuan_model_free(m);
 }
 
+/* K and V cache types apart, for new_ctx's cache_type argument. */
+#define KV(k, v) ((uint32_t)(k) | (uint32_t)(v) << 16)
+
 /* Q8_0 weights and cache: equal bits, in one pass and split into odd pieces. */
 static void test_q8_together_equals_alone(void) {
     check_together_vs_alone("tiny256", XUAN_TYPE_Q8_0, XUAN_TYPE_Q8_0, 512, 0.0);
     check_together_vs_alone("tiny256", XUAN_TYPE_Q8_0, XUAN_TYPE_Q8_0, 5, 0.0);
+}
+
+/* Every row's cache arithmetic is its own at any batch size for the other
+ * cache types too (K by vec_dot over Q8_0 / Q8_1 rows, V dequantized). */
+static void test_quant_caches_together_equal_alone(void) {
+    check_together_vs_alone("tiny256", XUAN_TYPE_Q8_0, KV(XUAN_TYPE_Q4_0, XUAN_TYPE_Q5_1), 512, 0.0);
+    check_together_vs_alone("tiny256", XUAN_TYPE_Q8_0, KV(XUAN_TYPE_Q4_1, XUAN_TYPE_IQ4_NL), 5, 0.0);
+    check_together_vs_alone("tiny256", XUAN_TYPE_Q8_0, KV(XUAN_TYPE_Q5_0, XUAN_TYPE_Q4_0), 5, 0.0);
 }
 
 /* gemma3: each sequence's sliding window is its own (positions, not cells),
@@ -370,6 +382,7 @@ static void test_malformed_batches_refused(void) {
 
 int main(void) {
     RUN(test_q8_together_equals_alone);
+    RUN(test_quant_caches_together_equal_alone);
     RUN(test_gemma3_window_together_equals_alone);
     RUN(test_moe_together_equals_alone);
     RUN(test_f16_together_close_to_alone);

@@ -146,7 +146,8 @@ typedef struct xuan_ctx_params {
     uint32_t n_batch;    /* tokens per forward pass (default 512); longer batches are split */
     uint32_t n_seq_max;  /* sequences the cache can hold at once, 1..64 (default 1) */
     int n_threads;       /* 0 = all cores */
-    uint32_t cache_type; /* XUAN_TYPE_F16 (default) or XUAN_TYPE_Q8_0 */
+    uint32_t type_k;     /* K cache type: XUAN_TYPE_F16 (default), Q8_0, Q5_1, Q5_0, Q4_1, Q4_0, IQ4_NL */
+    uint32_t type_v;     /* V cache type, the same choice, independently */
     xuan_pool *pool;     /* threads to run on, not owned; NULL = the process-wide pool of
                             n_threads (xuan_pool_shared), so contexts never oversubscribe */
 } xuan_ctx_params;
@@ -156,7 +157,8 @@ xuan_ctx_params xuan_ctx_params_default(void);
 typedef struct xuan_ctx xuan_ctx;
 
 /* Allocates the KV cache and activations.  Fails with XUAN_ERR_USAGE for a
- * bad cache type, a head size Q8_0 cannot hold or n_seq_max outside 1..64,
+ * cache type the traits table does not mark as one (xuan_quant_traits.kv),
+ * a head size its blocks do not divide or n_seq_max outside 1..64,
  * XUAN_ERR_NOMEM when the cache does not fit the allocation cap. */
 xuan_ctx *xuan_ctx_new(const xuan_model *m, const xuan_ctx_params *p, xuan_error *err);
 void xuan_ctx_free(xuan_ctx *c);

@@ -109,6 +109,33 @@ static inline uint16_t xuan_fp32_to_bf16(float f) {
 void xuan_fp16_to_fp32_row(const uint16_t *src, float *dst, int64_t n);
 void xuan_fp32_to_fp16_row(const float *src, uint16_t *dst, int64_t n);
 
+/* ---- the type-traits table (src/quant/traits.c) ------------------------------ */
+
+/* Whole blocks: n_blocks blocks of the type (elements for plain types). */
+typedef void (*xuan_to_float_fn)(const void *src, float *dst, int64_t n_blocks);
+typedef void (*xuan_from_float_fn)(const float *src, void *dst, int64_t n_blocks);
+/* One weight row (n elements) . one activation row in vec_dot_type. */
+typedef float (*xuan_vec_dot_fn)(int64_t n, const void *w, const void *a);
+
+typedef struct xuan_quant_traits {
+    uint32_t id;
+    const xuan_type_traits *type;      /* name, block size, bytes per block */
+    xuan_to_float_fn to_float;         /* NULL: xuan cannot read the type */
+    xuan_from_float_fn from_float;     /* llama.cpp's reference quantizer; NULL: cannot write */
+    xuan_from_float_fn from_float_act; /* as ggml's x86 backend rounds an activation */
+    uint32_t vec_dot_type;             /* what vec_dot pairs with; XUAN_TYPE_COUNT: no product */
+    xuan_vec_dot_fn vec_dot[3];        /* by xuan_simd level, after fallback; NULL: no product */
+    bool gemm;                         /* the packed AVX-512 batch kernel takes it */
+    bool kv;                           /* may hold a KV cache (--cache-type-k / -v) */
+} xuan_quant_traits;
+
+/* The row of a ggml type, or NULL for an id that is not one. */
+const xuan_quant_traits *xuan_quant_traits_of(uint32_t type);
+/* q's dot product at SIMD level simd, clamped to what the CPU has. */
+xuan_vec_dot_fn xuan_quant_vec_dot_fn(const xuan_quant_traits *q, xuan_simd simd);
+/* The cache types, as --cache-type-k/-v spell them, for error messages. */
+const char *xuan_quant_kv_names(void);
+
 /* ---- what each type supports ----------------------------------------------- */
 
 /* True when xuan can turn a row of `type` into floats (F32, F16, BF16, Q4_0,
@@ -164,6 +191,12 @@ size_t xuan_matmul_scratch_size(const xuan_weight *w, int64_t n_tok);
  * is allocated. */
 void xuan_matmul(xuan_pool *pool, const xuan_weight *w, const float *x, int64_t n_tok, float *y,
                  void *scratch);
+
+/* The same product with every token's row computed as a lone token's would
+ * be (the one-token kernels' summation order at any n_tok), as ggml's
+ * mul_mat_id multiplies each routed row: the MoE experts. */
+void xuan_matmul_rowwise(xuan_pool *pool, const xuan_weight *w, const float *x, int64_t n_tok, float *y,
+                         void *scratch);
 
 /* Row `row` of W as n_cols floats (embedding lookup). */
 void xuan_weight_row(const xuan_weight *w, int64_t row, float *out);

@@ -21,7 +21,7 @@
 
 static void usage(void) {
     printf("usage: xuan bench -m MODEL [-p 512] [-n 128] [-r 3] [-t THREADS] [-b 512]\n"
-           "                  [--cache-type f16|q8_0] [--json]\n");
+           "                  [--cache-type[-k|-v] T] [--json]\n");
 }
 
 typedef struct stat_s {
@@ -59,12 +59,13 @@ enum { O_JSON = EO_LAST + 1, O_REPS };
 int cmd_bench(int argc, char **argv) {
     const char *model = NULL;
     int64_t n_prompt = 512, n_gen = 128, reps = 3, threads = 0, batch = 512;
-    uint32_t cache = XUAN_TYPE_F16;
+    uint32_t type_k = XUAN_TYPE_F16, type_v = XUAN_TYPE_F16;
     bool json = false;
     static const struct option opts[] = {{"model", 1, 0, 'm'},        {"n-prompt", 1, 0, 'p'},
                                          {"n-gen", 1, 0, 'n'},        {"repetitions", 1, 0, 'r'},
                                          {"threads", 1, 0, 't'},      {"batch", 1, 0, 'b'},
                                          {"cache-type", 1, 0, EO_CACHE}, {"json", 0, 0, O_JSON},
+                                         {"cache-type-k", 1, 0, EO_CACHE_K}, {"cache-type-v", 1, 0, EO_CACHE_V},
                                          {"help", 0, 0, 'h'},         {0, 0, 0, 0}};
     int c;
     optind = 1;
@@ -76,13 +77,16 @@ int cmd_bench(int argc, char **argv) {
         case 'r': if (cli_int_arg("bench", "-r", optarg, 1, 1000, &reps)) return XUAN_EXIT_USAGE; break;
         case 't': if (cli_int_arg("bench", "-t", optarg, 1, 1024, &threads)) return XUAN_EXIT_USAGE; break;
         case 'b': if (cli_int_arg("bench", "-b", optarg, 1, 1 << 16, &batch)) return XUAN_EXIT_USAGE; break;
-        case EO_CACHE: {
-            xuan_type t;
-            if (xuan_type_from_name(optarg, &t) != 0 || (t != XUAN_TYPE_F16 && t != XUAN_TYPE_Q8_0))
-                return cli_usage_error("bench", "--cache-type '%s' is not supported (f16, q8_0)", optarg);
-            cache = t;
+        case EO_CACHE:
+            if (engine_cache_type("bench", "--cache-type", optarg, &type_k)) return XUAN_EXIT_USAGE;
+            type_v = type_k;
             break;
-        }
+        case EO_CACHE_K:
+            if (engine_cache_type("bench", "--cache-type-k", optarg, &type_k)) return XUAN_EXIT_USAGE;
+            break;
+        case EO_CACHE_V:
+            if (engine_cache_type("bench", "--cache-type-v", optarg, &type_v)) return XUAN_EXIT_USAGE;
+            break;
         case O_JSON: json = true; break;
         case 'h': usage(); return XUAN_EXIT_OK;
         default: return cli_usage_error("bench", "unknown option, or an option with a bad argument");
@@ -104,7 +108,8 @@ int cmd_bench(int argc, char **argv) {
     cp.n_ctx = (uint32_t)(n_prompt + n_gen + 1);
     cp.n_batch = (uint32_t)batch;
     cp.n_threads = (int)threads;
-    cp.cache_type = cache;
+    cp.type_k = type_k;
+    cp.type_v = type_v;
     xuan_ctx *ctx = xuan_ctx_new(m, &cp, &err);
     if (!ctx) {
         xuan_model_free(m);

@@ -3,6 +3,7 @@
  */
 #include "engine_cli.h"
 #include "xuan/pick.h"
+#include "xuan/quant.h"
 
 #include <signal.h>
 #include <stdlib.h>
@@ -22,6 +23,17 @@ static int f32_arg(const char *verb, const char *flag, const char *v, double lo,
     if (cli_double_arg(verb, flag, v, lo, hi, &d)) return -1;
     *out = (float)d;
     return 1;
+}
+
+int engine_cache_type(const char *verb, const char *flag, const char *arg, uint32_t *out) {
+    xuan_type t;
+    const xuan_quant_traits *q = xuan_type_from_name(arg, &t) == 0 ? xuan_quant_traits_of(t) : NULL;
+    if (!q || !q->kv) {
+        cli_usage_error(verb, "%s '%s' is not a cache type (%s)", flag, arg, xuan_quant_kv_names());
+        return -1;
+    }
+    *out = t;
+    return 0;
 }
 
 int engine_flag(const char *verb, engine_opts *o, int opt, const char *arg) {
@@ -66,15 +78,12 @@ int engine_flag(const char *verb, engine_opts *o, int opt, const char *arg) {
         if (cli_int_arg(verb, "--seed", arg, 0, INT64_MAX, &v)) return -1;
         o->sp.seed = (uint64_t)v;
         return 1;
-    case EO_CACHE: {
-        xuan_type t;
-        if (xuan_type_from_name(arg, &t) != 0 || (t != XUAN_TYPE_F16 && t != XUAN_TYPE_Q8_0)) {
-            cli_usage_error(verb, "--cache-type '%s' is not supported (f16, q8_0)", arg);
-            return -1;
-        }
-        o->cp.cache_type = t;
+    case EO_CACHE: /* both */
+        if (engine_cache_type(verb, "--cache-type", arg, &o->cp.type_k)) return -1;
+        o->cp.type_v = o->cp.type_k;
         return 1;
-    }
+    case EO_CACHE_K: return engine_cache_type(verb, "--cache-type-k", arg, &o->cp.type_k) ? -1 : 1;
+    case EO_CACHE_V: return engine_cache_type(verb, "--cache-type-v", arg, &o->cp.type_v) ? -1 : 1;
     case EO_TEMPLATE: o->template_name = arg; return 1;
     case EO_NO_TEMPLATE: o->no_template = true; return 1;
     case EO_STOP:

@@ -32,7 +32,7 @@ void engine_opts_init(engine_opts *o);
 /* Long-option ids shared by the verbs (values above 256). */
 enum {
     EO_TEMP = 300, EO_TOPK, EO_TOPP, EO_MINP, EO_REPEAT, EO_REPEAT_N, EO_PRESENCE, EO_FREQUENCY,
-    EO_SEED, EO_CACHE, EO_TEMPLATE, EO_NO_TEMPLATE, EO_STOP, EO_IGNORE_EOS, EO_LAST
+    EO_SEED, EO_CACHE, EO_CACHE_K, EO_CACHE_V, EO_TEMPLATE, EO_NO_TEMPLATE, EO_STOP, EO_IGNORE_EOS, EO_LAST
 };
 /* The shared entries of a getopt_long table, terminated by a zero entry. */
 #define ENGINE_LONG_OPTS                                                                        \
@@ -41,11 +41,16 @@ enum {
     {"top-k", 1, 0, EO_TOPK}, {"top-p", 1, 0, EO_TOPP}, {"min-p", 1, 0, EO_MINP},              \
     {"repeat-penalty", 1, 0, EO_REPEAT}, {"repeat-last-n", 1, 0, EO_REPEAT_N},                 \
     {"presence-penalty", 1, 0, EO_PRESENCE}, {"frequency-penalty", 1, 0, EO_FREQUENCY},        \
-    {"seed", 1, 0, EO_SEED}, {"cache-type", 1, 0, EO_CACHE}, {"template", 1, 0, EO_TEMPLATE},  \
+    {"seed", 1, 0, EO_SEED}, {"cache-type", 1, 0, EO_CACHE}, {"cache-type-k", 1, 0, EO_CACHE_K},  \
+    {"cache-type-v", 1, 0, EO_CACHE_V}, {"template", 1, 0, EO_TEMPLATE},                         \
     {"no-template", 0, 0, EO_NO_TEMPLATE}, {"raw", 0, 0, EO_NO_TEMPLATE},                       \
     {"system", 1, 0, 's'}, {"stop", 1, 0, EO_STOP}, {"verbose", 0, 0, 'v'},                     \
     {"ignore-eos", 0, 0, EO_IGNORE_EOS}
 #define ENGINE_SHORT_OPTS "m:n:c:t:b:s:v"
+
+/* Parses a --cache-type* argument (f16, q8_0, q4_0 ... as llama.cpp spells
+ * them) into *out; prints a usage error and returns -1 for another type. */
+int engine_cache_type(const char *verb, const char *flag, const char *arg, uint32_t *out);
 
 /* Handles one shared option; returns 1 if handled, 0 if not ours, or -1
  * after printing a usage error. */

@@ -24,6 +24,11 @@
 #include <stdatomic.h>
 #include <string.h>
 
+/* One of the two caches: bytes of a cell's row, of a kv head, of a layer. */
+typedef struct cache_geom {
+    size_t row, head, layer;
+} cache_geom;
+
 struct xuan_ctx {
     const xuan_model *m;
     xuan_ctx_params p;
@@ -34,11 +39,13 @@ struct xuan_ctx {
     volatile int *stop;  /* may be NULL */
     _Atomic uint64_t cancel; /* bit s: drop sequence s */
 
-    /* KV cache: per layer, per kv head, n_ctx cell rows of kv_row bytes;
-     * kv says which cell holds which sequence's position. */
+    /* KV cache: per layer, per kv head, n_ctx cell rows of row bytes (K
+     * and V each in its own type); kv says which cell holds which
+     * sequence's position. */
     kv_cells kv;
     uint8_t *k_cache, *v_cache;
-    size_t kv_row, kv_head_stride, kv_layer_stride;
+    cache_geom kg, vg;
+    const xuan_quant_traits *tk, *tv;
     int32_t *tokens0; /* n_ctx: xuan_ctx_tokens' copy of sequence 0 */
 
     /* The piece in flight, B = n_batch rows. */
@@ -54,8 +61,8 @@ struct xuan_ctx {
     /* MoE: router probabilities (B x n_expert), each token's experts and
      * weights (B x n_expert_used), one expert's gate/up/activation rows and
      * output, and the token's sum over its experts */
-    float *moe_p, *moe_w, *moe_g, *moe_u, *moe_h, *moe_o, *moe_acc;
-    int32_t *moe_sel;
+    float *moe_p, *moe_w, *moe_x, *moe_g, *moe_u, *moe_h, *moe_y;
+    int32_t *moe_sel, *moe_rows;
     void *mm_scratch;
     size_t xr_cap; /* floats in xr */
 
@@ -70,13 +77,14 @@ struct xuan_ctx {
     /* Per-thread attention scratch. */
     float *att_scratch;
     size_t att_scratch_stride; /* floats per thread */
-    uint8_t *qq;               /* per thread: q in Q8_0 for a Q8_0 cache */
+    uint8_t *qq;               /* per thread: q in the vec-dot type of a quantized K cache */
     size_t qq_stride;
 };
 
 xuan_ctx_params xuan_ctx_params_default(void) {
     return (xuan_ctx_params){.n_ctx = 0, .n_batch = 512, .n_seq_max = 1, .n_threads = 0,
-                             .cache_type = XUAN_TYPE_F16, .pool = NULL};
+                             .type_k = XUAN_TYPE_F16,
+                             .type_v = XUAN_TYPE_F16, .pool = NULL};
 }
 
 /* ================================================================ context */
@@ -118,15 +126,19 @@ xuan_ctx *xuan_ctx_new(const xuan_model *m, const xuan_ctx_params *pp, xuan_erro
         xuan_fail(err, XUAN_ERR_USAGE, "%u parallel sequences is too many (at most 64)", p.n_seq_max);
         return NULL;
     }
-    if (p.cache_type != XUAN_TYPE_F16 && p.cache_type != XUAN_TYPE_Q8_0) {
-        xuan_fail(err, XUAN_ERR_USAGE, "cache type %s is not supported (f16, q8_0)",
-                  xuan_type_name(p.cache_type));
-        return NULL;
-    }
-    if (p.cache_type == XUAN_TYPE_Q8_0 && hp->head_dim % 32) {
-        xuan_fail(err, XUAN_ERR_USAGE, "cache type q8_0 needs a head size divisible by 32 (it is %u)",
-                  hp->head_dim);
-        return NULL;
+    const uint32_t cache_types[2] = {p.type_k, p.type_v};
+    for (int i = 0; i < 2; i++) {
+        const xuan_quant_traits *q = xuan_quant_traits_of(cache_types[i]);
+        if (!q || !q->kv) {
+            xuan_fail(err, XUAN_ERR_USAGE, "%s cache type %s is not supported (%s)", i ? "V" : "K",
+                      xuan_type_name(cache_types[i]), xuan_quant_kv_names());
+            return NULL;
+        }
+        if (hp->head_dim % q->type->block_size) {
+            xuan_fail(err, XUAN_ERR_USAGE, "%s cache type %s needs a head size divisible by %u (it is %u)",
+                      i ? "V" : "K", q->type->name, q->type->block_size, hp->head_dim);
+            return NULL;
+        }
     }
     xuan_ctx *c = xuan_calloc(1, sizeof *c);
     if (!c) {
@@ -152,19 +164,22 @@ xuan_ctx *xuan_ctx_new(const xuan_model *m, const xuan_ctx_params *pp, xuan_erro
     c->p.n_threads = c->n_threads;
     c->p.pool = NULL;
 
-    uint64_t row = 0, head, layer, all;
-    XUAN_ASSERT(xuan_type_row_size(p.cache_type, hp->head_dim, &row));
-    if (!xuan_mul_ok(row, p.n_ctx, &head) || !xuan_mul_ok(head, hp->n_kv_heads, &layer) ||
-        !xuan_mul_ok(layer, hp->n_layers, &all) || all > SIZE_MAX / 2) {
-        xuan_ctx_free(c);
-        xuan_fail(err, XUAN_ERR_NOMEM, "KV cache for %u tokens is too large", p.n_ctx);
-        return NULL;
+    c->tk = xuan_quant_traits_of(p.type_k);
+    c->tv = xuan_quant_traits_of(p.type_v);
+    uint64_t all[2];
+    for (int i = 0; i < 2; i++) {
+        uint64_t row = 0, head, layer;
+        XUAN_ASSERT(xuan_type_row_size(i ? p.type_v : p.type_k, hp->head_dim, &row));
+        if (!xuan_mul_ok(row, p.n_ctx, &head) || !xuan_mul_ok(head, hp->n_kv_heads, &layer) ||
+            !xuan_mul_ok(layer, hp->n_layers, &all[i]) || all[i] > SIZE_MAX / 4) {
+            xuan_ctx_free(c);
+            xuan_fail(err, XUAN_ERR_NOMEM, "KV cache for %u tokens is too large", p.n_ctx);
+            return NULL;
+        }
+        *(i ? &c->vg : &c->kg) = (cache_geom){(size_t)row, (size_t)head, (size_t)layer};
     }
-    c->kv_row = (size_t)row;
-    c->kv_head_stride = (size_t)head;
-    c->kv_layer_stride = (size_t)layer;
-    c->k_cache = xuan_malloc_aligned((size_t)all);
-    c->v_cache = xuan_malloc_aligned((size_t)all);
+    c->k_cache = xuan_malloc_aligned((size_t)all[0]);
+    c->v_cache = xuan_malloc_aligned((size_t)all[1]);
     bool fail = c->k_cache == NULL || c->v_cache == NULL || xuan_kv_init(&c->kv, p.n_ctx, p.n_seq_max) != 0;
 
     const size_t B = p.n_batch, d = hp->d_model, F = hp->d_ffn;
@@ -195,20 +210,24 @@ xuan_ctx *xuan_ctx_new(const xuan_model *m, const xuan_ctx_params *pp, xuan_erro
         c->moe_p = alloc_f(B * E, &total, &fail);
         c->moe_w = alloc_f(B * K, &total, &fail);
         c->moe_sel = alloc_i(B * K, &fail);
-        c->moe_g = alloc_f(Fe, &total, &fail);
-        c->moe_u = alloc_f(Fe, &total, &fail);
-        c->moe_h = alloc_f(Fe, &total, &fail);
-        c->moe_o = alloc_f(d, &total, &fail);
-        c->moe_acc = alloc_f(d, &total, &fail);
+        c->moe_rows = alloc_i(B, &fail);
+        c->moe_x = alloc_f(B * d, &total, &fail);
+        c->moe_g = alloc_f(B * Fe, &total, &fail);
+        c->moe_u = alloc_f(B * Fe, &total, &fail);
+        c->moe_h = alloc_f(B * Fe, &total, &fail);
+        c->moe_y = alloc_f(B * K * d, &total, &fail);
     }
     if (hp->swa_pattern) c->cs_swa = alloc_f(B * hp->n_rot, &total, &fail);
     c->out_cap = p.n_seq_max;
     c->logits = alloc_f(c->out_cap * hp->n_vocab, &total, &fail);
-    /* scores (n_ctx) + rounded q (head_dim) + a Q8_0 V row as floats + the
-     * 64 slot rows of the ordered V sum */
+    /* scores (n_ctx) + rounded q (head_dim) + a quantized V row as floats
+     * + the 64 slot rows of the ordered V sum */
     c->att_scratch_stride = (size_t)p.n_ctx + hp->head_dim * (1 + 1 + 64) + 16;
     c->att_scratch = alloc_f(c->att_scratch_stride * (size_t)c->n_threads, &total, &fail);
-    c->qq_stride = (size_t)row + 64;
+    uint64_t qq_row = 0;
+    if (c->tk->vec_dot_type != XUAN_TYPE_F32)
+        XUAN_ASSERT(xuan_type_row_size(c->tk->vec_dot_type, hp->head_dim, &qq_row));
+    c->qq_stride = (size_t)qq_row + 64;
     c->qq = fail ? NULL : xuan_malloc_aligned(c->qq_stride * (size_t)c->n_threads);
     if (!c->qq) fail = true;
 
@@ -219,12 +238,12 @@ xuan_ctx *xuan_ctx_new(const xuan_model *m, const xuan_ctx_params *pp, xuan_erro
                                    &L->gate_inp};
         for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++)
             if (ws[i]->data) scratch = max_sz(scratch, xuan_matmul_scratch_size(ws[i], (int64_t)B));
-        const xuan_weight *ex[] = {&L->gate_exps, &L->up_exps, &L->down_exps}; /* one token at a time */
+        const xuan_weight *ex[] = {&L->gate_exps, &L->up_exps, &L->down_exps}; /* one expert's rows */
         for (size_t i = 0; i < sizeof ex / sizeof ex[0]; i++)
             if (ex[i]->data) {
                 xuan_weight one = *ex[i];
                 one.n_rows /= hp->n_expert;
-                scratch = max_sz(scratch, xuan_matmul_scratch_size(&one, 1));
+                scratch = max_sz(scratch, xuan_matmul_scratch_size(&one, (int64_t)B));
             }
     }
     c->mm_scratch = fail ? NULL : xuan_malloc_aligned(scratch ? scratch : 64);
@@ -243,11 +262,12 @@ void xuan_ctx_free(xuan_ctx *c) {
     xuan_free_aligned(c->k_cache);
     xuan_free_aligned(c->v_cache);
     xuan_kv_free(&c->kv);
-    int32_t *ints[] = {c->tokens0, c->ub_tok, c->ub_pos, c->ub_seq, c->ub_cell, c->ub_out, c->row_out, c->moe_sel};
+    int32_t *ints[] = {c->tokens0, c->ub_tok, c->ub_pos, c->ub_seq, c->ub_cell, c->ub_out, c->row_out, c->moe_sel,
+                       c->moe_rows};
     for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) xuan_free(ints[i]);
     float *bufs[] = {c->x,  c->xn, c->xr, c->q,      c->k,      c->v,          c->att,
                      c->h,  c->u,  c->cs, c->cs_swa, c->logits, c->att_scratch, c->moe_p, c->moe_w,
-                     c->moe_g, c->moe_u, c->moe_h, c->moe_o, c->moe_acc};
+                     c->moe_x, c->moe_g, c->moe_u, c->moe_h, c->moe_y};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) xuan_free_aligned(bufs[i]);
     xuan_free_aligned(c->qq);
     xuan_free_aligned(c->mm_scratch);
@@ -344,6 +364,7 @@ typedef struct attn_job {
     uint32_t window; /* keys a query sees in this layer (sliding window); 0 = all */
     xuan_order order;  /* the product order llama.cpp uses for this batch */
     xuan_dot_f16_fn qk; /* q . k in that order (the quant room's F16 kernel) */
+    xuan_vec_dot_fn kdot; /* q . k for a quantized K cache */
     bool avx2;
 } attn_job;
 
@@ -363,26 +384,24 @@ static void attn_one(xuan_ctx *c, const attn_job *j, uint32_t t, uint32_t h, int
     float *slots = vrow + hd;
     const float *q = c->q + (size_t)t * hp->n_heads * hd + (size_t)h * hd;
     float *out = c->att + (size_t)t * hp->n_heads * hd + (size_t)h * hd;
-    const uint8_t *kbase = c->k_cache + j->il * c->kv_layer_stride + kvh * c->kv_head_stride;
-    const uint8_t *vbase = c->v_cache + j->il * c->kv_layer_stride + kvh * c->kv_head_stride;
-    const bool f16 = c->p.cache_type == XUAN_TYPE_F16;
+    const uint8_t *kbase = c->k_cache + j->il * c->kg.layer + kvh * c->kg.head;
+    const uint8_t *vbase = c->v_cache + j->il * c->vg.layer + kvh * c->vg.head;
 
-    /* scores = q . k over the visible keys (ggml rounds q to the cache's
-     * vec-dot type first: F16, or Q8_0 for a Q8_0 cache); a position the
-     * sequence has no cell for is masked, as llama.cpp masks a cell */
-    if (f16) {
+    /* scores = q . k over the visible keys (ggml rounds q to the K cache's
+     * vec-dot type first: F16, or Q8_0 / Q8_1 for a quantized cache); a
+     * position the sequence has no cell for is masked, as llama.cpp masks
+     * a cell */
+    if (c->tk->id == XUAN_TYPE_F16) {
         xuan_op_round_f16(q, qr, hd);
         for (uint32_t i = 0; i < n_keys; i++) {
-            const uint16_t *kr = (const uint16_t *)(const void *)(kbase + (size_t)cells[i] * c->kv_row);
+            const uint16_t *kr = (const uint16_t *)(const void *)(kbase + (size_t)cells[i] * c->kg.row);
             scores[i] = cells[i] < 0 ? -INFINITY : j->qk(hd, kr, qr) * j->scale;
         }
     } else {
         uint8_t *qq = c->qq + c->qq_stride * (size_t)ith;
-        xuan_quantize_act(XUAN_TYPE_Q8_0, q, qq, hd);
+        xuan_quantize_act(c->tk->vec_dot_type, q, qq, hd);
         for (uint32_t i = 0; i < n_keys; i++)
-            scores[i] = cells[i] < 0 ? -INFINITY
-                                     : xuan_vec_dot(c->simd, XUAN_TYPE_Q8_0, hd,
-                                                    kbase + (size_t)cells[i] * c->kv_row, qq) * j->scale;
+            scores[i] = cells[i] < 0 ? -INFINITY : j->kdot(hd, kbase + (size_t)cells[i] * c->kg.row, qq) * j->scale;
     }
 
     if (j->softcap > 0) /* masked keys stay -inf */
@@ -392,17 +411,17 @@ static void attn_one(xuan_ctx *c, const attn_job *j, uint32_t t, uint32_t h, int
     else xuan_op_softmax(scores, n_keys, first);
 
     /* out = sum_p w_p V_p */
-    if (f16) {
+    if (c->tv->id == XUAN_TYPE_F16) {
         /* ggml multiplies F16 V by the weights converted to F16 */
         xuan_op_round_f16(scores, scores, n_keys);
-        if (j->avx2) xuan_op_wsum_f16_avx2(out, scores, vbase, c->kv_row, cells, n_keys, first, hd, j->order, slots);
-        else xuan_op_wsum_f16(out, scores, vbase, c->kv_row, cells, n_keys, first, hd, j->order, slots);
+        if (j->avx2) xuan_op_wsum_f16_avx2(out, scores, vbase, c->vg.row, cells, n_keys, first, hd, j->order, slots);
+        else xuan_op_wsum_f16(out, scores, vbase, c->vg.row, cells, n_keys, first, hd, j->order, slots);
         return;
     }
     for (uint32_t e = 0; e < hd; e++) out[e] = 0.0f;
     for (uint32_t i = 0; i < n_keys; i++) {
         if (cells[i] < 0) continue;
-        xuan_dequantize_row(XUAN_TYPE_Q8_0, vbase + (size_t)cells[i] * c->kv_row, vrow, hd, NULL);
+        c->tv->to_float(vbase + (size_t)cells[i] * c->vg.row, vrow, hd / c->tv->type->block_size);
         const float w = scores[i];
         for (uint32_t e = 0; e < hd; e++) out[e] += w * vrow[e];
     }
@@ -440,16 +459,17 @@ static void store_kv_tok(xuan_ctx *c, uint32_t il, uint32_t t) {
     const xuan_hparams *hp = &c->m->hp;
     const uint32_t hd = hp->head_dim;
     for (uint32_t kh = 0; kh < hp->n_kv_heads; kh++) {
-        size_t off = il * c->kv_layer_stride + kh * c->kv_head_stride + (size_t)c->ub_cell[t] * c->kv_row;
+        const size_t cell = (size_t)c->ub_cell[t];
+        uint8_t *kd = c->k_cache + il * c->kg.layer + kh * c->kg.head + cell * c->kg.row;
+        uint8_t *vd = c->v_cache + il * c->vg.layer + kh * c->vg.head + cell * c->vg.row;
         const float *ks = c->k + ((size_t)t * hp->n_kv_heads + kh) * hd;
         const float *vs = c->v + ((size_t)t * hp->n_kv_heads + kh) * hd;
-        if (c->p.cache_type == XUAN_TYPE_F16) {
-            xuan_fp32_to_fp16_row(ks, (uint16_t *)(void *)(c->k_cache + off), hd);
-            xuan_fp32_to_fp16_row(vs, (uint16_t *)(void *)(c->v_cache + off), hd);
-        } else {
-            xuan_quantize_rows(XUAN_TYPE_Q8_0, ks, c->k_cache + off, 1, hd, NULL);
-            xuan_quantize_rows(XUAN_TYPE_Q8_0, vs, c->v_cache + off, 1, hd, NULL);
-        }
+        /* ggml's set_rows: its CPU from_float (Q8_0 as x86 rounds an
+         * activation, the others by the reference quantizer) */
+        if (c->tk->id == XUAN_TYPE_F16) xuan_fp32_to_fp16_row(ks, (uint16_t *)(void *)kd, hd);
+        else c->tk->from_float_act(ks, kd, hd / c->tk->type->block_size);
+        if (c->tv->id == XUAN_TYPE_F16) xuan_fp32_to_fp16_row(vs, (uint16_t *)(void *)vd, hd);
+        else c->tv->from_float_act(vs, vd, hd / c->tv->type->block_size);
     }
 }
 
@@ -556,12 +576,26 @@ static xuan_weight expert(const xuan_weight *w, uint32_t e, uint32_t n_expert) {
     return v;
 }
 
+/* The rows routed to one expert, gathered, through ggml's mul_mat_id
+ * arithmetic: each row multiplied as a lone token would be (rowwise). */
+static void mm_rows(xuan_ctx *c, const xuan_weight *w, const float *x, int64_t n, float *y) {
+    const float *in = x;
+    if (w->type == XUAN_TYPE_F16 || w->type == XUAN_TYPE_BF16) {
+        XUAN_ASSERT((size_t)(n * w->n_cols) <= c->xr_cap);
+        if (w->type == XUAN_TYPE_F16) xuan_op_round_f16(x, c->xr, n * w->n_cols);
+        else xuan_op_round_bf16(x, c->xr, n * w->n_cols);
+        in = c->xr;
+    }
+    xuan_matmul_rowwise(c->pool, w, in, n, y, c->mm_scratch);
+}
+
 /* The MoE FFN of the n rows of xn, in place, as llama.cpp's build_moe_ffn
  * computes it: router logits, softmax, the top n_expert_used by a full
  * descending sort (ties to the lower index), weights renormalised (sum
- * clamped at 2^-14) and scaled, then per token and expert the SwiGLU FFN
- * one row at a time (mul_mat_id multiplies each routed row by itself, a
- * gemv), outputs times weights summed in selection order. */
+ * clamped at 2^-14) and scaled; then expert by expert the rows routed to it
+ * through its SwiGLU FFN (mul_mat_id's grouping, each row in one-token
+ * order), and per token the outputs times their weights, summed in
+ * selection order. */
 static void moe_ffn(xuan_ctx *c, uint32_t il, uint32_t n) {
     const xuan_hparams *hp = &c->m->hp;
     const layer_w *L = &c->m->layers[il];
@@ -591,24 +625,35 @@ static void moe_ffn(xuan_ctx *c, uint32_t il, uint32_t n) {
         if (hp->expert_scale != 0.0f && hp->expert_scale != 1.0f)
             for (uint32_t k = 0; k < K; k++) w[k] *= hp->expert_scale;
     }
+    for (uint32_t e = 0; e < E; e++) {
+        uint32_t m = 0; /* rows (t * K + k) routed to e, in token order */
+        for (uint32_t i = 0; i < n * K; i++)
+            if (c->moe_sel[i] == (int32_t)e) c->moe_rows[m++] = (int32_t)i;
+        if (!m) continue;
+        for (uint32_t r = 0; r < m; r++)
+            memcpy(c->moe_x + (size_t)r * d, c->xn + (size_t)(c->moe_rows[r] / (int32_t)K) * d, d * sizeof(float));
+        const xuan_weight gate = expert(&L->gate_exps, e, E), up = expert(&L->up_exps, e, E);
+        const xuan_weight down = expert(&L->down_exps, e, E);
+        mm_rows(c, &up, c->moe_x, m, c->moe_u);
+        mm_rows(c, &gate, c->moe_x, m, c->moe_g);
+        for (uint32_t r = 0; r < m; r++) {
+            const size_t o = (size_t)r * Fe;
+            if (c->simd >= XUAN_SIMD_AVX2) xuan_op_swiglu_avx2(c->moe_g + o, c->moe_u + o, c->moe_h + o, Fe);
+            else xuan_op_swiglu(c->moe_g + o, c->moe_u + o, c->moe_h + o, Fe);
+        }
+        mm_rows(c, &down, c->moe_h, m, c->moe_x);
+        for (uint32_t r = 0; r < m; r++)
+            memcpy(c->moe_y + (size_t)c->moe_rows[r] * d, c->moe_x + (size_t)r * d, d * sizeof(float));
+    }
     for (uint32_t t = 0; t < n; t++) {
         float *xt = c->xn + (size_t)t * d;
         for (uint32_t k = 0; k < K; k++) {
-            const uint32_t e = (uint32_t)c->moe_sel[(size_t)t * K + k];
-            const float wk = c->moe_w[(size_t)t * K + k];
-            const xuan_weight gate = expert(&L->gate_exps, e, E), up = expert(&L->up_exps, e, E);
-            const xuan_weight down = expert(&L->down_exps, e, E);
-            mm(c, &up, xt, 1, c->moe_u);
-            mm(c, &gate, xt, 1, c->moe_g);
-            if (c->simd >= XUAN_SIMD_AVX2) xuan_op_swiglu_avx2(c->moe_g, c->moe_u, c->moe_h, Fe);
-            else xuan_op_swiglu(c->moe_g, c->moe_u, c->moe_h, Fe);
-            mm(c, &down, c->moe_h, 1, c->moe_o);
+            const float wk = c->moe_w[(size_t)t * K + k], *y = c->moe_y + ((size_t)t * K + k) * d;
             for (uint32_t i = 0; i < d; i++) {
-                const float v = c->moe_o[i] * wk;
-                c->moe_acc[i] = k ? c->moe_acc[i] + v : v;
+                const float v = y[i] * wk;
+                xt[i] = k ? xt[i] + v : v;
             }
         }
-        memcpy(xt, c->moe_acc, (size_t)d * sizeof(float));
     }
 }
 
@@ -635,6 +680,7 @@ static void layer_forward(xuan_ctx *c, uint32_t il, uint32_t n, bool last) {
                    .softcap = hp->attn_softcap, .window = layer_is_local(hp, il) ? hp->n_swa : 0,
                    .order = n >= 2 ? XUAN_ORDER_GEMM : XUAN_ORDER_VEC, /* tinyBLAS takes 2+ tokens */
                    .qk = xuan_dot_f16_kernel(c->simd, n < 2),
+                   .kdot = xuan_quant_vec_dot_fn(c->tk, c->simd),
                    .avx2 = c->simd >= XUAN_SIMD_AVX2};
     xuan_pool_run(c->pool, attn_part, &aj);
     mm(c, &L->wo, c->att, n, c->xn);

@@ -16,7 +16,7 @@ const int8_t xuan_kvalues_iq4nl[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
 
 #define H2F xuan_fp16_to_fp32
 
-static void dq_q4_0(const void *vx, float *y, int64_t nb) {
+void xuan_dq_q4_0(const void *vx, float *y, int64_t nb) {
     const block_q4_0 *x = vx;
     for (int64_t i = 0; i < nb; i++, y += QK32) {
         const float d = H2F(x[i].d);
@@ -27,7 +27,7 @@ static void dq_q4_0(const void *vx, float *y, int64_t nb) {
     }
 }
 
-static void dq_q4_1(const void *vx, float *y, int64_t nb) {
+void xuan_dq_q4_1(const void *vx, float *y, int64_t nb) {
     const block_q4_1 *x = vx;
     for (int64_t i = 0; i < nb; i++, y += QK32) {
         const float d = H2F(x[i].d), m = H2F(x[i].m);
@@ -38,7 +38,7 @@ static void dq_q4_1(const void *vx, float *y, int64_t nb) {
     }
 }
 
-static void dq_q5_0(const void *vx, float *y, int64_t nb) {
+void xuan_dq_q5_0(const void *vx, float *y, int64_t nb) {
     const block_q5_0 *x = vx;
     for (int64_t i = 0; i < nb; i++, y += QK32) {
         const float d = H2F(x[i].d);
@@ -53,7 +53,7 @@ static void dq_q5_0(const void *vx, float *y, int64_t nb) {
     }
 }
 
-static void dq_q5_1(const void *vx, float *y, int64_t nb) {
+void xuan_dq_q5_1(const void *vx, float *y, int64_t nb) {
     const block_q5_1 *x = vx;
     for (int64_t i = 0; i < nb; i++, y += QK32) {
         const float d = H2F(x[i].d), m = H2F(x[i].m);
@@ -68,7 +68,7 @@ static void dq_q5_1(const void *vx, float *y, int64_t nb) {
     }
 }
 
-static void dq_q8_0(const void *vx, float *y, int64_t nb) {
+void xuan_dq_q8_0(const void *vx, float *y, int64_t nb) {
     const block_q8_0 *x = vx;
     for (int64_t i = 0; i < nb; i++, y += QK32) {
         const float d = H2F(x[i].d);
@@ -76,7 +76,7 @@ static void dq_q8_0(const void *vx, float *y, int64_t nb) {
     }
 }
 
-static void dq_q8_1(const void *vx, float *y, int64_t nb) {
+void xuan_dq_q8_1(const void *vx, float *y, int64_t nb) {
     const block_q8_1 *x = vx;
     for (int64_t i = 0; i < nb; i++, y += QK32) {
         const float d = H2F(x[i].d);
@@ -84,7 +84,7 @@ static void dq_q8_1(const void *vx, float *y, int64_t nb) {
     }
 }
 
-static void dq_q2_K(const void *vx, float *y, int64_t nb) {
+void xuan_dq_q2_K(const void *vx, float *y, int64_t nb) {
     const block_q2_K *x = vx;
     for (int64_t i = 0; i < nb; i++) {
         const float d = H2F(x[i].d), min = H2F(x[i].dmin);
@@ -102,7 +102,7 @@ static void dq_q2_K(const void *vx, float *y, int64_t nb) {
     }
 }
 
-static void dq_q3_K(const void *vx, float *y, int64_t nb) {
+void xuan_dq_q3_K(const void *vx, float *y, int64_t nb) {
     const block_q3_K *x = vx;
     for (int64_t i = 0; i < nb; i++) {
         const float d_all = H2F(x[i].d);
@@ -123,7 +123,7 @@ static void dq_q3_K(const void *vx, float *y, int64_t nb) {
     }
 }
 
-static void dq_q4_K(const void *vx, float *y, int64_t nb) {
+void xuan_dq_q4_K(const void *vx, float *y, int64_t nb) {
     const block_q4_K *x = vx;
     for (int64_t i = 0; i < nb; i++) {
         const uint8_t *q = x[i].qs;
@@ -140,7 +140,7 @@ static void dq_q4_K(const void *vx, float *y, int64_t nb) {
     }
 }
 
-static void dq_q5_K(const void *vx, float *y, int64_t nb) {
+void xuan_dq_q5_K(const void *vx, float *y, int64_t nb) {
     const block_q5_K *x = vx;
     for (int64_t i = 0; i < nb; i++) {
         const uint8_t *ql = x[i].qs, *qh = x[i].qh;
@@ -158,7 +158,7 @@ static void dq_q5_K(const void *vx, float *y, int64_t nb) {
     }
 }
 
-static void dq_q6_K(const void *vx, float *y, int64_t nb) {
+void xuan_dq_q6_K(const void *vx, float *y, int64_t nb) {
     const block_q6_K *x = vx;
     for (int64_t i = 0; i < nb; i++) {
         const float d = H2F(x[i].d);
@@ -180,13 +180,13 @@ static void dq_q6_K(const void *vx, float *y, int64_t nb) {
     }
 }
 
-static void dq_q8_K(const void *vx, float *y, int64_t nb) {
+void xuan_dq_q8_K(const void *vx, float *y, int64_t nb) {
     const block_q8_K *x = vx;
     for (int64_t i = 0; i < nb; i++)
         for (int j = 0; j < QKK; j++) *y++ = x[i].d * x[i].qs[j];
 }
 
-static void dq_iq4_nl(const void *vx, float *y, int64_t nb) {
+void xuan_dq_iq4_nl(const void *vx, float *y, int64_t nb) {
     const block_iq4_nl *x = vx;
     for (int64_t i = 0; i < nb; i++, y += QK32) {
         const float d = H2F(x[i].d);
@@ -197,7 +197,7 @@ static void dq_iq4_nl(const void *vx, float *y, int64_t nb) {
     }
 }
 
-static void dq_iq4_xs(const void *vx, float *y, int64_t nb) {
+void xuan_dq_iq4_xs(const void *vx, float *y, int64_t nb) {
     const block_iq4_xs *x = vx;
     for (int64_t i = 0; i < nb; i++) {
         const uint8_t *qs = x[i].qs;
@@ -214,29 +214,23 @@ static void dq_iq4_xs(const void *vx, float *y, int64_t nb) {
     }
 }
 
-static void dq_f32(const void *vx, float *y, int64_t n) { memcpy(y, vx, (size_t)n * sizeof(float)); }
+void xuan_dq_f32(const void *vx, float *y, int64_t n) { memcpy(y, vx, (size_t)n * sizeof(float)); }
 
-static void dq_f16(const void *vx, float *y, int64_t n) {
+void xuan_dq_f16(const void *vx, float *y, int64_t n) {
     const uint16_t *x = vx;
     for (int64_t i = 0; i < n; i++) y[i] = xuan_fp16_to_fp32(x[i]);
 }
 
-static void dq_bf16(const void *vx, float *y, int64_t n) {
+void xuan_dq_bf16(const void *vx, float *y, int64_t n) {
     const uint16_t *x = vx;
     for (int64_t i = 0; i < n; i++) y[i] = xuan_bf16_to_fp32(x[i]);
 }
 
-/* Indexed by type; each gets the number of blocks (= elements for float types). */
-static void (*const DEQUANT[XUAN_TYPE_COUNT])(const void *, float *, int64_t) = {
-    [XUAN_TYPE_F32] = dq_f32,       [XUAN_TYPE_F16] = dq_f16,       [XUAN_TYPE_BF16] = dq_bf16,
-    [XUAN_TYPE_Q4_0] = dq_q4_0,     [XUAN_TYPE_Q4_1] = dq_q4_1,     [XUAN_TYPE_Q5_0] = dq_q5_0,
-    [XUAN_TYPE_Q5_1] = dq_q5_1,     [XUAN_TYPE_Q8_0] = dq_q8_0,     [XUAN_TYPE_Q8_1] = dq_q8_1,
-    [XUAN_TYPE_Q2_K] = dq_q2_K,     [XUAN_TYPE_Q3_K] = dq_q3_K,     [XUAN_TYPE_Q4_K] = dq_q4_K,
-    [XUAN_TYPE_Q5_K] = dq_q5_K,     [XUAN_TYPE_Q6_K] = dq_q6_K,     [XUAN_TYPE_Q8_K] = dq_q8_K,
-    [XUAN_TYPE_IQ4_NL] = dq_iq4_nl, [XUAN_TYPE_IQ4_XS] = dq_iq4_xs,
-};
 
-bool xuan_quant_can_dequantize(uint32_t type) { return type < XUAN_TYPE_COUNT && DEQUANT[type]; }
+bool xuan_quant_can_dequantize(uint32_t type) {
+    const xuan_quant_traits *q = xuan_quant_traits_of(type);
+    return q && q->to_float;
+}
 
 int xuan_dequantize_row(uint32_t type, const void *src, float *dst, int64_t n, xuan_error *err) {
     if (!xuan_quant_can_dequantize(type))
@@ -246,10 +240,10 @@ int xuan_dequantize_row(uint32_t type, const void *src, float *dst, int64_t n, x
     if (n < 0 || n % t->block_size)
         return xuan_fail(err, XUAN_ERR_USAGE, "%s: row of %lld elements is not a multiple of %u",
                          t->name, (long long)n, t->block_size);
-    DEQUANT[type](src, dst, n / t->block_size);
+    xuan_quant_traits_of(type)->to_float(src, dst, n / t->block_size);
     return 0;
 }
 
 void xuan_quant_dequant_blocks(uint32_t type, const void *src, float *dst, int64_t n) {
-    DEQUANT[type](src, dst, n / xuan_type_get(type)->block_size);
+    xuan_quant_traits_of(type)->to_float(src, dst, n / xuan_type_get(type)->block_size);
 }

@@ -353,11 +353,8 @@ const xuan_vec_dot_fn xuan_dot_scalar[XUAN_TYPE_COUNT] = {
 /* ---- dispatch ------------------------------------------------------------------------- */
 
 xuan_vec_dot_fn xuan_dot_kernel(xuan_simd simd, uint32_t type) {
-    if (type >= XUAN_TYPE_COUNT) return NULL;
-    if (simd > xuan_cpu_get()->native) simd = xuan_cpu_get()->native;
-    if (simd >= XUAN_SIMD_AVX512 && xuan_dot_avx512[type]) return xuan_dot_avx512[type];
-    if (simd >= XUAN_SIMD_AVX2 && xuan_dot_avx2[type]) return xuan_dot_avx2[type];
-    return xuan_dot_scalar[type];
+    const xuan_quant_traits *q = xuan_quant_traits_of(type);
+    return q ? xuan_quant_vec_dot_fn(q, simd) : NULL;
 }
 
 xuan_vec_dot_fn xuan_dot_q4_K_pairs_kernel(xuan_simd simd) {
@@ -381,19 +378,13 @@ float xuan_vec_dot_f16_single(xuan_simd simd, int64_t n, const uint16_t *w, cons
 }
 
 uint32_t xuan_quant_vec_dot_type(uint32_t type) {
-    switch (type) {
-    case XUAN_TYPE_F32: case XUAN_TYPE_F16: case XUAN_TYPE_BF16: return XUAN_TYPE_F32;
-    case XUAN_TYPE_Q4_0: case XUAN_TYPE_Q5_0: case XUAN_TYPE_Q8_0: case XUAN_TYPE_IQ4_NL:
-        return XUAN_TYPE_Q8_0;
-    case XUAN_TYPE_Q4_1: case XUAN_TYPE_Q5_1: return XUAN_TYPE_Q8_1;
-    case XUAN_TYPE_Q2_K: case XUAN_TYPE_Q3_K: case XUAN_TYPE_Q4_K: case XUAN_TYPE_Q5_K:
-    case XUAN_TYPE_Q6_K: case XUAN_TYPE_IQ4_XS: return XUAN_TYPE_Q8_K;
-    default: return XUAN_TYPE_COUNT;
-    }
+    const xuan_quant_traits *q = xuan_quant_traits_of(type);
+    return q ? q->vec_dot_type : XUAN_TYPE_COUNT;
 }
 
 bool xuan_quant_can_matmul(uint32_t type) {
-    return type < XUAN_TYPE_COUNT && xuan_dot_scalar[type] != NULL;
+    const xuan_quant_traits *q = xuan_quant_traits_of(type);
+    return q && q->vec_dot[XUAN_SIMD_SCALAR];
 }
 
 void xuan_quantize_act(uint32_t act_type, const float *x, void *dst, int64_t n) {

@@ -315,6 +315,11 @@ static const gemm_type TYPES[XUAN_TYPE_COUNT] = {
     [XUAN_TYPE_Q5_K] = {32, 0, true, 256, sizeof(block_q5_K), XUAN_TYPE_Q8_K, pack_q5_K},
 };
 
+bool xuan_gemm_avx512_has(uint32_t type) {
+    return type == XUAN_TYPE_Q4_K || type == XUAN_TYPE_Q6_K || type == XUAN_TYPE_Q8_0 ||
+           (type < XUAN_TYPE_COUNT && TYPES[type].pack);
+}
+
 bool xuan_gemm_avx512_supports(uint32_t type, int64_t n_cols, size_t w_row) {
     if (type == XUAN_TYPE_Q4_K || type == XUAN_TYPE_Q6_K)
         return n_cols % QKK == 0 && w_row <= (size_t)INT32_MAX / PR;

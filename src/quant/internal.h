@@ -12,12 +12,25 @@
 void xuan_quant_dequant_blocks(uint32_t type, const void *src, float *dst, int64_t n);
 void xuan_quant_quantize_blocks(uint32_t type, const float *src, void *dst, int64_t n);
 
-/* A fused dot product of one weight row (n elements) with one activation
- * row in the weight type's vec-dot format. */
-typedef float (*xuan_vec_dot_fn)(int64_t n, const void *w, const void *a);
+/* The columns of the traits table (traits.c): readers (dequant.c) and
+ * writers (quantize.c) of whole blocks, named by type. */
+#define XUAN_QUANT_BLOCK_FNS(X)                                                                   \
+    X(f32) X(f16) X(bf16) X(q4_0) X(q4_1) X(q5_0) X(q5_1) X(q8_0) X(q8_1) X(q2_K) X(q3_K) X(q4_K) \
+    X(q5_K) X(q6_K) X(q8_K) X(iq4_nl) X(iq4_xs)
+#define XUAN_QUANT_DECLARE(t)                                                                    \
+    void xuan_dq_##t(const void *src, float *dst, int64_t n_blocks);                           \
+    void xuan_q_##t(const float *src, void *dst, int64_t n_blocks);
+XUAN_QUANT_BLOCK_FNS(XUAN_QUANT_DECLARE)
+#undef XUAN_QUANT_DECLARE
+/* Activations as ggml's x86 backend quantizes them (quantize.c). */
+void xuan_q_q8_0_act(const float *src, void *dst, int64_t n_blocks);
+void xuan_q_q8_1_act(const float *src, void *dst, int64_t n_blocks);
+/* Whether gemm_avx512.c has a packed kernel for the type at all. */
+bool xuan_gemm_avx512_has(uint32_t type);
 
-/* Kernel tables indexed by weight type; a NULL entry falls back to the
- * level below (AVX-512 -> AVX2 -> scalar). */
+/* Kernel tables indexed by weight type, one per SIMD level (each file has
+ * its own compiler flags); traits.c falls a NULL entry back to the level
+ * below (AVX-512 -> AVX2 -> scalar). */
 extern const xuan_vec_dot_fn xuan_dot_scalar[XUAN_TYPE_COUNT];
 extern const xuan_vec_dot_fn xuan_dot_avx2[XUAN_TYPE_COUNT];
 extern const xuan_vec_dot_fn xuan_dot_avx512[XUAN_TYPE_COUNT];

@@ -196,8 +196,8 @@ static void compute_part(void *ctx, int ith, int nth) {
     }
 }
 
-void xuan_matmul(xuan_pool *pool, const xuan_weight *w, const float *x, int64_t n_tok, float *y,
-                 void *scratch) {
+static void matmul(xuan_pool *pool, const xuan_weight *w, const float *x, int64_t n_tok, float *y, void *scratch,
+                   bool rowwise) {
     XUAN_ASSERT(xuan_weight_check(w, NULL, NULL) == 0);
     if (n_tok <= 0) return;
     mm_job j = {.w = w, .x = x, .y = y, .n_tok = n_tok};
@@ -207,10 +207,10 @@ void xuan_matmul(xuan_pool *pool, const xuan_weight *w, const float *x, int64_t 
     j.act_type = xuan_quant_vec_dot_type(w->type);
     j.dot = xuan_dot_kernel(xuan_cpu_get()->simd, w->type);
     /* One token: llama.cpp takes ggml_vec_dot_f16, not its batch GEMM. */
-    if (w->type == XUAN_TYPE_F16 && n_tok == 1) j.dot = xuan_dot_f16_single_kernel(xuan_cpu_get()->simd);
+    if (w->type == XUAN_TYPE_F16 && (n_tok == 1 || rowwise)) j.dot = xuan_dot_f16_single_kernel(xuan_cpu_get()->simd);
     /* Q4_K: llama.cpp's repacked kernels take a batch's tokens four at a
      * time and the last n % 4 one at a time, with different float steps. */
-    if (w->type == XUAN_TYPE_Q4_K && n_tok >= 4) {
+    if (w->type == XUAN_TYPE_Q4_K && n_tok >= 4 && !rowwise) {
         j.dot4 = xuan_dot_q4_K_pairs_kernel(xuan_cpu_get()->simd);
         j.n_dot4 = n_tok - n_tok % 4;
     }
@@ -221,8 +221,11 @@ void xuan_matmul(xuan_pool *pool, const xuan_weight *w, const float *x, int64_t 
         XUAN_ASSERT(scratch != NULL);
         j.act = scratch;
         j.act_row = act_row_bytes(j.act_type, w->n_cols);
+        /* (rowwise: only where the packed kernel gives the one-token bits,
+         * Q8_0 and Q6_K; tests/test_batch.c holds it to that) */
         j.gemm = n_tok >= GEMM_MIN_TOK && xuan_cpu_get()->simd >= XUAN_SIMD_AVX512 &&
-                 xuan_gemm_avx512_supports(w->type, w->n_cols, j.w_row);
+                 xuan_gemm_avx512_supports(w->type, w->n_cols, j.w_row) &&
+                 (!rowwise || w->type == XUAN_TYPE_Q8_0 || w->type == XUAN_TYPE_Q6_K);
         if (j.gemm) {
             j.meta = (uint8_t *)scratch + align64(j.act_row * (size_t)n_tok);
             j.meta_row = xuan_gemm_meta_row_bytes(w->type, w->n_cols);
@@ -242,6 +245,16 @@ void xuan_matmul(xuan_pool *pool, const xuan_weight *w, const float *x, int64_t 
         j.claims = claims;
     }
     xuan_pool_run(pool, compute_part, &j);
+}
+
+void xuan_matmul(xuan_pool *pool, const xuan_weight *w, const float *x, int64_t n_tok, float *y,
+                 void *scratch) {
+    matmul(pool, w, x, n_tok, y, scratch, false);
+}
+
+void xuan_matmul_rowwise(xuan_pool *pool, const xuan_weight *w, const float *x, int64_t n_tok, float *y,
+                         void *scratch) {
+    matmul(pool, w, x, n_tok, y, scratch, true);
 }
 
 void xuan_weight_row(const xuan_weight *w, int64_t row, float *out) {

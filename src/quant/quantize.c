@@ -235,7 +235,7 @@ static float make_qkx2_quants(int n, int nmax, const float *x, const float *weig
 
 /* ---- 32-element types ------------------------------------------------------------ */
 
-static void q_q4_0(const float *x, void *vy, int64_t nb) {
+void xuan_q_q4_0(const float *x, void *vy, int64_t nb) {
     block_q4_0 *y = vy;
     for (int64_t i = 0; i < nb; i++, x += QK32) {
         float amax = 0.0f, max = 0.0f;
@@ -256,7 +256,7 @@ static void q_q4_0(const float *x, void *vy, int64_t nb) {
     }
 }
 
-static void q_q4_1(const float *x, void *vy, int64_t nb) {
+void xuan_q_q4_1(const float *x, void *vy, int64_t nb) {
     block_q4_1 *y = vy;
     for (int64_t i = 0; i < nb; i++, x += QK32) {
         float min = FLT_MAX, max = -FLT_MAX;
@@ -277,7 +277,7 @@ static void q_q4_1(const float *x, void *vy, int64_t nb) {
     }
 }
 
-static void q_q5_0(const float *x, void *vy, int64_t nb) {
+void xuan_q_q5_0(const float *x, void *vy, int64_t nb) {
     block_q5_0 *y = vy;
     for (int64_t i = 0; i < nb; i++, x += QK32) {
         float amax = 0.0f, max = 0.0f;
@@ -302,7 +302,7 @@ static void q_q5_0(const float *x, void *vy, int64_t nb) {
     }
 }
 
-static void q_q5_1(const float *x, void *vy, int64_t nb) {
+void xuan_q_q5_1(const float *x, void *vy, int64_t nb) {
     block_q5_1 *y = vy;
     for (int64_t i = 0; i < nb; i++, x += QK32) {
         float min = FLT_MAX, max = -FLT_MAX;
@@ -326,7 +326,7 @@ static void q_q5_1(const float *x, void *vy, int64_t nb) {
     }
 }
 
-static void q_q8_0(const float *x, void *vy, int64_t nb) {
+void xuan_q_q8_0(const float *x, void *vy, int64_t nb) {
     block_q8_0 *y = vy;
     for (int64_t i = 0; i < nb; i++, x += QK32) {
         float amax = 0.0f;
@@ -338,7 +338,7 @@ static void q_q8_0(const float *x, void *vy, int64_t nb) {
     }
 }
 
-static void q_q8_1(const float *x, void *vy, int64_t nb) {
+void xuan_q_q8_1(const float *x, void *vy, int64_t nb) {
     block_q8_1 *y = vy;
     for (int64_t i = 0; i < nb; i++, x += QK32) {
         float amax = 0.0f;
@@ -357,7 +357,7 @@ static void q_q8_1(const float *x, void *vy, int64_t nb) {
 
 /* ---- K-quants ----------------------------------------------------------------------- */
 
-static void q_q2_K(const float *x, void *vy, int64_t nb) {
+void xuan_q_q2_K(const float *x, void *vy, int64_t nb) {
     block_q2_K *y = vy;
     uint8_t L[QKK], Laux[16];
     float weights[16], mins[QKK / 16], scales[QKK / 16];
@@ -405,7 +405,7 @@ static void q_q2_K(const float *x, void *vy, int64_t nb) {
     }
 }
 
-static void q_q3_K(const float *x, void *vy, int64_t nb) {
+void xuan_q_q3_K(const float *x, void *vy, int64_t nb) {
     block_q3_K *y = vy;
     int8_t L[QKK];
     float scales[QKK / 16];
@@ -517,7 +517,7 @@ static void k4_levels(const float *x, int nmax, float rmin, int nstep, uint8_t L
     }
 }
 
-static void q_q4_K(const float *x, void *vy, int64_t nb) {
+void xuan_q_q4_K(const float *x, void *vy, int64_t nb) {
     block_q4_K *y = vy;
     uint8_t L[QKK];
     for (int64_t i = 0; i < nb; i++, x += QKK) {
@@ -528,7 +528,7 @@ static void q_q4_K(const float *x, void *vy, int64_t nb) {
     }
 }
 
-static void q_q5_K(const float *x, void *vy, int64_t nb) {
+void xuan_q_q5_K(const float *x, void *vy, int64_t nb) {
     block_q5_K *y = vy;
     uint8_t L[QKK];
     for (int64_t i = 0; i < nb; i++, x += QKK) {
@@ -555,7 +555,7 @@ static void q_q5_K(const float *x, void *vy, int64_t nb) {
     }
 }
 
-static void q_q6_K(const float *x, void *vy, int64_t nb) {
+void xuan_q_q6_K(const float *x, void *vy, int64_t nb) {
     block_q6_K *y = vy;
     int8_t L[QKK];
     float scales[QKK / 16];
@@ -599,7 +599,7 @@ static void q_q6_K(const float *x, void *vy, int64_t nb) {
     }
 }
 
-static void q_q8_K(const float *x, void *vy, int64_t nb) {
+void xuan_q_q8_K(const float *x, void *vy, int64_t nb) {
     block_q8_K *y = vy;
     for (int64_t i = 0; i < nb; i++, x += QKK) {
         float max = 0, amax = 0;
@@ -737,12 +737,12 @@ static void iq4_impl(int super_block_size, const float *x, xuan_half *dh, uint8_
 
 /* llama-quantize calls quantize_iq4_nl / quantize_iq4_xs, which search with
  * 7 tries (the *_ref variant of IQ4_NL uses -1, a quicker guess). */
-static void q_iq4_nl(const float *x, void *vy, int64_t nb) {
+void xuan_q_iq4_nl(const float *x, void *vy, int64_t nb) {
     block_iq4_nl *y = vy;
     for (int64_t i = 0; i < nb; i++) iq4_impl(QK32, x + QK32 * i, &y[i].d, y[i].qs, NULL, NULL, 7);
 }
 
-static void q_iq4_xs(const float *x, void *vy, int64_t nb) {
+void xuan_q_iq4_xs(const float *x, void *vy, int64_t nb) {
     block_iq4_xs *y = vy;
     for (int64_t i = 0; i < nb; i++)
         iq4_impl(QKK, x + QKK * i, &y[i].d, y[i].qs, &y[i].scales_h, y[i].scales_l, 7);
@@ -750,29 +750,23 @@ static void q_iq4_xs(const float *x, void *vy, int64_t nb) {
 
 /* ---- float types and the entry point ------------------------------------------------------ */
 
-static void q_f32(const float *x, void *vy, int64_t n) { memcpy(vy, x, (size_t)n * sizeof(float)); }
+void xuan_q_f32(const float *x, void *vy, int64_t n) { memcpy(vy, x, (size_t)n * sizeof(float)); }
 
-static void q_f16(const float *x, void *vy, int64_t n) {
+void xuan_q_f16(const float *x, void *vy, int64_t n) {
     uint16_t *y = vy;
     for (int64_t i = 0; i < n; i++) y[i] = xuan_fp32_to_fp16(x[i]);
 }
 
-static void q_bf16(const float *x, void *vy, int64_t n) {
+void xuan_q_bf16(const float *x, void *vy, int64_t n) {
     uint16_t *y = vy;
     for (int64_t i = 0; i < n; i++) y[i] = xuan_fp32_to_bf16(x[i]);
 }
 
-/* Each gets the number of blocks (= elements for float types). */
-static void (*const QUANTIZE[XUAN_TYPE_COUNT])(const float *, void *, int64_t) = {
-    [XUAN_TYPE_F32] = q_f32,       [XUAN_TYPE_F16] = q_f16,       [XUAN_TYPE_BF16] = q_bf16,
-    [XUAN_TYPE_Q4_0] = q_q4_0,     [XUAN_TYPE_Q4_1] = q_q4_1,     [XUAN_TYPE_Q5_0] = q_q5_0,
-    [XUAN_TYPE_Q5_1] = q_q5_1,     [XUAN_TYPE_Q8_0] = q_q8_0,     [XUAN_TYPE_Q8_1] = q_q8_1,
-    [XUAN_TYPE_Q2_K] = q_q2_K,     [XUAN_TYPE_Q3_K] = q_q3_K,     [XUAN_TYPE_Q4_K] = q_q4_K,
-    [XUAN_TYPE_Q5_K] = q_q5_K,     [XUAN_TYPE_Q6_K] = q_q6_K,     [XUAN_TYPE_Q8_K] = q_q8_K,
-    [XUAN_TYPE_IQ4_NL] = q_iq4_nl, [XUAN_TYPE_IQ4_XS] = q_iq4_xs,
-};
 
-bool xuan_quant_can_quantize(uint32_t type) { return type < XUAN_TYPE_COUNT && QUANTIZE[type]; }
+bool xuan_quant_can_quantize(uint32_t type) {
+    const xuan_quant_traits *q = xuan_quant_traits_of(type);
+    return q && q->from_float;
+}
 
 const char *xuan_quant_quantizable_names(void) {
     return "F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q8_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, "
@@ -791,7 +785,7 @@ int xuan_quantize_rows(uint32_t type, const float *src, void *dst, int64_t n_row
                          t->name, (long long)n_per_row, t->block_size);
     /* Rows are independent for every type (blocks never straddle rows). */
     for (int64_t r = 0; r < n_rows; r++)
-        QUANTIZE[type](src + r * n_per_row, (uint8_t *)dst + (uint64_t)r * row_bytes,
+        xuan_quant_traits_of(type)->from_float(src + r * n_per_row, (uint8_t *)dst + (uint64_t)r * row_bytes,
                        n_per_row / t->block_size);
     return 0;
 }
@@ -803,7 +797,7 @@ int xuan_quantize_rows(uint32_t type, const float *src, void *dst, int64_t n_row
  * roundf).  Both differ only on near-ties, but F16-exact activations (the
  * attention output of a lone first token is V itself) hit them, and a
  * flipped int8 moved llama parity by 0.07 in log-probability. */
-static void q_q8_0_act(const float *x, void *vy, int64_t nb) {
+void xuan_q_q8_0_act(const float *x, void *vy, int64_t nb) {
     block_q8_0 *y = vy;
     for (int64_t i = 0; i < nb; i++, x += QK32) {
         float amax = 0.0f;
@@ -814,7 +808,7 @@ static void q_q8_0_act(const float *x, void *vy, int64_t nb) {
     }
 }
 
-static void q_q8_1_act(const float *x, void *vy, int64_t nb) {
+void xuan_q_q8_1_act(const float *x, void *vy, int64_t nb) {
     block_q8_1 *y = vy;
     for (int64_t i = 0; i < nb; i++, x += QK32) {
         float amax = 0.0f;
@@ -831,8 +825,6 @@ static void q_q8_1_act(const float *x, void *vy, int64_t nb) {
 }
 
 void xuan_quant_quantize_blocks(uint32_t type, const float *src, void *dst, int64_t n) {
-    const int64_t nb = n / xuan_type_get(type)->block_size;
-    if (type == XUAN_TYPE_Q8_0) q_q8_0_act(src, dst, nb);
-    else if (type == XUAN_TYPE_Q8_1) q_q8_1_act(src, dst, nb);
-    else QUANTIZE[type](src, dst, nb);
+    const xuan_quant_traits *q = xuan_quant_traits_of(type);
+    q->from_float_act(src, dst, n / q->type->block_size);
 }
