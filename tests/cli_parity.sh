@@ -100,6 +100,12 @@ cases=(
   "glm4|qwen|glm4-tiny|Q8_0|2e-2"
   "glm4|qwen|glm4-tiny256|F16|1e-3"
   "glm4|qwen|glm4-tiny256|Q4_K_M|2e-2"
+  "deepseek2|qwen|deepseek2-tiny|F32|1e-3"
+  "deepseek2|qwen|deepseek2-tiny|F16|1e-3"
+  "deepseek2|qwen|deepseek2-tiny|Q8_0|2e-2"
+  "deepseek2|qwen|deepseek2-tiny256|F16|1e-3"
+  "deepseek2|qwen|deepseek2-tiny256|Q8_0|2e-2"
+  "deepseek2|qwen|deepseek2-tiny256|Q4_K_M|2e-2"
 )
 pass=0; fail=0
 for c in "${cases[@]}"; do

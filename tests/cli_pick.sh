@@ -73,11 +73,11 @@ grep -q "mixtral-8x22b-instruct-v0.1 .*141.0B total" <<<"$out" && ok "Mixtral 8x
 
 # --json parses and agrees with the table.
 "$X" pick --preset code $P --json > "$T/p.json" || bad "json rc"
-python3 - "$T/p.json" <<'PY' && ok "--json valid, code top is qwen2.5-coder-7b-instruct" || bad "--json"
+python3 - "$T/p.json" <<'PY' && ok "--json valid, code top is deepseek-coder-v2-lite-instruct" || bad "--json"
 import json, sys
 j = json.load(open(sys.argv[1]))
 r = j["ranked"][0]
-assert r["id"] == "qwen2.5-coder-7b-instruct", r["id"]
+assert r["id"] == "deepseek-coder-v2-lite-instruct", r["id"]
 assert r["memory"]["total"] <= j["budget_bytes"]
 assert r["tasks"]["code"]["mark"] == "o"
 assert any(e["id"] == "gpt-4o" for e in j["excluded"])

@@ -24,12 +24,14 @@
 /* A synthetic model of `preset` (cached per preset and type): two layers;
  * gemma3-tiny256 six (5 local : 1 global) with a window of 4, so the
  * 9-token prompts cross it; qwen3moe-tiny256 routes each token to 2 of 8
+ * experts; deepseek2-tiny256 has a dense layer, then an MoE one with shared
  * experts. */
 static const char *model_path(const char *preset, uint32_t type) {
-    static const char *const presets[] = {"tiny256", "gemma3-tiny256", "qwen3moe-tiny256"};
-    static char paths[3][2][512];
+    static const char *const presets[] = {"tiny256", "gemma3-tiny256", "qwen3moe-tiny256", "deepseek2-tiny256"};
+    enum { N = sizeof presets / sizeof presets[0] };
+    static char paths[N][2][512];
     size_t ip = 0;
-    while (ip < 2 && strcmp(presets[ip], preset)) ip++;
+    while (ip < N - 1 && strcmp(presets[ip], preset)) ip++;
     REQUIRE(strcmp(presets[ip], preset) == 0);
     const bool gemma = ip == 1;
     char *path = paths[ip][type == XUAN_TYPE_Q8_0];
@@ -179,6 +181,13 @@ static void test_gemma3_window_together_equals_alone(void) {
 static void test_moe_together_equals_alone(void) {
     check_together_vs_alone("qwen3moe-tiny256", XUAN_TYPE_Q8_0, XUAN_TYPE_Q8_0, 512, 0.0);
     check_together_vs_alone("qwen3moe-tiny256", XUAN_TYPE_Q8_0, XUAN_TYPE_Q8_0, 5, 0.0);
+}
+
+/* deepseek2: MLA's per-head products and the shared experts take each row
+ * alone too; the cache row (kv_lora_rank + RoPE part) serves K and V. */
+static void test_mla_together_equals_alone(void) {
+    check_together_vs_alone("deepseek2-tiny256", XUAN_TYPE_Q8_0, XUAN_TYPE_Q8_0, 512, 0.0);
+    check_together_vs_alone("deepseek2-tiny256", XUAN_TYPE_Q8_0, XUAN_TYPE_Q8_0, 5, 0.0);
 }
 
 /* F16 weights and cache: the summation order moves with the batch size. */
@@ -385,6 +394,7 @@ int main(void) {
     RUN(test_quant_caches_together_equal_alone);
     RUN(test_gemma3_window_together_equals_alone);
     RUN(test_moe_together_equals_alone);
+    RUN(test_mla_together_equals_alone);
     RUN(test_f16_together_close_to_alone);
     RUN(test_prefix_shared_by_copy);
     RUN(test_cancel_one_sequence);

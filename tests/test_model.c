@@ -147,9 +147,9 @@ static void test_unknown_architecture(void) {
     CHECK(strstr(msg, "'mamba'") != NULL);
     CHECK(strstr(msg, "llama") && strstr(msg, "qwen2") && strstr(msg, "phi3") && strstr(msg, "qwen3"));
     /* known to the architecture table but not run: the message names the models */
-    REQUIRE(copy_with(path, &(edit){.arch = "deepseek2"}) == 0);
+    REQUIRE(copy_with(path, &(edit){.arch = "gpt-oss"}) == 0);
     msg = load_fails(path);
-    CHECK(strstr(msg, "'deepseek2' (DeepSeek-V2-Lite") != NULL && strstr(msg, "not supported yet") != NULL);
+    CHECK(strstr(msg, "'gpt-oss' (gpt-oss-20b") != NULL && strstr(msg, "not supported yet") != NULL);
 }
 
 /* A qwen2 file relabelled qwen3: the table asks for per-head Q/K norms,
@@ -188,6 +188,48 @@ static void test_moe_contradictions(void) {
     REQUIRE(copy_from(src, path, &(edit){.key = "qwen3moe.expert_used_count", .value = 9}) == 0);
     msg = load_fails(path);
     CHECK(strstr(msg, "8 experts with 9 used per token") != NULL);
+}
+
+/* deepseek2: MLA keys that contradict each other or the tensors, and the
+ * forms not run (pre-absorption files, sigmoid gating), each in one line. */
+static void test_mla_contradictions(void) {
+    xuan_synth_params p;
+    REQUIRE(xuan_synth_preset("deepseek2-tiny", &p) == 0);
+    p.n_layers = 2; /* (not llama.cpp's lite form; xuan takes either) */
+    p.type = p.embd_type = p.output_type = XUAN_TYPE_F32;
+    xuan_error err = {0};
+    const char *src = test_path("model_mla.gguf");
+    REQUIRE(xuan_synth_write(&p, src, &err) == 0);
+    xuan_model *m = xuan_model_load(src, &err);
+    CHECK(m != NULL);
+    if (m) {
+        const xuan_hparams *hp = xuan_model_hparams(m);
+        CHECK(hp->mla);
+        CHECK_EQ_INT(hp->head_dim, 48); /* kv_lora_rank 32 + rope 16: the cache row */
+        CHECK_EQ_INT(hp->head_dim_v, 32);
+        CHECK_EQ_INT(hp->n_dense_lead, 1);
+        CHECK(hp->kq_scale > 0.0f);
+    }
+    xuan_model_free(m);
+    const char *path = test_path("model_mla_bad.gguf");
+    REQUIRE(copy_from(src, path, &(edit){.key = "deepseek2.attention.key_length", .value = 64}) == 0);
+    const char *msg = load_fails(path);
+    CHECK(strstr(msg, "MLA shape contradicts itself: kv_lora_rank 32, rope dims 16, key_length 64") != NULL);
+    REQUIRE(copy_from(src, path, &(edit){.key = "deepseek2.attention.kv_lora_rank", .value = 16}) == 0);
+    msg = load_fails(path);
+    CHECK(strstr(msg, "MLA shape contradicts itself") != NULL);
+    REQUIRE(copy_from(src, path, &(edit){.key = "deepseek2.attention.value_length_mla", .value = 16}) == 0);
+    msg = load_fails(path);
+    CHECK(strstr(msg, "blk.0.attn_v_b.weight: shape [32, 32, 4], expected [32, 16, 4]") != NULL);
+    REQUIRE(copy_from(src, path, &(edit){.key = "deepseek2.attention.key_length_mla", .value = 0}) == 0);
+    msg = load_fails(path);
+    CHECK(strstr(msg, "converted before llama.cpp's absorbed MLA") != NULL);
+    REQUIRE(copy_from(src, path, &(edit){.key = "deepseek2.leading_dense_block_count", .value = 2}) == 0);
+    msg = load_fails(path); /* layer 1 is MoE in the file, dense by the key */
+    CHECK(strstr(msg, "blk.1.ffn_gate.weight is missing") != NULL);
+    REQUIRE(copy_from(src, path, &(edit){.drop = "blk.1.attn_k_b.weight"}) == 0);
+    msg = load_fails(path);
+    CHECK(strstr(msg, "blk.1.attn_k_b.weight is missing") != NULL);
 }
 
 static void test_missing_tensor(void) {
@@ -310,6 +352,7 @@ int main(void) {
     RUN(test_unknown_architecture);
     RUN(test_arch_contradicts_tensors);
     RUN(test_moe_contradictions);
+    RUN(test_mla_contradictions);
     RUN(test_missing_tensor);
     RUN(test_wrong_shape);
     RUN(test_wrong_type);

@@ -43,6 +43,12 @@ typedef struct xuan_synth_params {
     float attn_temp;       /* {arch}.attention.temperature_scale (mistral3), 0 = none */
     uint32_t n_rot;        /* rope.dimension_count below the head size (glm4), 0 = head size */
     uint32_t n_expert, n_expert_used, n_ff_exp; /* MoE archs: experts, used per token, rows each */
+    uint32_t n_lora_kv;    /* deepseek2: compressed KV width (kv_lora_rank); 0 = not MLA */
+    uint32_t n_lora_q;     /* deepseek2: q_lora_rank (attn_q_a / attn_q_b); 0 = one attn_q (Lite) */
+    uint32_t head_dim_v;   /* deepseek2: value_length_mla (head_dim is key_length_mla) */
+    uint32_t n_dense_lead, n_expert_shared; /* deepseek2: leading dense layers, shared experts */
+    uint32_t n_expert_groups, n_group_used; /* deepseek2: expert groups, groups a token may use (0 = none) */
+    float yarn_log_mul;    /* rope.scaling.yarn_log_multiplier as written (deepseek2: 0.1 * mscale_all_dim) */
     uint32_t type;         /* 2D weights; rows that do not fit fall back as llama.cpp does */
     uint32_t embd_type;    /* token_embd.weight */
     uint32_t output_type;  /* output.weight */
@@ -118,9 +124,25 @@ typedef struct xuan_hparams {
     uint32_t n_expert, n_expert_used; /* expert_count, expert_used_count (0: dense) */
     uint32_t n_ff_exp;      /* expert_feed_forward_length: rows of one expert's gate/up */
     bool expert_norm;       /* selected weights divided by their sum */
+    uint32_t n_expert_groups, n_group_used; /* expert_group_count / _used_count: experts chosen only
+                                               from the groups whose best two score highest; 0/1 = none */
     float expert_scale;     /* expert_weights_scale (0 or 1: none) */
     float attn_temp_scale;  /* attention.temperature_scale (mistral3): Q times
                                1 + scale * log(floor(pos / n_ctx_orig) + 1); 0 = none */
+    /* MLA (deepseek2, absorbed as convert_hf_to_gguf writes it): the cache
+     * holds one "head" of head_dim = n_lora_kv + n_rot per token (the
+     * compressed KV, normed, then the roped shared key part); V is its
+     * first n_lora_kv values; Q.K runs in that space after attn_k_b turns
+     * each head's no-RoPE query into it, and attn_v_b turns each head's
+     * attention output back into head_dim_v_mla values. */
+    bool mla;
+    uint32_t n_lora_kv, n_lora_q;  /* attention.kv_lora_rank, q_lora_rank (0: one attn_q) */
+    uint32_t head_dim_k_mla;       /* attention.key_length_mla: no-RoPE + RoPE part of a query */
+    uint32_t head_dim_v;           /* V values per head read from the cache (= head_dim unless MLA) */
+    uint32_t head_dim_v_mla;       /* attention.value_length_mla: attn_v_b's output per head */
+    float kq_scale;                /* Q.K scale when not 1/sqrt(head_dim) (MLA's YaRN mscale^2/sqrt(k_mla)) */
+    uint32_t n_dense_lead;         /* leading_dense_block_count: first layers with a dense FFN */
+    uint32_t n_expert_shared;      /* expert_shared_count: shared experts' width is n_ff_exp times this */
     char rope_scaling[16];  /* "none", "linear", "yarn", "longrope", "llama3" */
     bool tied;              /* output reuses token_embd.weight */
 } xuan_hparams;

@@ -57,6 +57,7 @@ typedef struct xuan_mem_input {
     uint32_t n_batch;      /* prompt chunk (ubatch), default 512 if 0 */
     uint32_t cache_type;   /* xuan_type: F16 (default; 0 = F32 is read as F16), Q8_0, Q4_0 ... */
     /* Added fields (zero = the usual llama.cpp defaults): */
+    bool v_in_k;           /* V is read from the K rows (absorbed MLA): no V cache */
     bool no_flash_attn;    /* true: count the n_ctx x n_batch x n_heads K*Q matrix
                               (llama.cpp -fa off); llama.cpp's default "auto"
                               turns flash attention on for CPU. */

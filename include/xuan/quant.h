@@ -192,6 +192,13 @@ size_t xuan_matmul_scratch_size(const xuan_weight *w, int64_t n_tok);
 void xuan_matmul(xuan_pool *pool, const xuan_weight *w, const float *x, int64_t n_tok, float *y,
                  void *scratch);
 
+/* How ggml multiplies: a 2-D weight (repacked Q4_K for 4+ tokens, tinyBLAS
+ * for F16 on 2+); each routed row alone, in one-token order (mul_mat_id, the
+ * MoE experts); or one slice of a 3-D weight (MLA's per-head attn_k_b /
+ * attn_v_b: never repacked, F16 as a 2-D product). */
+typedef enum xuan_mm_kind { XUAN_MM_2D, XUAN_MM_ROWWISE, XUAN_MM_SLICE } xuan_mm_kind;
+void xuan_matmul_kind(xuan_pool *pool, const xuan_weight *w, const float *x, int64_t n_tok, float *y,
+                      void *scratch, xuan_mm_kind kind);
 /* The same product with every token's row computed as a lone token's would
  * be (the one-token kernels' summation order at any n_tok), as ggml's
  * mul_mat_id multiplies each routed row: the MoE experts. */

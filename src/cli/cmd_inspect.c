@@ -158,6 +158,8 @@ static int gather(const xuan_gguf *g, uint32_t n_ctx, uint32_t cache_type, facts
     m->weight_bytes = f->tensor_bytes;
     m->n_ctx = n_ctx ? n_ctx : (f->n_ctx_train && f->n_ctx_train < 4096 ? f->n_ctx_train : 4096);
     m->cache_type = cache_type;
+    const xuan_arch_info *arch = xuan_arch_find(f->arch, strlen(f->arch));
+    m->v_in_k = arch && arch->attn == XUAN_ATTN_MLA; /* absorbed MLA: V is read from K */
     xuan_mem_estimate_compute(m, &f->mem);
     return 0;
 }

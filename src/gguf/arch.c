@@ -43,7 +43,7 @@ static const xuan_arch_info ARCHS[] = {
      .qkv_bias = XUAN_REQUIRED, .fused_gate_up = true, .partial_rope = true},
     {.name = "mistral3", .runs = true, .rope = XUAN_ROPE_NORM, .models = "Ministral 3, Mistral Small 3.x",
      .qkv_bias = XUAN_OPTIONAL, .attn_temp = true},
-    {.name = "deepseek2", .rope = XUAN_ROPE_NORM, .attn = XUAN_ATTN_MLA,
+    {.name = "deepseek2", .runs = true, .rope = XUAN_ROPE_NORM, .attn = XUAN_ATTN_MLA,
      .models = "DeepSeek-V2-Lite, DeepSeek-Coder-V2-Lite", .moe = true, .partial_rope = true},
     {.name = "deepseek", .rope = XUAN_ROPE_NORM, .models = "DeepSeek-MoE-16B", .moe = true},
     {.name = "gpt-oss", .rope = XUAN_ROPE_NEOX, .act = XUAN_ACT_SWIGLU_OAI, .models = "gpt-oss-20b",

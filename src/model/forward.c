@@ -63,6 +63,10 @@ struct xuan_ctx {
      * output, and the token's sum over its experts */
     float *moe_p, *moe_w, *moe_x, *moe_g, *moe_u, *moe_h, *moe_y;
     int32_t *moe_sel, *moe_rows;
+    float *sh_out;          /* B x d: the shared experts' output (deepseek2) */
+    /* MLA: the projected queries (B x heads x key_length_mla), the q_lora
+     * rows, one head's gathered rows in and out, the heads' V outputs */
+    float *mla_q, *mla_qa, *mla_a, *mla_b, *mla_o;
     void *mm_scratch;
     size_t xr_cap; /* floats in xr */
 
@@ -179,8 +183,14 @@ xuan_ctx *xuan_ctx_new(const xuan_model *m, const xuan_ctx_params *pp, xuan_erro
         *(i ? &c->vg : &c->kg) = (cache_geom){(size_t)row, (size_t)head, (size_t)layer};
     }
     c->k_cache = xuan_malloc_aligned((size_t)all[0]);
-    c->v_cache = xuan_malloc_aligned((size_t)all[1]);
-    bool fail = c->k_cache == NULL || c->v_cache == NULL || xuan_kv_init(&c->kv, p.n_ctx, p.n_seq_max) != 0;
+    if (hp->mla) { /* V is the first n_lora_kv values of each K row (llama.cpp views it so) */
+        c->tv = c->tk;
+        c->vg = c->kg;
+    } else {
+        c->v_cache = xuan_malloc_aligned((size_t)all[1]);
+    }
+    bool fail = c->k_cache == NULL || (!hp->mla && c->v_cache == NULL) ||
+                xuan_kv_init(&c->kv, p.n_ctx, p.n_seq_max) != 0;
 
     const size_t B = p.n_batch, d = hp->d_model, F = hp->d_ffn;
     const size_t qd = (size_t)hp->n_heads * hp->head_dim, kvd = (size_t)hp->n_kv_heads * hp->head_dim;
@@ -217,6 +227,15 @@ xuan_ctx *xuan_ctx_new(const xuan_model *m, const xuan_ctx_params *pp, xuan_erro
         c->moe_h = alloc_f(B * Fe, &total, &fail);
         c->moe_y = alloc_f(B * K * d, &total, &fail);
     }
+    if (hp->n_expert_shared) c->sh_out = alloc_f(B * d, &total, &fail);
+    if (hp->mla) {
+        const size_t H = hp->n_heads, wide = max_sz(max_sz(hp->head_dim_k_mla, hp->n_lora_kv), hp->head_dim_v_mla);
+        c->mla_q = alloc_f(B * H * hp->head_dim_k_mla, &total, &fail);
+        if (hp->n_lora_q) c->mla_qa = alloc_f(B * hp->n_lora_q, &total, &fail);
+        c->mla_a = alloc_f(B * wide, &total, &fail);
+        c->mla_b = alloc_f(B * wide, &total, &fail);
+        c->mla_o = alloc_f(B * H * hp->head_dim_v_mla, &total, &fail);
+    }
     if (hp->swa_pattern) c->cs_swa = alloc_f(B * hp->n_rot, &total, &fail);
     c->out_cap = p.n_seq_max;
     c->logits = alloc_f(c->out_cap * hp->n_vocab, &total, &fail);
@@ -234,8 +253,9 @@ xuan_ctx *xuan_ctx_new(const xuan_model *m, const xuan_ctx_params *pp, xuan_erro
     size_t scratch = xuan_matmul_scratch_size(&m->output, (int64_t)B);
     for (uint32_t il = 0; il < hp->n_layers; il++) {
         const layer_w *L = &m->layers[il];
-        const xuan_weight *ws[] = {&L->wq, &L->wk, &L->wv, &L->wqkv, &L->wo, &L->w_gate, &L->w_up, &L->w_down,
-                                   &L->gate_inp};
+        const xuan_weight *ws[] = {&L->wq,    &L->wk,   &L->wv,     &L->wqkv,   &L->wo,     &L->w_gate,
+                                   &L->w_up,  &L->w_down, &L->gate_inp, &L->gate_sh, &L->up_sh, &L->down_sh,
+                                   &L->wq_a,  &L->wq_b, &L->wkv_a};
         for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++)
             if (ws[i]->data) scratch = max_sz(scratch, xuan_matmul_scratch_size(ws[i], (int64_t)B));
         const xuan_weight *ex[] = {&L->gate_exps, &L->up_exps, &L->down_exps}; /* one expert's rows */
@@ -243,6 +263,13 @@ xuan_ctx *xuan_ctx_new(const xuan_model *m, const xuan_ctx_params *pp, xuan_erro
             if (ex[i]->data) {
                 xuan_weight one = *ex[i];
                 one.n_rows /= hp->n_expert;
+                scratch = max_sz(scratch, xuan_matmul_scratch_size(&one, (int64_t)B));
+            }
+        const xuan_weight *hw[] = {&L->wk_b, &L->wv_b}; /* one head's rows */
+        for (size_t i = 0; i < sizeof hw / sizeof hw[0]; i++)
+            if (hw[i]->data) {
+                xuan_weight one = *hw[i];
+                one.n_rows /= hp->n_heads;
                 scratch = max_sz(scratch, xuan_matmul_scratch_size(&one, (int64_t)B));
             }
     }
@@ -267,7 +294,8 @@ void xuan_ctx_free(xuan_ctx *c) {
     for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) xuan_free(ints[i]);
     float *bufs[] = {c->x,  c->xn, c->xr, c->q,      c->k,      c->v,          c->att,
                      c->h,  c->u,  c->cs, c->cs_swa, c->logits, c->att_scratch, c->moe_p, c->moe_w,
-                     c->moe_x, c->moe_g, c->moe_u, c->moe_h, c->moe_y};
+                     c->moe_x, c->moe_g, c->moe_u, c->moe_h, c->moe_y, c->sh_out, c->mla_q, c->mla_qa, c->mla_a,
+                     c->mla_b, c->mla_o};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) xuan_free_aligned(bufs[i]);
     xuan_free_aligned(c->qq);
     xuan_free_aligned(c->mm_scratch);
@@ -382,10 +410,11 @@ static void attn_one(xuan_ctx *c, const attn_job *j, uint32_t t, uint32_t h, int
     float *qr = scores + c->p.n_ctx;
     float *vrow = qr + hd;
     float *slots = vrow + hd;
+    const uint32_t hdv = hp->head_dim_v;
     const float *q = c->q + (size_t)t * hp->n_heads * hd + (size_t)h * hd;
-    float *out = c->att + (size_t)t * hp->n_heads * hd + (size_t)h * hd;
+    float *out = c->att + ((size_t)t * hp->n_heads + h) * hdv;
     const uint8_t *kbase = c->k_cache + j->il * c->kg.layer + kvh * c->kg.head;
-    const uint8_t *vbase = c->v_cache + j->il * c->vg.layer + kvh * c->vg.head;
+    const uint8_t *vbase = (hp->mla ? c->k_cache : c->v_cache) + j->il * c->vg.layer + kvh * c->vg.head;
 
     /* scores = q . k over the visible keys (ggml rounds q to the K cache's
      * vec-dot type first: F16, or Q8_0 / Q8_1 for a quantized cache); a
@@ -414,16 +443,16 @@ static void attn_one(xuan_ctx *c, const attn_job *j, uint32_t t, uint32_t h, int
     if (c->tv->id == XUAN_TYPE_F16) {
         /* ggml multiplies F16 V by the weights converted to F16 */
         xuan_op_round_f16(scores, scores, n_keys);
-        if (j->avx2) xuan_op_wsum_f16_avx2(out, scores, vbase, c->vg.row, cells, n_keys, first, hd, j->order, slots);
-        else xuan_op_wsum_f16(out, scores, vbase, c->vg.row, cells, n_keys, first, hd, j->order, slots);
+        if (j->avx2) xuan_op_wsum_f16_avx2(out, scores, vbase, c->vg.row, cells, n_keys, first, hdv, j->order, slots);
+        else xuan_op_wsum_f16(out, scores, vbase, c->vg.row, cells, n_keys, first, hdv, j->order, slots);
         return;
     }
-    for (uint32_t e = 0; e < hd; e++) out[e] = 0.0f;
+    for (uint32_t e = 0; e < hdv; e++) out[e] = 0.0f;
     for (uint32_t i = 0; i < n_keys; i++) {
         if (cells[i] < 0) continue;
-        c->tv->to_float(vbase + (size_t)cells[i] * c->vg.row, vrow, hd / c->tv->type->block_size);
+        c->tv->to_float(vbase + (size_t)cells[i] * c->vg.row, vrow, hdv / c->tv->type->block_size);
         const float w = scores[i];
-        for (uint32_t e = 0; e < hd; e++) out[e] += w * vrow[e];
+        for (uint32_t e = 0; e < hdv; e++) out[e] += w * vrow[e];
     }
 }
 
@@ -447,6 +476,7 @@ typedef enum tok_stage {
     TOK_FFN_NORM,  /* x += xn (+ bo); xn = rmsnorm(x) */
     TOK_SWIGLU,    /* h = silu(gate) * up */
     TOK_RESID,     /* x += xn */
+    TOK_MLA,       /* MLA: norm the compressed KV, RoPE its key part and the queries', K into the cache */
 } tok_stage;
 
 typedef struct tok_job {
@@ -461,13 +491,14 @@ static void store_kv_tok(xuan_ctx *c, uint32_t il, uint32_t t) {
     for (uint32_t kh = 0; kh < hp->n_kv_heads; kh++) {
         const size_t cell = (size_t)c->ub_cell[t];
         uint8_t *kd = c->k_cache + il * c->kg.layer + kh * c->kg.head + cell * c->kg.row;
-        uint8_t *vd = c->v_cache + il * c->vg.layer + kh * c->vg.head + cell * c->vg.row;
+        uint8_t *vd = hp->mla ? NULL : c->v_cache + il * c->vg.layer + kh * c->vg.head + cell * c->vg.row;
         const float *ks = c->k + ((size_t)t * hp->n_kv_heads + kh) * hd;
         const float *vs = c->v + ((size_t)t * hp->n_kv_heads + kh) * hd;
         /* ggml's set_rows: its CPU from_float (Q8_0 as x86 rounds an
          * activation, the others by the reference quantizer) */
         if (c->tk->id == XUAN_TYPE_F16) xuan_fp32_to_fp16_row(ks, (uint16_t *)(void *)kd, hd);
         else c->tk->from_float_act(ks, kd, hd / c->tk->type->block_size);
+        if (hp->mla) continue; /* V is read from K */
         if (c->tv->id == XUAN_TYPE_F16) xuan_fp32_to_fp16_row(vs, (uint16_t *)(void *)vd, hd);
         else c->tv->from_float_act(vs, vd, hd / c->tv->type->block_size);
     }
@@ -534,6 +565,17 @@ static void tok_one(const tok_job *j, uint32_t t) {
         else xuan_op_swiglu(g, u, c->h + t * F, F);
         break;
     }
+    case TOK_MLA: {
+        const uint32_t H = hp->n_heads, r = hp->n_rot, kvl = hp->n_lora_kv, kml = hp->head_dim_k_mla;
+        const float *cs = c->cs + (size_t)t * r;
+        float *kv = c->k + t * hd; /* kv_cmpr | k_pe */
+        xuan_op_rmsnorm(kv, L->kv_a_norm, kv, kvl, hp->norm_eps);
+        xuan_op_rope_apply(kv + kvl, cs, r, hp->rope_neox);
+        for (uint32_t h = 0; h < H; h++)
+            xuan_op_rope_apply(c->mla_q + ((size_t)t * H + h) * kml + (kml - r), cs, r, hp->rope_neox);
+        store_kv_tok(c, j->il, t);
+        break;
+    }
     case TOK_RESID:
         if (L->ffn_post_norm) xuan_op_rmsnorm(xn, L->ffn_post_norm, xn, d, hp->norm_eps);
         for (int64_t i = 0; i < d; i++) x[i] += xn[i];
@@ -596,6 +638,37 @@ static void mm_rows(xuan_ctx *c, const xuan_weight *w, const float *x, int64_t n
  * through its SwiGLU FFN (mul_mat_id's grouping, each row in one-token
  * order), and per token the outputs times their weights, summed in
  * selection order. */
+/* Expert groups (llama.cpp's build_moe_ffn with n_expert_groups > 1): a
+ * group scores the sum of its two best probabilities (argsort order, so the
+ * larger first), the n_group_used best groups stay (ties to the lower
+ * index), the experts of the others cannot be chosen.  Bit g set: group g
+ * stays; every bit when the model has no groups. */
+static uint64_t group_mask(const xuan_hparams *hp, const float *p) {
+    const uint32_t G = hp->n_expert_groups;
+    if (G <= 1) return ~(uint64_t)0;
+    XUAN_ASSERT(G <= 64);
+    const uint32_t per = hp->n_expert / G;
+    float score[64];
+    for (uint32_t g = 0; g < G; g++) {
+        const float *q = p + (size_t)g * per;
+        uint32_t a = 0;
+        for (uint32_t i = 1; i < per; i++)
+            if (q[i] > q[a]) a = i;
+        uint32_t b = a == 0 ? 1 : 0;
+        for (uint32_t i = 0; i < per; i++)
+            if (i != a && q[i] > q[b]) b = i;
+        score[g] = (float)((double)q[a] + (double)q[b]); /* ggml_sum_rows: a double sum */
+    }
+    uint64_t keep = 0;
+    for (uint32_t k = 0; k < hp->n_group_used; k++) {
+        int32_t best = -1;
+        for (uint32_t g = 0; g < G; g++)
+            if (!(keep >> g & 1) && (best < 0 || score[g] > score[best])) best = (int32_t)g;
+        keep |= (uint64_t)1 << best;
+    }
+    return keep;
+}
+
 static void moe_ffn(xuan_ctx *c, uint32_t il, uint32_t n) {
     const xuan_hparams *hp = &c->m->hp;
     const layer_w *L = &c->m->layers[il];
@@ -605,10 +678,11 @@ static void moe_ffn(xuan_ctx *c, uint32_t il, uint32_t n) {
         float *p = c->moe_p + (size_t)t * E, *w = c->moe_w + (size_t)t * K;
         int32_t *sel = c->moe_sel + (size_t)t * K;
         xuan_op_softmax_row(p, E);
+        const uint64_t allowed = group_mask(hp, p);
         for (uint32_t k = 0; k < K; k++) { /* selection by rank: K is small */
             int32_t best = -1;
             for (uint32_t e = 0; e < E; e++) {
-                bool taken = false;
+                bool taken = hp->n_expert_groups > 1 && !(allowed >> (e / (E / hp->n_expert_groups)) & 1);
                 for (uint32_t j = 0; j < k && !taken; j++) taken = sel[j] == (int32_t)e;
                 if (!taken && (best < 0 || p[e] > p[best])) best = (int32_t)e;
             }
@@ -662,12 +736,26 @@ static void moe_ffn(xuan_ctx *c, uint32_t il, uint32_t n) {
  * (ub_out, ub_n_out of them), so, as llama.cpp selects its output rows
  * there, the FFN runs on those rows only (its matrix products then see the
  * same batch size as llama.cpp's, which decides their summation order). */
-static void layer_forward(xuan_ctx *c, uint32_t il, uint32_t n, bool last) {
-    const xuan_model *m = c->m;
-    const xuan_hparams *hp = &m->hp;
-    const layer_w *L = &m->layers[il];
+/* Attention of the n rows' queries (q) over their sequences' cached keys,
+ * the heads' outputs into att. */
+static void run_attention(xuan_ctx *c, uint32_t il, uint32_t n) {
+    const xuan_hparams *hp = &c->m->hp;
+    /* Q.K scale: MLA's own, 1 where Q was scaled already, else 1/sqrt(head) */
+    const float scale = hp->kq_scale != 0.0f ? hp->kq_scale
+                        : hp->q_scale != 0.0f ? 1.0f
+                                              : 1.0f / sqrtf((float)hp->head_dim);
+    attn_job aj = {.c = c, .il = il, .n_tok = n, .scale = scale,
+                   .softcap = hp->attn_softcap, .window = layer_is_local(hp, il) ? hp->n_swa : 0,
+                   .order = n >= 2 ? XUAN_ORDER_GEMM : XUAN_ORDER_VEC, /* tinyBLAS takes 2+ tokens */
+                   .qk = xuan_dot_f16_kernel(c->simd, n < 2),
+                   .kdot = xuan_quant_vec_dot_fn(c->tk, c->simd),
+                   .avx2 = c->simd >= XUAN_SIMD_AVX2};
+    xuan_pool_run(c->pool, attn_part, &aj);
+}
 
-    per_token(c, il, n, TOK_ATTN_NORM);
+/* Multi-head attention of the n normed rows in xn; the heads' outputs in att. */
+static void mha_attention(xuan_ctx *c, uint32_t il, uint32_t n) {
+    const layer_w *L = &c->m->layers[il];
     if (L->wqkv.data) {
         mm(c, &L->wqkv, c->xn, n, c->u);
     } else {
@@ -676,14 +764,96 @@ static void layer_forward(xuan_ctx *c, uint32_t il, uint32_t n, bool last) {
         mm(c, &L->wv, c->xn, n, c->v);
     }
     per_token(c, il, n, TOK_QKV);
-    attn_job aj = {.c = c, .il = il, .n_tok = n, .scale = hp->q_scale != 0.0f ? 1.0f : 1.0f / sqrtf((float)hp->head_dim),
-                   .softcap = hp->attn_softcap, .window = layer_is_local(hp, il) ? hp->n_swa : 0,
-                   .order = n >= 2 ? XUAN_ORDER_GEMM : XUAN_ORDER_VEC, /* tinyBLAS takes 2+ tokens */
-                   .qk = xuan_dot_f16_kernel(c->simd, n < 2),
-                   .kdot = xuan_quant_vec_dot_fn(c->tk, c->simd),
-                   .avx2 = c->simd >= XUAN_SIMD_AVX2};
-    xuan_pool_run(c->pool, attn_part, &aj);
+    run_attention(c, il, n);
     mm(c, &L->wo, c->att, n, c->xn);
+}
+
+/* One head's slice of a per-head weight (attn_k_b / attn_v_b, bound as
+ * n_heads stacked matrices) times the rows gathered in mla_a, into mla_b;
+ * as ggml multiplies a 3-D weight: slice by slice, never repacked. */
+static void mm_head(xuan_ctx *c, const xuan_weight *w, uint32_t h, uint32_t n) {
+    const xuan_weight one = expert(w, h, c->m->hp.n_heads);
+    const float *in = c->mla_a;
+    if (one.type == XUAN_TYPE_F16 || one.type == XUAN_TYPE_BF16) {
+        XUAN_ASSERT((size_t)(n * one.n_cols) <= c->xr_cap);
+        if (one.type == XUAN_TYPE_F16) xuan_op_round_f16(in, c->xr, n * one.n_cols);
+        else xuan_op_round_bf16(in, c->xr, n * one.n_cols);
+        in = c->xr;
+    }
+    xuan_matmul_kind(c->pool, &one, in, n, c->mla_b, c->mm_scratch, XUAN_MM_SLICE);
+}
+
+/* deepseek2's absorbed MLA, as llama_model_deepseek2::graph builds it: the
+ * queries (per head a no-RoPE and a RoPE part), the compressed KV normed and
+ * its shared key part roped, each head's no-RoPE query taken into the
+ * compressed space by attn_k_b, attention there over one KV head (V = the
+ * compressed KV), each head's output out of it by attn_v_b, then
+ * attn_output.  The result in xn. */
+static void mla_attention(xuan_ctx *c, uint32_t il, uint32_t n) {
+    const xuan_hparams *hp = &c->m->hp;
+    const layer_w *L = &c->m->layers[il];
+    const size_t H = hp->n_heads, r = hp->n_rot, kvl = hp->n_lora_kv, kml = hp->head_dim_k_mla;
+    const size_t nope = kml - r, vml = hp->head_dim_v_mla, hd = hp->head_dim;
+    if (L->wq_a.data) {
+        mm(c, &L->wq_a, c->xn, n, c->mla_qa);
+        for (uint32_t t = 0; t < n; t++) {
+            float *qa = c->mla_qa + (size_t)t * hp->n_lora_q;
+            xuan_op_rmsnorm(qa, L->q_a_norm, qa, hp->n_lora_q, hp->norm_eps);
+        }
+        mm(c, &L->wq_b, c->mla_qa, n, c->mla_q);
+    } else {
+        mm(c, &L->wq, c->xn, n, c->mla_q);
+    }
+    mm(c, &L->wkv_a, c->xn, n, c->k);
+    per_token(c, il, n, TOK_MLA);
+    for (uint32_t h = 0; h < H; h++) { /* Q = (attn_k_b . q_nope) | q_pe */
+        for (uint32_t t = 0; t < n; t++)
+            memcpy(c->mla_a + t * nope, c->mla_q + (t * H + h) * kml, nope * sizeof(float));
+        mm_head(c, &L->wk_b, h, n);
+        for (uint32_t t = 0; t < n; t++) {
+            float *q = c->q + (t * H + h) * hd;
+            memcpy(q, c->mla_b + t * kvl, kvl * sizeof(float));
+            memcpy(q + kvl, c->mla_q + (t * H + h) * kml + nope, r * sizeof(float));
+        }
+    }
+    run_attention(c, il, n);
+    for (uint32_t h = 0; h < H; h++) { /* each head's output through attn_v_b */
+        for (uint32_t t = 0; t < n; t++)
+            memcpy(c->mla_a + t * kvl, c->att + (t * H + h) * kvl, kvl * sizeof(float));
+        mm_head(c, &L->wv_b, h, n);
+        for (uint32_t t = 0; t < n; t++)
+            memcpy(c->mla_o + (t * H + h) * vml, c->mla_b + t * vml, vml * sizeof(float));
+    }
+    mm(c, &L->wo, c->mla_o, n, c->xn);
+}
+
+/* The shared experts (deepseek2): one SwiGLU FFN of n_ff_exp * n_shared
+ * rows over xn, into sh_out, as build_ffn computes it. */
+static void shared_ffn(xuan_ctx *c, const layer_w *L, uint32_t n) {
+    const size_t Fs = (size_t)L->gate_sh.n_rows;
+    mm(c, &L->gate_sh, c->xn, n, c->h);
+    mm(c, &L->up_sh, c->xn, n, c->u);
+    for (uint32_t t = 0; t < n; t++) {
+        float *g = c->h + t * Fs;
+        if (c->simd >= XUAN_SIMD_AVX2) xuan_op_swiglu_avx2(g, c->u + t * Fs, g, (int64_t)Fs);
+        else xuan_op_swiglu(g, c->u + t * Fs, g, (int64_t)Fs);
+    }
+    mm(c, &L->down_sh, c->h, n, c->sh_out);
+}
+
+/* One layer over the n tokens of the piece.  Below the last layer every
+ * row goes on; in the last layer only the rows whose logits are wanted
+ * (ub_out, ub_n_out of them), so, as llama.cpp selects its output rows
+ * there, the FFN runs on those rows only (its matrix products then see the
+ * same batch size as llama.cpp's, which decides their summation order). */
+static void layer_forward(xuan_ctx *c, uint32_t il, uint32_t n, bool last) {
+    const xuan_model *m = c->m;
+    const xuan_hparams *hp = &m->hp;
+    const layer_w *L = &m->layers[il];
+
+    per_token(c, il, n, TOK_ATTN_NORM);
+    if (hp->mla) mla_attention(c, il, n);
+    else mha_attention(c, il, n);
     if (last && c->ub_n_out < n) {
         if (c->ub_n_out == 0) return;
         const size_t d = hp->d_model;
@@ -697,7 +867,10 @@ static void layer_forward(xuan_ctx *c, uint32_t il, uint32_t n, bool last) {
     }
     per_token(c, il, n, TOK_FFN_NORM);
     if (L->gate_inp.data) {
+        if (L->gate_sh.data) shared_ffn(c, L, n);
         moe_ffn(c, il, n);
+        if (L->gate_sh.data) /* moe_out + ffn_shexp */
+            for (size_t i = 0; i < (size_t)n * hp->d_model; i++) c->xn[i] += c->sh_out[i];
     } else {
         if (L->w_gate.data) {
             mm(c, &L->w_gate, c->xn, n, c->h);

@@ -24,6 +24,12 @@ typedef struct layer_w {
     /* MoE: the router [n_expert x n_embd] and each expert tensor as one
      * matrix of n_expert * rows rows, expert e's rows starting at e * rows */
     xuan_weight gate_inp, gate_exps, up_exps, down_exps;
+    xuan_weight gate_sh, up_sh, down_sh; /* shared experts (deepseek2): one dense SwiGLU FFN */
+    /* MLA (deepseek2): wq, or wq_a -> q_a_norm -> wq_b; wkv_a gives the
+     * compressed KV | the RoPE key part; wk_b and wv_b per head, bound as
+     * one matrix of n_heads * rows rows as the experts are */
+    xuan_weight wq_a, wq_b, wkv_a, wk_b, wv_b;
+    vecf q_a_norm, kv_a_norm;
 } layer_w;
 
 struct xuan_model {

@@ -39,6 +39,48 @@ static int key_f32(const xuan_gguf *g, const char *arch, const char *suffix, flo
     return rc == XUAN_ERR_NOTFOUND ? 0 : rc;
 }
 
+/* deepseek2's attention keys, as llama_model_deepseek2::load_arch_hparams
+ * reads them, checked against each other: the cache row (key_length) is
+ * the compressed KV plus the RoPE part, V (value_length) the compressed KV,
+ * one KV head.  Files converted before the absorbed form (attn_kv_b, no
+ * key_length_mla) are refused by name. */
+static int read_mla(const xuan_gguf *g, xuan_hparams *hp, xuan_error *err) {
+    const char *arch = hp->arch_name;
+    int rc;
+    uint32_t k_mla = 0, v_mla = 0;
+    if ((rc = key_u32(g, arch, "attention.kv_lora_rank", true, &hp->n_lora_kv, err)) ||
+        (rc = key_u32(g, arch, "attention.q_lora_rank", false, &hp->n_lora_q, err)) ||
+        (rc = key_u32(g, arch, "attention.key_length_mla", false, &k_mla, err)) ||
+        (rc = key_u32(g, arch, "attention.value_length_mla", false, &v_mla, err)))
+        return rc;
+    if (!k_mla || !v_mla)
+        return xuan_fail(err, XUAN_ERR_UNSUPPORTED,
+                         "%s: no attention.key_length_mla / value_length_mla: a file converted before "
+                         "llama.cpp's absorbed MLA (attn_kv_b) is not supported; convert it again", arch);
+    if (!hp->n_lora_kv || hp->n_lora_kv > 8192 || hp->n_kv_heads != 1 || hp->head_dim != hp->n_lora_kv + hp->n_rot ||
+        hp->head_dim_v != hp->n_lora_kv || k_mla <= hp->n_rot || k_mla > 1024 || !v_mla || v_mla > 1024 ||
+        hp->n_lora_q > 65536)
+        return xuan_fail(err, XUAN_ERR_FORMAT,
+                         "%s: MLA shape contradicts itself: kv_lora_rank %u, rope dims %u, key_length %u, "
+                         "value_length %u, head_count_kv %u, key_length_mla %u (want key_length = kv_lora_rank + "
+                         "rope dims, value_length = kv_lora_rank, one KV head)",
+                         arch, hp->n_lora_kv, hp->n_rot, hp->head_dim, hp->head_dim_v, hp->n_kv_heads, k_mla);
+    hp->head_dim_k_mla = k_mla;
+    hp->head_dim_v_mla = v_mla;
+    if ((rc = key_u32(g, arch, "leading_dense_block_count", false, &hp->n_dense_lead, err)) ||
+        (rc = key_u32(g, arch, "expert_shared_count", false, &hp->n_expert_shared, err)))
+        return rc;
+    if (hp->n_dense_lead > hp->n_layers || hp->n_expert_shared > 64)
+        return xuan_fail(err, XUAN_ERR_FORMAT, "%s: %u leading dense layers of %u, %u shared experts", arch,
+                         hp->n_dense_lead, hp->n_layers, hp->n_expert_shared);
+    uint32_t gating = 0;
+    if ((rc = key_u32(g, arch, "expert_gating_func", false, &gating, err))) return rc;
+    if (gating > 1) /* 1 = softmax; 0 = unset, softmax for DeepSeek V2 */
+        return xuan_fail(err, XUAN_ERR_UNSUPPORTED,
+                         "%s.expert_gating_func %u (sigmoid, DeepSeek V3 style) is not supported yet", arch, gating);
+    return 0;
+}
+
 static int read_hparams(const xuan_gguf *g, xuan_hparams *hp, xuan_error *err) {
     memset(hp, 0, sizeof *hp);
     xuan_str a;
@@ -71,11 +113,14 @@ static int read_hparams(const xuan_gguf *g, xuan_hparams *hp, xuan_error *err) {
     if ((rc = key_u32(g, arch, "attention.key_length", false, &hp->head_dim, err))) return rc;
     uint32_t vlen = hp->head_dim;
     if ((rc = key_u32(g, arch, "attention.value_length", false, &vlen, err))) return rc;
-    if (vlen != hp->head_dim || hp->head_dim == 0 || hp->head_dim > 1024 || hp->head_dim % 2)
-        return xuan_fail(err, XUAN_ERR_UNSUPPORTED, "%s: head sizes k=%u v=%u are not supported",
-                         arch, hp->head_dim, vlen);
     hp->n_rot = hp->head_dim;
     if ((rc = key_u32(g, arch, "rope.dimension_count", false, &hp->n_rot, err))) return rc;
+    hp->head_dim_v = vlen;
+    hp->mla = hp->arch->attn == XUAN_ATTN_MLA;
+    if (hp->mla && (rc = read_mla(g, hp, err))) return rc;
+    if ((!hp->mla && vlen != hp->head_dim) || hp->head_dim == 0 || hp->head_dim > 1024 || hp->head_dim % 2)
+        return xuan_fail(err, XUAN_ERR_UNSUPPORTED, "%s: head sizes k=%u v=%u are not supported",
+                         arch, hp->head_dim, vlen);
     if (hp->n_rot > hp->head_dim || hp->n_rot % 2 ||
         (!hp->arch->partial_rope && hp->n_rot != hp->head_dim))
         return xuan_fail(err, XUAN_ERR_FORMAT, "%s.rope.dimension_count %u does not fit head size %u",
@@ -123,6 +168,7 @@ static int read_hparams(const xuan_gguf *g, xuan_hparams *hp, xuan_error *err) {
         (rc = key_f32(g, arch, "rope.scaling.yarn_beta_slow", &hp->yarn_beta_slow, err)) ||
         (rc = key_f32(g, arch, "rope.scaling.yarn_log_multiplier", &hp->yarn_log_mul, err)))
         return rc;
+    if (hp->mla) hp->yarn_log_mul /= 0.1f; /* [TAG_DEEPSEEK2_YARN_LOG_MUL_FIX]: the converter's factor */
     if (ext < 0) ext = strcmp(hp->rope_scaling, "yarn") == 0 ? 1.0f : 0.0f;
     hp->yarn_ext_factor = ext;
     /* llama_context: YaRN's magnitude correction, cancelled against the one
@@ -133,6 +179,7 @@ static int read_hparams(const xuan_gguf *g, xuan_hparams *hp, xuan_error *err) {
         float ms = f <= 1.0f ? 1.0f : 0.1f * logf(f) + 1.0f;
         if (hp->yarn_log_mul != 0.0f) {
             float ms_all = f <= 1.0f ? 1.0f : 0.1f * hp->yarn_log_mul * logf(f) + 1.0f;
+            if (hp->mla && hp->yarn_log_mul != 1.0f) ms = ms_all; /* DeepSeek V2: mscale = mscale_all_dim */
             attn = ms / ms_all;
         } else {
             attn = ms;
@@ -140,6 +187,11 @@ static int read_hparams(const xuan_gguf *g, xuan_hparams *hp, xuan_error *err) {
         attn *= 1.0f / (1.0f + 0.1f * logf(f));
     }
     hp->rope_attn_factor = attn * rope_attn;
+    if (hp->mla) { /* llama_model_deepseek2::graph: the YaRN magnitude moves into Q.K's scale */
+        const float attn_org = hp->rope_attn_factor * (1.0f + 0.1f * logf(1.0f / hp->rope_freq_scale));
+        const float ms = attn_org * (1.0f + 0.1f * hp->yarn_log_mul * logf(1.0f / hp->rope_freq_scale));
+        hp->kq_scale = 1.0f * ms * ms / sqrtf((float)hp->head_dim_k_mla);
+    }
     const xuan_arch_info *ai = hp->arch;
     uint32_t nextn = 0;
     if ((rc = key_u32(g, arch, "nextn_predict_layers", false, &nextn, err))) return rc;
@@ -184,6 +236,23 @@ static int read_hparams(const xuan_gguf *g, xuan_hparams *hp, xuan_error *err) {
         if (hp->n_ff_exp == 0 || hp->n_ff_exp > 1u << 20)
             return xuan_fail(err, XUAN_ERR_FORMAT, "%s.expert_feed_forward_length %u is invalid", arch, hp->n_ff_exp);
         hp->expert_norm = ai->moe_norm_w;
+        if ((rc = key_u32(g, arch, "expert_group_count", false, &hp->n_expert_groups, err)) ||
+            (rc = key_u32(g, arch, "expert_group_used_count", false, &hp->n_group_used, err)))
+            return rc;
+        if (hp->n_expert_groups > 1 && (hp->n_expert_groups >= hp->n_expert || hp->n_expert_groups > 64 || hp->n_expert % hp->n_expert_groups ||
+                                        hp->n_expert / hp->n_expert_groups < 2 || !hp->n_group_used ||
+                                        hp->n_group_used >= hp->n_expert_groups ||
+                                        hp->n_group_used * (hp->n_expert / hp->n_expert_groups) < hp->n_expert_used))
+            return xuan_fail(err, XUAN_ERR_FORMAT,
+                             "%s: %u experts in %u groups, %u groups used, %u experts used: not a valid grouping",
+                             arch, hp->n_expert, hp->n_expert_groups, hp->n_group_used, hp->n_expert_used);
+        if (hp->mla) { /* deepseek2 says it in the file (V2: absent, not normalised) */
+            snprintf(key, sizeof key, "%s.expert_weights_norm", arch);
+            bool norm = false;
+            rc = xuan_gguf_get_bool(g, key, &norm, err);
+            if (rc && rc != XUAN_ERR_NOTFOUND) return rc;
+            hp->expert_norm = norm;
+        }
         if ((rc = key_f32(g, arch, "expert_weights_scale", &hp->expert_scale, err))) return rc;
         if (!isfinite(hp->expert_scale))
             return xuan_fail(err, XUAN_ERR_FORMAT, "%s.expert_weights_scale is not finite", arch);
@@ -289,6 +358,54 @@ static uint64_t count_used(const bool *used, uint64_t n) {
     return k;
 }
 
+/* A deepseek2 layer as llama_model_deepseek2::load_arch_tensors binds it
+ * (absorbed MLA; the first n_dense_lead layers with a dense FFN, the
+ * others with routed and shared experts). */
+static int bind_mla_layer(xuan_model *m, uint32_t il, layer_w *L, xuan_error *err) {
+    const xuan_hparams *hp = &m->hp;
+    const int64_t d = hp->d_model, H = hp->n_heads, r = hp->n_rot, kvl = hp->n_lora_kv;
+    const int64_t k_mla = hp->head_dim_k_mla, v_mla = hp->head_dim_v_mla, nope = k_mla - r;
+    char nm[XUAN_GGUF_MAX_NAME];
+    int rc;
+#define N(suffix) (snprintf(nm, sizeof nm, "blk.%u." suffix, il), nm)
+    if ((rc = bind_vec(m, N("attn_norm.weight"), d, true, &L->attn_norm, err)) ||
+        (rc = bind_vec(m, N("ffn_norm.weight"), d, true, &L->ffn_norm, err)) ||
+        (rc = bind_vec(m, N("attn_kv_a_norm.weight"), kvl, true, &L->kv_a_norm, err)) ||
+        (rc = bind_mat(m, N("attn_kv_a_mqa.weight"), d, kvl + r, true, &L->wkv_a, err)) ||
+        (rc = bind_exps(m, N("attn_k_b.weight"), nope, kvl, H, &L->wk_b, err)) ||
+        (rc = bind_exps(m, N("attn_v_b.weight"), kvl, v_mla, H, &L->wv_b, err)) ||
+        (rc = bind_mat(m, N("attn_output.weight"), H * v_mla, d, true, &L->wo, err)))
+        return rc;
+    if (hp->n_lora_q) {
+        if ((rc = bind_vec(m, N("attn_q_a_norm.weight"), hp->n_lora_q, true, &L->q_a_norm, err)) ||
+            (rc = bind_mat(m, N("attn_q_a.weight"), d, hp->n_lora_q, true, &L->wq_a, err)) ||
+            (rc = bind_mat(m, N("attn_q_b.weight"), hp->n_lora_q, H * k_mla, true, &L->wq_b, err)))
+            return rc;
+    } else if ((rc = bind_mat(m, N("attn_q.weight"), d, H * k_mla, true, &L->wq, err))) {
+        return rc;
+    }
+    if (il < hp->n_dense_lead) {
+        const int64_t F = hp->d_ffn;
+        if ((rc = bind_mat(m, N("ffn_gate.weight"), d, F, true, &L->w_gate, err)) ||
+            (rc = bind_mat(m, N("ffn_up.weight"), d, F, true, &L->w_up, err)) ||
+            (rc = bind_mat(m, N("ffn_down.weight"), F, d, true, &L->w_down, err)))
+            return rc;
+    } else {
+        const int64_t E = hp->n_expert, Fe = hp->n_ff_exp, Fs = Fe * hp->n_expert_shared;
+        if ((rc = bind_mat(m, N("ffn_gate_inp.weight"), d, E, true, &L->gate_inp, err)) ||
+            (rc = bind_exps(m, N("ffn_gate_exps.weight"), d, Fe, E, &L->gate_exps, err)) ||
+            (rc = bind_exps(m, N("ffn_up_exps.weight"), d, Fe, E, &L->up_exps, err)) ||
+            (rc = bind_exps(m, N("ffn_down_exps.weight"), Fe, d, E, &L->down_exps, err)))
+            return rc;
+        if (Fs && ((rc = bind_mat(m, N("ffn_gate_shexp.weight"), d, Fs, true, &L->gate_sh, err)) ||
+                   (rc = bind_mat(m, N("ffn_up_shexp.weight"), d, Fs, true, &L->up_sh, err)) ||
+                   (rc = bind_mat(m, N("ffn_down_shexp.weight"), Fs, d, true, &L->down_sh, err))))
+            return rc;
+    }
+#undef N
+    return 0;
+}
+
 static int bind_tensors(xuan_model *m, xuan_error *err) {
     xuan_hparams *hp = &m->hp;
     uint64_t n_tensors = xuan_gguf_n_tensors(m->g);
@@ -330,6 +447,10 @@ static int bind_tensors(xuan_model *m, xuan_error *err) {
 #define N(suffix) (snprintf(nm, sizeof nm, "blk.%u." suffix, il), nm)
     for (uint32_t il = 0; il < hp->n_layers; il++) {
         layer_w *L = &m->layers[il];
+        if (hp->mla) {
+            if ((rc = bind_mla_layer(m, il, L, err))) return rc;
+            continue;
+        }
         if ((rc = bind_vec(m, N("attn_norm.weight"), d, true, &L->attn_norm, err)) ||
             (rc = bind_vec(m, N("ffn_norm.weight"), d, true, &L->ffn_norm, err)) ||
             (rc = bind_mat(m, N("attn_output.weight"), qd, d, true, &L->wo, err)) ||

@@ -36,6 +36,8 @@ typedef struct preset_extra {
     uint32_t n_rot;         /* rotary dims below the head size */
     bool bias;              /* q/k/v biases where the arch makes them optional */
     uint32_t experts, experts_used, ff_exp;
+    uint32_t lora_kv, lora_q, v_mla, dense_lead, shared, groups, groups_used; /* deepseek2 */
+    float yarn_log_mul;
 } preset_extra;
 
 static const preset PRESETS[] = {
@@ -71,6 +73,12 @@ static const preset PRESETS[] = {
     {"glm4-tiny",     "glm4",   2,   64,   128,  4,  2,  16,      0,   4096, 1e4f,     1e-5f, true, false, false},
     {"glm4-tiny256",  "glm4",   2,  256,   512,  4,  2,  64,      0,   4096, 1e4f,     1e-5f, true, false, false},
     {"glm4-9b",       "glm4",  40, 4096, 13696, 32,  2, 128, 151552,  32768, 1e4f,     1e-5f, false, false, false},
+    /* deepseek2: head size is key_length_mla (no-RoPE + RoPE query part), one KV head (absorbed MLA) */
+    /* llama.cpp takes 26- and 27-layer files for the lite form (one attn_q, no q_lora): the tiny one
+     * has 26 layers for it, tiny256 the q_lora form of the big models */
+    {"deepseek2-tiny", "deepseek2",26, 64,  128,  4,  1,  48,      0,   4096, 1e4f,     1e-6f, true, false, false},
+    {"deepseek2-tiny256","deepseek2",3,256, 512,  4,  1,  96,      0,   4096, 1e4f,     1e-6f, true, false, false},
+    {"deepseek-coder-v2-lite","deepseek2",27,2048,10944,16,1,192,102400,163840,1e4f,   1e-6f, false, false, false},
 };
 enum { N_PRESETS = sizeof PRESETS / sizeof PRESETS[0] };
 
@@ -93,6 +101,16 @@ static const preset_extra EXTRAS[] = {
     {"glm4-tiny", .n_rot = 8, .bias = true},
     {"glm4-tiny256", .n_rot = 32, .bias = true},
     {"glm4-9b", .n_rot = 64, .bias = true},
+    /* deepseek2: DeepSeek-V2-Lite's config (kv_lora_rank 512, rope 64, v 128,
+     * 64 experts, 6 used, 2 shared, first layer dense, YaRN 40 over 4096,
+     * mscale_all_dim 0.707); the tiny ones keep every part, smaller */
+    {"deepseek2-tiny", .n_rot = 16, .lora_kv = 32, .v_mla = 32, .experts = 8, .experts_used = 2, .ff_exp = 32,
+     .shared = 1, .dense_lead = 1, .yarn = 40, .yarn_orig = 4096, .yarn_log_mul = 0.0707f, .groups = 4,
+     .groups_used = 2},
+    {"deepseek2-tiny256", .n_rot = 32, .lora_kv = 128, .lora_q = 64, .v_mla = 64, .experts = 8, .experts_used = 2,
+     .ff_exp = 256, .shared = 2, .dense_lead = 1, .yarn = 40, .yarn_orig = 4096, .yarn_log_mul = 0.0707f},
+    {"deepseek-coder-v2-lite", .n_rot = 64, .lora_kv = 512, .v_mla = 128, .experts = 64, .experts_used = 6,
+     .ff_exp = 1408, .shared = 2, .dense_lead = 1, .yarn = 40, .yarn_orig = 4096, .yarn_log_mul = 0.0707f},
 };
 
 const char *const *xuan_synth_preset_names(void) {
@@ -121,6 +139,10 @@ int xuan_synth_preset(const char *name, xuan_synth_params *p) {
             p->yarn = x->yarn, p->yarn_orig = x->yarn_orig, p->attn_temp = x->attn_temp;
             p->n_rot = x->n_rot, p->qkv_bias |= x->bias;
             p->n_expert = x->experts, p->n_expert_used = x->experts_used, p->n_ff_exp = x->ff_exp;
+            p->n_lora_kv = x->lora_kv, p->n_lora_q = x->lora_q, p->head_dim_v = x->v_mla;
+            p->n_dense_lead = x->dense_lead;
+            p->n_expert_shared = x->shared, p->yarn_log_mul = x->yarn_log_mul;
+            p->n_expert_groups = x->groups, p->n_group_used = x->groups_used;
         }
         p->type = p->embd_type = p->output_type = XUAN_TYPE_F16;
         p->seed = 1234;
@@ -502,6 +524,14 @@ static int check_params(const xuan_synth_params *p, xuan_error *err) {
                     !p->n_ff_exp || p->n_ff_exp > 262144))
         return xuan_fail(err, XUAN_ERR_USAGE, "bad experts: %u experts, %u used, expert FFN %u", p->n_expert,
                          p->n_expert_used, p->n_ff_exp);
+    if (ai->attn == XUAN_ATTN_MLA &&
+        (p->n_kv_heads != 1 || !p->n_lora_kv || p->n_lora_kv > 8192 || !p->head_dim_v || p->head_dim_v > 1024 ||
+         !p->n_rot || p->n_rot >= p->head_dim || p->n_dense_lead > p->n_layers || p->n_lora_q > 65536 ||
+         (uint64_t)p->n_ff_exp * p->n_expert_shared > 262144))
+        return xuan_fail(err, XUAN_ERR_USAGE,
+                         "bad MLA shape: %u KV heads (want 1), kv_lora_rank %u, value_length_mla %u, rope dims %u "
+                         "of %u, %u leading dense layers",
+                         p->n_kv_heads, p->n_lora_kv, p->head_dim_v, p->n_rot, p->head_dim, p->n_dense_lead);
     if (p->qkv_bias && ai->qkv_bias == XUAN_NEVER)
         return xuan_fail(err, XUAN_ERR_USAGE, "architecture '%s' has no q/k/v biases", p->arch);
     if (!p->n_layers || p->n_layers > 512 || !p->d_model || p->d_model > 65536 || !p->d_ffn ||
@@ -554,7 +584,18 @@ int xuan_synth_write(const xuan_synth_params *p, const char *path, xuan_error *e
     xuan_gguf_writer_set_f32(w, KEY("rope.freq_base"), p->rope_base);
     xuan_gguf_writer_set_f32(w, KEY("attention.layer_norm_rms_epsilon"), p->norm_eps);
     xuan_gguf_writer_set_u32(w, KEY("rope.dimension_count"), p->n_rot ? p->n_rot : p->head_dim);
-    if (p->head_dim * p->n_heads != p->d_model) {
+    const bool mla = ai->attn == XUAN_ATTN_MLA;
+    if (mla) { /* as convert_hf_to_gguf's DeepseekV2Model writes the absorbed form */
+        xuan_gguf_writer_set_u32(w, KEY("leading_dense_block_count"), p->n_dense_lead);
+        xuan_gguf_writer_set_u32(w, KEY("attention.kv_lora_rank"), p->n_lora_kv);
+        if (p->n_lora_q) xuan_gguf_writer_set_u32(w, KEY("attention.q_lora_rank"), p->n_lora_q);
+        xuan_gguf_writer_set_u32(w, KEY("attention.key_length"), p->n_lora_kv + p->n_rot);
+        xuan_gguf_writer_set_u32(w, KEY("attention.value_length"), p->n_lora_kv);
+        xuan_gguf_writer_set_u32(w, KEY("attention.key_length_mla"), p->head_dim);
+        xuan_gguf_writer_set_u32(w, KEY("attention.value_length_mla"), p->head_dim_v);
+        xuan_gguf_writer_set_u32(w, KEY("expert_shared_count"), p->n_expert_shared);
+        xuan_gguf_writer_set_f32(w, KEY("expert_weights_scale"), 1.0f);
+    } else if (p->head_dim * p->n_heads != p->d_model) {
         xuan_gguf_writer_set_u32(w, KEY("attention.key_length"), p->head_dim);
         xuan_gguf_writer_set_u32(w, KEY("attention.value_length"), p->head_dim);
     }
@@ -569,13 +610,17 @@ int xuan_synth_write(const xuan_synth_params *p, const char *path, xuan_error *e
         xuan_gguf_writer_set_u32(w, KEY("rope.scaling.original_context_length"), p->yarn_orig);
         xuan_gguf_writer_set_f32(w, KEY("rope.scaling.yarn_beta_fast"), 32.0f);
         xuan_gguf_writer_set_f32(w, KEY("rope.scaling.yarn_beta_slow"), 1.0f);
-        xuan_gguf_writer_set_f32(w, KEY("rope.scaling.yarn_log_multiplier"), 1.0f);
+        xuan_gguf_writer_set_f32(w, KEY("rope.scaling.yarn_log_multiplier"), p->yarn_log_mul != 0.0f ? p->yarn_log_mul : 1.0f);
     }
     if (p->attn_temp > 0) xuan_gguf_writer_set_f32(w, KEY("attention.temperature_scale"), p->attn_temp);
     if (ai->moe) {
         xuan_gguf_writer_set_u32(w, KEY("expert_count"), p->n_expert);
         xuan_gguf_writer_set_u32(w, KEY("expert_used_count"), p->n_expert_used);
         xuan_gguf_writer_set_u32(w, KEY("expert_feed_forward_length"), p->n_ff_exp);
+        if (p->n_expert_groups > 1) {
+            xuan_gguf_writer_set_u32(w, KEY("expert_group_count"), p->n_expert_groups);
+            xuan_gguf_writer_set_u32(w, KEY("expert_group_used_count"), p->n_group_used);
+        }
     }
     if (ai->attn_softcap) { /* as convert_hf_to_gguf writes Gemma 2 */
         xuan_gguf_writer_set_f32(w, KEY("attn_logit_softcapping"), 50.0f);
@@ -604,7 +649,21 @@ int xuan_synth_write(const xuan_synth_params *p, const char *path, xuan_error *e
 #define T3(suffix, ne0, ne1, ne2) \
     (snprintf(name, sizeof name, "blk.%u." suffix, l), add3(&b, ROLE_WEIGHT, name, p->type, ne0, ne1, ne2))
         rc = T(ROLE_NORM, "attn_norm.weight", XUAN_TYPE_F32, d, 1);
-        if (fused_qkv) {
+        if (mla) { /* DeepSeek-V2-Lite has no q_lora; attn_k_b / attn_v_b per head */
+            const int64_t H = p->n_heads, kvl = p->n_lora_kv, r = p->n_rot, vm = p->head_dim_v, ql = p->n_lora_q;
+            if (ql) {
+                rc = rc ? rc : T(ROLE_WEIGHT, "attn_q_a.weight", p->type, d, ql);
+                rc = rc ? rc : T(ROLE_NORM, "attn_q_a_norm.weight", XUAN_TYPE_F32, ql, 1);
+                rc = rc ? rc : T(ROLE_WEIGHT, "attn_q_b.weight", p->type, ql, H * hd);
+            } else {
+                rc = rc ? rc : T(ROLE_WEIGHT, "attn_q.weight", p->type, d, H * hd);
+            }
+            rc = rc ? rc : T(ROLE_WEIGHT, "attn_kv_a_mqa.weight", p->type, d, kvl + r);
+            rc = rc ? rc : T(ROLE_NORM, "attn_kv_a_norm.weight", XUAN_TYPE_F32, kvl, 1);
+            rc = rc ? rc : T3("attn_k_b.weight", hd - r, kvl, H);
+            rc = rc ? rc : T3("attn_v_b.weight", kvl, vm, H);
+            rc = rc ? rc : T(ROLE_WEIGHT, "attn_output.weight", p->type, H * vm, d);
+        } else if (fused_qkv) {
             rc = rc ? rc : T(ROLE_WEIGHT, "attn_qkv.weight", p->type, d, nq + 2 * nkv);
         } else {
             rc = rc ? rc : T(ROLE_WEIGHT, "attn_q.weight", p->type, d, nq);
@@ -620,22 +679,28 @@ int xuan_synth_write(const xuan_synth_params *p, const char *path, xuan_error *e
             rc = rc ? rc : T(ROLE_NORM, "attn_q_norm.weight", XUAN_TYPE_F32, hd, 1);
             rc = rc ? rc : T(ROLE_NORM, "attn_k_norm.weight", XUAN_TYPE_F32, hd, 1);
         }
-        rc = rc ? rc : T(ROLE_WEIGHT, "attn_output.weight", p->type, nq, d);
+        if (!mla) rc = rc ? rc : T(ROLE_WEIGHT, "attn_output.weight", p->type, nq, d);
         if (ai->post_norms) rc = rc ? rc : T(ROLE_NORM, "post_attention_norm.weight", XUAN_TYPE_F32, d, 1);
         rc = rc ? rc : T(ROLE_NORM, "ffn_norm.weight", XUAN_TYPE_F32, d, 1);
-        if (ai->moe) { /* the router stays F32, as llama-quantize leaves it */
-            const int64_t E = p->n_expert, fe = p->n_ff_exp;
+        const bool moe = ai->moe && !(mla && l < p->n_dense_lead);
+        if (moe) { /* the router stays F32, as llama-quantize leaves it */
+            const int64_t E = p->n_expert, fe = p->n_ff_exp, fs = fe * p->n_expert_shared;
             rc = rc ? rc : T(ROLE_WEIGHT, "ffn_gate_inp.weight", XUAN_TYPE_F32, d, E);
             rc = rc ? rc : T3("ffn_gate_exps.weight", d, fe, E);
             rc = rc ? rc : T3("ffn_up_exps.weight", d, fe, E);
             rc = rc ? rc : T3("ffn_down_exps.weight", fe, d, E);
+            if (mla && fs) {
+                rc = rc ? rc : T(ROLE_WEIGHT, "ffn_gate_shexp.weight", p->type, d, fs);
+                rc = rc ? rc : T(ROLE_WEIGHT, "ffn_up_shexp.weight", p->type, d, fs);
+                rc = rc ? rc : T(ROLE_WEIGHT, "ffn_down_shexp.weight", p->type, fs, d);
+            }
         } else if (ai->fused_gate_up) {
             rc = rc ? rc : T(ROLE_WEIGHT, "ffn_up.weight", p->type, d, 2 * f);
         } else {
             rc = rc ? rc : T(ROLE_WEIGHT, "ffn_gate.weight", p->type, d, f);
             rc = rc ? rc : T(ROLE_WEIGHT, "ffn_up.weight", p->type, d, f);
         }
-        if (!ai->moe) rc = rc ? rc : T(ROLE_WEIGHT, "ffn_down.weight", p->type, f, d);
+        if (!moe) rc = rc ? rc : T(ROLE_WEIGHT, "ffn_down.weight", p->type, f, d);
         if (ai->post_norms) rc = rc ? rc : T(ROLE_NORM, "post_ffw_norm.weight", XUAN_TYPE_F32, d, 1);
 #undef T
 #undef T3

@@ -87,7 +87,7 @@ void xuan_mem_estimate_compute(const xuan_mem_input *in, xuan_mem_estimate *out)
 
     out->n_ctx_alloc = ctx_alloc(in->n_ctx);
     uint64_t k_row = cache_row_bytes(in->cache_type, sat_mul(in->n_kv_heads, in->head_dim_k));
-    uint64_t v_row = cache_row_bytes(in->cache_type, sat_mul(in->n_kv_heads, in->head_dim_v));
+    uint64_t v_row = in->v_in_k ? 0 : cache_row_bytes(in->cache_type, sat_mul(in->n_kv_heads, in->head_dim_v));
     out->kv_bytes_per_token = sat_mul(in->n_layers, sat_add(k_row, v_row));
     out->kv_cache = sat_mul(sat_mul(out->kv_bytes_per_token, out->n_ctx_alloc), n_seq);
 
@@ -131,13 +131,21 @@ int xuan_mem_explain(const xuan_mem_input *in, const xuan_mem_estimate *est, xua
     int rc = 0;
     rc |= xuan_buf_printf(out, "weights  = %s  (tensor data, %llu bytes)\n",
                           fmt(est->weights, a, sizeof a), (unsigned long long)est->weights);
-    rc |= xuan_buf_printf(out,
-                          "kv_cache = %s  = n_layers %u x n_kv_heads %u x (head_dim_k %u + head_dim_v %u)"
-                          " x %s (%llu/%llu B) x n_ctx %u (allocated %u",
-                          fmt(est->kv_cache, a, sizeof a), in->n_layers, in->n_kv_heads,
-                          in->head_dim_k, in->head_dim_v, cache_type_label(in->cache_type),
-                          (unsigned long long)num, (unsigned long long)den, in->n_ctx,
-                          est->n_ctx_alloc);
+    if (in->v_in_k)
+        rc |= xuan_buf_printf(out,
+                              "kv_cache = %s  = n_layers %u x n_kv_heads %u x head_dim_k %u (V read from K)"
+                              " x %s (%llu/%llu B) x n_ctx %u (allocated %u",
+                              fmt(est->kv_cache, a, sizeof a), in->n_layers, in->n_kv_heads, in->head_dim_k,
+                              cache_type_label(in->cache_type), (unsigned long long)num,
+                              (unsigned long long)den, in->n_ctx, est->n_ctx_alloc);
+    else
+        rc |= xuan_buf_printf(out,
+                              "kv_cache = %s  = n_layers %u x n_kv_heads %u x (head_dim_k %u + head_dim_v %u)"
+                              " x %s (%llu/%llu B) x n_ctx %u (allocated %u",
+                              fmt(est->kv_cache, a, sizeof a), in->n_layers, in->n_kv_heads,
+                              in->head_dim_k, in->head_dim_v, cache_type_label(in->cache_type),
+                              (unsigned long long)num, (unsigned long long)den, in->n_ctx,
+                              est->n_ctx_alloc);
     if (n_seq > 1) rc |= xuan_buf_printf(out, ") x n_seq %llu\n", (unsigned long long)n_seq);
     else rc |= xuan_buf_puts(out, ")\n");
     rc |= xuan_buf_printf(out,

@@ -260,12 +260,14 @@ int xuan_model_mem_input(const xuan_model_info *m, xuan_quant q, uint32_t n_ctx,
                            .cache_type = XUAN_TYPE_F16};
     in->head_dim_v = in->head_dim_k;
     if (m->kv_lora_rank && !strcmp(m->arch, "deepseek2")) {
-        /* llama.cpp caches the MLA latent: one "head" of kv_lora + rope for K
-         * and the kv_lora part for V (memory.md §3; counted for both, which is
-         * what builds without the V-less cache allocate). */
+        /* llama.cpp and xuan cache the MLA latent: one "head" of kv_lora +
+         * rope per token and layer, V read as its first kv_lora values (no V
+         * cache: llm_graph_context::build_attn_inp_k; memory.md §3 counts a
+         * V cache too, as builds before that allocated one). */
         in->n_kv_heads = 1;
         in->head_dim_k = m->kv_lora_rank + m->qk_rope_dim;
         in->head_dim_v = m->kv_lora_rank;
+        in->v_in_k = true;
     } else if (m->kv_lora_rank) {
         /* minicpm3: llama.cpp expands K/V per head (nope + rope, and v). */
         in->head_dim_k = m->qk_nope_dim + m->qk_rope_dim;

@@ -197,7 +197,8 @@ static void compute_part(void *ctx, int ith, int nth) {
 }
 
 static void matmul(xuan_pool *pool, const xuan_weight *w, const float *x, int64_t n_tok, float *y, void *scratch,
-                   bool rowwise) {
+                   xuan_mm_kind kind) {
+    const bool rowwise = kind == XUAN_MM_ROWWISE;
     XUAN_ASSERT(xuan_weight_check(w, NULL, NULL) == 0);
     if (n_tok <= 0) return;
     mm_job j = {.w = w, .x = x, .y = y, .n_tok = n_tok};
@@ -210,7 +211,7 @@ static void matmul(xuan_pool *pool, const xuan_weight *w, const float *x, int64_
     if (w->type == XUAN_TYPE_F16 && (n_tok == 1 || rowwise)) j.dot = xuan_dot_f16_single_kernel(xuan_cpu_get()->simd);
     /* Q4_K: llama.cpp's repacked kernels take a batch's tokens four at a
      * time and the last n % 4 one at a time, with different float steps. */
-    if (w->type == XUAN_TYPE_Q4_K && n_tok >= 4 && !rowwise) {
+    if (w->type == XUAN_TYPE_Q4_K && n_tok >= 4 && kind == XUAN_MM_2D) {
         j.dot4 = xuan_dot_q4_K_pairs_kernel(xuan_cpu_get()->simd);
         j.n_dot4 = n_tok - n_tok % 4;
     }
@@ -225,7 +226,7 @@ static void matmul(xuan_pool *pool, const xuan_weight *w, const float *x, int64_
          * Q8_0 and Q6_K; tests/test_batch.c holds it to that) */
         j.gemm = n_tok >= GEMM_MIN_TOK && xuan_cpu_get()->simd >= XUAN_SIMD_AVX512 &&
                  xuan_gemm_avx512_supports(w->type, w->n_cols, j.w_row) &&
-                 (!rowwise || w->type == XUAN_TYPE_Q8_0 || w->type == XUAN_TYPE_Q6_K);
+                 (kind == XUAN_MM_2D || w->type == XUAN_TYPE_Q8_0 || w->type == XUAN_TYPE_Q6_K);
         if (j.gemm) {
             j.meta = (uint8_t *)scratch + align64(j.act_row * (size_t)n_tok);
             j.meta_row = xuan_gemm_meta_row_bytes(w->type, w->n_cols);
@@ -249,12 +250,17 @@ static void matmul(xuan_pool *pool, const xuan_weight *w, const float *x, int64_
 
 void xuan_matmul(xuan_pool *pool, const xuan_weight *w, const float *x, int64_t n_tok, float *y,
                  void *scratch) {
-    matmul(pool, w, x, n_tok, y, scratch, false);
+    matmul(pool, w, x, n_tok, y, scratch, XUAN_MM_2D);
 }
 
 void xuan_matmul_rowwise(xuan_pool *pool, const xuan_weight *w, const float *x, int64_t n_tok, float *y,
                          void *scratch) {
-    matmul(pool, w, x, n_tok, y, scratch, true);
+    matmul(pool, w, x, n_tok, y, scratch, XUAN_MM_ROWWISE);
+}
+
+void xuan_matmul_kind(xuan_pool *pool, const xuan_weight *w, const float *x, int64_t n_tok, float *y,
+                      void *scratch, xuan_mm_kind kind) {
+    matmul(pool, w, x, n_tok, y, scratch, kind);
 }
 
 void xuan_weight_row(const xuan_weight *w, int64_t row, float *out) {
