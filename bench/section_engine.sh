@@ -9,7 +9,14 @@
 # the ratios compare best with best.  The last column is the 1-minute load
 # average just before the row's runs.
 # XUAN_ENGINE_SHAPES (default "qwen2.5-0.5b qwen2.5-7b") and
-# XUAN_ENGINE_TYPES (default "Q8_0 Q4_K_M") narrow the run.
+# XUAN_ENGINE_TYPES (default "Q8_0 Q4_K_M") narrow the run.  The MoE rows
+# (XUAN_ENGINE_MOE, default "qwen3-30b-a3b@12 deepseek-coder-v2-lite",
+# Q4_K_M only) are real shapes; SHAPE@LAYERS keeps the first LAYERS layers:
+# a whole Qwen3-30B-A3B Q4_K_M (17 GiB) mapped by xuan and repacked by
+# llama.cpp does not fit this machine's 24 GiB twice; per-token work scales
+# with the layers, so the ratios are those of the whole model.  Coder-V2-Lite
+# stays whole (9.7 GiB; llama.cpp takes only 26- or 27-layer files for its
+# lite form).
 set -uo pipefail
 : "${XUAN_BIN:?}" "${XUAN_BENCH_DIR:?}"
 PEER="${XUAN_PEER_DIR:-$XUAN_BENCH_DIR/peer}"
@@ -21,13 +28,19 @@ echo "## engine — xuan bench vs llama-bench, $T threads, pp$P / tg$N, $R reps"
 echo
 echo "| model | type | xuan pp t/s best (mean ± sd) | llama pp t/s best | pp ratio | xuan tg t/s best (mean ± sd) | llama tg t/s best | tg ratio | xuan RSS MiB | llama RSS MiB | RSS ratio | load |"
 echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+rows=()
 for shape in ${XUAN_ENGINE_SHAPES:-qwen2.5-0.5b qwen2.5-7b}; do
-  for type in ${XUAN_ENGINE_TYPES:-Q8_0 Q4_K_M}; do
-    f="$XUAN_BENCH_DIR/$shape-$type.gguf"
+  for type in ${XUAN_ENGINE_TYPES:-Q8_0 Q4_K_M}; do rows+=("$shape $type"); done
+done
+for shape in ${XUAN_ENGINE_MOE-qwen3-30b-a3b@12 deepseek-coder-v2-lite}; do rows+=("$shape Q4_K_M"); done
+for row in "${rows[@]}"; do
+    read -r shape type <<<"$row"
+    layers=""; [[ "$shape" == *@* ]] && layers="${shape#*@}"
+    f="$XUAN_BENCH_DIR/${shape/@/-L}-$type.gguf"
     if [ ! -f "$f" ]; then
       # llama-quantize's per-tensor mix for the file type (Q4_K_M: Q4_K with Q6_K
       # attn_v/ffn_down in some layers and a Q6_K output).
-      "$XUAN_BIN" synth --preset "$shape" --ftype "$type" -o "$f" -q >/dev/null 2>&1
+      "$XUAN_BIN" synth --preset "${shape%@*}" ${layers:+--layers "$layers"} --ftype "$type" -o "$f" -q >/dev/null 2>&1
     fi
     load=$(cut -d' ' -f1 /proc/loadavg)
     /usr/bin/time -f "%M" -o "$XUAN_BENCH_DIR/x.rss" "$XUAN_BIN" bench -m "$f" -p $P -n $N -r $R -t $T --json \
@@ -62,7 +75,6 @@ note = "" if lrc == 0 else " (llama-bench failed: see l.err)"
 print(f"| {shape}{note} | {typ} | {xp or 'failed'} | {f(lp)} | {r(x and x['pp_best'], lp)} | {xt or 'failed'} | "
       f"{f(lt)} | {r(x and x['tg_best'], lt)} | {f(xr)} | {f(lr)} | {r(xr, lr)} | {load} |")
 PY
-  done
 done
 echo
 echo "Targets: tg ratio >= 1.0, pp ratio >= 0.8, RSS ratio <= 1.1.  CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -16,9 +16,12 @@
 enum { ROW_TILE = 16, TOK_TILE = 64, PREFETCH_ROWS = 2 };
 
 /* From this many tokens on, AVX-512 machines take the packed batch kernel
- * of gemm_avx512.c (packing 16 rows costs about as much as 2-3 tokens of
- * products; measured crossover with bench_kernels). */
-enum { GEMM_MIN_TOK = 4 };
+ * of gemm_avx512.c.  Packing is paid per call, and in a decode step of a
+ * few sequences (4 tokens: Qwen2.5-0.5B Q4_K_M, whose 896-wide rows fall
+ * back to Q5_0) it took 44% of the time: S_TG 44.5 tok/s at 4 sequences with
+ * a threshold of 4, 75.6 with 8, the same at 16 (xuan bench --npl).  Both
+ * paths give the same bits. */
+enum { GEMM_MIN_TOK = 8 };
 
 /* Decode work claiming (see decode_rows): chunks of CLAIM_TILES row tiles,
  * for pools of up to MAX_CLAIM threads (larger pools split statically). */
