@@ -300,9 +300,10 @@ static void test_matmul(void) {
         xuan_weight wt = {type, w, ROWS, COLS};
         CHECK_EQ_INT(xuan_weight_check(&wt, "t", NULL), 0);
         REQUIRE(xuan_matmul_scratch_size(&wt, TOK) <= sizeof scratch);
-        const int ntok[] = {1, 2, 67};
+        /* 7 and 13: Q4_K's four-token dots below its packed kernel, with a tail */
+        const int ntok[] = {1, 2, 7, 13, 67};
         for (int p = 0; p < 2; p++)
-            for (int nt = 0; nt < 3; nt++) {
+            for (int nt = 0; nt < 5; nt++) {
                 memset(y, 0, sizeof y);
                 xuan_matmul(p ? pool2 : NULL, &wt, x, ntok[nt], y, scratch);
                 int bad = 0;

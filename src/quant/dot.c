@@ -364,6 +364,17 @@ xuan_vec_dot_fn xuan_dot_q4_K_pairs_kernel(xuan_simd simd) {
                                     : xuan_dot_q4_K_pairs_scalar;
 }
 
+void xuan_dot_q4_K_pairs_x4_scalar(int64_t n, const void *w, const void *const a[4], float out[4]) {
+    for (int t = 0; t < 4; t++) out[t] = xuan_dot_q4_K_pairs_scalar(n, w, a[t]);
+}
+
+xuan_dot_x4_fn xuan_dot_q4_K_pairs_x4_kernel(xuan_simd simd) {
+    if (simd > xuan_cpu_get()->native) simd = xuan_cpu_get()->native;
+    return simd >= XUAN_SIMD_AVX512 ? xuan_dot_q4_K_pairs_x4_avx512
+           : simd >= XUAN_SIMD_AVX2 ? xuan_dot_q4_K_pairs_x4_avx2
+                                    : xuan_dot_q4_K_pairs_x4_scalar;
+}
+
 xuan_vec_dot_fn xuan_dot_f16_single_kernel(xuan_simd simd) {
     if (simd > xuan_cpu_get()->native) simd = xuan_cpu_get()->native;
     return simd >= XUAN_SIMD_AVX2 ? xuan_dot_f16_single_avx2 : xuan_dot_f16_single_scalar;

@@ -140,3 +140,6 @@ static float dot512_q6_K(int64_t n, const void *vw, const void *va) {
 const xuan_vec_dot_fn xuan_dot_avx512[XUAN_TYPE_COUNT] = SIMD_DOT_TABLE;
 
 float xuan_dot_q4_K_pairs_avx512(int64_t n, const void *w, const void *a) { return q4_K_dot(n, w, a, true); }
+void xuan_dot_q4_K_pairs_x4_avx512(int64_t n, const void *w, const void *const a[4], float out[4]) {
+    q4_K_pairs_x4(n, w, a, out);
+}

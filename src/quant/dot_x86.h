@@ -284,6 +284,50 @@ static inline __attribute__((always_inline)) float q4_K_dot(int64_t n, const voi
 
 static float simd_dot_q4_K(int64_t n, const void *vw, const void *va) { return q4_K_dot(n, vw, va, false); }
 
+/* q4_K_dot(per_pair) of one weight row with four activation rows at once:
+ * each block's nibbles and scales are unpacked once for the four tokens.
+ * Every token keeps its own arithmetic: integer sums are exact in any order
+ * (one hadd tree reduces the four tokens' pair sums together), and each
+ * token's two float chains run in its own lane of acc4 / accm4, fused
+ * multiply-adds in the same order as the one-token kernel, so out[t] holds
+ * the bits q4_K_dot(n, w, a[t], true) returns. */
+static inline void q4_K_pairs_x4(int64_t n, const void *vw, const void *const va[4], float out[4]) {
+    const block_q4_K *w = vw;
+    const block_q8_K *a[4] = {va[0], va[1], va[2], va[3]};
+    const __m256i m4 = _mm256_set1_epi8(0xF);
+    __m128 acc4 = _mm_setzero_ps(), accm4 = _mm_setzero_ps();
+    for (int64_t i = 0; i < n / QKK; i++) {
+        const __m256i sm = k4_scales_mins(w[i].scales);
+        const __m256i sc2 = _mm256_permute2x128_si256(sm, sm, 0x00);
+        _Alignas(32) int32_t mv[4][8];
+        for (int t = 0; t < 4; t++) _mm256_store_si256((__m256i *)mv[t], k4_mins_dot2(sm, a[t][i].bsums));
+        const __m128 ad = _mm_setr_ps(a[0][i].d, a[1][i].d, a[2][i].d, a[3][i].d);
+        const __m128 d4 = _mm_mul_ps(_mm_set1_ps(H2F(w[i].d)), ad);
+        const __m128 dmin4 = _mm_mul_ps(_mm_set1_ps(H2F(w[i].dmin)), ad);
+        const uint8_t *q = w[i].qs;
+        for (int j = 0; j < 8; j += 2, q += 32) {
+            const __m256i bits = _mm256_loadu_si256((const __m256i *)q);
+            const __m256i lo = _mm256_and_si256(bits, m4);
+            const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(bits, 4), m4);
+            const __m256i s0 = k4_scale_bcast(sc2, j), s1 = k4_scale_bcast(sc2, j + 1);
+            __m256i sum[4];
+            for (int t = 0; t < 4; t++) {
+                const int8_t *q8 = a[t][i].qs + 32 * j;
+                const __m256i y0 = _mm256_loadu_si256((const __m256i *)q8);
+                const __m256i y1 = _mm256_loadu_si256((const __m256i *)(q8 + 32));
+                sum[t] = mul_scaled_acc(mul_scaled_acc(_mm256_setzero_si256(), lo, y0, s0), hi, y1, s1);
+            }
+            const __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(sum[0], sum[1]), _mm256_hadd_epi32(sum[2], sum[3]));
+            const __m128i st = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+            const __m128i mt = _mm_setr_epi32(mv[0][j] + mv[0][j + 1], mv[1][j] + mv[1][j + 1],
+                                              mv[2][j] + mv[2][j + 1], mv[3][j] + mv[3][j + 1]);
+            acc4 = _mm_fmadd_ps(_mm_cvtepi32_ps(st), d4, acc4);
+            accm4 = _mm_fmadd_ps(_mm_cvtepi32_ps(mt), dmin4, accm4);
+        }
+    }
+    _mm_storeu_ps(out, _mm_sub_ps(acc4, accm4));
+}
+
 
 #ifndef XUAN_DOT512 /* dot_avx512.c has 512-bit versions */
 static float simd_dot_q5_K(int64_t n, const void *vw, const void *va) {

@@ -48,6 +48,12 @@ xuan_vec_dot_fn xuan_dot_q4_K_pairs_kernel(xuan_simd simd);
 float xuan_dot_q4_K_pairs_scalar(int64_t n, const void *w, const void *a);
 float xuan_dot_q4_K_pairs_avx2(int64_t n, const void *w, const void *a);
 float xuan_dot_q4_K_pairs_avx512(int64_t n, const void *w, const void *a);
+/* The same for four activation rows at once (out[t] = pairs(w, a[t])). */
+typedef void (*xuan_dot_x4_fn)(int64_t n, const void *w, const void *const a[4], float out[4]);
+xuan_dot_x4_fn xuan_dot_q4_K_pairs_x4_kernel(xuan_simd simd);
+void xuan_dot_q4_K_pairs_x4_scalar(int64_t n, const void *w, const void *const a[4], float out[4]);
+void xuan_dot_q4_K_pairs_x4_avx2(int64_t n, const void *w, const void *const a[4], float out[4]);
+void xuan_dot_q4_K_pairs_x4_avx512(int64_t n, const void *w, const void *const a[4], float out[4]);
 
 
 /* Row conversions with F16C (dot_avx2.c). */

@@ -22,6 +22,11 @@ enum { ROW_TILE = 16, TOK_TILE = 64, PREFETCH_ROWS = 2 };
  * a threshold of 4, 75.6 with 8, the same at 16 (xuan bench --npl).  Both
  * paths give the same bits. */
 enum { GEMM_MIN_TOK = 8 };
+/* Q4_K below it takes the four-token dot (q4_K_pairs_x4: each weight row
+ * unpacked once for four tokens), which beats packing until 16 tokens
+ * (Qwen2.5-1.5B Q4_K_M, 8 sequences: S_TG 24.8 against 23.8 through the
+ * packed kernel; 4 sequences: 16.9 -> 37.4 against one token at a time). */
+enum { GEMM_MIN_TOK_Q4_K = 16 };
 
 /* Decode work claiming (see decode_rows): chunks of CLAIM_TILES row tiles,
  * for pools of up to MAX_CLAIM threads (larger pools split statically). */
@@ -44,6 +49,7 @@ typedef struct mm_job {
     uint32_t act_type;
     xuan_vec_dot_fn dot;
     xuan_vec_dot_fn dot4;  /* tokens below n_dot4 (llama.cpp's 4-token kernel), or NULL */
+    xuan_dot_x4_fn dot4x;  /* the same, four tokens per call */
     int64_t n_dot4;
     bool gemm;          /* the packed AVX-512 batch kernel */
     uint8_t *meta;      /* its per-token activation sums (after the activations) */
@@ -189,7 +195,19 @@ static void compute_part(void *ctx, int ith, int nth) {
         int64_t t1 = t0 + TOK_TILE < j->n_tok ? t0 + TOK_TILE : j->n_tok;
         for (int64_t rb = r0; rb < r1; rb += ROW_TILE) {
             int64_t re = rb + ROW_TILE < r1 ? rb + ROW_TILE : r1;
-            for (int64_t t = t0; t < t1; t++) {
+            int64_t t = t0;
+            /* llama.cpp's 4-token Q4_K arithmetic, each weight row unpacked
+             * once for four tokens (n_dot4 is a multiple of 4) */
+            for (; t + 4 <= t1 && t + 4 <= j->n_dot4; t += 4) {
+                const void *a4[4];
+                for (int k = 0; k < 4; k++) a4[k] = j->act + (t + k) * j->act_row;
+                float o[4];
+                for (int64_t r = rb; r < re; r++) {
+                    j->dot4x(n_cols, wdata + r * j->w_row, a4, o);
+                    for (int k = 0; k < 4; k++) j->y[(t + k) * n_rows + r] = o[k];
+                }
+            }
+            for (; t < t1; t++) {
                 const uint8_t *a = j->act + t * j->act_row;
                 float *yt = j->y + t * n_rows;
                 const xuan_vec_dot_fn dot = t < j->n_dot4 ? j->dot4 : j->dot;
@@ -216,6 +234,7 @@ static void matmul(xuan_pool *pool, const xuan_weight *w, const float *x, int64_
      * time and the last n % 4 one at a time, with different float steps. */
     if (w->type == XUAN_TYPE_Q4_K && n_tok >= 4 && kind == XUAN_MM_2D) {
         j.dot4 = xuan_dot_q4_K_pairs_kernel(xuan_cpu_get()->simd);
+        j.dot4x = xuan_dot_q4_K_pairs_x4_kernel(xuan_cpu_get()->simd);
         j.n_dot4 = n_tok - n_tok % 4;
     }
     if (j.act_type == XUAN_TYPE_F32) {
@@ -227,7 +246,7 @@ static void matmul(xuan_pool *pool, const xuan_weight *w, const float *x, int64_
         j.act_row = act_row_bytes(j.act_type, w->n_cols);
         /* (rowwise: only where the packed kernel gives the one-token bits,
          * Q8_0 and Q6_K; tests/test_batch.c holds it to that) */
-        j.gemm = n_tok >= GEMM_MIN_TOK && xuan_cpu_get()->simd >= XUAN_SIMD_AVX512 &&
+        j.gemm = n_tok >= (w->type == XUAN_TYPE_Q4_K ? GEMM_MIN_TOK_Q4_K : GEMM_MIN_TOK) && xuan_cpu_get()->simd >= XUAN_SIMD_AVX512 &&
                  xuan_gemm_avx512_supports(w->type, w->n_cols, j.w_row) &&
                  (kind == XUAN_MM_2D || w->type == XUAN_TYPE_Q8_0 || w->type == XUAN_TYPE_Q6_K);
         if (j.gemm) {
