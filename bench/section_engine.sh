@@ -29,7 +29,7 @@ echo
 echo "| model | type | xuan pp t/s best (mean ± sd) | llama pp t/s best | pp ratio | xuan tg t/s best (mean ± sd) | llama tg t/s best | tg ratio | xuan RSS MiB | llama RSS MiB | RSS ratio | load |"
 echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 rows=()
-for shape in ${XUAN_ENGINE_SHAPES:-qwen2.5-0.5b qwen2.5-7b}; do
+for shape in ${XUAN_ENGINE_SHAPES-qwen2.5-0.5b qwen2.5-7b}; do
   for type in ${XUAN_ENGINE_TYPES:-Q8_0 Q4_K_M}; do rows+=("$shape $type"); done
 done
 for shape in ${XUAN_ENGINE_MOE-qwen3-30b-a3b@12 deepseek-coder-v2-lite}; do rows+=("$shape Q4_K_M"); done

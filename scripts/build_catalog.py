@@ -4,7 +4,9 @@
     python3 scripts/build_catalog.py [--shared ../shared/catalog] [--check]
 
 Inputs (read-only): ../shared/catalog/{models.json, scores.json, SEED_ERRATA.md,
-VERIFICATION.md, memory.md, chat_templates.md, tokenizers.md}.
+VERIFICATION.md, memory.md, chat_templates.md, tokenizers.md, models_2026.md}, and
+data/additions_2026.json (kept in this repository: the 2025-2026 models, their
+score tables with one source per table, thinking modes and supersessions).
 Outputs (committed, because ../shared is not shipped to users):
   data/catalog.json          the catalog xuan reads (models, scores, errata)
   data/sources/*             verbatim copies of every input, so no source is lost
@@ -21,7 +23,10 @@ What the derivation does (docs/catalog.md has the why):
   * proprietary and >14B models become reference rows (`runnable: false` or
     out of the <=14B scope) with the reason;
   * sizes shown as "4.68 GB" become approximate byte counts (decimal units),
-    flagged `size_exact: false`.
+    flagged `size_exact: false`;
+  * a score without a source, a supersession naming an unknown model, or a
+    hybrid model whose shapes do not add up to its published parameter count
+    stops the build (exit 1): nothing unsourced reaches the binary.
 """
 import argparse
 import json
@@ -32,7 +37,8 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SOURCES = ["models.json", "scores.json", "SEED_ERRATA.md", "VERIFICATION.md", "memory.md",
-           "chat_templates.md", "tokenizers.md"]
+           "chat_templates.md", "tokenizers.md", "models_2026.md"]
+ADDITIONS = os.path.join(ROOT, "data", "additions_2026.json")
 
 # Which task a benchmark informs.  Codeforces ratings are not percentages and
 # are kept for display only.
@@ -42,7 +48,15 @@ TASK_OF = {
     "HumanEval": "code", "HumanEval+": "code", "MBPP": "code", "MBPP+": "code",
     "EvalPlus": "code", "LiveCodeBench": "code", "LiveCodeBench pass@1": "code",
     "MultiPL-E": "code", "Codeforces rating": "display",
-    "MedQA": "med",
+    "MedQA": "med", "MedMCQA": "med", "PubMedQA": "med", "MMLU Med": "med", "HealthBench": "med",
+    "AIME 2025": "math", "AIME 2026": "math", "HMMT 2025": "math", "HMMT Feb 2025": "math",
+    "LiveCodeBench v6": "code", "LiveCodeBench v5-v6 (TII)": "code", "LiveCodeBench (2407-2409)": "code",
+    "LiveCodeBench (8/24-2/25)": "code", "LiveCodeBench (Gemma 3 card)": "code",
+    "LiveCodeBench (Hunyuan README)": "code", "SuperGPQA": "general",
+    # Not a knowledge or skill axis of xuan pick: kept for display only.
+    "IFEval": "display", "MMMLU": "display", "Global-MMLU-Lite": "display", "OmniMath": "display",
+    "AIME (year not stated)": "display", "SLAKE (medical VQA)": "display",
+    "PMC-VQA (medical VQA)": "display", "MedXpertQA-MM (medical VQA)": "display",
     "MMLU": "general", "MMLU-Pro": "general", "MMLU-redux": "general", "MMLU-Redux": "general",
     "GPQA": "general", "GPQA-Diamond": "general", "GPQA Diamond pass@1": "general",
     "BBH": "general", "Arena-Hard": "general",
@@ -152,9 +166,10 @@ def build_models(models):
         params = num_b(m.get("params_total"))
         active = num_b(m.get("params_active"))
         lic = m.get("license")
-        runnable = license_class(lic) != "proprietary" and m.get("n_layers") is not None
+        runnable = license_class(lic) != "proprietary" and (m.get("n_layers") is not None or
+                                                              bool(m.get("shapes_missing")))
         scope = "in-scope"
-        reason = None
+        reason = m.get("shapes_missing")
         if not runnable:
             scope, reason = "reference", "proprietary API model: no weights to run locally; score reference only"
         elif params is not None and params > SCOPE_MAX_B:
@@ -185,6 +200,13 @@ def build_models(models):
             "sources": m.get("sources") or [], "verified_fields": m.get("verified_fields") or [],
             "corrections": m.get("corrections") or [],
             "gguf": gguf_block(m["id"], m.get("gguf")),
+            # 2025-2026 fields (additions_2026.json): how the model thinks, what
+            # replaced it, and the layer layout of hybrid (DeltaNet) models.
+            "thinking": m.get("thinking"), "thinking_default": m.get("thinking_default"),
+            "thinking_switch": m.get("thinking_switch"), "sampling": m.get("sampling"),
+            "sampling_source": m.get("sampling_source"), "superseded_by": m.get("superseded_by") or [],
+            "hybrid": m.get("hybrid"), "shapes_missing": m.get("shapes_missing"),
+            "shape_source": m.get("shape_source"),
         }
         out.append(e)
     for mid, (fam, lic, params, reason) in EXTRA_REFERENCES.items():
@@ -244,10 +266,83 @@ def build_errata(seed_names):
     return er
 
 
+SHAPE_FIELDS = ("n_layers", "d_model", "n_heads", "n_kv_heads", "head_dim", "d_ffn", "vocab_size",
+                "tied_embeddings", "sliding_window", "context_native", "context_extended")
+
+
+def hybrid_params(m):
+    """Parameters of a qwen35 (Gated DeltaNet + gated attention) text model from
+    its shapes, in billions: the check that the recorded layout is the real one."""
+    h = m["hybrid"]
+    d, f, L, V = m["d_model"], m["d_ffn"], m["n_layers"], m["vocab_size"]
+    hd, H, Hkv = m["head_dim"], m["n_heads"], m["n_kv_heads"]
+    kd, vd = h["gdn_k_heads"] * h["gdn_head_dim"], h["gdn_v_heads"] * h["gdn_head_dim"]
+    attn = d * 2 * H * hd + 2 * d * Hkv * hd + H * hd * d  # Q with its output gate, K, V, O
+    gdn = d * (2 * kd + vd) + d * vd + vd * d + 2 * d * h["gdn_v_heads"]  # qkv, z gate, out, alpha/beta
+    ffn = 3 * d * f
+    n_attn = h["attn_layers"]
+    emb = V * d * (1 if m.get("tied_embeddings") else 2)
+    return (n_attn * (attn + ffn) + (L - n_attn) * (gdn + ffn) + emb) / 1e9
+
+
+def merge_additions(models, scores, add):
+    """The repository's 2025-2026 additions on top of the shared catalog."""
+    problems = []
+    by_id = {m["id"]: m for m in models}
+    for mid, extra in add.get("overlay", {}).items():
+        if mid not in by_id:
+            problems.append("overlay names unknown model %s" % mid)
+            continue
+        by_id[mid].update(extra)
+    for m in models:
+        m.setdefault("thinking", add["thinking_defaults"]["default"])
+    for m in add["models"]:
+        m = dict(m)
+        src = m.pop("shape_from", None)
+        m.pop("shape_from_synth", None)
+        if src:
+            if src not in by_id:
+                problems.append("%s: shape_from names unknown model %s" % (m["id"], src))
+                continue
+            for k in SHAPE_FIELDS:
+                if m.get(k) is None and k not in m and by_id[src].get(k) is not None:
+                    m[k] = by_id[src][k]
+            m["shape_source"] = "tensor shapes of %s (same architecture, same sizes)" % src
+        m["addition"] = True
+        if m.get("hybrid") and m.get("d_ffn"):
+            got, want = hybrid_params(m), num_b(m.get("params_total"))
+            if want and abs(got - want) / want > 0.01:
+                problems.append("%s: shapes give %.3fB parameters, the card says %.2fB" % (m["id"], got, want))
+        models.append(m)
+        by_id[m["id"]] = m
+    for m in models:
+        for s in m.get("superseded_by") or []:
+            if s not in by_id:
+                problems.append("%s: superseded_by names unknown model %s" % (m["id"], s))
+    for t in add["score_tables"]:
+        for model, bench, value in t["rows"]:
+            if model not in by_id:
+                problems.append("score table '%s...': unknown model %s" % (t["source"][:40], model))
+            scores["records"].append({"model": model, "benchmark": bench, "setting": t["setting"],
+                                      "value": value, "source": t["source"], "kind": t["kind"],
+                                      "verification": t["verification"], "added_in": "additions_2026"})
+    for r in scores["records"]:
+        if not (r.get("source") or "").strip():
+            problems.append("score %s %s %s has no source" % (r["model"], r["benchmark"], r["value"]))
+    if problems:
+        for p in problems:
+            print("build_catalog: %s" % p, file=sys.stderr)
+        sys.exit(1)
+
+
 def render(shared):
     models = json.load(open(os.path.join(shared, "models.json"), encoding="utf-8"))
     scores = json.load(open(os.path.join(shared, "scores.json"), encoding="utf-8"))
+    add = json.load(open(ADDITIONS, encoding="utf-8"))
+    merge_additions(models["models"], scores, add)
     cat = {
+        "checked": add["checked"],
+        "left_out": add.get("left_out", []),
         "schema": "xuan catalog v1: generated by scripts/build_catalog.py from ../shared/catalog; "
                   "do not edit by hand (docs/catalog.md)",
         "caveats": scores.get("caveats", []),

@@ -48,7 +48,7 @@ expect 2 "--probe measures this machine" "$X" pick --probe --ram 8G
 # a Qwen2.5-Math model first, the 7B at Q4_K_M among the top 2.
 out=$("$X" pick --preset math $P --runtime any)
 line=$(grep -m1 '^ 1 ' <<<"$out")
-grep -q "qwen2.5-math-" <<<"$line" && grep -q "qwen2.5-math-7b-instruct .* Q4_K_M" <<<"$(grep -m2 '^ [12] ' <<<"$out")" \
+grep -q "qwen2.5-math-" <<<"$line" && grep -q "qwen2.5-math-7b-instruct .* Q4_K_M" <<<"$(grep -m3 '^ [123] ' <<<"$out")" \
   && ok "math --runtime any on 24G/2 cores" || bad "math any: $line"
 # Default runtime: only what xuan runs end to end; the Get-and-run block is #1's.
 out=$("$X" pick $P)
@@ -62,7 +62,7 @@ grep -q "glm-4-9b-chat .*architecture chatglm: not in xuan's engine yet; llama.c
 grep -q "qwen3-4b .*runs in xuan, but no published GGUF is recorded" <<<"$out" \
   && ok "qwen3 runs in xuan (the arch table), no GGUF recorded" || bad "qwen3 reason"
 if grep -q "^ *[0-9]* .* llama.cpp " <<<"$(sed -n '/^ #/,/^$/p' <<<"$out")"; then bad "llama.cpp row ranked by default"; else ok "no llama.cpp row by default"; fi
-out=$("$X" pick $P --runtime any --top 40)
+out=$("$X" pick $P --runtime any --top 60 --include-superseded)
 grep -q "^ *[0-9]*  glm-4-9b-chat .* llama.cpp " <<<"$out" && ok "--runtime any ranks chatglm as llama.cpp" || bad "any: chatglm"
 grep -q "^ *[0-9]*  qwen3-4b .* xuan " <<<"$out" && ok "--runtime any ranks qwen3 as xuan" || bad "any: qwen3"
 "$X" models | grep -q "^glm-4-9b-chat .* chatglm *llama.cpp" && "$X" models | grep -q "^qwen3-4b .* qwen3 *xuan" \
@@ -71,13 +71,56 @@ grep -q "Planning for: 24.0 GiB RAM, 2 cores" <<<"$out" && ok "planned machine s
 grep -q "gpt-4o GSM8K: the seed says 94.2, published 96.1" <<<"$out" && ok "errata shown" || bad "errata"
 grep -q "mixtral-8x22b-instruct-v0.1 .*141.0B total" <<<"$out" && ok "Mixtral 8x22B excluded with reason" || bad "mixtral"
 
+# Today's models on an 8 GiB machine: #1 is a 2025-2026 model for code in
+# Chinese and for the medical preset; one is in the top 3 for math in Chinese.
+E="--ram 8G --cores 2 --bandwidth 40"
+new='internlm3-8b|qwen3-4b-(instruct|thinking)-2507|deepseek-r1-0528|qwen3\.5|gemma-3-|medgemma|glm-(4-9b-0414|z1)|phi-4-(mini-)?reasoning|ministral-3'
+grep -m1 '^ 1 ' <<<"$("$X" pick $E --task code --lang zh)" | grep -Eq "$new" && ok "code zh: #1 is a 2025-26 model" || bad "code zh #1"
+grep -m1 '^ 1 ' <<<"$("$X" pick $E --preset medical)" | grep -Eq "$new" && ok "medical: #1 is a 2025-26 model" || bad "medical #1"
+grep -m3 '^ [123] ' <<<"$("$X" pick $E --preset math --lang zh)" | grep -Eq "$new" && ok "math zh: a 2025-26 model in the top 3" || bad "math zh top 3"
+out=$("$X" pick $E --preset medical --runtime any --top 60)
+grep -q "  ~ no published result for this task: estimated from the model's general score" <<<"$out" \
+  && grep -q "published  o official" <<<"$out" && grep -q "measured   m measured here" <<<"$out" && ok "legend: kinds of cell" || bad "legend"
+# every med / IT cell of a ranked row carries a mark: a number + o/t/b/s/m/~, or -
+bad_cells=$(sed -n '/^ #/,/^$/p' <<<"$out" | awk '/^ *[0-9]+  /{print $9, $10}' | grep -Ev '^(([0-9]+[otbsm~]|-) ?){2}$' || true)
+[ -z "$bad_cells" ] && ok "every med/IT cell is marked" || bad "unmarked cells: $bad_cells"
+grep -q "qwen2.5-7b-instruct .*superseded by qwen3.5-9b, which is ranked" <<<"$out" && ok "superseded model steps aside" || bad "superseded"
+"$X" models | grep -A1 "^qwen3-4b " | grep -q "superseded by qwen3-4b-instruct-2507" && ok "models: superseded by" || bad "models superseded"
+out=$("$X" pick --explain qwen3-4b-thinking-2507 $E)
+grep -q "thinking: always" <<<"$out" && grep -q "counts its tok/s / 4" <<<"$out" && grep -q "elizaOS/eliza#10670" <<<"$out" \
+  && ok "--explain: thinking cost and where the factor comes from" || bad "explain thinking: $out"
+out=$("$X" pick --explain qwen3.5-9b $E)
+grep -q "KV cache per token: 32.0 KiB (F16, attention layers only" <<<"$out" && grep -q "recommended context for a .* budget at Q4_K_M: [0-9]* tokens" <<<"$out" \
+  && grep -q "sampling, thinking: temperature 1.0" <<<"$out" && grep -q "state    = 48.0 MiB" <<<"$out" && ok "--explain: hybrid KV, context, sampling" || bad "explain hybrid"
+"$X" pick $E --preset math --think-factor 2 --json | python3 -c '
+import json, sys
+r = {x["id"]: x for x in json.load(sys.stdin)["ranked"]}
+assert r["qwen3-4b-thinking-2507"]["think_factor"] == 2 and r["qwen3-4b-instruct-2507"]["think_factor"] == 1
+assert "counted /2" in r["qwen3-4b-thinking-2507"]["why"]
+' && ok "--think-factor" || bad "--think-factor"
+expect 2 "--think-factor expects a number" "$X" pick --think-factor lots
+out=$("$X" pick --seed-table)
+grep -q "gpt-4o  *GSM8K  *94.2  *96.1  ERRATUM" <<<"$out" && grep -q "gpt-4o  *MMLU  *88.7  *88.7  agrees" <<<"$out" \
+  && grep -q "Yi-1.5 14B" <<<"$out" && grep -q "checked 2026-12-06" <<<"$out" && ok "--seed-table" || bad "--seed-table: $out"
+"$X" models --json --all | python3 -c '
+import json, sys
+a = json.load(sys.stdin)
+for m in a:
+    assert m["sources"], m["id"]               # where the shape numbers come from
+    for s in m["scores"]:
+        assert s["source"].strip(), (m["id"], s)  # every score names its source
+assert sum(len(m["scores"]) for m in a) >= 500
+assert any(m["id"] == "qwen3.5-9b" and m["thinking"] == "hybrid" for m in a)
+' && ok "models --json: a source for every number" || bad "models --json sources"
+
 # --json parses and agrees with the table.
 "$X" pick --preset code $P --json > "$T/p.json" || bad "json rc"
-python3 - "$T/p.json" <<'PY' && ok "--json valid, code top is deepseek-coder-v2-lite-instruct" || bad "--json"
+python3 - "$T/p.json" <<'PY' && ok "--json valid, code top is qwen2.5-coder-7b-instruct, Coder-V2-Lite ranked (deepseek2 runs)" || bad "--json"
 import json, sys
 j = json.load(open(sys.argv[1]))
 r = j["ranked"][0]
-assert r["id"] == "deepseek-coder-v2-lite-instruct", r["id"]
+assert r["id"] == "qwen2.5-coder-7b-instruct", r["id"]
+assert any(x["id"] == "deepseek-coder-v2-lite-instruct" for x in j["ranked"])
 assert r["memory"]["total"] <= j["budget_bytes"]
 assert r["tasks"]["code"]["mark"] == "o"
 assert any(e["id"] == "gpt-4o" for e in j["excluded"])

@@ -62,12 +62,18 @@ typedef struct xuan_mem_input {
                               (llama.cpp -fa off); llama.cpp's default "auto"
                               turns flash attention on for CPU. */
     uint32_t n_seq;        /* parallel sequences sharing the cache; 0 = 1 */
+    /* Hybrid models (Qwen3.5's Gated DeltaNet): only n_kv_layers of the
+     * n_layers keep a KV cache (0 = all of them); the others carry a fixed
+     * recurrent state of state_bytes per sequence, whatever the context. */
+    uint32_t n_kv_layers;
+    uint64_t state_bytes;
 } xuan_mem_input;
 
 typedef struct xuan_mem_estimate {
     uint64_t weights, kv_cache, compute, overhead, total; /* bytes */
+    uint64_t state;              /* recurrent state of hybrid layers (in total) */
     /* Added: the parts, for explanations and tests. */
-    uint64_t kv_bytes_per_token; /* K+V of one position, all layers */
+    uint64_t kv_bytes_per_token; /* K+V of one position, all attention layers */
     uint64_t compute_logits;     /* n_vocab x n_batch x 4 */
     uint64_t compute_layer;      /* largest per-layer activation set */
     uint32_t n_ctx_alloc;        /* n_ctx as allocated (rounded up to 256) */
@@ -133,6 +139,20 @@ typedef struct xuan_model_info {
     uint64_t gguf_size[XUAN_QUANT_COUNT];     /* bytes (0 = unknown) */
     bool gguf_size_exact[XUAN_QUANT_COUNT];   /* false: rounded display size */
     const char *gguf_size_display[XUAN_QUANT_COUNT];
+    /* How it thinks (additions_2026.json): "hybrid" (switchable), "always",
+     * "never", or NULL when the facts do not say.  thinking_default: a hybrid
+     * model thinks unless switched off. */
+    const char *thinking, *thinking_switch, *release_date;
+    bool thinking_default;
+    const char *sampling_thinking, *sampling_non_thinking, *sampling_source; /* NULL: not in the facts */
+    const char *shape_source;  /* shapes copied from a same-shaped model, or NULL */
+    /* Newer models that replace this one (ids), at most 4. */
+    const char *superseded_by[4];
+    int n_superseded_by;
+    /* Hybrid attention (n_attn_layers 0 = every layer is attention): every
+     * attn_interval-th layer is full attention, the others Gated DeltaNet
+     * with gdn_k_heads / gdn_v_heads heads of gdn_head_dim. */
+    uint32_t n_attn_layers, attn_interval, gdn_k_heads, gdn_v_heads, gdn_head_dim;
 } xuan_model_info;
 
 /* One published (or seed) benchmark result. */
@@ -150,6 +170,7 @@ typedef struct xuan_erratum {
 } xuan_erratum;
 
 typedef struct xuan_catalog {
+    const char *checked;    /* the date the catalog was checked ("2026-12-06"), or NULL */
     xuan_model_info *models;
     size_t n_models;
     xuan_score *scores;
@@ -293,7 +314,19 @@ typedef struct xuan_pick_opts {
     bool runtime_any;               /* false (default, "--runtime xuan"): rank only models
                                        xuan's engine runs that have a published GGUF, at
                                        published quants; true: rank all, marking the others */
+    bool include_superseded;        /* false: a model is not ranked when one of the models
+                                       that supersede it is ranked in the same run */
+    double think_factor;            /* tokens spent per answer by a model that always
+                                       thinks, relative to one that does not; 0 = default
+                                       (XUAN_PICK_THINK_FACTOR) */
 } xuan_pick_opts;
+
+/* Default thinking-token factor: an assumption, not a measurement (see
+ * docs/catalog.md, "Thinking costs tokens"): benchmark harnesses give
+ * thinking models 16-32K-token budgets, and MMLU answers that fit in 256
+ * tokens without thinking needed up to 2048 with it (elizaOS/eliza#10670,
+ * ~8x); 4 is the conservative middle.  A measured value replaces it. */
+#define XUAN_PICK_THINK_FACTOR 4.0
 
 /* One task column of one model: the value shown and how it was got. */
 typedef struct xuan_task_cell {
@@ -317,7 +350,10 @@ typedef struct xuan_pick_row {
     double score;          /* quality x quant x speed factors: the ranking key */
     int n_proxy;           /* task columns filled by a penalised proxy */
     bool runs_in_xuan;     /* xuan_pick_engine_runs(m->arch) */
-    char why[400];         /* for ranked rows: evidence, score factors, trade against #1 */
+    char why[480];         /* for ranked rows: evidence, score factors, trade against #1 */
+    uint32_t ctx_fit;      /* largest context (multiple of 1024, at most the model's own)
+                              that still fits the budget at the chosen quant; 0 = none */
+    double think_factor;   /* speed divisor applied for thinking (1 = none) */
     char excluded[320];    /* non-empty: why this model is not ranked */
 } xuan_pick_row;
 
@@ -348,6 +384,17 @@ int xuan_pick_resolve(const xuan_catalog *cat, const char *name, char *out, size
  * count); *n_models (may be NULL) gets how many do. */
 double xuan_pick_bench_points(const xuan_catalog *cat, const char *bench, const char *model,
                               double value, int *n_models);
+
+/* The speed divisor for thinking: `factor` (0 = XUAN_PICK_THINK_FACTOR) for
+ * a model that always thinks, 1 otherwise (a hybrid model is ranked with
+ * thinking switched off; its explanation says what switching it on costs). */
+double xuan_pick_think_factor(const xuan_model_info *m, double factor);
+/* Largest context (a multiple of 1024, capped at the model's longest) whose
+ * memory estimate at quant q fits in `budget` bytes; 0 if not even 1024 does.
+ * Hybrid models grow only by their attention layers' KV. */
+uint32_t xuan_pick_ctx_for_budget(const xuan_model_info *m, xuan_quant q, uint64_t budget);
+/* True when a score record names where it comes from (a non-blank source). */
+bool xuan_score_has_source(const xuan_score *s);
 
 /* Fills opts weights from a preset name; XUAN_ERR_USAGE with a suggestion
  * for an unknown one. */

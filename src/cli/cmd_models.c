@@ -118,6 +118,28 @@ int cmd_models(int argc, char **argv) {
                                                           : json_null());
             if (m->gguf_repo) json_object_set_new(o, "gguf_repo", json_string(m->gguf_repo));
             json_object_set_new(o, "gguf_files", files);
+            if (m->thinking) json_object_set_new(o, "thinking", json_string(m->thinking));
+            json_t *sup = json_array();
+            for (int k = 0; k < m->n_superseded_by; k++) json_array_append_new(sup, json_string(m->superseded_by[k]));
+            json_object_set_new(o, "superseded_by", sup);
+            /* Where every number above comes from: the model's sources, and
+             * each score with its own. */
+            json_t *src = json_array(), *mj = json_array_get(json_object_get((json_t *)cat.json, "models"), i);
+            json_t *ms = json_object_get(mj, "sources");
+            size_t k;
+            json_t *v;
+            if (json_is_array(ms)) json_array_foreach(ms, k, v) if (json_is_string(v)) json_array_append(src, v);
+            if (m->shape_source) json_array_append_new(src, json_string(m->shape_source));
+            json_object_set_new(o, "sources", src);
+            json_t *sc = json_array();
+            for (size_t j = 0; j < cat.n_scores; j++) {
+                const xuan_score *r = &cat.scores[j];
+                if (strcasecmp(r->model, m->id)) continue;
+                json_array_append_new(sc, json_pack("{s:s, s:f, s:s, s:s, s:s?, s:s?}", "benchmark", r->benchmark,
+                                                    "value", r->value, "kind", r->kind, "task", r->task,
+                                                    "setting", r->setting, "source", r->source));
+            }
+            json_object_set_new(o, "scores", sc);
             json_array_append_new(arr, o);
             continue;
         }
@@ -134,6 +156,8 @@ int cmd_models(int argc, char **argv) {
                m->chinese ? m->chinese : "?", m->license_short ? m->license_short : "?",
                m->gguf_repo ? (nq ? "yes" : "repo") : "-", n_results(&cat, m->id, NULL),
                m->in_scope ? "" : m->runnable ? "  (outside <=14B)" : "  (reference)");
+        for (int k = 0; k < m->n_superseded_by; k++)
+            printf("%s%s%s", k ? ", " : "    superseded by ", m->superseded_by[k], k + 1 == m->n_superseded_by ? "\n" : "");
     }
     if (json) {
         char *text = json_dumps(arr, JSON_INDENT(1) | JSON_REAL_PRECISION(6));
@@ -143,8 +167,9 @@ int cmd_models(int argc, char **argv) {
     } else {
         printf("\n%d models. runs in: xuan = xuan's own engine runs the architecture (%s);\n"
                "llama.cpp = not in xuan's engine yet. GGUF: yes = repository and files recorded (xuan pull works),\n"
-               "repo = repository only.\n"
-               "Details and sources: xuan pick --explain MODEL\n", shown, xuan_arch_runnable_list());
+               "repo = repository only. Catalog checked %s.\n"
+               "Details and sources: xuan pick --explain MODEL\n", shown, xuan_arch_runnable_list(),
+               cat.checked ? cat.checked : "(no date)");
     }
     xuan_catalog_free(&cat);
     return 0;

@@ -26,7 +26,7 @@ typedef struct pick_args {
     uint64_t ram, vram;
     int64_t cores;
     double bandwidth;
-    bool have_ram, have_vram, have_cores, json, reprobe;
+    bool have_ram, have_vram, have_cores, json, reprobe, seed_table;
     int64_t top;
 } pick_args;
 
@@ -46,6 +46,9 @@ static void usage(FILE *f) {
             "  --all-sizes        also rank models beyond the <=14B class\n"
             "  --runtime xuan|any xuan (default): only models xuan's engine runs (%s)\n"
             "                     with a published GGUF, at published quants; any: rank all\n"
+            "  --include-superseded  also rank a model when one that supersedes it is ranked\n"
+            "  --think-factor N   tokens an always-thinking model spends per answer relative to\n"
+            "                     a non-thinking one (default 4, an assumption: docs/catalog.md)\n"
             "machine (default: this one):\n"
             "  --ram SIZE --vram SIZE --cores N   plan for another machine (16G, 8G, 8)\n"
             "  --bandwidth GBS    memory bandwidth in GB/s instead of the ~1 s probe\n"
@@ -55,6 +58,7 @@ static void usage(FILE *f) {
             "  --top N            rows to show (default 10)\n"
             "  --json             machine-readable\n"
             "  --explain MODEL    every number for one model, with sources and formulas\n"
+            "  --seed-table       the seed article's figures beside what is published now\n"
             "  --catalog FILE     use this catalog instead of the built-in one (or XUAN_CATALOG)\n\n"
             "Measured speeds from `xuan bench` ($XUAN_CACHE/bench.json) replace estimates.\n",
             xuan_arch_runnable_list());
@@ -101,7 +105,8 @@ static int mem_arg(const char *flag, const char *v, uint64_t *out) {
 
 static int parse_args(int argc, char **argv, pick_args *a) {
     enum { O_TASK = 256, O_WEIGHTS, O_LANG, O_LICENSE, O_MINSPEED, O_CTX, O_ALL, O_RAM, O_VRAM,
-           O_CORES, O_BW, O_TOP, O_JSON, O_EXPLAIN, O_CATALOG, O_PRESET, O_RUNTIME, O_PROBE };
+           O_CORES, O_BW, O_TOP, O_JSON, O_EXPLAIN, O_CATALOG, O_PRESET, O_RUNTIME, O_PROBE,
+           O_SUPERSEDED, O_THINK, O_SEED };
     static const struct option opts[] = {
         {"preset", required_argument, 0, O_PRESET}, {"task", required_argument, 0, O_TASK},
         {"weights", required_argument, 0, O_WEIGHTS}, {"lang", required_argument, 0, O_LANG},
@@ -112,6 +117,8 @@ static int parse_args(int argc, char **argv, pick_args *a) {
         {"top", required_argument, 0, O_TOP}, {"json", no_argument, 0, O_JSON},
         {"explain", required_argument, 0, O_EXPLAIN}, {"catalog", required_argument, 0, O_CATALOG},
         {"runtime", required_argument, 0, O_RUNTIME}, {"probe", no_argument, 0, O_PROBE},
+        {"include-superseded", no_argument, 0, O_SUPERSEDED}, {"think-factor", required_argument, 0, O_THINK},
+        {"seed-table", no_argument, 0, O_SEED},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     xuan_error err = {0};
     int64_t n;
@@ -153,6 +160,11 @@ static int parse_args(int argc, char **argv, pick_args *a) {
             else return cli_usage_error("pick", "--runtime expects xuan or any, got '%s'", optarg);
             break;
         case O_PROBE: a->reprobe = true; break;
+        case O_SUPERSEDED: a->o.include_superseded = true; break;
+        case O_THINK:
+            if (cli_double_arg("pick", "--think-factor", optarg, 1, 100, &a->o.think_factor)) return XUAN_EXIT_USAGE;
+            break;
+        case O_SEED: a->seed_table = true; break;
         case O_RAM:
             if (mem_arg("--ram", optarg, &a->ram)) return XUAN_EXIT_USAGE;
             a->have_ram = true;
@@ -355,15 +367,21 @@ static void print_table(const xuan_catalog *cat, const xuan_hw *hw, const pick_a
         if (!res->rows[i].m->runnable && !strcmp(res->rows[i].m->license_class ? res->rows[i].m->license_class : "", "proprietary"))
             print_row(0, &res->rows[i], false);
     printf("\nTask columns: 0-100.  Each result earns the share of the other in-scope models reporting that same\n"
-           "benchmark that it beats (ties half; benchmarks with >= 8 reporters), so an easy benchmark earns nothing\n"
-           "extra; times trust (official 1, third-party .93, base-model row x.9, seed .8), averaged per task.\n"
-           "Marks: o official  t third-party  b base-model row  s seed estimate  m measured here\n"
-           "       ~ no result for the task: general score used at a penalty  - no data\n"
+           "benchmark that it beats (ties half; benchmarks with >= 8 reporters, medical ones >= 3), so an easy benchmark\n"
+           "earns nothing extra; times trust (official 1, third-party .93, base-model row x.9, seed .8), averaged per task.\n"
+           "Every cell is marked by kind:\n"
+           "  published  o official (the developer)  t third-party  b base-model row  s seed estimate\n"
+           "  measured   m measured here\n"
+           "  estimated  ~ no published result for this task: estimated from the model's general score (x0.85 for\n"
+           "               med and IT/AI, x0.7 otherwise); IT/AI is always ~ (no IT/AI or computer-science subject\n"
+           "               scores are published for these models)   - no data\n"
            "runs in: xuan = xuan's own engine runs this architecture (%s); llama.cpp = not yet.\n"
            "tok/s: generation; ~ estimated from bandwidth, g planned GPU (assumed 300 GB/s), m measured.\n"
-           "Score = weighted task score x quant quality x speed factor (sqrt(min(1, tok/s / 5)); light: min(1, tok/s / 15);\n"
-           "R1 distills, which always reason at length, count tok/s / 4).\n",
-           xuan_arch_runnable_list());
+           "Score = weighted task score x quant quality x speed factor (sqrt(min(1, tok/s / 5)); light: min(1, tok/s / 15));\n"
+           "models that always think count tok/s / %g (--think-factor; an assumption, docs/catalog.md).\n"
+           "Catalog checked %s; superseded models are not ranked when their successor is (--include-superseded).\n",
+           xuan_arch_runnable_list(), a->o.think_factor >= 1 ? a->o.think_factor : XUAN_PICK_THINK_FACTOR,
+           cat->checked ? cat->checked : "(no date)");
     if (res->n_ranked) {
         printf("\nWhy:\n");
         for (size_t i = 0; i < res->n_ranked && i < 3; i++)
@@ -391,6 +409,40 @@ static void print_table(const xuan_catalog *cat, const xuan_hw *hw, const pick_a
         if (res->rows[i].m->runnable || strcmp(res->rows[i].m->license_class ? res->rows[i].m->license_class : "", "proprietary"))
             printf("  %-30s %s\n", res->rows[i].m->id, res->rows[i].excluded);
     print_errata(cat);
+}
+
+/* The seed article's figures (kind seed-estimate) beside the published value
+ * of the same model and benchmark, errata flagged; then the seed's names and
+ * sizes that were wrong. */
+static int seed_table(const xuan_catalog *cat) {
+    printf("The seed article's table beside what is published now (catalog checked %s)\n\n",
+           cat->checked ? cat->checked : "(no date)");
+    printf("  %-24s %-10s %7s %10s  %-10s %s\n", "model", "benchmark", "seed", "published", "verdict", "source of the published value");
+    for (size_t i = 0; i < cat->n_scores; i++) {
+        const xuan_score *s = &cat->scores[i];
+        if (strcmp(s->kind, "seed-estimate")) continue;
+        const xuan_score *pub = NULL;
+        for (size_t j = 0; j < cat->n_scores; j++) {
+            const xuan_score *p = &cat->scores[j];
+            if (p == s || strcmp(p->kind, "seed-estimate") == 0 || strcasecmp(p->model, s->model) ||
+                strcmp(p->benchmark, s->benchmark))
+                continue;
+            if (!pub || xuan_score_trust(p) > xuan_score_trust(pub)) pub = p;
+        }
+        double pv = pub ? pub->value : s->published_value;
+        char pvs[16] = "-";
+        if (!isnan(pv)) snprintf(pvs, sizeof pvs, "%.1f", pv);
+        const char *verdict = s->disagrees ? "ERRATUM" : isnan(pv) ? "unchecked" : fabs(pv - s->value) < 0.05 ? "agrees" : "differs";
+        printf("  %-24s %-10s %7.1f %10s  %-10s %s\n", s->model, s->benchmark, s->value, pvs, verdict,
+               pub && pub->source ? pub->source : s->errata ? s->errata : "-");
+        if (s->disagrees && s->errata) printf("  %24s   erratum: %s\n", "", s->errata);
+    }
+    printf("\nThe seed's names and sizes that do not match a real model (SEED_ERRATA.md):\n");
+    for (size_t i = 0; i < cat->n_errata; i++)
+        printf("  - \"%s\": %s\n", cat->errata[i].seed_name, cat->errata[i].fact);
+    printf("\nWhat is new since the seed (2025-2026 models, each score with its source): xuan models, then\n"
+           "xuan pick --explain MODEL.\n");
+    return 0;
 }
 
 /* ==== 4. json ============================================================= */
@@ -442,6 +494,10 @@ static int print_json(const xuan_catalog *cat, const xuan_hw *hw, const pick_arg
                               "prompt_measured", r->speed.prompt_measured, "on_gpu", r->speed.on_gpu,
                               "tasks", tasks, "quality", r->quality, "score", r->score, "why", r->why);
         json_object_set_new(o, "runs_in", json_string(r->runs_in_xuan ? "xuan" : "llama.cpp"));
+        json_object_set_new(o, "kv_bytes_per_token", json_integer((json_int_t)r->mem.kv_bytes_per_token));
+        json_object_set_new(o, "context_fits", json_integer((json_int_t)r->ctx_fit));
+        json_object_set_new(o, "think_factor", json_real(r->think_factor));
+        if (r->m->thinking) json_object_set_new(o, "thinking", json_string(r->m->thinking));
         if (r->m->gguf_repo) json_object_set_new(o, "gguf_repo", json_string(r->m->gguf_repo));
         if (r->m->gguf_file[r->quant]) json_object_set_new(o, "gguf_file", json_string(r->m->gguf_file[r->quant]));
         json_array_append_new(ranked, o);
@@ -486,6 +542,34 @@ static int explain(const xuan_catalog *cat, const xuan_hw *hw, const pick_args *
                m->ctx_native ? (snprintf(b2, sizeof b2, "%u", m->ctx_native), b2) : "not recorded",
                m->ctx_extended > m->ctx_native ? " (more with RoPE scaling)" : "");
     if (m->notes) printf("  notes: %s\n", m->notes);
+    if (m->shape_source) printf("  shapes: %s\n", m->shape_source);
+    if (m->release_date) printf("  released: %s\n", m->release_date);
+    for (int k = 0; k < m->n_superseded_by; k++)
+        printf("  superseded by: %s%s\n", m->superseded_by[k],
+               k == 0 ? " (not ranked when that model is; --include-superseded)" : "");
+    {
+        double tf = xuan_pick_think_factor(m, a->o.think_factor);
+        double dflt = a->o.think_factor >= 1 ? a->o.think_factor : XUAN_PICK_THINK_FACTOR;
+        printf("  thinking: %s", m->thinking ? m->thinking : "not recorded");
+        if (m->thinking && !strcmp(m->thinking, "hybrid"))
+            printf(" (%s by default)", m->thinking_default ? "on" : "off");
+        if (m->thinking_switch) printf("; switch: %s", m->thinking_switch);
+        printf("\n  thinking cost: ");
+        if (tf > 1)
+            printf("always thinks, so ranking counts its tok/s / %g (answers spend ~%gx the tokens: an assumption,\n"
+                   "    not a measurement; benchmark harnesses give thinking models 16-32K-token budgets and MMLU answers\n"
+                   "    that fit 256 tokens without thinking needed up to 2048 with it, elizaOS/eliza#10670; docs/catalog.md)\n",
+                   tf, tf);
+        else if (m->thinking && !strcmp(m->thinking, "hybrid"))
+            printf("ranked with thinking off (x1); switched on, expect ~%gx the tokens per answer (the same assumption)\n"
+                   "    and scores closer to its thinking-mode rows\n", dflt);
+        else printf("none (x1)\n");
+        if (m->sampling_thinking) printf("  sampling, thinking: %s\n", m->sampling_thinking);
+        if (m->sampling_non_thinking) printf("  sampling, non-thinking: %s\n", m->sampling_non_thinking);
+        if (m->sampling_source) printf("    (from %s)\n", m->sampling_source);
+        else if (m->thinking && strcmp(m->thinking, "never"))
+            printf("  sampling: not in the catalog's facts (see the model card)\n");
+    }
     for (size_t i = 0; i < cat->n_errata; i++)
         if (cat->errata[i].model && !strcmp(cat->errata[i].model, m->id))
             printf("  seed erratum: \"%s\" -> %s\n", cat->errata[i].seed_name, cat->errata[i].fact);
@@ -518,6 +602,19 @@ static int explain(const xuan_catalog *cat, const xuan_hw *hw, const pick_args *
         xuan_mem_explain(&in, &e, &buf);
         printf("\nFormula at Q4_K_M:\n%s", buf.data ? buf.data : "");
         xuan_buf_free(&buf);
+        {
+            uint64_t mem = hw->planned ? hw->ram_total : hw->ram_available;
+            uint64_t budget = mem - (mem / 10 > (1ull << 30) ? mem / 10 : (1ull << 30));
+            uint32_t fit = xuan_pick_ctx_for_budget(m, XUAN_QUANT_Q4_K_M, budget);
+            char kv[32], bud[32];
+            printf("\nKV cache per token: %s (F16%s); recommended context for a %s budget at Q4_K_M: ",
+                   xuan_fmt_bytes(e.kv_bytes_per_token, kv, sizeof kv),
+                   m->n_attn_layers ? ", attention layers only: the DeltaNet layers keep a fixed state instead" : "",
+                   xuan_fmt_bytes(budget, bud, sizeof bud));
+            if (fit) printf("%u tokens%s\n", fit,
+                            fit >= (m->ctx_extended > m->ctx_native ? m->ctx_extended : m->ctx_native) ? " (the model's own limit)" : "");
+            else printf("none (the weights alone do not fit)\n");
+        }
         xuan_speed sp;
         xuan_speed_estimate(m, XUAN_QUANT_Q4_K_M, &w, &e, hw, false, &sp);
         printf("\nSpeed at Q4_K_M on %s:\n", hw->planned ? "the planned machine" : "this machine");
@@ -574,6 +671,11 @@ int cmd_pick(int argc, char **argv) {
     if (xuan_catalog_load(&cat, a.catalog, &err) != 0) return cli_error("%s", err.msg);
     xuan_hw hw;
     if ((rc = machine(&a, &hw)) != 0) {
+        xuan_catalog_free(&cat);
+        return rc;
+    }
+    if (a.seed_table) {
+        rc = seed_table(&cat);
         xuan_catalog_free(&cat);
         return rc;
     }

@@ -159,6 +159,47 @@ static void load_model(loader *ld, xuan_model_info *m, json_t *o, size_t i) {
             bad(ld, where, "mla shape out of range");
     }
     load_gguf(ld, m, json_object_get(o, "gguf"), where);
+    m->thinking = get_str(ld, o, "thinking", where, false);
+    if (m->thinking && strcmp(m->thinking, "hybrid") && strcmp(m->thinking, "always") &&
+        strcmp(m->thinking, "never"))
+        bad(ld, where, "thinking: expected hybrid, always or never");
+    m->thinking_default = get_bool(o, "thinking_default");
+    m->thinking_switch = get_str(ld, o, "thinking_switch", where, false);
+    m->release_date = get_str(ld, o, "release_date", where, false);
+    m->sampling_source = get_str(ld, o, "sampling_source", where, false);
+    m->shape_source = get_str(ld, o, "shape_source", where, false);
+    json_t *smp = json_object_get(o, "sampling");
+    if (json_is_object(smp)) {
+        m->sampling_thinking = get_str(ld, smp, "thinking", where, false);
+        m->sampling_non_thinking = get_str(ld, smp, "non_thinking", where, false);
+    }
+    json_t *sup = json_object_get(o, "superseded_by");
+    if (sup && !json_is_null(sup)) {
+        if (!json_is_array(sup) || json_array_size(sup) > 4) {
+            bad(ld, where, "superseded_by: expected a list of at most 4 model ids");
+        } else {
+            for (size_t k = 0; k < json_array_size(sup); k++) {
+                json_t *v = json_array_get(sup, k);
+                if (!json_is_string(v)) {
+                    bad(ld, where, "superseded_by: expected model ids");
+                    break;
+                }
+                m->superseded_by[m->n_superseded_by++] = json_string_value(v);
+            }
+        }
+    }
+    json_t *hy = json_object_get(o, "hybrid");
+    if (json_is_object(hy)) {
+        m->n_attn_layers = get_u32(ld, hy, "attn_layers", where);
+        m->attn_interval = get_u32(ld, hy, "full_attention_interval", where);
+        m->gdn_k_heads = get_u32(ld, hy, "gdn_k_heads", where);
+        m->gdn_v_heads = get_u32(ld, hy, "gdn_v_heads", where);
+        m->gdn_head_dim = get_u32(ld, hy, "gdn_head_dim", where);
+        if (m->n_attn_layers > m->n_layers || m->attn_interval == 0 || m->attn_interval > 64 ||
+            m->gdn_k_heads > 4096 || m->gdn_v_heads > 4096 || m->gdn_head_dim > 4096 ||
+            (m->n_layers && m->n_attn_layers != m->n_layers / m->attn_interval))
+            bad(ld, where, "hybrid: attn_layers must be n_layers / full_attention_interval, heads in range");
+    }
 }
 
 static void load_score(loader *ld, xuan_score *s, json_t *o, size_t i) {
@@ -194,6 +235,8 @@ static int parse(xuan_catalog *cat, json_t *root, loader *ld) {
     if (!json_is_array(models) || json_array_size(models) == 0)
         return bad(ld, "models", "expected a non-empty array");
     if (!json_is_array(scores)) return bad(ld, "scores", "expected an array");
+    cat->checked = json_is_string(json_object_get(root, "checked"))
+                       ? json_string_value(json_object_get(root, "checked")) : NULL;
     cat->n_models = json_array_size(models);
     cat->n_scores = json_array_size(scores);
     cat->n_errata = json_is_array(errata) ? json_array_size(errata) : 0;

@@ -88,8 +88,10 @@ void xuan_mem_estimate_compute(const xuan_mem_input *in, xuan_mem_estimate *out)
     out->n_ctx_alloc = ctx_alloc(in->n_ctx);
     uint64_t k_row = cache_row_bytes(in->cache_type, sat_mul(in->n_kv_heads, in->head_dim_k));
     uint64_t v_row = in->v_in_k ? 0 : cache_row_bytes(in->cache_type, sat_mul(in->n_kv_heads, in->head_dim_v));
-    out->kv_bytes_per_token = sat_mul(in->n_layers, sat_add(k_row, v_row));
+    uint32_t kv_layers = in->n_kv_layers && in->n_kv_layers < in->n_layers ? in->n_kv_layers : in->n_layers;
+    out->kv_bytes_per_token = sat_mul(kv_layers, sat_add(k_row, v_row));
     out->kv_cache = sat_mul(sat_mul(out->kv_bytes_per_token, out->n_ctx_alloc), n_seq);
+    out->state = sat_mul(in->state_bytes, n_seq);
 
     /* Activations are F32 (4 bytes). */
     out->compute_logits = sat_mul(sat_mul(in->n_vocab, ub), 4);
@@ -110,7 +112,8 @@ void xuan_mem_estimate_compute(const xuan_mem_input *in, xuan_mem_estimate *out)
     out->compute = sat_add(out->compute_logits, out->compute_layer);
 
     out->overhead = sat_add(XUAN_MEM_RUNTIME_BYTES, sat_mul(sat_mul(in->n_vocab, 4), n_seq));
-    out->total = sat_add(sat_add(out->weights, out->kv_cache), sat_add(out->compute, out->overhead));
+    out->total = sat_add(sat_add(sat_add(out->weights, out->kv_cache), out->state),
+                         sat_add(out->compute, out->overhead));
 }
 
 /* ---- the explanation ---------------------------------------------------- */
@@ -131,23 +134,32 @@ int xuan_mem_explain(const xuan_mem_input *in, const xuan_mem_estimate *est, xua
     int rc = 0;
     rc |= xuan_buf_printf(out, "weights  = %s  (tensor data, %llu bytes)\n",
                           fmt(est->weights, a, sizeof a), (unsigned long long)est->weights);
+    bool hybrid = in->n_kv_layers && in->n_kv_layers < in->n_layers;
+    const char *layers = hybrid ? "attention layers" : "n_layers";
+    const uint32_t n_layers = hybrid ? in->n_kv_layers : in->n_layers;
     if (in->v_in_k)
         rc |= xuan_buf_printf(out,
-                              "kv_cache = %s  = n_layers %u x n_kv_heads %u x head_dim_k %u (V read from K)"
+                              "kv_cache = %s  = %s %u x n_kv_heads %u x head_dim_k %u (V read from K)"
                               " x %s (%llu/%llu B) x n_ctx %u (allocated %u",
-                              fmt(est->kv_cache, a, sizeof a), in->n_layers, in->n_kv_heads, in->head_dim_k,
+                              fmt(est->kv_cache, a, sizeof a), layers, n_layers, in->n_kv_heads, in->head_dim_k,
                               cache_type_label(in->cache_type), (unsigned long long)num,
                               (unsigned long long)den, in->n_ctx, est->n_ctx_alloc);
     else
         rc |= xuan_buf_printf(out,
-                              "kv_cache = %s  = n_layers %u x n_kv_heads %u x (head_dim_k %u + head_dim_v %u)"
+                              "kv_cache = %s  = %s %u x n_kv_heads %u x (head_dim_k %u + head_dim_v %u)"
                               " x %s (%llu/%llu B) x n_ctx %u (allocated %u",
-                              fmt(est->kv_cache, a, sizeof a), in->n_layers, in->n_kv_heads,
+                              fmt(est->kv_cache, a, sizeof a), layers, n_layers, in->n_kv_heads,
                               in->head_dim_k, in->head_dim_v, cache_type_label(in->cache_type),
                               (unsigned long long)num, (unsigned long long)den, in->n_ctx,
                               est->n_ctx_alloc);
     if (n_seq > 1) rc |= xuan_buf_printf(out, ") x n_seq %llu\n", (unsigned long long)n_seq);
     else rc |= xuan_buf_puts(out, ")\n");
+    if (hybrid)
+        rc |= xuan_buf_printf(out,
+                              "state    = %s  = recurrent state of the %u DeltaNet layers (F32, fixed: does not grow"
+                              " with n_ctx)%s\n",
+                              fmt(est->state, a, sizeof a), in->n_layers - in->n_kv_layers,
+                              n_seq > 1 ? " x n_seq" : "");
     rc |= xuan_buf_printf(out,
                           "compute  = %s  = logits n_vocab %u x n_batch %u x 4 B (%s)"
                           " + one layer's activations (%s: 4 B x n_batch x (3 x d_model %u + max(3 x d_ffn %u, attention%s)))\n",
@@ -160,7 +172,7 @@ int xuan_mem_explain(const xuan_mem_input *in, const xuan_mem_estimate *est, xua
                           fmt(est->overhead, a, sizeof a),
                           fmt(XUAN_MEM_RUNTIME_BYTES, b, sizeof b), in->n_vocab,
                           n_seq > 1 ? " x n_seq" : "");
-    rc |= xuan_buf_printf(out, "total    = %s  = weights + kv_cache + compute + overhead\n",
-                          fmt(est->total, a, sizeof a));
+    rc |= xuan_buf_printf(out, "total    = %s  = weights + kv_cache%s + compute + overhead\n",
+                          fmt(est->total, a, sizeof a), hybrid ? " + state" : "");
     return rc ? XUAN_ERR_NOMEM : 0;
 }

@@ -146,12 +146,16 @@ static char mark_of(const xuan_score *s) {
 }
 
 /* The benchmarks of a task, headline first. */
-static const char *const BENCH[XUAN_TASK_COUNT][8] = {
+static const char *const BENCH[XUAN_TASK_COUNT][10] = {
     [XUAN_TASK_GENERAL] = {"MMLU", "MMLU-Pro", "MMLU-redux", "GPQA", "GPQA Diamond pass@1", "BBH", NULL},
-    [XUAN_TASK_MATH] = {"MATH", "MATH-500", "GSM8K", "AIME 2024 pass@1", "MGSM", NULL},
-    [XUAN_TASK_CODE] = {"HumanEval", "MBPP", "EvalPlus", "HumanEval+", "MBPP+", "LiveCodeBench pass@1", "MultiPL-E", NULL},
-    [XUAN_TASK_MED] = {"MedQA", NULL},
-    [XUAN_TASK_IT] = {NULL}, /* no benchmark published for any catalog model */
+    [XUAN_TASK_MATH] = {"MATH", "MATH-500", "GSM8K", "AIME 2024 pass@1", "AIME 2025", "MGSM", NULL},
+    [XUAN_TASK_CODE] = {"HumanEval", "MBPP", "EvalPlus", "HumanEval+", "MBPP+", "LiveCodeBench pass@1",
+                        "LiveCodeBench v6", "MultiPL-E", NULL},
+    [XUAN_TASK_MED] = {"MedQA", "MedMCQA", "PubMedQA", "MMLU Med", NULL},
+    /* No developer publishes an IT/AI benchmark, nor the MMLU / C-Eval / CMMLU
+     * computer-science subsets, for any catalog model (scores.json caveats,
+     * models_2026.md): the column is always the marked estimate. */
+    [XUAN_TASK_IT] = {NULL},
     [XUAN_TASK_ZH] = {"C-Eval", "CMMLU", NULL},
 };
 
@@ -162,6 +166,24 @@ static const char *const BENCH[XUAN_TASK_COUNT][8] = {
  * Qwen3 base models) have fewer and would rank a model only against that
  * group. */
 #define MIN_MODELS_PER_BENCH 8
+/* Medical results are published by few developers (Google's MedGemma tables,
+ * Microsoft's Phi-3 report): 3 in-scope reporters are enough there, or the
+ * only real medical data would never count.  The points are then coarse
+ * (thirds), and --explain shows the field size. */
+#define MIN_MODELS_PER_MED_BENCH 3
+
+static int min_reporters(const char *bench) {
+    for (int b = 0; BENCH[XUAN_TASK_MED][b]; b++)
+        if (!strcmp(bench, BENCH[XUAN_TASK_MED][b])) return MIN_MODELS_PER_MED_BENCH;
+    return MIN_MODELS_PER_BENCH;
+}
+
+bool xuan_score_has_source(const xuan_score *s) {
+    if (!s || !s->source) return false;
+    for (const char *p = s->source; *p; p++)
+        if (*p != ' ' && *p != '\t') return true;
+    return false;
+}
 
 double xuan_pick_bench_points(const xuan_catalog *cat, const char *bench, const char *model,
                               double value, int *n_models) {
@@ -178,7 +200,7 @@ double xuan_pick_bench_points(const xuan_catalog *cat, const char *bench, const 
         else if (s->value == value) below += 0.5;
     }
     if (n_models) *n_models = n;
-    if (n < MIN_MODELS_PER_BENCH || others == 0) return -1;
+    if (n < min_reporters(bench) || others == 0) return -1;
     return 100 * below / others;
 }
 
@@ -245,17 +267,20 @@ static double speed_factor(double tps, bool light) {
     return light ? x : sqrt(x);
 }
 
-/* Models that always write a long chain of thought before answering (the
- * R1 distills; Qwen3 can switch it off) spend several times more tokens per
- * answer: for ranking, their speed counts divided by this. */
-#define REASONING_TOKENS_FACTOR 4.0
-
-static bool always_reasons(const xuan_model_info *m) {
-    return m->chat_template && strstr(m->chat_template, "R1-distill");
+/* Models that always write a long chain of thought before answering spend
+ * several times more tokens per answer: for ranking, their generation speed
+ * counts divided by the think factor (pick.h, XUAN_PICK_THINK_FACTOR, where
+ * it comes from).  Hybrid models are ranked with thinking off. */
+double xuan_pick_think_factor(const xuan_model_info *m, double factor) {
+    if (!m) return 1;
+    bool always = (m->thinking && !strcmp(m->thinking, "always")) ||
+                  (!m->thinking && m->chat_template && strstr(m->chat_template, "R1-distill"));
+    if (!always) return 1;
+    return factor >= 1 ? factor : XUAN_PICK_THINK_FACTOR;
 }
 
-static double ranking_speed(const xuan_model_info *m, double tps) {
-    return always_reasons(m) ? tps / REASONING_TOKENS_FACTOR : tps;
+static double ranking_speed(const xuan_pick_row *r, double tps) {
+    return tps / (r->think_factor >= 1 ? r->think_factor : 1);
 }
 
 /* Chooses the quant with the best quality x speed that fits; false if none.
@@ -289,7 +314,7 @@ static bool fit_model(const xuan_model_info *m, const xuan_hw *hw, uint32_t n_ct
         }
         any_fit = true;
         if (min_speed > 0 && sp.gen_tps < min_speed) continue;
-        double f = xuan_quant_quality((xuan_quant)q) * speed_factor(ranking_speed(m, sp.gen_tps), light);
+        double f = xuan_quant_quality((xuan_quant)q) * speed_factor(ranking_speed(row, sp.gen_tps), light);
         /* Below 4 bits answers degrade visibly (Q3_K_M +0.66 perplexity on
          * Llama-3-8B vs +0.18 for Q4_K_M): such a mix is chosen only when no
          * 4-bit-or-better one fits, never to win a little speed. */
@@ -315,6 +340,30 @@ static bool fit_model(const xuan_model_info *m, const xuan_hw *hw, uint32_t n_ct
                  xuan_fmt_bytes(ram_budget, have, sizeof have));
     }
     return true;
+}
+
+uint32_t xuan_pick_ctx_for_budget(const xuan_model_info *m, xuan_quant q, uint64_t budget) {
+    uint32_t cap = m->ctx_extended > m->ctx_native ? m->ctx_extended : m->ctx_native;
+    if (!cap) cap = 4096;
+    xuan_mem_input in;
+    xuan_mem_estimate e;
+    if (xuan_model_mem_input(m, q, 1024, &in, NULL) != 0) return 0;
+    xuan_mem_estimate_compute(&in, &e);
+    if (e.total > budget) return 0;
+    if (e.kv_bytes_per_token == 0) return cap / 1024 * 1024;
+    /* Everything but the KV is (nearly) constant in n_ctx with flash
+     * attention on: solve for the KV that is left, then check. */
+    uint64_t fixed = e.total - e.kv_cache;
+    uint64_t n = (budget - fixed) / e.kv_bytes_per_token;
+    if (n > cap) n = cap;
+    uint32_t ctx = (uint32_t)(n / 1024 * 1024);
+    while (ctx > 1024) {
+        in.n_ctx = ctx;
+        xuan_mem_estimate_compute(&in, &e);
+        if (e.total <= budget) break;
+        ctx -= 1024;
+    }
+    return ctx;
 }
 
 /* ---- ranking --------------------------------------------------------------------------- */
@@ -348,12 +397,14 @@ static void write_why(xuan_pick_row *r, const xuan_pick_row *top, const double *
     for (int t = 0; t < XUAN_TASK_COUNT; t++)
         if (w[t] * r->cell[t].score > w[main_t] * r->cell[main_t].score) main_t = t;
     const xuan_task_cell *c = &r->cell[main_t];
-    char need[32], bud[32], ev[96] = "no published result", vs[96] = "";
+    char need[32], bud[32], ev[96] = "no published result", vs[96] = "", think[48] = "", ctx[48] = "";
+    if (r->think_factor > 1) snprintf(think, sizeof think, ", always thinks: counted /%g", r->think_factor);
+    if (r->ctx_fit) snprintf(ctx, sizeof ctx, "; context up to %uK fits", r->ctx_fit / 1024);
     if (!isnan(c->shown))
         snprintf(ev, sizeof ev, "%s %.1f%s", c->benchmark, c->shown,
                  c->mark == 'o' ? " official" : c->mark == 't' ? " third-party" : c->mark == 'b' ? " (base model)"
                  : c->mark == 'm' ? " measured" : c->mark == '~' ? " as a proxy" : " seed estimate");
-    double sf = speed_factor(ranking_speed(r->m, r->speed.gen_tps), light);
+    double sf = speed_factor(ranking_speed(r, r->speed.gen_tps), light);
     if (r != top) {
         if (r->quality > top->quality)
             snprintf(vs, sizeof vs, "; vs #1: stronger (%.0f vs %.0f) but %.1f vs %.1f tok/s", r->quality,
@@ -364,11 +415,10 @@ static void write_why(xuan_pick_row *r, const xuan_pick_row *top, const double *
         else
             snprintf(vs, sizeof vs, "; vs #1: weaker (%.0f vs %.0f) and not faster", r->quality, top->quality);
     }
-    snprintf(r->why, sizeof r->why, "%s: %s; quality %.0f x %s %.3g x speed %.2f (~%.1f tok/s%s%s); %s of %s%s%s%s%s",
+    snprintf(r->why, sizeof r->why, "%s: %s; quality %.0f x %s %.3g x speed %.2f (~%.1f tok/s%s%s); %s of %s%s%s%s%s%s",
              xuan_task_name((xuan_task)main_t), ev, r->quality, xuan_quant_name(r->quant),
              xuan_quant_quality(r->quant), sf, r->speed.gen_tps, r->speed.gen_measured ? " measured" : " est.",
-             always_reasons(r->m) ? ", long reasoning: /4" : "",
-             xuan_fmt_bytes(r->mem.total, need, sizeof need), xuan_fmt_bytes(res->budget, bud, sizeof bud),
+             think, xuan_fmt_bytes(r->mem.total, need, sizeof need), xuan_fmt_bytes(res->budget, bud, sizeof bud), ctx,
              r->m->chinese && !strcmp(r->m->chinese, "native") ? "; native Chinese" : "",
              r->n_proxy ? "; ~ columns are proxies" : "", r->runs_in_xuan ? "" : "; runs in llama.cpp, not xuan",
              vs);
@@ -406,6 +456,7 @@ int xuan_pick_run(const xuan_catalog *cat, const xuan_hw *hw, const xuan_pick_op
         xuan_pick_row *r = &res->rows[res->n_rows++];
         r->m = m;
         r->runs_in_xuan = xuan_pick_engine_runs(m->arch);
+        r->think_factor = xuan_pick_think_factor(m, o->think_factor);
         for (int t = 0; t < XUAN_TASK_COUNT; t++) {
             xuan_pick_task_cell(cat, m, (xuan_task)t, &r->cell[t]);
             if (w[t] > 0 && r->cell[t].mark == '~') r->n_proxy++;
@@ -470,9 +521,28 @@ int xuan_pick_run(const xuan_catalog *cat, const xuan_hw *hw, const xuan_pick_op
             continue;
         }
         r->score = r->quality * xuan_quant_quality(r->quant) *
-                   speed_factor(ranking_speed(m, r->speed.gen_tps), light);
+                   speed_factor(ranking_speed(r, r->speed.gen_tps), light);
+        r->ctx_fit = xuan_pick_ctx_for_budget(m, r->quant, res->budget);
         res->n_ranked++;
     }
+    /* Today's models first: a model is not ranked when a model that
+     * supersedes it is (the successor fits, runs and passed every filter). */
+    if (!o->include_superseded)
+        for (size_t i = 0; i < res->n_rows; i++) {
+            xuan_pick_row *r = &res->rows[i];
+            if (r->excluded[0] || !r->fits) continue;
+            for (int k = 0; k < r->m->n_superseded_by; k++) {
+                const xuan_pick_row *succ = NULL;
+                for (size_t j = 0; j < res->n_rows; j++)
+                    if (!strcasecmp(res->rows[j].m->id, r->m->superseded_by[k])) succ = &res->rows[j];
+                if (succ && succ->fits && !succ->excluded[0]) {
+                    snprintf(r->excluded, sizeof r->excluded,
+                             "superseded by %s, which is ranked (--include-superseded to rank it)", succ->m->id);
+                    res->n_ranked--;
+                    break;
+                }
+            }
+        }
     qsort(res->rows, res->n_rows, sizeof *res->rows, cmp_rows);
     for (size_t i = 0; i < res->n_ranked; i++) write_why(&res->rows[i], &res->rows[0], w, res, light);
     return 0;

@@ -208,7 +208,28 @@ int xuan_model_weights(const xuan_model_info *m, xuan_quant q, xuan_weights *out
 
     for (uint32_t l = 0; l < L; l++) {
         add(&a, R_F32, l, d, 2, 1, 1); /* attn_norm, ffn_norm */
-        if (mla) {
+        bool hybrid = m->n_attn_layers && m->attn_interval;
+        if (hybrid && (l + 1) % m->attn_interval != 0) {
+            /* Gated DeltaNet layer (qwen35): fused q|k|v, the z gate, the
+             * output projection, per-head alpha and beta.  The depthwise conv
+             * (kernel x conv_dim, a few KiB) is left out: its kernel size is
+             * not in the catalog. */
+            uint64_t kd = (uint64_t)m->gdn_k_heads * m->gdn_head_dim, vd = (uint64_t)m->gdn_v_heads * m->gdn_head_dim;
+            add(&a, R_ATTN_QKV, l, d, 2 * kd + vd, 1, 1);
+            add(&a, R_ATTN_OTHER, l, d, vd, 1, 1);
+            add(&a, R_ATTN_OTHER, l, vd, d, 1, 1);
+            add(&a, R_ATTN_OTHER, l, d, 2 * (uint64_t)m->gdn_v_heads, 1, 1);
+            add(&a, R_F32, l, m->gdn_head_dim, 1, 1, 1); /* ssm_norm */
+            add(&a, R_F32, l, m->gdn_v_heads, 2, 1, 1);  /* ssm_a, ssm_dt */
+        } else if (hybrid) {
+            /* Gated attention: Q is projected twice as wide, half of it the
+             * sigmoid gate on the attention output. */
+            add(&a, R_ATTN_Q, l, d, 2 * H * hd, 1, 1);
+            add(&a, R_ATTN_K, l, d, Hkv * hd, 1, 1);
+            add(&a, R_ATTN_V, l, d, Hkv * hd, 1, 1);
+            add(&a, R_ATTN_O, l, H * hd, d, 1, 1);
+            add(&a, R_F32, l, hd, 2, 1, 1); /* q/k norms */
+        } else if (mla) {
             uint64_t qk = (uint64_t)m->qk_nope_dim + m->qk_rope_dim;
             uint64_t v = m->v_head_dim ? m->v_head_dim : m->qk_nope_dim;
             if (m->q_lora_rank) {
@@ -229,8 +250,9 @@ int xuan_model_weights(const xuan_model_info *m, xuan_quant q, xuan_weights *out
             add(&a, R_ATTN_V, l, d, Hkv * hd, 1, 1);
             add(&a, R_ATTN_O, l, H * hd, d, 1, 1);
         }
-        if (qkv_bias) add(&a, R_F32, l, (H + 2 * Hkv) * hd, 1, 1, 1); /* q/k/v biases */
-        if (ai && ai->qk_norm) add(&a, R_F32, l, hd, 2, 1, 1);       /* per-head q/k norms */
+        bool attn_layer = !m->n_attn_layers || !m->attn_interval || (l + 1) % m->attn_interval == 0;
+        if (qkv_bias && attn_layer) add(&a, R_F32, l, (H + 2 * Hkv) * hd, 1, 1, 1); /* q/k/v biases */
+        if (ai && ai->qk_norm && !m->n_attn_layers) add(&a, R_F32, l, hd, 2, 1, 1); /* per-head q/k norms */
         if (ai && ai->post_norms) add(&a, R_F32, l, d, 2, 1, 1);     /* sandwich norms */
         if (m->n_experts && l >= m->first_dense_layers) {
             add(&a, R_F32, l, d, m->n_experts, 1, 1); /* router, kept F32 */
@@ -259,6 +281,14 @@ int xuan_model_mem_input(const xuan_model_info *m, xuan_quant q, uint32_t n_ctx,
                            .weight_bytes = w.total, .n_ctx = n_ctx,
                            .cache_type = XUAN_TYPE_F16};
     in->head_dim_v = in->head_dim_k;
+    if (m->n_attn_layers && m->n_attn_layers < m->n_layers) {
+        /* Hybrid: KV only in the attention layers; each DeltaNet layer keeps a
+         * state S of head_v x head_v per value head in F32 (memory.md; the
+         * per-sequence conv state, a few KiB per layer, is not counted). */
+        uint64_t per = (uint64_t)m->gdn_v_heads * m->gdn_head_dim * m->gdn_head_dim * 4;
+        in->n_kv_layers = m->n_attn_layers;
+        in->state_bytes = per * (m->n_layers - m->n_attn_layers);
+    }
     if (m->kv_lora_rank && !strcmp(m->arch, "deepseek2")) {
         /* llama.cpp and xuan cache the MLA latent: one "head" of kv_lora +
          * rope per token and layer, V read as its first kv_lora values (no V
