@@ -47,7 +47,7 @@ test: deps
 # its timeout waiting for the build.  Exit 3 (registry unreachable) lets the
 # heavy tests report their own visible skip.
 peer: build
-	@bash scripts/peer.sh $(BUILD)/peer tools || [ $$? -eq 3 ]
+	@bash scripts/peer.sh $(BUILD)/peer test-tools || [ $$? -eq 3 ]
 
 test-release: build peer
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)

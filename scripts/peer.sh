@@ -5,14 +5,16 @@
 # that package ships.  ../shared is read-only: the scripts are copied out.
 #
 #   scripts/peer.sh DIR            npm install into DIR (idempotent)
-#   scripts/peer.sh DIR tools      also build llama-bench/-tokenize/-quantize/-server
+#   scripts/peer.sh DIR tools      also build llama-bench/-tokenize/-quantize/-server/-batched-bench
+#   scripts/peer.sh DIR test-tools only the two the tests run: llama-tokenize, llama-quantize
+#                                  (a third of the build time; `tools` adds the rest later)
 #
 # Prints nothing but errors when DIR is already set up.  Exit 3 when the npm
 # registry cannot be reached (tests turn that into a visible skip).
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")/.." && pwd)"
 SHARED="${XUAN_SHARED:-$HERE/../shared}"
-DIR="${1:?usage: peer.sh DIR [tools]}"
+DIR="${1:?usage: peer.sh DIR [tools|test-tools]}"
 mkdir -p "$DIR"
 DIR="$(cd "$DIR" && pwd)"
 LOCK="$DIR/.install.lock"
@@ -49,12 +51,20 @@ done
 # The npm install is done: let other tests through while the tools build
 # (they take their own lock, so two builds never run at once).
 flock -u 9
-if [ "${2:-}" = tools ]; then
+case "${2:-}" in
+tools) TARGETS="llama-bench llama-tokenize llama-quantize llama-server llama-batched-bench" ;;
+test-tools) TARGETS="llama-tokenize llama-quantize" ;;
+"") TARGETS="" ;;
+*) echo "usage: peer.sh DIR [tools|test-tools]" >&2; exit 2 ;;
+esac
+if [ -n "$TARGETS" ]; then
   exec 8>"$DIR/.tools.lock"
   flock 8
 fi
-if [ "${2:-}" = tools ] && { [ ! -x "$DIR/llama.cpp/build/bin/llama-quantize" ] || [ ! -x "$DIR/llama.cpp/build/bin/llama-batched-bench" ]; }; then
-  echo "peer: building llama.cpp tools (about 5 minutes on 2 cores)" >&2
+missing=""
+for t in $TARGETS; do [ -x "$DIR/llama.cpp/build/bin/$t" ] || missing="$missing $t"; done
+if [ -n "$missing" ]; then
+  echo "peer: building llama.cpp's$missing (minutes on 2 cores)" >&2
   BUNDLE="$DIR/node_modules/node-llama-cpp/llama/gitRelease.bundle"
   [ -f "$BUNDLE" ] || { echo "peer: missing $BUNDLE" >&2; exit 1; }
   [ -d "$DIR/llama.cpp/.git" ] || git -c advice.detachedHead=false clone -q "$BUNDLE" "$DIR/llama.cpp"
@@ -64,8 +74,7 @@ if [ "${2:-}" = tools ] && { [ ! -x "$DIR/llama.cpp/build/bin/llama-quantize" ] 
       -DLLAMA_BUILD_SERVER=ON -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON \
       -DGGML_F16C=ON -DGGML_BMI2=ON -DGGML_AVX512=ON -DGGML_AVX512_VBMI=ON -DGGML_AVX512_VNNI=ON \
       -DGGML_AVX512_BF16=ON -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF &&
-    cmake --build build --target llama-bench llama-tokenize llama-quantize llama-server llama-batched-bench \
-      -j"$(nproc)" ) >"$DIR/build.log" 2>&1 || { tail -n 20 "$DIR/build.log" >&2; exit 1; }
+    cmake --build build --target $missing -j"$(nproc)" ) >"$DIR/build.log" 2>&1 || { tail -n 20 "$DIR/build.log" >&2; exit 1; }
   git -C "$DIR/llama.cpp" log -1 --format='peer: llama.cpp %H' >&2
 fi
 exit 0

@@ -257,8 +257,10 @@ const char *xuan_closest(const char *name, const char *const *candidates, size_t
  *     xuan_pool_free(pool);
  *
  * xuan_pool_run calls fn(ctx, ith, nth) once for every ith in [0, nth) —
- * ith 0 on the calling thread — and returns when all have returned; that
- * return is the only synchronization.  Nothing is allocated per call.
+ * ith 0 on the calling thread, the others on whichever thread takes them
+ * first (the caller too, when a worker has no core) — and returns when all
+ * have returned; that return is the only synchronization, so fn must not
+ * wait for another ith.  Nothing is allocated per call.
  * Workers spin for a short while after each job (so back-to-back calls in a
  * decode step do not pay a futex wake-up) and then sleep on a condition
  * variable.  One caller at a time: xuan_pool_run is not reentrant and must

@@ -192,6 +192,18 @@ size_t xuan_matmul_scratch_size(const xuan_weight *w, int64_t n_tok);
 void xuan_matmul(xuan_pool *pool, const xuan_weight *w, const float *x, int64_t n_tok, float *y,
                  void *scratch);
 
+/* Many one-token products y_i = W_i x_i in one dispatch of the pool (each
+ * the bits xuan_matmul gives for one token): the per-head slices of MLA and
+ * the experts of a decode step, whose matrices are too small to be worth a
+ * dispatch each.  scratch holds xuan_matvec_many_scratch(items, n) bytes. */
+typedef struct xuan_matvec {
+    const xuan_weight *w;
+    const float *x; /* n_cols floats (F16-rounded by the caller for F16 / BF16 weights) */
+    float *y;       /* n_rows floats */
+} xuan_matvec;
+size_t xuan_matvec_many_scratch(const xuan_matvec *items, int n_items);
+void xuan_matvec_many(xuan_pool *pool, const xuan_matvec *items, int n_items, void *scratch);
+
 /* How ggml multiplies: a 2-D weight (repacked Q4_K for 4+ tokens, tinyBLAS
  * for F16 on 2+); each routed row alone, in one-token order (mul_mat_id, the
  * MoE experts); or one slice of a 3-D weight (MLA's per-head attn_k_b /

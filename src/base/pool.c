@@ -4,9 +4,18 @@
  * One job at a time.  The caller publishes a job by bumping `generation`;
  * workers notice it by spinning (cheap when calls come back to back, as in
  * decoding where a token is ~200 matrix products) or, after SPIN_LIMIT
- * polls, by sleeping on a condition variable.  Completion is an atomic
- * countdown the caller spins on; the caller does its own share (ith 0)
- * first, so with 2 threads it usually finds the worker already done.
+ * polls, by sleeping on a condition variable.
+ *
+ * The job's shares (ith = 0 .. nth-1) are not bound to threads: the caller
+ * runs share 0, then every thread, the caller too, takes the next share
+ * from the atomic counter `next` until none is left.  When the machine is
+ * busier than the pool (other processes, ctest -j, a laptop's browser) a
+ * worker may have no core for milliseconds; the caller then runs its share
+ * instead of waiting for it, so a descheduled worker costs at most the
+ * share it already took, never a scheduler time slice per dispatch.
+ * Completion is the count of finished shares, `done`, which the caller
+ * spins (then yields) on.  Which thread runs a share never changes what it
+ * computes: shares are defined by (ith, nth) alone.
  *
  * The sleep/wake handshake is the classic store-then-load pair: a worker
  * increments `n_sleeping` and then re-reads `generation` under the mutex;
@@ -31,13 +40,14 @@
 
 /* Polls before a worker goes to sleep: a pause is ~40-140 cycles, so this
  * is on the order of a millisecond, long enough to bridge the gaps between
- * kernels of one token, short enough not to burn a core when idle. */
-enum { SPIN_LIMIT = 1 << 15 };
+ * kernels of one token, short enough not to burn a core when idle.  After
+ * the first SPIN_PURE polls a worker yields between polls, so on a core it
+ * shares with a runnable thread (often the caller's) it gives the core up. */
+enum { SPIN_LIMIT = 1 << 15, SPIN_PURE = 1 << 10 };
 
 typedef struct worker {
     xuan_pool *pool;
     pthread_t thread;
-    int ith;
 } worker;
 
 struct xuan_pool {
@@ -47,7 +57,8 @@ struct xuan_pool {
     xuan_pool_fn fn; /* the current job, written before generation is bumped */
     void *ctx;
     atomic_uint generation;
-    atomic_int n_pending; /* workers that have not finished the current job */
+    atomic_int next; /* the next share of the current job to take */
+    atomic_int done; /* shares of the current job finished */
     atomic_int n_sleeping;
     atomic_bool stop;
 
@@ -61,6 +72,16 @@ struct xuan_pool {
     pthread_mutex_t run_lock;
 };
 
+/* Takes and runs shares of the current job until none is left.  fn and ctx
+ * are read after a share is taken: the caller cannot publish the next job
+ * while that share is unfinished, so they are the taken share's job. */
+static void run_shares(xuan_pool *p) {
+    for (int ith; (ith = atomic_fetch_add(&p->next, 1)) < p->n_threads;) {
+        p->fn(p->ctx, ith, p->n_threads);
+        atomic_fetch_add(&p->done, 1);
+    }
+}
+
 static void *worker_main(void *arg) {
     worker *self = arg;
     xuan_pool *p = self->pool;
@@ -68,7 +89,8 @@ static void *worker_main(void *arg) {
     for (;;) {
         unsigned gen = atomic_load(&p->generation);
         for (int spin = 0; gen == seen && spin < SPIN_LIMIT; spin++) {
-            CPU_RELAX();
+            if (spin < SPIN_PURE) CPU_RELAX();
+            else if (spin % 16 == 0) sched_yield();
             gen = atomic_load(&p->generation);
         }
         if (gen == seen) {
@@ -80,14 +102,14 @@ static void *worker_main(void *arg) {
         }
         seen = gen;
         if (atomic_load(&p->stop)) return NULL;
-        p->fn(p->ctx, self->ith, p->n_threads);
-        atomic_fetch_sub(&p->n_pending, 1);
+        run_shares(p);
     }
 }
 
 /* Publishes the job in p->fn/ctx to the workers. */
 static void publish(xuan_pool *p) {
-    atomic_store(&p->n_pending, p->n_threads - 1);
+    atomic_store(&p->done, 0);
+    atomic_store(&p->next, 1); /* share 0 is the caller's */
     atomic_fetch_add(&p->generation, 1);
     if (atomic_load(&p->n_sleeping) > 0) {
         pthread_mutex_lock(&p->mutex);
@@ -115,7 +137,8 @@ xuan_pool *xuan_pool_create(int n_threads, xuan_error *err) {
     }
     p->n_threads = n_threads;
     atomic_init(&p->generation, 0);
-    atomic_init(&p->n_pending, 0);
+    atomic_init(&p->next, n_threads);
+    atomic_init(&p->done, 0);
     atomic_init(&p->n_sleeping, 0);
     atomic_init(&p->stop, false);
     pthread_mutex_init(&p->mutex, NULL);
@@ -129,7 +152,7 @@ xuan_pool *xuan_pool_create(int n_threads, xuan_error *err) {
             return NULL;
         }
         for (int i = 0; i < n_threads - 1; i++) {
-            p->workers[i] = (worker){.pool = p, .ith = i + 1};
+            p->workers[i] = (worker){.pool = p};
             int rc = pthread_create(&p->workers[i].thread, NULL, worker_main, &p->workers[i]);
             if (rc != 0) {
                 join_workers(p, i);
@@ -166,9 +189,11 @@ void xuan_pool_run(xuan_pool *p, xuan_pool_fn fn, void *ctx) {
     p->ctx = ctx;
     publish(p);
     fn(ctx, 0, p->n_threads);
+    atomic_fetch_add(&p->done, 1);
+    run_shares(p); /* the shares no worker has taken yet */
     /* Spin, then yield: with more threads than free cores a worker may be
      * waiting for our core, and pure spinning would starve it. */
-    for (int spin = 0; atomic_load(&p->n_pending) > 0; spin++) {
+    for (int spin = 0; atomic_load(&p->done) < p->n_threads; spin++) {
         if (spin < SPIN_LIMIT / 8) CPU_RELAX();
         else sched_yield();
     }

@@ -67,6 +67,11 @@ struct xuan_ctx {
     /* MLA: the projected queries (B x heads x key_length_mla), the q_lora
      * rows, one head's gathered rows in and out, the heads' V outputs */
     float *mla_q, *mla_qa, *mla_a, *mla_b, *mla_o;
+    /* One token's many small products in one dispatch (MLA's per-head
+     * slices, the routed experts): mv_cap items and their weights. */
+    xuan_matvec *mv;
+    xuan_weight *mv_w;
+    size_t mv_cap;
     void *mm_scratch;
     size_t xr_cap; /* floats in xr */
 
@@ -107,6 +112,12 @@ static void *alloc_f(size_t n, size_t *total, bool *fail) {
 }
 
 static size_t max_sz(size_t a, size_t b) { return a > b ? a : b; }
+
+/* The scratch xuan_matvec_many needs for n items of w's shape. */
+static size_t many_scratch(const xuan_weight *w, uint32_t n) {
+    xuan_matvec one = {.w = w};
+    return (size_t)n * xuan_matvec_many_scratch(&one, 1);
+}
 
 static void *alloc_i(size_t n, bool *fail) {
     if (*fail) return NULL;
@@ -206,7 +217,7 @@ xuan_ctx *xuan_ctx_new(const xuan_model *m, const xuan_ctx_params *pp, xuan_erro
     size_t total = 0;
     c->x = alloc_f(B * d, &total, &fail);
     c->xn = alloc_f(B * d, &total, &fail);
-    c->xr_cap = B * max_sz(max_sz(d, qd), max_sz(F, hp->n_ff_exp));
+    c->xr_cap = max_sz(B, hp->n_expert_used) * max_sz(max_sz(d, qd), max_sz(F, hp->n_ff_exp));
     c->xr = alloc_f(c->xr_cap, &total, &fail);
     c->q = alloc_f(B * qd, &total, &fail);
     c->k = alloc_f(B * kvd, &total, &fail);
@@ -222,9 +233,9 @@ xuan_ctx *xuan_ctx_new(const xuan_model *m, const xuan_ctx_params *pp, xuan_erro
         c->moe_sel = alloc_i(B * K, &fail);
         c->moe_rows = alloc_i(B, &fail);
         c->moe_x = alloc_f(B * d, &total, &fail);
-        c->moe_g = alloc_f(B * Fe, &total, &fail);
-        c->moe_u = alloc_f(B * Fe, &total, &fail);
-        c->moe_h = alloc_f(B * Fe, &total, &fail);
+        c->moe_g = alloc_f(max_sz(B, K) * Fe, &total, &fail); /* K rows: one token's experts */
+        c->moe_u = alloc_f(max_sz(B, K) * Fe, &total, &fail);
+        c->moe_h = alloc_f(max_sz(B, K) * Fe, &total, &fail);
         c->moe_y = alloc_f(B * K * d, &total, &fail);
     }
     if (hp->n_expert_shared) c->sh_out = alloc_f(B * d, &total, &fail);
@@ -237,6 +248,12 @@ xuan_ctx *xuan_ctx_new(const xuan_model *m, const xuan_ctx_params *pp, xuan_erro
         c->mla_o = alloc_f(B * H * hp->head_dim_v_mla, &total, &fail);
     }
     if (hp->swa_pattern) c->cs_swa = alloc_f(B * hp->n_rot, &total, &fail);
+    c->mv_cap = max_sz(hp->mla ? hp->n_heads : 0, 2 * (size_t)hp->n_expert_used);
+    if (c->mv_cap && !fail) {
+        c->mv = xuan_calloc(c->mv_cap, sizeof *c->mv);
+        c->mv_w = xuan_calloc(c->mv_cap, sizeof *c->mv_w);
+        if (!c->mv || !c->mv_w) fail = true;
+    }
     c->out_cap = p.n_seq_max;
     c->logits = alloc_f(c->out_cap * hp->n_vocab, &total, &fail);
     /* scores (n_ctx) + rounded q (head_dim) + a quantized V row as floats
@@ -271,6 +288,13 @@ xuan_ctx *xuan_ctx_new(const xuan_model *m, const xuan_ctx_params *pp, xuan_erro
                 xuan_weight one = *hw[i];
                 one.n_rows /= hp->n_heads;
                 scratch = max_sz(scratch, xuan_matmul_scratch_size(&one, (int64_t)B));
+                scratch = max_sz(scratch, many_scratch(&one, hp->n_heads));
+            }
+        for (size_t i = 0; i < sizeof ex / sizeof ex[0]; i++)
+            if (ex[i]->data) {
+                xuan_weight one = *ex[i];
+                one.n_rows /= hp->n_expert;
+                scratch = max_sz(scratch, many_scratch(&one, 2 * hp->n_expert_used));
             }
     }
     c->mm_scratch = fail ? NULL : xuan_malloc_aligned(scratch ? scratch : 64);
@@ -298,6 +322,8 @@ void xuan_ctx_free(xuan_ctx *c) {
                      c->mla_b, c->mla_o};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) xuan_free_aligned(bufs[i]);
     xuan_free_aligned(c->qq);
+    xuan_free(c->mv);
+    xuan_free(c->mv_w);
     xuan_free_aligned(c->mm_scratch);
     xuan_free(c);
 }
@@ -380,6 +406,26 @@ static void mm(xuan_ctx *c, const xuan_weight *w, const float *x, int64_t n, flo
         in = c->xr;
     }
     xuan_matmul(c->pool, w, in, n, y, c->mm_scratch);
+}
+
+/* One token's products y_i = W_i x_i, the n items set in c->mv, in one
+ * dispatch: each gives the bits mm gives it alone.  The inputs of F16 /
+ * BF16 weights are rounded first, item after item into xr. */
+static void mv_many(xuan_ctx *c, size_t n) {
+    XUAN_ASSERT(n <= c->mv_cap);
+    size_t used = 0;
+    for (size_t i = 0; i < n; i++) {
+        xuan_matvec *it = &c->mv[i];
+        const uint32_t t = it->w->type;
+        if (t != XUAN_TYPE_F16 && t != XUAN_TYPE_BF16) continue;
+        const size_t cols = (size_t)it->w->n_cols;
+        XUAN_ASSERT(used + cols <= c->xr_cap);
+        if (t == XUAN_TYPE_F16) xuan_op_round_f16(it->x, c->xr + used, (int64_t)cols);
+        else xuan_op_round_bf16(it->x, c->xr + used, (int64_t)cols);
+        it->x = c->xr + used;
+        used += cols;
+    }
+    xuan_matvec_many(c->pool, c->mv, (int)n, c->mm_scratch);
 }
 
 /* ================================================================ attention */
@@ -659,11 +705,13 @@ static uint64_t group_mask(const xuan_hparams *hp, const float *p) {
             if (i != a && q[i] > q[b]) b = i;
         score[g] = (float)((double)q[a] + (double)q[b]); /* ggml_sum_rows: a double sum */
     }
+    /* The loader checked n_group_used <= G <= 64, so each round finds a
+     * group not yet kept. */
     uint64_t keep = 0;
-    for (uint32_t k = 0; k < hp->n_group_used; k++) {
-        int32_t best = -1;
+    for (uint32_t k = 0; k < hp->n_group_used && k < G; k++) {
+        uint32_t best = G;
         for (uint32_t g = 0; g < G; g++)
-            if (!(keep >> g & 1) && (best < 0 || score[g] > score[best])) best = (int32_t)g;
+            if (!(keep >> g & 1) && (best == G || score[g] > score[best])) best = g;
         keep |= (uint64_t)1 << best;
     }
     return keep;
@@ -699,7 +747,25 @@ static void moe_ffn(xuan_ctx *c, uint32_t il, uint32_t n) {
         if (hp->expert_scale != 0.0f && hp->expert_scale != 1.0f)
             for (uint32_t k = 0; k < K; k++) w[k] *= hp->expert_scale;
     }
-    for (uint32_t e = 0; e < E; e++) {
+    if (n == 1) { /* one token: its experts' gate and up in one dispatch, then their down */
+        for (uint32_t k = 0; k < K; k++) {
+            const uint32_t e = (uint32_t)c->moe_sel[k];
+            c->mv_w[2 * k] = expert(&L->up_exps, e, E);
+            c->mv_w[2 * k + 1] = expert(&L->gate_exps, e, E);
+            c->mv[2 * k] = (xuan_matvec){&c->mv_w[2 * k], c->xn, c->moe_u + (size_t)k * Fe};
+            c->mv[2 * k + 1] = (xuan_matvec){&c->mv_w[2 * k + 1], c->xn, c->moe_g + (size_t)k * Fe};
+        }
+        mv_many(c, 2 * (size_t)K);
+        for (uint32_t k = 0; k < K; k++) {
+            const size_t o = (size_t)k * Fe;
+            if (c->simd >= XUAN_SIMD_AVX2) xuan_op_swiglu_avx2(c->moe_g + o, c->moe_u + o, c->moe_h + o, Fe);
+            else xuan_op_swiglu(c->moe_g + o, c->moe_u + o, c->moe_h + o, Fe);
+            c->mv_w[k] = expert(&L->down_exps, (uint32_t)c->moe_sel[k], E);
+            c->mv[k] = (xuan_matvec){&c->mv_w[k], c->moe_h + o, c->moe_y + (size_t)k * d};
+        }
+        mv_many(c, K);
+    }
+    for (uint32_t e = 0; e < E && n > 1; e++) {
         uint32_t m = 0; /* rows (t * K + k) routed to e, in token order */
         for (uint32_t i = 0; i < n * K; i++)
             if (c->moe_sel[i] == (int32_t)e) c->moe_rows[m++] = (int32_t)i;
@@ -806,6 +872,22 @@ static void mla_attention(xuan_ctx *c, uint32_t il, uint32_t n) {
     }
     mm(c, &L->wkv_a, c->xn, n, c->k);
     per_token(c, il, n, TOK_MLA);
+    if (n == 1) { /* the heads' slices in one dispatch each way */
+        for (uint32_t h = 0; h < H; h++) {
+            c->mv_w[h] = expert(&L->wk_b, h, (uint32_t)H);
+            c->mv[h] = (xuan_matvec){&c->mv_w[h], c->mla_q + h * kml, c->q + h * hd};
+        }
+        mv_many(c, H);
+        for (uint32_t h = 0; h < H; h++) memcpy(c->q + h * hd + kvl, c->mla_q + h * kml + nope, r * sizeof(float));
+        run_attention(c, il, n);
+        for (uint32_t h = 0; h < H; h++) {
+            c->mv_w[h] = expert(&L->wv_b, h, (uint32_t)H);
+            c->mv[h] = (xuan_matvec){&c->mv_w[h], c->att + h * kvl, c->mla_o + h * vml};
+        }
+        mv_many(c, H);
+        mm(c, &L->wo, c->mla_o, n, c->xn);
+        return;
+    }
     for (uint32_t h = 0; h < H; h++) { /* Q = (attn_k_b . q_nope) | q_pe */
         for (uint32_t t = 0; t < n; t++)
             memcpy(c->mla_a + t * nope, c->mla_q + (t * H + h) * kml, nope * sizeof(float));

@@ -270,6 +270,77 @@ static void matmul(xuan_pool *pool, const xuan_weight *w, const float *x, int64_
     xuan_pool_run(pool, compute_part, &j);
 }
 
+/* ---- many one-token products in one dispatch ---------------------------- */
+
+typedef struct many_job {
+    const xuan_matvec *items;
+    int n_items;
+    const uint8_t *const *act; /* per item: its activation row (or x itself) */
+    const xuan_vec_dot_fn *dot;
+    int64_t n_rows; /* all items' rows together */
+} many_job;
+
+/* Thread ith takes an equal share of all the items' rows, in order. */
+static void many_part(void *ctx, int ith, int nth) {
+    const many_job *j = ctx;
+    const int64_t r0 = j->n_rows * ith / nth, r1 = j->n_rows * (ith + 1) / nth;
+    int64_t base = 0;
+    for (int i = 0; i < j->n_items && base < r1; i++) {
+        const xuan_weight *w = j->items[i].w;
+        const int64_t lo = r0 > base ? r0 - base : 0, hi = r1 - base < w->n_rows ? r1 - base : w->n_rows;
+        if (lo < hi) {
+            uint64_t wr = 0;
+            XUAN_ASSERT(xuan_type_row_size(w->type, (uint64_t)w->n_cols, &wr));
+            const uint8_t *wd = w->data;
+            for (int64_t r = lo; r < hi; r++) {
+                if (r + PREFETCH_ROWS < hi) {
+                    const char *p = (const char *)wd + (size_t)(r + PREFETCH_ROWS) * wr;
+                    for (size_t off = 0; off < wr; off += 64) __builtin_prefetch(p + off, 0, 2);
+                }
+                j->items[i].y[r] = j->dot[i](w->n_cols, wd + (size_t)r * wr, j->act[i]);
+            }
+        }
+        base += w->n_rows;
+    }
+}
+
+size_t xuan_matvec_many_scratch(const xuan_matvec *items, int n_items) {
+    size_t n = (size_t)n_items * 2 * sizeof(void *);
+    for (int i = 0; i < n_items; i++) {
+        uint32_t act = xuan_quant_vec_dot_type(items[i].w->type);
+        if (act != XUAN_TYPE_F32) n += align64(act_row_bytes(act, items[i].w->n_cols));
+    }
+    return n + 64;
+}
+
+void xuan_matvec_many(xuan_pool *pool, const xuan_matvec *items, int n_items, void *scratch) {
+    if (n_items <= 0) return;
+    XUAN_ASSERT(scratch != NULL);
+    const xuan_simd simd = xuan_cpu_get()->simd;
+    const uint8_t **act = scratch;
+    xuan_vec_dot_fn *dot = (xuan_vec_dot_fn *)(void *)(act + n_items);
+    uint8_t *buf = (uint8_t *)(dot + n_items);
+    buf = (uint8_t *)(((uintptr_t)buf + 63) & ~(uintptr_t)63);
+    int64_t rows = 0;
+    for (int i = 0; i < n_items; i++) {
+        const xuan_weight *w = items[i].w;
+        XUAN_ASSERT(xuan_weight_check(w, NULL, NULL) == 0);
+        const uint32_t at = xuan_quant_vec_dot_type(w->type);
+        /* the kernel xuan_matmul takes for one token */
+        dot[i] = w->type == XUAN_TYPE_F16 ? xuan_dot_f16_single_kernel(simd) : xuan_dot_kernel(simd, w->type);
+        if (at == XUAN_TYPE_F32) {
+            act[i] = (const uint8_t *)items[i].x;
+        } else {
+            xuan_quantize_act(at, items[i].x, buf, w->n_cols);
+            act[i] = buf;
+            buf += align64(act_row_bytes(at, w->n_cols));
+        }
+        rows += w->n_rows;
+    }
+    many_job j = {items, n_items, act, dot, rows};
+    xuan_pool_run(pool, many_part, &j);
+}
+
 void xuan_matmul(xuan_pool *pool, const xuan_weight *w, const float *x, int64_t n_tok, float *y,
                  void *scratch) {
     matmul(pool, w, x, n_tok, y, scratch, XUAN_MM_2D);
