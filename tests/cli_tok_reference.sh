@@ -9,7 +9,7 @@ set -euo pipefail
 : "${XUAN_SRC:?}" "${XUAN_SHARED:?}" "${XUAN_TMP:?}" "${XUAN_PEER_DIR:?}"
 command -v node >/dev/null || { echo "SKIP: node is not installed"; exit 0; }
 set +e
-bash "$XUAN_SRC/scripts/peer.sh" "$XUAN_PEER_DIR" tools
+bash "$XUAN_SRC/scripts/peer.sh" "$XUAN_PEER_DIR" test-tools
 rc=$?
 [ $rc -eq 3 ] && { echo "SKIP: npm registry unreachable"; exit 0; }
 [ $rc -ne 0 ] && exit $rc
