@@ -153,7 +153,7 @@ typedef struct xuan_chat_template_opts {
                                    0 = the clock, or $XUAN_JINJA_NOW when that is set */
     /* Bounds; 0 = the default.  A render past any of them fails with a
      * one-line error (XUAN_ERR_FULL, or XUAN_ERR_NOMEM for memory). */
-    uint64_t max_steps;         /* default 20,000,000 evaluation steps (~0.5 s) */
+    uint64_t max_steps;         /* default 20,000,000 evaluation steps (about 1 s) */
     uint32_t max_depth;         /* default 1000 nested frames (expressions, blocks, macro calls) */
     uint64_t max_output;        /* default 16 MiB: any string the render builds */
     uint64_t max_memory;        /* default 256 MiB: the render's arena */

@@ -35,6 +35,7 @@ typedef struct jarena {
     size_t cap;        /* limit on `used`; exceeding it fails */
     jmp_buf *fail;     /* where an allocation failure unwinds to */
     xuan_error *err;   /* filled before unwinding */
+    const uint32_t *line; /* the template line being evaluated, for messages; may be NULL */
 } jarena;
 
 void ja_init(jarena *a, size_t cap, jmp_buf *fail, xuan_error *err);

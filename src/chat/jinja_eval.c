@@ -1534,25 +1534,34 @@ static void exec_for(rctx *c, const jnode *x, jscope *env, jsb *out) {
     if (is_obj(it)) it = obj_pairs(c, it.u.obj, 1);
     const jarr *src = it.u.arr;
     const jnode *var = x->a;
-    jv *items = ja_alloc(c->a, (src->n + 1) * sizeof(jv));
-    size_t n = 0;
-    for (size_t i = 0; i < src->n; i++) {
-        jv cur = src->v[i];
-        charge(c, 1);
-        if (var->kind == J_TUPLE) {
-            if (cur.t != JV_ARRAY || cur.u.arr->tuple) fail(c, "cannot unpack non-iterable type: %s", type_name(cur));
-            if (cur.u.arr->n != var->n) fail(c, "too %s items to unpack", var->n > cur.u.arr->n ? "few" : "many");
+    /* without a filter the items are the iterable itself (nothing can
+     * change an array while it is iterated) */
+    jv *items = src->v;
+    size_t n = src->n;
+    if (test || var->kind == J_TUPLE) {
+        items = test ? ja_alloc(c->a, (src->n + 1) * sizeof(jv)) : src->v;
+        n = 0;
+        for (size_t i = 0; i < src->n; i++) {
+            jv cur = src->v[i];
+            charge(c, 1);
+            if (var->kind == J_TUPLE) {
+                if (cur.t != JV_ARRAY || cur.u.arr->tuple) fail(c, "cannot unpack non-iterable type: %s", type_name(cur));
+                if (cur.u.arr->n != var->n) fail(c, "too %s items to unpack", var->n > cur.u.arr->n ? "few" : "many");
+            }
+            if (test) {
+                jscope *ls = scope_new(c, scope);
+                assign(c, var, cur, ls);
+                if (!truthy(eval(c, test, ls))) continue;
+                items[n] = cur;
+            }
+            n++;
         }
-        if (test) {
-            jscope *ls = scope_new(c, scope);
-            assign(c, var, cur, ls);
-            if (!truthy(eval(c, test, ls))) continue;
-        }
-        items[n++] = cur;
     }
     bool none = true;
+    /* One loop object, updated in place: the reference makes a new one per
+     * iteration, which only a template that keeps `loop` itself could tell. */
+    jv loop = jv_object(c->a, JV_OBJECT);
     for (size_t i = 0; i < n; i++) {
-        jv loop = jv_object(c->a, JV_OBJECT);
         jobj *o = loop.u.obj;
         jobj_set(c->a, o, (jstr){"index", 5}, jv_int((double)i + 1));
         jobj_set(c->a, o, (jstr){"index0", 6}, jv_int((double)i));
@@ -1657,6 +1666,7 @@ void jinja_render(const jtemplate *t, jarena *a, const jinja_limits *lim, const 
                   xuan_buf *out) {
     rctx c = {.a = a, .max_steps = lim->max_steps, .max_depth = lim->max_depth, .max_output = lim->max_output,
               .now = lim->now, .line = 1};
+    a->line = &c.line;
     jscope *root = scope_new(&c, NULL);
     static const struct { const char *name; fkind k; } fns[] = {
         {"namespace", F_NAMESPACE}, {"raise_exception", F_RAISE}, {"range", F_RANGE}, {"strftime_now", F_STRFTIME}};
@@ -1678,5 +1688,6 @@ void jinja_render(const jtemplate *t, jarena *a, const jinja_limits *lim, const 
     jsb_init(&b, a, lim->max_output);
     exec_block(&c, t->body, t->n, root, &b);
     if (c.ctrl != CTRL_NONE) ja_throw(a, XUAN_ERR_FORMAT, "line %u: break or continue outside a loop", (unsigned)c.line);
+    a->line = NULL;
     if (xuan_buf_append(out, b.p ? b.p : "", b.n)) ja_throw(a, XUAN_ERR_NOMEM, "out of memory");
 }

@@ -41,10 +41,15 @@ void ja_free(jarena *a) {
 
 void ja_throw(jarena *a, xuan_status code, const char *fmt, ...) {
     if (a->err) {
+        char msg[400];
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(a->err->msg, sizeof a->err->msg, fmt, ap);
+        vsnprintf(msg, sizeof msg, fmt, ap);
         va_end(ap);
+        if (a->line && strncmp(msg, "line ", 5) != 0)
+            snprintf(a->err->msg, sizeof a->err->msg, "line %u: %s", (unsigned)*a->line, msg);
+        else
+            snprintf(a->err->msg, sizeof a->err->msg, "%s", msg);
         a->err->code = code;
     }
     longjmp(*a->fail, 1);
@@ -390,6 +395,7 @@ void jv_tojson(jsb *out, jv v, int indent, bool ensure_ascii, bool sort_keys, co
     case JV_STR: put_json_string(out, v.u.s, ensure_ascii); return;
     case JV_ARRAY: {
         const jarr *a = v.u.arr;
+        if (a->tuple) ja_throw(out->a, XUAN_ERR_FORMAT, "cannot convert a tuple to JSON");
         jsb_putc(out, '[');
         for (size_t i = 0; i < a->n; i++) {
             if (i) jsb_put(out, isep.p, isep.n);
