@@ -23,6 +23,14 @@ struct jchunk {
     _Alignas(16) unsigned char data[];
 };
 
+/* Standard chunks are kept for the next parse or render of the same thread
+ * (at most CACHE_CHUNKS of them): freeing them to malloc lets glibc trim the
+ * heap and the next render fault the pages in again, which cost 2-30x the
+ * render itself on the virtual machines we measured (docs/perf.md). */
+enum { CHUNK_BYTES = 256 << 10, CACHE_CHUNKS = 8 };
+static _Thread_local jchunk *chunk_cache;
+static _Thread_local int chunk_cache_n;
+
 void ja_init(jarena *a, size_t cap, jmp_buf *fail, xuan_error *err) {
     memset(a, 0, sizeof *a);
     a->cap = cap;
@@ -33,7 +41,13 @@ void ja_init(jarena *a, size_t cap, jmp_buf *fail, xuan_error *err) {
 void ja_free(jarena *a) {
     for (jchunk *c = a->head, *next; c; c = next) {
         next = c->next;
-        xuan_free(c);
+        if (c->size == CHUNK_BYTES - sizeof(jchunk) && chunk_cache_n < CACHE_CHUNKS) {
+            c->next = chunk_cache;
+            chunk_cache = c;
+            chunk_cache_n++;
+        } else {
+            xuan_free(c);
+        }
     }
     a->head = NULL;
     a->used = 0;
@@ -62,9 +76,15 @@ void *ja_alloc(jarena *a, size_t n) {
         ja_throw(a, XUAN_ERR_NOMEM, "template memory limit reached (%zu bytes)", a->cap);
     jchunk *c = a->head;
     if (!c || c->size - c->used < n) {
-        size_t size = n > 65536 - sizeof(jchunk) ? n : 65536 - sizeof(jchunk);
-        c = xuan_malloc(sizeof(jchunk) + size);
-        if (!c) ja_throw(a, XUAN_ERR_NOMEM, "out of memory rendering a template");
+        size_t size = n > CHUNK_BYTES - sizeof(jchunk) ? n : CHUNK_BYTES - sizeof(jchunk);
+        if (size == CHUNK_BYTES - sizeof(jchunk) && chunk_cache) {
+            c = chunk_cache;
+            chunk_cache = c->next;
+            chunk_cache_n--;
+        } else {
+            c = xuan_malloc(sizeof(jchunk) + size);
+            if (!c) ja_throw(a, XUAN_ERR_NOMEM, "out of memory rendering a template");
+        }
         c->size = size;
         c->used = 0;
         c->next = a->head;
