@@ -229,10 +229,11 @@ static jstr lx_consume(lexer *l, pred p, char quote) {
                 jsb_put(&b, u, (size_t)k);
                 continue;
             }
-            const char *m = strchr("ntrbfv'\"\\", e);
-            if (!e || !m) lx_fail(l, "unexpected escaped character in a string");
-            static const char out[] = "\n\t\r\b\f\v'\"\\";
-            jsb_putc(&b, out[m - "ntrbfv'\"\\"]);
+            static const char in[] = "ntrbfv'\"\\", out[] = "\n\t\r\b\f\v'\"\\";
+            size_t k = 0;
+            while (in[k] && in[k] != e) k++;
+            if (!in[k]) lx_fail(l, "unexpected escaped character in a string");
+            jsb_putc(&b, out[k]);
             continue;
         }
         size_t w = p == P_SPACE ? js_space_len(s + l->pos, n - l->pos) : 1;
