@@ -81,5 +81,16 @@ fails_with "no --messages" 2 "--messages FILE.json is required" -- \
   "$X" template --file "$T/Qwen-Qwen2.5-7B-Instruct.jinja"
 fails_with "a model without a template" 1 "no tokenizer.chat_template" -- \
   "$X" template -m "$XUAN_SHARED/vocab/ggml-vocab-gpt-2.gguf" --messages "$d/sys.json"
+# xuan run: the model's own template through the engine, --template-file, a bad file refused at load
+"$X" synth --preset tiny --vocab-from "$XUAN_SHARED/vocab/ggml-vocab-phi-3.gguf" -o "$d/tiny-phi3.gguf" --force >/dev/null 2>&1
+"$X" run -m "$d/tiny-phi3.gguf" -p Hi -n 1 --temp 0 -v >/dev/null 2>"$d/run.err"
+if grep -q -- "---- prompt (jinja (model)) ----" "$d/run.err" && grep -qF '<|user|>' "$d/run.err"; then echo "ok: run renders the model's template"
+else echo "FAIL: run did not render the model's template: $(head -c 300 "$d/run.err")"; fails=$((fails + 1)); fi
+printf '{{ bos_token }}[U]{{ messages[-1].content }}[A]' >"$d/mine.jinja"
+"$X" run -m "$d/tiny-phi3.gguf" -p Hi -n 1 --temp 0 -v --template-file "$d/mine.jinja" >/dev/null 2>"$d/run.err"
+if grep -qF '<s>[U]Hi[A]' "$d/run.err"; then echo "ok: run --template-file"
+else echo "FAIL: run --template-file: $(head -c 300 "$d/run.err")"; fails=$((fails + 1)); fi
+fails_with "run --template-file with an unsupported statement" 2 "line 3: unsupported statement 'raw'" -- \
+  "$X" run -m "$d/tiny-phi3.gguf" -p Hi -n 1 --template-file "$d/raw.jinja"
 [ "$fails" -eq 0 ] || { echo "FAIL: $fails checks"; exit 1; }
 echo "all template verb checks passed"
