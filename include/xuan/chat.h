@@ -18,9 +18,26 @@
  *     // prompt.data is the text to tokenize (special tokens appear literally)
  *     xuan_buf_free(&prompt);
  *
- * There is no Jinja interpreter here.  Each format is a small hand-written
- * renderer that reproduces one real template (named in docs/chat_templates.md
- * and in tests/golden/chat) byte for byte, including its quirks: Llama 3
+ * Templates as models ship them: a Jinja interpreter (the subset chat
+ * templates use, with @huggingface/jinja's semantics; docs/chat_templates.md)
+ * renders the GGUF's own `tokenizer.chat_template`, parsed once per model:
+ *
+ *     xuan_chat_template *t;
+ *     if (xuan_chat_template_parse(text, len, &t, &err) != 0)
+ *         die(err.msg);      // "line 12: unsupported statement 'raw'"
+ *     xuan_chat_template_opts o = xuan_chat_template_opts_default();
+ *     o.tools_json = "[{...}]";  o.kwargs_json = "{\"enable_thinking\": false}";
+ *     o.bos_token = "<|begin_of_text|>";
+ *     if (xuan_chat_template_render(t, messages_json, &o, &prompt, &err) != 0) die(err.msg);
+ *     xuan_chat_template_free(t);
+ *
+ * and the model's answer is split back into reasoning, text and OpenAI-style
+ * tool calls by xuan_chat_parse_output() in the template family's syntax.
+ *
+ * The hand-written renderers below (xuan_chat_render) remain as the
+ * `--template NAME` fallback for models without a usable template: each
+ * reproduces one real template (named in docs/chat_templates.md and in
+ * tests/golden/chat) byte for byte, including its quirks: Llama 3
  * trims contents, Mistral v0.3 moves the system text in front of the *last*
  * user turn (and drops it when the conversation ends with an answer),
  * R1-Distill strips everything up to `</think>` from assistant turns, Yi
@@ -30,9 +47,10 @@
  *
  * Where a template raises an exception (Mistral: roles that do not
  * alternate), rendering fails with XUAN_ERR_USAGE and the template's message.
- * Tool calls are not modelled: a "tool"/"ipython" message is refused with
- * XUAN_ERR_UNSUPPORTED by formats whose template would render it specially
- * (Qwen2.5 renders it, as its template does without tool_calls).
+ * Tool calls are not modelled by the hand-written renderers: a
+ * "tool"/"ipython" message is refused with XUAN_ERR_UNSUPPORTED by formats
+ * whose template would render it specially (Qwen2.5 renders it, as its
+ * template does without tool_calls).
  */
 #ifndef XUAN_CHAT_H
 #define XUAN_CHAT_H
@@ -117,6 +135,89 @@ const char *xuan_chat_end_of_turn(xuan_chat_format f);
  * keeps its previous length. */
 int xuan_chat_render(xuan_chat_format f, const xuan_chat_msg *msgs, size_t n,
                      const xuan_chat_opts *opts, xuan_buf *out, xuan_error *err);
+
+/* ---- Jinja templates ------------------------------------------------------ */
+
+/* A parsed template: immutable after parsing, so one may be rendered from
+ * several threads at once (each render has its own arena). */
+typedef struct xuan_chat_template xuan_chat_template;
+
+typedef struct xuan_chat_template_opts {
+    const char *tools_json;     /* a JSON array of tool definitions, NULL = `tools` undefined */
+    const char *kwargs_json;    /* a JSON object of extra variables (enable_thinking,
+                                   reasoning_effort, ...), NULL = none */
+    bool add_generation_prompt;
+    const char *bos_token;      /* NULL = "" */
+    const char *eos_token;      /* NULL = "" */
+    int64_t now;                /* strftime_now()'s time in Unix seconds (local time zone);
+                                   0 = the clock, or $XUAN_JINJA_NOW when that is set */
+    /* Bounds; 0 = the default.  A render past any of them fails with a
+     * one-line error (XUAN_ERR_FULL, or XUAN_ERR_NOMEM for memory). */
+    uint64_t max_steps;         /* default 20,000,000 evaluation steps (about 1 s) */
+    uint32_t max_depth;         /* default 1000 nested frames (expressions, blocks, macro calls) */
+    uint64_t max_output;        /* default 16 MiB: any string the render builds */
+    uint64_t max_memory;        /* default 256 MiB: the render's arena */
+} xuan_chat_template_opts;
+
+/* add_generation_prompt = true, everything else 0 / NULL. */
+xuan_chat_template_opts xuan_chat_template_opts_default(void);
+
+/* Parses template text (need not be NUL-terminated).  On failure returns
+ * XUAN_ERR_FORMAT (syntax, an unsupported statement) with a message
+ * "line N: ..." naming the construct, or XUAN_ERR_NOMEM / _USAGE
+ * (text over 4 MiB).  *out is freed with xuan_chat_template_free. */
+int xuan_chat_template_parse(const char *text, size_t len, xuan_chat_template **out, xuan_error *err);
+/* The GGUF's tokenizer.chat_template parsed; XUAN_ERR_NOTFOUND when it has none. */
+int xuan_chat_template_from_gguf(const xuan_gguf *g, xuan_chat_template **out, xuan_error *err);
+void xuan_chat_template_free(xuan_chat_template *t); /* NULL is fine */
+/* Filters and tests the interpreter lacks do not fail the parse, because
+ * @huggingface/jinja (the reference) only fails when a render reaches them
+ * (Llama 3.1's `reject` is on its built-in-tools branch).  This returns 0
+ * when the template has none, else XUAN_ERR_UNSUPPORTED with the first one
+ * ("line 29: filter 'reject'"), for callers that refuse such templates. */
+int xuan_chat_template_check(const xuan_chat_template *t, xuan_error *err);
+
+/* Renders `messages` (a JSON array of {role, content, ...}; content a string
+ * or a list of parts {type, text}; any other fields are passed through:
+ * tool_calls, reasoning_content, name, ...) and appends the text to out.
+ * Returns 0, XUAN_ERR_USAGE (bad JSON, or the template raised: the message
+ * quotes it), XUAN_ERR_FORMAT (a runtime error: "line 7: cannot ..."),
+ * XUAN_ERR_FULL (a bound) or XUAN_ERR_NOMEM.  On failure out keeps its length. */
+int xuan_chat_template_render(const xuan_chat_template *t, const char *messages_json,
+                              const xuan_chat_template_opts *opts, xuan_buf *out, xuan_error *err);
+/* The same from plain role/content pairs. */
+int xuan_chat_template_render_msgs(const xuan_chat_template *t, const xuan_chat_msg *msgs, size_t n,
+                                   const xuan_chat_template_opts *opts, xuan_buf *out, xuan_error *err);
+
+/* ---- the model's output -------------------------------------------------- */
+
+/* How a template family writes reasoning and tool calls. */
+typedef enum xuan_chat_syntax {
+    XUAN_CHAT_SYNTAX_PLAIN = 0, /* text only; a leading <think>...</think> is still split off */
+    XUAN_CHAT_SYNTAX_HERMES,    /* Qwen 2.5/3, Hermes: <think>, <tool_call>{"name", "arguments"}</tool_call> */
+    XUAN_CHAT_SYNTAX_LLAMA3,    /* Llama 3.1-3.3: {"name", "parameters"} JSON, or <|python_tag|> */
+    XUAN_CHAT_SYNTAX_MISTRAL,   /* Mistral: [TOOL_CALLS] [{"name", "arguments"}, ...] */
+    XUAN_CHAT_SYNTAX_HARMONY,   /* gpt-oss: <|channel|>analysis / final, to=functions.NAME */
+} xuan_chat_syntax;
+
+/* The family a template text belongs to, from its distinctive markers. */
+xuan_chat_syntax xuan_chat_syntax_detect(const char *tmpl, size_t n);
+const char *xuan_chat_syntax_name(xuan_chat_syntax s);
+
+/* One answer, taken apart.  Strings are NUL-terminated, owned by the struct. */
+typedef struct xuan_chat_parsed {
+    char *content;          /* the answer text ("" when there is none) */
+    char *reasoning;        /* thinking text, NULL when there was none */
+    char *tool_calls_json;  /* OpenAI's [{"id", "type": "function", "function": {"name",
+                               "arguments": "<JSON text>"}}], NULL when there were none */
+    size_t n_tool_calls;
+} xuan_chat_parsed;
+
+/* Splits text (n bytes) by syntax s.  A malformed tool call is left in the
+ * content (as the model wrote it), not an error.  Returns 0 or XUAN_ERR_NOMEM. */
+int xuan_chat_parse_output(xuan_chat_syntax s, const char *text, size_t n, xuan_chat_parsed *out,
+                           xuan_error *err);
+void xuan_chat_parsed_free(xuan_chat_parsed *p);
 
 #ifdef __cplusplus
 }

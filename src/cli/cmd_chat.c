@@ -83,6 +83,7 @@ int cmd_chat(int argc, char **argv) {
         if (r > 0) continue;
         if (c == 'h') {
             printf("usage: xuan chat -m MODEL [-s SYSTEM] [-n N] [-c N] [-t N] [--temp T ...]\n"
+                   "  --template-file F (a Jinja chat template), --template NAME (a built-in renderer)\n"
                    "  in the chat: /system TEXT, /reset, /save FILE, /quit\n");
             return XUAN_EXIT_OK;
         }
@@ -93,14 +94,15 @@ int cmd_chat(int argc, char **argv) {
     engine e;
     int rc = engine_open("chat", &o, &e);
     if (rc) return rc;
-    if (!e.fmt) fprintf(stderr, "xuan chat: no chat template found; turns are joined raw (use --template NAME)\n");
+    if (!e.fmt && !e.jinja)
+        fprintf(stderr, "xuan chat: no chat template found; turns are joined raw (use --template-file F or --template NAME)\n");
     convo cv = {0};
     if (o.system && convo_add(&cv, "system", o.system)) {
         engine_close(&e);
         return cli_error("out of memory");
     }
     fprintf(stderr, "xuan chat — %s. /system TEXT, /reset, /save FILE, /quit; Ctrl-C stops a reply.\n",
-            e.fmt ? xuan_chat_format_name(e.fmt) : "raw");
+            e.jinja ? e.template_desc : e.fmt ? xuan_chat_format_name(e.fmt) : "raw");
     xuan_tok_ids ids = {0};
     xuan_buf reply = {0};
     xuan_error err = {0};

@@ -85,6 +85,7 @@ int engine_flag(const char *verb, engine_opts *o, int opt, const char *arg) {
     case EO_CACHE_K: return engine_cache_type(verb, "--cache-type-k", arg, &o->cp.type_k) ? -1 : 1;
     case EO_CACHE_V: return engine_cache_type(verb, "--cache-type-v", arg, &o->cp.type_v) ? -1 : 1;
     case EO_TEMPLATE: o->template_name = arg; return 1;
+    case EO_TEMPLATE_FILE: o->template_file = arg; return 1;
     case EO_NO_TEMPLATE: o->no_template = true; return 1;
     case EO_STOP:
         if (!arg[0]) {
@@ -172,7 +173,45 @@ int engine_open(const char *verb, const engine_opts *o, engine *e) {
         const int32_t *eog = xuan_tok_eog_ids(e->tok, &n_eog);
         for (size_t i = 0; i < n_eog; i++) xuan_sampler_ban(e->smp, eog[i], true);
     }
-    if (!o->no_template) e->fmt = fmt_override ? fmt_override : xuan_chat_detect_gguf(g);
+    if (o->template_name && o->template_file) {
+        engine_close(e);
+        return cli_usage_error(verb, "--template NAME and --template-file F exclude each other");
+    }
+    /* The prompt format: --template-file F, else --template NAME (a built-in
+     * renderer), else the model's own tokenizer.chat_template through the
+     * Jinja engine; a model template that does not parse falls back to the
+     * built-in renderer of its family, if any, with a warning. */
+    e->template_desc = "raw";
+    if (!o->no_template && o->template_file) {
+        char *text = NULL;
+        size_t len = 0;
+        if (xuan_read_file(o->template_file, (uint64_t)8 << 20, &text, &len, &err) ||
+            xuan_chat_template_parse(text, len, &e->jinja, &err)) {
+            xuan_free(text);
+            engine_close(e);
+            return cli_usage_error(verb, "--template-file %s: %s", o->template_file, err.msg);
+        }
+        e->fmt = xuan_chat_detect(text, len);
+        xuan_free(text);
+        e->template_desc = "jinja (--template-file)";
+    } else if (!o->no_template && fmt_override) {
+        e->fmt = fmt_override;
+        e->template_desc = "built-in";
+    } else if (!o->no_template) {
+        e->fmt = xuan_chat_detect_gguf(g);
+        int trc = xuan_chat_template_from_gguf(g, &e->jinja, &err);
+        if (trc == 0) {
+            e->template_desc = "jinja (model)";
+        } else if (trc != XUAN_ERR_NOTFOUND) {
+            fprintf(stderr, "xuan %s: warning: %s; %s\n", verb, err.msg,
+                    e->fmt ? "using the built-in renderer of its family" : "turns are joined raw (use --template-file F)");
+            e->template_desc = e->fmt ? "built-in" : "raw";
+        } else {
+            e->template_desc = e->fmt ? "built-in" : "raw";
+        }
+    }
+    if (e->jinja && xuan_chat_template_check(e->jinja, &err) != 0 && o->verbose)
+        fprintf(stderr, "xuan %s: note: %s\n", verb, err.msg);
     const char *stops[20];
     size_t n = 0;
     for (size_t i = 0; i < o->n_stops; i++) stops[n++] = o->stops[i];
@@ -188,6 +227,7 @@ int engine_open(const char *verb, const engine_opts *o, engine *e) {
 }
 
 void engine_close(engine *e) {
+    xuan_chat_template_free(e->jinja);
     xuan_stop_free(e->stop);
     xuan_sampler_free(e->smp);
     xuan_ctx_free(e->ctx);
@@ -210,7 +250,12 @@ int engine_prompt(const engine *e, const engine_opts *o, const xuan_chat_msg *ms
     int rc = 0;
     char bos[128], eos[128];
     const char *bos_s = tok_text0(e->tok, xuan_tok_bos(e->tok), bos, sizeof bos);
-    if (e->fmt) {
+    if (e->jinja) {
+        xuan_chat_template_opts to = xuan_chat_template_opts_default();
+        to.bos_token = bos_s;
+        to.eos_token = tok_text0(e->tok, xuan_tok_eos(e->tok), eos, sizeof eos);
+        rc = xuan_chat_template_render_msgs(e->jinja, msgs, n, &to, &text, err);
+    } else if (e->fmt) {
         xuan_chat_opts co = xuan_chat_opts_default();
         co.bos_token = bos_s;
         co.eos_token = tok_text0(e->tok, xuan_tok_eos(e->tok), eos, sizeof eos);
@@ -224,7 +269,8 @@ int engine_prompt(const engine *e, const engine_opts *o, const xuan_chat_msg *ms
         return rc;
     }
     if (o->verbose) fprintf(stderr, "---- prompt (%s) ----\n%s\n---- end of prompt ----\n",
-                            e->fmt ? xuan_chat_format_name(e->fmt) : "raw", text.len ? text.data : "");
+                            e->jinja ? e->template_desc : e->fmt ? xuan_chat_format_name(e->fmt) : "raw",
+                            text.len ? text.data : "");
     /* Add BOS as the vocabulary asks, unless the template already wrote it. */
     uint32_t flags = XUAN_TOK_PARSE_SPECIAL | XUAN_TOK_ADD_SPECIAL;
     if (bos_s && bos_s[0] && text.len >= strlen(bos_s) && memcmp(text.data, bos_s, strlen(bos_s)) == 0)

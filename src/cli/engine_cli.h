@@ -18,7 +18,8 @@ typedef struct engine_opts {
     xuan_ctx_params cp;
     xuan_sampler_params sp;
     int32_t n_predict;
-    const char *template_name; /* --template */
+    const char *template_name; /* --template NAME: a built-in renderer instead of the model's Jinja */
+    const char *template_file; /* --template-file F: a Jinja template instead of the model's */
     bool no_template;          /* --no-template / --raw */
     bool ignore_eos;           /* --ignore-eos: never sample an end-of-generation token */
     const char *system;        /* -s / --system */
@@ -32,7 +33,7 @@ void engine_opts_init(engine_opts *o);
 /* Long-option ids shared by the verbs (values above 256). */
 enum {
     EO_TEMP = 300, EO_TOPK, EO_TOPP, EO_MINP, EO_REPEAT, EO_REPEAT_N, EO_PRESENCE, EO_FREQUENCY,
-    EO_SEED, EO_CACHE, EO_CACHE_K, EO_CACHE_V, EO_TEMPLATE, EO_NO_TEMPLATE, EO_STOP, EO_IGNORE_EOS, EO_LAST
+    EO_SEED, EO_CACHE, EO_CACHE_K, EO_CACHE_V, EO_TEMPLATE, EO_NO_TEMPLATE, EO_STOP, EO_IGNORE_EOS, EO_TEMPLATE_FILE, EO_LAST
 };
 /* The shared entries of a getopt_long table, terminated by a zero entry. */
 #define ENGINE_LONG_OPTS                                                                        \
@@ -45,7 +46,7 @@ enum {
     {"cache-type-v", 1, 0, EO_CACHE_V}, {"template", 1, 0, EO_TEMPLATE},                         \
     {"no-template", 0, 0, EO_NO_TEMPLATE}, {"raw", 0, 0, EO_NO_TEMPLATE},                       \
     {"system", 1, 0, 's'}, {"stop", 1, 0, EO_STOP}, {"verbose", 0, 0, 'v'},                     \
-    {"ignore-eos", 0, 0, EO_IGNORE_EOS}
+    {"ignore-eos", 0, 0, EO_IGNORE_EOS}, {"template-file", 1, 0, EO_TEMPLATE_FILE}
 #define ENGINE_SHORT_OPTS "m:n:c:t:b:s:v"
 
 /* Parses a --cache-type* argument (f16, q8_0, q4_0 ... as llama.cpp spells
@@ -68,7 +69,10 @@ typedef struct engine {
     xuan_ctx *ctx;
     xuan_sampler *smp;
     xuan_stop *stop;
-    xuan_chat_format fmt; /* XUAN_CHAT_UNKNOWN when raw */
+    xuan_chat_template *jinja; /* the Jinja template that renders prompts, NULL when fmt does */
+    xuan_chat_format fmt;      /* a built-in renderer (--template NAME, or the fallback when the
+                                  model's template does not parse); XUAN_CHAT_UNKNOWN when raw */
+    const char *template_desc; /* "jinja (model)", "jinja (F)", "qwen2.5 (built-in)", "raw" */
     double t_load_s;
 } engine;
 

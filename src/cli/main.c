@@ -18,6 +18,7 @@ static const verb VERBS[] = {
     {"chat", cmd_chat, "talk with a local model, multi-turn, with line editing"},
     {"bench", cmd_bench, "measure prompt and generation speed like llama-bench"},
     {"inspect", cmd_inspect, "summarise a GGUF file: shape, tokenizer, types, memory"},
+    {"template", cmd_template, "print the exact prompt a chat template renders for a conversation"},
     {"tokenize", cmd_tokenize, "turn text into token ids with a model's tokenizer"},
     {"quantize", cmd_quantize, "convert a GGUF to Q4_K_M, Q8_0, ... like llama-quantize"},
     {"synth", cmd_synth, "write a synthetic GGUF of a real model's shape (tests, benchmarks)"},
