@@ -5,7 +5,7 @@
 set -euo pipefail
 : "${XUAN_BIN:?}" "${XUAN_TMP:?}" "${XUAN_SRC:?}" "${XUAN_PEER_DIR:?}"
 rc=0; bash "$XUAN_SRC/scripts/peer.sh" "$XUAN_PEER_DIR" || rc=$?
-if [ $rc -eq 3 ]; then echo "SKIP: npm registry unreachable, llama.cpp reference not installed"; exit 0; fi
+if [ $rc -eq 3 ]; then echo "SKIP: npm registry unreachable, llama.cpp reference not installed"; exit 77; fi
 [ $rc -eq 0 ] || exit $rc
 cp "$XUAN_SRC/tests/peer/inspect.mjs" "$XUAN_PEER_DIR/xuan_inspect.mjs"
 dir="$XUAN_TMP/inspect_peer"; mkdir -p "$dir"

@@ -19,7 +19,7 @@ echo "$out" | grep -q "supported types: Q4_0, Q4_K_S, Q4_K_M, Q5_K_M, Q6_K, Q8_0
 
 peer_rc=0
 bash "$XUAN_SRC/scripts/peer.sh" "$XUAN_PEER_DIR" test-tools >"$T/peer.log" 2>&1 || peer_rc=$?
-if [ $peer_rc -eq 3 ]; then echo "SKIP: registry unreachable, peer not installed"; exit 0; fi
+if [ $peer_rc -eq 3 ]; then echo "SKIP: registry unreachable, peer not installed"; exit 77; fi
 [ $peer_rc -eq 0 ] || fail "scripts/peer.sh failed (see $T/peer.log)"
 LQ="$XUAN_PEER_DIR/llama.cpp/build/bin/llama-quantize"
 GEN="$XUAN_PEER_DIR/gen_gguf.py"

