@@ -212,7 +212,7 @@ enum {
     C_VTYPE_13, C_VTYPE_2_31, C_ARR_VTYPE_13, C_NESTED_DEEP,
     C_TTYPE_4, C_TTYPE_5, C_TTYPE_31, C_TTYPE_99, C_TTYPE_2_31,
     /* bad strings and names */
-    C_TNAME_NUL, C_TNAME_64, C_TNAME_EMPTY, C_KEY_NEWLINE,
+    C_TNAME_NUL, C_TNAME_64, C_TNAME_EMPTY, C_KEY_NEWLINE, C_KEY_UTF8_BAD, C_KEY_UTF8, C_KEY_EMPTY,
     /* alignment */
     C_MISALIGNED, C_ALIGN_0, C_ALIGN_3, C_ALIGN_U64, C_ALIGN_STR,
     /* duplicates, overlap, shapes */
@@ -288,7 +288,10 @@ static const mcase CASES[N_CASES] = {
     [C_TNAME_NUL] = {"name-nul", FMT, "tensor 0 has a NUL byte in its name", 0},
     [C_TNAME_64] = {"name-64-bytes", FMT, "tensor 0 has a name of 64 bytes (must be 1 to 63)", 0},
     [C_TNAME_EMPTY] = {"name-empty", FMT, "tensor 1 has a name of 0 bytes", 0},
-    [C_KEY_NEWLINE] = {"key-newline", FMT, "has unknown value type 77", 0},
+    [C_KEY_NEWLINE] = {"key-newline", FMT, "has byte 0x0a at", 0},
+    [C_KEY_UTF8_BAD] = {"key-utf8-invalid", FMT, "metadata key 0 (offset 24) has byte 0xff at 32", 0},
+    [C_KEY_UTF8] = {"key-utf8-valid", FMT, "has byte 0xc3 at 33", 0},
+    [C_KEY_EMPTY] = {"key-empty", FMT, "metadata key 1 (offset", 0},
 
     [C_MISALIGNED] = {"misaligned-offset", FMT, "tensor 'b' data offset 48 is not aligned to 32", 0},
     [C_ALIGN_0] = {"alignment-0", FMT, "general.alignment must be a u32 power of two", 0},
@@ -470,6 +473,15 @@ static void build_case(int id, bytes *b) {
         break;
     case C_KEY_NEWLINE: /* a key with a newline and an escape: the message must stay one line */
         kv_file_begin(b, 2); kv_head(b, "evil\nkey\x1b[2J", 77); zeros(b, 8);
+        break;
+    case C_KEY_UTF8_BAD: /* the first key's first byte is not UTF-8 (issue 16) */
+        header(b, 3, 0, 1); kv_str(b, "\xffgeneral.architecture", "llama");
+        break;
+    case C_KEY_UTF8: /* valid UTF-8 is still not a GGUF key */
+        header(b, 3, 0, 1); kv_str(b, "g\xc3\xa9n\xc3\xa9ral.name", "x");
+        break;
+    case C_KEY_EMPTY:
+        header(b, 3, 0, 2); kv_str(b, "general.architecture", "llama"); kv_str(b, "", "x");
         break;
 
     /* ---- alignment ---- */

@@ -96,6 +96,24 @@ static int rd_str(cursor *c, xuan_str *s, const char *what) {
     return 0;
 }
 
+/* The GGUF spec makes keys printable ASCII (lower_snake_case, dotted); a
+ * key with any other byte is a damaged or hostile file, refused as
+ * llama.cpp refuses it, rather than shown as a key nobody can look up. */
+static int check_key(xuan_error *err, const char *where, uint64_t i, uint64_t off, xuan_str key) {
+    if (key.n == 0)
+        return xuan_fail(err, XUAN_ERR_FORMAT, "%s: metadata key %llu (offset %llu) is empty", where,
+                         (unsigned long long)i, (unsigned long long)off);
+    for (uint64_t b = 0; b < key.n; b++) {
+        const unsigned char ch = (unsigned char)key.p[b];
+        if (ch < 0x20 || ch > 0x7e)
+            return xuan_fail(err, XUAN_ERR_FORMAT,
+                             "%s: metadata key %llu (offset %llu) has byte 0x%02x at %llu: keys are printable ASCII",
+                             where, (unsigned long long)i, (unsigned long long)off, ch,
+                             (unsigned long long)(off + 8 + b));
+    }
+    return 0;
+}
+
 static void *own_alloc(xuan_gguf *g, size_t count, size_t size) {
     uint64_t n;
     if (!xuan_mul_ok(count, size, &n) || !xuan_add_ok(n, sizeof(owned) + 16, &n) || n > SIZE_MAX)
@@ -382,7 +400,9 @@ static int parse_image(xuan_gguf *g, const uint8_t *data, uint64_t size, uint32_
     int rc = 0;
     for (uint64_t i = 0; i < n_kv && !rc; i++) {
         uint32_t type;
+        const uint64_t key_off = c.off;
         if ((rc = rd_str(&c, &kv[i].key, "key"))) break;
+        if ((rc = check_key(err, where, i, key_off, kv[i].key))) break;
         if ((rc = rd_u32(&c, &type, "value type"))) break;
         if ((rc = parse_value(g, &c, type, &kv[i].value, 0, &kv[i].key))) break;
         for (uint64_t j = 0; j < i && !rc; j++) /* keys are few: quadratic is fine up to ~1e4 */
