@@ -191,8 +191,9 @@ static int render_llama3(render_ctx *c) {
     return 0;
 }
 
-/* Llama-3.1-8B-Instruct (../shared/templates/meta-llama-Llama-3.1-8B-
- * Instruct.jinja; 3.2 renders the same when strftime_now is not given):
+/* Llama-3.1-8B-Instruct
+ * (../shared/templates/meta-llama-Llama-3.1-8B-Instruct.jinja; 3.2 renders
+ * the same when strftime_now is not given):
  * the system header always exists and carries the two date lines, then the
  * first message's text if it is a system message. */
 static int render_llama31(render_ctx *c) {
@@ -312,8 +313,8 @@ static int render_mistral_v3(render_ctx *c, bool nemo) {
  * Phi
  * ====================================================================== */
 
-/* Phi-3.5-mini-instruct (../shared/templates/microsoft-Phi-3.5-mini-
- * instruct.jinja): an empty system message is skipped, other roles render
+/* Phi-3.5-mini-instruct
+ * (../shared/templates/microsoft-Phi-3.5-mini-instruct.jinja): an empty system message is skipped, other roles render
  * nothing, and without a generation prompt the text ends with eos_token. */
 static int render_phi3(render_ctx *c) {
     for (size_t i = 0; i < c->n; i++) {
@@ -382,13 +383,13 @@ static const char *last_strstr(const char *s, const char *needle) {
     return last;
 }
 
-/* DeepSeek-R1-Distill-Llama-8B (../shared/templates/deepseek-ai-DeepSeek-R1-
- * Distill-Llama-8B.jinja; the official Qwen distills are the same without
+/* DeepSeek-R1-Distill-Llama-8B
+ * (../shared/templates/deepseek-ai-DeepSeek-R1-Distill-Llama-8B.jinja; the official Qwen distills are the same without
  * tools).  The LAST system message's text follows BOS, system messages are
  * otherwise invisible, every assistant text keeps only what follows its last
  * "</think>", and the turn end is the literal <｜end▁of▁sentence｜> (not
- * eos_token).  With `switch` (../shared/templates/deepseek-ai-DeepSeek-R1-
- * Distill-Qwen-32B.jinja, llama.cpp's edit), the generation prompt also gets
+ * eos_token).  With `switch`
+ * (../shared/templates/deepseek-ai-DeepSeek-R1-Distill-Qwen-32B.jinja, llama.cpp's edit), the generation prompt also gets
  * "</think>" unless enable_thinking is true — an undefined variable counts
  * as false there. */
 static int render_deepseek_r1(render_ctx *c, bool with_switch) {

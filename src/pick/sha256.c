@@ -2,7 +2,7 @@
  * sha256.c — SHA-256 (FIPS 180-4), to verify downloaded model files.
  * Plain C, no tables beyond the round constants; ~400 MB/s, which is far
  * faster than any download.  Tested with the FIPS vectors in
- * tests/test_pick_pull.c ("", "abc", the 448-bit message, a million 'a').
+ * tests/test_pick_rank.c ("", "abc", the 448-bit message, a million 'a').
  */
 #include "pick_internal.h"
 
