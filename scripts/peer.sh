@@ -10,11 +10,16 @@
 #                                  (a third of the build time; `tools` adds the rest later)
 #
 # Prints nothing but errors when DIR is already set up.  Exit 3 when the npm
-# registry cannot be reached (tests turn that into a visible skip).
+# registry cannot be reached or ../shared/peer is not there (tests turn that
+# into a visible skip).
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")/.." && pwd)"
 SHARED="${XUAN_SHARED:-$HERE/../shared}"
 DIR="${1:?usage: peer.sh DIR [tools|test-tools]}"
+if [ ! -f "$SHARED/peer/package-lock.json" ]; then
+  echo "peer: no $SHARED/peer (the reference's pinned package comes from ../shared)" >&2
+  exit 3
+fi
 mkdir -p "$DIR"
 DIR="$(cd "$DIR" && pwd)"
 LOCK="$DIR/.install.lock"

@@ -10,6 +10,7 @@
 set -uo pipefail
 : "${XUAN_BIN:?}" "${XUAN_SHARED:?}" "${XUAN_TMP:?}"
 T="$XUAN_SHARED/templates"
+[ -d "$XUAN_SHARED/templates" ] || { echo "skip: no $XUAN_SHARED/templates (../shared)"; exit 77; }
 d="$XUAN_TMP/template_verb"
 mkdir -p "$d"
 export XUAN_JINJA_NOW=1767225600 TZ=UTC   # strftime_now: 2026-01-01

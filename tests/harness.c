@@ -3,11 +3,13 @@
 
 #include <stdarg.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 int test_failed_checks;
 jmp_buf test_abort_jmp;
-static int n_pass, n_fail;
+static int n_pass, n_fail, n_skip;
+static char skip_why[256];
 
 void test_fail(const char *file, int line, const char *fmt, ...) {
     va_list ap;
@@ -19,10 +21,27 @@ void test_fail(const char *file, int line, const char *fmt, ...) {
     test_failed_checks++;
 }
 
+void test_skip(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(skip_why, sizeof skip_why, fmt, ap);
+    va_end(ap);
+    longjmp(test_abort_jmp, 2);
+}
+
+bool test_have_shared(void) {
+    struct stat st;
+    return stat(test_shared(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 void test_run(const char *name, void (*fn)(void)) {
     int before = test_failed_checks;
-    if (setjmp(test_abort_jmp) == 0) fn();
-    if (test_failed_checks == before) {
+    int jumped = setjmp(test_abort_jmp);
+    if (jumped == 0) fn();
+    if (jumped == 2 && test_failed_checks == before) {
+        n_skip++;
+        printf("skip %s (%s)\n", name, skip_why);
+    } else if (test_failed_checks == before) {
         n_pass++;
         printf("ok   %s\n", name);
     } else {
@@ -33,8 +52,9 @@ void test_run(const char *name, void (*fn)(void)) {
 }
 
 int test_done(void) {
-    printf("%d passed, %d failed\n", n_pass, n_fail);
-    return n_fail ? 1 : 0;
+    if (n_skip) printf("%d passed, %d failed, %d skipped\n", n_pass, n_fail, n_skip);
+    else printf("%d passed, %d failed\n", n_pass, n_fail);
+    return n_fail ? 1 : n_skip ? 77 : 0;
 }
 
 static const char *env_or(const char *k, const char *d) {

@@ -426,6 +426,7 @@ static int check_inp_out(const xuan_tok *t, const char *gguf_path) {
 }
 
 static void test_shared_vocabs(void) {
+    NEED_SHARED();
     char dir[4096];
     snprintf(dir, sizeof dir, "%s/vocab", test_shared());
     DIR *d = opendir(dir);

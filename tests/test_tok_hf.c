@@ -234,6 +234,7 @@ static int check_inp_out(const char *gguf, const char *cases) {
 }
 
 static void test_shared_vocab_golden(void) {
+    NEED_SHARED();
     json_t *corpus = load_corpus();
     REQUIRE(json_object_size(corpus) >= 40);
     const char *names[] = {"gpt-2", "deepseek-llm", "deepseek-coder", "llama-spm", "phi-3", "baichuan"};
@@ -248,6 +249,7 @@ static void test_shared_vocab_golden(void) {
 }
 
 static void test_hf_vocabs(void) {
+    NEED_SHARED();
     const char *src = getenv("XUAN_SRC");
     char out[8192];
     const char *dir = test_path("tokvocab");
