@@ -77,6 +77,24 @@ s1=$("$XUAN_BIN" run -m "$m" --ids "$ids" -n 16 --temp 1 --seed 7 --json | pytho
 s2=$("$XUAN_BIN" run -m "$m" --ids "$ids" -n 16 --temp 1 --seed 7 --json | python3 -c 'import json,sys;print(json.load(sys.stdin)["tokens"])')
 [ "$s1" = "$s2" ] && echo "ok: --seed reproduces" || { echo "FAIL: seeded runs differ"; fail=1; }
 
+# --no-mmap and --mlock hold the weights differently and compute the same;
+# -n -1 runs until the context is full (llama.cpp's meaning).
+for flag in --no-mmap --mlock "--no-mmap --mlock"; do
+  # shellcheck disable=SC2086
+  g3=$("$XUAN_BIN" run -m "$m" --ids "$ids" -n 16 --temp 0 $flag --json 2>"$dir/err" | python3 -c 'import json,sys;print(json.load(sys.stdin)["tokens"])')
+  [ "$g3" = "$g1" ] && echo "ok: greedy same with $flag" || { echo "FAIL: $flag changed the tokens: $g3 / $g1"; fail=1; }
+done
+w=$("$XUAN_BIN" run -m "$m" --ids "$ids" -n 4 --temp 0 --no-mmap --json | python3 -c 'import json,sys;print(json.load(sys.stdin)["weights"])')
+[ "$w" = "read into memory" ] && echo "ok: --no-mmap reads the weights" || { echo "FAIL: --no-mmap: weights '$w'"; fail=1; }
+r=$("$XUAN_BIN" run -m "$m" --ids "$ids" -n -1 -c 48 --temp 0 --ignore-eos --json |
+    python3 -c 'import json,sys;d=json.load(sys.stdin);print(d["end"], d["n_gen"], len(d["tokens"]))')
+n_ids=$(echo "$ids" | tr ',' '\n' | wc -l)
+want="context_full $((48 - n_ids + 1)) $((48 - n_ids + 1))"
+[ "$r" = "$want" ] && echo "ok: -n -1 runs to the end of the context ($r)" || { echo "FAIL: -n -1: '$r', want '$want'"; fail=1; }
+"$XUAN_BIN" bench -m "$m" -p 16 -n 16 -r 1 --no-mmap >"$dir/bench" 2>&1
+if grep -q "maj.faults/tok" "$dir/bench" && grep -q "weights read into memory" "$dir/bench"; then echo "ok: bench shows major faults and residency"
+else echo "FAIL: bench table: $(cat "$dir/bench")"; fail=1; fi
+
 # Catalog names resolve through the models folder (XUAN_MODELS) to the file
 # `xuan pull ID:QUANT` writes; unknown names say what to do.
 md="$dir/models"; mkdir -p "$md"

@@ -3,6 +3,9 @@
 #include "harness.h"
 #include "xuan/base.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
+
 static void test_parse_bytes(void) {
     uint64_t v;
     CHECK(xuan_parse_bytes("16G", &v) == 0 && v == 16ull << 30);
@@ -35,6 +38,60 @@ static void test_alloc_cap(void) {
     CHECK(a != NULL && b == NULL);
     xuan_alloc_fail_after(-1);
     xuan_free(a);
+}
+
+/* Aligned blocks (KV caches, activations) count against the cap too. */
+static void test_alloc_aligned_counted(void) {
+    uint64_t old = xuan_alloc_cap(), live0 = xuan_alloc_live();
+    xuan_alloc_set_cap(live0 + (1 << 20));
+    void *a = xuan_malloc_aligned(600 << 10);
+    CHECK(a != NULL && ((uintptr_t)a & 63) == 0);
+    CHECK(xuan_alloc_live() == live0 + (600 << 10));
+    CHECK(xuan_malloc_aligned(600 << 10) == NULL); /* 1.2 MiB > the 1 MiB left */
+    CHECK(xuan_malloc(600 << 10) == NULL);
+    xuan_free_aligned(a);
+    CHECK(xuan_alloc_live() == live0);
+    void *b = xuan_malloc_aligned(600 << 10);
+    CHECK(b != NULL);
+    xuan_free_aligned(b);
+    xuan_free_aligned(NULL);
+    xuan_alloc_set_cap(old);
+}
+
+/* Threads racing for the last bytes: the cap holds exactly.  Each of 8
+ * threads asks for a third of what is left, 200 times; never more than two
+ * of them can hold a block at once. */
+enum { RACE_THREADS = 8, RACE_ROUNDS = 200 };
+static _Atomic int g_race_holders, g_race_max;
+static size_t g_race_size;
+
+static void *race_worker(void *arg) {
+    (void)arg;
+    for (int r = 0; r < RACE_ROUNDS; r++) {
+        void *p = (r & 1) ? xuan_malloc_aligned(g_race_size) : xuan_malloc(g_race_size);
+        if (!p) continue;
+        int h = atomic_fetch_add(&g_race_holders, 1) + 1;
+        int m = atomic_load(&g_race_max);
+        while (h > m && !atomic_compare_exchange_weak(&g_race_max, &m, h)) {}
+        atomic_fetch_sub(&g_race_holders, 1);
+        if (r & 1) xuan_free_aligned(p);
+        else xuan_free(p);
+    }
+    return NULL;
+}
+
+static void test_alloc_cap_race(void) {
+    uint64_t old = xuan_alloc_cap(), live0 = xuan_alloc_live();
+    const uint64_t room = 3 << 20;
+    xuan_alloc_set_cap(live0 + room);
+    g_race_size = (size_t)(room / 3 + 1);
+    pthread_t th[RACE_THREADS];
+    for (int i = 0; i < RACE_THREADS; i++) CHECK(pthread_create(&th[i], NULL, race_worker, NULL) == 0);
+    for (int i = 0; i < RACE_THREADS; i++) pthread_join(th[i], NULL);
+    CHECK(atomic_load(&g_race_max) <= 2);
+    CHECK(atomic_load(&g_race_max) >= 1);
+    CHECK(xuan_alloc_live() == live0);
+    xuan_alloc_set_cap(old);
 }
 
 static void test_checked_math(void) {
@@ -81,6 +138,8 @@ static void test_closest(void) {
 int main(void) {
     RUN(test_parse_bytes);
     RUN(test_alloc_cap);
+    RUN(test_alloc_aligned_counted);
+    RUN(test_alloc_cap_race);
     RUN(test_checked_math);
     RUN(test_utf8);
     RUN(test_buf);

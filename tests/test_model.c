@@ -7,6 +7,7 @@
  * is about the change and not about the copying.
  */
 #include "harness.h"
+#include "xuan/gen.h"
 #include "xuan/model.h"
 #include "xuan/quant.h"
 #include "model/internal.h"
@@ -14,6 +15,11 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "xuan/gguf.h"
+#include "xuan/tok.h"
 
 /* What to change while copying. */
 typedef struct edit {
@@ -138,6 +144,206 @@ static void test_unchanged_copy_runs(void) {
     CHECK(varied);
     xuan_ctx_free(c);
     xuan_model_free(m);
+}
+
+/* xuan_generate never writes past out_ids: its room bounds the generation
+ * (also with n_predict < 0, "until the context is full"), and out_ids
+ * without its room is refused.  The context ending is its own status. */
+static void test_generate_out_ids(void) {
+    xuan_error err = {0};
+    xuan_model *m = xuan_model_load(base_model(), &err);
+    REQUIRE(m != NULL);
+    xuan_ctx_params cp = xuan_ctx_params_default();
+    cp.n_ctx = 16;
+    cp.n_threads = 1;
+    xuan_ctx *c = xuan_ctx_new(m, &cp, &err);
+    REQUIRE(c != NULL);
+    xuan_sampler_params sp = xuan_sampler_params_default();
+    sp.temperature = 0;
+    xuan_sampler *smp = xuan_sampler_create((int32_t)xuan_model_hparams(m)->n_vocab, &sp, &err);
+    REQUIRE(smp != NULL);
+    const int32_t prompt[3] = {1, 2, 3};
+    int32_t ids[40];
+    xuan_gen_params gp = xuan_gen_params_default();
+    xuan_gen_stats st;
+
+    gp.n_predict = -1;
+    gp.out_ids = ids;
+    CHECK_EQ_INT(xuan_generate(c, NULL, smp, NULL, prompt, 3, &gp, &st, &err), XUAN_ERR_USAGE);
+    CHECK(strstr(err.msg, "out_ids_cap") != NULL);
+
+    for (int i = 0; i < 40; i++) ids[i] = -7;
+    gp.out_ids_cap = 5;
+    CHECK_EQ_INT(xuan_generate(c, NULL, smp, NULL, prompt, 3, &gp, &st, &err), 0);
+    CHECK_EQ_INT(st.n_gen, 5);
+    CHECK_EQ_INT(st.end, XUAN_GEN_END_LENGTH);
+    for (int i = 0; i < 5; i++) CHECK(ids[i] >= 0);
+    for (int i = 5; i < 40; i++) CHECK_EQ_INT(ids[i], -7);
+
+    /* room for more than the context: the context ends it, and says so */
+    for (int i = 0; i < 40; i++) ids[i] = -7;
+    gp.out_ids_cap = 40;
+    xuan_ctx_truncate(c, 0);
+    CHECK_EQ_INT(xuan_generate(c, NULL, smp, NULL, prompt, 3, &gp, &st, &err), 0);
+    CHECK_EQ_INT(st.end, XUAN_GEN_END_CTX_FULL);
+    CHECK_EQ_INT(st.n_gen, 16 - 3 + 1); /* the last one is sampled, not evaluated */
+    for (uint32_t i = st.n_gen; i < 40; i++) CHECK_EQ_INT(ids[i], -7);
+
+    xuan_sampler_free(smp);
+    xuan_ctx_free(c);
+    xuan_model_free(m);
+}
+
+/* A context reads the SIMD level once, when it is made: changing the
+ * process's level afterwards changes nothing in it, and a context made
+ * after the change uses the new level. */
+static void eval_logits(xuan_ctx *c, float *out, uint32_t nv) {
+    xuan_error err = {0};
+    const int32_t ids[5] = {4, 1, 7, 2, 9};
+    xuan_ctx_truncate(c, 0);
+    CHECK_EQ_INT(xuan_ctx_eval(c, ids, 5, &err), 0);
+    memcpy(out, xuan_ctx_logits(c), nv * sizeof *out);
+}
+
+static void test_simd_snapshot_per_ctx(void) {
+    const xuan_simd native = xuan_cpu_get()->native, was = xuan_cpu_get()->simd;
+    if (native == XUAN_SIMD_SCALAR) return; /* one level only: nothing to tell apart */
+    xuan_error err = {0};
+    xuan_model *m = xuan_model_load(base_model(), &err);
+    REQUIRE(m != NULL);
+    const uint32_t nv = xuan_model_hparams(m)->n_vocab;
+    float *a = malloc(nv * sizeof *a), *b = malloc(nv * sizeof *b), *s = malloc(nv * sizeof *s);
+    REQUIRE(a && b && s);
+    xuan_ctx_params cp = xuan_ctx_params_default();
+    cp.n_ctx = 16;
+    cp.n_threads = 1;
+    xuan_cpu_set_simd(native);
+    xuan_ctx *c = xuan_ctx_new(m, &cp, &err);
+    REQUIRE(c != NULL);
+    eval_logits(c, a, nv);
+    xuan_cpu_set_simd(XUAN_SIMD_SCALAR);
+    eval_logits(c, b, nv);
+    xuan_ctx *cs = xuan_ctx_new(m, &cp, &err);
+    REQUIRE(cs != NULL);
+    eval_logits(cs, s, nv);
+    xuan_cpu_set_simd(was);
+    CHECK(memcmp(a, b, nv * sizeof *a) == 0); /* the same context: the same kernels */
+    float d = 0;
+    for (uint32_t i = 0; i < nv; i++) d = fmaxf(d, fabsf(a[i] - s[i]));
+    CHECK(d > 0);    /* the scalar context did take other kernels (other summation order) */
+    CHECK(d < 1e-3f); /* and still computed the same function */
+    xuan_ctx_free(cs);
+    xuan_ctx_free(c);
+    xuan_model_free(m);
+    free(a);
+    free(b);
+    free(s);
+}
+
+/* Residency: --no-mmap (XUAN_MAP_READ) and --mlock (XUAN_MAP_LOCK) give the
+ * same logits as a plain map, and say how they hold the weights.  Then the
+ * page cache is made to lose the weights after every token (MADV_PAGEOUT,
+ * what memory pressure does): a plain map reads them from disk again, the
+ * generation loop counts the major faults and warns once; read into memory
+ * or locked, nothing is lost and nothing is said. */
+typedef struct pageout {
+    const xuan_gguf *g;
+    int calls;
+} pageout;
+
+static void page_out(const xuan_gguf *g) {
+    const uintptr_t ps = (uintptr_t)sysconf(_SC_PAGESIZE);
+    for (uint64_t i = 0; i < xuan_gguf_n_tensors(g); i++) {
+        const xuan_gguf_tensor *t = xuan_gguf_tensor_at(g, i);
+        uintptr_t a = (uintptr_t)t->data & ~(ps - 1), b = ((uintptr_t)t->data + t->n_bytes + ps - 1) & ~(ps - 1);
+        madvise((void *)a, b - a, MADV_PAGEOUT);
+    }
+}
+
+static int pageout_emit(void *user, const char *text, size_t n) {
+    (void)text, (void)n;
+    pageout *po = user;
+    page_out(po->g);
+    po->calls++;
+    return 0;
+}
+
+static void generate_paged_out(unsigned flags, xuan_gen_stats *st, float *logits) {
+    xuan_error err = {0};
+    xuan_model *m = xuan_model_load_ex(base_model(), flags, &err);
+    REQUIRE(m != NULL);
+    const xuan_gguf *g = xuan_model_gguf(m);
+    unsigned res = xuan_gguf_residency(g);
+    if (flags & XUAN_MAP_READ) CHECK(res & XUAN_MAP_READ);
+    else CHECK(!(res & XUAN_MAP_READ));
+    if (!(flags & XUAN_MAP_LOCK)) CHECK(!(res & XUAN_MAP_LOCK));
+    xuan_tok *tok = xuan_tok_from_gguf(g, &err);
+    REQUIRE(tok != NULL);
+    xuan_ctx_params cp = xuan_ctx_params_default();
+    cp.n_ctx = 64;
+    cp.n_threads = 1;
+    xuan_ctx *c = xuan_ctx_new(m, &cp, &err);
+    REQUIRE(c != NULL);
+    const int32_t prompt[3] = {1, 2, 3};
+    CHECK_EQ_INT(xuan_ctx_eval(c, prompt, 3, &err), 0);
+    memcpy(logits, xuan_ctx_logits(c), xuan_model_hparams(m)->n_vocab * sizeof *logits);
+    xuan_ctx_truncate(c, 0);
+    xuan_sampler_params sp = xuan_sampler_params_default();
+    sp.temperature = 0;
+    xuan_sampler *smp = xuan_sampler_create((int32_t)xuan_model_hparams(m)->n_vocab, &sp, &err);
+    REQUIRE(smp != NULL);
+    size_t n_eog;
+    const int32_t *eogs = xuan_tok_eog_ids(tok, &n_eog);
+    for (size_t i = 0; i < n_eog; i++) xuan_sampler_ban(smp, eogs[i], true);
+    pageout po = {.g = g};
+    xuan_gen_params gp = xuan_gen_params_default();
+    gp.n_predict = 40;
+    gp.print_special = true; /* every token has text, so every token pages out */
+    gp.emit = pageout_emit;
+    gp.emit_user = &po;
+    CHECK_EQ_INT(xuan_generate(c, tok, smp, NULL, prompt, 3, &gp, st, &err), 0);
+    CHECK(po.calls >= 30);
+    xuan_sampler_free(smp);
+    xuan_ctx_free(c);
+    xuan_tok_free(tok);
+    xuan_model_free(m);
+}
+
+static void test_residency_and_refaults(void) {
+    int probe = madvise(NULL, 0, MADV_PAGEOUT);
+    if (probe != 0) {
+        fprintf(stderr, "  (skipped: this kernel has no MADV_PAGEOUT)\n");
+        return;
+    }
+    xuan_error err = {0};
+    xuan_model *m0 = xuan_model_load(base_model(), &err);
+    REQUIRE(m0 != NULL);
+    const uint32_t nv = xuan_model_hparams(m0)->n_vocab;
+    xuan_model_free(m0);
+    float *a = malloc(nv * sizeof *a), *b = malloc(nv * sizeof *b), *l = malloc(nv * sizeof *l);
+    REQUIRE(a && b && l);
+    xuan_gen_stats st;
+
+    xuan_log_level lv = xuan_log_get_level();
+    xuan_log_set_level(XUAN_LOG_ERROR); /* the expected warning, kept off the test's output */
+    generate_paged_out(0, &st, a);
+    xuan_log_set_level(lv);
+    fprintf(stderr, "  plain map, paged out after each token: %llu major faults in %u tokens\n",
+            (unsigned long long)st.major_faults_gen, st.n_gen);
+    CHECK(st.major_faults_gen * 2 >= st.n_gen - 1); /* each evaluated token faults at least once */
+    CHECK(st.refault_warned);
+
+    generate_paged_out(XUAN_MAP_READ, &st, b);
+    CHECK(memcmp(a, b, nv * sizeof *a) == 0);
+    CHECK_EQ_INT(st.major_faults_gen, 0);
+    CHECK(!st.refault_warned);
+
+    generate_paged_out(XUAN_MAP_LOCK, &st, l);
+    CHECK(memcmp(a, l, nv * sizeof *a) == 0);
+    CHECK(!st.refault_warned);
+    free(a);
+    free(b);
+    free(l);
 }
 
 static void test_unknown_architecture(void) {
@@ -349,6 +555,9 @@ static void test_ggml_order_ops(void) {
 int main(void) {
     RUN(test_ggml_order_ops);
     RUN(test_unchanged_copy_runs);
+    RUN(test_generate_out_ids);
+    RUN(test_simd_snapshot_per_ctx);
+    RUN(test_residency_and_refaults);
     RUN(test_unknown_architecture);
     RUN(test_arch_contradicts_tensors);
     RUN(test_moe_contradictions);

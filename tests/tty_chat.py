@@ -34,9 +34,9 @@ import termios
 import time
 
 TIMEOUT = float(os.environ.get("TTY_CHAT_TIMEOUT", "20"))
-# "[prompt 12 tok (12 new), 340.1 tok/s | generated 64 tok, 22.3 tok/s | interrupted]"
+# "[prompt 12 tok (12 new), 340.1 tok/s | generated 64 tok, 22.3 tok/s | interrupted | major faults 0 + 0]"
 TIMINGS = re.compile(rb"\[prompt \d+ tok \(\d+ new\), [0-9.]+ tok/s \| "
-                     rb"generated (\d+) tok, [0-9.]+ tok/s \| ([a-z_]+)\]")
+                     rb"generated (\d+) tok, [0-9.]+ tok/s \| ([a-z_]+) \| major faults \d+ \+ \d+\]")
 SIGINT_BIT = 1 << (signal.SIGINT - 1)
 FLAGS = {"iflag": ("IGNBRK BRKINT IGNPAR PARMRK INPCK ISTRIP INLCR IGNCR ICRNL IXON IXANY IXOFF IMAXBEL IUTF8"),
          "oflag": "OPOST ONLCR OCRNL ONOCR ONLRET",

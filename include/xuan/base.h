@@ -100,7 +100,10 @@ void xuan_free(void *p);
 void xuan_alloc_set_cap(uint64_t bytes);
 uint64_t xuan_alloc_cap(void);
 void xuan_alloc_fail_after(int64_t n); /* -1 disables injection */
-/* 64-byte aligned memory for activations and caches; free with xuan_free_aligned. */
+/* Bytes handed out and not yet freed, by every function here (aligned too). */
+uint64_t xuan_alloc_live(void);
+/* 64-byte aligned memory for activations and caches; counted against the
+ * cap like the rest; free with xuan_free_aligned. */
 void *xuan_malloc_aligned(size_t n);
 void xuan_free_aligned(void *p);
 
@@ -134,14 +137,33 @@ void xuan_log(xuan_log_level level, const char *fmt, ...) __attribute__((format(
 /* ---- files -------------------------------------------------------------- */
 
 /* A read-only memory map of a whole file.  `data` stays valid until
- * xuan_unmap; an empty file maps to data == NULL, size == 0. */
+ * xuan_unmap; an empty file maps to data == NULL, size == 0.
+ *
+ * Mapped pages belong to the page cache, which the kernel may reclaim under
+ * memory pressure (a VM's host, a laptop with a browser open); each later
+ * touch then reads the page from disk again.  Two flags keep a model's
+ * weights in memory, as llama.cpp's --mlock and --no-mmap do:
+ *   XUAN_MAP_READ  reads the file into anonymous memory instead (it stays
+ *                  unless the machine swaps; the load reads the whole file);
+ *   XUAN_MAP_LOCK  locks the pages (mlock: loads them all now, never
+ *                  reclaimed).  Locking needs RLIMIT_MEMLOCK room; when the
+ *                  kernel refuses, the map stays unlocked and a warning
+ *                  says so (`locked` tells). */
+enum { XUAN_MAP_READ = 1u << 0, XUAN_MAP_LOCK = 1u << 1 };
+
 typedef struct xuan_map {
     const uint8_t *data;
     uint64_t size;
     int fd;
+    bool anon;   /* read into anonymous memory (XUAN_MAP_READ) */
+    bool locked; /* mlock succeeded */
 } xuan_map;
 
 int xuan_map_file(xuan_map *m, const char *path, xuan_error *err);
+int xuan_map_file_ex(xuan_map *m, const char *path, unsigned flags, xuan_error *err);
+/* Major page faults of this process so far: pages that had to be read from
+ * disk (getrusage's ru_majflt). */
+uint64_t xuan_major_faults(void);
 void xuan_unmap(xuan_map *m);
 /* Reads a whole file into a NUL-terminated heap buffer (caller frees with
  * xuan_free).  Refuses files larger than max_bytes. */

@@ -174,7 +174,9 @@ typedef struct xuan_gen_params {
     volatile int *interrupt; /* polled between tokens and layers; may be NULL */
     bool accept_prompt;      /* feed prompt tokens to the penalty window (llama.cpp does); default true */
     bool print_special;      /* render control tokens as text; default false */
-    int32_t *out_ids;        /* optional: generated ids (n_predict room) */
+    int32_t *out_ids;        /* optional: generated ids go here ... */
+    size_t out_ids_cap;      /* ... which has room for this many; required with out_ids, and a
+                                bound on the generation like n_predict (it ends as "length") */
 } xuan_gen_params;
 
 xuan_gen_params xuan_gen_params_default(void);
@@ -185,6 +187,13 @@ typedef struct xuan_gen_stats {
     uint32_t n_gen;         /* tokens generated (an EOG token counts, it is not printed) */
     double t_prompt_s, t_gen_s;
     xuan_gen_end end;
+    /* Major page faults (pages read from disk) while the prompt was evaluated
+     * and while tokens were generated.  A model whose pages stay in memory
+     * has none in generation; when they keep coming, the page cache is
+     * evicting the weights and each token reads them again: the loop then
+     * logs one warning (refault_warned) that names --mlock and --no-mmap. */
+    uint64_t major_faults_prompt, major_faults_gen;
+    bool refault_warned;
 } xuan_gen_stats;
 
 /* Runs one generation (see above).  `stop` may be NULL and is reset first.

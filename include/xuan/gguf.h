@@ -252,6 +252,11 @@ typedef struct xuan_gguf xuan_gguf;
 /* Opens and validates a GGUF file (or the first part of a split model).
  * Returns NULL with err set on any problem. */
 xuan_gguf *xuan_gguf_open(const char *path, xuan_error *err);
+/* The same with map flags (XUAN_MAP_READ, XUAN_MAP_LOCK: see xuan_map). */
+xuan_gguf *xuan_gguf_open_ex(const char *path, unsigned map_flags, xuan_error *err);
+/* How the data is held: XUAN_MAP_READ when every part was read into memory,
+ * XUAN_MAP_LOCK when every part is locked, 0 for plain maps. */
+unsigned xuan_gguf_residency(const xuan_gguf *g);
 /* Parses a GGUF held in memory (used by the fuzzer); `data` must outlive
  * the result.  Split keys are ignored. */
 xuan_gguf *xuan_gguf_open_memory(const void *data, uint64_t size, xuan_error *err);

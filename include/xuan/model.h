@@ -154,6 +154,9 @@ typedef struct xuan_model xuan_model;
  * handle.  Errors name the key or tensor ("blk.3.attn_k.weight: shape
  * [896, 256], expected [896, 128]").  Returns NULL with err set. */
 xuan_model *xuan_model_load(const char *path, xuan_error *err);
+/* The same with map flags: XUAN_MAP_READ (--no-mmap: the weights are read
+ * into memory), XUAN_MAP_LOCK (--mlock: locked in RAM); see xuan_map. */
+xuan_model *xuan_model_load_ex(const char *path, unsigned map_flags, xuan_error *err);
 /* Same on an already opened file; the model takes ownership of g (closed
  * by xuan_model_free, also on failure). */
 xuan_model *xuan_model_from_gguf(xuan_gguf *g, xuan_error *err);
@@ -185,6 +188,7 @@ typedef struct xuan_ctx xuan_ctx;
 xuan_ctx *xuan_ctx_new(const xuan_model *m, const xuan_ctx_params *p, xuan_error *err);
 void xuan_ctx_free(xuan_ctx *c);
 uint32_t xuan_ctx_n_ctx(const xuan_ctx *c);
+const xuan_model *xuan_ctx_model(const xuan_ctx *c);
 uint32_t xuan_ctx_n_seq_max(const xuan_ctx *c);
 /* Cells of the cache holding at least one sequence's token. */
 uint32_t xuan_ctx_cells_used(const xuan_ctx *c);

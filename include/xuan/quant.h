@@ -24,9 +24,11 @@
  * of rows stays in L1 while every token passes over it, so each weight byte
  * is read from memory once per call, not once per token.
  *
- * The kernels come in three levels (scalar reference, AVX2, AVX-512), chosen
- * from xuan_cpu_get()->simd at each call (XUAN_CPU=scalar|avx2|avx512 forces
- * one).  Integer sums are exact at every level; float results differ from
+ * The kernels come in three levels (scalar reference, AVX2, AVX-512).  The
+ * engine passes the level it read once when its context was made (a context
+ * never mixes levels, whatever xuan_cpu_set_simd does meanwhile);
+ * xuan_matmul, for tools and tests, reads xuan_cpu_get()->simd at each call
+ * (XUAN_CPU=scalar|avx2|avx512 forces one).  Integer sums are exact at every level; float results differ from
  * the scalar reference only by summation order.
  *
  * Quantization from F32 reproduces ggml's reference quantizers bit for bit
@@ -202,20 +204,21 @@ typedef struct xuan_matvec {
     float *y;       /* n_rows floats */
 } xuan_matvec;
 size_t xuan_matvec_many_scratch(const xuan_matvec *items, int n_items);
-void xuan_matvec_many(xuan_pool *pool, const xuan_matvec *items, int n_items, void *scratch);
+void xuan_matvec_many(xuan_pool *pool, const xuan_matvec *items, int n_items, void *scratch, xuan_simd simd);
 
 /* How ggml multiplies: a 2-D weight (repacked Q4_K for 4+ tokens, tinyBLAS
  * for F16 on 2+); each routed row alone, in one-token order (mul_mat_id, the
  * MoE experts); or one slice of a 3-D weight (MLA's per-head attn_k_b /
- * attn_v_b: never repacked, F16 as a 2-D product). */
+ * attn_v_b: never repacked, F16 as a 2-D product).  `simd` is the level of
+ * the kernels (clamped to what the CPU has), as for xuan_matvec_many. */
 typedef enum xuan_mm_kind { XUAN_MM_2D, XUAN_MM_ROWWISE, XUAN_MM_SLICE } xuan_mm_kind;
 void xuan_matmul_kind(xuan_pool *pool, const xuan_weight *w, const float *x, int64_t n_tok, float *y,
-                      void *scratch, xuan_mm_kind kind);
+                      void *scratch, xuan_mm_kind kind, xuan_simd simd);
 /* The same product with every token's row computed as a lone token's would
  * be (the one-token kernels' summation order at any n_tok), as ggml's
  * mul_mat_id multiplies each routed row: the MoE experts. */
 void xuan_matmul_rowwise(xuan_pool *pool, const xuan_weight *w, const float *x, int64_t n_tok, float *y,
-                         void *scratch);
+                         void *scratch, xuan_simd simd);
 
 /* Row `row` of W as n_cols floats (embedding lookup). */
 void xuan_weight_row(const xuan_weight *w, int64_t row, float *out);

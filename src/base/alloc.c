@@ -1,8 +1,12 @@
 /* The allocation wrapper: a cap on any single request and on the total live
  * bytes, plus failure injection for tests (Redis zmalloc, SQLite malloc.c).
  *
- * Every block carries a 16-byte header holding its size so that the live
- * total can be kept without asking the libc allocator. */
+ * Every block carries a header holding its size so that the live total can
+ * be kept without asking the libc allocator: 16 bytes for xuan_malloc's
+ * blocks, 64 for the aligned ones (KV caches, activations), which count
+ * against the cap like any other.  A request reserves its bytes with one
+ * compare-and-swap before it asks libc, so two threads cannot both pass the
+ * check and together exceed the cap. */
 #include "xuan/base.h"
 
 #include <stdatomic.h>
@@ -11,6 +15,7 @@
 #include <unistd.h>
 
 #define HDR 16
+#define HDR_ALIGNED 64
 
 static _Atomic uint64_t g_cap;         /* 0 = not yet initialised */
 static _Atomic uint64_t g_live;
@@ -37,22 +42,35 @@ uint64_t xuan_alloc_cap(void) {
 void xuan_alloc_set_cap(uint64_t bytes) { atomic_store(&g_cap, bytes ? bytes : default_cap()); }
 void xuan_alloc_fail_after(int64_t n) { atomic_store(&g_fail_after, n); }
 
-static bool admit(size_t n) {
+/* Reserves n bytes against the cap (and the failure injection); false when
+ * they do not fit.  The reservation is undone by unreserve(). */
+static bool reserve(size_t n) {
     int64_t f = atomic_load(&g_fail_after);
-    if (f >= 0) {
+    while (f >= 0) {
         if (f == 0) return false;
-        atomic_fetch_sub(&g_fail_after, 1);
+        if (atomic_compare_exchange_weak(&g_fail_after, &f, f - 1)) break;
     }
-    uint64_t cap = xuan_alloc_cap();
-    return n <= cap - HDR && atomic_load(&g_live) + n <= cap;
+    const uint64_t cap = xuan_alloc_cap();
+    if (cap < HDR_ALIGNED || n > cap - HDR_ALIGNED) return false;
+    uint64_t live = atomic_load(&g_live);
+    do {
+        if (live + n > cap) return false;
+    } while (!atomic_compare_exchange_weak(&g_live, &live, live + n));
+    return true;
 }
 
+static void unreserve(size_t n) { atomic_fetch_sub(&g_live, n); }
+
+uint64_t xuan_alloc_live(void) { return atomic_load(&g_live); }
+
 void *xuan_malloc(size_t n) {
-    if (!admit(n)) return NULL;
+    if (!reserve(n)) return NULL;
     uint8_t *p = malloc(n + HDR);
-    if (!p) return NULL;
+    if (!p) {
+        unreserve(n);
+        return NULL;
+    }
     memcpy(p, &n, sizeof n);
-    atomic_fetch_add(&g_live, n);
     return p + HDR;
 }
 
@@ -75,12 +93,14 @@ void *xuan_realloc(void *p, size_t n) {
     uint8_t *base = (uint8_t *)p - HDR;
     size_t old;
     memcpy(&old, base, sizeof old);
-    if (n > old && !admit(n - old)) return NULL;
+    if (n > old && !reserve(n - old)) return NULL;
     uint8_t *q = realloc(base, n + HDR);
-    if (!q) return NULL;
+    if (!q) {
+        if (n > old) unreserve(n - old);
+        return NULL;
+    }
     memcpy(q, &n, sizeof n);
-    if (n > old) atomic_fetch_add(&g_live, n - old);
-    else atomic_fetch_sub(&g_live, old - n);
+    if (n < old) unreserve(old - n);
     return q + HDR;
 }
 
@@ -89,7 +109,7 @@ void xuan_free(void *p) {
     uint8_t *base = (uint8_t *)p - HDR;
     size_t n;
     memcpy(&n, base, sizeof n);
-    atomic_fetch_sub(&g_live, n);
+    unreserve(n);
     free(base);
 }
 
@@ -104,12 +124,21 @@ char *xuan_strndup(const char *s, size_t n) {
 char *xuan_strdup(const char *s) { return xuan_strndup(s, strlen(s)); }
 
 void *xuan_malloc_aligned(size_t n) {
-    if (!admit(n)) return NULL;
+    if (!reserve(n)) return NULL;
     void *p = NULL;
-    size_t rounded = (n + 63) & ~(size_t)63;
-    if (rounded < n || posix_memalign(&p, 64, rounded ? rounded : 64) != 0) return NULL;
-    /* aligned blocks are not counted in g_live: they have no header */
-    return p;
+    if (posix_memalign(&p, 64, HDR_ALIGNED + n) != 0) {
+        unreserve(n);
+        return NULL;
+    }
+    memcpy(p, &n, sizeof n);
+    return (uint8_t *)p + HDR_ALIGNED;
 }
 
-void xuan_free_aligned(void *p) { free(p); }
+void xuan_free_aligned(void *p) {
+    if (!p) return;
+    uint8_t *base = (uint8_t *)p - HDR_ALIGNED;
+    size_t n;
+    memcpy(&n, base, sizeof n);
+    unreserve(n);
+    free(base);
+}

@@ -6,14 +6,53 @@
 #include <libgen.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
-int xuan_map_file(xuan_map *m, const char *path, xuan_error *err) {
-    m->data = NULL;
-    m->size = 0;
-    m->fd = -1;
+/* Reads the file into fresh anonymous pages, then makes them read-only. */
+static int read_anon(int fd, uint64_t size, const char *path, void **out, xuan_error *err) {
+    void *p = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return xuan_fail(err, XUAN_ERR_NOMEM, "%s: cannot allocate %.2f GiB to read it into: %s (try without --no-mmap)",
+                         path, (double)size / (1u << 30), strerror(errno));
+    uint64_t done = 0;
+    while (done < size) {
+        size_t want = size - done > (1u << 30) ? (1u << 30) : (size_t)(size - done);
+        ssize_t r = pread(fd, (uint8_t *)p + done, want, (off_t)done);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) {
+            const char *why = r < 0 ? strerror(errno) : "the file shrank";
+            munmap(p, (size_t)size);
+            return xuan_fail(err, XUAN_ERR_IO, "%s: read failed at byte %llu of %llu: %s", path,
+                             (unsigned long long)done, (unsigned long long)size, why);
+        }
+        done += (uint64_t)r;
+    }
+    mprotect(p, (size_t)size, PROT_READ);
+    *out = p;
+    return 0;
+}
+
+/* Locks the pages; a refusal is a warning that says what to raise. */
+static bool lock_pages(const void *p, uint64_t size, const char *path) {
+    if (mlock(p, (size_t)size) == 0) return true;
+    int e = errno;
+    struct rlimit rl = {0};
+    getrlimit(RLIMIT_MEMLOCK, &rl);
+    char lim[32];
+    if (rl.rlim_cur == RLIM_INFINITY) snprintf(lim, sizeof lim, "unlimited");
+    else snprintf(lim, sizeof lim, "%.1f MiB", (double)rl.rlim_cur / (1u << 20));
+    xuan_log(XUAN_LOG_WARN,
+             "%s: cannot lock %.2f GiB in memory (%s; RLIMIT_MEMLOCK is %s): the weights stay unlocked; "
+             "raise the limit ('ulimit -l unlimited', or memlock in /etc/security/limits.conf) or use --no-mmap",
+             path, (double)size / (1u << 30), strerror(e), lim);
+    return false;
+}
+
+int xuan_map_file_ex(xuan_map *m, const char *path, unsigned flags, xuan_error *err) {
+    *m = (xuan_map){.fd = -1};
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return xuan_fail(err, XUAN_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     struct stat st;
@@ -27,25 +66,42 @@ int xuan_map_file(xuan_map *m, const char *path, xuan_error *err) {
         return xuan_fail(err, XUAN_ERR_IO, "%s: not a regular file", path);
     }
     if (st.st_size > 0) {
-        void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
-        if (p == MAP_FAILED) {
-            int e = errno;
-            close(fd);
-            return xuan_fail(err, XUAN_ERR_IO, "%s: cannot map: %s", path, strerror(e));
+        void *p = NULL;
+        if (flags & XUAN_MAP_READ) {
+            int rc = read_anon(fd, (uint64_t)st.st_size, path, &p, err);
+            if (rc) {
+                close(fd);
+                return rc;
+            }
+            m->anon = true;
+        } else {
+            p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+            if (p == MAP_FAILED) {
+                int e = errno;
+                close(fd);
+                return xuan_fail(err, XUAN_ERR_IO, "%s: cannot map: %s", path, strerror(e));
+            }
         }
         m->data = p;
+        if (flags & XUAN_MAP_LOCK) m->locked = lock_pages(p, (uint64_t)st.st_size, path);
     }
     m->size = (uint64_t)st.st_size;
     m->fd = fd;
     return 0;
 }
 
+int xuan_map_file(xuan_map *m, const char *path, xuan_error *err) { return xuan_map_file_ex(m, path, 0, err); }
+
+uint64_t xuan_major_faults(void) {
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0) return 0;
+    return (uint64_t)ru.ru_majflt;
+}
+
 void xuan_unmap(xuan_map *m) {
-    if (m->data) munmap((void *)m->data, (size_t)m->size);
+    if (m->data) munmap((void *)m->data, (size_t)m->size); /* also unlocks */
     if (m->fd >= 0) close(m->fd);
-    m->data = NULL;
-    m->size = 0;
-    m->fd = -1;
+    *m = (xuan_map){.fd = -1};
 }
 
 int xuan_read_file(const char *path, uint64_t max_bytes, char **out, size_t *out_len,

@@ -30,11 +30,14 @@
 
 static void usage(void) {
     printf("usage: xuan bench -m MODEL [-p 512] [-n 128] [-d DEPTH] [-r 3] [-t THREADS] [-b 512]\n"
-           "                  [--cache-type[-k|-v] T] [--json]\n"
+           "                  [--cache-type[-k|-v] T] [--mlock] [--no-mmap] [--json]\n"
            "       xuan bench -m MODEL --npl 1,4,16 [--npp 128] [--ntg 128] [-b 2048] [-t THREADS] [--json]\n"
            "  -d DEPTH   start both tests from a cache of DEPTH tokens (llama-bench -d)\n"
            "  --npl N,.. parallel sequences, each with its own --npp prompt, then --ntg steps\n"
-           "             decoding one token of each (llama-batched-bench's S_PP / S_TG)\n");
+           "             decoding one token of each (llama-batched-bench's S_PP / S_TG)\n"
+           "  --mlock    lock the weights in RAM; --no-mmap: read them into memory (llama.cpp's flags)\n"
+           "  The table's last column is major page faults per token in the measured runs:\n"
+           "  above 0, the weights were read from disk while measuring (the page cache lost them).\n");
 }
 
 typedef struct stat_s {
@@ -118,7 +121,7 @@ out:
 
 /* --npl: llama-batched-bench's table (or one JSON line per point). */
 static int run_batched(const char *path, const char *npl_list, int npp, int ntg, int64_t batch, int threads,
-                       uint32_t type_k, uint32_t type_v, bool json) {
+                       uint32_t type_k, uint32_t type_v, unsigned map_flags, bool json) {
     int npl[16], n_npl = 0, max_npl = 1;
     for (const char *p = npl_list; *p;) {
         char *end;
@@ -131,7 +134,7 @@ static int run_batched(const char *path, const char *npl_list, int npp, int ntg,
     }
     if (!n_npl) return cli_usage_error("bench", "--npl needs at least one count");
     xuan_error err = {0};
-    xuan_model *m = xuan_model_load(path, &err);
+    xuan_model *m = xuan_model_load_ex(path, map_flags, &err);
     if (!m) return cli_error("%s", err.msg);
     xuan_ctx_params cp = xuan_ctx_params_default();
     cp.n_ctx = (uint32_t)(max_npl * (npp + ntg) + 1);
@@ -183,6 +186,7 @@ int cmd_bench(int argc, char **argv) {
     int64_t n_prompt = 512, n_gen = 128, reps = 3, threads = 0, batch = -1, depth = 0, npp = 128, ntg = 128;
     const char *npl = NULL;
     uint32_t type_k = XUAN_TYPE_F16, type_v = XUAN_TYPE_F16;
+    unsigned map_flags = 0;
     bool json = false;
     static const struct option opts[] = {{"model", 1, 0, 'm'},        {"n-prompt", 1, 0, 'p'},
                                          {"n-gen", 1, 0, 'n'},        {"repetitions", 1, 0, 'r'},
@@ -191,6 +195,7 @@ int cmd_bench(int argc, char **argv) {
                                          {"cache-type-k", 1, 0, EO_CACHE_K}, {"cache-type-v", 1, 0, EO_CACHE_V},
                                          {"n-depth", 1, 0, 'd'},      {"npl", 1, 0, O_NPL},
                                          {"npp", 1, 0, O_NPP},        {"ntg", 1, 0, O_NTG},
+                                         {"mlock", 0, 0, EO_MLOCK},   {"no-mmap", 0, 0, EO_NO_MMAP},
                                          {"help", 0, 0, 'h'},         {0, 0, 0, 0}};
     int c;
     optind = 1;
@@ -217,6 +222,8 @@ int cmd_bench(int argc, char **argv) {
         case O_NPP: if (cli_int_arg("bench", "--npp", optarg, 1, 1 << 16, &npp)) return XUAN_EXIT_USAGE; break;
         case O_NTG: if (cli_int_arg("bench", "--ntg", optarg, 1, 1 << 16, &ntg)) return XUAN_EXIT_USAGE; break;
         case O_JSON: json = true; break;
+        case EO_MLOCK: map_flags |= XUAN_MAP_LOCK; break;
+        case EO_NO_MMAP: map_flags |= XUAN_MAP_READ; break;
         case 'h': usage(); return XUAN_EXIT_OK;
         default: return cli_usage_error("bench", "unknown option, or an option with a bad argument");
         }
@@ -228,11 +235,12 @@ int cmd_bench(int argc, char **argv) {
     char path[2048];
     if (engine_resolve_model(model, path, sizeof path)) return XUAN_EXIT_RUNTIME;
     if (npl) /* llama-batched-bench's defaults: -b 2048 */
-        return run_batched(path, npl, (int)npp, (int)ntg, batch > 0 ? batch : 2048, (int)threads, type_k, type_v, json);
+        return run_batched(path, npl, (int)npp, (int)ntg, batch > 0 ? batch : 2048, (int)threads, type_k, type_v,
+                           map_flags, json);
     if (batch < 0) batch = 512;
     xuan_error err = {0};
     double t0 = xuan_time_s();
-    xuan_model *m = xuan_model_load(path, &err);
+    xuan_model *m = xuan_model_load_ex(path, map_flags, &err);
     if (!m) return cli_error("%s", err.msg);
     double t_load = xuan_time_s() - t0;
     const xuan_hparams *hp = xuan_model_hparams(m);
@@ -272,16 +280,26 @@ int cmd_bench(int argc, char **argv) {
         rc = cli_error("%s", err.msg);
         goto done;
     }
+    /* major page faults in the measured runs, per token: 0 when the weights
+     * stayed in memory, about weights / (page size x readahead) when each
+     * token read them from disk */
+    uint64_t flt_pp = 0, flt_tg = 0;
     for (int r = 0; r < reps; r++) {
+        uint64_t f0 = xuan_major_faults();
         if (n_prompt && (pp[r] = run_pp(ctx, ids, (int)n_prompt, d0, &err)) < 0) {
             rc = cli_error("%s", err.msg);
             goto done;
         }
+        uint64_t f1 = xuan_major_faults();
         if (n_gen && (tg[r] = run_tg(ctx, ids, (int)n_gen, d0, &err)) < 0) {
             rc = cli_error("%s", err.msg);
             goto done;
         }
+        flt_pp += f1 - f0;
+        flt_tg += xuan_major_faults() - f1;
     }
+    const double fpt_pp = n_prompt ? (double)flt_pp / (double)(reps * n_prompt) : 0;
+    const double fpt_tg = n_gen ? (double)flt_tg / (double)(reps * n_gen) : 0;
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     uint64_t rss = (uint64_t)ru.ru_maxrss * 1024;
@@ -289,29 +307,36 @@ int cmd_bench(int argc, char **argv) {
     const xuan_cpu *cpu = xuan_cpu_get();
     int nt = (int)(threads ? threads : cpu->n_cores);
     if (json) {
-        json_t *j = json_pack("{s:s, s:s, s:s, s:I, s:i, s:i, s:I, s:I, s:I, s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:I, s:f, s:s}",
+        json_t *j = json_pack("{s:s, s:s, s:s, s:I, s:i, s:i, s:I, s:I, s:I, s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:I, s:f, s:s, s:f, s:f, s:s}",
                               "model", path, "arch", hp->arch_name, "cpu", cpu->brand, "weight_bytes",
                               (json_int_t)xuan_model_weight_bytes(m), "threads", nt, "reps", (int)reps,
                               "n_prompt", (json_int_t)n_prompt, "n_gen", (json_int_t)n_gen, "n_depth", (json_int_t)depth, "n_batch",
                               (json_int_t)batch, "pp_mean", sp.mean, "pp_sd", sp.sd, "tg_mean", sg.mean,
                               "tg_sd", sg.sd, "pp_best", sp.best, "tg_best", sg.best, "peak_rss", (json_int_t)rss, "load_s", t_load, "commit",
-                              xuan_git_hash());
+                              xuan_git_hash(), "pp_major_faults_per_tok", fpt_pp, "tg_major_faults_per_tok", fpt_tg,
+                              "weights", engine_residency_name(m));
         char *out = j ? json_dumps(j, JSON_COMPACT) : NULL;
         if (out) printf("%s\n", out);
         free(out);
         json_decref(j);
     } else {
         char b1[32], b2[32];
-        printf("| model | size | threads | test | t/s |\n|---|---|---|---|---|\n");
+        printf("| model | size | threads | test | t/s | maj.faults/tok |\n|---|---|---|---|---|---|\n");
         const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
         xuan_fmt_bytes(xuan_model_weight_bytes(m), b1, sizeof b1);
         char at[32] = "";
         if (depth) snprintf(at, sizeof at, " @ d%lld", (long long)depth);
         if (n_prompt)
-            printf("| %s | %s | %d | pp%lld%s | %.2f ± %.2f |\n", base, b1, nt, (long long)n_prompt, at, sp.mean, sp.sd);
-        if (n_gen) printf("| %s | %s | %d | tg%lld%s | %.2f ± %.2f |\n", base, b1, nt, (long long)n_gen, at, sg.mean, sg.sd);
-        printf("peak RSS %s, load %.2f s, %s, xuan %s\n", xuan_fmt_bytes(rss, b2, sizeof b2), t_load,
-               xuan_simd_name(cpu->simd), xuan_git_hash());
+            printf("| %s | %s | %d | pp%lld%s | %.2f ± %.2f | %.2f |\n", base, b1, nt, (long long)n_prompt, at, sp.mean,
+                   sp.sd, fpt_pp);
+        if (n_gen)
+            printf("| %s | %s | %d | tg%lld%s | %.2f ± %.2f | %.2f |\n", base, b1, nt, (long long)n_gen, at, sg.mean,
+                   sg.sd, fpt_tg);
+        printf("peak RSS %s, load %.2f s, weights %s, %s, xuan %s\n", xuan_fmt_bytes(rss, b2, sizeof b2), t_load,
+               engine_residency_name(m), xuan_simd_name(cpu->simd), xuan_git_hash());
+        if (fpt_tg >= 1 || fpt_pp >= 1)
+            fprintf(stderr, "xuan: warning: the weights were read from disk while measuring (the page cache did not "
+                            "keep them): these figures measure the disk; --mlock or --no-mmap keeps them in memory\n");
     }
 done:
     xuan_free(ids);

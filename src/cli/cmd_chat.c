@@ -84,6 +84,7 @@ int cmd_chat(int argc, char **argv) {
         if (c == 'h') {
             printf("usage: xuan chat -m MODEL [-s SYSTEM] [-n N] [-c N] [-t N] [--temp T ...]\n"
                    "  --template-file F (a Jinja chat template), --template NAME (a built-in renderer)\n"
+                   "  --mlock (lock the weights in RAM), --no-mmap (read them into memory)\n"
                    "  in the chat: /system TEXT, /reset, /save FILE, /quit\n");
             return XUAN_EXIT_OK;
         }

@@ -18,7 +18,7 @@
 
 static void usage(void) {
     printf("usage: xuan run -m MODEL (-p TEXT | -f FILE | --ids A,B,...) [options]\n"
-           "  -n N                 tokens to generate (default 256)\n"
+           "  -n N                 tokens to generate (default 256; -1: until the context is full)\n"
            "  -c N, -t N, -b N     context length, threads, prompt batch\n"
            "  --temp T --top-k K --top-p P --min-p P --seed S\n"
            "  --repeat-penalty R --repeat-last-n N --presence-penalty P --frequency-penalty F\n"
@@ -29,6 +29,8 @@ static void usage(void) {
            "                       model's tokenizer.chat_template through the Jinja engine)\n"
            "  -s, --system TEXT    system message   --stop STR   extra stop string\n"
            "  --ignore-eos         never end at an end-of-generation token (benchmarks)\n"
+           "  --mlock              lock the weights in RAM (the page cache cannot evict them)\n"
+           "  --no-mmap            read the weights into memory instead of mapping the file\n"
            "  --json               one JSON object with the text and timings\n"
            "  --ids LIST           exact prompt token ids (no template, no BOS)\n"
            "  --dump-logits FILE   write the logits after the prompt (f32)\n"
@@ -167,7 +169,9 @@ int cmd_run(int argc, char **argv) {
     gp.emit = emit;
     gp.emit_user = &oc;
     gp.interrupt = &engine_interrupt;
-    int32_t *out_ids = xuan_calloc((size_t)o.n_predict, sizeof *out_ids);
+    /* -n -1: until the context is full, which bounds the ids too */
+    gp.out_ids_cap = o.n_predict < 0 ? n_ctx : (size_t)o.n_predict;
+    int32_t *out_ids = xuan_calloc(gp.out_ids_cap, sizeof *out_ids);
     gp.out_ids = out_ids;
     if (!out_ids) {
         rc = cli_error("out of memory");
@@ -200,14 +204,16 @@ int cmd_run(int argc, char **argv) {
     if (json) {
         json_t *ja = json_array();
         for (uint32_t i = 0; i < st.n_gen; i++) json_array_append_new(ja, json_integer(out_ids[i]));
-        json_t *j = json_pack("{s:s%, s:o, s:i, s:i, s:i, s:f, s:f, s:f, s:f, s:s, s:f}", "text",
+        json_t *j = json_pack("{s:s%, s:o, s:i, s:i, s:i, s:f, s:f, s:f, s:f, s:s, s:f, s:I, s:I, s:s}", "text",
                               oc.text.len ? oc.text.data : "", oc.text.len, "tokens", ja, "n_prompt",
                               (json_int_t)st.n_prompt, "n_prompt_eval", (json_int_t)st.n_prompt_eval,
                               "n_gen", (json_int_t)st.n_gen, "t_prompt_s", st.t_prompt_s, "t_gen_s",
                               st.t_gen_s, "prompt_tps",
                               st.t_prompt_s > 0 ? st.n_prompt_eval / st.t_prompt_s : 0.0, "gen_tps",
                               st.t_gen_s > 0 ? st.n_gen / st.t_gen_s : 0.0, "end",
-                              xuan_gen_end_name(st.end), "t_load_s", e.t_load_s);
+                              xuan_gen_end_name(st.end), "t_load_s", e.t_load_s, "major_faults_prompt",
+                              (json_int_t)st.major_faults_prompt, "major_faults_gen",
+                              (json_int_t)st.major_faults_gen, "weights", engine_residency_name(e.model));
         char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
         if (s) printf("%s\n", s);
         free(s);

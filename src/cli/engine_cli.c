@@ -41,7 +41,9 @@ int engine_flag(const char *verb, engine_opts *o, int opt, const char *arg) {
     switch (opt) {
     case 'm': o->model = arg; return 1;
     case 'n':
-        if (cli_int_arg(verb, "-n", arg, 1, 1 << 24, &v)) return -1;
+        /* -1 as llama.cpp: until the context is full (or an end token) */
+        if (strcmp(arg, "-1") == 0) v = -1;
+        else if (cli_int_arg(verb, "-n", arg, 1, 1 << 24, &v)) return -1;
         o->n_predict = (int32_t)v;
         return 1;
     case 'c':
@@ -58,6 +60,8 @@ int engine_flag(const char *verb, engine_opts *o, int opt, const char *arg) {
         return 1;
     case 's': o->system = arg; return 1;
     case EO_IGNORE_EOS: o->ignore_eos = true; return 1;
+    case EO_MLOCK: o->map_flags |= XUAN_MAP_LOCK; return 1;
+    case EO_NO_MMAP: o->map_flags |= XUAN_MAP_READ; return 1;
     case 'v': o->verbose++; return 1;
     case EO_TEMP: return f32_arg(verb, "--temp", arg, 0, 100, &o->sp.temperature);
     case EO_TOPK:
@@ -140,6 +144,15 @@ int engine_resolve_model(const char *name, char *out, size_t cap) {
     return 0;
 }
 
+const char *engine_residency_name(const xuan_model *m) {
+    switch (xuan_gguf_residency(xuan_model_gguf(m))) {
+    case XUAN_MAP_READ: return "read into memory";
+    case XUAN_MAP_LOCK: return "mapped, locked";
+    case XUAN_MAP_READ | XUAN_MAP_LOCK: return "read into memory, locked";
+    default: return "mapped (page cache)";
+    }
+}
+
 int engine_open(const char *verb, const engine_opts *o, engine *e) {
     memset(e, 0, sizeof *e);
     if (!o->model) return cli_usage_error(verb, "a model is required (-m FILE or NAME)");
@@ -150,7 +163,7 @@ int engine_open(const char *verb, const engine_opts *o, engine *e) {
     char path[2048];
     if (engine_resolve_model(o->model, path, sizeof path)) return XUAN_EXIT_RUNTIME;
     double t0 = xuan_time_s();
-    e->model = xuan_model_load(path, &err);
+    e->model = xuan_model_load_ex(path, o->map_flags, &err);
     if (!e->model) return cli_error("%s", err.msg);
     const xuan_gguf *g = xuan_model_gguf(e->model);
     e->tok = xuan_tok_from_gguf(g, &err);
@@ -306,6 +319,7 @@ void engine_sigint_install(void) {
 void engine_print_timings(const xuan_gen_stats *st) {
     double pt = st->t_prompt_s > 0 ? st->n_prompt_eval / st->t_prompt_s : 0;
     double gt = st->t_gen_s > 0 ? st->n_gen / st->t_gen_s : 0;
-    fprintf(stderr, "[prompt %u tok (%u new), %.1f tok/s | generated %u tok, %.1f tok/s | %s]\n",
-            st->n_prompt, st->n_prompt_eval, pt, st->n_gen, gt, xuan_gen_end_name(st->end));
+    fprintf(stderr, "[prompt %u tok (%u new), %.1f tok/s | generated %u tok, %.1f tok/s | %s | major faults %llu + %llu]\n",
+            st->n_prompt, st->n_prompt_eval, pt, st->n_gen, gt, xuan_gen_end_name(st->end),
+            (unsigned long long)st->major_faults_prompt, (unsigned long long)st->major_faults_gen);
 }

@@ -23,6 +23,7 @@ typedef struct engine_opts {
     bool no_template;          /* --no-template / --raw */
     bool ignore_eos;           /* --ignore-eos: never sample an end-of-generation token */
     const char *system;        /* -s / --system */
+    unsigned map_flags;        /* --no-mmap: XUAN_MAP_READ, --mlock: XUAN_MAP_LOCK */
     const char *stops[16];
     size_t n_stops;
     int verbose;
@@ -33,7 +34,7 @@ void engine_opts_init(engine_opts *o);
 /* Long-option ids shared by the verbs (values above 256). */
 enum {
     EO_TEMP = 300, EO_TOPK, EO_TOPP, EO_MINP, EO_REPEAT, EO_REPEAT_N, EO_PRESENCE, EO_FREQUENCY,
-    EO_SEED, EO_CACHE, EO_CACHE_K, EO_CACHE_V, EO_TEMPLATE, EO_NO_TEMPLATE, EO_STOP, EO_IGNORE_EOS, EO_TEMPLATE_FILE, EO_LAST
+    EO_SEED, EO_CACHE, EO_CACHE_K, EO_CACHE_V, EO_TEMPLATE, EO_NO_TEMPLATE, EO_STOP, EO_IGNORE_EOS, EO_TEMPLATE_FILE, EO_MLOCK, EO_NO_MMAP, EO_LAST
 };
 /* The shared entries of a getopt_long table, terminated by a zero entry. */
 #define ENGINE_LONG_OPTS                                                                        \
@@ -46,12 +47,17 @@ enum {
     {"cache-type-v", 1, 0, EO_CACHE_V}, {"template", 1, 0, EO_TEMPLATE},                         \
     {"no-template", 0, 0, EO_NO_TEMPLATE}, {"raw", 0, 0, EO_NO_TEMPLATE},                       \
     {"system", 1, 0, 's'}, {"stop", 1, 0, EO_STOP}, {"verbose", 0, 0, 'v'},                     \
-    {"ignore-eos", 0, 0, EO_IGNORE_EOS}, {"template-file", 1, 0, EO_TEMPLATE_FILE}
+    {"ignore-eos", 0, 0, EO_IGNORE_EOS}, {"template-file", 1, 0, EO_TEMPLATE_FILE},              \
+    {"mlock", 0, 0, EO_MLOCK}, {"no-mmap", 0, 0, EO_NO_MMAP}
 #define ENGINE_SHORT_OPTS "m:n:c:t:b:s:v"
 
 /* Parses a --cache-type* argument (f16, q8_0, q4_0 ... as llama.cpp spells
  * them) into *out; prints a usage error and returns -1 for another type. */
 int engine_cache_type(const char *verb, const char *flag, const char *arg, uint32_t *out);
+
+/* The line `xuan bench` and `-v` print about the weights' residency:
+ * "mapped (page cache)", "read into memory", "locked in memory" ... */
+const char *engine_residency_name(const xuan_model *m);
 
 /* Handles one shared option; returns 1 if handled, 0 if not ours, or -1
  * after printing a usage error. */

@@ -41,6 +41,25 @@ static int pass_text(const xuan_gen_params *gp, xuan_stop *stop, const char *p, 
     return *hit ? 1 : 0;
 }
 
+/* After n decode steps: warn once when the weights keep coming from disk.
+ * One major fault every other step on average, over 8 steps or more, is the
+ * sign: a model that stays resident takes none once its prompt has run, and
+ * one whose pages the kernel keeps evicting takes thousands per step (a
+ * fault reads up to the readahead window, 128 KiB by default). */
+enum { REFAULT_MIN_STEPS = 8 };
+
+static void watch_faults(const xuan_ctx *c, xuan_gen_stats *st, uint64_t base, uint64_t n) {
+    st->major_faults_gen = xuan_major_faults() - base;
+    if (st->refault_warned || n < REFAULT_MIN_STEPS || 2 * st->major_faults_gen < n) return;
+    st->refault_warned = true;
+    const xuan_model *m = xuan_ctx_model(c);
+    xuan_log(XUAN_LOG_WARN,
+             "the weights are being read from disk while generating (%.1f major page faults per token): "
+             "the page cache cannot keep the model's %.2f GiB; --mlock locks them in memory, --no-mmap reads "
+             "them into RAM once",
+             (double)st->major_faults_gen / (double)n, (double)xuan_model_weight_bytes(m) / (1u << 30));
+}
+
 int xuan_generate(xuan_ctx *c, const xuan_tok *tok, xuan_sampler *smp, xuan_stop *stop,
                   const int32_t *prompt, size_t n_prompt, const xuan_gen_params *gpp,
                   xuan_gen_stats *st, xuan_error *err) {
@@ -53,6 +72,12 @@ int xuan_generate(xuan_ctx *c, const xuan_tok *tok, xuan_sampler *smp, xuan_stop
                          "the prompt has %zu tokens but the context holds %u (it needs room for at "
                          "least one more); use a larger -c or a shorter prompt",
                          n_prompt, n_ctx);
+    if (gp.out_ids && gp.out_ids_cap == 0)
+        return xuan_fail(err, XUAN_ERR_USAGE, "out_ids given without out_ids_cap (its room in ids)");
+    /* Tokens to generate at most: n_predict, or (< 0) until the context is
+     * full, and never more than out_ids can hold. */
+    int64_t limit = gp.n_predict < 0 ? INT64_MAX : gp.n_predict;
+    if (gp.out_ids && (uint64_t)limit > gp.out_ids_cap) limit = (int64_t)gp.out_ids_cap;
     if (stop) xuan_stop_reset(stop);
     xuan_ctx_set_stop(c, gp.interrupt);
 
@@ -71,8 +96,11 @@ int xuan_generate(xuan_ctx *c, const xuan_tok *tok, xuan_sampler *smp, xuan_stop
         for (size_t i = 0; i < n_prompt; i++) xuan_sampler_accept(smp, prompt[i]);
 
     double t0 = xuan_time_s();
+    uint64_t flt0 = xuan_major_faults();
     int rc = xuan_ctx_eval(c, prompt + keep, st->n_prompt_eval, err);
     st->t_prompt_s = xuan_time_s() - t0;
+    const uint64_t flt_gen0 = xuan_major_faults();
+    st->major_faults_prompt = flt_gen0 - flt0;
     if (rc == XUAN_ERR_INTERRUPTED) {
         st->end = XUAN_GEN_END_INTERRUPT;
         return 0;
@@ -88,7 +116,7 @@ int xuan_generate(xuan_ctx *c, const xuan_tok *tok, xuan_sampler *smp, xuan_stop
     bool hit = false;
     t0 = xuan_time_s();
     st->end = XUAN_GEN_END_LENGTH;
-    for (int32_t i = 0; gp.n_predict < 0 || i < gp.n_predict; i++) {
+    for (int64_t i = 0; i < limit; i++) {
         if (gp.interrupt && *gp.interrupt) {
             st->end = XUAN_GEN_END_INTERRUPT;
             break;
@@ -118,12 +146,13 @@ int xuan_generate(xuan_ctx *c, const xuan_tok *tok, xuan_sampler *smp, xuan_stop
                 break;
             }
         }
-        if (gp.n_predict >= 0 && i + 1 == gp.n_predict) break; /* no need to evaluate the last one */
+        if (i + 1 == limit) break; /* no need to evaluate the last one */
         if (xuan_ctx_n_past(c) + 1 > n_ctx) {
             st->end = XUAN_GEN_END_CTX_FULL;
             break;
         }
         rc = xuan_ctx_eval(c, &id, 1, err);
+        watch_faults(c, st, flt_gen0, (uint64_t)i + 1);
         if (rc == XUAN_ERR_INTERRUPTED) {
             rc = 0;
             st->end = XUAN_GEN_END_INTERRUPT;

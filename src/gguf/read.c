@@ -524,14 +524,16 @@ static int part_path(const char *first, uint32_t i, uint32_t n, char *out, size_
     return w < 0 || (size_t)w >= cap ? -1 : 0;
 }
 
-xuan_gguf *xuan_gguf_open(const char *path, xuan_error *err) {
+xuan_gguf *xuan_gguf_open(const char *path, xuan_error *err) { return xuan_gguf_open_ex(path, 0, err); }
+
+xuan_gguf *xuan_gguf_open_ex(const char *path, unsigned map_flags, xuan_error *err) {
     xuan_gguf *g = xuan_calloc(1, sizeof *g);
     if (!g) {
         xuan_fail(err, XUAN_ERR_NOMEM, "out of memory");
         return NULL;
     }
     snprintf(g->path, sizeof g->path, "%s", path);
-    if (xuan_map_file(&g->maps[0], path, err)) goto fail;
+    if (xuan_map_file_ex(&g->maps[0], path, map_flags, err)) goto fail;
     g->n_maps = 1;
     g->file_size = g->maps[0].size;
     if (parse_image(g, g->maps[0].data, g->maps[0].size, 0, path, err)) goto fail;
@@ -553,7 +555,7 @@ xuan_gguf *xuan_gguf_open(const char *path, xuan_error *err) {
                           path, count, count);
                 goto fail;
             }
-            if (xuan_map_file(&g->maps[i], p, err)) {
+            if (xuan_map_file_ex(&g->maps[i], p, map_flags, err)) {
                 xuan_error_prefix(err, "split model part %u of %u", i + 1, count);
                 goto fail;
             }
@@ -597,6 +599,16 @@ xuan_gguf *xuan_gguf_open_memory(const void *data, uint64_t size, xuan_error *er
 uint32_t xuan_gguf_version(const xuan_gguf *g) { return g->version; }
 uint64_t xuan_gguf_alignment(const xuan_gguf *g) { return g->alignment; }
 uint32_t xuan_gguf_n_splits(const xuan_gguf *g) { return g->n_maps ? g->n_maps : 1; }
+
+unsigned xuan_gguf_residency(const xuan_gguf *g) {
+    if (g->n_maps == 0) return XUAN_MAP_READ; /* opened from memory: the caller's buffer */
+    unsigned all = XUAN_MAP_READ | XUAN_MAP_LOCK;
+    for (uint32_t i = 0; i < g->n_maps; i++) {
+        if (!g->maps[i].anon) all &= ~(unsigned)XUAN_MAP_READ;
+        if (!g->maps[i].locked) all &= ~(unsigned)XUAN_MAP_LOCK;
+    }
+    return all;
+}
 uint64_t xuan_gguf_file_size(const xuan_gguf *g) { return g->file_size; }
 const char *xuan_gguf_path(const xuan_gguf *g) { return g->path; }
 uint64_t xuan_gguf_n_kv(const xuan_gguf *g) { return g->n_kv; }

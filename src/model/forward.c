@@ -329,6 +329,7 @@ void xuan_ctx_free(xuan_ctx *c) {
 }
 
 uint32_t xuan_ctx_n_ctx(const xuan_ctx *c) { return c->p.n_ctx; }
+const xuan_model *xuan_ctx_model(const xuan_ctx *c) { return c->m; }
 uint32_t xuan_ctx_n_seq_max(const xuan_ctx *c) { return c->p.n_seq_max; }
 uint32_t xuan_ctx_cells_used(const xuan_ctx *c) { return c->kv.n_used; }
 void xuan_ctx_set_stop(xuan_ctx *c, volatile int *stop) { c->stop = stop; }
@@ -405,7 +406,7 @@ static void mm(xuan_ctx *c, const xuan_weight *w, const float *x, int64_t n, flo
         else xuan_op_round_bf16(x, c->xr, n * w->n_cols);
         in = c->xr;
     }
-    xuan_matmul(c->pool, w, in, n, y, c->mm_scratch);
+    xuan_matmul_kind(c->pool, w, in, n, y, c->mm_scratch, XUAN_MM_2D, c->simd);
 }
 
 /* One token's products y_i = W_i x_i, the n items set in c->mv, in one
@@ -425,7 +426,7 @@ static void mv_many(xuan_ctx *c, size_t n) {
         it->x = c->xr + used;
         used += cols;
     }
-    xuan_matvec_many(c->pool, c->mv, (int)n, c->mm_scratch);
+    xuan_matvec_many(c->pool, c->mv, (int)n, c->mm_scratch, c->simd);
 }
 
 /* ================================================================ attention */
@@ -674,7 +675,7 @@ static void mm_rows(xuan_ctx *c, const xuan_weight *w, const float *x, int64_t n
         else xuan_op_round_bf16(x, c->xr, n * w->n_cols);
         in = c->xr;
     }
-    xuan_matmul_rowwise(c->pool, w, in, n, y, c->mm_scratch);
+    xuan_matmul_rowwise(c->pool, w, in, n, y, c->mm_scratch, c->simd);
 }
 
 /* The MoE FFN of the n rows of xn, in place, as llama.cpp's build_moe_ffn
@@ -846,7 +847,7 @@ static void mm_head(xuan_ctx *c, const xuan_weight *w, uint32_t h, uint32_t n) {
         else xuan_op_round_bf16(in, c->xr, n * one.n_cols);
         in = c->xr;
     }
-    xuan_matmul_kind(c->pool, &one, in, n, c->mla_b, c->mm_scratch, XUAN_MM_SLICE);
+    xuan_matmul_kind(c->pool, &one, in, n, c->mla_b, c->mm_scratch, XUAN_MM_SLICE, c->simd);
 }
 
 /* deepseek2's absorbed MLA, as llama_model_deepseek2::graph builds it: the

@@ -528,8 +528,10 @@ xuan_model *xuan_model_from_gguf(xuan_gguf *g, xuan_error *err) {
     return m;
 }
 
-xuan_model *xuan_model_load(const char *path, xuan_error *err) {
-    xuan_gguf *g = xuan_gguf_open(path, err);
+xuan_model *xuan_model_load(const char *path, xuan_error *err) { return xuan_model_load_ex(path, 0, err); }
+
+xuan_model *xuan_model_load_ex(const char *path, unsigned map_flags, xuan_error *err) {
+    xuan_gguf *g = xuan_gguf_open_ex(path, map_flags, err);
     return g ? xuan_model_from_gguf(g, err) : NULL;
 }
 

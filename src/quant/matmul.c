@@ -218,7 +218,7 @@ static void compute_part(void *ctx, int ith, int nth) {
 }
 
 static void matmul(xuan_pool *pool, const xuan_weight *w, const float *x, int64_t n_tok, float *y, void *scratch,
-                   xuan_mm_kind kind) {
+                   xuan_mm_kind kind, xuan_simd simd) {
     const bool rowwise = kind == XUAN_MM_ROWWISE;
     XUAN_ASSERT(xuan_weight_check(w, NULL, NULL) == 0);
     if (n_tok <= 0) return;
@@ -227,14 +227,14 @@ static void matmul(xuan_pool *pool, const xuan_weight *w, const float *x, int64_
     XUAN_ASSERT(xuan_type_row_size(w->type, (uint64_t)w->n_cols, &wr));
     j.w_row = (size_t)wr;
     j.act_type = xuan_quant_vec_dot_type(w->type);
-    j.dot = xuan_dot_kernel(xuan_cpu_get()->simd, w->type);
+    j.dot = xuan_dot_kernel(simd, w->type);
     /* One token: llama.cpp takes ggml_vec_dot_f16, not its batch GEMM. */
-    if (w->type == XUAN_TYPE_F16 && (n_tok == 1 || rowwise)) j.dot = xuan_dot_f16_single_kernel(xuan_cpu_get()->simd);
+    if (w->type == XUAN_TYPE_F16 && (n_tok == 1 || rowwise)) j.dot = xuan_dot_f16_single_kernel(simd);
     /* Q4_K: llama.cpp's repacked kernels take a batch's tokens four at a
      * time and the last n % 4 one at a time, with different float steps. */
     if (w->type == XUAN_TYPE_Q4_K && n_tok >= 4 && kind == XUAN_MM_2D) {
-        j.dot4 = xuan_dot_q4_K_pairs_kernel(xuan_cpu_get()->simd);
-        j.dot4x = xuan_dot_q4_K_pairs_x4_kernel(xuan_cpu_get()->simd);
+        j.dot4 = xuan_dot_q4_K_pairs_kernel(simd);
+        j.dot4x = xuan_dot_q4_K_pairs_x4_kernel(simd);
         j.n_dot4 = n_tok - n_tok % 4;
     }
     if (j.act_type == XUAN_TYPE_F32) {
@@ -246,7 +246,7 @@ static void matmul(xuan_pool *pool, const xuan_weight *w, const float *x, int64_
         j.act_row = act_row_bytes(j.act_type, w->n_cols);
         /* (rowwise: only where the packed kernel gives the one-token bits,
          * Q8_0 and Q6_K; tests/test_batch.c holds it to that) */
-        j.gemm = n_tok >= (w->type == XUAN_TYPE_Q4_K ? GEMM_MIN_TOK_Q4_K : GEMM_MIN_TOK) && xuan_cpu_get()->simd >= XUAN_SIMD_AVX512 &&
+        j.gemm = n_tok >= (w->type == XUAN_TYPE_Q4_K ? GEMM_MIN_TOK_Q4_K : GEMM_MIN_TOK) && simd >= XUAN_SIMD_AVX512 &&
                  xuan_gemm_avx512_supports(w->type, w->n_cols, j.w_row) &&
                  (kind == XUAN_MM_2D || w->type == XUAN_TYPE_Q8_0 || w->type == XUAN_TYPE_Q6_K);
         if (j.gemm) {
@@ -313,10 +313,9 @@ size_t xuan_matvec_many_scratch(const xuan_matvec *items, int n_items) {
     return n + 64;
 }
 
-void xuan_matvec_many(xuan_pool *pool, const xuan_matvec *items, int n_items, void *scratch) {
+void xuan_matvec_many(xuan_pool *pool, const xuan_matvec *items, int n_items, void *scratch, xuan_simd simd) {
     if (n_items <= 0) return;
     XUAN_ASSERT(scratch != NULL);
-    const xuan_simd simd = xuan_cpu_get()->simd;
     const uint8_t **act = scratch;
     xuan_vec_dot_fn *dot = (xuan_vec_dot_fn *)(void *)(act + n_items);
     uint8_t *buf = (uint8_t *)(dot + n_items);
@@ -343,17 +342,17 @@ void xuan_matvec_many(xuan_pool *pool, const xuan_matvec *items, int n_items, vo
 
 void xuan_matmul(xuan_pool *pool, const xuan_weight *w, const float *x, int64_t n_tok, float *y,
                  void *scratch) {
-    matmul(pool, w, x, n_tok, y, scratch, XUAN_MM_2D);
+    matmul(pool, w, x, n_tok, y, scratch, XUAN_MM_2D, xuan_cpu_get()->simd);
 }
 
 void xuan_matmul_rowwise(xuan_pool *pool, const xuan_weight *w, const float *x, int64_t n_tok, float *y,
-                         void *scratch) {
-    matmul(pool, w, x, n_tok, y, scratch, XUAN_MM_ROWWISE);
+                         void *scratch, xuan_simd simd) {
+    matmul(pool, w, x, n_tok, y, scratch, XUAN_MM_ROWWISE, simd);
 }
 
 void xuan_matmul_kind(xuan_pool *pool, const xuan_weight *w, const float *x, int64_t n_tok, float *y,
-                      void *scratch, xuan_mm_kind kind) {
-    matmul(pool, w, x, n_tok, y, scratch, kind);
+                      void *scratch, xuan_mm_kind kind, xuan_simd simd) {
+    matmul(pool, w, x, n_tok, y, scratch, kind, simd);
 }
 
 void xuan_weight_row(const xuan_weight *w, int64_t row, float *out) {
