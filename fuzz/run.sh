@@ -25,6 +25,14 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:${UBSAN_OPTIONS:-}"
 export ASAN_OPTIONS="detect_leaks=1:${ASAN_OPTIONS:-}"
 
+# fuzz_tok's vocabularies: ../shared/vocab and the reference's models/
+# folder (scripts/peer.sh unpacks it into the main build tree), where there.
+if [ -z "${XUAN_FUZZ_VOCABS:-}" ]; then
+    root=$(cd "$here/.." && pwd)
+    XUAN_FUZZ_VOCABS="${XUAN_SHARED:-$root/../shared}/vocab:$root/build/peer/llama.cpp/models"
+fi
+export XUAN_FUZZ_VOCABS
+
 status=0
 found=0
 for bin in "$build"/fuzz_*; do
@@ -32,6 +40,8 @@ for bin in "$build"/fuzz_*; do
     found=1
     name=$(basename "$bin")
     target=${name#fuzz_}
+    # a target may be named alone: FUZZ_TARGETS="tok jinja" make fuzz
+    if [ -n "${FUZZ_TARGETS:-}" ] && [[ " $FUZZ_TARGETS " != *" $target "* ]]; then continue; fi
     work="$build/fuzz-work/$target"
     rm -rf "$work"
     mkdir -p "$work/corpus" "$work/artifacts"

@@ -248,6 +248,31 @@ static void test_spm_handmade(void) {
     CHECK(xuan_tok_stream_push(&st, 3 + 0xe4, &sout) == 0);
     CHECK(xuan_tok_stream_flush(&st, &sout) == 0);
     CHECK_EQ_STR(sout.data, "h\xc3\xa9\xef\xbf\xbd");
+    /* four-byte characters in four byte tokens (found by fuzz_tok: the
+     * prefix check read past the bytes that had arrived), and prefixes that
+     * can never complete (E0 80: overlong, ED A0: a surrogate, F4 90: past
+     * U+10FFFF) given up at once */
+    static const struct {
+        const char *in, *want;
+    } four[] = {
+        {"\xf0\x9f\x8e\x89", "\xf0\x9f\x8e\x89"}, /* U+1F389 */
+        {"\xf0\xa0\x80\x80", "\xf0\xa0\x80\x80"}, /* U+20000 */
+        {"\xf4\x8f\xbf\xbf", "\xf4\x8f\xbf\xbf"}, /* U+10FFFF */
+        {"\xe0\x80", "\xef\xbf\xbd\xef\xbf\xbd"},
+        {"\xed\xa0", "\xef\xbf\xbd\xef\xbf\xbd"},
+        {"\xf4\x90", "\xef\xbf\xbd\xef\xbf\xbd"},
+    };
+    for (size_t k = 0; k < sizeof four / sizeof four[0]; k++) {
+        xuan_tok_stream_init(&st, t, 0);
+        st.started = true;
+        xuan_buf_reset(&sout);
+        for (const char *c = four[k].in; *c; c++) {
+            CHECK(xuan_tok_stream_push(&st, 3 + (uint8_t)*c, &sout) == 0);
+            if (c[1] && k < 3) CHECK_EQ_INT(sout.len, 0); /* held back until whole */
+        }
+        CHECK(xuan_tok_stream_flush(&st, &sout) == 0);
+        CHECK_EQ_STR(sout.data, four[k].want);
+    }
     xuan_buf_free(&sout);
     xuan_buf_free(&out);
     xuan_tok_ids_free(&v);

@@ -185,6 +185,9 @@ typedef struct xuan_catalog {
  * embedded in the binary.  An unreadable or malformed file is an error that
  * names the file and the field; nothing is half-loaded. */
 int xuan_catalog_load(xuan_catalog *cat, const char *path, xuan_error *err);
+/* The same from text in memory; `origin` names it in errors (NULL: the
+ * embedded copy).  The text may be freed afterwards. */
+int xuan_catalog_load_text(xuan_catalog *cat, const char *text, size_t len, const char *origin, xuan_error *err);
 void xuan_catalog_free(xuan_catalog *cat);
 const xuan_model_info *xuan_catalog_find(const xuan_catalog *cat, const char *id);
 /* Finds `id` or fills err with "unknown model 'X'; did you mean 'Y'?" (also

@@ -133,7 +133,9 @@ size_t xuan_tok_piece(const xuan_tok *t, int32_t id, bool special, char *buf, si
 
 /* Appends the text of ids[0..n) to out.  For SentencePiece the dummy-prefix
  * space of the first token is removed, so decode(encode(x)) == x.  Bytes
- * that do not form valid UTF-8 are passed through as they are. */
+ * that do not form valid UTF-8 are passed through as they are.  (One
+ * exception to the round trip, SentencePiece's own: a literal U+2581 in the
+ * text reads back as a space.) */
 int xuan_tok_decode(const xuan_tok *t, const int32_t *ids, size_t n, uint32_t flags,
                     xuan_buf *out);
 

@@ -254,6 +254,9 @@ static void print_machine(const xuan_hw *hw, const xuan_pick_result *res) {
     printf("\nMemory budget: %s (%s minus 10%%, at least 1 GiB, for the OS%s)\n",
            xuan_fmt_bytes(res->budget, a, sizeof a), hw->planned ? "RAM" : "available RAM",
            hw->vram_total ? "; or the GPU's VRAM minus 5%" : "");
+    printf("  it must hold all of a model's weights resident, beside its KV cache: a mapped model\n"
+           "  whose pages the system reclaims is read from disk again for every token (run with\n"
+           "  --mlock or --no-mmap to keep it in memory)\n");
 }
 
 /* ==== 3. table ============================================================ */

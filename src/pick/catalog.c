@@ -275,25 +275,29 @@ int xuan_catalog_load(xuan_catalog *cat, const char *path, xuan_error *err) {
         const char *env = getenv("XUAN_CATALOG");
         if (env && *env) path = env;
     }
+    if (!path) return xuan_catalog_load_text(cat, xuan_pick_catalog_json, xuan_pick_catalog_json_len, NULL, err);
     char *text = NULL;
     size_t len = 0;
-    if (path) {
-        int rc = xuan_read_file(path, 64u << 20, &text, &len, err);
-        if (rc) {
-            xuan_error_prefix(err, "catalog");
-            return rc;
-        }
+    int rc = xuan_read_file(path, 64u << 20, &text, &len, err);
+    if (rc) {
+        xuan_error_prefix(err, "catalog");
+        return rc;
     }
-    loader ld = {.origin = path ? path : "embedded catalog", .err = err};
-    json_error_t jerr;
-    json_t *root = path ? json_loadb(text, len, 0, &jerr)
-                        : json_loadb(xuan_pick_catalog_json, xuan_pick_catalog_json_len, 0, &jerr);
+    rc = xuan_catalog_load_text(cat, text, len, path, err);
     xuan_free(text);
+    return rc;
+}
+
+int xuan_catalog_load_text(xuan_catalog *cat, const char *text, size_t len, const char *origin, xuan_error *err) {
+    *cat = (xuan_catalog){0};
+    loader ld = {.origin = origin ? origin : "embedded catalog", .err = err};
+    json_error_t jerr;
+    json_t *root = json_loadb(text, len, 0, &jerr);
     if (!root)
         return xuan_fail(err, XUAN_ERR_FORMAT, "%s: not valid JSON at line %d: %s", ld.origin,
                          jerr.line, jerr.text);
     cat->json = root;
-    cat->origin = path ? "file" : "embedded";
+    cat->origin = origin ? "file" : "embedded";
     if (parse(cat, root, &ld) != 0) {
         xuan_catalog_free(cat);
         return ld.rc;

@@ -55,6 +55,17 @@ static size_t seq_len(uint8_t c) {
     return 0; /* a continuation byte or a byte that never starts UTF-8 */
 }
 
+/* True when s[0..n), n < l = seq_len(s[0]), can still become a valid
+ * l-byte character: completed with the smallest bytes the lead allows
+ * (E0 needs A0.., F0 needs 90..), it must be valid UTF-8. */
+static bool valid_prefix(const uint8_t *s, size_t n, size_t l) {
+    uint8_t t[4];
+    memcpy(t, s, n);
+    for (size_t k = n; k < l; k++) t[k] = 0x80;
+    if (n == 1) t[1] = s[0] == 0xe0 ? 0xa0 : s[0] == 0xf0 ? 0x90 : 0x80;
+    return (size_t)xuan_utf8_len(t, l) == l;
+}
+
 /* Appends the complete characters of s[0..n) (invalid sequences as U+FFFD)
  * and returns how many bytes were used: the rest is a valid but incomplete
  * prefix of a character.  Stops early once `stop` bytes are used. */
@@ -68,12 +79,7 @@ static size_t emit_complete(const uint8_t *s, size_t n, size_t stop, xuan_buf *o
             continue;
         }
         if (i + l > n) { /* incomplete: keep it if what is there could still be valid */
-            if (xuan_utf8_len(s + i, l) == 0) {
-                bool prefix_ok = true;
-                for (size_t k = i + 1; k < n; k++)
-                    if ((s[k] & 0xc0) != 0x80) prefix_ok = false;
-                if (prefix_ok) return i;
-            }
+            if (valid_prefix(s + i, n - i, l)) return i;
             *rc = xuan_buf_append(out, "\xef\xbf\xbd", 3);
             i++;
             continue;
