@@ -369,9 +369,10 @@ static void print_table(const xuan_catalog *cat, const xuan_hw *hw, const pick_a
     for (size_t i = res->n_ranked; i < res->n_rows; i++)
         if (!res->rows[i].m->runnable && !strcmp(res->rows[i].m->license_class ? res->rows[i].m->license_class : "", "proprietary"))
             print_row(0, &res->rows[i], false);
-    printf("\nTask columns: 0-100.  Each result earns the share of the other in-scope models reporting that same\n"
-           "benchmark that it beats (ties half; benchmarks with >= 8 reporters, medical ones >= 3), so an easy benchmark\n"
-           "earns nothing extra; times trust (official 1, third-party .93, base-model row x.9, seed .8), averaged per task.\n"
+    printf("\nTask columns: 0-100.  Every pair of models reporting one of a task's benchmarks (>= 8 reporters, medical\n"
+           "ones >= 3) is a game the higher result wins; a Bradley-Terry fit over all of a task's games gives each model\n"
+           "a strength, and the cell is the share of the other models it would beat (so an easy benchmark earns nothing\n"
+           "extra, and losing to strong models costs little), times trust (official 1, third-party .93, base x.9, seed .8).\n"
            "Every cell is marked by kind:\n"
            "  published  o official (the developer)  t third-party  b base-model row  s seed estimate\n"
            "  measured   m measured here\n"
@@ -638,7 +639,9 @@ static int explain(const xuan_catalog *cat, const xuan_hw *hw, const pick_args *
     }
     printf("\nScores (* = the record used, with its points: the share of the other in-scope models reporting the\n"
            "same benchmark that it beats, of N reporters, x trust: official 1, recalled .97, third-party .93,\n"
-           "base x.9, seed .8; a task score is the mean over its counted benchmarks):\n");
+           "base x.9, seed .8.  The task score is not their mean: it is the share of all other models with a\n"
+           "result in the task that this one would beat, from a Bradley-Terry fit over every pair of results on\n"
+           "the task's counted benchmarks, times the mean trust):\n");
     for (int t = 0; t < XUAN_TASK_COUNT; t++) {
         xuan_task_cell c;
         xuan_pick_task_cell(cat, m, (xuan_task)t, &c);

@@ -204,19 +204,117 @@ double xuan_pick_bench_points(const xuan_catalog *cat, const char *bench, const 
     return 100 * below / others;
 }
 
-static void direct_cell(const xuan_catalog *cat, const xuan_model_info *m, xuan_task t,
+/* ---- task scores: one Bradley-Terry fit per task ------------------------------------
+ *
+ * A benchmark's raw numbers do not compare across benchmarks (GSM8K 90 is
+ * easy, AIME 47 is not), and the share of a benchmark's reporters a model
+ * beats depends on who reports it: AIME 2025 and LiveCodeBench v6 are
+ * published almost only for reasoning models, so a strong non-thinking model
+ * that reports them ranked last on them and scored 0 in math and code.  So a
+ * task score comes from every comparison the task's benchmarks give: for
+ * each counted benchmark, each pair of models reporting it is one game (the
+ * higher result wins, a tie is half a win each).  A Bradley-Terry fit gives
+ * each model a strength p such that P(a beats b) = p_a / (p_a + p_b); losing
+ * to strong models costs little, beating weak ones earns little, and models
+ * that never met are compared through the ones they both met.  Each model
+ * also plays one virtual game against a model of strength 1 and draws it,
+ * which keeps the fit finite (a model that won every game) and ties
+ * unconnected groups to one scale.  The task score is the share of the other
+ * models with a result in the task that the model is expected to beat,
+ * 0..100, times the mean trust of the records it used. */
+
+typedef struct task_fit {
+    size_t n;           /* cat->n_models */
+    double *points;     /* per model: 0..100, NAN = no counted result */
+    double *trust;      /* per model: mean trust of its counted records */
+    int *n_bench;       /* per model: counted benchmarks */
+} task_fit;
+
+static void task_fit_free(task_fit *f) {
+    xuan_free(f->points);
+    xuan_free(f->trust);
+    xuan_free(f->n_bench);
+    *f = (task_fit){0};
+}
+
+static int fit_task(const xuan_catalog *cat, xuan_task t, task_fit *f) {
+    const size_t n = cat->n_models;
+    *f = (task_fit){.n = n};
+    f->points = xuan_calloc(n ? n : 1, sizeof *f->points);
+    f->trust = xuan_calloc(n ? n : 1, sizeof *f->trust);
+    f->n_bench = xuan_calloc(n ? n : 1, sizeof *f->n_bench);
+    double *games = xuan_alloc_array(n ? n : 1, (n ? n : 1) * sizeof *games); /* games[a * n + b] */
+    double *wins = xuan_calloc(n ? n : 1, sizeof *wins), *p = xuan_calloc(n ? n : 1, sizeof *p);
+    double *val = xuan_calloc(n ? n : 1, sizeof *val);
+    if (!f->points || !f->trust || !f->n_bench || !games || !wins || !p || !val) {
+        xuan_free(games), xuan_free(wins), xuan_free(p), xuan_free(val);
+        task_fit_free(f);
+        return XUAN_ERR_NOMEM;
+    }
+    memset(games, 0, (n ? n : 1) * (n ? n : 1) * sizeof *games);
+    for (size_t i = 0; i < n; i++) f->points[i] = NAN;
+    for (int b = 0; BENCH[t][b]; b++) {
+        /* every model plays (references too: more links between the
+         * groups), but only in-scope reporters make a benchmark count */
+        int reporters = 0;
+        for (size_t i = 0; i < n; i++) {
+            const xuan_score *s = xuan_pick_best_score(cat, cat->models[i].id, BENCH[t][b]);
+            val[i] = s ? s->value : NAN;
+            if (s && cat->models[i].in_scope) reporters++;
+        }
+        if (reporters < min_reporters(BENCH[t][b])) continue;
+        for (size_t i = 0; i < n; i++)
+            if (!isnan(val[i])) f->trust[i] += xuan_score_trust(xuan_pick_best_score(cat, cat->models[i].id, BENCH[t][b]));
+        for (size_t i = 0; i < n; i++) {
+            if (isnan(val[i])) continue;
+            f->n_bench[i]++;
+            for (size_t j = i + 1; j < n; j++) {
+                if (isnan(val[j])) continue;
+                games[i * n + j] += 1, games[j * n + i] += 1;
+                if (val[i] > val[j]) wins[i] += 1;
+                else if (val[i] < val[j]) wins[j] += 1;
+                else wins[i] += 0.5, wins[j] += 0.5;
+            }
+        }
+    }
+    /* Hunter's MM iteration, with the virtual draw against strength 1 */
+    for (size_t i = 0; i < n; i++) p[i] = 1;
+    for (int it = 0; it < 300; it++) {
+        double moved = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (!f->n_bench[i]) continue;
+            double den = 1 / (p[i] + 1);
+            for (size_t j = 0; j < n; j++)
+                if (games[i * n + j] > 0) den += games[i * n + j] / (p[i] + p[j]);
+            double q = (wins[i] + 0.5) / den;
+            moved = fmax(moved, fabs(log(q / p[i])));
+            p[i] = q;
+        }
+        if (moved < 1e-9) break;
+    }
+    /* the share of the other in-scope models with a result it would beat */
+    for (size_t i = 0; i < n; i++) {
+        if (!f->n_bench[i]) continue;
+        f->trust[i] /= f->n_bench[i];
+        double e = 0;
+        int others = 0;
+        for (size_t j = 0; j < n; j++)
+            if (j != i && f->n_bench[j] && cat->models[j].in_scope) e += p[i] / (p[i] + p[j]), others++;
+        f->points[i] = others ? 100 * e / others : 50;
+    }
+    xuan_free(games), xuan_free(wins), xuan_free(p), xuan_free(val);
+    return 0;
+}
+
+static void direct_cell(const xuan_catalog *cat, const task_fit *f, const xuan_model_info *m, xuan_task t,
                         xuan_task_cell *c) {
     *c = (xuan_task_cell){.shown = NAN, .mark = '-'};
-    double sum = 0, best_trust = 0;
+    const size_t i = (size_t)(m - cat->models);
+    if (i >= f->n || isnan(f->points[i])) return;
+    double best_trust = 0;
     for (int b = 0; BENCH[t][b]; b++) {
         const xuan_score *s = xuan_pick_best_score(cat, m->id, BENCH[t][b]);
-        if (!s) continue;
-        /* Rank among the models that report this same benchmark: its level
-         * and spread cancel, so an easy benchmark earns nothing extra. */
-        double pts = xuan_pick_bench_points(cat, BENCH[t][b], m->id, s->value, NULL);
-        if (pts < 0) continue;
-        sum += pts * xuan_score_trust(s);
-        c->n_benchmarks++;
+        if (!s || xuan_pick_bench_points(cat, BENCH[t][b], m->id, s->value, NULL) < 0) continue;
         /* Headline: the most trusted result, the task's first benchmark on ties. */
         if (isnan(c->shown) || xuan_score_trust(s) > best_trust) {
             best_trust = xuan_score_trust(s);
@@ -225,24 +323,36 @@ static void direct_cell(const xuan_catalog *cat, const xuan_model_info *m, xuan_
             c->mark = mark_of(s);
         }
     }
-    if (c->n_benchmarks) c->score = sum / c->n_benchmarks;
+    c->n_benchmarks = f->n_bench[i];
+    c->score = f->points[i] * f->trust[i];
 }
 
-void xuan_pick_task_cell(const xuan_catalog *cat, const xuan_model_info *m, xuan_task t,
-                         xuan_task_cell *out) {
-    direct_cell(cat, m, t, out);
+static void task_cell(const xuan_catalog *cat, const task_fit fits[XUAN_TASK_COUNT], const xuan_model_info *m,
+                      xuan_task t, xuan_task_cell *out) {
+    direct_cell(cat, &fits[t], m, t, out);
     if (out->n_benchmarks || t == XUAN_TASK_GENERAL) return;
     /* No result for this task: borrow the general score at a penalty.  For
      * medical and IT questions general knowledge (MMLU) is the accepted proxy
      * (scores.json caveats); for math/code/zh it is only a guess. */
     xuan_task_cell g;
-    direct_cell(cat, m, XUAN_TASK_GENERAL, &g);
+    direct_cell(cat, &fits[XUAN_TASK_GENERAL], m, XUAN_TASK_GENERAL, &g);
     double penalty = (t == XUAN_TASK_MED || t == XUAN_TASK_IT) ? 0.85 : 0.7;
     out->score = g.score * penalty;
     out->mark = '~';
     out->shown = g.shown;
     out->benchmark = g.benchmark;
     if (!g.n_benchmarks) out->mark = '-';
+}
+
+void xuan_pick_task_cell(const xuan_catalog *cat, const xuan_model_info *m, xuan_task t,
+                         xuan_task_cell *out) {
+    task_fit fits[XUAN_TASK_COUNT] = {{0}};
+    int rc = fit_task(cat, t, &fits[t]);
+    if (!rc && t != XUAN_TASK_GENERAL) rc = fit_task(cat, XUAN_TASK_GENERAL, &fits[XUAN_TASK_GENERAL]);
+    if (rc) *out = (xuan_task_cell){.shown = NAN, .mark = '-'};
+    else task_cell(cat, fits, m, t, out);
+    task_fit_free(&fits[t]);
+    task_fit_free(&fits[XUAN_TASK_GENERAL]);
 }
 
 /* ---- fit -------------------------------------------------------------------------------- */
@@ -449,8 +559,17 @@ int xuan_pick_run(const xuan_catalog *cat, const xuan_hw *hw, const xuan_pick_op
         if (v > res->budget) res->budget = v;
     }
 
+    task_fit fits[XUAN_TASK_COUNT] = {{0}};
+    for (int t = 0; t < XUAN_TASK_COUNT; t++)
+        if (fit_task(cat, (xuan_task)t, &fits[t])) {
+            for (int k = 0; k < t; k++) task_fit_free(&fits[k]);
+            return xuan_fail(err, XUAN_ERR_NOMEM, "out of memory");
+        }
     res->rows = xuan_calloc(cat->n_models, sizeof *res->rows);
-    if (!res->rows) return xuan_fail(err, XUAN_ERR_NOMEM, "out of memory");
+    if (!res->rows) {
+        for (int t = 0; t < XUAN_TASK_COUNT; t++) task_fit_free(&fits[t]);
+        return xuan_fail(err, XUAN_ERR_NOMEM, "out of memory");
+    }
     for (size_t i = 0; i < cat->n_models; i++) {
         const xuan_model_info *m = &cat->models[i];
         xuan_pick_row *r = &res->rows[res->n_rows++];
@@ -458,7 +577,7 @@ int xuan_pick_run(const xuan_catalog *cat, const xuan_hw *hw, const xuan_pick_op
         r->runs_in_xuan = xuan_pick_engine_runs(m->arch);
         r->think_factor = xuan_pick_think_factor(m, o->think_factor);
         for (int t = 0; t < XUAN_TASK_COUNT; t++) {
-            xuan_pick_task_cell(cat, m, (xuan_task)t, &r->cell[t]);
+            task_cell(cat, fits, m, (xuan_task)t, &r->cell[t]);
             if (w[t] > 0 && r->cell[t].mark == '~') r->n_proxy++;
         }
         double q = 0;
@@ -525,6 +644,7 @@ int xuan_pick_run(const xuan_catalog *cat, const xuan_hw *hw, const xuan_pick_op
         r->ctx_fit = xuan_pick_ctx_for_budget(m, r->quant, res->budget);
         res->n_ranked++;
     }
+    for (int t = 0; t < XUAN_TASK_COUNT; t++) task_fit_free(&fits[t]);
     /* Today's models first: a model is not ranked when a model that
      * supersedes it is (the successor fits, runs and passed every filter). */
     if (!o->include_superseded)
