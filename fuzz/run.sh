@@ -32,6 +32,13 @@ if [ -z "${XUAN_FUZZ_VOCABS:-}" ]; then
     XUAN_FUZZ_VOCABS="${XUAN_SHARED:-$root/../shared}/vocab:$root/build/peer/llama.cpp/models"
 fi
 export XUAN_FUZZ_VOCABS
+export XUAN_FUZZ_TEMPLATES="${XUAN_FUZZ_TEMPLATES:-${XUAN_SHARED:-$(cd "$here/.." && pwd)/../shared}/templates:$(cd "$here/.." && pwd)/build/peer/llama.cpp/models/templates}"
+have_vocab() {
+    local d
+    IFS=: read -ra dirs <<<"$XUAN_FUZZ_VOCABS"
+    for d in "${dirs[@]}"; do compgen -G "$d/*.gguf" >/dev/null && return 0; done
+    return 1
+}
 
 status=0
 found=0
@@ -42,6 +49,14 @@ for bin in "$build"/fuzz_*; do
     target=${name#fuzz_}
     # a target may be named alone: FUZZ_TARGETS="tok jinja" make fuzz
     if [ -n "${FUZZ_TARGETS:-}" ] && [[ " $FUZZ_TARGETS " != *" $target "* ]]; then continue; fi
+    if [ "$target" = request ] && ! compgen -G "${XUAN_FUZZ_TEMPLATES%%:*}/*.jinja" >/dev/null; then
+        echo "$name: skipped: no template in $XUAN_FUZZ_TEMPLATES (set XUAN_FUZZ_TEMPLATES)"
+        continue
+    fi
+    if [ "$target" = tok ] && ! have_vocab; then
+        echo "$name: skipped: no vocabulary in $XUAN_FUZZ_VOCABS (set XUAN_FUZZ_VOCABS)"
+        continue
+    fi
     work="$build/fuzz-work/$target"
     rm -rf "$work"
     mkdir -p "$work/corpus" "$work/artifacts"
