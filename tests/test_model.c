@@ -340,7 +340,23 @@ static void test_residency_and_refaults(void) {
 
     generate_paged_out(XUAN_MAP_LOCK, &st, l);
     CHECK(memcmp(a, l, nv * sizeof *a) == 0);
-    CHECK(!st.refault_warned);
+    /* AddressSanitizer turns mlock into a no-op that reports success, so
+     * under it the locked map faults like a plain one. */
+#if defined(__SANITIZE_ADDRESS__)
+    const bool lock_works = false;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+    const bool lock_works = false;
+#else
+    const bool lock_works = true;
+#endif
+#else
+    const bool lock_works = true;
+#endif
+    if (lock_works) {
+        CHECK_EQ_INT(st.major_faults_gen, 0);
+        CHECK(!st.refault_warned);
+    }
     free(a);
     free(b);
     free(l);
