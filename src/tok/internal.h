@@ -24,6 +24,7 @@ typedef enum tok_pre {
     TOK_PRE_DEEPSEEK3,
     TOK_PRE_GPT4O,
     TOK_PRE_STARCODER,
+    TOK_PRE_TEKKEN,
 } tok_pre;
 
 #define TOK_MAX_REGEX 6

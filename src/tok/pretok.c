@@ -4,10 +4,10 @@
  * The GPT-2 family (gpt2, llama3/cl100k, qwen2) has hand-written scanners
  * that follow the HF regexes alternative by alternative; they read the
  * category table once per code point and are several times faster than a
- * regex engine.  The DeepSeek lists and gpt-4o run on PCRE2 (UTF + UCP,
- * JIT), with HF's own patterns except that \s / \S are spelled out as the
- * Unicode White_Space set, which is what \s means in HF's engines (PCRE2's
- * \s would miss U+0085).
+ * regex engine.  The DeepSeek lists, gpt-4o, starcoder and Tekken run on
+ * PCRE2 (UTF + UCP, JIT), with HF's own patterns except that \s / \S are
+ * spelled out as the Unicode White_Space set, which is what \s means in
+ * HF's engines (PCRE2's \s would miss U+0085).
  *
  * Map: scanners | PCRE2 patterns | PCRE2 splitting | dispatch
  */
@@ -199,6 +199,17 @@ static const char *const RE_GPT4O[] = {
     "|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+",
     NULL,
 };
+/* Mistral's Tekken (Mistral NeMo, Ministral 3): gpt-4o's pattern without
+ * the contractions and with single digits, as its tokenizer.json has it.
+ * llama.cpp spells the case classes as ASCII look-aheads instead
+ * ([^a-z] after a letter for upper, [^A-Z] for lower), which differs from
+ * HF on non-ASCII case changes ("helloÉcole"); xuan follows HF. */
+static const char *const RE_TEKKEN[] = {
+    "[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]*[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]+"
+    "|[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]+[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]*"
+    "|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+",
+    NULL,
+};
 static const char *const RE_STARCODER[] = {
     "\\p{N}",
     "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+",
@@ -233,6 +244,7 @@ int tok_pre_compile(xuan_tok *t, xuan_error *err) {
     case TOK_PRE_DEEPSEEK3: list = RE_DEEPSEEK3; break;
     case TOK_PRE_GPT4O: list = RE_GPT4O; break;
     case TOK_PRE_STARCODER: list = RE_STARCODER; break;
+    case TOK_PRE_TEKKEN: list = RE_TEKKEN; break;
     default: return 0;
     }
     for (int i = 0; list[i]; i++) {

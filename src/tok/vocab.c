@@ -17,39 +17,44 @@ typedef struct pre_name {
     const char *name;
     tok_pre pre;
     bool ignore_merges, add_bos, nfc;
+    bool no_bos; /* llama.cpp drops the BOS id whatever the file says (glm4) */
 } pre_name;
 
 /* The `pre` values of llama.cpp's convert script that xuan knows, with the
  * loader flags llama.cpp sets for them.  nfc: the HF tokenizer.json of the
  * family has an NFC normalizer (Qwen2); llama.cpp ignores it, xuan does not. */
 static const pre_name PRE_NAMES[] = {
-    {"default", TOK_PRE_GPT2, false, false, false},
-    {"gpt2", TOK_PRE_GPT2, false, false, false},
-    {"gpt-2", TOK_PRE_GPT2, false, false, false},
-    {"mpt", TOK_PRE_GPT2, false, false, false},
-    {"olmo", TOK_PRE_GPT2, false, false, false},
-    {"jais", TOK_PRE_GPT2, false, false, false},
-    {"llama3", TOK_PRE_LLAMA3, true, true, false},
-    {"llama-v3", TOK_PRE_LLAMA3, true, true, false},
-    {"llama-bpe", TOK_PRE_LLAMA3, true, true, false},
-    {"falcon3", TOK_PRE_LLAMA3, true, true, false},
-    {"pixtral", TOK_PRE_LLAMA3, true, true, false},
-    {"dbrx", TOK_PRE_LLAMA3, false, false, false},
-    {"smaug-bpe", TOK_PRE_LLAMA3, false, false, false},
-    {"qwen2", TOK_PRE_QWEN2, false, false, true},
-    {"deepseek-r1-qwen", TOK_PRE_QWEN2, false, false, true},
-    {"megrez", TOK_PRE_QWEN2, false, false, true},
-    {"stablelm2", TOK_PRE_QWEN2, false, false, false},
-    {"deepseek-llm", TOK_PRE_DEEPSEEK_LLM, false, false, false},
-    {"deepseek-coder", TOK_PRE_DEEPSEEK_CODER, false, false, false},
-    {"deepseek-v3", TOK_PRE_DEEPSEEK3, false, false, false},
-    {"gpt-4o", TOK_PRE_GPT4O, false, false, false},
-    {"llama4", TOK_PRE_GPT4O, false, false, false},
-    {"starcoder", TOK_PRE_STARCODER, false, false, false},
-    {"refact", TOK_PRE_STARCODER, false, false, false},
-    {"command-r", TOK_PRE_STARCODER, false, false, false},
-    {"smollm", TOK_PRE_STARCODER, false, false, false},
-    {"codeshell", TOK_PRE_STARCODER, false, false, false},
+    {"default", TOK_PRE_GPT2, false, false, false, false},
+    {"gpt2", TOK_PRE_GPT2, false, false, false, false},
+    {"gpt-2", TOK_PRE_GPT2, false, false, false, false},
+    {"mpt", TOK_PRE_GPT2, false, false, false, false},
+    {"olmo", TOK_PRE_GPT2, false, false, false, false},
+    {"jais", TOK_PRE_GPT2, false, false, false, false},
+    {"llama3", TOK_PRE_LLAMA3, true, true, false, false},
+    {"llama-v3", TOK_PRE_LLAMA3, true, true, false, false},
+    {"llama-bpe", TOK_PRE_LLAMA3, true, true, false, false},
+    {"falcon3", TOK_PRE_LLAMA3, true, true, false, false},
+    {"pixtral", TOK_PRE_LLAMA3, true, true, false, false},
+    {"dbrx", TOK_PRE_LLAMA3, false, false, false, false},
+    {"smaug-bpe", TOK_PRE_LLAMA3, false, false, false, false},
+    {"qwen2", TOK_PRE_QWEN2, false, false, true, false},
+    {"deepseek-r1-qwen", TOK_PRE_QWEN2, false, false, true, false},
+    {"megrez", TOK_PRE_QWEN2, false, false, true, false},
+    {"stablelm2", TOK_PRE_QWEN2, false, false, false, false},
+    {"deepseek-llm", TOK_PRE_DEEPSEEK_LLM, false, false, false, false},
+    {"deepseek-coder", TOK_PRE_DEEPSEEK_CODER, false, false, false, false},
+    {"deepseek-v3", TOK_PRE_DEEPSEEK3, false, false, false, false},
+    {"gpt-4o", TOK_PRE_GPT4O, false, false, false, false},
+    {"llama4", TOK_PRE_GPT4O, false, false, false, false},
+    {"starcoder", TOK_PRE_STARCODER, false, false, false, false},
+    {"refact", TOK_PRE_STARCODER, false, false, false, false},
+    {"command-r", TOK_PRE_STARCODER, false, false, false, false},
+    {"smollm", TOK_PRE_STARCODER, false, false, false, false},
+    {"codeshell", TOK_PRE_STARCODER, false, false, false, false},
+    {"tekken", TOK_PRE_TEKKEN, true, true, false, false},
+    /* GLM-4 (-0414, Z1): llama3's pattern, merges always applied, no BOS */
+    {"glm4", TOK_PRE_LLAMA3, false, false, false, true},
+    {"chatglm-bpe", TOK_PRE_LLAMA3, false, false, false, true},
 };
 
 /* ======== hash maps ======================================================= */
@@ -244,6 +249,7 @@ xuan_tok *xuan_tok_new(const xuan_tok_desc *d, xuan_error *err) {
     t->n = d->n_tokens;
 
     const char *pre = d->pre && *d->pre ? d->pre : "default";
+    bool no_bos = false;
     snprintf(t->pre_name, sizeof t->pre_name, "%s", pre);
     if (t->kind == XUAN_TOK_BPE) {
         const pre_name *found = NULL;
@@ -261,7 +267,7 @@ xuan_tok *xuan_tok_new(const xuan_tok_desc *d, xuan_error *err) {
                 xuan_fail(err, XUAN_ERR_UNSUPPORTED,
                           "tokenizer.ggml.pre '%s' is not a pre-tokenizer xuan knows (known: "
                           "qwen2, llama-bpe, dbrx, deepseek-llm, deepseek-coder, deepseek-v3, "
-                          "gpt-4o, gpt2, starcoder, ...); XUAN_TOK_PRE=default forces the GPT-2 "
+                          "gpt-4o, gpt2, starcoder, tekken, glm4, ...); XUAN_TOK_PRE=default forces the GPT-2 "
                           "splitter",
                           pre);
                 xuan_tok_free(t);
@@ -272,6 +278,7 @@ xuan_tok *xuan_tok_new(const xuan_tok_desc *d, xuan_error *err) {
         t->ignore_merges = found->ignore_merges;
         t->add_bos = found->add_bos;
         t->nfc = found->nfc;
+        no_bos = found->no_bos;
     } else {
         t->pre = TOK_PRE_NONE;
         t->add_bos = true;
@@ -322,7 +329,7 @@ xuan_tok *xuan_tok_new(const xuan_tok_desc *d, xuan_error *err) {
             return NULL;
         }
     }
-    t->bos = d->bos, t->eos = d->eos, t->eot = d->eot, t->eom = d->eom, t->pad = d->pad;
+    t->bos = no_bos ? -1 : d->bos, t->eos = d->eos, t->eot = d->eot, t->eom = d->eom, t->pad = d->pad;
     t->unk = d->unk;
     if (t->add_bos && t->bos < 0) t->add_bos = false;
     if (t->add_eos && t->eos < 0) t->add_eos = false;
