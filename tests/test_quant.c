@@ -366,6 +366,46 @@ static void test_matmul(void) {
     xuan_pool_free(pool2);
 }
 
+/* xuan_matmul_rowwise (rows routed to an expert) gives each row the bits
+ * of a lone token, at every SIMD level and thread count, whatever path the
+ * batch takes (Q4_K: four rows per pass over the weights, with a tail). */
+static void test_matmul_rowwise(void) {
+    enum { ROWS = 37, COLS = 512, TOK = 23 };
+    static uint8_t w[ROWS * COLS * 4], scratch[TOK * COLS * 5], act[COLS * 2];
+    static float x[TOK * COLS], y[TOK * ROWS];
+    xuan_pool *pool2 = xuan_pool_create(2, NULL);
+    REQUIRE(pool2 != NULL);
+    const uint32_t types[] = {XUAN_TYPE_Q4_K, XUAN_TYPE_Q8_0, XUAN_TYPE_Q6_K, XUAN_TYPE_Q5_0};
+    const xuan_simd levels[] = {XUAN_SIMD_SCALAR, XUAN_SIMD_AVX2, XUAN_SIMD_AVX512};
+    for (size_t k = 0; k < sizeof types / sizeof types[0]; k++) {
+        const uint32_t type = types[k], at = xuan_quant_vec_dot_type(type);
+        uint64_t rb;
+        REQUIRE(xuan_type_row_size(type, COLS, &rb));
+        for (int r = 0; r < ROWS; r++) random_blocks(type, w + r * rb, COLS, false);
+        random_act(x, TOK * COLS);
+        xuan_weight wt = {type, w, ROWS, COLS};
+        for (size_t l = 0; l < 3; l++) {
+            if (levels[l] > xuan_cpu_get()->native) continue;
+            const int ntok[] = {1, 3, 4, 7, 8, 16, 23};
+            for (int p = 0; p < 2; p++)
+                for (int nt = 0; nt < 7; nt++) {
+                    memset(y, 0, sizeof y);
+                    xuan_matmul_rowwise(p ? pool2 : NULL, &wt, x, ntok[nt], y, scratch, levels[l]);
+                    int bad = 0;
+                    for (int t = 0; t < ntok[nt]; t++) {
+                        xuan_quantize_act(at, x + t * COLS, act, COLS);
+                        for (int r = 0; r < ROWS; r++)
+                            bad += y[t * ROWS + r] != xuan_vec_dot(levels[l], type, COLS, w + r * rb, act);
+                    }
+                    if (bad)
+                        test_fail(__FILE__, __LINE__, "%s simd %d pool %d rows %d: %d outputs differ",
+                                  xuan_type_name(type), (int)levels[l], p + 1, ntok[nt], bad);
+                }
+        }
+    }
+    xuan_pool_free(pool2);
+}
+
 /* Batch products (the packed, register-tiled kernel on AVX-512 machines)
  * against one scalar dot product per (token, row): every weight type, rows
  * not a multiple of the 16-row panel, a row length spanning two K-chunks
@@ -508,6 +548,7 @@ int main(void) {
     RUN(test_simd_vs_scalar);
     RUN(test_matmul);
     RUN(test_matmul_batch);
+    RUN(test_matmul_rowwise);
     RUN(test_pool);
     RUN(test_golden);
     return test_done();

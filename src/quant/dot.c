@@ -368,6 +368,12 @@ void xuan_dot_q4_K_pairs_x4_scalar(int64_t n, const void *w, const void *const a
     for (int t = 0; t < 4; t++) out[t] = xuan_dot_q4_K_pairs_scalar(n, w, a[t]);
 }
 
+xuan_dot_x4_fn xuan_dot_x4_kernel(xuan_simd simd, uint32_t type) {
+    if (simd > xuan_cpu_get()->native) simd = xuan_cpu_get()->native;
+    if (type >= XUAN_TYPE_COUNT || simd < XUAN_SIMD_AVX2) return NULL;
+    return simd >= XUAN_SIMD_AVX512 ? xuan_dot_x4_avx512[type] : xuan_dot_x4_avx2[type];
+}
+
 xuan_dot_x4_fn xuan_dot_q4_K_pairs_x4_kernel(xuan_simd simd) {
     if (simd > xuan_cpu_get()->native) simd = xuan_cpu_get()->native;
     return simd >= XUAN_SIMD_AVX512 ? xuan_dot_q4_K_pairs_x4_avx512

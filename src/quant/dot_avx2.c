@@ -8,6 +8,7 @@ float xuan_dot_q4_K_pairs_avx2(int64_t n, const void *w, const void *a) { return
 void xuan_dot_q4_K_pairs_x4_avx2(int64_t n, const void *w, const void *const a[4], float out[4]) {
     q4_K_pairs_x4(n, w, a, out);
 }
+const xuan_dot_x4_fn xuan_dot_x4_avx2[XUAN_TYPE_COUNT] = SIMD_X4_TABLE;
 
 /* ggml_vec_dot_f16's single-token order (dot.c): slot 16j + l of its four
  * 16-lane sums lives in a[2j] (l < 8) or a[2j + 1]. */

@@ -143,3 +143,4 @@ float xuan_dot_q4_K_pairs_avx512(int64_t n, const void *w, const void *a) { retu
 void xuan_dot_q4_K_pairs_x4_avx512(int64_t n, const void *w, const void *const a[4], float out[4]) {
     q4_K_pairs_x4(n, w, a, out);
 }
+const xuan_dot_x4_fn xuan_dot_x4_avx512[XUAN_TYPE_COUNT] = SIMD_X4_TABLE;

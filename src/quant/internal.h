@@ -54,6 +54,12 @@ xuan_dot_x4_fn xuan_dot_q4_K_pairs_x4_kernel(xuan_simd simd);
 void xuan_dot_q4_K_pairs_x4_scalar(int64_t n, const void *w, const void *const a[4], float out[4]);
 void xuan_dot_q4_K_pairs_x4_avx2(int64_t n, const void *w, const void *const a[4], float out[4]);
 void xuan_dot_q4_K_pairs_x4_avx512(int64_t n, const void *w, const void *const a[4], float out[4]);
+/* A type's one-token kernel for four activation rows at once (out[t] =
+ * the one-token dot of w and a[t], bit for bit), or NULL: Q4_K at the AVX2
+ * and AVX-512 levels (dot_x86.h). */
+xuan_dot_x4_fn xuan_dot_x4_kernel(xuan_simd simd, uint32_t type);
+extern const xuan_dot_x4_fn xuan_dot_x4_avx2[XUAN_TYPE_COUNT];
+extern const xuan_dot_x4_fn xuan_dot_x4_avx512[XUAN_TYPE_COUNT];
 
 
 /* Row conversions with F16C (dot_avx2.c). */
