@@ -95,6 +95,22 @@ static void on_done(void *p, size_t i, const xuan_sandbox_result *r) {
     fflush(stdout);
 }
 
+/* The program's name inside the sandbox: the file's own, with anything
+ * but [A-Za-z0-9._-] made '_' (tracebacks then name the file). */
+static const char *sandbox_name(const char *path, char *buf, size_t n) {
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    size_t k = 0;
+    for (; base[k] && k + 1 < n; k++) {
+        char ch = base[k];
+        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.' ||
+                  ch == '_' || ch == '-';
+        buf[k] = ok ? ch : '_';
+    }
+    buf[k] = 0;
+    return k == 0 || !strcmp(buf, ".") || !strcmp(buf, "..") ? "main.py" : buf;
+}
+
 static int cmd_sandbox_run(int argc, char **argv) {
     enum { O_TIMEOUT = 256, O_CPU, O_MEM, O_FSIZE, O_TMP, O_NPROC, O_PYTHON, O_DONE, O_JSON, O_MODE };
     static const struct option opts[] = {
@@ -155,12 +171,14 @@ static int cmd_sandbox_run(int argc, char **argv) {
     xuan_sandbox_job *job = xuan_calloc(n, sizeof *job);
     xuan_sandbox_result *res = xuan_calloc(n, sizeof *res);
     char **text = xuan_calloc(n, sizeof *text);
-    if (!job || !res || !text) return cli_error("sandbox: out of memory");
+    char (*names)[128] = xuan_calloc(n, sizeof *names);
+    if (!job || !res || !text || !names) return cli_error("sandbox: out of memory");
     xuan_error err = {0};
     int rc = XUAN_EXIT_OK;
     for (size_t i = 0; i < n && rc == XUAN_EXIT_OK; i++) {
         if (xuan_read_file(c.files[i], 64u << 20, &text[i], &job[i].len, &err) != 0) rc = cli_error("%s", err.msg);
         job[i].program = text[i];
+        job[i].name = sandbox_name(c.files[i], names[i], sizeof names[i]);
     }
     if (rc == XUAN_EXIT_OK) {
         o.on_done = on_done;
@@ -190,6 +208,7 @@ static int cmd_sandbox_run(int argc, char **argv) {
     xuan_free(job);
     xuan_free(res);
     xuan_free(text);
+    xuan_free(names);
     return rc;
 }
 

@@ -61,6 +61,13 @@ static void build_fail(const char *what, int rc) {
     snprintf(g_error, sizeof g_error, "sandbox: seccomp: %s: %s", what, strerror(rc < 0 ? -rc : rc));
 }
 
+/* Argument 0 compared with op (SCMP_A0 leaves datum_b to the compiler:
+ * clang warns about the missing initializer). */
+static struct scmp_arg_cmp arg0(enum scmp_compare op, scmp_datum_t a, scmp_datum_t b) {
+    struct scmp_arg_cmp c = {.arg = 0, .op = op, .datum_a = a, .datum_b = b};
+    return c;
+}
+
 static void build(void) {
     scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
     if (!ctx) return build_fail("seccomp_init", ENOMEM);
@@ -73,14 +80,14 @@ static void build(void) {
         if (rc == -EDOM || rc == -EFAULT) rc = 0; /* not a system call on this ABI */
     }
     /* sockets: AF_UNIX only (no network, and a netlink socket could bring lo up) */
-    if (rc == 0) rc = seccomp_rule_add(ctx, eperm, SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_NE, AF_UNIX));
-    if (rc == 0) rc = seccomp_rule_add(ctx, eperm, SCMP_SYS(socketpair), 1, SCMP_A0(SCMP_CMP_NE, AF_UNIX));
+    if (rc == 0) rc = seccomp_rule_add(ctx, eperm, SCMP_SYS(socket), 1, arg0(SCMP_CMP_NE, AF_UNIX, 0));
+    if (rc == 0) rc = seccomp_rule_add(ctx, eperm, SCMP_SYS(socketpair), 1, arg0(SCMP_CMP_NE, AF_UNIX, 0));
     /* clone with any namespace flag (one rule per flag: rules of a call are or-ed) */
     static const uint64_t NS_FLAGS[] = {CLONE_NEWUSER, CLONE_NEWNS,  CLONE_NEWPID,    CLONE_NEWNET,
                                         CLONE_NEWIPC,  CLONE_NEWUTS, CLONE_NEWCGROUP, CLONE_NEWTIME};
     for (size_t i = 0; i < sizeof NS_FLAGS / sizeof NS_FLAGS[0] && rc == 0; i++)
         rc = seccomp_rule_add(ctx, eperm, SCMP_SYS(clone), 1,
-                              SCMP_A0(SCMP_CMP_MASKED_EQ, NS_FLAGS[i], NS_FLAGS[i]));
+                              arg0(SCMP_CMP_MASKED_EQ, NS_FLAGS[i], NS_FLAGS[i]));
     /* clone3 passes its flags in memory a filter cannot read: ENOSYS makes
      * glibc fall back to clone, which is checked above */
     if (rc == 0) rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
