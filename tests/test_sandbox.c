@@ -88,6 +88,8 @@ static void test_hello_and_stdlib(void) {
         "h = [5, 1, 3]; heapq.heapify(h); assert heapq.heappop(h) == 1\n"
         "assert re.findall(r'\\d+', 'a1b22') == ['1', '22']\n"
         "assert math.gcd(12, 18) == 6 and str(fractions.Fraction(1, 3)) == '1/3'\n"
+        "import subprocess\n"  /* posix_spawn: clone3 is ENOSYS, glibc falls back to clone */
+        "assert subprocess.run(['/usr/bin/python3', '-c', 'print(7)'], capture_output=True).stdout == b'7\\n'\n"
         "print('hello world')\n");
     CHECK_EQ_INT(r.verdict, XUAN_SANDBOX_PASSED);
     CHECK_EQ_INT(r.exit_code, 0);
@@ -285,12 +287,15 @@ static void test_files_outside(void) {
         "print('unshare', libc.unshare(0x10000000), ctypes.get_errno())\n"
         "print('mount', libc.mount(b'none', b'/tmp', b'tmpfs', 0, None), ctypes.get_errno())\n"
         "print('ptrace', libc.ptrace(16, 1, 0, 0), ctypes.get_errno())\n"
-        "print('uid', os.getuid())\n");
+        "print('uid', os.getuid())\n"
+        "fds = []\nfor fd in range(3, 256):\n    try:\n        os.fstat(fd)\n        fds.append(fd)\n    except OSError:\n        pass\n"
+        "print('fds', fds)\n");
     CHECK_EQ_INT(r.verdict, XUAN_SANDBOX_PASSED);
     CHECK(out_has(&r, "unshare -1 1\n"));
     CHECK(out_has(&r, "mount -1 1\n"));
     CHECK(out_has(&r, "ptrace -1 1\n"));
     CHECK(!out_has(&r, "uid 0\n"));
+    CHECK(out_has(&r, "fds []\n")); /* none of the runner's descriptors */
     xuan_sandbox_result_free(&r);
 }
 

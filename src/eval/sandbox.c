@@ -451,7 +451,10 @@ static void finish(run *u) {
         memcpy(&m, u->msgs + off, sizeof m);
         m.what[sizeof m.what - 1] = 0;
         if (m.kind == SB_MSG_ERROR && !r->error[0])
-            snprintf(r->error, sizeof r->error, "sandbox: %.240s: %.200s", m.what, strerror(m.value));
+            snprintf(r->error, sizeof r->error, "sandbox: %.200s: %.80s%s", m.what, strerror(m.value),
+                     m.value == EPERM ? " (a user namespace without capabilities? on Ubuntu: sysctl "
+                                        "kernel.apparmor_restrict_unprivileged_userns=0; or --sandbox=none)"
+                                      : "");
         else if (m.kind == SB_MSG_STATUS && u->c.mode == XUAN_SANDBOX_FULL)
             st = m.value, have = true;
     }
@@ -510,7 +513,7 @@ int xuan_sandbox_run_many(const xuan_sandbox_opts *in, const xuan_sandbox_job *j
     xuan_sandbox_opts o = resolve(in);
     int rc = 0;
     xuan_error first = {0};
-    char python[PATH_MAX];
+    char python[PATH_MAX] = "";
     const struct sock_fprog *filter = NULL;
     if (parallel < 1) parallel = 1;
     if ((size_t)parallel > n) parallel = n ? (int)n : 1;

@@ -171,8 +171,8 @@ static void mirror(const char *path, bool ro) {
     if (lstat(path, &st) != 0) return;
     if (S_ISLNK(st.st_mode)) {
         ssize_t k = readlink(path, link, sizeof link - 1);
-        if (k < 0) fail("readlink", path);
-        link[k] = 0;
+        if (k >= 0) link[k] = 0;
+        else fail("readlink", path);
         if (symlink(link, dst) != 0) fail("symlink", dst);
         return;
     }
