@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -275,12 +276,14 @@ static int start(run *u, const xuan_sandbox_opts *o, const struct sock_fprog *fi
     int rc = 0;
     for (int i = SB_FD_OUT; i < SB_FD_COUNT && rc == 0; i++) {
         if (i == SB_FD_DONE && !o->require_done) continue;
+        /* the sync channel is a socket so that the runner's send to a child
+         * that died cannot raise SIGPIPE in the caller */
+        bool to_child = i == SB_FD_SYNC; /* the runner writes, the child reads */
         int p[2];
-        if (pipe2(p, O_CLOEXEC) != 0) {
+        if ((to_child ? socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p) : pipe2(p, O_CLOEXEC)) != 0) {
             rc = xuan_fail(err, XUAN_ERR_IO, "sandbox: pipe: %s", strerror(errno));
             break;
         }
-        bool to_child = i == SB_FD_SYNC; /* the runner writes, the child reads */
         u->fd[i] = to_child ? p[1] : p[0];
         child[i] = to_child ? p[0] : p[1];
         if (!to_child) fcntl(u->fd[i], F_SETFL, O_NONBLOCK);
@@ -327,7 +330,7 @@ static int start(run *u, const xuan_sandbox_opts *o, const struct sock_fprog *fi
         }
         char go = 1;
         if (w != 0) rc = xuan_fail(err, XUAN_ERR_UNSUPPORTED, "sandbox: writing /proc/%d/%s: %s", (int)u->pid, step, strerror(errno));
-        else if (write(u->fd[SB_FD_SYNC], &go, 1) != 1)
+        else if (send(u->fd[SB_FD_SYNC], &go, 1, MSG_NOSIGNAL) != 1)
             rc = xuan_fail(err, XUAN_ERR_IO, "sandbox: starting the child: %s", strerror(errno));
         if (rc != 0) {
             kill(u->pid, SIGKILL);
@@ -586,11 +589,11 @@ int xuan_sandbox_run_many(const xuan_sandbox_opts *in, const xuan_sandbox_job *j
         for (int a = 0; a < active;) {
             run *u = &runs[a];
             drain(u);
-            if (!u->killed && now >= u->deadline) {
+            try_reap(u); /* first: a program that ended just before its deadline passed */
+            if (!u->reaped && !u->killed && now >= u->deadline) {
                 kill_run(u);
                 u->killed = true;
             }
-            try_reap(u);
             if (!u->reaped) {
                 a++;
                 continue;
