@@ -23,14 +23,28 @@ static xuan_sandbox_opts opts(const char *what) {
     return o;
 }
 
-static xuan_sandbox_result run(const xuan_sandbox_opts *o, const char *src) {
-    xuan_sandbox_result r;
+/* The result of the last run (freed by the next run and at the end). */
+static xuan_sandbox_result g_last;
+
+static const xuan_sandbox_result *run(const xuan_sandbox_opts *o, const char *src) {
+    xuan_sandbox_result_free(&g_last);
     xuan_error err = {0};
-    int rc = xuan_sandbox_run(o, src, strlen(src), &r, &err);
+    int rc = xuan_sandbox_run(o, src, strlen(src), &g_last, &err);
     if (rc != 0) printf("  sandbox error: %s\n", err.msg);
-    if (r.verdict != XUAN_SANDBOX_PASSED && r.err.len) printf("  stderr: %.600s\n", r.err.data);
+    if (g_last.verdict != XUAN_SANDBOX_PASSED && g_last.err.len) printf("  stderr: %.600s\n", g_last.err.data);
+    return &g_last;
+}
+
+/* Runs src and checks its verdict. */
+static const xuan_sandbox_result *expect_run(const char *file, int line, const xuan_sandbox_opts *o, const char *src,
+                                             xuan_sandbox_verdict want) {
+    const xuan_sandbox_result *r = run(o, src);
+    if (r->verdict != want)
+        test_fail(file, line, "verdict %s, expected %s", xuan_sandbox_verdict_name(r->verdict),
+                  xuan_sandbox_verdict_name(want));
     return r;
 }
+#define expect(o, src, want) expect_run(__FILE__, __LINE__, o, src, want)
 
 /* Processes whose parent is this test, and processes whose command line
  * names the current tag. */
@@ -79,7 +93,7 @@ static bool out_has(const xuan_sandbox_result *r, const char *s) {
 
 static void test_hello_and_stdlib(void) {
     xuan_sandbox_opts o = opts("hello");
-    xuan_sandbox_result r = run(&o,
+    const xuan_sandbox_result *r = expect(&o,
         "import math, re, itertools, collections, heapq, typing, hashlib, string, functools\n"
         "import json, fractions, decimal, random, statistics, datetime, bisect, ctypes\n"
         "assert hashlib.sha256(b'abc').hexdigest().startswith('ba7816bf')\n"
@@ -90,35 +104,27 @@ static void test_hello_and_stdlib(void) {
         "assert math.gcd(12, 18) == 6 and str(fractions.Fraction(1, 3)) == '1/3'\n"
         "import subprocess\n"  /* posix_spawn: clone3 is ENOSYS, glibc falls back to clone */
         "assert subprocess.run(['/usr/bin/python3', '-c', 'print(7)'], capture_output=True).stdout == b'7\\n'\n"
-        "print('hello world')\n");
-    CHECK_EQ_INT(r.verdict, XUAN_SANDBOX_PASSED);
-    CHECK_EQ_INT(r.exit_code, 0);
-    CHECK_EQ_INT(r.signal, 0);
-    CHECK(!r.timed_out);
-    CHECK_EQ_STR(r.out.data, "hello world\n");
-    CHECK(r.peak_rss_bytes > (1u << 20) && r.peak_rss_bytes < (200u << 20));
-    CHECK(r.wall_s > 0 && r.wall_s < 3);
-    xuan_sandbox_result_free(&r);
+        "print('hello world')\n", XUAN_SANDBOX_PASSED);
+    CHECK_EQ_INT(r->exit_code, 0);
+    CHECK_EQ_INT(r->signal, 0);
+    CHECK(!r->timed_out);
+    CHECK_EQ_STR(r->out.data, "hello world\n");
+    CHECK(r->peak_rss_bytes > (1u << 20) && r->peak_rss_bytes < (200u << 20));
+    CHECK(r->wall_s > 0 && r->wall_s < 3);
     check_nothing_left();
 }
 
 static void test_exception_fails(void) {
     xuan_sandbox_opts o = opts("raise");
-    xuan_sandbox_result r = run(&o, "print('before')\nraise Exception('boom')\n");
-    CHECK_EQ_INT(r.verdict, XUAN_SANDBOX_FAILED);
-    CHECK_EQ_INT(r.exit_code, 1);
-    CHECK(out_has(&r, "before"));
-    CHECK(r.err.data && strstr(r.err.data, "Exception: boom"));
-    CHECK(r.err.data && strstr(r.err.data, g_tag)); /* the traceback names the program's file */
-    xuan_sandbox_result_free(&r);
-    r = run(&o, "import sys\nsys.exit(3)\n");
-    CHECK_EQ_INT(r.verdict, XUAN_SANDBOX_FAILED);
-    CHECK_EQ_INT(r.exit_code, 3);
-    xuan_sandbox_result_free(&r);
-    r = run(&o, "def f(:\n");
-    CHECK_EQ_INT(r.verdict, XUAN_SANDBOX_FAILED);
-    CHECK(r.err.data && strstr(r.err.data, "SyntaxError"));
-    xuan_sandbox_result_free(&r);
+    const xuan_sandbox_result *r = expect(&o, "print('before')\nraise Exception('boom')\n", XUAN_SANDBOX_FAILED);
+    CHECK_EQ_INT(r->exit_code, 1);
+    CHECK(out_has(r, "before"));
+    CHECK(r->err.data && strstr(r->err.data, "Exception: boom"));
+    CHECK(r->err.data && strstr(r->err.data, g_tag)); /* the traceback names the program's file */
+    r = expect(&o, "import sys\nsys.exit(3)\n", XUAN_SANDBOX_FAILED);
+    CHECK_EQ_INT(r->exit_code, 3);
+    r = expect(&o, "def f(:\n", XUAN_SANDBOX_FAILED);
+    CHECK(r->err.data && strstr(r->err.data, "SyntaxError"));
 }
 
 /* exit(0) before the tests: a pass by exit status, a failure when the
@@ -129,22 +135,14 @@ static void test_done_mark(void) {
     const char *ok = "def f(): return 1\nassert f() == 1\n" XUAN_SANDBOX_DONE_PY;
     const char *early = "import sys\nsys.exit(0)\nassert False\n" XUAN_SANDBOX_DONE_PY;
     const char *hard = "import os\nos._exit(0)\n" XUAN_SANDBOX_DONE_PY;
-    xuan_sandbox_result r = run(&o, ok);
-    CHECK_EQ_INT(r.verdict, XUAN_SANDBOX_PASSED);
-    CHECK(r.done);
-    xuan_sandbox_result_free(&r);
-    r = run(&o, early);
-    CHECK_EQ_INT(r.verdict, XUAN_SANDBOX_FAILED);
-    CHECK_EQ_INT(r.exit_code, 0);
-    CHECK(!r.done);
-    xuan_sandbox_result_free(&r);
-    r = run(&o, hard);
-    CHECK_EQ_INT(r.verdict, XUAN_SANDBOX_FAILED);
-    xuan_sandbox_result_free(&r);
+    const xuan_sandbox_result *r = expect(&o, ok, XUAN_SANDBOX_PASSED);
+    CHECK(r->done);
+    r = expect(&o, early, XUAN_SANDBOX_FAILED);
+    CHECK_EQ_INT(r->exit_code, 0);
+    CHECK(!r->done);
+    r = expect(&o, hard, XUAN_SANDBOX_FAILED);
     o.require_done = false; /* without the mark, exit status decides */
-    r = run(&o, early);
-    CHECK_EQ_INT(r.verdict, XUAN_SANDBOX_PASSED);
-    xuan_sandbox_result_free(&r);
+    r = expect(&o, early, XUAN_SANDBOX_PASSED);
 }
 
 /* ---- limits ------------------------------------------------------------------ */
@@ -153,19 +151,15 @@ static void test_timeout_kills_everything(void) {
     xuan_sandbox_opts o = opts("loop");
     o.timeout_s = 1.0;
     /* a child that would outlive the program, then a busy loop */
-    xuan_sandbox_result r = run(&o, "import os, time\nif os.fork() == 0:\n    time.sleep(60)\nwhile True: pass\n");
-    CHECK_EQ_INT(r.verdict, XUAN_SANDBOX_TIMEOUT);
-    CHECK(r.timed_out);
-    CHECK(r.wall_s >= 1.0 && r.wall_s <= 2.0);
-    xuan_sandbox_result_free(&r);
+    const xuan_sandbox_result *r = expect(&o, "import os, time\nif os.fork() == 0:\n    time.sleep(60)\nwhile True: pass\n", XUAN_SANDBOX_TIMEOUT);
+    CHECK(r->timed_out);
+    CHECK(r->wall_s >= 1.0 && r->wall_s <= 2.0);
     check_nothing_left();
 
     /* a program that ends while its child sleeps: done at once, child gone */
     o.timeout_s = 20.0;
-    r = run(&o, "import os, time\nif os.fork() == 0:\n    time.sleep(60)\nprint('parent done')\n");
-    CHECK_EQ_INT(r.verdict, XUAN_SANDBOX_PASSED);
-    CHECK(r.wall_s < 5);
-    xuan_sandbox_result_free(&r);
+    r = expect(&o, "import os, time\nif os.fork() == 0:\n    time.sleep(60)\nprint('parent done')\n", XUAN_SANDBOX_PASSED);
+    CHECK(r->wall_s < 5);
     check_nothing_left();
 }
 
@@ -173,21 +167,18 @@ static void test_cpu_limit(void) {
     xuan_sandbox_opts o = opts("cpu");
     o.timeout_s = 10.0;
     o.cpu_s = 1;
-    xuan_sandbox_result r = run(&o, "while True: pass\n");
-    CHECK_EQ_INT(r.verdict, XUAN_SANDBOX_LIMIT);
-    CHECK_EQ_INT(r.limit, XUAN_SANDBOX_LIMIT_CPU);
-    CHECK(!r.timed_out);
-    CHECK(r.wall_s < 5);
-    xuan_sandbox_result_free(&r);
+    const xuan_sandbox_result *r = expect(&o, "while True: pass\n", XUAN_SANDBOX_LIMIT);
+    CHECK_EQ_INT(r->limit, XUAN_SANDBOX_LIMIT_CPU);
+    CHECK(!r->timed_out);
+    CHECK(r->wall_s < 5);
 }
 
 static void test_fork_bomb(void) {
     xuan_sandbox_opts o = opts("bomb");
     o.timeout_s = 2.0;
-    xuan_sandbox_result r = run(&o, "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n");
-    CHECK(r.verdict == XUAN_SANDBOX_TIMEOUT || r.verdict == XUAN_SANDBOX_FAILED);
-    CHECK(r.wall_s <= 3.0);
-    xuan_sandbox_result_free(&r);
+    const xuan_sandbox_result *r = run(&o, "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n");
+    CHECK(r->verdict == XUAN_SANDBOX_TIMEOUT || r->verdict == XUAN_SANDBOX_FAILED);
+    CHECK(r->wall_s <= 3.0);
     check_nothing_left();
     /* the machine is fine: this process forks, the sandbox runs again */
     pid_t p = fork();
@@ -195,51 +186,41 @@ static void test_fork_bomb(void) {
     int st = 0;
     CHECK(p > 0 && waitpid(p, &st, 0) == p && WIFEXITED(st) && WEXITSTATUS(st) == 7);
     o.timeout_s = 10.0;
-    r = run(&o, "import os\nn = 0\nfor i in range(64):\n    try:\n        pid = os.fork()\n    except OSError:\n        break\n"
-                "    if pid == 0:\n        import time; time.sleep(30)\n    n += 1\nprint(n)\n");
-    CHECK_EQ_INT(r.verdict, XUAN_SANDBOX_PASSED);
-    CHECK(r.out.data && atoi(r.out.data) > 0 && atoi(r.out.data) < 16); /* RLIMIT_NPROC 16 */
-    xuan_sandbox_result_free(&r);
+    r = expect(&o, "import os\nn = 0\nfor i in range(64):\n    try:\n        pid = os.fork()\n    except OSError:\n        break\n"
+                "    if pid == 0:\n        import time; time.sleep(30)\n    n += 1\nprint(n)\n", XUAN_SANDBOX_PASSED);
+    CHECK(r->out.data && atoi(r->out.data) > 0 && atoi(r->out.data) < 16); /* RLIMIT_NPROC 16 */
     check_nothing_left();
 }
 
 static void test_memory_limit(void) {
     xuan_sandbox_opts o = opts("mem");
-    xuan_sandbox_result r = run(&o, "b = bytearray(10 * 1024**3)\nprint(len(b))\n");
-    CHECK_EQ_INT(r.verdict, XUAN_SANDBOX_LIMIT);
-    CHECK_EQ_INT(r.limit, XUAN_SANDBOX_LIMIT_MEMORY);
-    xuan_sandbox_result_free(&r);
+    const xuan_sandbox_result *r = expect(&o, "b = bytearray(10 * 1024**3)\nprint(len(b))\n", XUAN_SANDBOX_LIMIT);
+    CHECK_EQ_INT(r->limit, XUAN_SANDBOX_LIMIT_MEMORY);
     /* piecewise: also stopped at the address-space limit */
     o.mem_bytes = 512u << 20;
-    r = run(&o, "x = []\nwhile True:\n    x.append(bytearray(64 << 20))\n");
-    CHECK_EQ_INT(r.verdict, XUAN_SANDBOX_LIMIT);
-    CHECK_EQ_INT(r.limit, XUAN_SANDBOX_LIMIT_MEMORY);
-    CHECK(r.peak_rss_bytes < (o.mem_bytes + (64u << 20)));
-    xuan_sandbox_result_free(&r);
+    r = expect(&o, "x = []\nwhile True:\n    x.append(bytearray(64 << 20))\n", XUAN_SANDBOX_LIMIT);
+    CHECK_EQ_INT(r->limit, XUAN_SANDBOX_LIMIT_MEMORY);
+    CHECK(r->peak_rss_bytes < (o.mem_bytes + (64u << 20)));
 }
 
 static void test_file_limits(void) {
     xuan_sandbox_opts o = opts("fsize");
     const char *big = "with open('big', 'wb') as f:\n    for i in range(100):\n        f.write(b'x' * (1 << 20))\n";
-    xuan_sandbox_result r = run(&o, big);
-    CHECK_EQ_INT(r.verdict, XUAN_SANDBOX_LIMIT);
-    CHECK_EQ_INT(r.limit, XUAN_SANDBOX_LIMIT_FSIZE);
-    xuan_sandbox_result_free(&r);
+    const xuan_sandbox_result *r = expect(&o, big, XUAN_SANDBOX_LIMIT);
+    CHECK_EQ_INT(r->limit, XUAN_SANDBOX_LIMIT_FSIZE);
     /* the private /tmp is full before the file-size limit */
     o.fsize_bytes = 1ull << 30;
     o.tmp_bytes = 8u << 20;
-    r = run(&o, big);
-    CHECK_EQ_INT(r.verdict, XUAN_SANDBOX_LIMIT);
-    CHECK_EQ_INT(r.limit, XUAN_SANDBOX_LIMIT_FSIZE);
-    CHECK(r.err.data && strstr(r.err.data, "No space left"));
-    xuan_sandbox_result_free(&r);
+    r = expect(&o, big, XUAN_SANDBOX_LIMIT);
+    CHECK_EQ_INT(r->limit, XUAN_SANDBOX_LIMIT_FSIZE);
+    CHECK(r->err.data && strstr(r->err.data, "No space left"));
 }
 
 /* ---- containment -------------------------------------------------------------- */
 
 static void test_no_network(void) {
     xuan_sandbox_opts o = opts("net");
-    xuan_sandbox_result r = run(&o,
+    const xuan_sandbox_result *r = expect(&o,
         "import socket, errno\n"
         "try:\n    socket.socket(socket.AF_INET, socket.SOCK_STREAM)\n    print('inet socket')\n"
         "except PermissionError:\n    print('inet refused')\n"
@@ -248,13 +229,11 @@ static void test_no_network(void) {
         "for fam in (socket.AF_INET6, socket.AF_NETLINK, socket.AF_PACKET):\n"
         "    try:\n        socket.socket(fam, socket.SOCK_RAW if fam != socket.AF_INET6 else socket.SOCK_STREAM)\n"
         "        print('opened', fam)\n    except OSError:\n        pass\n"
-        "a, b = socket.socketpair()\na.sendall(b'unix ok')\nprint(b.recv(16).decode())\n");
-    CHECK_EQ_INT(r.verdict, XUAN_SANDBOX_PASSED);
-    CHECK(out_has(&r, "inet refused"));
-    CHECK(out_has(&r, "connect refused"));
-    CHECK(!out_has(&r, "opened"));
-    CHECK(out_has(&r, "unix ok"));
-    xuan_sandbox_result_free(&r);
+        "a, b = socket.socketpair()\na.sendall(b'unix ok')\nprint(b.recv(16).decode())\n", XUAN_SANDBOX_PASSED);
+    CHECK(out_has(r, "inet refused"));
+    CHECK(out_has(r, "connect refused"));
+    CHECK(!out_has(r, "opened"));
+    CHECK(out_has(r, "unix ok"));
 }
 
 static void test_files_outside(void) {
@@ -274,29 +253,25 @@ static void test_files_outside(void) {
              "open('local.txt', 'w').write('cwd is writable')\n"
              "print('bad:', bad)\n",
              marker);
-    xuan_sandbox_result r = run(&o, src);
-    CHECK_EQ_INT(r.verdict, XUAN_SANDBOX_PASSED);
-    CHECK(out_has(&r, "bad: []"));
-    if (!out_has(&r, "bad: []")) printf("  %s", r.out.data ? r.out.data : "");
+    const xuan_sandbox_result *r = expect(&o, src, XUAN_SANDBOX_PASSED);
+    CHECK(out_has(r, "bad: []"));
+    if (!out_has(r, "bad: []")) printf("  %s", r->out.data ? r->out.data : "");
     CHECK(access(host_marker, F_OK) != 0); /* its /tmp was its own */
-    xuan_sandbox_result_free(&r);
 
     /* the program cannot undo the sandbox: namespaces, mounts, ptrace */
-    r = run(&o,
+    r = expect(&o,
         "import ctypes, os\nlibc = ctypes.CDLL(None, use_errno=True)\n"
         "print('unshare', libc.unshare(0x10000000), ctypes.get_errno())\n"
         "print('mount', libc.mount(b'none', b'/tmp', b'tmpfs', 0, None), ctypes.get_errno())\n"
         "print('ptrace', libc.ptrace(16, 1, 0, 0), ctypes.get_errno())\n"
         "print('uid', os.getuid())\n"
         "fds = []\nfor fd in range(3, 256):\n    try:\n        os.fstat(fd)\n        fds.append(fd)\n    except OSError:\n        pass\n"
-        "print('fds', fds)\n");
-    CHECK_EQ_INT(r.verdict, XUAN_SANDBOX_PASSED);
-    CHECK(out_has(&r, "unshare -1 1\n"));
-    CHECK(out_has(&r, "mount -1 1\n"));
-    CHECK(out_has(&r, "ptrace -1 1\n"));
-    CHECK(!out_has(&r, "uid 0\n"));
-    CHECK(out_has(&r, "fds []\n")); /* none of the runner's descriptors */
-    xuan_sandbox_result_free(&r);
+        "print('fds', fds)\n", XUAN_SANDBOX_PASSED);
+    CHECK(out_has(r, "unshare -1 1\n"));
+    CHECK(out_has(r, "mount -1 1\n"));
+    CHECK(out_has(r, "ptrace -1 1\n"));
+    CHECK(!out_has(r, "uid 0\n"));
+    CHECK(out_has(r, "fds []\n")); /* none of the runner's descriptors */
 }
 
 static void test_signals_stay_inside(void) {
@@ -314,15 +289,13 @@ static void test_signals_stay_inside(void) {
              "    try:\n        os.kill(pid, signal.SIGKILL)\n    except OSError:\n        pass\n"
              "print('still here')\n",
              (int)getpid(), (int)sleeper);
-    xuan_sandbox_result r = run(&o, src);
-    CHECK_EQ_INT(r.verdict, XUAN_SANDBOX_PASSED); /* pid 1 of its namespace ignores it */
-    CHECK(out_has(&r, "still here"));
+    const xuan_sandbox_result *r = expect(&o, src, XUAN_SANDBOX_PASSED); /* pid 1 of its namespace ignores it */
+    CHECK(out_has(r, "still here"));
     CHECK_EQ_INT(kill(sleeper, 0), 0);
     int st = 0;
     CHECK_EQ_INT(waitpid(sleeper, &st, WNOHANG), 0); /* not killed */
     kill(sleeper, SIGKILL);
     waitpid(sleeper, &st, 0);
-    xuan_sandbox_result_free(&r);
 }
 
 /* ---- output --------------------------------------------------------------------- */
@@ -330,26 +303,20 @@ static void test_signals_stay_inside(void) {
 static void test_bounded_output(void) {
     xuan_sandbox_opts o = opts("out");
     o.timeout_s = 20;
-    xuan_sandbox_result r = run(&o, "import sys\nsys.stdout.write('x' * 10_000_000)\nsys.stderr.write('e' * 3_000_000)\n");
-    CHECK_EQ_INT(r.verdict, XUAN_SANDBOX_PASSED);
-    CHECK_EQ_INT(r.out_total, 10000000);
-    CHECK_EQ_INT(r.err_total, 3000000);
-    CHECK(r.out_truncated && r.err_truncated);
-    CHECK(r.out.len > o.capture_bytes && r.out.len < o.capture_bytes + 200);
-    CHECK(strstr(r.out.data, "[xuan sandbox: 10000000 bytes, kept the first 65536]") != NULL);
-    CHECK(r.wall_s < 10);
-    xuan_sandbox_result_free(&r);
+    const xuan_sandbox_result *r = expect(&o, "import sys\nsys.stdout.write('x' * 10_000_000)\nsys.stderr.write('e' * 3_000_000)\n", XUAN_SANDBOX_PASSED);
+    CHECK_EQ_INT(r->out_total, 10000000);
+    CHECK_EQ_INT(r->err_total, 3000000);
+    CHECK(r->out_truncated && r->err_truncated);
+    CHECK(r->out.len > o.capture_bytes && r->out.len < o.capture_bytes + 200);
+    CHECK(strstr(r->out.data, "[xuan sandbox: 10000000 bytes, kept the first 65536]") != NULL);
+    CHECK(r->wall_s < 10);
 
     /* closing its output does not hang the runner */
-    r = run(&o, "import os, time\nos.close(1)\nos.close(2)\ntime.sleep(0.3)\nos._exit(0)\n");
-    CHECK_EQ_INT(r.verdict, XUAN_SANDBOX_PASSED);
-    CHECK(r.wall_s < 5);
-    xuan_sandbox_result_free(&r);
+    r = expect(&o, "import os, time\nos.close(1)\nos.close(2)\ntime.sleep(0.3)\nos._exit(0)\n", XUAN_SANDBOX_PASSED);
+    CHECK(r->wall_s < 5);
     o.timeout_s = 1;
-    r = run(&o, "import os, time\nos.close(1)\nwhile True: time.sleep(0.1)\n");
-    CHECK_EQ_INT(r.verdict, XUAN_SANDBOX_TIMEOUT);
-    CHECK(r.wall_s < 2);
-    xuan_sandbox_result_free(&r);
+    r = expect(&o, "import os, time\nos.close(1)\nwhile True: time.sleep(0.1)\n", XUAN_SANDBOX_TIMEOUT);
+    CHECK(r->wall_s < 2);
 }
 
 /* ---- modes, errors, temp dirs ---------------------------------------------------- */
@@ -371,16 +338,12 @@ static void test_none_mode_and_temp_dirs(void) {
     xuan_sandbox_opts o = opts("none");
     o.mode = XUAN_SANDBOX_NONE;
     o.tmp_parent = parent;
-    xuan_sandbox_result r = run(&o, "import os\nopen('x.txt', 'w').write('x')\nprint(os.getcwd())\n");
-    CHECK_EQ_INT(r.verdict, XUAN_SANDBOX_PASSED);
-    CHECK(out_has(&r, parent));
+    const xuan_sandbox_result *r = expect(&o, "import os\nopen('x.txt', 'w').write('x')\nprint(os.getcwd())\n", XUAN_SANDBOX_PASSED);
+    CHECK(out_has(r, parent));
     CHECK_EQ_INT(count_entries(parent), 0);
-    xuan_sandbox_result_free(&r);
     o.timeout_s = 1;
-    r = run(&o, "import os, time\nif os.fork() == 0:\n    time.sleep(60)\nopen('y', 'w')\nwhile True: pass\n");
-    CHECK_EQ_INT(r.verdict, XUAN_SANDBOX_TIMEOUT);
+    r = expect(&o, "import os, time\nif os.fork() == 0:\n    time.sleep(60)\nopen('y', 'w')\nwhile True: pass\n", XUAN_SANDBOX_TIMEOUT);
     CHECK_EQ_INT(count_entries(parent), 0); /* removed on timeout too */
-    xuan_sandbox_result_free(&r);
     check_nothing_left();
 }
 
@@ -503,5 +466,6 @@ int main(void) {
     RUN(test_bad_options);
     RUN(test_no_namespaces_no_run);
     RUN(test_parallel);
+    xuan_sandbox_result_free(&g_last);
     return test_done();
 }

@@ -23,7 +23,7 @@ enum {
     SB_FD_ERR = 2,
     SB_FD_DONE = 3,   /* the program's fd 3 (require_done), else closed */
     SB_FD_STATUS = 4, /* child -> runner: sb_msg records */
-    SB_FD_SYNC = 5,   /* runner -> child: one byte once the id maps are written */
+    SB_FD_SYNC = 5,   /* runner -> child (a socket pair): one byte once the id maps are written */
     SB_FD_COUNT = 6,
 };
 
