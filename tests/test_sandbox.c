@@ -274,6 +274,32 @@ static void test_files_outside(void) {
     CHECK(out_has(r, "fds []\n")); /* none of the runner's descriptors */
 }
 
+/* System calls of the i386 (int 0x80) and x32 ABIs, which a filter for
+ * x86-64 numbers would misread, kill the program (SIGSYS); the same call
+ * through the native ABI works (getpid: 2, the program's pid in its
+ * namespace). */
+static void test_foreign_abi(void) {
+    static const char *const CODE[] = {
+        "b814000000cd80c3", /* mov eax, 20 (i386 getpid); int 0x80; ret */
+        "b8270000400f05c3", /* mov eax, 0x40000027 (x32 getpid); syscall; ret */
+        "b8270000000f05c3", /* mov eax, 39 (getpid); syscall; ret */
+    };
+    xuan_sandbox_opts o = opts("abi");
+    for (int i = 0; i < 3; i++) {
+        char src[1024];
+        snprintf(src, sizeof src,
+                 "import ctypes, mmap\n"
+                 "buf = mmap.mmap(-1, 4096, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)\n"
+                 "buf.write(bytes.fromhex('%s'))\n"
+                 "fn = ctypes.CFUNCTYPE(ctypes.c_long)(ctypes.addressof(ctypes.c_char.from_buffer(buf)))\n"
+                 "print('ret', fn())\n",
+                 CODE[i]);
+        const xuan_sandbox_result *r = expect(&o, src, i < 2 ? XUAN_SANDBOX_FAILED : XUAN_SANDBOX_PASSED);
+        if (i < 2) CHECK_EQ_INT(r->signal, SIGSYS);
+        else CHECK(out_has(r, "ret 2\n"));
+    }
+}
+
 static void test_signals_stay_inside(void) {
     pid_t sleeper = fork();
     if (sleeper == 0) {
@@ -460,6 +486,7 @@ int main(void) {
     RUN(test_file_limits);
     RUN(test_no_network);
     RUN(test_files_outside);
+    RUN(test_foreign_abi);
     RUN(test_signals_stay_inside);
     RUN(test_bounded_output);
     RUN(test_none_mode_and_temp_dirs);
