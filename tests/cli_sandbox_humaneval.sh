@@ -13,6 +13,12 @@ DATA="$XUAN_SHARED/datasets/humaneval/HumanEval.jsonl.gz"
 D="$XUAN_TMP/sandbox_humaneval"
 rm -rf "$D"; mkdir -p "$D/good" "$D/bad"
 fail=0
+# where the kernel or the container forbids the namespaces: a visible skip with the sandbox's own line
+printf 'pass\n' >"$D/probe.py"
+if ! probe=$("$XUAN_BIN" sandbox run "$D/probe.py" 2>&1) && grep -q 'cannot create a\|without capabilities?' <<<"$probe"; then
+  echo "skip: ${probe##*xuan: }"; exit 77
+fi
+rm -f "$D/probe.py"
 
 /usr/bin/python3 - "$DATA" "$D" <<'EOF'
 import gzip, json, sys

@@ -16,11 +16,31 @@
 
 static char g_tag[64]; /* in every program's file name: finds its processes in /proc */
 
-static xuan_sandbox_opts opts(const char *what) {
+/* Options for a test, without the probe below (NONE mode, bad options). */
+static xuan_sandbox_opts plain_opts(const char *what) {
     xuan_sandbox_opts o = xuan_sandbox_opts_default();
     snprintf(g_tag, sizeof g_tag, "sbtest_%d_%s.py", (int)getpid(), what);
     o.name = g_tag;
     return o;
+}
+
+/* Options for a sandboxed test.  Where the kernel or the container forbids
+ * the namespaces (the run's one-line error says so), the test is a visible
+ * skip with that line, not a failure; any other setup error fails. */
+static xuan_sandbox_opts opts(const char *what) {
+    static int usable = -1;
+    static char why[512];
+    if (usable < 0) {
+        xuan_sandbox_opts o = xuan_sandbox_opts_default();
+        xuan_sandbox_result r;
+        xuan_error err = {0};
+        usable = xuan_sandbox_run(&o, "pass", 4, &r, &err) == 0 ||
+                 !(strstr(err.msg, "cannot create a") || strstr(err.msg, "without capabilities?"));
+        snprintf(why, sizeof why, "%s", err.msg);
+        xuan_sandbox_result_free(&r);
+    }
+    if (!usable) test_skip("%s", why);
+    return plain_opts(what);
 }
 
 /* The result of the last run (freed by the next run and at the end). */
@@ -301,13 +321,13 @@ static void test_foreign_abi(void) {
 }
 
 static void test_signals_stay_inside(void) {
+    xuan_sandbox_opts o = opts("kill");
     pid_t sleeper = fork();
     if (sleeper == 0) {
         pause();
         _exit(0);
     }
     REQUIRE(sleeper > 0);
-    xuan_sandbox_opts o = opts("kill");
     char src[1024];
     snprintf(src, sizeof src,
              "import os, signal\n"
@@ -361,7 +381,7 @@ static int count_entries(const char *dir) {
 static void test_none_mode_and_temp_dirs(void) {
     const char *parent = test_path("sandbox_none");
     mkdir(parent, 0755);
-    xuan_sandbox_opts o = opts("none");
+    xuan_sandbox_opts o = plain_opts("none");
     o.mode = XUAN_SANDBOX_NONE;
     o.tmp_parent = parent;
     const xuan_sandbox_result *r = expect(&o, "import os\nopen('x.txt', 'w').write('x')\nprint(os.getcwd())\n", XUAN_SANDBOX_PASSED);
@@ -374,7 +394,7 @@ static void test_none_mode_and_temp_dirs(void) {
 }
 
 static void test_bad_options(void) {
-    xuan_sandbox_opts o = opts("bad");
+    xuan_sandbox_opts o = plain_opts("bad");
     xuan_sandbox_result r;
     xuan_error err = {0};
     o.python = "/nonexistent/python3";
@@ -382,7 +402,7 @@ static void test_bad_options(void) {
     CHECK_EQ_INT(r.verdict, XUAN_SANDBOX_ERROR);
     CHECK(strstr(err.msg, "/nonexistent/python3") != NULL);
     xuan_sandbox_result_free(&r);
-    o = opts("bad");
+    o = plain_opts("bad");
     o.name = "../escape.py";
     CHECK_EQ_INT(xuan_sandbox_run(&o, "print(1)", 8, &r, &err), XUAN_ERR_USAGE);
     CHECK(strstr(err.msg, "../escape.py") != NULL);
@@ -461,9 +481,12 @@ static void test_parallel(void) {
     CHECK_EQ_INT(xuan_sandbox_run_many(&o, jobs, N, 2, res, &err), 0);
     double wall = xuan_time_s() - t0;
     printf("  20 programs (5 timeouts of 1 s) at -j 2: %.2f s\n", wall);
-    CHECK(wall < 20 * 0.1 + 5 * 1.0); /* less than one at a time would take */
     CHECK_EQ_INT(s.n, N);
     CHECK(!s.twice);
+    double serial = 0;
+    for (int i = 0; i < N; i++) serial += res[i].wall_s;
+    printf("  the same one at a time: %.2f s (the sum of their wall times)\n", serial);
+    CHECK(wall < 0.8 * serial); /* two at a time: about half */
     for (int i = 0; i < N; i++) {
         xuan_sandbox_verdict want = i % 4 == 3 ? XUAN_SANDBOX_TIMEOUT : i % 4 == 1 ? XUAN_SANDBOX_FAILED : XUAN_SANDBOX_PASSED;
         CHECK_EQ_INT(res[i].verdict, want);
