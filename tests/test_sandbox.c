@@ -234,6 +234,9 @@ static void test_file_limits(void) {
     r = expect(&o, big, XUAN_SANDBOX_LIMIT);
     CHECK_EQ_INT(r->limit, XUAN_SANDBOX_LIMIT_FSIZE);
     CHECK(r->err.data && strstr(r->err.data, "No space left"));
+    /* and so is its count of files (empty files cost memory that size= does not count) */
+    r = expect(&o, "for i in range(100000):\n    open(f'f{i}', 'w').close()\n", XUAN_SANDBOX_LIMIT);
+    CHECK_EQ_INT(r->limit, XUAN_SANDBOX_LIMIT_FSIZE);
 }
 
 /* ---- containment -------------------------------------------------------------- */

@@ -229,7 +229,8 @@ static int plan(run *u, const xuan_sandbox_opts *o, const char *name, double tim
     c->nproc = o->nproc;
     c->nofile = o->nofile;
     c->cpu_soft = o->cpu_s > 0 ? (uint64_t)ceil(o->cpu_s) : (uint64_t)ceil(timeout_s) + 1;
-    snprintf(c->tmp_opts, sizeof c->tmp_opts, "size=%llu,mode=1777", (unsigned long long)o->tmp_bytes);
+    /* nr_inodes: empty files cost kernel memory that size= does not count */
+    snprintf(c->tmp_opts, sizeof c->tmp_opts, "size=%llu,nr_inodes=16384,mode=1777", (unsigned long long)o->tmp_bytes);
     snprintf(c->passwd, sizeof c->passwd, "root:x:0:0::/:/usr/sbin/nologin\nsandbox:x:%u:%u::/tmp:/usr/sbin/nologin\n",
              c->uid, c->gid);
     const char *home = "/tmp";

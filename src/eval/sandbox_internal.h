@@ -47,7 +47,7 @@ typedef struct sb_child {
     size_t len;
     char prog_path[4096];  /* FULL: before pivot_root (/tmp/tmp/NAME); NONE: in the work dir */
     char workdir[4096];    /* NONE: the temp dir on the host */
-    char tmp_opts[64];     /* "size=N,mode=1777" for the private /tmp */
+    char tmp_opts[96];     /* "size=N,nr_inodes=N,mode=1777" for the private /tmp */
     char passwd[256];      /* the /etc/passwd it sees */
     uint64_t mem, fsize;
     uint32_t nproc, nofile;
