@@ -66,6 +66,25 @@ static const xuan_sandbox_result *expect_run(const char *file, int line, const x
 }
 #define expect(o, src, want) expect_run(__FILE__, __LINE__, o, src, want)
 
+/* The same for a program in tests/sandbox/. */
+static const xuan_sandbox_result *expect_file_run(const char *file, int line, const xuan_sandbox_opts *o,
+                                                  const char *name, xuan_sandbox_verdict want) {
+    const char *src_dir = getenv("XUAN_SRC");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/tests/sandbox/%s", src_dir ? src_dir : ".", name);
+    char *text = NULL;
+    size_t len = 0;
+    xuan_error err = {0};
+    if (xuan_read_file(path, 1u << 20, &text, &len, &err) != 0) {
+        test_fail(file, line, "%s", err.msg);
+        longjmp(test_abort_jmp, 1);
+    }
+    const xuan_sandbox_result *r = expect_run(file, line, o, text, want);
+    xuan_free(text);
+    return r;
+}
+#define expect_file(o, name, want) expect_file_run(__FILE__, __LINE__, o, name, want)
+
 /* Processes whose parent is this test, and processes whose command line
  * names the current tag. */
 static void count_procs(int *children, int *tagged) {
@@ -113,18 +132,7 @@ static bool out_has(const xuan_sandbox_result *r, const char *s) {
 
 static void test_hello_and_stdlib(void) {
     xuan_sandbox_opts o = opts("hello");
-    const xuan_sandbox_result *r = expect(&o,
-        "import math, re, itertools, collections, heapq, typing, hashlib, string, functools\n"
-        "import json, fractions, decimal, random, statistics, datetime, bisect, ctypes\n"
-        "assert hashlib.sha256(b'abc').hexdigest().startswith('ba7816bf')\n"
-        "assert hashlib.md5(b'Hello world').hexdigest() == '3e25960a79dbc69b674cd4ec67a72c62'\n"
-        "assert list(itertools.permutations('ab')) == [('a','b'), ('b','a')]\n"
-        "h = [5, 1, 3]; heapq.heapify(h); assert heapq.heappop(h) == 1\n"
-        "assert re.findall(r'\\d+', 'a1b22') == ['1', '22']\n"
-        "assert math.gcd(12, 18) == 6 and str(fractions.Fraction(1, 3)) == '1/3'\n"
-        "import subprocess\n"  /* posix_spawn: clone3 is ENOSYS, glibc falls back to clone */
-        "assert subprocess.run(['/usr/bin/python3', '-c', 'print(7)'], capture_output=True).stdout == b'7\\n'\n"
-        "print('hello world')\n", XUAN_SANDBOX_PASSED);
+    const xuan_sandbox_result *r = expect_file(&o, "stdlib.py", XUAN_SANDBOX_PASSED);
     CHECK_EQ_INT(r->exit_code, 0);
     CHECK_EQ_INT(r->signal, 0);
     CHECK(!r->timed_out);
@@ -243,16 +251,7 @@ static void test_file_limits(void) {
 
 static void test_no_network(void) {
     xuan_sandbox_opts o = opts("net");
-    const xuan_sandbox_result *r = expect(&o,
-        "import socket, errno\n"
-        "try:\n    socket.socket(socket.AF_INET, socket.SOCK_STREAM)\n    print('inet socket')\n"
-        "except PermissionError:\n    print('inet refused')\n"
-        "try:\n    socket.create_connection(('127.0.0.1', 22), timeout=1)\n    print('connected')\n"
-        "except OSError:\n    print('connect refused')\n"
-        "for fam in (socket.AF_INET6, socket.AF_NETLINK, socket.AF_PACKET):\n"
-        "    try:\n        socket.socket(fam, socket.SOCK_RAW if fam != socket.AF_INET6 else socket.SOCK_STREAM)\n"
-        "        print('opened', fam)\n    except OSError:\n        pass\n"
-        "a, b = socket.socketpair()\na.sendall(b'unix ok')\nprint(b.recv(16).decode())\n", XUAN_SANDBOX_PASSED);
+    const xuan_sandbox_result *r = expect_file(&o, "network.py", XUAN_SANDBOX_PASSED);
     CHECK(out_has(r, "inet refused"));
     CHECK(out_has(r, "connect refused"));
     CHECK(!out_has(r, "opened"));

@@ -54,24 +54,13 @@ double xuan_sandbox_timeout_for(double canonical_s) {
 }
 
 const char *xuan_sandbox_verdict_name(xuan_sandbox_verdict v) {
-    switch (v) {
-    case XUAN_SANDBOX_PASSED: return "passed";
-    case XUAN_SANDBOX_FAILED: return "failed";
-    case XUAN_SANDBOX_TIMEOUT: return "timeout";
-    case XUAN_SANDBOX_LIMIT: return "limit";
-    case XUAN_SANDBOX_ERROR: return "sandbox-error";
-    }
-    return "?";
+    static const char *const NAMES[] = {"passed", "failed", "timeout", "limit", "sandbox-error"};
+    return (unsigned)v < sizeof NAMES / sizeof NAMES[0] ? NAMES[v] : "?";
 }
 
 const char *xuan_sandbox_limit_name(xuan_sandbox_limit l) {
-    switch (l) {
-    case XUAN_SANDBOX_LIMIT_NONE: return "none";
-    case XUAN_SANDBOX_LIMIT_MEMORY: return "memory";
-    case XUAN_SANDBOX_LIMIT_CPU: return "cpu";
-    case XUAN_SANDBOX_LIMIT_FSIZE: return "file size";
-    }
-    return "?";
+    static const char *const NAMES[] = {"none", "memory", "cpu", "file size"};
+    return (unsigned)l < sizeof NAMES / sizeof NAMES[0] ? NAMES[l] : "?";
 }
 
 void xuan_sandbox_result_free(xuan_sandbox_result *r) {
