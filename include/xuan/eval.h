@@ -153,8 +153,9 @@ typedef struct xuan_sandbox_job {
 /* Runs n programs, at most `parallel` at once (each in its own sandbox, one
  * event loop in the calling thread), for pass@k over many samples.
  * results[i] belongs to jobs[i]; all n are filled and must be freed.
- * After the first sandbox error no new program is started: the rest get
- * XUAN_SANDBOX_ERROR "not run: ..." and that error is returned. */
+ * After the first sandbox error no new program is started (those running
+ * finish): the rest get XUAN_SANDBOX_ERROR "not run: ..." and that error
+ * is returned. */
 int xuan_sandbox_run_many(const xuan_sandbox_opts *o, const xuan_sandbox_job *jobs, size_t n,
                           int parallel, xuan_sandbox_result *results, xuan_error *err);
 

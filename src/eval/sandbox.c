@@ -525,7 +525,9 @@ int xuan_sandbox_run_many(const xuan_sandbox_opts *in, const xuan_sandbox_job *j
     if (rc == 0 && (!runs || !pfd)) rc = xuan_fail(&first, XUAN_ERR_NOMEM, "sandbox: out of memory");
     size_t next = 0;
     int active = 0;
-    while (rc == 0 && (next < n || active > 0)) {
+    /* after an error nothing new starts; what runs finishes */
+    bool poll_failed = false;
+    while (!poll_failed && (active > 0 || (rc == 0 && next < n))) {
         /* start programs while there is room */
         while (active < parallel && next < n && rc == 0) {
             run *u = &runs[active];
@@ -538,6 +540,7 @@ int xuan_sandbox_run_many(const xuan_sandbox_opts *in, const xuan_sandbox_job *j
             memcpy(u->python, python, sizeof python);
             const xuan_sandbox_job *j = &jobs[next++];
             double timeout = j->timeout_s > 0 ? j->timeout_s : o.timeout_s;
+            if (timeout > 1e7) timeout = 1e7; /* four months: keeps the nanoseconds in range */
             u->c.program = j->program;
             u->c.len = j->len;
             xuan_error e = {0};
@@ -570,7 +573,8 @@ int xuan_sandbox_run_many(const xuan_sandbox_opts *in, const xuan_sandbox_job *j
         int ms = wake == UINT64_MAX ? 1000 : wake <= now ? 0 : (int)((wake - now) / 1000000u) + 1;
         if (tick && ms > 10) ms = 10;
         if (poll(pfd, np, ms) < 0 && errno != EINTR) {
-            rc = xuan_fail(&first, XUAN_ERR_IO, "sandbox: poll: %s", strerror(errno));
+            if (rc == 0) rc = xuan_fail(&first, XUAN_ERR_IO, "sandbox: poll: %s", strerror(errno));
+            poll_failed = true;
             break;
         }
 
@@ -592,17 +596,17 @@ int xuan_sandbox_run_many(const xuan_sandbox_opts *in, const xuan_sandbox_job *j
             if (o.on_done) o.on_done(o.on_done_ctx, u->index, u->r);
             if (u->r->verdict == XUAN_SANDBOX_ERROR && rc == 0)
                 rc = xuan_fail(&first, XUAN_ERR_IO, "%s", u->r->error);
-            runs[a] = runs[--active];
+            runs[a] = runs[--active]; /* c.argv & co point into the old slot: the child has used them */
         }
     }
 
-    /* a failure stops everything: kill and reap what runs, mark what did not */
+    /* poll failed: kill and reap what runs; mark what did not run */
     for (int a = 0; a < active; a++) {
         kill_run(&runs[a]);
         waitpid(runs[a].pid, NULL, 0);
         runs[a].reaped = true;
         close_run(&runs[a]);
-        if (!runs[a].r->error[0]) set_error(runs[a].r, "sandbox: stopped by an earlier error");
+        if (!runs[a].r->error[0]) set_error(runs[a].r, "sandbox: stopped: the runner's poll failed");
         runs[a].r->verdict = XUAN_SANDBOX_ERROR;
         if (o.on_done) o.on_done(o.on_done_ctx, runs[a].index, runs[a].r);
     }
