@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -498,6 +499,44 @@ static void test_parallel(void) {
     check_nothing_left();
 }
 
+/* A caller with another thread that holds malloc's locks half the time:
+ * the children allocate nothing between clone and exec, so none hangs. */
+static volatile int g_stop;
+
+static void *churn(void *arg) {
+    FILE *null = fopen("/dev/null", "w");
+    while (!g_stop) {
+        void *p = malloc(1000);
+        if (null) fprintf(null, "%p", p);
+        free(p);
+    }
+    if (null) fclose(null);
+    return arg;
+}
+
+static void test_threaded_caller(void) {
+    xuan_sandbox_opts o = opts("threads");
+    o.timeout_s = 20;
+    pthread_t t;
+    g_stop = 0;
+    REQUIRE(pthread_create(&t, NULL, churn, NULL) == 0);
+    enum { N = 12 };
+    xuan_sandbox_job jobs[N];
+    xuan_sandbox_result res[N];
+    for (int i = 0; i < N; i++) jobs[i] = (xuan_sandbox_job){.program = "print('ok')", .len = 11};
+    xuan_error err = {0};
+    int rc = xuan_sandbox_run_many(&o, jobs, N, 2, res, &err);
+    g_stop = 1;
+    pthread_join(t, NULL);
+    CHECK_EQ_INT(rc, 0);
+    for (int i = 0; i < N; i++) {
+        CHECK_EQ_INT(res[i].verdict, XUAN_SANDBOX_PASSED);
+        CHECK(res[i].wall_s < 10);
+        xuan_sandbox_result_free(&res[i]);
+    }
+    check_nothing_left();
+}
+
 int main(void) {
     /* so that the namespace test's child reads the whole message */
     signal(SIGPIPE, SIG_IGN);
@@ -518,6 +557,7 @@ int main(void) {
     RUN(test_bad_options);
     RUN(test_no_namespaces_no_run);
     RUN(test_parallel);
+    RUN(test_threaded_caller);
     xuan_sandbox_result_free(&g_last);
     return test_done();
 }

@@ -27,7 +27,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <linux/capability.h>
 #include <linux/seccomp.h>
 #include <poll.h>
@@ -38,6 +37,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -132,15 +132,15 @@ static void set_limits(const sb_child *c) {
 /* The flags a read-only remount of a bind must keep: the kernel refuses to
  * drop nosuid/nodev/noexec that a less privileged namespace inherited. */
 static unsigned long locked_flags(const char *path) {
-    struct statvfs sv;
+    struct statfs sf; /* statfs, not statvfs: a bare system call (glibc's statvfs may read /proc/mounts) */
     unsigned long f = 0;
-    if (statvfs(path, &sv) != 0) return 0;
-    if (sv.f_flag & ST_NOSUID) f |= MS_NOSUID;
-    if (sv.f_flag & ST_NODEV) f |= MS_NODEV;
-    if (sv.f_flag & ST_NOEXEC) f |= MS_NOEXEC;
-    if (sv.f_flag & ST_NOATIME) f |= MS_NOATIME;
-    if (sv.f_flag & ST_NODIRATIME) f |= MS_NODIRATIME;
-    if (sv.f_flag & ST_RELATIME) f |= MS_RELATIME;
+    if (statfs(path, &sf) != 0) return 0;
+    if (sf.f_flags & ST_NOSUID) f |= MS_NOSUID;
+    if (sf.f_flags & ST_NODEV) f |= MS_NODEV;
+    if (sf.f_flags & ST_NOEXEC) f |= MS_NOEXEC;
+    if (sf.f_flags & ST_NOATIME) f |= MS_NOATIME;
+    if (sf.f_flags & ST_NODIRATIME) f |= MS_NODIRATIME;
+    if (sf.f_flags & ST_RELATIME) f |= MS_RELATIME;
     return f;
 }
 
@@ -259,9 +259,13 @@ _Noreturn void sb_child_init(const sb_child *c) {
 
     /* the sandbox's own ids (mapped by the runner); the capabilities in the
      * new user namespace stay, because its uid 0 is not mapped */
-    if (c->drop_groups && setgroups(0, NULL) != 0) fail("setgroups", NULL);
-    if (setresgid(c->gid, c->gid, c->gid) != 0) fail("setresgid", NULL);
-    if (setresuid(c->uid, c->uid, c->uid) != 0) fail("setresuid", NULL);
+    /* raw system calls: glibc's wrappers in a process it believes
+     * multi-threaded (a clone of a threaded caller) signal every thread
+     * of the parent's list to change ids together, and wait forever for
+     * threads this child does not have */
+    if (c->drop_groups && syscall(SYS_setgroups, 0, NULL) != 0) fail("setgroups", NULL);
+    if (syscall(SYS_setresgid, c->gid, c->gid, c->gid) != 0) fail("setresgid", NULL);
+    if (syscall(SYS_setresuid, c->uid, c->uid, c->uid) != 0) fail("setresuid", NULL);
     /* set after the id change, which clears it; then make sure the runner
      * did not die in between (its end of the sync pipe would be closed) */
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
