@@ -13,7 +13,7 @@ PKGS=(
   libmicrohttpd-dev     # xuan serve
   libseccomp-dev        # sandbox for generated code
   libedit-dev           # line editing in xuan chat
-  python3               # the peer's synthetic GGUF generator
+  python3               # the peer's synthetic GGUF generator; Debian's /usr/bin/python3 runs generated code in the sandbox (docs/sandbox.md)
   nodejs npm            # the peer (node-llama-cpp) and template oracle
   hyperfine             # whole-command timings in make bench
 )
@@ -27,7 +27,9 @@ if command -v node >/dev/null && command -v npm >/dev/null; then
   tmp=(); for p in "${missing[@]}"; do [[ $p == nodejs || $p == npm ]] || tmp+=("$p"); done
   missing=("${tmp[@]+"${tmp[@]}"}")
 fi
-if command -v python3 >/dev/null; then
+# python3 counts only as Debian's /usr/bin/python3 (the sandbox mounts only /usr; a
+# pyenv or conda python3 on PATH does not do)
+if [ -x /usr/bin/python3 ]; then
   tmp=(); for p in "${missing[@]}"; do [[ $p == python3 ]] || tmp+=("$p"); done
   missing=("${tmp[@]+"${tmp[@]}"}")
 fi

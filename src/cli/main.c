@@ -22,6 +22,7 @@ static const verb VERBS[] = {
     {"tokenize", cmd_tokenize, "turn text into token ids with a model's tokenizer"},
     {"quantize", cmd_quantize, "convert a GGUF to Q4_K_M, Q8_0, ... like llama-quantize"},
     {"synth", cmd_synth, "write a synthetic GGUF of a real model's shape (tests, benchmarks)"},
+    {"sandbox", cmd_sandbox, "run Python programs in the sandbox for generated code"},
 };
 enum { N_VERBS = sizeof VERBS / sizeof VERBS[0] };
 
