@@ -563,6 +563,12 @@ static void test_ggml_order_ops(void) {
                                           HD, (xuan_order)o, acc);
                     CHECK(memcmp(out_s, out_v, sizeof out_s) == 0);
                 }
+                if (xuan_cpu_get()->native >= XUAN_SIMD_AVX512) {
+                    memset(out_v, 0, sizeof out_v);
+                    xuan_op_wsum_f16_avx512(out_v, sc_s, (const uint8_t *)v, HD * 2, cells, (uint32_t)n, first,
+                                            HD, (xuan_order)o, acc);
+                    CHECK(memcmp(out_s, out_v, sizeof out_s) == 0);
+                }
             }
         }
     }

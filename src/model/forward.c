@@ -440,7 +440,7 @@ typedef struct attn_job {
     xuan_order order;  /* the product order llama.cpp uses for this batch */
     xuan_dot_f16_fn qk; /* q . k in that order (the quant room's F16 kernel) */
     xuan_vec_dot_fn kdot; /* q . k for a quantized K cache */
-    bool avx2;
+    bool avx2, avx512;
 } attn_job;
 
 static void attn_one(xuan_ctx *c, const attn_job *j, uint32_t t, uint32_t h, int ith) {
@@ -490,7 +490,8 @@ static void attn_one(xuan_ctx *c, const attn_job *j, uint32_t t, uint32_t h, int
     if (c->tv->id == XUAN_TYPE_F16) {
         /* ggml multiplies F16 V by the weights converted to F16 */
         xuan_op_round_f16(scores, scores, n_keys);
-        if (j->avx2) xuan_op_wsum_f16_avx2(out, scores, vbase, c->vg.row, cells, n_keys, first, hdv, j->order, slots);
+        if (j->avx512) xuan_op_wsum_f16_avx512(out, scores, vbase, c->vg.row, cells, n_keys, first, hdv, j->order, slots);
+        else if (j->avx2) xuan_op_wsum_f16_avx2(out, scores, vbase, c->vg.row, cells, n_keys, first, hdv, j->order, slots);
         else xuan_op_wsum_f16(out, scores, vbase, c->vg.row, cells, n_keys, first, hdv, j->order, slots);
         return;
     }
@@ -816,7 +817,8 @@ static void run_attention(xuan_ctx *c, uint32_t il, uint32_t n) {
                    .order = n >= 2 ? XUAN_ORDER_GEMM : XUAN_ORDER_VEC, /* tinyBLAS takes 2+ tokens */
                    .qk = xuan_dot_f16_kernel(c->simd, n < 2),
                    .kdot = xuan_quant_vec_dot_fn(c->tk, c->simd),
-                   .avx2 = c->simd >= XUAN_SIMD_AVX2};
+                   .avx2 = c->simd >= XUAN_SIMD_AVX2,
+                   .avx512 = c->simd >= XUAN_SIMD_AVX512};
     xuan_pool_run(c->pool, attn_part, &aj);
 }
 

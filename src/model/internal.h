@@ -133,5 +133,9 @@ void xuan_op_swiglu_avx2(const float *g, const float *u, float *y, int64_t n);
 void xuan_op_softmax_avx2(float *s, uint32_t n, uint32_t first);
 void xuan_op_wsum_f16_avx2(float *out, const float *w, const uint8_t *v, size_t stride, const int32_t *cells,
                            uint32_t n, uint32_t first, uint32_t hd, xuan_order o, float *acc);
+/* With AVX-512 (ops_avx512.c): a batch's order with the slots in
+ * registers; identical results (the one-token order goes to the AVX2 one). */
+void xuan_op_wsum_f16_avx512(float *out, const float *w, const uint8_t *v, size_t stride, const int32_t *cells,
+                             uint32_t n, uint32_t first, uint32_t hd, xuan_order o, float *acc);
 
 #endif
