@@ -128,6 +128,7 @@ static int score_line(const xuan_eval_task *t, const xuan_eval_data *d, const ch
         letters[n] = 0;
     }
     xuan_buf program = {0};
+    char num[64]; /* a numeric target as text; lives as long as `target` */
     const char *output, *target = "";
     if (t->answer == XUAN_ANSWER_CODE) {
         const char *id = json_string_value(json_object_get(in, "task_id"));
@@ -148,7 +149,6 @@ static int score_line(const xuan_eval_task *t, const xuan_eval_data *d, const ch
         json_t *tj = json_object_get(in, "target");
         if (!output) return cli_error("%s:%zu: field 'output': missing or not a string", src, lineno);
         if (!tj) return cli_error("%s:%zu: field 'target': missing", src, lineno);
-        char num[64];
         if (json_is_string(tj)) target = json_string_value(tj);
         else if (json_is_integer(tj)) snprintf(num, sizeof num, "%lld", (long long)json_integer_value(tj)), target = num;
         else if (json_is_real(tj)) snprintf(num, sizeof num, "%.17g", json_real_value(tj)), target = num;

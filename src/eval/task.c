@@ -254,40 +254,33 @@ static int build(ctx *c, const yaml_node_t *root, xuan_eval_task *t) {
     const yaml_node_t *v[N_TOP], *k[N_TOP];
     int rc = want_map(c, root, "", TOP_KEYS, N_TOP, v, k);
     if (rc) return rc;
-    static const int required[] = {K_NAME, K_VERSION, K_DATASET, K_PROMPT, K_MAXTOK, K_EXTRACTORS, K_ANSWER};
-    for (size_t i = 0; i < sizeof required / sizeof *required; i++)
-        if (!v[required[i]]) return missing(c, root, TOP_KEYS[required[i]], "");
+    /* each required key is checked where it is read, so the file's first
+     * problem from the top is the one reported */
+#define NEED(K) do { if (!v[K]) return missing(c, root, TOP_KEYS[K], ""); } while (0)
     int64_t i64;
+    NEED(K_NAME);
     if ((rc = want_string(c, v[K_NAME], "name", &t->name))) return rc;
     for (const char *p = t->name; *p; p++)
         if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.'))
             return bad(c, v[K_NAME], "name", "use lower-case letters, digits, '-', '_' and '.'");
     if (!t->name[0]) return bad(c, v[K_NAME], "name", "an empty name");
+    NEED(K_VERSION);
     if ((rc = want_int(c, v[K_VERSION], "version", 0, INT32_MAX, &t->version))) return rc;
     if (v[K_DESC] && (rc = want_string(c, v[K_DESC], "description", &t->description))) return rc;
     if (!t->description && !(t->description = xuan_strdup(""))) return xuan_fail(c->err, XUAN_ERR_NOMEM, "out of memory");
 
-    /* answer type first: it decides which other keys are needed */
-    char *ans = NULL;
-    if ((rc = want_string(c, v[K_ANSWER], "answer", &ans))) return rc;
-    int a = -1;
-    for (int i = 0; i < 4; i++)
-        if (!strcmp(ans, ANSWER_NAMES[i])) a = i;
-    xuan_free(ans);
-    if (a < 0) return bad(c, v[K_ANSWER], "answer", "expected number, latex, letter or code");
-    t->answer = (xuan_answer_type)a;
-
     /* dataset */
     const yaml_node_t *dv[N_DATA], *dk[N_DATA];
+    NEED(K_DATASET);
     if ((rc = want_map(c, v[K_DATASET], "dataset", DATA_KEYS, N_DATA, dv, dk))) return rc;
     if (!dv[D_FORMAT]) return missing(c, v[K_DATASET], "format", "dataset");
-    if (!dv[D_FILES]) return missing(c, v[K_DATASET], "files", "dataset");
     char *fmt = NULL;
     if ((rc = want_string(c, dv[D_FORMAT], "format", &fmt))) return rc;
     int f = xuan_data_format_from_name(fmt);
     xuan_free(fmt);
     if (f < 0) return bad(c, dv[D_FORMAT], "format", "expected jsonl, jsonl.gz, csv or tsv");
     t->format = (xuan_data_format)f;
+    if (!dv[D_FILES]) return missing(c, v[K_DATASET], "files", "dataset");
     if (dv[D_SUBJECTS] && (rc = subjects(c, dv[D_SUBJECTS], t))) return rc;
     if ((rc = expand_files(c, dv[D_FILES], "files", t, &t->files, &t->n_files))) return rc;
     if (t->n_files == 0) return bad(c, dv[D_FILES], "files", "an empty list");
@@ -318,7 +311,19 @@ static int build(ctx *c, const yaml_node_t *root, xuan_eval_task *t) {
         if (sv[S_COLUMNS] && !table) return bad(c, sv[S_COLUMNS], "columns", "only for csv and tsv datasets");
     }
 
+    /* the answer type decides which of the keys below are needed */
+    NEED(K_ANSWER);
+    char *ans = NULL;
+    if ((rc = want_string(c, v[K_ANSWER], "answer", &ans))) return rc;
+    int a = -1;
+    for (int i = 0; i < 4; i++)
+        if (!strcmp(ans, ANSWER_NAMES[i])) a = i;
+    xuan_free(ans);
+    if (a < 0) return bad(c, v[K_ANSWER], "answer", "expected number, latex, letter or code");
+    t->answer = (xuan_answer_type)a;
+
     /* prompting */
+    NEED(K_PROMPT);
     if ((rc = want_string(c, v[K_PROMPT], "prompt", &t->prompt))) return rc;
     xuan_error te = {0};
     if (xuan_chat_template_parse(t->prompt, strlen(t->prompt), &t->prompt_tmpl, &te) != 0) {
@@ -341,6 +346,7 @@ static int build(ctx *c, const yaml_node_t *root, xuan_eval_task *t) {
     if (v[K_STOP] && (rc = want_strings(c, v[K_STOP], "stop", false, &t->stop, &t->n_stop))) return rc;
     for (size_t i = 0; i < t->n_stop; i++)
         if (!t->stop[i][0]) return bad(c, v[K_STOP], "stop", "an empty stop string");
+    NEED(K_MAXTOK);
     if ((rc = want_int(c, v[K_MAXTOK], "max_tokens", 1, 1 << 20, &i64))) return rc;
     t->max_tokens = (uint32_t)i64;
     t->max_tokens_reasoning = t->max_tokens;
@@ -352,6 +358,7 @@ static int build(ctx *c, const yaml_node_t *root, xuan_eval_task *t) {
     /* scoring */
     char **ex = NULL;
     size_t n_ex = 0;
+    NEED(K_EXTRACTORS);
     rc = want_strings(c, v[K_EXTRACTORS], "extractors", true, &ex, &n_ex);
     for (size_t i = 0; rc == 0 && i < n_ex; i++) {
         int e = xuan_eval_extractor_from_name(ex[i]);
@@ -392,6 +399,7 @@ static int build(ctx *c, const yaml_node_t *root, xuan_eval_task *t) {
     }
     if (v[K_TOL] && (rc = want_double(c, v[K_TOL], "tolerance", 0, 1, &t->tolerance))) return rc;
     return 0;
+#undef NEED
 }
 
 void xuan_eval_task_letters(const xuan_eval_task *t, char out[27]) {
