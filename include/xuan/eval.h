@@ -57,6 +57,7 @@ typedef struct xuan_eval_field {
     char *name;
     char *value; /* NUL-terminated valid UTF-8; len excludes the NUL */
     size_t len;
+    bool json;   /* value is a JSON array's text: templates see the array (MBPP's test_list) */
 } xuan_eval_field;
 
 typedef struct xuan_eval_item {
@@ -219,6 +220,8 @@ typedef struct xuan_eval_task {
     char *prompt;         /* Jinja text; the context is the item's fields, `shots`, `subject` */
     xuan_chat_template *prompt_tmpl;
     char *target;         /* the field that holds the gold answer */
+    char *program;        /* code tasks: Jinja text of the program to run (item fields + `completion`) */
+    xuan_chat_template *program_tmpl;
     char **options;       /* option field names, e.g. A B C D (their count sets the letters) */
     size_t n_options;
     char **stop;
@@ -273,6 +276,13 @@ const xuan_eval_item *xuan_eval_data_item(const xuan_eval_data *d, size_t i, siz
  * template's error, prefixed with the task file and the item's line. */
 int xuan_eval_prompt(const xuan_eval_task *t, const xuan_eval_data *d, size_t i, xuan_buf *out,
                      xuan_error *err);
+
+/* The program a code task runs for one completion: the task's `program`
+ * template over the item's fields and `completion` (HumanEval's is
+ * xuan_humaneval_program's text), appended to out.  XUAN_ERR_USAGE when the
+ * task has no program template, else 0 or the template's error. */
+int xuan_eval_program(const xuan_eval_task *t, const xuan_eval_item *it, const char *completion, xuan_buf *out,
+                      xuan_error *err);
 
 /* ---- scoring ---------------------------------------------------------------------- */
 

@@ -131,19 +131,20 @@ static int score_line(const xuan_eval_task *t, const xuan_eval_data *d, const ch
     char num[64]; /* a numeric target as text; lives as long as `target` */
     const char *output, *target = "";
     if (t->answer == XUAN_ANSWER_CODE) {
-        const char *id = json_string_value(json_object_get(in, "task_id"));
+        json_t *idj = json_object_get(in, "task_id");
+        const char *id = json_string_value(idj);
+        if (json_is_integer(idj)) snprintf(num, sizeof num, "%lld", (long long)json_integer_value(idj)), id = num;
         output = json_string_value(json_object_get(in, "completion"));
         if (!output) output = json_string_value(json_object_get(in, "output"));
-        if (!id) return cli_error("%s:%zu: field 'task_id': missing or not a string", src, lineno);
+        if (!id) return cli_error("%s:%zu: field 'task_id': missing, or neither a string nor an integer", src, lineno);
         if (!output) return cli_error("%s:%zu: field 'completion': missing or not a string", src, lineno);
         const xuan_eval_item *it = find_task_id(d, id);
         if (!it) return cli_error("%s:%zu: field 'task_id': '%.80s' is not in %s", src, lineno, id, t->name);
-        const char *prompt = xuan_eval_item_get(it, "prompt"), *test = xuan_eval_item_get(it, "test");
-        const char *entry = xuan_eval_item_get(it, "entry_point");
-        if (!prompt || !test || !entry)
-            return cli_error("%s:%zu: %s lacks prompt, test or entry_point", src, lineno, id);
-        if (xuan_humaneval_program(prompt, output, test, entry, &program))
-            return cli_error("%s:%zu: out of memory", src, lineno);
+        xuan_error perr = {0};
+        if (xuan_eval_program(t, it, output, &program, &perr) != 0) {
+            xuan_buf_free(&program);
+            return cli_error("%s:%zu: %s", src, lineno, perr.msg);
+        }
     } else {
         output = json_string_value(json_object_get(in, "output"));
         json_t *tj = json_object_get(in, "target");

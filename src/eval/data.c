@@ -126,7 +126,9 @@ static json_t *item_json(const xuan_eval_item *it) {
             at = sub;
             part = dot + 1;
         }
-        if (at && json_object_set_new(at, part, json_stringn(f->value, f->len))) {
+        json_t *val = f->json ? json_loadb(f->value, f->len, JSON_DECODE_ANY, NULL) : NULL;
+        if (!val) val = json_stringn(f->value, f->len);
+        if (at && json_object_set_new(at, part, val)) {
             json_decref(o);
             return NULL;
         }
@@ -164,5 +166,25 @@ int xuan_eval_prompt(const xuan_eval_task *t, const xuan_eval_data *d, size_t i,
     rc = xuan_chat_template_render(t->prompt_tmpl, "[]", &o, out, err);
     free(kw); /* jansson's allocator */
     if (rc) xuan_error_prefix(err, "%s: prompt of %s:%u", t->path, d->sets[set].path, it->line);
+    return rc;
+}
+
+int xuan_eval_program(const xuan_eval_task *t, const xuan_eval_item *it, const char *completion, xuan_buf *out,
+                      xuan_error *err) {
+    if (!t->program_tmpl) return xuan_fail(err, XUAN_ERR_USAGE, "%s: the task has no program template", t->path);
+    json_t *ctx = item_json(it);
+    if (!ctx || json_object_set_new(ctx, "completion", json_string(completion))) {
+        json_decref(ctx);
+        return xuan_fail(err, XUAN_ERR_NOMEM, "out of memory (or a completion that is not UTF-8)");
+    }
+    char *kw = json_dumps(ctx, JSON_COMPACT);
+    json_decref(ctx);
+    if (!kw) return xuan_fail(err, XUAN_ERR_NOMEM, "out of memory");
+    xuan_chat_template_opts o = xuan_chat_template_opts_default();
+    o.add_generation_prompt = false;
+    o.kwargs_json = kw;
+    int rc = xuan_chat_template_render(t->program_tmpl, "[]", &o, out, err);
+    free(kw); /* jansson's allocator */
+    if (rc) xuan_error_prefix(err, "%s: program of the item on line %u", t->path, it->line);
     return rc;
 }

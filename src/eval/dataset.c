@@ -121,6 +121,7 @@ static int flatten(loader *L, fieldlist *fl, const char *prefix, json_t *obj, in
             if (!text) return xuan_fail(L->err, XUAN_ERR_NOMEM, "%s:%u: out of memory", L->name, line);
             rc = field_push(L, fl, name, text, strlen(text), line);
             free(text); /* jansson's allocator */
+            if (!rc && json_is_array(v)) fl->f[fl->n - 1].json = true;
         }
         if (rc) return rc;
     }
@@ -286,6 +287,10 @@ static int row_emit(loader *L, table *t, row *r, uint32_t line) {
     xuan_eval_field *f = xuan_calloc(r->n ? r->n : 1, sizeof *f);
     if (!f) return xuan_fail(L->err, XUAN_ERR_NOMEM, "%s:%u: out of memory", L->name, line);
     for (size_t i = 0; i < r->n; i++) {
+        if (memchr(s + r->off[i], 0, r->len[i])) { /* a C string would end there */
+            fields_free(f, i);
+            return xuan_fail(L->err, XUAN_ERR_FORMAT, "%s:%u: field '%s' holds a NUL byte", L->name, line, t->names[i]);
+        }
         if (r->len[i] > L->max_field) {
             fields_free(f, i);
             return xuan_fail(L->err, XUAN_ERR_FORMAT, "%s:%u: field '%s' is %zu bytes, over the %zu-byte bound",

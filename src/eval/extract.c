@@ -17,7 +17,7 @@
  * pattern backtrack costs a bounded time; a search that hits the limit
  * counts as no match.
  */
-#include "xuan/eval.h"
+#include "internal.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
@@ -80,7 +80,8 @@ static const patset *patterns_get(int kind, const char *letters, const char *con
             return cache[i];
         }
     patset *s = calloc(1, sizeof *s); /* lives for the process: not input-sized */
-    XUAN_ASSERT(s != NULL && n <= MAX_PATTERNS);
+    XUAN_ASSERT(s != NULL);
+    XUAN_ASSERT(n <= MAX_PATTERNS);
     s->kind = kind;
     snprintf(s->letters, sizeof s->letters, "%s", letters);
     s->n = n;
@@ -300,10 +301,8 @@ static int mmlu_pro(const char *s, size_t n, const char *letters, char **out) {
 static int opencompass(const char *s, size_t n, const char *letters, char **out) {
     /* re.search(pattern, text, re.DOTALL) */
     const patset *ps = patterns_get(2, letters, OC_PATS, NULL, PCRE2_DOTALL, N_OC);
-    /* text = text.strip() */
-    size_t b = 0, e = n;
-    while (b < e && (s[b] == ' ' || (s[b] >= '\t' && s[b] <= '\r'))) b++;
-    while (e > b && (s[e - 1] == ' ' || (s[e - 1] >= '\t' && s[e - 1] <= '\r'))) e--;
+    size_t b, e; /* text = text.strip() */
+    xuan_eval_py_strip(s, n, &b, &e);
     s += b, n = e - b;
     for (size_t i = 0; i < N_OC; i++) {
         match m;

@@ -16,7 +16,7 @@
  * underscores between digits count, so such a side raises: the answer stays
  * as it was either way unless it is canonical "a/b", which needs ASCII.
  */
-#include "xuan/eval.h"
+#include "internal.h"
 
 #include <limits.h>
 #include <string.h>
@@ -259,8 +259,7 @@ static bool uspace_at(const char *s, size_t n, size_t *len) {
     return false;
 }
 
-/* Python's str.strip() (Unicode white space) of s[0..n): the span. */
-static void py_strip(const char *s, size_t n, size_t *b, size_t *e) {
+void xuan_eval_py_strip(const char *s, size_t n, size_t *b, size_t *e) {
     size_t i = 0, l;
     while (i < n && uspace_at(s + i, n - i, &l)) i += l;
     size_t j = n;
@@ -275,11 +274,11 @@ static void py_strip(const char *s, size_t n, size_t *b, size_t *e) {
 
 char *xuan_math_normalize(const char *in) {
     size_t b, e;
-    py_strip(in, strlen(in), &b, &e);
+    xuan_eval_py_strip(in, strlen(in), &b, &e);
     /* ^\\text\{(?P<text>.+?)\}$ : the whole answer in one \text{}, no newline inside */
     if (e - b > 7 && strncmp(in + b, "\\text{", 6) == 0 && in[e - 1] == '}' && !memchr(in + b, '\n', e - b)) {
         size_t ib, ie;
-        py_strip(in + b + 6, e - b - 7, &ib, &ie);
+        xuan_eval_py_strip(in + b + 6, e - b - 7, &ib, &ie);
         size_t nb = b + 6 + ib, ne = b + 6 + ie;
         b = nb, e = ne;
     }

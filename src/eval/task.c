@@ -240,10 +240,10 @@ static int subjects(ctx *c, const yaml_node_t *n, xuan_eval_task *t) {
 
 static const char *const TOP_KEYS[] = {
     "name", "version", "description", "dataset", "fewshot", "prompt", "target", "options", "stop",
-    "max_tokens", "max_tokens_reasoning", "extractors", "metric", "k", "answer", "tolerance",
+    "max_tokens", "max_tokens_reasoning", "extractors", "metric", "k", "answer", "tolerance", "program",
 };
 enum { K_NAME, K_VERSION, K_DESC, K_DATASET, K_FEWSHOT, K_PROMPT, K_TARGET, K_OPTIONS, K_STOP, K_MAXTOK,
-       K_MAXTOK_R, K_EXTRACTORS, K_METRIC, K_K, K_ANSWER, K_TOL, N_TOP };
+       K_MAXTOK_R, K_EXTRACTORS, K_METRIC, K_K, K_ANSWER, K_TOL, K_PROGRAM, N_TOP };
 static const char *const DATA_KEYS[] = {"format", "files", "subjects", "header", "columns"};
 enum { D_FORMAT, D_FILES, D_SUBJECTS, D_HEADER, D_COLUMNS, N_DATA };
 static const char *const SHOT_KEYS[] = {"files", "count", "columns"};
@@ -331,6 +331,19 @@ static int build(ctx *c, const yaml_node_t *root, xuan_eval_task *t) {
         char m[400];
         snprintf(m, sizeof m, "the template does not parse: %.360s", te.msg);
         return bad(c, v[K_PROMPT], "prompt", m);
+    }
+    if (v[K_PROGRAM]) {
+        if (t->answer != XUAN_ANSWER_CODE) return bad(c, v[K_PROGRAM], "program", "only for answer: code");
+        if ((rc = want_string(c, v[K_PROGRAM], "program", &t->program))) return rc;
+        xuan_error pe = {0};
+        if (xuan_chat_template_parse(t->program, strlen(t->program), &t->program_tmpl, &pe) != 0) {
+            if (pe.code == XUAN_ERR_NOMEM) return xuan_fail(c->err, XUAN_ERR_NOMEM, "out of memory");
+            char m[400];
+            snprintf(m, sizeof m, "the template does not parse: %.360s", pe.msg);
+            return bad(c, v[K_PROGRAM], "program", m);
+        }
+    } else if (t->answer == XUAN_ANSWER_CODE) {
+        return missing(c, root, "program", "");
     }
     if (v[K_TARGET]) {
         if ((rc = want_string(c, v[K_TARGET], "target", &t->target))) return rc;
@@ -422,6 +435,8 @@ void xuan_eval_task_free(xuan_eval_task *t) {
     xuan_free(t->prompt);
     xuan_chat_template_free(t->prompt_tmpl);
     xuan_free(t->target);
+    xuan_free(t->program);
+    xuan_chat_template_free(t->program_tmpl);
     strv_free(t->options, t->n_options);
     strv_free(t->stop, t->n_stop);
     xuan_free(t);
