@@ -504,13 +504,23 @@ static void test_task_data_missing_field(void) {
 typedef struct expect {
     const char *task;
     size_t items;
+    size_t per_file[10]; /* in the task's subject order; 0 ends */
 } expect;
 
 /* ../shared/datasets/MANIFEST.md: the counts and subject rows. */
 static const expect EXPECTED[] = {
-    {"gsm8k", 1319},    {"math500", 500},    {"humaneval", 164}, {"medqa", 1273},
-    {"mmlu-it", 412},   {"mmlu-med", 945},   {"cmmlu-it", 735},  {"cmmlu-med", 1815},
-    {"ceval-it", 58},   {"ceval-med", 41},   {"cmath", 1098},    {"mgsm-zh", 250},
+    {"gsm8k", 1319, {1319}},
+    {"math500", 500, {500}},
+    {"humaneval", 164, {164}},
+    {"medqa", 1273, {1273}},
+    {"mmlu-it", 412, {100, 100, 112, 100}},
+    {"mmlu-med", 945, {135, 265, 173, 100, 272}},
+    {"cmmlu-it", 735, {204, 171, 122, 238}},
+    {"cmmlu-med", 1815, {237, 273, 376, 148, 185, 169, 145, 176, 106}},
+    {"ceval-it", 58, {21, 37}},
+    {"ceval-med", 41, {22, 19}},
+    {"cmath", 1098, {1098}},
+    {"mgsm-zh", 250, {250}},
 };
 
 static xuan_eval_task *load_shipped(const char *name, xuan_eval_data *d, char *datadir, size_t n) {
@@ -541,6 +551,11 @@ static void test_shipped_counts_and_prompts(void) {
         CHECK_EQ_STR(t->name, EXPECTED[i].task);
         if (d.n_items != EXPECTED[i].items)
             test_fail(__FILE__, __LINE__, "%s: %zu items, MANIFEST says %zu", t->name, d.n_items, EXPECTED[i].items);
+        for (size_t f = 0; f < d.n_sets; f++)
+            if (f >= 10 || d.sets[f].n_items != EXPECTED[i].per_file[f])
+                test_fail(__FILE__, __LINE__, "%s: %s has %zu items, MANIFEST says %zu", t->name, d.sets[f].path,
+                          d.sets[f].n_items, f < 10 ? EXPECTED[i].per_file[f] : 0);
+        if (d.n_shots) CHECK_EQ_INT(d.n_shots, d.n_sets); /* one dev file per subject */
         size_t probe[] = {0, d.n_items / 2, d.n_items - 1};
         for (size_t k = 0; k < 3; k++) {
             xuan_buf b = {0};

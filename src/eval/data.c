@@ -36,6 +36,7 @@ static int add_field(xuan_eval_item *it, const char *name, const char *value) {
     f->name = xuan_strdup(name);
     f->value = xuan_strdup(value);
     f->len = strlen(value);
+    f->json = false;
     if (!f->name || !f->value) {
         xuan_free(f->name);
         xuan_free(f->value);
