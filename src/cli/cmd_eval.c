@@ -243,19 +243,7 @@ static int cmd_score(int argc, char **argv) {
     }
     char *text = NULL;
     size_t n = 0;
-    int rc = 0;
-    if (strcmp(outputs, "-") == 0) {
-        xuan_buf in = {0};
-        char chunk[65536];
-        size_t got;
-        while ((got = fread(chunk, 1, sizeof chunk, stdin)) > 0)
-            if (xuan_buf_append(&in, chunk, got)) break;
-        if (!in.data) xuan_buf_append(&in, "", 0);
-        text = in.data, n = in.len;
-        if (!text) rc = xuan_fail(&err, XUAN_ERR_NOMEM, "out of memory");
-    } else {
-        rc = xuan_read_file(outputs, (uint64_t)1 << 30, &text, &n, &err);
-    }
+    int rc = cli_read_input(outputs, (uint64_t)1 << 30, &text, &n, &err);
     if (rc) {
         xuan_eval_data_free(&d);
         xuan_eval_task_free(t);

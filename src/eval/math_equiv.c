@@ -65,6 +65,18 @@ static size_t n_chars(const char *s, size_t n) {
 
 enum { RAISED = 1, NOMEM = 2 };
 
+/* The end of a rewrite: *sp becomes the buffer's text (the old one freed). */
+static int take(xuan_buf *b, int bad, char **sp) {
+    if (!bad && !b->data) bad = xuan_buf_append(b, "", 0);
+    if (bad) {
+        xuan_buf_free(b);
+        return NOMEM;
+    }
+    xuan_free(*sp);
+    *sp = b->data;
+    return 0;
+}
+
 /* _fix_sqrt: "\sqrt3" -> "\sqrt{3}". */
 static int fix_sqrt(char **sp) {
     char *s = *sp;
@@ -93,13 +105,7 @@ static int fix_sqrt(char **sp) {
         }
         p = next;
     }
-    if (bad) {
-        xuan_buf_free(&b);
-        return NOMEM;
-    }
-    xuan_free(s);
-    *sp = b.data;
-    return 0;
+    return take(&b, bad, sp);
 }
 
 /* _fix_fracs: "\frac12" -> "\frac{1}{2}", "\frac1{72}" -> "\frac{1}{72}". */
@@ -141,13 +147,7 @@ static int fix_fracs(char **sp) {
         }
         p = next;
     }
-    if (bad) {
-        xuan_buf_free(&b);
-        return NOMEM;
-    }
-    xuan_free(s);
-    *sp = b.data;
-    return 0;
+    return take(&b, bad, sp);
 }
 
 static bool py_space(unsigned char c) { return c == ' ' || (c >= '\t' && c <= '\r') || (c >= 0x1c && c <= 0x1f); }

@@ -86,6 +86,18 @@ static int want_bool(ctx *c, const yaml_node_t *n, const char *key, bool *out) {
     return bad(c, n, key, m);
 }
 
+/* A Jinja template: its text and the parsed form. */
+static int want_template(ctx *c, const yaml_node_t *n, const char *key, char **text, xuan_chat_template **out) {
+    int rc = want_string(c, n, key, text);
+    if (rc) return rc;
+    xuan_error te = {0};
+    if (xuan_chat_template_parse(*text, strlen(*text), out, &te) == 0) return 0;
+    if (te.code == XUAN_ERR_NOMEM) return xuan_fail(c->err, XUAN_ERR_NOMEM, "out of memory");
+    char m[400];
+    snprintf(m, sizeof m, "the template does not parse: %.360s", te.msg);
+    return bad(c, n, key, m);
+}
+
 static void strv_free(char **v, size_t n) {
     for (size_t i = 0; v && i < n; i++) xuan_free(v[i]);
     xuan_free(v);
@@ -324,24 +336,10 @@ static int build(ctx *c, const yaml_node_t *root, xuan_eval_task *t) {
 
     /* prompting */
     NEED(K_PROMPT);
-    if ((rc = want_string(c, v[K_PROMPT], "prompt", &t->prompt))) return rc;
-    xuan_error te = {0};
-    if (xuan_chat_template_parse(t->prompt, strlen(t->prompt), &t->prompt_tmpl, &te) != 0) {
-        if (te.code == XUAN_ERR_NOMEM) return xuan_fail(c->err, XUAN_ERR_NOMEM, "out of memory");
-        char m[400];
-        snprintf(m, sizeof m, "the template does not parse: %.360s", te.msg);
-        return bad(c, v[K_PROMPT], "prompt", m);
-    }
+    if ((rc = want_template(c, v[K_PROMPT], "prompt", &t->prompt, &t->prompt_tmpl))) return rc;
     if (v[K_PROGRAM]) {
         if (t->answer != XUAN_ANSWER_CODE) return bad(c, v[K_PROGRAM], "program", "only for answer: code");
-        if ((rc = want_string(c, v[K_PROGRAM], "program", &t->program))) return rc;
-        xuan_error pe = {0};
-        if (xuan_chat_template_parse(t->program, strlen(t->program), &t->program_tmpl, &pe) != 0) {
-            if (pe.code == XUAN_ERR_NOMEM) return xuan_fail(c->err, XUAN_ERR_NOMEM, "out of memory");
-            char m[400];
-            snprintf(m, sizeof m, "the template does not parse: %.360s", pe.msg);
-            return bad(c, v[K_PROGRAM], "program", m);
-        }
+        if ((rc = want_template(c, v[K_PROGRAM], "program", &t->program, &t->program_tmpl))) return rc;
     } else if (t->answer == XUAN_ANSWER_CODE) {
         return missing(c, root, "program", "");
     }
