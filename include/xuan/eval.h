@@ -147,10 +147,10 @@ int xuan_eval_extract(xuan_extractor e, const char *text, size_t n, const char *
 /* hendrycks MATH / prm800k normalisation (strip_string, with prm800k's
  * normalize_answer unwrapping of a whole \text{...}): \dfrac/\tfrac ->
  * \frac, \frac12 -> \frac{1}{2}, a/b -> \frac{a}{b}, \left/\right, degrees,
- * \$, percent, units after "\text{ ", spaces, a leading "x =", .5 -> 0.5,
- * 0.5 -> \frac{1}{2}.  Returns a heap string, or NULL where the reference
- * raises (it then compares the raw strings; xuan_math_equiv does too) or on
- * NOMEM. */
+ * \$, "\%" and "%", units after "\text{ ", spaces, a leading "x =", .5 -> 0.5,
+ * 0.5 -> \frac{1}{2}.  Returns a heap string: where the reference raises
+ * (two "\text{ ", an empty piece after \frac or \sqrt), the answer as
+ * normalize_answer keeps it, only stripped and unwrapped; NULL on NOMEM. */
 char *xuan_math_normalize(const char *s);
 /* hendrycks is_equiv: the normalised strings are equal (raw equality where
  * the reference's normaliser raises).  NULL equals only NULL. */

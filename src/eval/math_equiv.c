@@ -5,16 +5,16 @@
  * (`normalize_answer`: strip, unwrap a whole "\text{...}", and where the
  * normaliser raises, keep the answer as it is).  The Python is followed step
  * by step, including where it raises: `_remove_right_units` asserts one
- * "\text{ ", `_fix_sqrt` / `_fix_fracs` index an empty piece, and
- * `_fix_a_slash_b` calls int() on a side that is no integer; each of those
- * makes normalize_answer return its input unchanged, and so does this.
+ * "\text{ ", and `_fix_sqrt` / `_fix_fracs` index an empty piece; each of
+ * those makes normalize_answer return its input unchanged, and so does
+ * this.  (`_fix_a_slash_b` catches its own int() errors and keeps the
+ * string.)
  *
  * Python indexes strings by code point; the few places that do (the first
  * characters after \frac and \sqrt, the length of "k" in "k = 5") step over
  * whole UTF-8 characters here.  Python's int() also takes non-ASCII digits
- * (int("١٢") == 12); here only ASCII digits, signs, whitespace and
- * underscores between digits count, so such a side raises: the answer stays
- * as it was either way unless it is canonical "a/b", which needs ASCII.
+ * (int("١٢") == 12); only ASCII ones count here, which changes nothing: a
+ * side with other digits is never canonical "a/b", so the string stays.
  */
 #include "internal.h"
 
@@ -178,7 +178,8 @@ static int fix_a_slash_b(char **sp) {
     if (count_sub(s, "/") != 1) return 0;
     const char *slash = strchr(s, '/');
     long long a, b;
-    if (!py_int(s, (size_t)(slash - s), &a) || !py_int(slash + 1, strlen(slash + 1), &b)) return RAISED;
+    /* int() raising is caught there (a bare except): the string stays */
+    if (!py_int(s, (size_t)(slash - s), &a) || !py_int(slash + 1, strlen(slash + 1), &b)) return 0;
     if (a == LLONG_MIN || b == LLONG_MIN) return 0; /* huge: str(int) differs from s only by accident */
     char canon[64];
     snprintf(canon, sizeof canon, "%lld/%lld", a, b);
@@ -214,6 +215,7 @@ static int strip_string(char **sp) {
         *u = 0;
     }
     s = replace(s, "\\%", "");
+    s = replace(s, "%", ""); /* hendrycks; prm800k's copy writes "\%" twice here */
     s = replace(s, " .", " 0.");
     s = replace(s, "{.", "{0.");
     *sp = s;
