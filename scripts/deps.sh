@@ -13,6 +13,8 @@ PKGS=(
   libmicrohttpd-dev     # xuan serve
   libseccomp-dev        # sandbox for generated code
   libedit-dev           # line editing in xuan chat
+  libyaml-dev           # eval task files (tasks/*.yaml), with line numbers for errors
+  zlib1g-dev            # gzipped datasets (HumanEval.jsonl.gz)
   python3               # the peer's synthetic GGUF generator; Debian's /usr/bin/python3 runs generated code in the sandbox (docs/sandbox.md)
   nodejs npm            # the peer (node-llama-cpp) and template oracle
   hyperfine             # whole-command timings in make bench

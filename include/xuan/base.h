@@ -263,6 +263,30 @@ int xuan_utf8_decode(const uint8_t *s, size_t n, uint32_t *cp);
 int xuan_utf8_encode(uint32_t cp, char out[4]);
 bool xuan_utf8_valid(const uint8_t *s, size_t n);
 
+/* ---- SHA-256 --------------------------------------------------------------- */
+
+/* SHA-256 (FIPS 180-4), src/base/sha256.c: `pull` verifies downloads with
+ * it, `eval` names a task file by the digest of its bytes.
+ *
+ *     xuan_sha256 s;  uint8_t d[32];  char hex[65];
+ *     xuan_sha256_init(&s);
+ *     xuan_sha256_update(&s, data, n);          // as many times as needed
+ *     xuan_sha256_final(&s, d);
+ *     xuan_sha256_hex(d, hex);                  // 64 lower-case hex digits
+ */
+typedef struct xuan_sha256 {
+    uint32_t h[8];
+    uint64_t len;
+    uint8_t buf[64];
+    size_t fill;
+} xuan_sha256;
+void xuan_sha256_init(xuan_sha256 *s);
+void xuan_sha256_update(xuan_sha256 *s, const void *data, size_t n);
+void xuan_sha256_final(xuan_sha256 *s, uint8_t out[32]);
+void xuan_sha256_hex(const uint8_t digest[32], char out[65]);
+/* The digest of a whole file, streamed (XUAN_ERR_IO when it cannot be read). */
+int xuan_sha256_file(const char *path, char out_hex[65], xuan_error *err);
+
 /* ---- misc ------------------------------------------------------------------ */
 
 /* Levenshtein distance, for "did you mean" suggestions; capped at 255. */

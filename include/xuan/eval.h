@@ -1,6 +1,35 @@
 /*
- * xuan/eval.h — measuring models: benchmarks, scoring, the sandbox that runs
- * generated code, results.
+ * xuan/eval.h — measuring models: task files, dataset loaders, answer
+ * extraction and scoring as the reference harnesses define them
+ * (docs/eval.md), and the sandbox that runs generated code
+ * (docs/sandbox.md).
+ *
+ * A task is data, not C: a YAML file (tasks/<name>.yaml) names the dataset
+ * files and their fields, the prompt (a Jinja template, rendered by the chat
+ * room's engine), shots, stop strings, token budgets, extractors, metric and
+ * answer type.  Scoring a saved output needs no model:
+ *
+ *     xuan_error err = {0};
+ *     xuan_eval_task *t;
+ *     if (xuan_eval_task_load("tasks/gsm8k.yaml", &t, &err) != 0)
+ *         die(err.msg);          // "tasks/gsm8k.yaml:7: key 'stops': unknown key ..."
+ *     for (size_t k = 0; k < t->n_extractors; k++) {
+ *         xuan_eval_verdict v;
+ *         if (xuan_eval_score(t, k, output, target, NULL, &v, &err) != 0) die(err.msg);
+ *         printf("%s: %s -> %s\n", xuan_eval_extractor_name(t->extractors[k]),
+ *                v.extracted ? v.extracted : "(none)", v.correct ? "right" : "wrong");
+ *         xuan_eval_verdict_free(&v);
+ *     }
+ *     xuan_eval_task_free(t);
+ *
+ * and the items themselves come from xuan_eval_data_load (every file of the
+ * task, shots per subject), with xuan_eval_prompt rendering item i.
+ *
+ * Everything here reads input from strangers (task files, datasets, model
+ * output): errors are one line naming the file, the line and the field;
+ * sizes are bounded (xuan_dataset_opts), memory goes through xuan_malloc.
+ * Code tasks (HumanEval) are assembled here and run by the sandbox, the
+ * last section of this header: a fresh child in its own namespaces.
  */
 #ifndef XUAN_EVAL_H
 #define XUAN_EVAL_H
@@ -10,6 +39,268 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* ---- datasets -------------------------------------------------------------- */
+
+typedef enum xuan_data_format {
+    XUAN_DATA_JSONL = 0, /* one JSON object a line */
+    XUAN_DATA_JSONL_GZ,  /* the same, gzip-compressed (HumanEval) */
+    XUAN_DATA_CSV,       /* RFC 4180: quotes, doubled quotes, newlines in quotes, CRLF, BOM */
+    XUAN_DATA_TSV,       /* tab-separated, no quoting (MGSM's files have no quote character) */
+} xuan_data_format;
+
+/* "jsonl", "jsonl.gz", "csv", "tsv"; xuan_data_format_from_name returns -1 for others. */
+const char *xuan_data_format_name(xuan_data_format f);
+int xuan_data_format_from_name(const char *name);
+
+/* One named string field.  JSON values become fields as follows: a string is
+ * itself, a number / true / false its JSON text, null "", an array its
+ * compact JSON text, an object one field per member named "outer.inner". */
+typedef struct xuan_eval_field {
+    char *name;
+    char *value; /* NUL-terminated valid UTF-8; len excludes the NUL */
+    size_t len;
+    bool json;   /* value is a JSON array's text: templates see the array (MBPP's test_list) */
+} xuan_eval_field;
+
+typedef struct xuan_eval_item {
+    xuan_eval_field *fields;
+    size_t n_fields;
+    uint32_t line; /* the line the item starts on (1-based) */
+} xuan_eval_item;
+
+typedef struct xuan_dataset_opts {
+    xuan_data_format format;
+    bool header;              /* CSV/TSV: the first row names the columns (and is no item) */
+    const char *const *columns; /* CSV/TSV: the column names; NULL = the header's */
+    size_t n_columns;
+    /* Bounds; 0 = the default.  Past any of them the load fails naming the line. */
+    size_t max_line;  /* 4 MiB: one JSONL line or one CSV row */
+    size_t max_field; /* 1 MiB: one field's value */
+    size_t max_items; /* 1,000,000 */
+    size_t max_bytes; /* 512 MiB: the file, after decompression */
+} xuan_dataset_opts;
+
+typedef struct xuan_dataset {
+    xuan_eval_item *items;
+    size_t n_items;
+    char *path; /* as given, for messages */
+} xuan_dataset;
+
+/* Loads a whole file.  Every item's fields are owned by the dataset.
+ * Errors (one line, "PATH:LINE: ..."): XUAN_ERR_IO (cannot read),
+ * XUAN_ERR_FORMAT (bad JSON, a line that is no object, bad UTF-8, an
+ * unterminated quote, a row whose field count differs from the columns',
+ * a truncated or corrupt gzip stream, a bound passed), XUAN_ERR_NOMEM.
+ * On failure *out is empty (nothing to free). */
+int xuan_dataset_load(const char *path, const xuan_dataset_opts *o, xuan_dataset *out, xuan_error *err);
+/* The same over bytes in memory (gzip-compressed for XUAN_DATA_JSONL_GZ);
+ * `name` stands for the path in messages. */
+int xuan_dataset_parse(const char *name, const uint8_t *data, size_t n, const xuan_dataset_opts *o,
+                       xuan_dataset *out, xuan_error *err);
+void xuan_dataset_free(xuan_dataset *d); /* NULL or zeroed is fine */
+/* The value of field `name`, NULL when the item has none. */
+const char *xuan_eval_item_get(const xuan_eval_item *it, const char *name);
+
+/* ---- extraction and equivalence ----------------------------------------------- */
+
+/* The extractors, each as its reference harness defines it (docs/eval.md):
+ *   gsm8k-strict    lm-evaluation-harness gsm8k.yaml "strict-match": the first
+ *                   "#### (-?[0-9.,]+)"
+ *   gsm8k-flexible  its "flexible-extract": the last "(-?[$0-9.,]{2,})|(-?[0-9]+)"
+ *   math-boxed      hendrycks MATH last_boxed_only_string + remove_boxed (also
+ *                   \fbox{..} and "\boxed 5")
+ *   mmlu-pro        TIGER-Lab MMLU-Pro extract_answer: "answer is \(?([A-J])\)?",
+ *                   then ".*[aA]nswer:\s*([A-J])", then the last lone letter
+ *   opencompass     OpenCompass first_option_postprocess (Chinese and English
+ *                   patterns, "答案是 A", "选 B", ..., cushion on)
+ *   last-number     the last number (integer, decimal, fraction a/b, percent;
+ *                   a \boxed{} content first when there is one): CMATH, MGSM
+ *   humaneval       the completion itself; the program is assembled by
+ *                   xuan_humaneval_program and run by the sandbox, not here */
+typedef enum xuan_extractor {
+    XUAN_EXTRACT_GSM8K_STRICT = 0,
+    XUAN_EXTRACT_GSM8K_FLEXIBLE,
+    XUAN_EXTRACT_MATH_BOXED,
+    XUAN_EXTRACT_MMLU_PRO,
+    XUAN_EXTRACT_OPENCOMPASS,
+    XUAN_EXTRACT_LAST_NUMBER,
+    XUAN_EXTRACT_HUMANEVAL,
+    XUAN_EXTRACT_COUNT
+} xuan_extractor;
+
+const char *xuan_eval_extractor_name(xuan_extractor e);
+int xuan_eval_extractor_from_name(const char *name); /* -1 when unknown */
+
+/* The answer part of a reasoning model's output: a leading <think>...</think>
+ * block is dropped (the text after it is returned), and so is everything up
+ * to a </think> whose <think> was in the prompt.  Returns NULL when a <think>
+ * is never closed: the budget ran out while thinking, so there is no answer. */
+const char *xuan_eval_strip_think(const char *text, size_t n, size_t *out_n);
+
+/* Runs extractor e over model output (n bytes; invalid UTF-8 is read as
+ * U+FFFD first, so the answer is always valid UTF-8).  `letters` are the
+ * option letters for the letter extractors ("ABCD", up to "ABCDEFGHIJ";
+ * NULL = "ABCD").  *out is a heap string (xuan_free) or NULL when the
+ * output holds no answer.  The think block is NOT stripped here.  Returns 0,
+ * XUAN_ERR_USAGE (bad extractor or letters) or XUAN_ERR_NOMEM. */
+int xuan_eval_extract(xuan_extractor e, const char *text, size_t n, const char *letters, char **out,
+                      xuan_error *err);
+
+/* hendrycks MATH / prm800k normalisation (strip_string, with prm800k's
+ * normalize_answer unwrapping of a whole \text{...}): \dfrac/\tfrac ->
+ * \frac, \frac12 -> \frac{1}{2}, a/b -> \frac{a}{b}, \left/\right, degrees,
+ * \$, "\%" and "%", units after "\text{ ", spaces, a leading "x =", .5 -> 0.5,
+ * 0.5 -> \frac{1}{2}.  Returns a heap string: where the reference raises
+ * (two "\text{ ", an empty piece after \frac or \sqrt), the answer as
+ * normalize_answer keeps it, only stripped and unwrapped; NULL on NOMEM. */
+char *xuan_math_normalize(const char *s);
+/* hendrycks is_equiv: the normalised strings are equal (raw equality where
+ * the reference's normaliser raises).  NULL equals only NULL. */
+bool xuan_math_equiv(const char *a, const char *b);
+
+/* A number as the scorers read it: "1,234", "$18.00", "-3.5", "3/4", "40%"
+ * (commas, '$', spaces and a trailing '.' dropped).  Returns false when s is
+ * not one.  *percent tells whether it ended in '%' (value is then 40, not 0.4). */
+bool xuan_eval_parse_number(const char *s, double *value, bool *percent);
+/* pred and gold as numbers within rel_tol (0 = exactly); a percent gold also
+ * matches its fraction (40% = 0.4).  A gold with "#### " is read after the
+ * last one (lm-evaluation-harness's "(?s).*#### " ignore pattern). */
+bool xuan_eval_number_equal(const char *pred, const char *gold, double rel_tol);
+
+/* ---- HumanEval -------------------------------------------------------------- */
+
+/* The program openai/human-eval's execution.py runs:
+ *   prompt + completion + "\n" + test + "\n" + "check(" entry_point ")"
+ * appended to out.  Returns 0 or XUAN_ERR_NOMEM. */
+int xuan_humaneval_program(const char *prompt, const char *completion, const char *test,
+                           const char *entry_point, xuan_buf *out);
+/* The unbiased pass@k estimator of the Codex paper (Chen et al. 2021):
+ * 1 - C(n-c, k) / C(n, k), computed as 1 - prod_{i=n-c+1..n} (1 - k/i) so it
+ * never forms a binomial.  n samples, c correct, 1 <= k <= n; NaN otherwise. */
+double xuan_pass_at_k(uint32_t n, uint32_t c, uint32_t k);
+
+/* ---- task files -------------------------------------------------------------- */
+
+typedef enum xuan_answer_type {
+    XUAN_ANSWER_NUMBER = 0, /* xuan_eval_number_equal with the task's tolerance */
+    XUAN_ANSWER_LATEX,      /* xuan_math_equiv */
+    XUAN_ANSWER_LETTER,     /* the letters equal (gold trimmed, case-insensitive) */
+    XUAN_ANSWER_CODE,       /* decided by running the program (the sandbox) */
+} xuan_answer_type;
+
+typedef enum xuan_metric {
+    XUAN_METRIC_ACCURACY = 0, /* share of items correct */
+    XUAN_METRIC_PASS_AT_K,    /* xuan_pass_at_k over the samples of each item */
+} xuan_metric;
+
+typedef struct xuan_chat_template xuan_chat_template; /* xuan/chat.h */
+
+/* A loaded task file.  Every string is owned by the task. */
+typedef struct xuan_eval_task {
+    char *path;           /* the file as given */
+    char *name;           /* `name` */
+    int64_t version;      /* `version` */
+    char *description;    /* `description`, "" when absent */
+    char sha256[65];      /* digest of the file's bytes: name + version + this = the identity */
+    /* dataset */
+    xuan_data_format format;
+    bool header;
+    char **columns;       /* NULL = the header's names */
+    size_t n_columns;
+    char **files;         /* relative to the data dir; one per subject when there are subjects */
+    size_t n_files;
+    char **subjects;      /* subject ids (for {subject} in `files`), NULL when none */
+    char **subject_names; /* display names (the mapping's values, else the ids) */
+    size_t n_subjects;
+    /* few-shot exemplars: the first fewshot_count rows of fewshot_files (per subject) */
+    char **fewshot_files;
+    size_t n_fewshot_files;
+    char **fewshot_columns;
+    size_t n_fewshot_columns;
+    uint32_t fewshot_count;
+    /* prompting */
+    char *prompt;         /* Jinja text; the context is the item's fields, `shots`, `subject` */
+    xuan_chat_template *prompt_tmpl;
+    char *target;         /* the field that holds the gold answer */
+    char *program;        /* code tasks: Jinja text of the program to run (item fields + `completion`) */
+    xuan_chat_template *program_tmpl;
+    char **options;       /* option field names, e.g. A B C D (their count sets the letters) */
+    size_t n_options;
+    char **stop;
+    size_t n_stop;
+    uint32_t max_tokens, max_tokens_reasoning;
+    /* scoring */
+    xuan_extractor extractors[XUAN_EXTRACT_COUNT];
+    size_t n_extractors;
+    xuan_metric metric;
+    uint32_t k;           /* pass@k's k (1 when absent) */
+    xuan_answer_type answer;
+    double tolerance;     /* relative, for XUAN_ANSWER_NUMBER */
+} xuan_eval_task;
+
+/* Loads and checks a task file (at most 1 MiB).  Refused, with one line
+ * "PATH:LINE: key 'K': ...": bad YAML, a missing required key, an unknown
+ * key, a value of the wrong type or out of range, an unknown format,
+ * extractor, metric or answer type, a prompt template that does not parse
+ * (its own line is named).  Returns 0, XUAN_ERR_IO, XUAN_ERR_FORMAT or
+ * XUAN_ERR_NOMEM; *out is freed with xuan_eval_task_free. */
+int xuan_eval_task_load(const char *path, xuan_eval_task **out, xuan_error *err);
+/* The same from bytes (`name` stands for the path; the data dir default is
+ * then relative to the current folder). */
+int xuan_eval_task_parse(const char *name, const char *text, size_t len, xuan_eval_task **out,
+                         xuan_error *err);
+void xuan_eval_task_free(xuan_eval_task *t); /* NULL is fine */
+/* The letters of the task's options ("ABCD"); "" when it has none. */
+void xuan_eval_task_letters(const xuan_eval_task *t, char out[27]);
+
+/* ---- a task's data ---------------------------------------------------------------- */
+
+typedef struct xuan_eval_data {
+    xuan_dataset *sets;   /* one per task file entry, in order */
+    size_t n_sets;
+    xuan_dataset *shots;  /* one per few-shot file, NULL when none */
+    size_t n_shots;
+    size_t n_items;       /* over all sets */
+} xuan_eval_data;
+
+/* Loads every file of the task from data_dir.  Items of a task with
+ * subjects get the fields "subject" (display name) and "subject_id".  An
+ * item that lacks the target or an option field is refused naming the file,
+ * line and field.  On failure *out is empty. */
+int xuan_eval_data_load(const xuan_eval_task *t, const char *data_dir, xuan_eval_data *out,
+                        xuan_error *err);
+void xuan_eval_data_free(xuan_eval_data *d);
+/* Item i of all the sets, in order (NULL past the end); *set gets its set. */
+const xuan_eval_item *xuan_eval_data_item(const xuan_eval_data *d, size_t i, size_t *set);
+/* Renders the prompt of item i (appended to out): the task's template over a
+ * context of the item's fields (a field "a.b" is `a.b`), `shots` (the few-shot
+ * items of its subject, as objects) and `subject`.  Returns 0 or the
+ * template's error, prefixed with the task file and the item's line. */
+int xuan_eval_prompt(const xuan_eval_task *t, const xuan_eval_data *d, size_t i, xuan_buf *out,
+                     xuan_error *err);
+
+/* The program a code task runs for one completion: the task's `program`
+ * template over the item's fields and `completion` (HumanEval's is
+ * xuan_humaneval_program's text), appended to out.  XUAN_ERR_USAGE when the
+ * task has no program template, else 0 or the template's error. */
+int xuan_eval_program(const xuan_eval_task *t, const xuan_eval_item *it, const char *completion, xuan_buf *out,
+                      xuan_error *err);
+
+/* ---- scoring ---------------------------------------------------------------------- */
+
+typedef struct xuan_eval_verdict {
+    char *extracted; /* heap string or NULL (no answer) */
+    int correct;     /* 1 right, 0 wrong, -1 not decided here (code: the sandbox decides) */
+} xuan_eval_verdict;
+
+/* Scores one output with the task's extractor number `which`: strips the
+ * think block, extracts, compares with target as the task's answer type.
+ * `letters` overrides the task's option letters (NULL = the task's).
+ * Returns 0 (v filled), XUAN_ERR_USAGE (which out of range) or NOMEM. */
+int xuan_eval_score(const xuan_eval_task *t, size_t which, const char *output, const char *target,
+                    const char *letters, xuan_eval_verdict *v, xuan_error *err);
+void xuan_eval_verdict_free(xuan_eval_verdict *v);
 
 /* ---- sandbox: running generated code ---- */
 

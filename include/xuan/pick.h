@@ -418,19 +418,7 @@ double xuan_score_trust(const xuan_score *s);
 
 /* ---- pull: download a model's GGUF ------------------------------------------- */
 
-/* SHA-256 (FIPS 180-4), for verifying downloads.  Lives here because only
- * `pull` needs it; it moves to base the day another room does. */
-typedef struct xuan_sha256 {
-    uint32_t h[8];
-    uint64_t len;
-    uint8_t buf[64];
-    size_t fill;
-} xuan_sha256;
-void xuan_sha256_init(xuan_sha256 *s);
-void xuan_sha256_update(xuan_sha256 *s, const void *data, size_t n);
-void xuan_sha256_final(xuan_sha256 *s, uint8_t out[32]);
-void xuan_sha256_hex(const uint8_t digest[32], char out[65]);
-int xuan_sha256_file(const char *path, char out_hex[65], xuan_error *err);
+/* Downloads are verified with xuan_sha256_file (base.h). */
 
 typedef struct xuan_pull_opts {
     const char *url;          /* full URL; overrides everything below */

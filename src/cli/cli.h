@@ -24,6 +24,7 @@ int cmd_run(int argc, char **argv);
 int cmd_chat(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_template(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
 int cmd_sandbox(int argc, char **argv);
 
 /* Prints "xuan VERB: message" and a hint to stderr; returns XUAN_EXIT_USAGE. */
@@ -39,6 +40,10 @@ int cli_int_arg(const char *verb, const char *flag, const char *value, int64_t m
 int cli_double_arg(const char *verb, const char *flag, const char *value, double min, double max,
                    double *out);
 int cli_bytes_arg(const char *verb, const char *flag, const char *value, uint64_t *out);
+
+/* Reads a whole file, or standard input for "-", into a NUL-terminated heap
+ * buffer (xuan_free); at most max_bytes from a file. */
+int cli_read_input(const char *path, uint64_t max_bytes, char **out, size_t *len, xuan_error *err);
 
 /* -v / -q: adjust the log level. */
 void cli_verbosity(int verbose, int quiet);

@@ -33,21 +33,6 @@ static void usage(FILE *f) {
                "prints the rendered text exactly; strftime_now() uses $XUAN_JINJA_NOW (Unix seconds) if set\n");
 }
 
-static int read_arg_file(const char *path, char **out, size_t *len, xuan_error *err) {
-    if (strcmp(path, "-") == 0) {
-        xuan_buf in = {0};
-        char chunk[65536];
-        size_t got;
-        while ((got = fread(chunk, 1, sizeof chunk, stdin)) > 0)
-            if (xuan_buf_append(&in, chunk, got)) return xuan_fail(err, XUAN_ERR_NOMEM, "out of memory");
-        if (!in.data && xuan_buf_append(&in, "", 0)) return xuan_fail(err, XUAN_ERR_NOMEM, "out of memory");
-        *out = in.data;
-        *len = in.len;
-        return 0;
-    }
-    return xuan_read_file(path, (uint64_t)64 << 20, out, len, err);
-}
-
 static char *tok_text_dup(const xuan_tok *t, int32_t id) {
     size_t n = 0;
     const char *s = id >= 0 ? xuan_tok_text(t, id, &n) : NULL;
@@ -92,7 +77,8 @@ int cmd_template(int argc, char **argv) {
     size_t n;
     xuan_chat_template *t = NULL;
     xuan_buf out = {0};
-    if (read_arg_file(messages, &msgs, &n, &err) || (tools && read_arg_file(tools, &tools_text, &n, &err))) {
+    if (cli_read_input(messages, (uint64_t)64 << 20, &msgs, &n, &err) ||
+        (tools && cli_read_input(tools, (uint64_t)64 << 20, &tools_text, &n, &err))) {
         rc = cli_exit_for(&err) == XUAN_EXIT_USAGE ? cli_usage_error("template", "%s", err.msg) : cli_error("%s", err.msg);
         goto done;
     }

@@ -17,6 +17,7 @@ static const verb VERBS[] = {
     {"run", cmd_run, "generate text from a prompt with a local GGUF model"},
     {"chat", cmd_chat, "talk with a local model, multi-turn, with line editing"},
     {"bench", cmd_bench, "measure prompt and generation speed like llama-bench"},
+    {"eval", cmd_eval, "score saved model outputs on a benchmark task (eval score)"},
     {"inspect", cmd_inspect, "summarise a GGUF file: shape, tokenizer, types, memory"},
     {"template", cmd_template, "print the exact prompt a chat template renders for a conversation"},
     {"tokenize", cmd_tokenize, "turn text into token ids with a model's tokenizer"},

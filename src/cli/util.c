@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include <stdarg.h>
+#include <string.h>
 
 int cli_usage_error(const char *verb, const char *fmt, ...) {
     char msg[1024];
@@ -45,6 +46,22 @@ int cli_bytes_arg(const char *verb, const char *flag, const char *value, uint64_
     if (xuan_parse_bytes(value, out) == 0) return 0;
     return cli_usage_error(verb, "%s expects a size such as 16G or 512M, got '%s'", flag,
                            value ? value : "");
+}
+
+int cli_read_input(const char *path, uint64_t max_bytes, char **out, size_t *len, xuan_error *err) {
+    if (strcmp(path, "-") != 0) return xuan_read_file(path, max_bytes, out, len, err);
+    xuan_buf in = {0};
+    char chunk[65536];
+    size_t got;
+    while ((got = fread(chunk, 1, sizeof chunk, stdin)) > 0)
+        if (xuan_buf_append(&in, chunk, got)) {
+            xuan_buf_free(&in);
+            return xuan_fail(err, XUAN_ERR_NOMEM, "out of memory reading standard input");
+        }
+    if (!in.data && xuan_buf_append(&in, "", 0)) return xuan_fail(err, XUAN_ERR_NOMEM, "out of memory");
+    *out = in.data;
+    *len = in.len;
+    return 0;
 }
 
 void cli_verbosity(int verbose, int quiet) {

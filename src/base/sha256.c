@@ -1,10 +1,14 @@
 /*
- * sha256.c — SHA-256 (FIPS 180-4), to verify downloaded model files.
+ * sha256.c — SHA-256 (FIPS 180-4): verifies downloaded model files (pull)
+ * and names task files (eval).
  * Plain C, no tables beyond the round constants; ~400 MB/s, which is far
  * faster than any download.  Tested with the FIPS vectors in
  * tests/test_pick_rank.c ("", "abc", the 448-bit message, a million 'a').
  */
-#include "pick_internal.h"
+#include "xuan/base.h"
+
+#include <stdio.h>
+#include <string.h>
 
 static const uint32_t K[64] = {
     0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,

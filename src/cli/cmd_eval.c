@@ -1,0 +1,323 @@
+/*
+ * xuan eval — benchmarks (docs/eval.md).  The first sub-verb rescoring saved
+ * outputs; generation, the sandbox and the results store come later.
+ *
+ *   xuan eval score --task T --outputs FILE.jsonl [--data DIR] [--json]
+ *
+ * T is a task file (a path) or a task name, looked up as <name>.yaml in
+ * $XUAN_TASKS, then in the tasks/ folder beside the binary's folder (the
+ * repository's, for a build inside it).  DIR defaults to $XUAN_DATA, then
+ * ../shared/datasets next to the repository holding the task file.  Only
+ * HumanEval needs the data (the prompt and tests of each task_id).
+ *
+ * Each input line is a JSON object with `output` and `target` (`options`, a
+ * list or an object, sets the letters of a multiple-choice item; HumanEval
+ * takes `task_id` and `completion`).  Each gives one JSON line (--json) or
+ * one table row, then the totals.  A bad line is reported on stderr with its
+ * number and skipped; the others are still scored, and the exit code is 1.
+ */
+#include "cli.h"
+#include "xuan/eval.h"
+
+#include <getopt.h>
+#include <jansson.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: xuan eval score --task T --outputs FILE.jsonl [--data DIR] [--json]\n"
+               "  --task T            a task name (tasks/T.yaml) or a task file\n"
+               "  --outputs FILE      JSON lines: {\"output\", \"target\"[, \"options\"]} or, for humaneval,\n"
+               "                      {\"task_id\", \"completion\"}  (- = stdin)\n"
+               "  --data DIR          the datasets folder (default $XUAN_DATA, else ../shared/datasets)\n"
+               "  --json              one JSON line per input, then a totals line (default: a table)\n"
+               "tasks are looked up in $XUAN_TASKS, then in tasks/ beside the binary's folder\n");
+}
+
+/* The folder of the running binary's parent, plus "/tasks". */
+static bool tasks_dir(char *buf, size_t n) {
+    const char *env = getenv("XUAN_TASKS");
+    if (env && *env) return snprintf(buf, n, "%s", env) < (int)n;
+    char exe[4096];
+    ssize_t l = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (l <= 0) return false;
+    exe[l] = 0;
+    char *d = dirname(exe); /* build/ */
+    char up[4096];
+    snprintf(up, sizeof up, "%s", d);
+    int w = snprintf(buf, n, "%s/tasks", dirname(up));
+    return w > 0 && (size_t)w < n;
+}
+
+static int find_task(const char *t, char *path, size_t n) {
+    if (strchr(t, '/') || strstr(t, ".yaml")) return snprintf(path, n, "%s", t) < (int)n ? 0 : -1;
+    char dir[4096];
+    if (tasks_dir(dir, sizeof dir)) {
+        int w = snprintf(path, n, "%s/%s.yaml", dir, t);
+        if (w > 0 && (size_t)w < n && xuan_file_exists(path)) return 0;
+    }
+    return -1;
+}
+
+static void data_dir(const char *flag, const char *task_path, char *buf, size_t n) {
+    const char *env = getenv("XUAN_DATA");
+    if (flag) snprintf(buf, n, "%s", flag);
+    else if (env && *env) snprintf(buf, n, "%s", env);
+    else {
+        char tmp[4096];
+        snprintf(tmp, sizeof tmp, "%s", task_path);
+        const char *d = dirname(tmp); /* <repo>/tasks */
+        if (snprintf(buf, n, "%s/../../shared/datasets", d) >= (int)n) buf[0] = 0;
+    }
+}
+
+/* ---- one line ----------------------------------------------------------------- */
+
+typedef struct totals {
+    size_t lines, errors, scored;
+    size_t right[XUAN_EXTRACT_COUNT], answered[XUAN_EXTRACT_COUNT];
+} totals;
+
+static const xuan_eval_item *find_task_id(const xuan_eval_data *d, const char *id) {
+    for (size_t i = 0; i < d->n_items; i++) {
+        const xuan_eval_item *it = xuan_eval_data_item(d, i, NULL);
+        const char *v = xuan_eval_item_get(it, "task_id");
+        if (v && strcmp(v, id) == 0) return it;
+    }
+    return NULL;
+}
+
+/* Prints at most `w` columns of s (by characters), padded. */
+static void cell(const char *s, int w) {
+    int cols = 0;
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n = strlen(s), i = 0;
+    while (i < n && cols < w) {
+        if (p[i] == '\n' || p[i] == '\t' || p[i] == '\r') { /* keep the row one line */
+            putchar(' ');
+            i++, cols++;
+            continue;
+        }
+        int l = xuan_utf8_len(p + i, n - i);
+        if (l <= 0) l = 1;
+        uint32_t cp;
+        xuan_utf8_decode(p + i, n - i, &cp);
+        int cw = (cp >= 0x1100 && (cp <= 0x115F || (cp >= 0x2E80 && cp <= 0xA4CF) || (cp >= 0xAC00 && cp <= 0xD7A3) ||
+                                    (cp >= 0xF900 && cp <= 0xFAFF) || (cp >= 0xFF00 && cp <= 0xFF60)))
+                     ? 2 : 1;
+        if (cols + cw > w) break;
+        fwrite(p + i, 1, (size_t)l, stdout);
+        i += (size_t)l, cols += cw;
+    }
+    for (; cols < w; cols++) putchar(' ');
+}
+
+static int score_line(const xuan_eval_task *t, const xuan_eval_data *d, const char *src, size_t lineno,
+                      json_t *in, bool as_json, totals *tot) {
+    if (!json_is_object(in)) return cli_error("%s:%zu: a line must hold one JSON object", src, lineno);
+    char letters[27];
+    xuan_eval_task_letters(t, letters);
+    json_t *opts = json_object_get(in, "options");
+    if (opts) {
+        size_t n = json_is_array(opts) ? json_array_size(opts) : json_is_object(opts) ? json_object_size(opts) : 0;
+        if (n < 2 || n > 26)
+            return cli_error("%s:%zu: field 'options': expected a list or object of 2 to 26 options", src, lineno);
+        for (size_t i = 0; i < n; i++) letters[i] = (char)('A' + i);
+        letters[n] = 0;
+    }
+    xuan_buf program = {0};
+    char num[64]; /* a numeric target as text; lives as long as `target` */
+    const char *output, *target = "";
+    if (t->answer == XUAN_ANSWER_CODE) {
+        json_t *idj = json_object_get(in, "task_id");
+        const char *id = json_string_value(idj);
+        if (json_is_integer(idj)) snprintf(num, sizeof num, "%lld", (long long)json_integer_value(idj)), id = num;
+        output = json_string_value(json_object_get(in, "completion"));
+        if (!output) output = json_string_value(json_object_get(in, "output"));
+        if (!id) return cli_error("%s:%zu: field 'task_id': missing, or neither a string nor an integer", src, lineno);
+        if (!output) return cli_error("%s:%zu: field 'completion': missing or not a string", src, lineno);
+        const xuan_eval_item *it = find_task_id(d, id);
+        if (!it) return cli_error("%s:%zu: field 'task_id': '%.80s' is not in %s", src, lineno, id, t->name);
+        xuan_error perr = {0};
+        if (xuan_eval_program(t, it, output, &program, &perr) != 0) {
+            xuan_buf_free(&program);
+            return cli_error("%s:%zu: %s", src, lineno, perr.msg);
+        }
+    } else {
+        output = json_string_value(json_object_get(in, "output"));
+        json_t *tj = json_object_get(in, "target");
+        if (!output) return cli_error("%s:%zu: field 'output': missing or not a string", src, lineno);
+        if (!tj) return cli_error("%s:%zu: field 'target': missing", src, lineno);
+        if (json_is_string(tj)) target = json_string_value(tj);
+        else if (json_is_integer(tj)) snprintf(num, sizeof num, "%lld", (long long)json_integer_value(tj)), target = num;
+        else if (json_is_real(tj)) snprintf(num, sizeof num, "%.17g", json_real_value(tj)), target = num;
+        else return cli_error("%s:%zu: field 'target': expected a string or a number", src, lineno);
+    }
+    xuan_eval_verdict v[XUAN_EXTRACT_COUNT] = {{0}};
+    xuan_error err = {0};
+    for (size_t k = 0; k < t->n_extractors; k++)
+        if (xuan_eval_score(t, k, output, target, letters, &v[k], &err) != 0) {
+            for (size_t j = 0; j < k; j++) xuan_eval_verdict_free(&v[j]);
+            xuan_buf_free(&program);
+            return cli_error("%s:%zu: %s", src, lineno, err.msg);
+        }
+    tot->scored++;
+    for (size_t k = 0; k < t->n_extractors; k++) {
+        tot->answered[k] += v[k].extracted != NULL;
+        tot->right[k] += v[k].correct == 1;
+    }
+    if (as_json) {
+        json_t *o = json_object(), *ex = json_object(), *co = json_object();
+        json_object_set_new(o, "line", json_integer((json_int_t)lineno));
+        json_t *id = json_object_get(in, "task_id");
+        if (!id) id = json_object_get(in, "id");
+        if (id) json_object_set(o, json_object_get(in, "task_id") ? "task_id" : "id", id);
+        for (size_t k = 0; k < t->n_extractors; k++) {
+            const char *name = xuan_eval_extractor_name(t->extractors[k]);
+            json_object_set_new(ex, name, v[k].extracted ? json_string(v[k].extracted) : json_null());
+            json_object_set_new(co, name, v[k].correct < 0 ? json_null() : json_boolean(v[k].correct));
+        }
+        json_object_set_new(o, "extracted", ex);
+        json_object_set_new(o, "correct", co);
+        if (program.data) {
+            json_object_set_new(o, "program", json_stringn(program.data, program.len));
+            json_object_set_new(o, "run", json_string("not run: no sandbox in this build"));
+        }
+        char *s = json_dumps(o, JSON_COMPACT);
+        if (s) puts(s);
+        free(s);
+        json_decref(o);
+    } else {
+        printf("%6zu", lineno);
+        for (size_t k = 0; k < t->n_extractors; k++) {
+            printf("  ");
+            cell(v[k].extracted ? v[k].extracted : "-", 20);
+            printf(" %-5s", v[k].correct < 0 ? "n/a" : v[k].correct ? "right" : "wrong");
+        }
+        putchar('\n');
+    }
+    for (size_t k = 0; k < t->n_extractors; k++) xuan_eval_verdict_free(&v[k]);
+    xuan_buf_free(&program);
+    return 0;
+}
+
+static int cmd_score(int argc, char **argv) {
+    enum { O_TASK = 1000, O_OUTPUTS, O_DATA, O_JSON };
+    static const struct option opts[] = {
+        {"task", required_argument, 0, O_TASK}, {"outputs", required_argument, 0, O_OUTPUTS},
+        {"data", required_argument, 0, O_DATA}, {"json", no_argument, 0, O_JSON},
+        {"help", no_argument, 0, 'h'},          {0, 0, 0, 0},
+    };
+    const char *task = NULL, *outputs = NULL, *data = NULL;
+    bool as_json = false;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case O_TASK: task = optarg; break;
+        case O_OUTPUTS: outputs = optarg; break;
+        case O_DATA: data = optarg; break;
+        case O_JSON: as_json = true; break;
+        case 'h': usage(stdout); return XUAN_EXIT_OK;
+        default: usage(stderr); return XUAN_EXIT_USAGE;
+        }
+    }
+    if (optind != argc) return cli_usage_error("eval score", "unexpected argument '%s'", argv[optind]);
+    if (!task) return cli_usage_error("eval score", "--task T is required");
+    if (!outputs) return cli_usage_error("eval score", "--outputs FILE.jsonl is required");
+    char path[4096], dir[4096];
+    if (find_task(task, path, sizeof path) != 0)
+        return cli_usage_error("eval score", "no task '%s' (no %s.yaml in $XUAN_TASKS or the tasks/ folder)", task, task);
+    xuan_error err = {0};
+    xuan_eval_task *t = NULL;
+    if (xuan_eval_task_load(path, &t, &err) != 0) return cli_error("%s", err.msg);
+    xuan_eval_data d = {0};
+    if (t->answer == XUAN_ANSWER_CODE) {
+        data_dir(data, path, dir, sizeof dir);
+        if (xuan_eval_data_load(t, dir, &d, &err) != 0) {
+            xuan_eval_task_free(t);
+            return cli_error("%s", err.msg);
+        }
+    }
+    char *text = NULL;
+    size_t n = 0;
+    int rc = cli_read_input(outputs, (uint64_t)1 << 30, &text, &n, &err);
+    if (rc) {
+        xuan_eval_data_free(&d);
+        xuan_eval_task_free(t);
+        return cli_error("%s", err.msg);
+    }
+    if (!as_json) {
+        printf("%6s", "line");
+        for (size_t k = 0; k < t->n_extractors; k++) {
+            printf("  ");
+            cell(xuan_eval_extractor_name(t->extractors[k]), 20);
+            printf(" %-5s", "");
+        }
+        putchar('\n');
+    }
+    totals tot = {0};
+    size_t lineno = 0;
+    for (size_t pos = 0; pos < n;) {
+        const char *s = text + pos, *nl = memchr(s, '\n', n - pos);
+        size_t len = nl ? (size_t)(nl - s) : n - pos;
+        pos += len + (nl != NULL);
+        lineno++;
+        size_t k = 0;
+        while (k < len && (s[k] == ' ' || s[k] == '\t' || s[k] == '\r')) k++;
+        if (k == len) continue;
+        tot.lines++;
+        json_error_t je;
+        json_t *in = json_loadb(s, len, 0, &je);
+        int lrc = in ? score_line(t, &d, outputs, lineno, in, as_json, &tot)
+                     : cli_error("%s:%zu: bad JSON at column %d: %s", outputs, lineno, je.column, je.text);
+        json_decref(in);
+        if (lrc) tot.errors++;
+    }
+    if (as_json) {
+        json_t *o = json_object(), *acc = json_object(), *right = json_object();
+        for (size_t k = 0; k < t->n_extractors; k++) {
+            const char *name = xuan_eval_extractor_name(t->extractors[k]);
+            json_object_set_new(right, name, json_integer((json_int_t)tot.right[k]));
+            json_object_set_new(acc, name, t->answer == XUAN_ANSWER_CODE || !tot.scored
+                                               ? json_null() : json_real((double)tot.right[k] / (double)tot.scored));
+        }
+        json_t *tt = json_pack("{s:s, s:I, s:s, s:I, s:I, s:I, s:o, s:o}", "task", t->name, "version",
+                               (json_int_t)t->version, "sha256", t->sha256, "lines", (json_int_t)tot.lines, "scored",
+                               (json_int_t)tot.scored, "errors", (json_int_t)tot.errors, "correct", right,
+                               "accuracy", acc);
+        json_object_set_new(o, "totals", tt);
+        char *s = json_dumps(o, JSON_COMPACT);
+        if (s) puts(s);
+        free(s);
+        json_decref(o);
+    } else {
+        printf("\ntask %s v%lld (sha256 %.12s): %zu lines, %zu scored, %zu errors\n", t->name, (long long)t->version,
+               t->sha256, tot.lines, tot.scored, tot.errors);
+        for (size_t k = 0; k < t->n_extractors; k++) {
+            printf("  ");
+            cell(xuan_eval_extractor_name(t->extractors[k]), 16);
+            if (t->answer == XUAN_ANSWER_CODE)
+                printf("  %zu programs assembled, not run (no sandbox in this build)\n", tot.scored);
+            else
+                printf("  %6zu / %-6zu %6.2f%%   (%zu with an answer)\n", tot.right[k], tot.scored,
+                       tot.scored ? 100.0 * (double)tot.right[k] / (double)tot.scored : 0.0, tot.answered[k]);
+        }
+    }
+    xuan_free(text);
+    xuan_eval_data_free(&d);
+    xuan_eval_task_free(t);
+    return tot.errors ? XUAN_EXIT_RUNTIME : XUAN_EXIT_OK;
+}
+
+int cmd_eval(int argc, char **argv) {
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        FILE *f = argc < 2 ? stderr : stdout;
+        usage(f);
+        return argc < 2 ? XUAN_EXIT_USAGE : XUAN_EXIT_OK;
+    }
+    if (!strcmp(argv[1], "score")) return cmd_score(argc - 1, argv + 1);
+    return cli_usage_error("eval", "unknown sub-verb '%s' (known: score)", argv[1]);
+}
