@@ -77,14 +77,32 @@ done
 "$XUAN_BIN" eval score --task gsm8k --outputs "$d/none.jsonl" >/dev/null 2>"$d/err"; rc=$?
 [ $rc = 1 ] && grep -q "none.jsonl" "$d/err" && ok "missing outputs file" || fail "missing outputs file: exit $rc"
 
-# HumanEval: the program is assembled, not run
+# HumanEval: with --no-run the program is only assembled
 if [ -f "${XUAN_SHARED:-/nonexistent}/datasets/humaneval/HumanEval.jsonl.gz" ]; then
   printf '%s\n' '{"task_id": "HumanEval/0", "completion": "    return False\n"}' '{"task_id": "HumanEval/999", "completion": ""}' >"$d/he.jsonl"
-  out=$("$XUAN_BIN" eval score --task humaneval --outputs "$d/he.jsonl" --data "$XUAN_SHARED/datasets" --json 2>"$d/err"); rc=$?
+  out=$("$XUAN_BIN" eval score --task humaneval --outputs "$d/he.jsonl" --data "$XUAN_SHARED/datasets" --json --no-run 2>"$d/err"); rc=$?
   if [ $rc = 1 ] && grep -q '"task_id":"HumanEval/0".*"correct":{"humaneval":null}' <<<"$out" &&
      grep -q 'return False\\n\\n\\n\\nMETADATA' <<<"$out" && grep -q 'check(has_close_elements)"' <<<"$out" &&
      grep -q "he.jsonl:2: field 'task_id': 'HumanEval/999' is not in humaneval" "$d/err"; then ok "humaneval programs"
   else fail "humaneval: exit $rc: $(head -c 600 <<<"$out") $(cat "$d/err")"; fi
+  # ... and by default run in the sandbox: the canonical solutions of two
+  # problems pass, a wrong body fails, exit(0) before the tests fails (the
+  # program must reach their end), pass@1 per task id over its samples
+  python3 - "$XUAN_SHARED/datasets/humaneval/HumanEval.jsonl.gz" >"$d/he_run.jsonl" <<'PY'
+import gzip, json, sys
+rows = {r["task_id"]: r for r in map(json.loads, gzip.open(sys.argv[1], "rt"))}
+for tid, comp in [("HumanEval/0", rows["HumanEval/0"]["canonical_solution"]), ("HumanEval/0", "    return False\n"),
+                  ("HumanEval/2", rows["HumanEval/2"]["canonical_solution"]), ("HumanEval/2", "    import sys; sys.exit(0)\n")]:
+    print(json.dumps({"task_id": tid, "completion": comp}))
+PY
+  out=$("$XUAN_BIN" eval score --task humaneval --outputs "$d/he_run.jsonl" --data "$XUAN_SHARED/datasets" --json -j 2 2>"$d/err"); rc=$?
+  if grep -q "cannot create\|namespace" "$d/err"; then
+    echo "skip: humaneval run (the kernel allows no sandbox here: $(head -c 200 "$d/err"))"
+  elif [ $rc = 0 ] && [ "$(grep -c '"correct":true' <<<"$out")" = 2 ] && [ "$(grep -c '"correct":false' <<<"$out")" = 2 ] &&
+       grep -q '"line":4,"task_id":"HumanEval/2","correct":false' <<<"$out" &&
+       grep -q '"passed":2' <<<"$out" && grep -q '"pass@1":0.5' <<<"$out" && grep -q '"task_ids":2' <<<"$out"; then
+    ok "humaneval run in the sandbox: pass@1 0.5 over 2 task ids"
+  else fail "humaneval run: exit $rc: $(head -c 800 <<<"$out") $(head -c 400 "$d/err")"; fi
 else
   echo "skip: humaneval part (no ../shared/datasets)"
 fi

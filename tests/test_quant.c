@@ -290,7 +290,7 @@ static void test_matmul(void) {
     xuan_pool *pool2 = xuan_pool_create(2, NULL);
     REQUIRE(pool2 != NULL);
     const uint32_t types[] = {XUAN_TYPE_Q4_K, XUAN_TYPE_Q8_0, XUAN_TYPE_Q6_K, XUAN_TYPE_F16,
-                              XUAN_TYPE_IQ4_NL, XUAN_TYPE_Q5_1};
+                              XUAN_TYPE_IQ4_NL, XUAN_TYPE_Q5_1, XUAN_TYPE_Q5_0};
     for (size_t k = 0; k < sizeof types / sizeof types[0]; k++) {
         uint32_t type = types[k], at = xuan_quant_vec_dot_type(type);
         uint64_t rb;
@@ -300,10 +300,11 @@ static void test_matmul(void) {
         xuan_weight wt = {type, w, ROWS, COLS};
         CHECK_EQ_INT(xuan_weight_check(&wt, "t", NULL), 0);
         REQUIRE(xuan_matmul_scratch_size(&wt, TOK) <= sizeof scratch);
-        /* 7 and 13: Q4_K's four-token dots below its packed kernel, with a tail */
-        const int ntok[] = {1, 2, 7, 13, 67};
+        /* 4 and 7: the exact panels from 4 tokens; 7 and 13: Q4_K's
+         * four-token dots below its packed kernel, with a tail */
+        const int ntok[] = {1, 2, 4, 7, 13, 67};
         for (int p = 0; p < 2; p++)
-            for (int nt = 0; nt < 5; nt++) {
+            for (int nt = 0; nt < 6; nt++) {
                 memset(y, 0, sizeof y);
                 xuan_matmul(p ? pool2 : NULL, &wt, x, ntok[nt], y, scratch);
                 int bad = 0;
@@ -323,7 +324,7 @@ static void test_matmul(void) {
                         if (q4k4) ref = xuan_dot_q4_K_pairs_kernel(xuan_cpu_get()->simd)(COLS, w + r * rb, av);
                         /* F16, Q4_K and Q6_K follow llama.cpp's arithmetic exactly, batch kernel included */
                         const bool exact = type == XUAN_TYPE_F16 || type == XUAN_TYPE_Q4_K || type == XUAN_TYPE_Q6_K ||
-                                           type == XUAN_TYPE_Q8_0;
+                                           type == XUAN_TYPE_Q8_0 || (type == XUAN_TYPE_Q5_0 && ntok[nt] < 8);
                         /* Batches may take the packed kernel (gemm_avx512.c),
                          * which sums floats per group: test_matmul_batch
                          * bounds that; here only exact equality is cheap. */

@@ -1,8 +1,9 @@
 /*
  * xuan eval — benchmarks (docs/eval.md).  The first sub-verb rescoring saved
- * outputs; generation, the sandbox and the results store come later.
+ * outputs; generation and the results store come later.
  *
  *   xuan eval score --task T --outputs FILE.jsonl [--data DIR] [--json]
+ *                   [-j N] [--timeout S] [--sandbox full|none] [--no-run]
  *
  * T is a task file (a path) or a task name, looked up as <name>.yaml in
  * $XUAN_TASKS, then in the tasks/ folder beside the binary's folder (the
@@ -12,7 +13,9 @@
  *
  * Each input line is a JSON object with `output` and `target` (`options`, a
  * list or an object, sets the letters of a multiple-choice item; HumanEval
- * takes `task_id` and `completion`).  Each gives one JSON line (--json) or
+ * takes `task_id` and `completion`: the program is assembled as the task
+ * says and run in the sandbox, N at a time, after the last line; pass@k per
+ * task id over its samples).  Each gives one JSON line (--json) or
  * one table row, then the totals.  A bad line is reported on stderr with its
  * number and skipped; the others are still scored, and the exit code is 1.
  */
@@ -33,6 +36,11 @@ static void usage(FILE *f) {
                "                      {\"task_id\", \"completion\"}  (- = stdin)\n"
                "  --data DIR          the datasets folder (default $XUAN_DATA, else ../shared/datasets)\n"
                "  --json              one JSON line per input, then a totals line (default: a table)\n"
+               "code tasks (humaneval): each program runs in the sandbox (docs/sandbox.md)\n"
+               "  -j N                programs at once (default 2)\n"
+               "  --timeout S         wall-clock limit per program (default 4 s: max(4 s, 4 x canonical))\n"
+               "  --sandbox full|none full isolation (default), or none: rlimits and the timer only\n"
+               "  --no-run            only assemble the programs (JSON: field 'program')\n"
                "tasks are looked up in $XUAN_TASKS, then in tasks/ beside the binary's folder\n");
 }
 
@@ -80,6 +88,28 @@ typedef struct totals {
     size_t right[XUAN_EXTRACT_COUNT], answered[XUAN_EXTRACT_COUNT];
 } totals;
 
+/* A code task's programs: assembled line by line, run together at the end
+ * (each in its own sandbox, -j at a time). */
+typedef struct code_run {
+    size_t lineno;
+    char *task_id;
+    xuan_buf program;
+} code_run;
+
+typedef struct code_runs {
+    code_run *v;
+    size_t n, cap;
+} code_runs;
+
+static void code_runs_free(code_runs *r) {
+    for (size_t i = 0; i < r->n; i++) {
+        xuan_free(r->v[i].task_id);
+        xuan_buf_free(&r->v[i].program);
+    }
+    xuan_free(r->v);
+    memset(r, 0, sizeof *r);
+}
+
 static const xuan_eval_item *find_task_id(const xuan_eval_data *d, const char *id) {
     for (size_t i = 0; i < d->n_items; i++) {
         const xuan_eval_item *it = xuan_eval_data_item(d, i, NULL);
@@ -115,7 +145,7 @@ static void cell(const char *s, int w) {
 }
 
 static int score_line(const xuan_eval_task *t, const xuan_eval_data *d, const char *src, size_t lineno,
-                      json_t *in, bool as_json, totals *tot) {
+                      json_t *in, bool as_json, totals *tot, code_runs *runs) {
     if (!json_is_object(in)) return cli_error("%s:%zu: a line must hold one JSON object", src, lineno);
     char letters[27];
     xuan_eval_task_letters(t, letters);
@@ -144,6 +174,27 @@ static int score_line(const xuan_eval_task *t, const xuan_eval_data *d, const ch
         if (xuan_eval_program(t, it, output, &program, &perr) != 0) {
             xuan_buf_free(&program);
             return cli_error("%s:%zu: %s", src, lineno, perr.msg);
+        }
+        if (runs) { /* run at the end; the program proves it reached the end of its tests */
+            if (runs->n == runs->cap) {
+                size_t cap = runs->cap ? 2 * runs->cap : 64;
+                code_run *v = xuan_realloc(runs->v, cap * sizeof *v);
+                if (!v) {
+                    xuan_buf_free(&program);
+                    return cli_error("%s:%zu: out of memory", src, lineno);
+                }
+                runs->v = v, runs->cap = cap;
+            }
+            char *idc = xuan_malloc(strlen(id) + 1);
+            if (!idc || xuan_buf_puts(&program, XUAN_SANDBOX_DONE_PY) != 0) {
+                xuan_free(idc);
+                xuan_buf_free(&program);
+                return cli_error("%s:%zu: out of memory", src, lineno);
+            }
+            memcpy(idc, id, strlen(id) + 1);
+            runs->v[runs->n++] = (code_run){lineno, idc, program};
+            tot->scored++;
+            return 0;
         }
     } else {
         output = json_string_value(json_object_get(in, "output"));
@@ -183,7 +234,7 @@ static int score_line(const xuan_eval_task *t, const xuan_eval_data *d, const ch
         json_object_set_new(o, "correct", co);
         if (program.data) {
             json_object_set_new(o, "program", json_stringn(program.data, program.len));
-            json_object_set_new(o, "run", json_string("not run: no sandbox in this build"));
+            json_object_set_new(o, "run", json_string("not run (--no-run)"));
         }
         char *s = json_dumps(o, JSON_COMPACT);
         if (s) puts(s);
@@ -203,23 +254,119 @@ static int score_line(const xuan_eval_task *t, const xuan_eval_data *d, const ch
     return 0;
 }
 
+typedef struct run_opts {
+    bool run;         /* false: --no-run, programs only assembled */
+    int jobs;         /* -j */
+    double timeout_s; /* --timeout, else xuan_sandbox_timeout_for(0) */
+    xuan_sandbox_mode mode;
+} run_opts;
+
+/* Runs the code task's programs in the sandbox, prints one row (or JSON
+ * line) each, and fills passed / pass_k (the mean over task ids with at
+ * least k samples of xuan_pass_at_k; -1 when none has).  Returns 0, or 1
+ * when the sandbox could not run them (the message says why). */
+static int run_code(const xuan_eval_task *t, const code_runs *runs, const run_opts *ro, bool as_json,
+                    size_t *passed, double *pass_k, size_t *n_ids) {
+    *passed = 0, *pass_k = -1, *n_ids = 0;
+    if (!runs->n) return 0;
+    xuan_sandbox_job *jobs = xuan_calloc(runs->n, sizeof *jobs);
+    xuan_sandbox_result *res = xuan_calloc(runs->n, sizeof *res);
+    if (!jobs || !res) {
+        xuan_free(jobs);
+        xuan_free(res);
+        return cli_error("out of memory for %zu programs", runs->n);
+    }
+    for (size_t i = 0; i < runs->n; i++) jobs[i] = (xuan_sandbox_job){runs->v[i].program.data, runs->v[i].program.len, NULL, 0};
+    xuan_sandbox_opts o = xuan_sandbox_opts_default();
+    o.mode = ro->mode;
+    o.timeout_s = ro->timeout_s > 0 ? ro->timeout_s : xuan_sandbox_timeout_for(0);
+    o.require_done = true;
+    fprintf(stderr, "eval score: running %zu programs in the sandbox, %d at a time, %.0f s limit each\n", runs->n,
+            ro->jobs, o.timeout_s);
+    xuan_error err = {0};
+    int rc = xuan_sandbox_run_many(&o, jobs, runs->n, ro->jobs, res, &err);
+    if (rc != 0) cli_error("%s (pass --sandbox none to run without isolation, at your own risk)", err.msg);
+    for (size_t i = 0; i < runs->n && rc == 0; i++) {
+        const bool ok = res[i].verdict == XUAN_SANDBOX_PASSED;
+        *passed += ok;
+        const char *verdict = xuan_sandbox_verdict_name(res[i].verdict);
+        if (as_json) {
+            json_t *j = json_pack("{s:I, s:s, s:b, s:s, s:f}", "line", (json_int_t)runs->v[i].lineno, "task_id",
+                                  runs->v[i].task_id, "correct", ok, "verdict", verdict, "wall_s", res[i].wall_s);
+            if (j && res[i].verdict == XUAN_SANDBOX_LIMIT)
+                json_object_set_new(j, "limit", json_string(xuan_sandbox_limit_name(res[i].limit)));
+            char *line = j ? json_dumps(j, JSON_COMPACT) : NULL;
+            if (line) puts(line);
+            free(line);
+            json_decref(j);
+        } else {
+            printf("%6zu  ", runs->v[i].lineno);
+            cell(runs->v[i].task_id, 20);
+            printf(" %-8s %6.2f s\n", verdict, res[i].wall_s);
+        }
+    }
+    /* pass@k per task id (samples of one id need not be adjacent) */
+    double sum = 0;
+    bool *seen = xuan_calloc(runs->n, 1);
+    for (size_t i = 0; i < runs->n && seen && rc == 0; i++) {
+        if (seen[i]) continue;
+        uint32_t n = 0, c = 0;
+        for (size_t j = i; j < runs->n; j++)
+            if (!seen[j] && strcmp(runs->v[j].task_id, runs->v[i].task_id) == 0) {
+                seen[j] = true;
+                n++;
+                c += res[j].verdict == XUAN_SANDBOX_PASSED;
+            }
+        if (n >= t->k) sum += xuan_pass_at_k(n, c, t->k), ++*n_ids;
+    }
+    if (*n_ids) *pass_k = sum / (double)*n_ids;
+    xuan_free(seen);
+    for (size_t i = 0; i < runs->n; i++) xuan_sandbox_result_free(&res[i]);
+    xuan_free(res);
+    xuan_free(jobs);
+    return rc != 0;
+}
+
 static int cmd_score(int argc, char **argv) {
-    enum { O_TASK = 1000, O_OUTPUTS, O_DATA, O_JSON };
+    enum { O_TASK = 1000, O_OUTPUTS, O_DATA, O_JSON, O_NORUN, O_TIMEOUT, O_SANDBOX };
     static const struct option opts[] = {
-        {"task", required_argument, 0, O_TASK}, {"outputs", required_argument, 0, O_OUTPUTS},
-        {"data", required_argument, 0, O_DATA}, {"json", no_argument, 0, O_JSON},
-        {"help", no_argument, 0, 'h'},          {0, 0, 0, 0},
+        {"task", required_argument, 0, O_TASK},       {"outputs", required_argument, 0, O_OUTPUTS},
+        {"data", required_argument, 0, O_DATA},       {"json", no_argument, 0, O_JSON},
+        {"no-run", no_argument, 0, O_NORUN},          {"timeout", required_argument, 0, O_TIMEOUT},
+        {"sandbox", required_argument, 0, O_SANDBOX}, {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
     };
     const char *task = NULL, *outputs = NULL, *data = NULL;
     bool as_json = false;
+    run_opts ro = {.run = true, .jobs = 2, .mode = XUAN_SANDBOX_FULL};
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "hj:", opts, NULL)) != -1) {
         switch (c) {
         case O_TASK: task = optarg; break;
         case O_OUTPUTS: outputs = optarg; break;
         case O_DATA: data = optarg; break;
         case O_JSON: as_json = true; break;
+        case O_NORUN: ro.run = false; break;
+        case 'j': {
+            int64_t v;
+            if (xuan_parse_i64(optarg, 1, 256, &v) != 0)
+                return cli_usage_error("eval score", "-j: expected 1 to 256 programs at once, not '%s'", optarg);
+            ro.jobs = (int)v;
+            break;
+        }
+        case O_TIMEOUT: {
+            double v;
+            if (xuan_parse_f64(optarg, 0.001, 3600, &v) != 0)
+                return cli_usage_error("eval score", "--timeout: expected seconds in (0, 3600], not '%s'", optarg);
+            ro.timeout_s = v;
+            break;
+        }
+        case O_SANDBOX:
+            if (!strcmp(optarg, "full")) ro.mode = XUAN_SANDBOX_FULL;
+            else if (!strcmp(optarg, "none")) ro.mode = XUAN_SANDBOX_NONE;
+            else return cli_usage_error("eval score", "--sandbox: expected full or none, not '%s'", optarg);
+            break;
         case 'h': usage(stdout); return XUAN_EXIT_OK;
         default: usage(stderr); return XUAN_EXIT_USAGE;
         }
@@ -259,6 +406,8 @@ static int cmd_score(int argc, char **argv) {
         putchar('\n');
     }
     totals tot = {0};
+    const bool code = t->answer == XUAN_ANSWER_CODE;
+    code_runs runs = {0};
     size_t lineno = 0;
     for (size_t pos = 0; pos < n;) {
         const char *s = text + pos, *nl = memchr(s, '\n', n - pos);
@@ -271,11 +420,15 @@ static int cmd_score(int argc, char **argv) {
         tot.lines++;
         json_error_t je;
         json_t *in = json_loadb(s, len, 0, &je);
-        int lrc = in ? score_line(t, &d, outputs, lineno, in, as_json, &tot)
+        int lrc = in ? score_line(t, &d, outputs, lineno, in, as_json, &tot, code && ro.run ? &runs : NULL)
                      : cli_error("%s:%zu: bad JSON at column %d: %s", outputs, lineno, je.column, je.text);
         json_decref(in);
         if (lrc) tot.errors++;
     }
+    size_t passed = 0, n_ids = 0;
+    double pass_k = -1;
+    int run_rc = code && ro.run ? run_code(t, &runs, &ro, as_json, &passed, &pass_k, &n_ids) : 0;
+    code_runs_free(&runs);
     if (as_json) {
         json_t *o = json_object(), *acc = json_object(), *right = json_object();
         for (size_t k = 0; k < t->n_extractors; k++) {
@@ -288,6 +441,13 @@ static int cmd_score(int argc, char **argv) {
                                (json_int_t)t->version, "sha256", t->sha256, "lines", (json_int_t)tot.lines, "scored",
                                (json_int_t)tot.scored, "errors", (json_int_t)tot.errors, "correct", right,
                                "accuracy", acc);
+        if (code && ro.run && tt && !run_rc) {
+            char key[32];
+            snprintf(key, sizeof key, "pass@%u", (unsigned)t->k);
+            json_object_set_new(tt, "passed", json_integer((json_int_t)passed));
+            json_object_set_new(tt, key, pass_k < 0 ? json_null() : json_real(pass_k));
+            json_object_set_new(tt, "task_ids", json_integer((json_int_t)n_ids));
+        }
         json_object_set_new(o, "totals", tt);
         char *s = json_dumps(o, JSON_COMPACT);
         if (s) puts(s);
@@ -299,8 +459,13 @@ static int cmd_score(int argc, char **argv) {
         for (size_t k = 0; k < t->n_extractors; k++) {
             printf("  ");
             cell(xuan_eval_extractor_name(t->extractors[k]), 16);
-            if (t->answer == XUAN_ANSWER_CODE)
-                printf("  %zu programs assembled, not run (no sandbox in this build)\n", tot.scored);
+            if (code && !ro.run)
+                printf("  %zu programs assembled, not run (--no-run)\n", tot.scored);
+            else if (code && !run_rc)
+                printf("  %6zu / %-6zu passed; pass@%u %.2f%% over %zu task ids\n", passed, tot.scored,
+                       (unsigned)t->k, pass_k < 0 ? 0.0 : 100.0 * pass_k, n_ids);
+            else if (code)
+                printf("  %zu programs assembled, not run (the sandbox failed, above)\n", tot.scored);
             else
                 printf("  %6zu / %-6zu %6.2f%%   (%zu with an answer)\n", tot.right[k], tot.scored,
                        tot.scored ? 100.0 * (double)tot.right[k] / (double)tot.scored : 0.0, tot.answered[k]);
@@ -309,7 +474,7 @@ static int cmd_score(int argc, char **argv) {
     xuan_free(text);
     xuan_eval_data_free(&d);
     xuan_eval_task_free(t);
-    return tot.errors ? XUAN_EXIT_RUNTIME : XUAN_EXIT_OK;
+    return tot.errors || run_rc ? XUAN_EXIT_RUNTIME : XUAN_EXIT_OK;
 }
 
 int cmd_eval(int argc, char **argv) {

@@ -132,7 +132,7 @@ static void pack_q4_1(const uint8_t *w, __m512i idx, __mmask16 m, uint8_t *out) 
     _mm512_store_ps(B(out, 0, 32), half_to_ps(dm, true));
 }
 
-/* Q5_0 / Q5_1: element i < 16 is the low nibble of qs[i] plus bit i of qh
+/* Q5_0 / Q5_1 (Q5_0 also has an exact panel, below): element i < 16 is the low nibble of qs[i] plus bit i of qh
  * as bit 4; element 16 + i the high nibble plus bit 16 + i. */
 static inline void pack_q5(const uint8_t *qs, const uint8_t *qh, __m512i idx, __mmask16 m, uint8_t *out,
                            size_t gb) {
@@ -341,17 +341,20 @@ size_t xuan_gemm_meta_row_bytes(uint32_t type, int64_t n_cols) {
     if (type == XUAN_TYPE_Q4_K) return (size_t)(n_cols / 32) * sizeof(int32_t); /* bsums of 32 */
     if (type == XUAN_TYPE_Q6_K) return (size_t)n_cols * sizeof(int16_t);        /* quants as int16 */
     if (type == XUAN_TYPE_Q8_0) return (size_t)(n_cols / QK32) * 8 * sizeof(int32_t); /* -128 * lane sums */
+    if (type == XUAN_TYPE_Q5_0) /* both: lane sums (exact panel), then the groups' records */
+        return (size_t)(n_cols / QK32) * (8 * sizeof(int32_t) + sizeof(act_meta));
     return (size_t)(n_cols / TYPES[type].group) * sizeof(act_meta);
 }
 
 void xuan_gemm_prepare_act(uint32_t type, const void *act, int64_t n_cols, void *meta_row) {
-    if (type == XUAN_TYPE_Q8_0) {
+    if (type == XUAN_TYPE_Q8_0 || type == XUAN_TYPE_Q5_0) {
         const block_q8_0 *a = act;
         int32_t *c = meta_row;
         for (int64_t b = 0; b < n_cols / QK32; b++)
             for (int k = 0; k < 8; k++)
                 c[b * 8 + k] = -128 * (a[b].qs[4 * k] + a[b].qs[4 * k + 1] + a[b].qs[4 * k + 2] + a[b].qs[4 * k + 3]);
-        return;
+        if (type == XUAN_TYPE_Q8_0) return;
+        meta_row = c + (n_cols / QK32) * 8; /* Q5_0: its group records follow */
     }
     if (type == XUAN_TYPE_Q4_K || type == XUAN_TYPE_Q6_K) {
         const block_q8_K *a = act;
@@ -756,12 +759,29 @@ static __m512 q6_K_token(const uint8_t *panel, int64_t nbk, const uint8_t *act, 
  * 4 quants + 128) times 4 broadcast activations is exactly one lane's
  * integer for 16 rows, once the accumulator starts at -128 * (their sum).
  * Like Q6_K: a whole-row panel per thread, one token at a time. */
-enum { Q80_BLK = 8 * 64 + 64 };
+enum { Q80_BLK = 8 * 64 + 64, Q5_0_EXACT_BELOW = 8 };
 
 static void pack_q8_0_exact(const uint8_t *w, __m512i idx, __mmask16 m, uint8_t *out) {
     const __m512i flip = _mm512_set1_epi8((char)0x80);
     for (int k = 0; k < 8; k++)
         _mm512_store_si512(out + k * 64, _mm512_xor_si512(gather(w + offsetof(block_q8_0, qs) + 4 * k, idx, m), flip));
+    _mm512_store_ps(out + 8 * 64, half_to_ps(gather(w, idx, m), false));
+}
+
+/* Q5_0 in the same panel (its values + 128, unsigned), so q8_0_token runs
+ * it: llama.cpp computes Q5_0 as Q8_0, eight float lanes per row, for one
+ * token (vec_dot_q5_0_q8_0) and for batches (tinyBLAS_Q0_AVX).  Element e's
+ * value is its nibble (low nibbles of qs are elements 0..15, high ones
+ * 16..31) plus 16 * bit e of qh, minus 16. */
+static void pack_q5_0_exact(const uint8_t *w, __m512i idx, __mmask16 m, uint8_t *out) {
+    const __m512i lo4 = _mm512_set1_epi8(0x0F), bias = _mm512_set1_epi8(112); /* -16 + 128 */
+    const __m512i qh = gather(w + offsetof(block_q5_0, qh), idx, m);
+    for (int k = 0; k < 8; k++) {
+        __m512i q = gather(w + offsetof(block_q5_0, qs) + 4 * (k & 3), idx, m);
+        if (k >= 4) q = _mm512_srli_epi32(q, 4);
+        const __m512i v = _mm512_or_si512(_mm512_and_si512(q, lo4), spread4_bit4(_mm512_srli_epi32(qh, 4 * k)));
+        _mm512_store_si512(out + k * 64, _mm512_add_epi8(v, bias));
+    }
     _mm512_store_ps(out + 8 * 64, half_to_ps(gather(w, idx, m), false));
 }
 
@@ -819,12 +839,22 @@ bool xuan_gemm_avx512_rows(uint32_t type, const uint8_t *w, size_t w_row, int64_
     if (type == XUAN_TYPE_Q6_K)
         return whole_row_rows(type, pack_q6_K_exact, q6_K_token, sizeof(block_q6_K), Q6K_BLK, QKK, w, w_row, r0, r1,
                               n_rows, n_cols, act, act_row, meta, n_tok, y);
+    /* Q5_0: below Q5_0_EXACT_BELOW tokens (a decode step of a few sequences)
+     * the exact panel, one token at a time; a prompt through the groups'
+     * kernel, 8 tokens at a time, whose float order differs */
+    if (type == XUAN_TYPE_Q5_0 && n_tok < Q5_0_EXACT_BELOW)
+        return whole_row_rows(type, pack_q5_0_exact, q8_0_token, sizeof(block_q5_0), Q80_BLK, QK32, w, w_row, r0, r1,
+                              n_rows, n_cols, act, act_row, meta, n_tok, y);
     if (type == XUAN_TYPE_Q8_0)
         return whole_row_rows(type, pack_q8_0_exact, q8_0_token, sizeof(block_q8_0), Q80_BLK, QK32, w, w_row, r0, r1,
                               n_rows, n_cols, act, act_row, meta, n_tok, y);
     const gemm_type *t = &TYPES[type];
     const int G = t->group;
     act_view a = {.rows = act, .row_bytes = act_row, .meta = meta, .meta_stride = (size_t)(n_cols / G)};
+    if (type == XUAN_TYPE_Q5_0) { /* past the lane sums (xuan_gemm_meta_row_bytes) */
+        a.meta = (const act_meta *)meta + (size_t)(n_cols / QK32) * 8 * sizeof(int32_t) / sizeof(act_meta);
+        a.meta_stride = xuan_gemm_meta_row_bytes(type, n_cols) / sizeof(act_meta);
+    }
     if (t->act_type == XUAN_TYPE_Q8_K) {
         a.blk_bytes = sizeof(block_q8_K);
         a.qs_off = offsetof(block_q8_K, qs);

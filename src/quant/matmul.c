@@ -16,17 +16,15 @@
 enum { ROW_TILE = 16, TOK_TILE = 64, PREFETCH_ROWS = 2 };
 
 /* From this many tokens on, AVX-512 machines take the packed batch kernel
- * of gemm_avx512.c.  Packing is paid per call, and in a decode step of a
- * few sequences (4 tokens: Qwen2.5-0.5B Q4_K_M, whose 896-wide rows fall
- * back to Q5_0) it took 44% of the time: S_TG 44.5 tok/s at 4 sequences with
- * a threshold of 4, 75.6 with 8, the same at 16 (xuan bench --npl).  Both
- * paths give the same bits. */
-enum { GEMM_MIN_TOK = 8 };
-/* Q4_K below it takes the four-token dot (q4_K_pairs_x4: each weight row
- * unpacked once for four tokens), which beats packing until 16 tokens
- * (Qwen2.5-1.5B Q4_K_M, 8 sequences: S_TG 24.8 against 23.8 through the
- * packed kernel; 4 sequences: 16.9 -> 37.4 against one token at a time). */
-enum { GEMM_MIN_TOK_Q4_K = 16 };
+ * of gemm_avx512.c (packing is paid per call): 8 for the types whose panels
+ * sum floats per group, 4 for those that give the one-token bits
+ * (gemm_min_tok, below). */
+enum { GEMM_MIN_TOK = 8, GEMM_MIN_TOK_EXACT = 4 };
+/* Q4_K takes the packed kernel from 4 tokens (its 4-token arithmetic is
+ * llama.cpp's gemm's): Qwen2.5-7B Q4_K_M at 4 sequences S_TG 5.55 -> 8.28
+ * tok/s against the four-token dot (q4_K_pairs_x4, which still serves a
+ * tail below 4 and machines without AVX-512). */
+enum { GEMM_MIN_TOK_Q4_K = 4 };
 
 /* Decode work claiming (see decode_rows): chunks of CLAIM_TILES row tiles,
  * for pools of up to MAX_CLAIM threads (larger pools split statically). */
@@ -86,13 +84,24 @@ int xuan_weight_check(const xuan_weight *w, const char *name, xuan_error *err) {
 
 static size_t align64(size_t n) { return (n + 63) & ~(size_t)63; }
 
+/* Where the packed kernel starts.  Q8_0 and Q6_K panels give the one-token
+ * bits, and so does Q5_0's below 8 tokens (gemm_avx512.c); from 4 tokens on
+ * they beat the one-token dots (Qwen2.5-0.5B Q4_K_M, whose 896-wide rows
+ * are Q5_0, 4 sequences: S_TG 45 -> 91 tok/s).  Q4_K has its own threshold
+ * (above). */
+static int64_t gemm_min_tok(uint32_t type) {
+    if (type == XUAN_TYPE_Q4_K) return GEMM_MIN_TOK_Q4_K;
+    if (type == XUAN_TYPE_Q8_0 || type == XUAN_TYPE_Q5_0 || type == XUAN_TYPE_Q6_K) return GEMM_MIN_TOK_EXACT;
+    return GEMM_MIN_TOK;
+}
+
 /* Scratch layout: n_tok activation rows, then (batch kernel) n_tok meta rows. */
 size_t xuan_matmul_scratch_size(const xuan_weight *w, int64_t n_tok) {
     uint32_t act = xuan_quant_vec_dot_type(w->type);
     if (act == XUAN_TYPE_F32 || act == XUAN_TYPE_COUNT) return 0;
     size_t n = act_row_bytes(act, w->n_cols) * (size_t)n_tok;
     uint64_t wr = 0;
-    if (n_tok >= GEMM_MIN_TOK && xuan_type_row_size(w->type, (uint64_t)w->n_cols, &wr) &&
+    if (n_tok >= gemm_min_tok(w->type) && xuan_type_row_size(w->type, (uint64_t)w->n_cols, &wr) &&
         xuan_gemm_avx512_supports(w->type, w->n_cols, (size_t)wr))
         n = align64(n) + xuan_gemm_meta_row_bytes(w->type, w->n_cols) * (size_t)n_tok;
     return n;
@@ -117,6 +126,17 @@ static void quantize_part(void *ctx, int ith, int nth) {
  * 152064x3584 rates (Q4_K 8.7 -> 17.6 GB/s at 2 threads).  A whole-row
  * burst beats a steady stream at a fixed byte distance, and every line
  * must be asked for (docs/perf.md, Kernels). */
+/* A few tokens (a decode step of several sequences) read each weight row
+ * from memory once, like one token, but spend longer on it: without a
+ * prefetch the loads stall (Qwen2.5-0.5B Q4_K_M, 4 sequences: 57% of the
+ * Q5_0 dot's samples on its first load of a block).  The first token pass
+ * over a row tile fetches the next tile's rows. */
+static inline void prefetch_row(const mm_job *j, int64_t r, int64_t end) {
+    if (r >= end) return;
+    const char *p = (const char *)j->w->data + (size_t)r * j->w_row;
+    for (size_t off = 0; off < j->w_row; off += 64) __builtin_prefetch(p + off, 0, 2);
+}
+
 static void decode_rows(const mm_job *j, int64_t r0, int64_t r1, int64_t pf_end) {
     const uint8_t *wdata = j->w->data;
     const size_t w_row = j->w_row;
@@ -203,6 +223,7 @@ static void compute_part(void *ctx, int ith, int nth) {
                 for (int k = 0; k < 4; k++) a4[k] = j->act + (t + k) * j->act_row;
                 float o[4];
                 for (int64_t r = rb; r < re; r++) {
+                    if (t == t0) prefetch_row(j, r + ROW_TILE, r1);
                     j->dot4x(n_cols, wdata + r * j->w_row, a4, o);
                     for (int k = 0; k < 4; k++) j->y[(t + k) * n_rows + r] = o[k];
                 }
@@ -211,7 +232,10 @@ static void compute_part(void *ctx, int ith, int nth) {
                 const uint8_t *a = j->act + t * j->act_row;
                 float *yt = j->y + t * n_rows;
                 const xuan_vec_dot_fn dot = t < j->n_dot4 ? j->dot4 : j->dot;
-                for (int64_t r = rb; r < re; r++) yt[r] = dot(n_cols, wdata + r * j->w_row, a);
+                for (int64_t r = rb; r < re; r++) {
+                    if (t == t0) prefetch_row(j, r + ROW_TILE, r1);
+                    yt[r] = dot(n_cols, wdata + r * j->w_row, a);
+                }
             }
         }
     }
@@ -244,9 +268,9 @@ static void matmul(xuan_pool *pool, const xuan_weight *w, const float *x, int64_
         XUAN_ASSERT(scratch != NULL);
         j.act = scratch;
         j.act_row = act_row_bytes(j.act_type, w->n_cols);
-        /* (rowwise: only where the packed kernel gives the one-token bits,
-         * Q8_0 and Q6_K; tests/test_batch.c holds it to that) */
-        j.gemm = n_tok >= (w->type == XUAN_TYPE_Q4_K ? GEMM_MIN_TOK_Q4_K : GEMM_MIN_TOK) && simd >= XUAN_SIMD_AVX512 &&
+        /* (rowwise: only where the packed kernel gives the one-token bits at
+         * every batch size, Q8_0 and Q6_K; tests/test_batch.c holds it to that) */
+        j.gemm = n_tok >= gemm_min_tok(w->type) && simd >= XUAN_SIMD_AVX512 &&
                  xuan_gemm_avx512_supports(w->type, w->n_cols, j.w_row) &&
                  (kind == XUAN_MM_2D || w->type == XUAN_TYPE_Q8_0 || w->type == XUAN_TYPE_Q6_K);
         if (j.gemm) {
