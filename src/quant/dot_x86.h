@@ -284,14 +284,18 @@ static inline __attribute__((always_inline)) float q4_K_dot(int64_t n, const voi
 
 static float simd_dot_q4_K(int64_t n, const void *vw, const void *va) { return q4_K_dot(n, vw, va, false); }
 
-/* q4_K_dot(per_pair) of one weight row with four activation rows at once:
- * each block's nibbles and scales are unpacked once for the four tokens.
- * Every token keeps its own arithmetic: integer sums are exact in any order
- * (one hadd tree reduces the four tokens' pair sums together), and each
- * token's two float chains run in its own lane of acc4 / accm4, fused
- * multiply-adds in the same order as the one-token kernel, so out[t] holds
- * the bits q4_K_dot(n, w, a[t], true) returns. */
-static inline void q4_K_pairs_x4(int64_t n, const void *vw, const void *const va[4], float out[4]) {
+/* q4_K_dot of one weight row with four activation rows at once: each
+ * block's nibbles and scales are unpacked once for the four tokens.  Every
+ * token keeps its own arithmetic: integer sums are exact in any order (one
+ * hadd tree reduces the four tokens' sums together), and each token's value
+ * and min chains run in its own lane of acc4 / accm4, fused multiply-adds
+ * in q4_K_dot's order, so out[t] holds the bits q4_K_dot(n, w, a[t],
+ * per_pair) returns: per pair of sub-blocks (llama.cpp's 4-token gemm) or
+ * per super-block (its one-token kernel, which mul_mat_id gives each row
+ * routed to an expert; q4_K_dot's (d, dmin) * ad is one _mm_mul_ps, the
+ * same roundings as d4 and dmin4 here). */
+static inline __attribute__((always_inline)) void q4_K_x4(int64_t n, const void *vw, const void *const va[4],
+                                                          float out[4], const bool per_pair) {
     const block_q4_K *w = vw;
     const block_q8_K *a[4] = {va[0], va[1], va[2], va[3]};
     const __m256i m4 = _mm256_set1_epi8(0xF);
@@ -299,8 +303,13 @@ static inline void q4_K_pairs_x4(int64_t n, const void *vw, const void *const va
     for (int64_t i = 0; i < n / QKK; i++) {
         const __m256i sm = k4_scales_mins(w[i].scales);
         const __m256i sc2 = _mm256_permute2x128_si256(sm, sm, 0x00);
+        __m256i mn[4], sum[4];
         _Alignas(32) int32_t mv[4][8];
-        for (int t = 0; t < 4; t++) _mm256_store_si256((__m256i *)mv[t], k4_mins_dot2(sm, a[t][i].bsums));
+        for (int t = 0; t < 4; t++) {
+            mn[t] = k4_mins_dot2(sm, a[t][i].bsums);
+            sum[t] = _mm256_setzero_si256();
+            if (per_pair) _mm256_store_si256((__m256i *)mv[t], mn[t]);
+        }
         const __m128 ad = _mm_setr_ps(a[0][i].d, a[1][i].d, a[2][i].d, a[3][i].d);
         const __m128 d4 = _mm_mul_ps(_mm_set1_ps(H2F(w[i].d)), ad);
         const __m128 dmin4 = _mm_mul_ps(_mm_set1_ps(H2F(w[i].dmin)), ad);
@@ -310,70 +319,38 @@ static inline void q4_K_pairs_x4(int64_t n, const void *vw, const void *const va
             const __m256i lo = _mm256_and_si256(bits, m4);
             const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(bits, 4), m4);
             const __m256i s0 = k4_scale_bcast(sc2, j), s1 = k4_scale_bcast(sc2, j + 1);
-            __m256i sum[4];
             for (int t = 0; t < 4; t++) {
                 const int8_t *q8 = a[t][i].qs + 32 * j;
                 const __m256i y0 = _mm256_loadu_si256((const __m256i *)q8);
                 const __m256i y1 = _mm256_loadu_si256((const __m256i *)(q8 + 32));
-                sum[t] = mul_scaled_acc(mul_scaled_acc(_mm256_setzero_si256(), lo, y0, s0), hi, y1, s1);
+                const __m256i from = per_pair ? _mm256_setzero_si256() : sum[t];
+                sum[t] = mul_scaled_acc(mul_scaled_acc(from, lo, y0, s0), hi, y1, s1);
             }
+            if (per_pair) {
+                const __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(sum[0], sum[1]), _mm256_hadd_epi32(sum[2], sum[3]));
+                const __m128i st = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+                const __m128i mt = _mm_setr_epi32(mv[0][j] + mv[0][j + 1], mv[1][j] + mv[1][j + 1],
+                                                  mv[2][j] + mv[2][j + 1], mv[3][j] + mv[3][j + 1]);
+                acc4 = _mm_fmadd_ps(_mm_cvtepi32_ps(st), d4, acc4);
+                accm4 = _mm_fmadd_ps(_mm_cvtepi32_ps(mt), dmin4, accm4);
+            }
+        }
+        if (!per_pair) {
             const __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(sum[0], sum[1]), _mm256_hadd_epi32(sum[2], sum[3]));
             const __m128i st = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
-            const __m128i mt = _mm_setr_epi32(mv[0][j] + mv[0][j + 1], mv[1][j] + mv[1][j + 1],
-                                              mv[2][j] + mv[2][j + 1], mv[3][j] + mv[3][j + 1]);
+            const __m256i hm = _mm256_hadd_epi32(_mm256_hadd_epi32(mn[0], mn[1]), _mm256_hadd_epi32(mn[2], mn[3]));
+            const __m128i mt = _mm_add_epi32(_mm256_castsi256_si128(hm), _mm256_extracti128_si256(hm, 1));
             acc4 = _mm_fmadd_ps(_mm_cvtepi32_ps(st), d4, acc4);
             accm4 = _mm_fmadd_ps(_mm_cvtepi32_ps(mt), dmin4, accm4);
         }
     }
     _mm_storeu_ps(out, _mm_sub_ps(acc4, accm4));
 }
-
-
-/* q4_K_dot(per super-block) of one weight row with four activation rows:
- * the one-token kernel's bits for each, with the nibbles and scales of a
- * block unpacked once.  Rows routed to an expert (mul_mat_id multiplies
- * each as a lone token) go through it four at a time.  Per block, token t's
- * value sum S_t and min sum M_t are exact integers (reduction order does
- * not matter), then acc_t = fma(S_t, d * ad_t, acc_t) and likewise for the
- * mins, as q4_K_dot's two lanes; out[t] = acc_t - accm_t. */
+static inline void q4_K_pairs_x4(int64_t n, const void *vw, const void *const va[4], float out[4]) {
+    q4_K_x4(n, vw, va, out, true);
+}
 static inline void q4_K_single_x4(int64_t n, const void *vw, const void *const va[4], float out[4]) {
-    const block_q4_K *w = vw;
-    const block_q8_K *a[4] = {va[0], va[1], va[2], va[3]};
-    const __m256i m4 = _mm256_set1_epi8(0xF);
-    __m128 acc4 = _mm_setzero_ps(), accm4 = _mm_setzero_ps();
-    for (int64_t i = 0; i < n / QKK; i++) {
-        const __m256i sm = k4_scales_mins(w[i].scales);
-        const __m256i sc2 = _mm256_permute2x128_si256(sm, sm, 0x00);
-        __m256i sum[4], mn[4];
-        for (int t = 0; t < 4; t++) sum[t] = _mm256_setzero_si256(), mn[t] = k4_mins_dot2(sm, a[t][i].bsums);
-        const uint8_t *q = w[i].qs;
-        for (int j = 0; j < 8; j += 2, q += 32) {
-            const __m256i bits = _mm256_loadu_si256((const __m256i *)q);
-            const __m256i lo = _mm256_and_si256(bits, m4);
-            const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(bits, 4), m4);
-            const __m256i s0 = k4_scale_bcast(sc2, j), s1 = k4_scale_bcast(sc2, j + 1);
-            for (int t = 0; t < 4; t++) {
-                const int8_t *q8 = a[t][i].qs + 32 * j;
-                const __m256i y0 = _mm256_loadu_si256((const __m256i *)q8);
-                const __m256i y1 = _mm256_loadu_si256((const __m256i *)(q8 + 32));
-                sum[t] = mul_scaled_acc(mul_scaled_acc(sum[t], lo, y0, s0), hi, y1, s1);
-            }
-        }
-        const __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(sum[0], sum[1]), _mm256_hadd_epi32(sum[2], sum[3]));
-        const __m128i st = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
-        const __m256i hm = _mm256_hadd_epi32(_mm256_hadd_epi32(mn[0], mn[1]), _mm256_hadd_epi32(mn[2], mn[3]));
-        const __m128i mt = _mm_add_epi32(_mm256_castsi256_si128(hm), _mm256_extracti128_si256(hm, 1));
-        int32_t dd;
-        memcpy(&dd, &w[i].d, 4); /* d, dmin */
-        const __m128 dw = _mm_cvtph_ps(_mm_cvtsi32_si128(dd));
-        const __m128 ad = _mm_setr_ps(a[0][i].d, a[1][i].d, a[2][i].d, a[3][i].d);
-        /* q4_K_dot multiplies (d, dmin) by ad in one _mm_mul_ps: the same roundings */
-        const __m128 d4 = _mm_mul_ps(_mm_shuffle_ps(dw, dw, 0x00), ad);
-        const __m128 dmin4 = _mm_mul_ps(_mm_shuffle_ps(dw, dw, 0x55), ad);
-        acc4 = _mm_fmadd_ps(_mm_cvtepi32_ps(st), d4, acc4);
-        accm4 = _mm_fmadd_ps(_mm_cvtepi32_ps(mt), dmin4, accm4);
-    }
-    _mm_storeu_ps(out, _mm_sub_ps(acc4, accm4));
+    q4_K_x4(n, vw, va, out, false);
 }
 
 #ifndef XUAN_DOT512 /* dot_avx512.c has 512-bit versions */
