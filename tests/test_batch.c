@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "model/internal.h"
 #include "xuan/model.h"
 
 #define N_SEQ 3
@@ -389,7 +390,89 @@ static void test_malformed_batches_refused(void) {
     xuan_model_free(m);
 }
 
+
+/* One decode in both contexts; every wanted row's logits bit for bit. */
+static void decode_both(xuan_ctx *const c[2], const int32_t *tok, const int32_t *seq, const int8_t *want,
+                        int32_t n, uint32_t nv, const char *what) {
+    xuan_batch b = {.n_tokens = n, .token = tok, .seq_id = seq, .logits = want};
+    xuan_error err = {0};
+    for (int k = 0; k < 2; k++)
+        if (xuan_ctx_decode(c[k], &b, &err) != 0) test_fail(__FILE__, __LINE__, "%s: %s", what, err.msg);
+    int rows = 0, same = 0;
+    double worst = 0;
+    for (int32_t i = 0; i < n; i++) {
+        if (!want[i]) continue;
+        const float *a = xuan_ctx_logits_ith(c[0], i), *r = xuan_ctx_logits_ith(c[1], i);
+        REQUIRE(a && r);
+        rows++;
+        same += memcmp(a, r, nv * sizeof *a) == 0;
+        worst = fmax(worst, max_diff(a, r, nv));
+    }
+    if (same != rows)
+        test_fail(__FILE__, __LINE__, "%s: %d of %d rows differ (max %g)", what, rows - same, rows, worst);
+}
+
+/* A batch's attention tiled over the cache (AVX-512, F16 cache) gives
+ * attn_one's bits: sequences of different lengths across pieces of 32 rows
+ * and 64-position chunks, a hole in a sequence, one-row tiles of a decode
+ * step, sliding windows and softcapping (gemma2), head sizes 16 to 256, MLA
+ * (deepseek2: one KV head for all, K and V of different sizes). */
+static void test_tiled_attention_same_bits(void) {
+    if (xuan_cpu_get()->simd < XUAN_SIMD_AVX512) {
+        printf("  (no AVX-512 here: nothing is tiled)\n");
+        return;
+    }
+    static const char *const presets[] = {"tiny", "tiny256", "gemma2-tiny", "gemma3-tiny256", "qwen3moe-tiny256",
+                                          "deepseek2-tiny256"};
+    for (size_t ip = 0; ip < sizeof presets / sizeof presets[0]; ip++) {
+        xuan_synth_params p;
+        REQUIRE(xuan_synth_preset(presets[ip], &p) == 0);
+        if (p.n_layers > 3) p.n_layers = 3;
+        char name[80];
+        snprintf(name, sizeof name, "tiled_%s.gguf", presets[ip]);
+        const char *path = test_path(name);
+        xuan_error err = {0};
+        REQUIRE(xuan_synth_write(&p, path, &err) == 0);
+        xuan_model *m = xuan_model_load(path, &err);
+        REQUIRE(m);
+        const uint32_t nv = xuan_model_hparams(m)->n_vocab;
+        xuan_ctx *c[2] = {new_ctx(m, 256, 3, 32, XUAN_TYPE_F16), new_ctx(m, 256, 3, 32, XUAN_TYPE_F16)};
+        xuan_ctx_set_attn_tiled(c[1], false);
+
+        enum { MAXN = 160 };
+        int32_t tok[MAXN], seq[MAXN];
+        int8_t want[MAXN];
+        int32_t n = 0;
+        const int32_t len[3] = {100, 45, 7}; /* runs of one sequence each */
+        for (int s = 0; s < 3; s++)
+            for (int32_t i = 0; i < len[s]; i++, n++) {
+                tok[n] = prompt_tok(s, i, nv);
+                seq[n] = s;
+                want[n] = i % 5 == 4 || i == len[s] - 1;
+            }
+        decode_both(c, tok, seq, want, n, nv, presets[ip]);
+        for (int k = 0; k < 2; k++) REQUIRE(xuan_ctx_seq_rm(c[k], 0, 20, 23, &err) == 0); /* a hole */
+        for (int s = 0; s < 3; s++) { /* a decode step: one row per tile */
+            tok[s] = prompt_tok(s, 200, nv);
+            seq[s] = s;
+            want[s] = 1;
+        }
+        decode_both(c, tok, seq, want, 3, nv, presets[ip]);
+        n = 0;
+        for (int32_t i = 0; i < 42; i++, n++) { /* two sequences interleaved at depth */
+            tok[n] = prompt_tok(i % 3 ? 0 : 2, 300 + i, nv);
+            seq[n] = i % 3 ? 0 : 2;
+            want[n] = 1;
+        }
+        decode_both(c, tok, seq, want, n, nv, presets[ip]);
+        xuan_ctx_free(c[0]);
+        xuan_ctx_free(c[1]);
+        xuan_model_free(m);
+    }
+}
+
 int main(void) {
+    RUN(test_tiled_attention_same_bits);
     RUN(test_q8_together_equals_alone);
     RUN(test_quant_caches_together_equal_alone);
     RUN(test_gemma3_window_together_equals_alone);

@@ -545,6 +545,20 @@ static void test_ggml_order_ops(void) {
                 xuan_op_softmax_avx2(sc_v, (uint32_t)n, first);
                 CHECK(memcmp(sc_s, sc_v, (size_t)n * sizeof(float)) == 0);
             }
+            if (xuan_cpu_get()->native >= XUAN_SIMD_AVX512) {
+                /* the tiled attention's exp pass, with far-below-max scores
+                 * (subnormal and zero exps) and masked ones among them */
+                static float row[N + 64], want[N];
+                for (int64_t i = 0; i < n; i++)
+                    want[i] = row[first + i] = i % 11 == 3 ? -INFINITY : i % 7 == 2 ? -90.0f - 2.0f * (float)i : rnd(8.0f);
+                if (n == 1) want[0] = row[first] = 1.0f;
+                float mx = -INFINITY;
+                for (int64_t i = 0; i < n; i++) mx = fmaxf(mx, want[i]);
+                xuan_op_softmax(want, (uint32_t)n, first);
+                const float inv = (float)(1.0 / xuan_attn_exp_avx512(row + first, (uint32_t)n, first, mx));
+                for (int64_t i = 0; i < n; i++) row[first + i] *= inv;
+                CHECK(memcmp(want, row + first, (size_t)n * sizeof(float)) == 0);
+            }
             xuan_op_round_f16(sc_s, sc_s, n);
             /* V rows by cell, read in reverse, with holes (no cell) skipped */
             int32_t cells[300];

@@ -88,6 +88,15 @@ struct xuan_ctx {
     size_t att_scratch_stride; /* floats per thread */
     uint8_t *qq;               /* per thread: q in the vec-dot type of a quantized K cache */
     size_t qq_stride;
+    /* Tiled attention for batches (attn_avx512.c), when the cache and the
+     * heads allow it: tile_tok tokens of one sequence times a KV group per
+     * tile; per thread the tile's scores, rounded queries and V slots;
+     * tile_t0[i] the first row of tile i of the piece in flight. */
+    bool attn_tiled;
+    uint32_t tile_tok, tile_rows;
+    size_t tile_s_stride, tile_stride; /* floats: a row's scores; one thread's scratch */
+    float *tile_scratch;
+    int32_t *tile_t0;
 };
 
 xuan_ctx_params xuan_ctx_params_default(void) {
@@ -266,6 +275,21 @@ xuan_ctx *xuan_ctx_new(const xuan_model *m, const xuan_ctx_params *pp, xuan_erro
     c->qq_stride = (size_t)qq_row + 64;
     c->qq = fail ? NULL : xuan_malloc_aligned(c->qq_stride * (size_t)c->n_threads);
     if (!c->qq) fail = true;
+    const uint32_t group = hp->n_heads / hp->n_kv_heads;
+    c->attn_tiled = c->simd >= XUAN_SIMD_AVX512 && c->tk->id == XUAN_TYPE_F16 && c->tv->id == XUAN_TYPE_F16 &&
+                    hp->head_dim % 16 == 0 && hp->head_dim_v % 16 == 0 && group <= ATTN_TILE_ROWS_MAX;
+    if (c->attn_tiled) {
+        /* ~32 rows, their V slots within 512 KiB */
+        const uint32_t by_acc = (uint32_t)((512u << 10) / (64u * hp->head_dim_v));
+        uint32_t rows = by_acc < 32 ? by_acc : 32;
+        c->tile_tok = rows / group ? rows / group : 1;
+        c->tile_rows = c->tile_tok * group;
+        c->tile_s_stride = ((size_t)p.n_ctx + 15) / 16 * 16 + 16;
+        c->tile_stride = (size_t)c->tile_rows * (c->tile_s_stride + hp->head_dim + 16 * (size_t)hp->head_dim_v) +
+                         (size_t)ATTN_TILE_CHUNK * max_sz(hp->head_dim, hp->head_dim_v) + 16;
+        c->tile_scratch = alloc_f(c->tile_stride * (size_t)c->n_threads, &total, &fail);
+        c->tile_t0 = alloc_i(B + 1, &fail);
+    }
 
     size_t scratch = xuan_matmul_scratch_size(&m->output, (int64_t)B);
     for (uint32_t il = 0; il < hp->n_layers; il++) {
@@ -314,12 +338,12 @@ void xuan_ctx_free(xuan_ctx *c) {
     xuan_free_aligned(c->v_cache);
     xuan_kv_free(&c->kv);
     int32_t *ints[] = {c->tokens0, c->ub_tok, c->ub_pos, c->ub_seq, c->ub_cell, c->ub_out, c->row_out, c->moe_sel,
-                       c->moe_rows};
+                       c->moe_rows, c->tile_t0};
     for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) xuan_free(ints[i]);
     float *bufs[] = {c->x,  c->xn, c->xr, c->q,      c->k,      c->v,          c->att,
                      c->h,  c->u,  c->cs, c->cs_swa, c->logits, c->att_scratch, c->moe_p, c->moe_w,
                      c->moe_x, c->moe_g, c->moe_u, c->moe_h, c->moe_y, c->sh_out, c->mla_q, c->mla_qa, c->mla_a,
-                     c->mla_b, c->mla_o};
+                     c->mla_b, c->mla_o, c->tile_scratch};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) xuan_free_aligned(bufs[i]);
     xuan_free_aligned(c->qq);
     xuan_free(c->mv);
@@ -469,10 +493,10 @@ static void attn_one(xuan_ctx *c, const attn_job *j, uint32_t t, uint32_t h, int
      * a cell */
     if (c->tk->id == XUAN_TYPE_F16) {
         xuan_op_round_f16(q, qr, hd);
-        for (uint32_t i = 0; i < n_keys; i++) {
-            const uint16_t *kr = (const uint16_t *)(const void *)(kbase + (size_t)cells[i] * c->kg.row);
-            scores[i] = cells[i] < 0 ? -INFINITY : j->qk(hd, kr, qr) * j->scale;
-        }
+        for (uint32_t i = 0; i < n_keys; i++)
+            scores[i] = cells[i] < 0 ? -INFINITY
+                                     : j->qk(hd, (const uint16_t *)(const void *)(kbase + (size_t)cells[i] * c->kg.row),
+                                             qr) * j->scale;
     } else {
         uint8_t *qq = c->qq + c->qq_stride * (size_t)ith;
         xuan_quantize_act(c->tk->vec_dot_type, q, qq, hd);
@@ -511,6 +535,69 @@ static void attn_part(void *ctx, int ith, int nth) {
     const uint64_t i0 = n_items * (uint64_t)ith / (uint64_t)nth, i1 = n_items * (uint64_t)(ith + 1) / (uint64_t)nth;
     for (uint64_t i = i0; i < i1; i++) attn_one(j->c, j, (uint32_t)(i / n_heads), (uint32_t)(i % n_heads), ith);
 }
+
+/* Tiles: runs of consecutive rows of one sequence, tile_tok rows at most,
+ * each taken with every KV head as one item, items handed out in order. */
+typedef struct tile_job {
+    const attn_job *aj;
+    uint32_t n_items;
+    _Atomic uint32_t next;
+} tile_job;
+
+static void attn_tile_part(void *ctx, int ith, int nth) {
+    (void)nth;
+    tile_job *j = ctx;
+    xuan_ctx *c = j->aj->c;
+    const xuan_hparams *hp = &c->m->hp;
+    const uint32_t H = hp->n_heads, KVH = hp->n_kv_heads, group = H / KVH, hd = hp->head_dim,
+                   hdv = hp->head_dim_v, il = j->aj->il;
+    float *scratch = c->tile_scratch + c->tile_stride * (size_t)ith;
+    uint32_t first[ATTN_TILE_ROWS_MAX], end[ATTN_TILE_ROWS_MAX];
+    float *out[ATTN_TILE_ROWS_MAX];
+    XUAN_ASSERT(c->tile_rows <= sizeof first / sizeof first[0]);
+    for (;;) {
+        const uint32_t i = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed);
+        if (i >= j->n_items) break;
+        const uint32_t tile = i / KVH, kvh = i % KVH;
+        const uint32_t t0 = (uint32_t)c->tile_t0[tile], t1 = (uint32_t)c->tile_t0[tile + 1];
+        xuan_attn_tile T = {.n_rows = (t1 - t0) * group, .hd = hd, .hdv = hdv, .out = out,
+                            .first = first, .end = end,
+                            .cells = xuan_kv_seq_map(&c->kv, c->ub_seq[t0]),
+                            .k = c->k_cache + il * c->kg.layer + kvh * c->kg.head,
+                            .v = (hp->mla ? c->k_cache : c->v_cache) + il * c->vg.layer + kvh * c->vg.head,
+                            .k_row = c->kg.row, .v_row = c->vg.row,
+                            .scale = j->aj->scale, .softcap = j->aj->softcap,
+                            .s = scratch, .s_stride = c->tile_s_stride};
+        float *q = scratch + (size_t)c->tile_rows * c->tile_s_stride;
+        T.q = q;
+        T.acc = q + (size_t)c->tile_rows * hd;
+        T.pack = T.acc + (size_t)c->tile_rows * 16 * hdv;
+        for (uint32_t t = t0; t < t1; t++)
+            for (uint32_t g = 0; g < group; g++) {
+                const uint32_t r = (t - t0) * group + g, h = kvh * group + g, pos = (uint32_t)c->ub_pos[t];
+                first[r] = j->aj->window && pos + 1 > j->aj->window ? pos + 1 - j->aj->window : 0;
+                end[r] = pos + 1;
+                xuan_op_round_f16(c->q + ((size_t)t * H + h) * hd, q + (size_t)r * hd, hd);
+                out[r] = c->att + ((size_t)t * H + h) * hdv;
+            }
+        xuan_attn_tile_avx512(&T);
+    }
+}
+
+/* The tiles of the piece's n rows into tile_t0; returns their count. */
+static uint32_t make_tiles(xuan_ctx *c, uint32_t n) {
+    uint32_t k = 0;
+    for (uint32_t t = 0; t < n;) {
+        c->tile_t0[k++] = (int32_t)t;
+        const uint32_t t1 = t;
+        for (t++; t < n && t - t1 < c->tile_tok && c->ub_seq[t] == c->ub_seq[t1] &&
+                  c->ub_pos[t] == c->ub_pos[t - 1] + 1; t++) {}
+    }
+    c->tile_t0[k] = (int32_t)n;
+    return k;
+}
+
+void xuan_ctx_set_attn_tiled(xuan_ctx *c, bool on) { c->attn_tiled = on && c->tile_scratch != NULL; }
 
 /* ================================================================ layers */
 
@@ -819,6 +906,12 @@ static void run_attention(xuan_ctx *c, uint32_t il, uint32_t n) {
                    .kdot = xuan_quant_vec_dot_fn(c->tk, c->simd),
                    .avx2 = c->simd >= XUAN_SIMD_AVX2,
                    .avx512 = c->simd >= XUAN_SIMD_AVX512};
+    if (c->attn_tiled && aj.order == XUAN_ORDER_GEMM) { /* a batch: tiles over the cache */
+        tile_job tj = {.aj = &aj, .n_items = make_tiles(c, n) * hp->n_kv_heads};
+        atomic_init(&tj.next, 0);
+        xuan_pool_run(c->pool, attn_tile_part, &tj);
+        return;
+    }
     xuan_pool_run(c->pool, attn_part, &aj);
 }
 

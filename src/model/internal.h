@@ -138,4 +138,34 @@ void xuan_op_wsum_f16_avx2(float *out, const float *w, const uint8_t *v, size_t 
 void xuan_op_wsum_f16_avx512(float *out, const float *w, const uint8_t *v, size_t stride, const int32_t *cells,
                              uint32_t n, uint32_t first, uint32_t hd, xuan_order o, float *acc);
 
+/* Attention for a tile of query rows that share one KV head and one
+ * sequence (attn_avx512.c): a batch of 2+ tokens, F16 K and V, head sizes
+ * multiples of 16; the same bits as attn_one's per-row path. */
+typedef struct xuan_attn_tile {
+    uint32_t n_rows, hd, hdv;
+    const float *q;               /* n_rows x hd, rounded to F16 values */
+    float *const *out;            /* n_rows: where each row's hdv outputs go */
+    const uint32_t *first, *end;  /* n_rows: the positions [first, end) a row sees */
+    const int32_t *cells;         /* the sequence's cell of each position, < 0: none */
+    const uint8_t *k, *v;         /* the KV head's cell 0 in the K / V cache */
+    size_t k_row, v_row;          /* bytes from one cell to the next */
+    float scale, softcap;         /* as attn_job's */
+    float *s;                     /* scores: row r, position p at s[r * s_stride + p] */
+    size_t s_stride;
+    float *acc;                   /* n_rows x 16 x hdv: the V sum's slots */
+    float *pack;                  /* ATTN_TILE_CHUNK x max(hd, hdv): K or V rows as floats */
+} xuan_attn_tile;
+/* Rows of a tile at most; positions per pass over K and V. */
+enum { ATTN_TILE_ROWS_MAX = 64, ATTN_TILE_CHUNK = 64 };
+void xuan_attn_tile_avx512(const xuan_attn_tile *t);
+/* The softmax's exp pass over a row's scores at positions first ..
+ * first+n-1 (s points at position first of a row that starts at position
+ * 0): each becomes exp(s - mx) by ggml_v_expf; returns their sum as
+ * xuan_op_softmax adds it (16-position chunks aligned to position 0, each
+ * by the reduce tree, in double). */
+double xuan_attn_exp_avx512(float *s, uint32_t n, uint32_t first, float mx);
+/* Tests: turns the tiled path off (or back on where the context has it). */
+struct xuan_ctx;
+void xuan_ctx_set_attn_tiled(struct xuan_ctx *c, bool on);
+
 #endif

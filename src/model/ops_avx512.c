@@ -14,6 +14,7 @@
 #include <immintrin.h>
 
 #include "model/internal.h"
+#include "model/tree_avx512.h"
 
 void xuan_op_wsum_f16_avx512(float *out, const float *w, const uint8_t *v, size_t stride, const int32_t *cells,
                              uint32_t n, uint32_t first, uint32_t hd, xuan_order o, float *acc) {
@@ -45,16 +46,10 @@ void xuan_op_wsum_f16_avx512(float *out, const float *w, const uint8_t *v, size_
 #undef STEP
         }
         const __m512 z = _mm512_setzero_ps();
-#define FIX(k) a##k = (used >> (k) & 1) ? a##k : z
-        FIX(0); FIX(1); FIX(2); FIX(3); FIX(4); FIX(5); FIX(6); FIX(7);
-        FIX(8); FIX(9); FIX(10); FIX(11); FIX(12); FIX(13); FIX(14); FIX(15);
-#undef FIX
-        /* the reference's tree: l + (l + 8), then + (l + 4), then (0 + 2) + (1 + 3) */
-        const __m512 t0 = _mm512_add_ps(_mm512_add_ps(a0, a8), _mm512_add_ps(a4, a12));
-        const __m512 t1 = _mm512_add_ps(_mm512_add_ps(a1, a9), _mm512_add_ps(a5, a13));
-        const __m512 t2 = _mm512_add_ps(_mm512_add_ps(a2, a10), _mm512_add_ps(a6, a14));
-        const __m512 t3 = _mm512_add_ps(_mm512_add_ps(a3, a11), _mm512_add_ps(a7, a15));
-        _mm512_storeu_ps(out + e, _mm512_add_ps(_mm512_add_ps(t0, t2), _mm512_add_ps(t1, t3)));
+        const __m512 a[16] = {a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15};
+        __m512 fixed[16];
+        for (int k = 0; k < 16; k++) fixed[k] = (used >> k & 1) ? a[k] : z; /* a slot no key reached: +0 */
+        _mm512_storeu_ps(out + e, tree16_slots(fixed));
     }
     (void)acc;
 }
