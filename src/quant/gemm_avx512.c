@@ -518,6 +518,7 @@ static void run_tile(const gemm_type *t, const uint8_t *panel, int ng, int64_t g
  * per-thread too.  Both buffers grow once and are kept by the thread. */
 
 enum {
+    Q4K_BY_PANEL_TOK = 8, /* up to this many tokens a Q4_K product runs panel by panel */
     Q4K_Q = 0, Q4K_SC = 8 * 8 * 64, Q4K_MP = Q4K_SC + 8 * 64, Q4K_D = Q4K_MP + 4 * 64, Q4K_BLK = Q4K_D + 2 * 64,
     Q6K_W = 0, Q6K_SP = 8 * 8 * 2 * 64, Q6K_D = Q6K_SP + 8 * 64, Q6K_BLK = Q6K_D + 64,
     NT4 = 4, /* tokens per Q4_K tile: 4 x (acc, acc_min, two int sums) in registers */
@@ -570,14 +571,52 @@ static inline __m512 sum8_lanes(const __m512 a[8]) {
                          _mm512_add_ps(_mm512_add_ps(a[1], a[5]), _mm512_add_ps(a[3], a[7])));
 }
 
-static void pack_q4_K_exact(const uint8_t *w, __m512i idx, __mmask16 m, uint8_t *out) {
-    const __m512i m4 = _mm512_set1_epi8(0x0F);
-    for (int p = 0; p < 4; p++)
-        for (int k = 0; k < 8; k++) {
-            __m512i v = gather(w + offsetof(block_q4_K, qs) + 32 * p + 4 * k, idx, m);
-            _mm512_store_si512(out + Q4K_Q + ((2 * p) * 8 + k) * 64, _mm512_and_si512(v, m4));
-            _mm512_store_si512(out + Q4K_Q + ((2 * p + 1) * 8 + k) * 64, _mm512_and_si512(_mm512_srli_epi32(v, 4), m4));
+/* A 16 x 16 matrix of dwords transposed in registers: r[i] lane j becomes
+ * r[j] lane i (pairs of dwords, then of qwords, then 128-bit quarters twice). */
+static inline void transpose16(__m512i r[16]) {
+    __m512i t[16];
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4) { /* r[i + c], quarter q: rows i .. i+3 of column 4q + c */
+        r[i] = _mm512_unpacklo_epi64(t[i], t[i + 2]);
+        r[i + 1] = _mm512_unpackhi_epi64(t[i], t[i + 2]);
+        r[i + 2] = _mm512_unpacklo_epi64(t[i + 1], t[i + 3]);
+        r[i + 3] = _mm512_unpackhi_epi64(t[i + 1], t[i + 3]);
+    }
+    for (int h = 0; h < 16; h += 8)
+        for (int c = 0; c < 4; c++) {
+            t[h + c] = _mm512_shuffle_i32x4(r[h + c], r[h + 4 + c], 0x88);     /* columns c, 8 + c */
+            t[h + 4 + c] = _mm512_shuffle_i32x4(r[h + c], r[h + 4 + c], 0xDD); /* columns 4 + c, 12 + c */
         }
+    for (int c = 0; c < 4; c++) {
+        r[c] = _mm512_shuffle_i32x4(t[c], t[8 + c], 0x88);
+        r[8 + c] = _mm512_shuffle_i32x4(t[c], t[8 + c], 0xDD);
+        r[4 + c] = _mm512_shuffle_i32x4(t[4 + c], t[12 + c], 0x88);
+        r[12 + c] = _mm512_shuffle_i32x4(t[4 + c], t[12 + c], 0xDD);
+    }
+}
+
+/* The Q4_K panel of 16 rows.  The 32 dwords of each row's quants are read
+ * with two plain loads and turned into lanes by two transposes, not by 32
+ * gathers: a decode step of a few sequences packs every panel for only a
+ * few tokens, and the gathers were most of its time. */
+static void pack_q4_K_exact(const uint8_t *w, size_t w_row, __m512i idx, __mmask16 m, uint8_t *out) {
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    for (int half = 0; half < 2; half++) {
+        __m512i v[16];
+        for (int r = 0; r < 16; r++)
+            v[r] = m >> r & 1 ? _mm512_loadu_si512(w + (size_t)r * w_row + offsetof(block_q4_K, qs) + 64 * half)
+                              : _mm512_setzero_si512();
+        transpose16(v); /* v[j]: dword 16 * half + j of every row */
+        for (int j = 0; j < 16; j++) {
+            const int d = 16 * half + j, p = d / 8, k = d % 8;
+            _mm512_store_si512(out + Q4K_Q + ((2 * p) * 8 + k) * 64, _mm512_and_si512(v[j], m4));
+            _mm512_store_si512(out + Q4K_Q + ((2 * p + 1) * 8 + k) * 64,
+                               _mm512_and_si512(_mm512_srli_epi32(v[j], 4), m4));
+        }
+    }
     __m512i sc[8], mn[8];
     k4_scales(w, offsetof(block_q4_K, scales), idx, m, sc, mn);
     for (int g = 0; g < 8; g++) _mm512_store_si512(out + Q4K_SC + g * 64, sc[g]);
@@ -653,14 +692,23 @@ static bool q4_K_rows(const uint8_t *w, size_t w_row, int64_t r0, int64_t r1, in
     _Alignas(64) uint8_t panel[(KC / QKK) * Q4K_BLK];
     __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
                                      _mm512_set1_epi32((int)w_row));
-    for (int64_t b0 = 0; b0 < nbk; b0 += kcb) {
+    /* A prompt's tokens: K-chunk by K-chunk over all the panels, so that the
+     * chunk's activations stay in cache.  A decode step's few tokens fit
+     * in L1 whole: panel by panel, each row read from start to end, which
+     * the prefetcher follows (chunk-major reads every row in 576-byte
+     * pieces, a stride it does not). */
+    const bool by_panel = n_tok <= Q4K_BY_PANEL_TOK;
+    const int64_t np = (r1 - r0 + PR - 1) / PR, nkc = (nbk + kcb - 1) / kcb;
+    for (int64_t it = 0; it < np * nkc; it++) {
+        const int64_t ic = by_panel ? it % nkc : it / np, ip = by_panel ? it / nkc : it % np;
+        const int64_t b0 = ic * kcb, p = r0 + ip * PR;
         const int nb = nbk - b0 < kcb ? (int)(nbk - b0) : (int)kcb;
         const bool first = b0 == 0, last = b0 + nb == nbk;
-        for (int64_t p = r0; p < r1; p += PR) {
+        {
             const int nr = r1 - p < PR ? (int)(r1 - p) : PR;
             const __mmask16 rows = (__mmask16)((1u << nr) - 1);
             const uint8_t *wp = w + (size_t)p * w_row + (size_t)b0 * sizeof(block_q4_K);
-            for (int b = 0; b < nb; b++) pack_q4_K_exact(wp + (size_t)b * sizeof(block_q4_K), idx, rows, panel + b * Q4K_BLK);
+            for (int b = 0; b < nb; b++) pack_q4_K_exact(wp + (size_t)b * sizeof(block_q4_K), w_row, idx, rows, panel + b * Q4K_BLK);
             float *ymp = ym + (p - r0);
             for (int64_t t0 = 0; t0 < n_tok; t0 += NT4) {
                 const int nt = n_tok - t0 < NT4 ? (int)(n_tok - t0) : NT4;
