@@ -1,0 +1,333 @@
+/*
+ * run.c — running a task against a backend (xuan/eval.h, "running a task").
+ *
+ *   1. requests   — the cache key, replies to and from the cache's JSON
+ *   2. one item   — prompt, request, think block, extractors, sandbox, record
+ *   3. the loop   — `parallel` workers over the items not yet stored
+ *
+ * The store and the prompt templates are touched only under the runner's
+ * mutex; generation, extraction and the sandbox run outside it.  An item
+ * is stored in one transaction when it is fully scored, so a kill loses
+ * only items in flight.
+ */
+#include "xuan/eval.h"
+
+#include <jansson.h>
+#include <pthread.h>
+#include <string.h>
+
+/* ---- 1. requests ---------------------------------------------------------------- */
+
+void xuan_eval_reply_free(xuan_eval_reply *r) {
+    if (!r) return;
+    xuan_free(r->text);
+    r->text = NULL;
+}
+
+static json_t *request_obj(const xuan_eval_request *rq) {
+    json_t *stop = json_array();
+    for (size_t i = 0; stop && i < rq->n_stop; i++) json_array_append_new(stop, json_string(rq->stop[i]));
+    return json_pack("{s:s, s:b, s:I, s:o, s:f, s:I}", "prompt", rq->prompt, "raw", rq->raw, "max_tokens",
+                     (json_int_t)rq->max_tokens, "stop", stop, "temperature", rq->temperature, "seed",
+                     (json_int_t)(rq->seed & INT64_MAX));
+}
+
+int xuan_eval_request_key(const xuan_eval_backend *b, const xuan_eval_request *rq, char key[65], xuan_error *err) {
+    json_t *o = request_obj(rq);
+    char *s = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    json_decref(o);
+    if (!s) return xuan_fail(err, XUAN_ERR_NOMEM, "out of memory (or a prompt that is not UTF-8)");
+    xuan_sha256 h;
+    uint8_t d[32];
+    xuan_sha256_init(&h);
+    xuan_sha256_update(&h, b->identity, strlen(b->identity));
+    xuan_sha256_update(&h, "\n", 1);
+    xuan_sha256_update(&h, s, strlen(s));
+    xuan_sha256_final(&h, d);
+    xuan_sha256_hex(d, key);
+    free(s); /* jansson's allocator */
+    return 0;
+}
+
+static char *reply_to_json(const xuan_eval_reply *r) {
+    json_t *o = json_pack("{s:s, s:I, s:I, s:s}", "text", r->text ? r->text : "", "n_prompt", (json_int_t)r->n_prompt,
+                          "n_gen", (json_int_t)r->n_gen, "finish", r->finish);
+    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    char *c = s ? xuan_strdup(s) : NULL;
+    free(s);
+    return c;
+}
+
+/* A cached reply; a damaged entry is an error (the caller regenerates). */
+static int reply_from_json(const char *s, xuan_eval_reply *r) {
+    memset(r, 0, sizeof *r);
+    json_t *o = json_loads(s, 0, NULL);
+    json_t *t = json_object_get(o, "text");
+    int rc = -1;
+    if (json_is_string(t) && (r->text = xuan_strndup(json_string_value(t), json_string_length(t)))) {
+        json_int_t p = json_integer_value(json_object_get(o, "n_prompt"));
+        json_int_t g = json_integer_value(json_object_get(o, "n_gen"));
+        r->n_prompt = p > 0 && p < UINT32_MAX ? (uint32_t)p : 0;
+        r->n_gen = g > 0 && g < UINT32_MAX ? (uint32_t)g : 0;
+        const char *f = json_string_value(json_object_get(o, "finish"));
+        snprintf(r->finish, sizeof r->finish, "%s", f ? f : "");
+        rc = 0;
+    }
+    json_decref(o);
+    return rc;
+}
+
+/* ---- 2. one item ------------------------------------------------------------------ */
+
+typedef struct runner {
+    const xuan_eval_task *t;
+    const xuan_eval_data *d;
+    const xuan_eval_run_opts *o;
+    xuan_eval_run_stats *st;
+    pthread_mutex_t mu;
+    uint8_t *done;    /* per item: stored before this call */
+    size_t next;      /* the next item to take */
+    size_t finished;  /* items stored or failed in this call */
+    int fatal;        /* first error that stops the run */
+    xuan_error fatal_err;
+} runner;
+
+/* Extracts and scores with every extractor; code tasks run the program.
+ * Fills the JSON texts of the record (heap, jansson's allocator). */
+static int score_item(runner *r, const xuan_eval_item *it, const char *target, const char *output, char **extracted,
+                      char **correct, int *first, xuan_error *err) {
+    const xuan_eval_task *t = r->t;
+    json_t *ex = json_object(), *co = json_object();
+    int rc = ex && co ? 0 : xuan_fail(err, XUAN_ERR_NOMEM, "out of memory");
+    *first = -1;
+    for (size_t k = 0; !rc && k < t->n_extractors; k++) {
+        xuan_eval_verdict v = {0};
+        const char *name = xuan_eval_extractor_name(t->extractors[k]);
+        if ((rc = xuan_eval_score(t, k, output, target, NULL, &v, err)) != 0) break;
+        int correct_k = v.correct;
+        if (t->answer == XUAN_ANSWER_CODE) {
+            /* the completion, think block stripped, runs with its tests */
+            size_t n = 0;
+            const char *ans = xuan_eval_strip_think(output, strlen(output), &n);
+            xuan_buf prog = {0};
+            char *comp = ans ? xuan_strndup(ans, n) : NULL;
+            correct_k = 0;
+            if (ans && !comp) rc = xuan_fail(err, XUAN_ERR_NOMEM, "out of memory");
+            if (comp) {
+                pthread_mutex_lock(&r->mu); /* the template engine is not shared across threads */
+                rc = xuan_eval_program(t, it, comp, &prog, err);
+                pthread_mutex_unlock(&r->mu);
+                if (!rc && xuan_buf_puts(&prog, XUAN_SANDBOX_DONE_PY)) rc = xuan_fail(err, XUAN_ERR_NOMEM, "out of memory");
+                if (!rc) {
+                    xuan_sandbox_opts so = xuan_sandbox_opts_default();
+                    so.mode = r->o->sandbox;
+                    so.timeout_s = r->o->sandbox_timeout_s > 0 ? r->o->sandbox_timeout_s : xuan_sandbox_timeout_for(0);
+                    so.require_done = true;
+                    xuan_sandbox_result res;
+                    rc = xuan_sandbox_run(&so, prog.data, prog.len, &res, err);
+                    if (!rc) {
+                        correct_k = res.verdict == XUAN_SANDBOX_PASSED;
+                        json_object_set_new(ex, "verdict", json_string(xuan_sandbox_verdict_name(res.verdict)));
+                    }
+                    xuan_sandbox_result_free(&res);
+                }
+            }
+            xuan_buf_free(&prog);
+            xuan_free(comp);
+        }
+        if (!rc) {
+            json_object_set_new(ex, name, v.extracted ? json_string(v.extracted) : json_null());
+            json_object_set_new(co, name, correct_k < 0 ? json_null() : json_boolean(correct_k));
+            if (k == 0) *first = correct_k;
+        }
+        xuan_eval_verdict_free(&v);
+    }
+    *extracted = rc ? NULL : json_dumps(ex, JSON_COMPACT);
+    *correct = rc ? NULL : json_dumps(co, JSON_COMPACT);
+    json_decref(ex);
+    json_decref(co);
+    if (!rc && (!*extracted || !*correct)) {
+        free(*extracted);
+        free(*correct);
+        *extracted = *correct = NULL;
+        rc = xuan_fail(err, XUAN_ERR_NOMEM, "out of memory");
+    }
+    return rc;
+}
+
+/* Does item i.  Returns 0 (stored), 1 (failed: printed, not stored), or a
+ * fatal status (err set). */
+static int do_item(runner *r, size_t i, xuan_error *err) {
+    const xuan_eval_task *t = r->t;
+    const xuan_eval_run_opts *o = r->o;
+    const xuan_eval_item *it = xuan_eval_data_item(r->d, i, NULL);
+    xuan_buf prompt = {0};
+    pthread_mutex_lock(&r->mu);
+    int rc = xuan_eval_prompt(t, r->d, i, &prompt, err);
+    pthread_mutex_unlock(&r->mu);
+    if (rc) return rc == XUAN_ERR_NOMEM ? rc : (xuan_log(XUAN_LOG_ERROR, "%s item %zu: %s", t->name, i, err->msg), 1);
+    const char *target = t->target ? xuan_eval_item_get(it, t->target) : "";
+    xuan_eval_request rq = {
+        .prompt = prompt.len ? prompt.data : "",
+        .raw = o->raw,
+        .max_tokens = o->max_tokens ? o->max_tokens : t->max_tokens,
+        .stop = (const char *const *)t->stop,
+        .n_stop = t->n_stop,
+        .temperature = o->temperature,
+        .seed = o->seed,
+    };
+    char key[65];
+    char *cached = NULL;
+    xuan_eval_reply rep = {0};
+    bool from_cache = false;
+    if ((rc = xuan_eval_request_key(o->backend, &rq, key, err)) != 0) goto out;
+    if (!o->no_cache) {
+        pthread_mutex_lock(&r->mu);
+        rc = xuan_eval_store_cache_get(o->store, key, &cached, err);
+        pthread_mutex_unlock(&r->mu);
+        if (rc) goto out;
+        from_cache = cached && reply_from_json(cached, &rep) == 0;
+        xuan_free(cached);
+    }
+    double t0 = xuan_time_s();
+    if (!from_cache) {
+        xuan_error gerr = {0};
+        int grc = o->backend->generate(o->backend->self, &rq, o->interrupt, &rep, &gerr);
+        if (grc == XUAN_ERR_INTERRUPTED) {
+            rc = 1;
+            goto out;
+        }
+        if (grc == XUAN_ERR_NOMEM) {
+            rc = xuan_fail(err, grc, "%s", gerr.msg);
+            goto out;
+        }
+        if (grc) {
+            xuan_log(XUAN_LOG_ERROR, "%s item %zu: %s", t->name, i, gerr.msg);
+            rc = 1;
+            goto out;
+        }
+        if (!o->no_cache) {
+            char *js = reply_to_json(&rep);
+            if (!js) {
+                rc = xuan_fail(err, XUAN_ERR_NOMEM, "out of memory");
+                goto out;
+            }
+            pthread_mutex_lock(&r->mu);
+            rc = xuan_eval_store_cache_put(o->store, key, js, err);
+            pthread_mutex_unlock(&r->mu);
+            xuan_free(js);
+            if (rc) goto out;
+        }
+    }
+    char *extracted = NULL, *correct = NULL;
+    int first = -1;
+    if ((rc = score_item(r, it, target ? target : "", rep.text ? rep.text : "", &extracted, &correct, &first, err)) !=
+        0) {
+        if (rc != XUAN_ERR_NOMEM && rc != XUAN_ERR_UNSUPPORTED && rc != XUAN_ERR_IO) {
+            xuan_log(XUAN_LOG_ERROR, "%s item %zu: %s", t->name, i, err->msg);
+            rc = 1;
+        }
+        goto out;
+    }
+    xuan_eval_record rec = {
+        .run = o->run,
+        .task = t->name,
+        .index = (uint32_t)i,
+        .prompt = rq.prompt,
+        .output = rep.text,
+        .extracted = extracted,
+        .correct = correct,
+        .first_correct = first,
+        .n_prompt = rep.n_prompt,
+        .n_gen = rep.n_gen,
+        .wall_s = xuan_time_s() - t0, /* generation (none when cached) and scoring */
+        .finish = rep.finish,
+        .status = from_cache ? "cached" : "ok",
+    };
+    pthread_mutex_lock(&r->mu);
+    rc = xuan_eval_store_item_put(o->store, &rec, err);
+    if (!rc) {
+        if (from_cache) r->st->cached++;
+        else r->st->generated++;
+    }
+    pthread_mutex_unlock(&r->mu);
+    free(extracted); /* jansson's allocator */
+    free(correct);
+out:
+    xuan_eval_reply_free(&rep);
+    xuan_buf_free(&prompt);
+    return rc;
+}
+
+/* ---- 3. the loop -------------------------------------------------------------------- */
+
+static void *worker(void *arg) {
+    runner *r = arg;
+    for (;;) {
+        pthread_mutex_lock(&r->mu);
+        size_t i = r->next;
+        while (i < r->st->total && r->done[i]) i++;
+        bool stop = i >= r->st->total || r->fatal || (r->o->interrupt && *r->o->interrupt);
+        r->next = i + 1;
+        pthread_mutex_unlock(&r->mu);
+        if (stop) break;
+        xuan_error err = {0};
+        int rc = do_item(r, i, &err);
+        pthread_mutex_lock(&r->mu);
+        if (rc == 1) r->st->failed++;
+        else if (rc && !r->fatal) r->fatal = rc, r->fatal_err = err;
+        r->finished++;
+        if (r->o->progress) r->o->progress(r->o->progress_ctx, r->st->skipped + r->finished, r->st->total);
+        pthread_mutex_unlock(&r->mu);
+    }
+    return NULL;
+}
+
+static int mark_done(void *ctx, const xuan_eval_record *rec) {
+    runner *r = ctx;
+    if (rec->index < r->st->total && !r->done[rec->index]) {
+        r->done[rec->index] = 1;
+        r->st->skipped++;
+    }
+    return 0;
+}
+
+int xuan_eval_run_task(const xuan_eval_task *t, const xuan_eval_data *d, const xuan_eval_run_opts *o,
+                       xuan_eval_run_stats *st, xuan_error *err) {
+    memset(st, 0, sizeof *st);
+    if (!o->store || !o->backend || !o->backend->generate || !o->backend->identity)
+        return xuan_fail(err, XUAN_ERR_USAGE, "eval run: a store and a backend are required");
+    double t0 = xuan_time_s();
+    st->total = o->limit && o->limit < d->n_items ? o->limit : d->n_items;
+    runner r = {.t = t, .d = d, .o = o, .st = st};
+    if (!(r.done = xuan_calloc(st->total ? st->total : 1, 1))) return xuan_fail(err, XUAN_ERR_NOMEM, "out of memory");
+    int rc = xuan_eval_store_items(o->store, o->run, t->name, mark_done, &r, err);
+    if (rc) {
+        xuan_free(r.done);
+        return rc;
+    }
+    pthread_mutex_init(&r.mu, NULL);
+    int par = o->parallel > 0 ? o->parallel : 1;
+    if (par > o->backend->parallel) par = o->backend->parallel > 0 ? o->backend->parallel : 1;
+    if ((size_t)par > st->total - st->skipped) par = (int)(st->total - st->skipped);
+    if (o->progress) o->progress(o->progress_ctx, st->skipped, st->total);
+    pthread_t th[256];
+    int started = 0;
+    if (par > 256) par = 256;
+    for (int k = 1; k < par; k++) {
+        if (pthread_create(&th[started], NULL, worker, &r) != 0) break;
+        started++;
+    }
+    if (par > 0) worker(&r); /* this thread is a worker too */
+    for (int k = 0; k < started; k++) pthread_join(th[k], NULL);
+    pthread_mutex_destroy(&r.mu);
+    xuan_free(r.done);
+    st->interrupted = o->interrupt && *o->interrupt;
+    st->wall_s = xuan_time_s() - t0;
+    if (r.fatal) {
+        *err = r.fatal_err;
+        return r.fatal;
+    }
+    return 0;
+}
