@@ -6,7 +6,8 @@
 Answers POST /v1/chat/completions (the last user message) and /v1/completions (`prompt`) from RULES,
 one JSON object a line, tried in order; the first whose `match` is a substring of the prompt wins:
   {"match": "Janet's ducks", "reply": "... #### 18"}
-  {"match": "...", "reply": "...", "status": 500, "times": 2}   the first 2 matching requests get HTTP 500
+  {"match": "...", "status": 500, "times": 2}   the first 2 matching requests get HTTP 500, later
+                                                 ones are answered by the next matching rule
   {"match": "...", "status": 429, "times": 1, "retry_after": 0.1}
   {"match": "...", "garbage": true}    a body that is no JSON        {"match": "...", "delay": 3}
   {"match": "...", "no_content": true} a reply without choices[0].message.content
@@ -68,16 +69,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
             prompt = req.get("prompt", "")
         with LOCK:
             COUNT += 1
-            hit, rule = -1, {}
+            hit, rule, fail = -1, {}, False
             for i, r in enumerate(RULES):
-                if r.get("match", "") in prompt:
-                    hit, rule = i, r
-                    break
-            fail = False
-            if hit >= 0 and "status" in rule:
-                if USED[hit] < rule.get("times", 1 << 30):
+                if r.get("match", "") not in prompt:
+                    continue
+                if "status" in r:  # a failing rule: used up, it lets the later rules answer
+                    USED[i] += 1
+                    if USED[i] > r.get("times", 1 << 30):
+                        continue
                     fail = True
-                USED[hit] += 1
+                hit, rule = i, r
+                break
             LOG.write("%s %d%s\n" % (self.path, hit, " fail" if fail else ""))
         if rule.get("delay"):
             time.sleep(rule["delay"])
@@ -104,6 +106,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        pass  # a client killed mid-request (the SIGKILL test) is expected
 
 
 srv = Server(("127.0.0.1", 0), Handler)
