@@ -66,6 +66,40 @@ b=$(q "$T/a.db" "select task, idx, output, correct from items where run=2 order 
 out=$("$X" eval -m "$m" --tasks gsm8k --limit 2 --max-tokens 24 --completions --db "$T/a.db" --json 2>/dev/null); rc=$?
 n=$(same_as_run "$T/a.db" 3 --no-template) && [ $rc = 0 ] && [ "$n" = 2 ] && ok "--completions equals xuan run --no-template" || bad "raw: $rc $n"
 
+# log-likelihood multiple choice: each letter's log-probability equals log softmax of the
+# logits xuan run dumps after the prompt (loglik is always over the raw prompt)
+out=$("$X" eval -m "$m" --tasks mmlu-it,medqa --limit 2 --mode loglik --db "$T/ll.db" --json 2>"$T/err"); rc=$?
+chk=$(python3 - "$X" "$m" "$T/ll.db" "$T" <<'EOF2'
+import json, math, sqlite3, struct, subprocess, sys
+x, m, db, tmp = sys.argv[1:5]
+c = sqlite3.connect(db)
+n = 0
+for task, idx, prompt, ex, out in c.execute("select task, idx, prompt, extracted, output from items order by task, idx"):
+    ex = json.loads(ex)
+    lp = ex["logprobs"]
+    open(tmp + "/p.txt", "w").write(prompt)
+    subprocess.run([x, "run", "-m", m, "--no-template", "-f", tmp + "/p.txt", "--dump-logits", tmp + "/l.f32", "-n", "1",
+                    "--temp", "0"], check=True, capture_output=True)
+    raw = open(tmp + "/l.f32", "rb").read()
+    logits = struct.unpack("%df" % (len(raw) // 4), raw)
+    mx = max(logits); lse = mx + math.log(sum(math.exp(v - mx) for v in logits))
+    tok = lambda t: json.loads(subprocess.run([x, "tokenize", "-m", m, "--json", "--special", "-"], input=t, text=True,
+                                             capture_output=True, check=True).stdout)["ids"]
+    ctx = tok(prompt)
+    for letter, v in lp.items():
+        whole = tok(prompt + " " + letter)
+        assert whole[:len(ctx)] == ctx and len(whole) == len(ctx) + 1, (letter, whole[len(ctx) - 2:])
+        want = logits[whole[-1]] - lse
+        assert abs(want - v) < 1e-6, (task, idx, letter, want, v)
+        n += 1
+    assert out == max(lp, key=lambda k: (lp[k], -ord(k))), (out, lp)
+print(n)
+EOF2
+)
+[ $rc = 0 ] && [ "$chk" = 16 ] && ok "loglik: 16 letter log-probabilities equal log softmax of xuan run's logits" || bad "loglik: rc=$rc $chk $(cat "$T/err")"
+r=$(q "$T/ll.db" "select count(*), sum(correct = '{\"loglik\":true}') = sum(first_correct) from items")
+[ "$r" = "4|1" ] && ok "loglik items stored with their verdict" || bad "loglik rows: $r"
+
 out=$("$X" eval --resume 1 --db "$T/a.db" --json 2>/dev/null); rc=$?
 s=$(python3 -c "import json,sys; d=json.loads(sys.argv[1]); print(d['skipped'], d['generated'], d['cached'])" "$out")
 [ $rc = 0 ] && [ "$s" = "6 0 0" ] && ok "resume of a finished run: nothing to do" || bad "resume: $rc $s"

@@ -162,7 +162,27 @@ dt=$(( $(date +%s) - t0 ))
 "$X" eval --endpoint "http://127.0.0.1:1" --tasks gsm8k --limit 1 --db "$T/c.db" --retries 1 >/dev/null 2>"$T/err"; rc=$?
 [ $rc = 1 ] && grep -q "gsm8k item 0: after 2 attempts: endpoint .*onnect" "$T/err" && ok "connection refused: retried, named" || bad "refused: $(cat "$T/err")"
 
-# 8. bad stores and bad resumes
+# 8. log-likelihood multiple choice through /v1/completions echo + logprobs: the server prefers the
+# gold letter for i % 3 != 0, 4 requests an item; item 9's reply has no logprobs
+python3 - "$SH/datasets" >"$T/ll" <<'EOF'
+import json, sys
+for i, l in enumerate(open(sys.argv[1] + "/medqa_us/phrases_no_exclude_test.jsonl", encoding="utf-8")):
+    if i == 10: break
+    r = json.loads(l); g = r["answer_idx"]
+    if i == 9: print(json.dumps({"match": r["question"], "bad_logprobs": True})); continue
+    print(json.dumps({"match": r["question"], "choice": g if i % 3 else "ABCD"[("ABCD".index(g) + 1) % 4]}))
+EOF
+serve ll "$T/ll"; PL=$PORT
+out=$("$X" eval --endpoint "http://127.0.0.1:$PL" --tasks medqa --limit 10 --mode loglik --db "$T/ll.db" --json 2>"$T/err"); rc=$?
+s=$(jget 'd["tasks"][0]["metrics"]["loglik"]["correct"], d["tasks"][0]["n"], d["requests"]' <<<"$out")
+if [ $rc = 1 ] && [ "$s" = "(6, 9, 37)" ] && grep -q "medqa item 9: endpoint: the reply has no choices\[0\].logprobs" "$T/err"; then
+  ok "loglik via echo + logprobs: 6/9 right, 4 requests an item, a reply without logprobs named"
+else bad "loglik endpoint: rc=$rc $s $(cat "$T/err")"; fi
+lp=$(q "$T/ll.db" "select extracted from items where idx = 1")
+python3 -c "import json,sys; e=json.loads(sys.argv[1]); v=sorted(e['logprobs'].values()); assert v[-1] - v[0] == 2.5, e" "$lp" \
+  && ok "loglik sums the continuation's tokens only" || bad "loglik sums: $lp"
+
+# 9. bad stores and bad resumes
 python3 -c "import sqlite3; c=sqlite3.connect('$T/new.db'); c.execute('pragma user_version=7'); c.execute('create table x(a)'); c.commit()"
 "$X" eval $E --tasks gsm8k --limit 1 --db "$T/new.db" >/dev/null 2>"$T/err"; rc=$?
 [ $rc = 1 ] && grep -q "results schema 7 is newer than this xuan's (1)" "$T/err" && ok "a newer schema is refused by name" || bad "newer: $(cat "$T/err")"
@@ -181,7 +201,7 @@ echo "# changed" >>"$T/tasks/gsm8k.yaml"
 [ $rc = 1 ] && grep -q "task file .*gsm8k.yaml changed since the run began" "$T/err" && ok "resume refuses a changed task file" || bad "changed task: $(cat "$T/err")"
 "$X" eval --resume 1 --db "$T/a.db" --tasks gsm8k >/dev/null 2>"$T/err"; [ $? = 2 ] && ok "resume with --tasks is a usage error" || bad "resume+tasks"
 
-# 9. usage errors
+# 10. usage errors
 "$X" eval --tasks gsm8k >/dev/null 2>&1; [ $? = 2 ] && ok "no model or endpoint: exit 2" || bad "no backend"
 "$X" eval $E >/dev/null 2>&1; [ $? = 2 ] && ok "no tasks: exit 2" || bad "no tasks"
 "$X" eval $E --suite all >/dev/null 2>&1; [ $? = 2 ] && ok "unknown suite: exit 2" || bad "suite"

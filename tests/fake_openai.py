@@ -11,12 +11,18 @@ one JSON object a line, tried in order; the first whose `match` is a substring o
   {"match": "...", "status": 429, "times": 1, "retry_after": 0.1}
   {"match": "...", "garbage": true}    a body that is no JSON        {"match": "...", "delay": 3}
   {"match": "...", "no_content": true} a reply without choices[0].message.content
+  {"match": "...", "choice": "B"}      /v1/completions with echo + logprobs (log-likelihood requests):
+                                       the prompt is split into tokens (each word with the blanks before
+                                       it), every token gets logprob -1 (the first null), the last one
+                                       -0.5 when it is " B" and -3 otherwise; text_offset in characters
+  {"match": "...", "bad_logprobs": true}  echo without the logprobs object
 No rule matches: the reply is "I do not know.".  GET /count gives the number of POSTs so far; every
 POST is also logged to PORTFILE.log (one line: path and the rule's index or -1).  Writes the port to
 PORTFILE once it listens.
 """
 import http.server
 import json
+import re
 import socketserver
 import sys
 import threading
@@ -91,6 +97,23 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send(200, b"<html>this is not JSON</html>")
             return
         text = rule.get("reply", "I do not know.")
+        if not chat and req.get("echo"):
+            if rule.get("bad_logprobs"):
+                self.send(200, {"choices": [{"index": 0, "text": prompt}]})
+                return
+            toks = re.findall(r"\s*\S+", prompt)
+            offs, at = [], 0
+            for t in toks:
+                offs.append(at)
+                at += len(t)
+            lps = [None] + [-1.0] * (len(toks) - 1)
+            lps[-1] = -0.5 if toks[-1].strip() == rule.get("choice") else -3.0
+            choice = {"index": 0, "text": prompt, "finish_reason": "length",
+                      "logprobs": {"tokens": toks, "token_logprobs": lps, "text_offset": offs,
+                                   "top_logprobs": None}}
+            self.send(200, {"id": "fake-%d" % COUNT, "object": "text_completion", "choices": [choice],
+                            "usage": {"prompt_tokens": len(toks), "completion_tokens": 0}})
+            return
         if chat:
             choice = {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
             if rule.get("no_content"):

@@ -250,11 +250,35 @@ static void test_endpoint_open(void) {
     b.close(b.self);
 }
 
+static void test_task_mode(void) {
+    static const char head[] = "name: m\nversion: 1\ndataset: {format: jsonl, files: x.jsonl}\nprompt: 'q'\n"
+                               "target: answer\nmax_tokens: 4\nextractors: [mmlu-pro]\n";
+    char y[1024];
+    xuan_error err = {0};
+    xuan_eval_task *t = NULL;
+    snprintf(y, sizeof y, "%sanswer: letter\noptions: [A, B, C]\nmode: loglik\n", head);
+    REQUIRE(xuan_eval_task_parse("m.yaml", y, strlen(y), &t, &err) == 0);
+    CHECK_EQ_INT(t->mode, XUAN_EVAL_LOGLIK);
+    xuan_eval_task_free(t);
+    snprintf(y, sizeof y, "%sanswer: letter\noptions: [A, B]\n", head);
+    REQUIRE(xuan_eval_task_parse("m.yaml", y, strlen(y), &t, &err) == 0);
+    CHECK_EQ_INT(t->mode, XUAN_EVAL_GENERATE);
+    xuan_eval_task_free(t);
+    snprintf(y, sizeof y, "%sanswer: letter\noptions: [A, B]\nmode: ppl\n", head);
+    CHECK_EQ_INT(xuan_eval_task_parse("m.yaml", y, strlen(y), &t, &err), XUAN_ERR_FORMAT);
+    CHECK(strstr(err.msg, "m.yaml:10: key 'mode': expected generate or loglik") != NULL);
+    snprintf(y, sizeof y, "name: m\nversion: 1\ndataset: {format: jsonl, files: x.jsonl}\nprompt: 'q'\n"
+                          "target: answer\nmax_tokens: 4\nextractors: [last-number]\nanswer: number\nmode: loglik\n");
+    CHECK_EQ_INT(xuan_eval_task_parse("m.yaml", y, strlen(y), &t, &err), XUAN_ERR_FORMAT);
+    CHECK(strstr(err.msg, "loglik needs answer: letter and options") != NULL);
+}
+
 int main(void) {
     RUN(test_store_basics);
     RUN(test_store_refusals);
     RUN(test_runner);
     RUN(test_request_key);
     RUN(test_endpoint_open);
+    RUN(test_task_mode);
     return test_done();
 }

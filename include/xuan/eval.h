@@ -194,6 +194,15 @@ typedef enum xuan_metric {
     XUAN_METRIC_PASS_AT_K,    /* xuan_pass_at_k over the samples of each item */
 } xuan_metric;
 
+/* How a task asks its questions. */
+typedef enum xuan_eval_mode {
+    XUAN_EVAL_GENERATE = 0, /* generate, then extract (every answer type) */
+    XUAN_EVAL_LOGLIK,       /* multiple choice: the option whose letter continuation " A", " B", ...
+                               the model finds most likely after the raw prompt (no chat template),
+                               as lm-evaluation-harness's mmlu scores (acc); only for answer: letter
+                               with options */
+} xuan_eval_mode;
+
 typedef struct xuan_chat_template xuan_chat_template; /* xuan/chat.h */
 
 /* A loaded task file.  Every string is owned by the task. */
@@ -237,6 +246,7 @@ typedef struct xuan_eval_task {
     uint32_t k;           /* pass@k's k (1 when absent) */
     xuan_answer_type answer;
     double tolerance;     /* relative, for XUAN_ANSWER_NUMBER */
+    xuan_eval_mode mode;  /* `mode`: generate (default) or loglik */
 } xuan_eval_task;
 
 /* Loads and checks a task file (at most 1 MiB).  Refused, with one line
@@ -542,6 +552,10 @@ typedef struct xuan_eval_request {
     size_t n_stop;
     double temperature;       /* 0: greedy */
     uint64_t seed;
+    /* Log-likelihood requests (backend->loglik): the continuations to score
+     * after the prompt; max_tokens, stop, temperature and seed are unused. */
+    const char *const *choices;
+    size_t n_choices;
 } xuan_eval_request;
 
 typedef struct xuan_eval_reply {
@@ -549,6 +563,7 @@ typedef struct xuan_eval_reply {
     uint32_t n_prompt, n_gen; /* tokens, as the backend counts them (0: unknown) */
     char finish[16];          /* "stop", "length", "eog", ... */
     double wall_s;
+    double *logprobs;         /* loglik: n_choices summed log-probabilities (heap, xuan_free) */
 } xuan_eval_reply;
 
 void xuan_eval_reply_free(xuan_eval_reply *r);
@@ -566,6 +581,10 @@ typedef struct xuan_eval_backend {
      * *interrupt rose; other errors are one line. */
     int (*generate)(void *self, const xuan_eval_request *rq, volatile int *interrupt, xuan_eval_reply *out,
                     xuan_error *err);
+    /* The log-probability of each of rq->choices following rq->prompt
+     * (out->logprobs), or NULL when the backend cannot tell. */
+    int (*loglik)(void *self, const xuan_eval_request *rq, volatile int *interrupt, xuan_eval_reply *out,
+                  xuan_error *err);
     void (*close)(void *self);
 } xuan_eval_backend;
 
@@ -574,7 +593,11 @@ typedef struct xuan_eval_backend {
 int xuan_eval_request_key(const xuan_eval_backend *b, const xuan_eval_request *rq, char key[65], xuan_error *err);
 
 /* An OpenAI-compatible server (src/eval/endpoint.c): /v1/chat/completions,
- * or /v1/completions for raw requests, through libcurl.  Transient failures
+ * or /v1/completions for raw requests, through libcurl.  Log-likelihoods
+ * come from /v1/completions with echo, logprobs 1 and max_tokens 0: the
+ * prompt + continuation is sent, and the logprobs of the tokens that end
+ * past the prompt (by `text_offset`, counted in characters as OpenAI does)
+ * are summed.  Transient failures
  * (connection refused or reset, a timeout, HTTP 429 and 5xx) are retried
  * `retries` times with exponential backoff from retry_base_s (doubling,
  * at most 8 s; a Retry-After of at most 30 s is honoured). */
@@ -604,6 +627,8 @@ typedef struct xuan_eval_run_opts {
     size_t limit;             /* the first `limit` items; 0 = all */
     uint32_t max_tokens;      /* 0 = the task's max_tokens */
     bool raw;                 /* see xuan_eval_request */
+    bool force_loglik;        /* log-likelihood for every letter task with options, whatever its `mode` */
+    bool force_generate;      /* generation for every task, whatever its `mode` */
     double temperature;       /* 0: greedy */
     uint64_t seed;
     int parallel;             /* items at once (capped by backend->parallel); default 1 */

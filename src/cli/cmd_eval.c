@@ -509,6 +509,8 @@ static void run_usage(FILE *f) {
             "  --max-tokens N      the generation budget (default the task's max_tokens)\n"
             "  --reasoning         use the task's max_tokens_reasoning (thinking models)\n"
             "  --completions       send the raw prompt (/v1/completions; in process: no chat template)\n"
+            "  --mode M            task (each task's own `mode`, default), loglik (multiple choice by the\n"
+            "                      log-likelihood of \" A\", \" B\", ...) or generate\n"
             "  -j N                requests at once (endpoint; default 1)\n"
             "  --timeout S         per request (default 600 s)   --retries N (default 4)\n"
             "  --db FILE           the results store (default <cache>/results.db)\n"
@@ -540,6 +542,7 @@ typedef struct run_cfg {
     int64_t limit, shots, max_tokens, jobs, retries, resume;
     double timeout_s;
     bool raw, reasoning, no_cache, json;
+    char mode[16]; /* task (each task's own), loglik, generate */
     double temperature;
     uint64_t seed;
 } run_cfg;
@@ -577,6 +580,7 @@ static char *run_config(const run_cfg *c, const xuan_eval_backend *b, const char
                           (json_int_t)c->shots, "seed", (json_int_t)(c->seed & INT64_MAX), "temperature",
                           c->temperature, "raw", c->raw, "reasoning", c->reasoning);
     if (o && c->max_tokens >= 0) json_object_set_new(o, "max_tokens", json_integer(c->max_tokens));
+    if (o) json_object_set_new(o, "mode", json_string(c->mode));
     if (o && backend_info) json_object_set_new(o, "model", json_loads(backend_info, 0, NULL));
     char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
@@ -641,6 +645,8 @@ static int resume_cfg(const char *cfg_json, int64_t run, run_cfg *c, engine_opts
     c->reasoning = json_is_true(json_object_get(j, "reasoning"));
     json_t *mt = json_object_get(j, "max_tokens");
     c->max_tokens = json_is_integer(mt) ? json_integer_value(mt) : -1;
+    const char *mode = json_string_value(json_object_get(j, "mode"));
+    snprintf(c->mode, sizeof c->mode, "%s", mode ? mode : "task");
     json_decref(j);
     return rc;
 }
@@ -722,7 +728,7 @@ static void print_results(const run_cfg *c, int64_t run, const char *db, run_tas
 static int cmd_run_tasks(int argc, char **argv) {
     enum {
         O_ENDPOINT = EO_LAST + 1, O_APIKEY, O_TASKS, O_SUITE, O_LIMIT, O_SHOTS, O_DATA2, O_DB, O_MAXTOK, O_RESUME,
-        O_JSON2, O_RAW, O_REASON, O_NOCACHE, O_TIMEOUT2, O_RETRIES, O_SANDBOX2
+        O_JSON2, O_RAW, O_REASON, O_NOCACHE, O_TIMEOUT2, O_RETRIES, O_SANDBOX2, O_MODE
     };
     static const struct option opts[] = {ENGINE_LONG_OPTS,
                                          {"endpoint", 1, 0, O_ENDPOINT},
@@ -742,13 +748,14 @@ static int cmd_run_tasks(int argc, char **argv) {
                                          {"timeout", 1, 0, O_TIMEOUT2},
                                          {"retries", 1, 0, O_RETRIES},
                                          {"sandbox", 1, 0, O_SANDBOX2},
+                                         {"mode", 1, 0, O_MODE},
                                          {"help", 0, 0, 'h'},
                                          {0, 0, 0, 0}};
     engine_opts eo;
     engine_opts_init(&eo);
     eo.sp.temperature = 0; /* greedy unless --temp */
     eo.sp.seed = 0;
-    run_cfg c = {.limit = 0, .shots = -1, .max_tokens = -1, .jobs = 1, .retries = 4, .timeout_s = 600};
+    run_cfg c = {.limit = 0, .shots = -1, .max_tokens = -1, .jobs = 1, .retries = 4, .timeout_s = 600, .mode = "task"};
     const char *data = NULL;
     xuan_sandbox_mode sandbox = XUAN_SANDBOX_FULL;
     char *lists[MAX_TASKS];
@@ -801,6 +808,11 @@ static int cmd_run_tasks(int argc, char **argv) {
             if (!strcmp(optarg, "full")) sandbox = XUAN_SANDBOX_FULL;
             else if (!strcmp(optarg, "none")) sandbox = XUAN_SANDBOX_NONE;
             else return cli_usage_error("eval", "--sandbox: expected full or none, not '%s'", optarg);
+            break;
+        case O_MODE:
+            if (strcmp(optarg, "task") && strcmp(optarg, "loglik") && strcmp(optarg, "generate"))
+                return cli_usage_error("eval", "--mode: expected task, loglik or generate, not '%s'", optarg);
+            snprintf(c.mode, sizeof c.mode, "%s", optarg);
             break;
         case 'h': run_usage(stdout); return XUAN_EXIT_OK;
         default: run_usage(stderr); return XUAN_EXIT_USAGE;
@@ -938,6 +950,8 @@ static int cmd_run_tasks(int argc, char **argv) {
                           : c.reasoning   ? rt[i].t->max_tokens_reasoning
                                           : 0,
             .raw = c.raw,
+            .force_loglik = !strcmp(c.mode, "loglik"),
+            .force_generate = !strcmp(c.mode, "generate"),
             .temperature = c.temperature,
             .seed = c.seed,
             .parallel = (int)c.jobs,

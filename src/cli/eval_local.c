@@ -4,15 +4,17 @@
  * A request is rendered exactly as `xuan run -p PROMPT` renders it (the
  * model's chat template with one user message, or the raw text), then
  * xuan_generate runs with the request's sampling and a stop filter of the
- * task's stop strings plus the template's end of turn.  The KV cache keeps
- * what it holds between items, so few-shot prompts that share their shots
- * only compute the new question (xuan_generate reuses the longest common
- * prefix).  One sequence at a time for now; batching items is the next step.
+ * task's stop strings plus the template's end of turn.  Each item starts
+ * from an empty cache, so its numbers are those `xuan run` gives for the
+ * same prompt whatever item ran before (a kept prefix would change the
+ * batch split, and with it the last bits).  One sequence at a time for now;
+ * batching items through xuan_ctx_decode is the next step.
  */
 #include "eval_local.h"
 
 #include <jansson.h>
 #include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -77,6 +79,10 @@ static int local_generate(void *self, const xuan_eval_request *rq, volatile int 
         gp.interrupt = interrupt;
         xuan_gen_stats st;
         double t0 = xuan_time_s();
+        /* from an empty cache: a prefix kept from the item before would change
+         * the batch split of this prompt, hence (in the last bits) its
+         * numbers, and a resumed run must give what an uninterrupted one does */
+        xuan_ctx_truncate(l->e.ctx, 0);
         rc = xuan_generate(l->e.ctx, l->e.tok, smp, stop, ids.ids, ids.n, &gp, &st, err);
         out->wall_s = xuan_time_s() - t0;
         if (!rc && st.end == XUAN_GEN_END_INTERRUPT) rc = xuan_fail(err, XUAN_ERR_INTERRUPTED, "interrupted");
@@ -94,6 +100,131 @@ static int local_generate(void *self, const xuan_eval_request *rq, volatile int 
     xuan_stop_free(stop);
     xuan_sampler_free(smp);
     xuan_tok_ids_free(&ids);
+    return rc;
+}
+
+/* log sum exp(logits) in double: logit - this is log softmax, which
+ * lm-evaluation-harness sums over the continuation tokens. */
+static double log_sum_exp(const float *logits, int32_t n_vocab) {
+    double mx = logits[0];
+    for (int32_t i = 1; i < n_vocab; i++)
+        if (logits[i] > mx) mx = logits[i];
+    double sum = 0;
+    for (int32_t i = 0; i < n_vocab; i++) sum += exp((double)logits[i] - mx);
+    return mx + log(sum);
+}
+
+/* Makes the cache hold exactly ids[0..n) of sequence 0, keeping the prefix
+ * it already shares with them. */
+static int cache_to(xuan_ctx *c, const int32_t *ids, size_t n, xuan_error *err) {
+    const int32_t *have = xuan_ctx_tokens(c);
+    size_t q = 0, n_have = xuan_ctx_n_past(c);
+    while (q < n_have && q < n && have[q] == ids[q]) q++;
+    xuan_ctx_truncate(c, (uint32_t)q);
+    return q < n ? xuan_ctx_eval(c, ids + q, n - q, err) : 0;
+}
+
+/* The log-likelihood of each choice after the prompt, as lm-evaluation-
+ * harness computes it: the context and context + choice are tokenized
+ * whole, the choice's tokens are those after their common prefix, and the
+ * log-probabilities of those tokens are summed.  The context is evaluated
+ * once, from an empty cache, in one call (so its last row is what `xuan
+ * run` computes for the same prompt, whatever ran before); each choice then
+ * evaluates only its own tokens after it.  A choice whose tokens merge with
+ * the context's last ones (the common prefix ends inside the context) is
+ * scored from the row before the prefix's end. */
+static int local_loglik(void *self, const xuan_eval_request *rq, volatile int *interrupt, xuan_eval_reply *out,
+                        xuan_error *err) {
+    local *l = self;
+    memset(out, 0, sizeof *out);
+    engine_opts o = l->o;
+    o.verbose = 0;
+    engine e = l->e;
+    if (rq->raw) e.jinja = NULL, e.fmt = XUAN_CHAT_UNKNOWN;
+    xuan_chat_msg msg = {"user", rq->prompt};
+    xuan_buf ctx_text = {0}, whole = {0};
+    xuan_tok_ids cids = {0}, wids = {0};
+    int8_t *want = NULL;
+    float *row0 = NULL; /* the logits after the whole context */
+    double lse0 = 0, t0 = xuan_time_s();
+    const uint32_t n_ctx = xuan_ctx_n_ctx(l->e.ctx);
+    int rc = engine_render(&e, &o, &msg, 1, &ctx_text, err);
+    if (!rc) rc = engine_tokenize(&e, ctx_text.len ? ctx_text.data : "", ctx_text.len, &cids, err);
+    if (!rc && (cids.n == 0 || cids.n + 1 >= n_ctx))
+        rc = cids.n ? xuan_fail(err, XUAN_ERR_FULL, "the prompt has %zu tokens but the context holds %u; use a larger -c",
+                                cids.n, n_ctx)
+                    : xuan_fail(err, XUAN_ERR_USAGE, "the prompt has no token to start from");
+    if (!rc && (!(out->logprobs = xuan_calloc(rq->n_choices ? rq->n_choices : 1, sizeof(double))) ||
+                !(row0 = xuan_alloc_array((size_t)l->n_vocab, sizeof *row0))))
+        rc = xuan_fail(err, XUAN_ERR_NOMEM, "out of memory");
+    xuan_ctx_set_stop(l->e.ctx, interrupt);
+    if (!rc) {
+        xuan_ctx_truncate(l->e.ctx, 0);
+        rc = xuan_ctx_eval(l->e.ctx, cids.ids, cids.n, err);
+    }
+    if (!rc) {
+        memcpy(row0, xuan_ctx_logits(l->e.ctx), (size_t)l->n_vocab * sizeof *row0);
+        lse0 = log_sum_exp(row0, l->n_vocab);
+    }
+    for (size_t j = 0; !rc && j < rq->n_choices; j++) {
+        xuan_buf_reset(&whole);
+        wids.n = 0;
+        if (xuan_buf_append(&whole, ctx_text.data ? ctx_text.data : "", ctx_text.len) ||
+            xuan_buf_puts(&whole, rq->choices[j])) {
+            rc = xuan_fail(err, XUAN_ERR_NOMEM, "out of memory");
+            break;
+        }
+        if ((rc = engine_tokenize(&e, whole.data, whole.len, &wids, err)) != 0) break;
+        size_t p = 0;
+        while (p < cids.n && p < wids.n && cids.ids[p] == wids.ids[p]) p++;
+        if (p == 0 || p == wids.n) {
+            rc = xuan_fail(err, XUAN_ERR_USAGE, "choice '%s': %s", rq->choices[j],
+                           p ? "adds no token to the prompt" : "shares no token with the prompt");
+            break;
+        }
+        if (wids.n >= n_ctx) {
+            rc = xuan_fail(err, XUAN_ERR_FULL, "the prompt has %zu tokens but the context holds %u; use a larger -c",
+                           wids.n, n_ctx);
+            break;
+        }
+        /* the context's own row scores the choice's first token; the rest
+         * is decoded after the context, or after the prefix when it merged */
+        const bool whole_ctx = p == cids.n;
+        const size_t first_tok = whole_ctx ? p : p - 1, from = whole_ctx ? p + 1 : p, nb = wids.n - 1 - first_tok;
+        double sum = whole_ctx ? (double)row0[wids.ids[p]] - lse0 : 0;
+        if ((rc = whole_ctx ? cache_to(l->e.ctx, cids.ids, cids.n, err) : cache_to(l->e.ctx, wids.ids, p - 1, err)))
+            break;
+        if (nb) {
+            xuan_free(want);
+            if (!(want = xuan_calloc(nb, 1))) {
+                rc = xuan_fail(err, XUAN_ERR_NOMEM, "out of memory");
+                break;
+            }
+            memset(want, 1, nb);
+            xuan_batch b = {.n_tokens = (int32_t)nb, .token = wids.ids + first_tok, .logits = want};
+            if ((rc = xuan_ctx_decode(l->e.ctx, &b, err)) != 0) break;
+        }
+        /* row r holds the logits after wids[first_tok + r] */
+        for (size_t i = from; i < wids.n; i++) {
+            const float *lg = xuan_ctx_logits_ith(l->e.ctx, (int32_t)(i - 1 - first_tok));
+            XUAN_ASSERT(lg != NULL);
+            sum += (double)lg[wids.ids[i]] - log_sum_exp(lg, l->n_vocab);
+        }
+        out->logprobs[j] = sum;
+        out->n_prompt = (uint32_t)cids.n;
+        out->n_gen += (uint32_t)(wids.n - p);
+    }
+    xuan_ctx_set_stop(l->e.ctx, NULL);
+    if (rc == XUAN_ERR_INTERRUPTED) xuan_fail(err, XUAN_ERR_INTERRUPTED, "interrupted");
+    out->wall_s = xuan_time_s() - t0;
+    snprintf(out->finish, sizeof out->finish, "loglik");
+    xuan_free(row0);
+    xuan_free(want);
+    xuan_tok_ids_free(&cids);
+    xuan_tok_ids_free(&wids);
+    xuan_buf_free(&ctx_text);
+    xuan_buf_free(&whole);
+    if (rc) xuan_eval_reply_free(out);
     return rc;
 }
 
@@ -175,6 +306,7 @@ int eval_local_open(const engine_opts *o, xuan_eval_backend *b, char **info) {
     b->identity = l->identity;
     b->parallel = 1;
     b->generate = local_generate;
+    b->loglik = local_loglik;
     b->close = local_close;
     return 0;
 }

@@ -128,28 +128,26 @@ static bool transient_curl(CURLcode c) {
            c == CURLE_SEND_ERROR || c == CURLE_GOT_NOTHING || c == CURLE_PARTIAL_FILE;
 }
 
-static int ep_generate(void *self, const xuan_eval_request *rq, volatile int *interrupt, xuan_eval_reply *out,
-                       xuan_error *err) {
-    endpoint *e = self;
-    memset(out, 0, sizeof *out);
-    json_t *rj = request_json(e, rq);
-    char *payload = rj ? json_dumps(rj, JSON_COMPACT) : NULL;
-    json_decref(rj);
-    if (!payload) return xuan_fail(err, XUAN_ERR_NOMEM, "out of memory (or a prompt that is not UTF-8)");
+/* POSTs payload to base/path with the retries; *body gets a 200 reply's
+ * body (the caller frees it). */
+static int post(endpoint *e, const char *path, const char *payload, volatile int *interrupt, xuan_buf *out,
+                xuan_error *err) {
     char url[4096];
-    snprintf(url, sizeof url, "%s/%s", e->base, rq->raw ? "completions" : "chat/completions");
+    snprintf(url, sizeof url, "%s/%s", e->base, path);
     struct curl_slist *hl = curl_slist_append(NULL, "Content-Type: application/json");
-    if (hl && e->auth) hl = curl_slist_append(hl, e->auth);
+    if (hl && e->auth) {
+        struct curl_slist *h2 = curl_slist_append(hl, e->auth);
+        if (!h2) curl_slist_free_all(hl);
+        hl = h2;
+    }
     int rc = 0;
-    double t0 = xuan_time_s();
     for (int attempt = 0;; attempt++) {
         if (interrupt && *interrupt) {
             rc = xuan_fail(err, XUAN_ERR_INTERRUPTED, "interrupted");
             break;
         }
-        CURL *h = curl_easy_init();
-        if (!h || !hl) {
-            if (h) curl_easy_cleanup(h);
+        CURL *h = hl ? curl_easy_init() : NULL;
+        if (!h) {
             rc = xuan_fail(err, XUAN_ERR_NOMEM, "endpoint: cannot set up a request (out of memory)");
             break;
         }
@@ -174,24 +172,23 @@ static int ep_generate(void *self, const xuan_eval_request *rq, volatile int *in
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
         curl_easy_cleanup(h);
         bool retry = false;
+        const char *text = b.b.len ? b.b.data : "(no body)";
         if (b.too_big) {
             rc = xuan_fail(err, XUAN_ERR_FORMAT, "endpoint %s: the reply is larger than %zu MiB", url, MAX_BODY >> 20);
         } else if (cc != CURLE_OK) {
             retry = transient_curl(cc);
             rc = xuan_fail(err, XUAN_ERR_IO, "endpoint %s: %s", url, cerr[0] ? cerr : curl_easy_strerror(cc));
-        } else if (status == 429 || status >= 500) {
-            retry = true;
-            rc = xuan_fail(err, XUAN_ERR_IO, "endpoint %s: HTTP %ld: %.100s", url, status,
-                           b.b.len ? b.b.data : "(no body)");
         } else if (status != 200) {
-            rc = xuan_fail(err, XUAN_ERR_IO, "endpoint %s: HTTP %ld: %.100s", url, status,
-                           b.b.len ? b.b.data : "(no body)");
+            retry = status == 429 || status >= 500;
+            rc = xuan_fail(err, XUAN_ERR_IO, "endpoint %s: HTTP %ld: %.100s", url, status, text);
         } else {
-            rc = parse_reply(b.b.len ? b.b.data : "", b.b.len, rq->raw, out, err);
+            rc = 0;
+            *out = b.b;
+            break;
         }
         xuan_buf_free(&b.b);
-        if (!rc || !retry || attempt >= e->retries) {
-            if (rc && retry && attempt > 0) xuan_error_prefix(err, "after %d attempts", attempt + 1);
+        if (!retry || attempt >= e->retries) {
+            if (attempt > 0) xuan_error_prefix(err, "after %d attempts", attempt + 1);
             break;
         }
         double wait = e->retry_base_s * (double)(1u << (attempt < 5 ? attempt : 5));
@@ -201,8 +198,100 @@ static int ep_generate(void *self, const xuan_eval_request *rq, volatile int *in
         sleep_s(wait);
     }
     curl_slist_free_all(hl);
+    return rc;
+}
+
+static int ep_generate(void *self, const xuan_eval_request *rq, volatile int *interrupt, xuan_eval_reply *out,
+                       xuan_error *err) {
+    endpoint *e = self;
+    memset(out, 0, sizeof *out);
+    json_t *rj = request_json(e, rq);
+    char *payload = rj ? json_dumps(rj, JSON_COMPACT) : NULL;
+    json_decref(rj);
+    if (!payload) return xuan_fail(err, XUAN_ERR_NOMEM, "out of memory (or a prompt that is not UTF-8)");
+    double t0 = xuan_time_s();
+    xuan_buf b = {0};
+    int rc = post(e, rq->raw ? "completions" : "chat/completions", payload, interrupt, &b, err);
+    if (!rc) rc = parse_reply(b.len ? b.data : "", b.len, rq->raw, out, err);
+    xuan_buf_free(&b);
     free(payload); /* jansson's allocator */
     out->wall_s = xuan_time_s() - t0;
+    if (rc) xuan_eval_reply_free(out);
+    return rc;
+}
+
+/* Characters (code points) of UTF-8 text: OpenAI's text_offset unit. */
+static size_t n_chars(const char *s) {
+    size_t n = 0;
+    for (; *s; s++) n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
+/* The summed logprob of the tokens that end past ctx_chars characters. */
+static int parse_logprobs(const char *data, size_t n, size_t ctx_chars, double *sum, xuan_error *err) {
+    json_error_t je;
+    json_t *j = json_loadb(data, n, 0, &je);
+    if (!j) return xuan_fail(err, XUAN_ERR_FORMAT, "endpoint: the reply is no JSON (%s at byte %d): '%.60s'", je.text,
+                             je.position, data);
+    json_t *lp = json_object_get(json_array_get(json_object_get(j, "choices"), 0), "logprobs");
+    json_t *toks = json_object_get(lp, "tokens"), *tlp = json_object_get(lp, "token_logprobs"),
+           *off = json_object_get(lp, "text_offset");
+    int rc = 0;
+    size_t nt = json_array_size(toks), counted = 0;
+    if (!json_is_array(toks) || json_array_size(tlp) != nt || json_array_size(off) != nt)
+        rc = xuan_fail(err, XUAN_ERR_FORMAT,
+                       "endpoint: the reply has no choices[0].logprobs with tokens, token_logprobs and text_offset "
+                       "of one length (does the server support echo with logprobs?)");
+    *sum = 0;
+    for (size_t i = 0; !rc && i < nt; i++) {
+        const char *tok = json_string_value(json_array_get(toks, i));
+        json_t *o = json_array_get(off, i), *v = json_array_get(tlp, i);
+        if (!tok || !json_is_integer(o) || json_integer_value(o) < 0) {
+            rc = xuan_fail(err, XUAN_ERR_FORMAT, "endpoint: logprobs token %zu: no text or text_offset", i);
+            break;
+        }
+        if ((size_t)json_integer_value(o) + n_chars(tok) <= ctx_chars) continue;
+        if (!json_is_number(v)) {
+            rc = xuan_fail(err, XUAN_ERR_FORMAT, "endpoint: logprobs token %zu ('%.20s') of the continuation has no logprob",
+                           i, tok);
+            break;
+        }
+        *sum += json_number_value(v);
+        counted++;
+    }
+    if (!rc && !counted) rc = xuan_fail(err, XUAN_ERR_FORMAT, "endpoint: no logprobs token covers the continuation");
+    json_decref(j);
+    return rc;
+}
+
+static int ep_loglik(void *self, const xuan_eval_request *rq, volatile int *interrupt, xuan_eval_reply *out,
+                     xuan_error *err) {
+    endpoint *e = self;
+    memset(out, 0, sizeof *out);
+    double t0 = xuan_time_s();
+    if (!(out->logprobs = xuan_calloc(rq->n_choices ? rq->n_choices : 1, sizeof(double))))
+        return xuan_fail(err, XUAN_ERR_NOMEM, "out of memory");
+    size_t ctx_chars = n_chars(rq->prompt);
+    int rc = 0;
+    for (size_t i = 0; !rc && i < rq->n_choices; i++) {
+        xuan_buf text = {0}, b = {0};
+        json_t *o = NULL;
+        char *payload = NULL;
+        if (!xuan_buf_puts(&text, rq->prompt) && !xuan_buf_puts(&text, rq->choices[i]))
+            o = json_pack("{s:s, s:i, s:b, s:i, s:f}", "prompt", text.data, "max_tokens", 0, "echo", 1, "logprobs", 1,
+                          "temperature", 0.0);
+        if (o && e->model) json_object_set_new(o, "model", json_string(e->model));
+        payload = o ? json_dumps(o, JSON_COMPACT) : NULL;
+        json_decref(o);
+        rc = payload ? post(e, "completions", payload, interrupt, &b, err)
+                     : xuan_fail(err, XUAN_ERR_NOMEM, "out of memory (or a prompt that is not UTF-8)");
+        if (!rc) rc = parse_logprobs(b.len ? b.data : "", b.len, ctx_chars, &out->logprobs[i], err);
+        free(payload);
+        xuan_buf_free(&b);
+        xuan_buf_free(&text);
+    }
+    out->wall_s = xuan_time_s() - t0;
+    snprintf(out->finish, sizeof out->finish, "loglik");
     if (rc) xuan_eval_reply_free(out);
     return rc;
 }
@@ -255,6 +344,7 @@ int xuan_eval_endpoint_open(const xuan_eval_endpoint_opts *o, xuan_eval_backend 
     b->identity = e->identity;
     b->parallel = o->parallel > 0 ? o->parallel : 1;
     b->generate = ep_generate;
+    b->loglik = ep_loglik;
     b->close = ep_close;
     return 0;
 }

@@ -21,15 +21,26 @@
 void xuan_eval_reply_free(xuan_eval_reply *r) {
     if (!r) return;
     xuan_free(r->text);
+    xuan_free(r->logprobs);
     r->text = NULL;
+    r->logprobs = NULL;
 }
 
 static json_t *request_obj(const xuan_eval_request *rq) {
     json_t *stop = json_array();
     for (size_t i = 0; stop && i < rq->n_stop; i++) json_array_append_new(stop, json_string(rq->stop[i]));
-    return json_pack("{s:s, s:b, s:I, s:o, s:f, s:I}", "prompt", rq->prompt, "raw", rq->raw, "max_tokens",
-                     (json_int_t)rq->max_tokens, "stop", stop, "temperature", rq->temperature, "seed",
-                     (json_int_t)(rq->seed & INT64_MAX));
+    json_t *o = json_pack("{s:s, s:b, s:I, s:o, s:f, s:I}", "prompt", rq->prompt, "raw", rq->raw, "max_tokens",
+                          (json_int_t)rq->max_tokens, "stop", stop, "temperature", rq->temperature, "seed",
+                          (json_int_t)(rq->seed & INT64_MAX));
+    if (o && rq->n_choices) {
+        json_t *ch = json_array();
+        for (size_t i = 0; ch && i < rq->n_choices; i++) json_array_append_new(ch, json_string(rq->choices[i]));
+        if (!ch || json_object_set_new(o, "loglik", ch)) {
+            json_decref(o);
+            return NULL;
+        }
+    }
+    return o;
 }
 
 int xuan_eval_request_key(const xuan_eval_backend *b, const xuan_eval_request *rq, char key[65], xuan_error *err) {
@@ -49,9 +60,14 @@ int xuan_eval_request_key(const xuan_eval_backend *b, const xuan_eval_request *r
     return 0;
 }
 
-static char *reply_to_json(const xuan_eval_reply *r) {
+static char *reply_to_json(const xuan_eval_reply *r, size_t n_choices) {
     json_t *o = json_pack("{s:s, s:I, s:I, s:s}", "text", r->text ? r->text : "", "n_prompt", (json_int_t)r->n_prompt,
                           "n_gen", (json_int_t)r->n_gen, "finish", r->finish);
+    if (o && n_choices) {
+        json_t *lp = json_array();
+        for (size_t i = 0; lp && i < n_choices; i++) json_array_append_new(lp, json_real(r->logprobs[i]));
+        json_object_set_new(o, "logprobs", lp);
+    }
     char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     char *c = s ? xuan_strdup(s) : NULL;
@@ -59,12 +75,25 @@ static char *reply_to_json(const xuan_eval_reply *r) {
     return c;
 }
 
-/* A cached reply; a damaged entry is an error (the caller regenerates). */
-static int reply_from_json(const char *s, xuan_eval_reply *r) {
+/* A cached reply; a damaged entry is an error (the caller asks again). */
+static int reply_from_json(const char *s, size_t n_choices, xuan_eval_reply *r) {
     memset(r, 0, sizeof *r);
     json_t *o = json_loads(s, 0, NULL);
-    json_t *t = json_object_get(o, "text");
+    json_t *t = json_object_get(o, "text"), *lp = json_object_get(o, "logprobs");
     int rc = -1;
+    if (n_choices) {
+        bool good = json_array_size(lp) == n_choices && (r->logprobs = xuan_calloc(n_choices, sizeof(double)));
+        for (size_t i = 0; good && i < n_choices; i++) {
+            json_t *v = json_array_get(lp, i);
+            good = json_is_number(v);
+            if (good) r->logprobs[i] = json_number_value(v);
+        }
+        if (!good) {
+            json_decref(o);
+            xuan_eval_reply_free(r);
+            return -1;
+        }
+    }
     if (json_is_string(t) && (r->text = xuan_strndup(json_string_value(t), json_string_length(t)))) {
         json_int_t p = json_integer_value(json_object_get(o, "n_prompt"));
         json_int_t g = json_integer_value(json_object_get(o, "n_gen"));
@@ -75,6 +104,7 @@ static int reply_from_json(const char *s, xuan_eval_reply *r) {
         rc = 0;
     }
     json_decref(o);
+    if (rc) xuan_eval_reply_free(r);
     return rc;
 }
 
@@ -156,6 +186,37 @@ static int score_item(runner *r, const xuan_eval_item *it, const char *target, c
     return rc;
 }
 
+/* A log-likelihood verdict: the most likely choice (the first on ties). */
+static int score_loglik(const char *letters, const double *lp, size_t n, const char *target, char **extracted,
+                        char **correct, int *first, char *chosen) {
+    size_t best = 0;
+    for (size_t i = 1; i < n; i++)
+        if (lp[i] > lp[best]) best = i;
+    chosen[0] = letters[best], chosen[1] = 0;
+    while (*target == ' ' || *target == '\t' || *target == '\n') target++;
+    *first = (target[0] | 0x20) == (chosen[0] | 0x20) && (!target[1] || target[1] == ' ' || target[1] == '\n');
+    json_t *ex = json_object(), *lpo = json_object(), *co = json_object();
+    for (size_t i = 0; lpo && i < n; i++) {
+        char k[2] = {letters[i], 0};
+        json_object_set_new(lpo, k, json_real(lp[i]));
+    }
+    json_object_set_new(ex, "loglik", json_string(chosen));
+    json_object_set_new(ex, "logprobs", lpo);
+    json_object_set_new(co, "loglik", json_boolean(*first));
+    *extracted = json_dumps(ex, JSON_COMPACT);
+    *correct = json_dumps(co, JSON_COMPACT);
+    json_decref(ex);
+    json_decref(co);
+    if (*extracted && *correct) return 0;
+    free(*extracted);
+    free(*correct);
+    *extracted = *correct = NULL;
+    return XUAN_ERR_NOMEM;
+}
+
+static const char *const CHOICES[26] = {" A", " B", " C", " D", " E", " F", " G", " H", " I", " J", " K", " L", " M",
+                                        " N", " O", " P", " Q", " R", " S", " T", " U", " V", " W", " X", " Y", " Z"};
+
 /* Does item i.  Returns 0 (stored), 1 (failed: printed, not stored), or a
  * fatal status (err set). */
 static int do_item(runner *r, size_t i, xuan_error *err) {
@@ -168,6 +229,10 @@ static int do_item(runner *r, size_t i, xuan_error *err) {
     pthread_mutex_unlock(&r->mu);
     if (rc) return rc == XUAN_ERR_NOMEM ? rc : (xuan_log(XUAN_LOG_ERROR, "%s item %zu: %s", t->name, i, err->msg), 1);
     const char *target = t->target ? xuan_eval_item_get(it, t->target) : "";
+    const bool loglik = !o->force_generate && (o->force_loglik || t->mode == XUAN_EVAL_LOGLIK) &&
+                        t->answer == XUAN_ANSWER_LETTER && t->n_options >= 2;
+    char letters[27];
+    xuan_eval_task_letters(t, letters);
     xuan_eval_request rq = {
         .prompt = prompt.len ? prompt.data : "",
         .raw = o->raw,
@@ -177,6 +242,10 @@ static int do_item(runner *r, size_t i, xuan_error *err) {
         .temperature = o->temperature,
         .seed = o->seed,
     };
+    /* Only the prompt and the choices decide a log-likelihood answer, over
+     * the raw prompt (no chat template), as lm-evaluation-harness scores
+     * multiple choice by default and as /v1/completions can only do. */
+    if (loglik) rq = (xuan_eval_request){.prompt = rq.prompt, .raw = true, .choices = CHOICES, .n_choices = strlen(letters)};
     char key[65];
     char *cached = NULL;
     xuan_eval_reply rep = {0};
@@ -187,13 +256,15 @@ static int do_item(runner *r, size_t i, xuan_error *err) {
         rc = xuan_eval_store_cache_get(o->store, key, &cached, err);
         pthread_mutex_unlock(&r->mu);
         if (rc) goto out;
-        from_cache = cached && reply_from_json(cached, &rep) == 0;
+        from_cache = cached && reply_from_json(cached, rq.n_choices, &rep) == 0;
         xuan_free(cached);
     }
     double t0 = xuan_time_s();
     if (!from_cache) {
         xuan_error gerr = {0};
-        int grc = o->backend->generate(o->backend->self, &rq, o->interrupt, &rep, &gerr);
+        int grc = !loglik ? o->backend->generate(o->backend->self, &rq, o->interrupt, &rep, &gerr)
+                  : o->backend->loglik ? o->backend->loglik(o->backend->self, &rq, o->interrupt, &rep, &gerr)
+                                       : xuan_fail(&gerr, XUAN_ERR_UNSUPPORTED, "this backend gives no log-likelihoods");
         if (grc == XUAN_ERR_INTERRUPTED) {
             rc = 1;
             goto out;
@@ -208,7 +279,7 @@ static int do_item(runner *r, size_t i, xuan_error *err) {
             goto out;
         }
         if (!o->no_cache) {
-            char *js = reply_to_json(&rep);
+            char *js = reply_to_json(&rep, rq.n_choices);
             if (!js) {
                 rc = xuan_fail(err, XUAN_ERR_NOMEM, "out of memory");
                 goto out;
@@ -220,10 +291,21 @@ static int do_item(runner *r, size_t i, xuan_error *err) {
             if (rc) goto out;
         }
     }
-    char *extracted = NULL, *correct = NULL;
+    char *extracted = NULL, *correct = NULL, chosen[2] = "";
     int first = -1;
-    if ((rc = score_item(r, it, target ? target : "", rep.text ? rep.text : "", &extracted, &correct, &first, err)) !=
-        0) {
+    if (loglik && !rep.logprobs) {
+        xuan_log(XUAN_LOG_ERROR, "%s item %zu: the backend returned no log-probabilities", t->name, i);
+        rc = 1;
+        goto out;
+    }
+    if (loglik) {
+        if (score_loglik(letters, rep.logprobs, rq.n_choices, target ? target : "", &extracted, &correct, &first,
+                         chosen)) {
+            rc = xuan_fail(err, XUAN_ERR_NOMEM, "out of memory");
+            goto out;
+        }
+    } else if ((rc = score_item(r, it, target ? target : "", rep.text ? rep.text : "", &extracted, &correct, &first,
+                                err)) != 0) {
         if (rc != XUAN_ERR_NOMEM && rc != XUAN_ERR_UNSUPPORTED && rc != XUAN_ERR_IO) {
             xuan_log(XUAN_LOG_ERROR, "%s item %zu: %s", t->name, i, err->msg);
             rc = 1;
@@ -235,7 +317,7 @@ static int do_item(runner *r, size_t i, xuan_error *err) {
         .task = t->name,
         .index = (uint32_t)i,
         .prompt = rq.prompt,
-        .output = rep.text,
+        .output = loglik ? chosen : rep.text,
         .extracted = extracted,
         .correct = correct,
         .first_correct = first,
