@@ -201,7 +201,24 @@ echo "# changed" >>"$T/tasks/gsm8k.yaml"
 [ $rc = 1 ] && grep -q "task file .*gsm8k.yaml changed since the run began" "$T/err" && ok "resume refuses a changed task file" || bad "changed task: $(cat "$T/err")"
 "$X" eval --resume 1 --db "$T/a.db" --tasks gsm8k >/dev/null 2>"$T/err"; [ $? = 2 ] && ok "resume with --tasks is a usage error" || bad "resume+tasks"
 
-# 10. usage errors
+# 10. xuan report: runs side by side, one run in detail, a damaged config
+rep=$("$X" report --db "$T/a.db" 2>"$T/err"); rc=$?
+row=$(grep "^    1  fake @ http://127.0.0.1:$P1" <<<"$rep")
+if [ $rc = 0 ] && grep -q "gsm8k  *medqa" <<<"$rep" && grep -q "50.0 ±11.5 (20)  *30.0 ±10.5 (20)$" <<<"$row"; then
+  ok "report: models x tasks, score ± stderr (n)"; else bad "report: rc=$rc $rep $(cat "$T/err")"; fi
+n=$("$X" report --db "$T/a.db" --json | python3 -c "import json,sys; d=json.load(sys.stdin); print(len(d['runs']), d['runs'][0]['tasks']['medqa']['metrics']['mmlu-pro']['correct'])")
+[ "$n" = "4 6" ] && ok "report --json: 4 runs" || bad "report json: $n"
+det=$("$X" report --db "$T/a.db" --run 1)
+grep -q "gsm8k-flexible  *50.00%  ±  11.47" <<<"$det" && grep -q "settings  limit 20, shots the task's, seed 0" <<<"$det" \
+  && ok "report --run 1: every metric, the settings" || bad "report --run: $det"
+python3 -c "import sqlite3; c=sqlite3.connect('$T/a.db'); c.execute(\"update runs set config='oops' where id=2\"); c.commit()"
+rep=$("$X" report --db "$T/a.db" 2>"$T/err"); rc=$?
+[ $rc = 1 ] && grep -q "run 2: its config is not a JSON object; skipped" "$T/err" && grep -q "^    3 " <<<"$rep" \
+  && ok "report: a damaged run is named, the others shown" || bad "damaged: rc=$rc $(cat "$T/err")"
+"$X" report --db "$T/a.db" 77 >/dev/null 2>"$T/err"; [ $? = 1 ] && grep -q "no run 77" "$T/err" && ok "report of a missing run" || bad "report 77"
+"$X" report --db "$T/none.db" >/dev/null 2>"$T/err"; [ $? = 1 ] && grep -q "no results store" "$T/err" && ok "report without a store" || bad "report none"
+
+# 11. usage errors
 "$X" eval --tasks gsm8k >/dev/null 2>&1; [ $? = 2 ] && ok "no model or endpoint: exit 2" || bad "no backend"
 "$X" eval $E >/dev/null 2>&1; [ $? = 2 ] && ok "no tasks: exit 2" || bad "no tasks"
 "$X" eval $E --suite all >/dev/null 2>&1; [ $? = 2 ] && ok "unknown suite: exit 2" || bad "suite"
