@@ -10,6 +10,7 @@
  * is stored in one transaction when it is fully scored, so a kill loses
  * only items in flight.
  */
+#include "xuan/chat.h"
 #include "xuan/eval.h"
 
 #include <jansson.h>
@@ -344,8 +345,7 @@ out:
 
 /* ---- 3. the loop -------------------------------------------------------------------- */
 
-static void *worker(void *arg) {
-    runner *r = arg;
+static void *work(runner *r) {
     for (;;) {
         pthread_mutex_lock(&r->mu);
         size_t i = r->next;
@@ -363,6 +363,14 @@ static void *worker(void *arg) {
         if (r->o->progress) r->o->progress(r->o->progress_ctx, r->st->skipped + r->finished, r->st->total);
         pthread_mutex_unlock(&r->mu);
     }
+    return NULL;
+}
+
+/* A thread of its own: it releases the template engine's per-thread memory
+ * before it exits (the calling thread, a worker too, keeps it). */
+static void *worker(void *arg) {
+    work(arg);
+    xuan_chat_thread_release();
     return NULL;
 }
 
@@ -401,7 +409,7 @@ int xuan_eval_run_task(const xuan_eval_task *t, const xuan_eval_data *d, const x
         if (pthread_create(&th[started], NULL, worker, &r) != 0) break;
         started++;
     }
-    if (par > 0) worker(&r); /* this thread is a worker too */
+    if (par > 0) work(&r); /* this thread is a worker too */
     for (int k = 0; k < started; k++) pthread_join(th[k], NULL);
     pthread_mutex_destroy(&r.mu);
     xuan_free(r.done);
