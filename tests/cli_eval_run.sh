@@ -28,8 +28,9 @@ d, delay = sys.argv[1], float(sys.argv[2])
 for i, l in enumerate(open(d + "/gsm8k/test.jsonl", encoding="utf-8")):
     if i == 20: break
     r = json.loads(l); gold = int(r["answer"].split("####")[-1].strip().replace(",", ""))
+    think = "<think>It might be #### 999.</think>" if i == 0 else ""  # stripped before extraction
     print(json.dumps({"match": r["question"], "delay": delay,
-                      "reply": "Let me think.\n#### %d" % (gold if i % 2 == 0 else gold + 1)}))
+                      "reply": think + "Let me think.\n#### %d" % (gold if i % 2 == 0 else gold + 1)}))
 for i, l in enumerate(open(d + "/medqa_us/phrases_no_exclude_test.jsonl", encoding="utf-8")):
     if i == 10: break
     r = json.loads(l); g = r["answer_idx"]
@@ -201,7 +202,23 @@ echo "# changed" >>"$T/tasks/gsm8k.yaml"
 [ $rc = 1 ] && grep -q "task file .*gsm8k.yaml changed since the run began" "$T/err" && ok "resume refuses a changed task file" || bad "changed task: $(cat "$T/err")"
 "$X" eval --resume 1 --db "$T/a.db" --tasks gsm8k >/dev/null 2>"$T/err"; [ $? = 2 ] && ok "resume with --tasks is a usage error" || bad "resume+tasks"
 
-# 10. xuan report: runs side by side, one run in detail, a damaged config
+# 10. HumanEval through the sandbox: canonical solutions for items 0 and 1, a wrong body for 2
+python3 - "$SH/datasets" >"$T/he" <<'EOF'
+import gzip, json, sys
+for i, l in enumerate(gzip.open(sys.argv[1] + "/humaneval/HumanEval.jsonl.gz", "rt", encoding="utf-8")):
+    if i == 3: break
+    r = json.loads(l)
+    print(json.dumps({"match": r["prompt"], "reply": r["canonical_solution"] if i < 2 else "    return None\n"}))
+EOF
+serve he "$T/he"; PE=$PORT
+out=$("$X" eval --endpoint "http://127.0.0.1:$PE" --tasks humaneval --limit 3 --completions --db "$T/he.db" --json 2>"$T/err"); rc=$?
+s=$(jget 'd["tasks"][0]["metrics"]["humaneval"]["correct"], d["tasks"][0]["n"]' <<<"$out")
+v=$(q "$T/he.db" "select group_concat(json_extract(extracted, '$.verdict')) from items")
+if [ $rc = 0 ] && [ "$s" = "(2, 3)" ] && [ "$v" = "passed,passed,failed" ]; then ok "humaneval in the sandbox: 2 of 3 pass (pass@1 66.7%)"
+elif grep -q "namespace" "$T/err"; then echo "skip humaneval: no sandbox here: $(head -c 200 "$T/err")"
+else bad "humaneval: rc=$rc $s $v $(cat "$T/err")"; fi
+
+# 11. xuan report: runs side by side, one run in detail, a damaged config
 rep=$("$X" report --db "$T/a.db" 2>"$T/err"); rc=$?
 row=$(grep "^    1  fake @ http://127.0.0.1:$P1" <<<"$rep")
 if [ $rc = 0 ] && grep -q "gsm8k  *medqa" <<<"$rep" && grep -q "50.0 ±11.5 (20)  *30.0 ±10.5 (20)$" <<<"$row"; then
@@ -218,7 +235,7 @@ rep=$("$X" report --db "$T/a.db" 2>"$T/err"); rc=$?
 "$X" report --db "$T/a.db" 77 >/dev/null 2>"$T/err"; [ $? = 1 ] && grep -q "no run 77" "$T/err" && ok "report of a missing run" || bad "report 77"
 "$X" report --db "$T/none.db" >/dev/null 2>"$T/err"; [ $? = 1 ] && grep -q "no results store" "$T/err" && ok "report without a store" || bad "report none"
 
-# 11. usage errors
+# 12. usage errors
 "$X" eval --tasks gsm8k >/dev/null 2>&1; [ $? = 2 ] && ok "no model or endpoint: exit 2" || bad "no backend"
 "$X" eval $E >/dev/null 2>&1; [ $? = 2 ] && ok "no tasks: exit 2" || bad "no tasks"
 "$X" eval $E --suite all >/dev/null 2>&1; [ $? = 2 ] && ok "unknown suite: exit 2" || bad "suite"
