@@ -233,6 +233,9 @@ rep=$("$X" report --db "$T/a.db" 2>"$T/err"); rc=$?
 [ $rc = 1 ] && grep -q "run 2: its config is not a JSON object; skipped" "$T/err" && grep -q "^    3 " <<<"$rep" \
   && ok "report: a damaged run is named, the others shown" || bad "damaged: rc=$rc $(cat "$T/err")"
 "$X" report --db "$T/a.db" 77 >/dev/null 2>"$T/err"; [ $? = 1 ] && grep -q "no run 77" "$T/err" && ok "report of a missing run" || bad "report 77"
+XUAN_CACHE=$T/cache/xuan "$X" eval $E --tasks gsm8k --limit 1 >/dev/null 2>&1
+rep=$(XUAN_CACHE=$T/cache/xuan "$X" report 2>&1)
+[ -f "$T/cache/xuan/results.db" ] && grep -q "^    1  fake" <<<"$rep" && ok "default store: <cache>/results.db, made by eval, read by report" || bad "default db: $rep"
 "$X" report --db "$T/none.db" >/dev/null 2>"$T/err"; [ $? = 1 ] && grep -q "no results store" "$T/err" && ok "report without a store" || bad "report none"
 
 # 12. usage errors

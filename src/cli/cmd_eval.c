@@ -30,7 +30,6 @@
 #include "cli.h"
 #include "eval_local.h"
 #include "xuan/eval.h"
-#include "xuan/pick.h"
 
 #include <getopt.h>
 #include <jansson.h>
@@ -38,7 +37,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 static void usage(FILE *f) {
@@ -826,17 +824,7 @@ static int cmd_run_tasks(int argc, char **argv) {
     c.temperature = eo.sp.temperature;
     c.seed = eo.sp.seed == XUAN_SEED_RANDOM ? 0 : eo.sp.seed;
     char dbpath[4096];
-    if (c.db) snprintf(dbpath, sizeof dbpath, "%s", c.db);
-    else {
-        char dir[4000];
-        xuan_cache_dir(dir, sizeof dir);
-        char parent[4000];
-        snprintf(parent, sizeof parent, "%s", dir);
-        char *slash = strrchr(parent, '/');
-        if (slash && slash != parent) *slash = 0, mkdir(parent, 0755);
-        mkdir(dir, 0755);
-        snprintf(dbpath, sizeof dbpath, "%s/results.db", dir);
-    }
+    cli_results_db(c.db, true, dbpath, sizeof dbpath);
     xuan_error err = {0};
     xuan_eval_store *db = NULL;
     char *stored_cfg = NULL;

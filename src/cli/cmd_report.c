@@ -13,7 +13,6 @@
  */
 #include "cli.h"
 #include "xuan/eval.h"
-#include "xuan/pick.h"
 
 #include <getopt.h>
 #include <jansson.h>
@@ -278,11 +277,7 @@ int cmd_report(int argc, char **argv) {
     }
     if (one && n_only) return cli_usage_error("report", "--run ID shows one run; leave out the RUN list");
     char path[4096];
-    if (dbflag) snprintf(path, sizeof path, "%s", dbflag);
-    else {
-        char dir[4000];
-        snprintf(path, sizeof path, "%s/results.db", xuan_cache_dir(dir, sizeof dir));
-    }
+    cli_results_db(dbflag, false, path, sizeof path);
     if (!xuan_file_exists(path)) return cli_error("%s: no results store (xuan eval writes one; --db FILE)", path);
     xuan_error err = {0};
     xuan_eval_store *db;

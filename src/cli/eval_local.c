@@ -109,9 +109,9 @@ static double log_sum_exp(const float *logits, int32_t n_vocab) {
     double mx = logits[0];
     for (int32_t i = 1; i < n_vocab; i++)
         if (logits[i] > mx) mx = logits[i];
-    double sum = 0;
+    double sum = 0; /* >= 1: the largest logit adds exp(0) */
     for (int32_t i = 0; i < n_vocab; i++) sum += exp((double)logits[i] - mx);
-    return mx + log(sum);
+    return mx + log(sum > 1 ? sum : 1);
 }
 
 /* Makes the cache hold exactly ids[0..n) of sequence 0, keeping the prefix
@@ -207,8 +207,16 @@ static int local_loglik(void *self, const xuan_eval_request *rq, volatile int *i
         /* row r holds the logits after wids[first_tok + r] */
         for (size_t i = from; i < wids.n; i++) {
             const float *lg = xuan_ctx_logits_ith(l->e.ctx, (int32_t)(i - 1 - first_tok));
-            XUAN_ASSERT(lg != NULL);
+            if (!lg) { /* every row was asked for; only a cancelled sequence has none */
+                rc = xuan_fail(err, XUAN_ERR_INTERRUPTED, "interrupted");
+                break;
+            }
             sum += (double)lg[wids.ids[i]] - log_sum_exp(lg, l->n_vocab);
+        }
+        if (rc) break;
+        if (!isfinite(sum)) { /* NaN or infinite logits: a broken model, not an answer */
+            rc = xuan_fail(err, XUAN_ERR_FORMAT, "choice '%s': the log-probability is not finite", rq->choices[j]);
+            break;
         }
         out->logprobs[j] = sum;
         out->n_prompt = (uint32_t)cids.n;

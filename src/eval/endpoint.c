@@ -95,12 +95,20 @@ static json_t *request_json(const endpoint *e, const xuan_eval_request *rq) {
     return o;
 }
 
-/* Reads the reply body into out; a one-line error otherwise. */
-static int parse_reply(const char *data, size_t n, bool raw, xuan_eval_reply *out, xuan_error *err) {
+/* The reply body as JSON, or NULL with a one-line error quoting its start. */
+static json_t *load_reply(const char *data, size_t n, xuan_error *err) {
     json_error_t je;
     json_t *j = json_loadb(data, n, 0, &je);
-    if (!j) return xuan_fail(err, XUAN_ERR_FORMAT, "endpoint: the reply is no JSON (%s at byte %d): '%.60s'", je.text,
-                             je.position, data);
+    if (!j)
+        xuan_fail(err, XUAN_ERR_FORMAT, "endpoint: the reply is no JSON (%s at byte %d): '%.60s'", je.text,
+                  je.position, data);
+    return j;
+}
+
+/* Reads the reply body into out; a one-line error otherwise. */
+static int parse_reply(const char *data, size_t n, bool raw, xuan_eval_reply *out, xuan_error *err) {
+    json_t *j = load_reply(data, n, err);
+    if (!j) return err->code;
     int rc = 0;
     json_t *c0 = json_array_get(json_object_get(j, "choices"), 0);
     json_t *text = raw ? json_object_get(c0, "text") : json_object_get(json_object_get(c0, "message"), "content");
@@ -229,10 +237,8 @@ static size_t n_chars(const char *s) {
 
 /* The summed logprob of the tokens that end past ctx_chars characters. */
 static int parse_logprobs(const char *data, size_t n, size_t ctx_chars, double *sum, xuan_error *err) {
-    json_error_t je;
-    json_t *j = json_loadb(data, n, 0, &je);
-    if (!j) return xuan_fail(err, XUAN_ERR_FORMAT, "endpoint: the reply is no JSON (%s at byte %d): '%.60s'", je.text,
-                             je.position, data);
+    json_t *j = load_reply(data, n, err);
+    if (!j) return err->code;
     json_t *lp = json_object_get(json_array_get(json_object_get(j, "choices"), 0), "logprobs");
     json_t *toks = json_object_get(lp, "tokens"), *tlp = json_object_get(lp, "token_logprobs"),
            *off = json_object_get(lp, "text_offset");
