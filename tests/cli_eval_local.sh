@@ -100,6 +100,24 @@ EOF2
 r=$(q "$T/ll.db" "select count(*), sum(correct = '{\"loglik\":true}') = sum(first_correct) from items")
 [ "$r" = "4|1" ] && ok "loglik items stored with their verdict" || bad "loglik rows: $r"
 
+# several items per forward pass: Q8_0 weights with a Q8_0 cache give the same bits at any batch
+# composition (docs/design.md), so -j 4 must store exactly the items of one at a time
+m8=$T/q8.gguf
+"$X" synth --preset tiny256 --vocab-from "$SH/vocab/ggml-vocab-phi-3.gguf" --ftype Q8_0 --seed 2 -o "$m8" --force >/dev/null 2>&1
+"$X" eval -m "$m8" --cache-type q8_0 --tasks gsm8k,cmath --limit 6 --max-tokens 24 --db "$T/b1.db" >/dev/null 2>&1
+out=$("$X" eval -m "$m8" --cache-type q8_0 --tasks gsm8k,cmath --limit 6 --max-tokens 24 --db "$T/b4.db" -j 4 --json 2>"$T/err"); rc=$?
+a=$(q "$T/b1.db" "select task, idx, output, n_gen, finish, correct from items order by task, idx" | sha256sum)
+b=$(q "$T/b4.db" "select task, idx, output, n_gen, finish, correct from items order by task, idx" | sha256sum)
+nt=$(q "$T/b4.db" "select count(*), sum(output glob '*[a-z]*') >= 6 from items")
+[ $rc = 0 ] && [ "$a" = "$b" ] && [ "$nt" = "12|1" ] && ok "-j 4 (4 sequences a pass) stores the same 12 items as one at a time (Q8_0, q8_0 cache)" || bad "batch: rc=$rc $nt $(cat "$T/err")"
+cfg=$(q "$T/b4.db" "select config from runs")
+python3 -c "import json,sys; assert json.loads(sys.argv[1])['backend']['batch'] == 4" "$cfg" && ok "the batch is part of the backend's identity" || bad "batch identity"
+# a prompt longer than a sequence's share of the context fails alone, the others are stored
+out=$("$X" eval -m "$m8" --tasks gsm8k --limit 4 --max-tokens 8 -j 2 -c 160 --db "$T/b2.db" --json 2>"$T/err"); rc=$?
+nf=$(grep -c "gsm8k item [0-9]*: the prompt has [0-9]* tokens but a sequence's share of the context is 80" "$T/err")
+ns=$(q "$T/b2.db" "select count(*) from items")
+[ $rc = 1 ] && [ "$nf" -ge 1 ] && [ $((nf + ns)) = 4 ] && [ "$ns" -ge 1 ] && ok "batch: $nf too-long prompts named and not stored, $ns stored" || bad "batch ctx: rc=$rc nf=$nf ns=$ns $(cat "$T/err")"
+
 out=$("$X" eval --resume 1 --db "$T/a.db" --json 2>/dev/null); rc=$?
 s=$(python3 -c "import json,sys; d=json.loads(sys.argv[1]); print(d['skipped'], d['generated'], d['cached'])" "$out")
 [ $rc = 0 ] && [ "$s" = "6 0 0" ] && ok "resume of a finished run: nothing to do" || bad "resume: $rc $s"

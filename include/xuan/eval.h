@@ -577,6 +577,13 @@ typedef struct xuan_eval_backend {
     const char *identity;
     /* How many generate calls may run at once (1: calls are serialized). */
     int parallel;
+    /* Optional: up to `batch` (<= XUAN_EVAL_MAX_BATCH) generation requests
+     * answered together (several sequences per forward pass).  rcs[k] and
+     * errs[k] are request k's status and error; outs[k] is filled when
+     * rcs[k] is 0 (the caller frees it). */
+    int batch;
+    void (*generate_batch)(void *self, const xuan_eval_request *rqs, size_t n, volatile int *interrupt,
+                           xuan_eval_reply *outs, int *rcs, xuan_error *errs);
     /* Fills *out (freed by the caller).  XUAN_ERR_INTERRUPTED when
      * *interrupt rose; other errors are one line. */
     int (*generate)(void *self, const xuan_eval_request *rq, volatile int *interrupt, xuan_eval_reply *out,
@@ -587,6 +594,8 @@ typedef struct xuan_eval_backend {
                   xuan_error *err);
     void (*close)(void *self);
 } xuan_eval_backend;
+
+#define XUAN_EVAL_MAX_BATCH 64
 
 /* The cache key of a request to backend b: the SHA-256 (hex) of its
  * identity and every field of the request. */

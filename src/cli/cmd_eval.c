@@ -509,7 +509,9 @@ static void run_usage(FILE *f) {
             "  --completions       send the raw prompt (/v1/completions; in process: no chat template)\n"
             "  --mode M            task (each task's own `mode`, default), loglik (multiple choice by the\n"
             "                      log-likelihood of \" A\", \" B\", ...) or generate\n"
-            "  -j N                requests at once (endpoint; default 1)\n"
+            "  -j N                items at once (default 1): an endpoint gets N requests at once; in\n"
+            "                      process, N items share each forward pass as N sequences (with F16\n"
+            "                      or Q4_K weights their last bits may differ from one item alone)\n"
             "  --timeout S         per request (default 600 s)   --retries N (default 4)\n"
             "  --db FILE           the results store (default <cache>/results.db)\n"
             "  --resume RUN        continue run RUN of the store: its items already stored are kept\n"
@@ -579,6 +581,7 @@ static char *run_config(const run_cfg *c, const xuan_eval_backend *b, const char
                           c->temperature, "raw", c->raw, "reasoning", c->reasoning);
     if (o && c->max_tokens >= 0) json_object_set_new(o, "max_tokens", json_integer(c->max_tokens));
     if (o) json_object_set_new(o, "mode", json_string(c->mode));
+    if (o) json_object_set_new(o, "jobs", json_integer(c->jobs));
     if (o && backend_info) json_object_set_new(o, "model", json_loads(backend_info, 0, NULL));
     char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
@@ -759,6 +762,7 @@ static int cmd_run_tasks(int argc, char **argv) {
     char *lists[MAX_TASKS];
     size_t n_lists = 0;
     int opt, rc = 0;
+    bool jobs_given = false;
     optind = 1;
     while ((opt = getopt_long(argc, argv, ENGINE_SHORT_OPTS "j:h", opts, NULL)) != -1) {
         int r = engine_flag("eval", &eo, opt, optarg);
@@ -795,6 +799,7 @@ static int cmd_run_tasks(int argc, char **argv) {
         case O_NOCACHE: c.no_cache = true; break;
         case 'j':
             if (cli_int_arg("eval", "-j", optarg, 1, 256, &c.jobs)) return XUAN_EXIT_USAGE;
+            jobs_given = true;
             break;
         case O_TIMEOUT2:
             if (cli_double_arg("eval", "--timeout", optarg, 0.001, 86400, &c.timeout_s)) return XUAN_EXIT_USAGE;
@@ -880,6 +885,22 @@ static int cmd_run_tasks(int argc, char **argv) {
     char *info = NULL, *cfg = NULL;
     xuan_eval_summary *sum = NULL;
     if (rc) goto done;
+    if (stored_cfg && !jobs_given) { /* in process, -j is part of the backend (its batch) */
+        json_t *j = json_loads(stored_cfg, 0, NULL);
+        json_int_t v = json_integer_value(json_object_get(j, "jobs"));
+        if (v >= 1 && v <= 256) c.jobs = v;
+        json_decref(j);
+    }
+    if (!c.endpoint && c.jobs > 1) {
+        /* in process: -j N items per forward pass, N sequences of one context,
+         * each with the usual 4096 cells unless -c says otherwise */
+        if (c.jobs > XUAN_EVAL_MAX_BATCH) {
+            rc = cli_usage_error("eval", "-j: at most %d sequences in process", XUAN_EVAL_MAX_BATCH);
+            goto done;
+        }
+        eo.cp.n_seq_max = (uint32_t)c.jobs;
+        if (!eo.cp.n_ctx) eo.cp.n_ctx = 4096 * eo.cp.n_seq_max;
+    }
     if (c.endpoint) {
         xuan_eval_endpoint_opts eopt = {.url = c.endpoint, .api_key = c.api_key, .model = eo.model,
                                         .timeout_s = c.timeout_s, .retries = c.retries ? (int)c.retries : -1,

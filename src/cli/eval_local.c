@@ -236,6 +236,202 @@ static int local_loglik(void *self, const xuan_eval_request *rq, volatile int *i
     return rc;
 }
 
+/* ---- several items per forward pass ------------------------------------------ */
+
+/* One sequence of a batch: request k's state while it generates. */
+typedef struct bseq {
+    xuan_tok_ids ids;
+    xuan_sampler *smp;
+    xuan_stop *stop;
+    xuan_tok_stream ts;
+    xuan_buf text;
+    uint32_t n_gen, limit;
+    int32_t row; /* its logits row in the last decode */
+    bool active, hit;
+    xuan_gen_end end;
+} bseq;
+
+/* Feeds newly detokenized text through the stop filter into the answer. */
+static int bseq_pass(bseq *q, const char *p, size_t n) {
+    const char *emit;
+    size_t emit_n;
+    int hit = xuan_stop_feed(q->stop, p, n, &emit, &emit_n);
+    if (hit < 0 || hit > 1) return XUAN_ERR_NOMEM;
+    if (emit_n && xuan_buf_append(&q->text, emit, emit_n)) return XUAN_ERR_NOMEM;
+    if (hit) q->hit = true;
+    return 0;
+}
+
+/* Prepares request k: its prompt, sampler and stop filter. */
+static int bseq_init(local *l, const xuan_eval_request *rq, bseq *q, xuan_error *err) {
+    engine_opts o = l->o;
+    o.no_template = o.no_template || rq->raw;
+    o.verbose = 0;
+    engine e = l->e;
+    if (rq->raw) e.jinja = NULL, e.fmt = XUAN_CHAT_UNKNOWN;
+    xuan_chat_msg msg = {"user", rq->prompt};
+    int rc = engine_prompt(&e, &o, &msg, 1, &q->ids, err);
+    if (rc) return rc;
+    uint32_t n_ctx = xuan_ctx_n_ctx(l->e.ctx) / xuan_ctx_n_seq_max(l->e.ctx);
+    if (q->ids.n == 0) return xuan_fail(err, XUAN_ERR_USAGE, "the prompt is empty");
+    if (q->ids.n >= n_ctx)
+        return xuan_fail(err, XUAN_ERR_FULL, "the prompt has %zu tokens but a sequence's share of the context is %u; "
+                         "use a larger -c or a smaller --batch", q->ids.n, n_ctx);
+    xuan_sampler_params sp = l->o.sp;
+    sp.temperature = (float)rq->temperature;
+    sp.seed = rq->seed;
+    if (!(q->smp = xuan_sampler_create(l->n_vocab, &sp, err))) return err->code ? err->code : XUAN_ERR_NOMEM;
+    for (size_t i = 0; i < q->ids.n; i++) xuan_sampler_accept(q->smp, q->ids.ids[i]); /* as xuan_generate does */
+    if (o.ignore_eos) {
+        size_t n_eog;
+        const int32_t *eog = xuan_tok_eog_ids(l->e.tok, &n_eog);
+        for (size_t i = 0; i < n_eog; i++) xuan_sampler_ban(q->smp, eog[i], true);
+    }
+    const char *stops[64];
+    size_t ns = 0;
+    for (size_t i = 0; i < rq->n_stop && ns < 63; i++) stops[ns++] = rq->stop[i];
+    const char *eot = e.fmt ? xuan_chat_end_of_turn(e.fmt) : NULL;
+    if (eot) stops[ns++] = eot;
+    if (!(q->stop = xuan_stop_create(stops, ns, err))) return err->code ? err->code : XUAN_ERR_NOMEM;
+    xuan_tok_stream_init(&q->ts, l->e.tok, 0);
+    q->ts.started = true; /* a continuation, not the start of a text (xuan_generate) */
+    q->limit = rq->max_tokens;
+    q->end = XUAN_GEN_END_LENGTH;
+    q->active = true;
+    return 0;
+}
+
+/* Samples sequence q's next token from its row; ends it when the token is
+ * an end of generation, completes a stop string or uses up the budget.
+ * Returns 0 or an error for this sequence. */
+static int bseq_step(local *l, bseq *q, int32_t *next, xuan_error *err) {
+    const float *lg = xuan_ctx_logits_ith(l->e.ctx, q->row);
+    if (!lg) return xuan_fail(err, XUAN_ERR_INTERRUPTED, "interrupted");
+    int32_t id;
+    int rc = xuan_sampler_sample(q->smp, lg, &id, err);
+    if (rc) return rc;
+    xuan_sampler_accept(q->smp, id);
+    q->n_gen++;
+    if (xuan_tok_is_eog(l->e.tok, id)) {
+        q->end = XUAN_GEN_END_EOG;
+        q->active = false;
+        return 0;
+    }
+    xuan_buf piece = {0};
+    if (xuan_tok_stream_push(&q->ts, id, &piece) || (piece.len && bseq_pass(q, piece.data, piece.len))) rc = XUAN_ERR_NOMEM;
+    xuan_buf_free(&piece);
+    if (rc) return xuan_fail(err, rc, "out of memory");
+    if (q->hit) q->end = XUAN_GEN_END_STOP, q->active = false;
+    else if (q->n_gen >= q->limit) q->active = false;
+    *next = id;
+    return 0;
+}
+
+/* Generates n requests as n sequences of one context: their prompts in one
+ * decode, then one token of every live sequence per decode.  With F16 or
+ * Q4_K weights the batch composition changes the summation order of the
+ * matrix products (docs/design.md), so outputs may differ in the last bits
+ * from one item alone; Q8_0 / Q6_K weights with a Q8_0 cache give the same
+ * bits at any composition. */
+static void local_generate_batch(void *self, const xuan_eval_request *rqs, size_t n, volatile int *interrupt,
+                                 xuan_eval_reply *outs, int *rcs, xuan_error *errs) {
+    local *l = self;
+    xuan_ctx *c = l->e.ctx;
+    bseq *q = xuan_calloc(n, sizeof *q);
+    int32_t *tok = NULL, *seq = NULL;
+    int8_t *want = NULL;
+    size_t n_tok = 0;
+    int brc = 0; /* an error of the whole batch */
+    xuan_error berr = {0};
+    double t0 = xuan_time_s();
+    for (size_t k = 0; k < n; k++) memset(&outs[k], 0, sizeof outs[k]), rcs[k] = 0;
+    if (!q) brc = xuan_fail(&berr, XUAN_ERR_NOMEM, "out of memory");
+    for (size_t k = 0; !brc && k < n; k++) {
+        rcs[k] = bseq_init(l, &rqs[k], &q[k], &errs[k]);
+        if (!rcs[k]) n_tok += q[k].ids.n;
+    }
+    if (!brc) {
+        tok = xuan_calloc(n_tok + n, sizeof *tok);
+        seq = xuan_calloc(n_tok + n, sizeof *seq);
+        want = xuan_calloc(n_tok + n, 1);
+        if (!tok || !seq || !want) brc = xuan_fail(&berr, XUAN_ERR_NOMEM, "out of memory");
+    }
+    xuan_ctx_set_stop(c, interrupt);
+    if (!brc) {
+        xuan_ctx_seq_rm(c, -1, -1, -1, NULL);
+        size_t at = 0;
+        for (size_t k = 0; k < n; k++) {
+            if (rcs[k]) continue;
+            for (size_t i = 0; i < q[k].ids.n; i++) tok[at] = q[k].ids.ids[i], seq[at] = (int32_t)k, want[at++] = 0;
+            want[at - 1] = 1;
+            q[k].row = (int32_t)(at - 1);
+        }
+        xuan_batch b = {.n_tokens = (int32_t)at, .token = tok, .seq_id = seq, .logits = want};
+        if (at) brc = xuan_ctx_decode(c, &b, &berr);
+    }
+    while (!brc) {
+        size_t at = 0;
+        for (size_t k = 0; k < n; k++) {
+            if (rcs[k] || !q[k].active) continue;
+            int32_t id = -1;
+            if ((rcs[k] = bseq_step(l, &q[k], &id, &errs[k])) != 0 || !q[k].active) {
+                xuan_ctx_seq_rm(c, (int32_t)k, -1, -1, NULL);
+                continue;
+            }
+            if (xuan_ctx_seq_pos_max(c, (int32_t)k) + 2 > (int32_t)(xuan_ctx_n_ctx(c) / xuan_ctx_n_seq_max(c))) {
+                q[k].end = XUAN_GEN_END_CTX_FULL, q[k].active = false;
+                xuan_ctx_seq_rm(c, (int32_t)k, -1, -1, NULL);
+                continue;
+            }
+            tok[at] = id, seq[at] = (int32_t)k, want[at] = 1;
+            q[k].row = (int32_t)at++;
+        }
+        if (!at) break;
+        if (interrupt && *interrupt) {
+            brc = xuan_fail(&berr, XUAN_ERR_INTERRUPTED, "interrupted");
+            break;
+        }
+        xuan_batch b = {.n_tokens = (int32_t)at, .token = tok, .seq_id = seq, .logits = want};
+        brc = xuan_ctx_decode(c, &b, &berr);
+    }
+    xuan_ctx_set_stop(c, NULL);
+    xuan_ctx_seq_rm(c, -1, -1, -1, NULL);
+    double wall = xuan_time_s() - t0;
+    for (size_t k = 0; k < n; k++) {
+        if (!rcs[k] && brc) rcs[k] = brc, errs[k] = berr;
+        if (!rcs[k] && !q[k].hit) { /* what the detokenizer and the stop filter still hold */
+            xuan_buf rest = {0};
+            const char *e;
+            size_t en;
+            if (xuan_tok_stream_flush(&q[k].ts, &rest) == 0 && rest.len) rcs[k] = bseq_pass(&q[k], rest.data, rest.len);
+            xuan_buf_free(&rest);
+            if (!rcs[k] && !q[k].hit) {
+                xuan_stop_flush(q[k].stop, &e, &en);
+                if (en && xuan_buf_append(&q[k].text, e, en)) rcs[k] = XUAN_ERR_NOMEM;
+            }
+            if (rcs[k]) xuan_fail(&errs[k], XUAN_ERR_NOMEM, "out of memory");
+        }
+        if (!rcs[k]) {
+            outs[k].text = xuan_strndup(q[k].text.len ? q[k].text.data : "", q[k].text.len);
+            if (!outs[k].text) rcs[k] = xuan_fail(&errs[k], XUAN_ERR_NOMEM, "out of memory");
+            outs[k].n_prompt = (uint32_t)q[k].ids.n;
+            outs[k].n_gen = q[k].n_gen;
+            outs[k].wall_s = wall;
+            snprintf(outs[k].finish, sizeof outs[k].finish, "%s", xuan_gen_end_name(q[k].end));
+        }
+        if (q) {
+            xuan_tok_ids_free(&q[k].ids);
+            xuan_sampler_free(q[k].smp);
+            xuan_stop_free(q[k].stop);
+            xuan_buf_free(&q[k].text);
+        }
+    }
+    xuan_free(q);
+    xuan_free(tok);
+    xuan_free(seq);
+    xuan_free(want);
+}
+
 static void local_close(void *self) {
     local *l = self;
     if (!l) return;
@@ -292,6 +488,8 @@ int eval_local_open(const engine_opts *o, xuan_eval_backend *b, char **info) {
     if (id && o->template_name) json_object_set_new(id, "template_name", json_string(o->template_name));
     if (id && tsha[0]) json_object_set_new(id, "template_sha256", json_string(tsha));
     if (id && o->system) json_object_set_new(id, "system", json_string(o->system));
+    /* several sequences per pass may change the last bits (local_generate_batch) */
+    if (id && o->cp.n_seq_max > 1) json_object_set_new(id, "batch", json_integer(o->cp.n_seq_max));
     char *ids = id ? json_dumps(id, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_t *inf = json_pack("{s:s, s:s, s:s, s:s%, s:s, s:I}", "path", path, "sha256", sha, "quant", quant, "arch",
                             arch.p ? arch.p : "", arch.p ? (size_t)arch.n : 0, "template", l->e.template_desc, "n_ctx",
@@ -315,6 +513,10 @@ int eval_local_open(const engine_opts *o, xuan_eval_backend *b, char **info) {
     b->parallel = 1;
     b->generate = local_generate;
     b->loglik = local_loglik;
+    if (xuan_ctx_n_seq_max(l->e.ctx) > 1) {
+        b->batch = (int)xuan_ctx_n_seq_max(l->e.ctx);
+        b->generate_batch = local_generate_batch;
+    }
     b->close = local_close;
     return 0;
 }

@@ -120,6 +120,7 @@ typedef struct runner {
     uint8_t *done;    /* per item: stored before this call */
     size_t next;      /* the next item to take */
     size_t finished;  /* items stored or failed in this call */
+    size_t batch;     /* items per backend call: 1, or up to backend->batch */
     int fatal;        /* first error that stops the run */
     xuan_error fatal_err;
 } runner;
@@ -218,24 +219,46 @@ static int score_loglik(const char *letters, const double *lp, size_t n, const c
 static const char *const CHOICES[26] = {" A", " B", " C", " D", " E", " F", " G", " H", " I", " J", " K", " L", " M",
                                         " N", " O", " P", " Q", " R", " S", " T", " U", " V", " W", " X", " Y", " Z"};
 
-/* Does item i.  Returns 0 (stored), 1 (failed: printed, not stored), or a
+/* One item on its way: prepared (prompt, request, cache lookup), answered
+ * (by the cache or the backend), finished (scored and stored). */
+typedef struct pending {
+    size_t i;
+    const xuan_eval_item *it;
+    const char *target;
+    bool loglik;
+    char letters[27];
+    xuan_buf prompt;
+    xuan_eval_request rq;
+    char key[65];
+    xuan_eval_reply rep;
+    bool from_cache;
+    double t0;
+} pending;
+
+static void item_free(pending *p) {
+    xuan_eval_reply_free(&p->rep);
+    xuan_buf_free(&p->prompt);
+}
+
+/* Each of these returns 0, 1 (the item failed: printed, not stored) or a
  * fatal status (err set). */
-static int do_item(runner *r, size_t i, xuan_error *err) {
+static int item_prepare(runner *r, size_t i, pending *p, xuan_error *err) {
     const xuan_eval_task *t = r->t;
     const xuan_eval_run_opts *o = r->o;
-    const xuan_eval_item *it = xuan_eval_data_item(r->d, i, NULL);
-    xuan_buf prompt = {0};
+    memset(p, 0, sizeof *p);
+    p->i = i;
+    p->it = xuan_eval_data_item(r->d, i, NULL);
     pthread_mutex_lock(&r->mu);
-    int rc = xuan_eval_prompt(t, r->d, i, &prompt, err);
+    int rc = xuan_eval_prompt(t, r->d, i, &p->prompt, err);
     pthread_mutex_unlock(&r->mu);
     if (rc) return rc == XUAN_ERR_NOMEM ? rc : (xuan_log(XUAN_LOG_ERROR, "%s item %zu: %s", t->name, i, err->msg), 1);
-    const char *target = t->target ? xuan_eval_item_get(it, t->target) : "";
-    const bool loglik = !o->force_generate && (o->force_loglik || t->mode == XUAN_EVAL_LOGLIK) &&
-                        t->answer == XUAN_ANSWER_LETTER && t->n_options >= 2;
-    char letters[27];
-    xuan_eval_task_letters(t, letters);
-    xuan_eval_request rq = {
-        .prompt = prompt.len ? prompt.data : "",
+    p->target = t->target ? xuan_eval_item_get(p->it, t->target) : "";
+    if (!p->target) p->target = "";
+    p->loglik = !o->force_generate && (o->force_loglik || t->mode == XUAN_EVAL_LOGLIK) &&
+                t->answer == XUAN_ANSWER_LETTER && t->n_options >= 2;
+    xuan_eval_task_letters(t, p->letters);
+    p->rq = (xuan_eval_request){
+        .prompt = p->prompt.len ? p->prompt.data : "",
         .raw = o->raw,
         .max_tokens = o->max_tokens ? o->max_tokens : t->max_tokens,
         .stop = (const char *const *)t->stop,
@@ -246,120 +269,169 @@ static int do_item(runner *r, size_t i, xuan_error *err) {
     /* Only the prompt and the choices decide a log-likelihood answer, over
      * the raw prompt (no chat template), as lm-evaluation-harness scores
      * multiple choice by default and as /v1/completions can only do. */
-    if (loglik) rq = (xuan_eval_request){.prompt = rq.prompt, .raw = true, .choices = CHOICES, .n_choices = strlen(letters)};
-    char key[65];
+    if (p->loglik)
+        p->rq = (xuan_eval_request){.prompt = p->rq.prompt, .raw = true, .choices = CHOICES,
+                                    .n_choices = strlen(p->letters)};
+    if ((rc = xuan_eval_request_key(o->backend, &p->rq, p->key, err)) != 0) return rc;
+    p->t0 = xuan_time_s();
+    if (o->no_cache) return 0;
     char *cached = NULL;
-    xuan_eval_reply rep = {0};
-    bool from_cache = false;
-    if ((rc = xuan_eval_request_key(o->backend, &rq, key, err)) != 0) goto out;
-    if (!o->no_cache) {
-        pthread_mutex_lock(&r->mu);
-        rc = xuan_eval_store_cache_get(o->store, key, &cached, err);
-        pthread_mutex_unlock(&r->mu);
-        if (rc) goto out;
-        from_cache = cached && reply_from_json(cached, rq.n_choices, &rep) == 0;
-        xuan_free(cached);
+    pthread_mutex_lock(&r->mu);
+    rc = xuan_eval_store_cache_get(o->store, p->key, &cached, err);
+    pthread_mutex_unlock(&r->mu);
+    if (rc) return rc;
+    p->from_cache = cached && reply_from_json(cached, p->rq.n_choices, &p->rep) == 0;
+    xuan_free(cached);
+    return 0;
+}
+
+/* After the backend answered with status grc (gerr): errors, the cache. */
+static int item_answered(runner *r, pending *p, int grc, const xuan_error *gerr, xuan_error *err) {
+    const xuan_eval_run_opts *o = r->o;
+    if (grc == XUAN_ERR_INTERRUPTED) return 1;
+    if (grc == XUAN_ERR_NOMEM) return xuan_fail(err, grc, "%s", gerr->msg);
+    if (grc) {
+        xuan_log(XUAN_LOG_ERROR, "%s item %zu: %s", r->t->name, p->i, gerr->msg);
+        return 1;
     }
-    double t0 = xuan_time_s();
-    if (!from_cache) {
-        xuan_error gerr = {0};
-        int grc = !loglik ? o->backend->generate(o->backend->self, &rq, o->interrupt, &rep, &gerr)
-                  : o->backend->loglik ? o->backend->loglik(o->backend->self, &rq, o->interrupt, &rep, &gerr)
-                                       : xuan_fail(&gerr, XUAN_ERR_UNSUPPORTED, "this backend gives no log-likelihoods");
-        if (grc == XUAN_ERR_INTERRUPTED) {
-            rc = 1;
-            goto out;
-        }
-        if (grc == XUAN_ERR_NOMEM) {
-            rc = xuan_fail(err, grc, "%s", gerr.msg);
-            goto out;
-        }
-        if (grc) {
-            xuan_log(XUAN_LOG_ERROR, "%s item %zu: %s", t->name, i, gerr.msg);
-            rc = 1;
-            goto out;
-        }
-        if (!o->no_cache) {
-            char *js = reply_to_json(&rep, rq.n_choices);
-            if (!js) {
-                rc = xuan_fail(err, XUAN_ERR_NOMEM, "out of memory");
-                goto out;
-            }
-            pthread_mutex_lock(&r->mu);
-            rc = xuan_eval_store_cache_put(o->store, key, js, err);
-            pthread_mutex_unlock(&r->mu);
-            xuan_free(js);
-            if (rc) goto out;
-        }
-    }
+    if (o->no_cache) return 0;
+    char *js = reply_to_json(&p->rep, p->rq.n_choices);
+    if (!js) return xuan_fail(err, XUAN_ERR_NOMEM, "out of memory");
+    pthread_mutex_lock(&r->mu);
+    int rc = xuan_eval_store_cache_put(o->store, p->key, js, err);
+    pthread_mutex_unlock(&r->mu);
+    xuan_free(js);
+    return rc;
+}
+
+static int item_finish(runner *r, pending *p, xuan_error *err) {
+    const xuan_eval_task *t = r->t;
+    const xuan_eval_run_opts *o = r->o;
     char *extracted = NULL, *correct = NULL, chosen[2] = "";
-    int first = -1;
-    if (loglik && !rep.logprobs) {
-        xuan_log(XUAN_LOG_ERROR, "%s item %zu: the backend returned no log-probabilities", t->name, i);
-        rc = 1;
-        goto out;
+    int first = -1, rc = 0;
+    if (p->loglik && !p->rep.logprobs) {
+        xuan_log(XUAN_LOG_ERROR, "%s item %zu: the backend returned no log-probabilities", t->name, p->i);
+        return 1;
     }
-    if (loglik) {
-        if (score_loglik(letters, rep.logprobs, rq.n_choices, target ? target : "", &extracted, &correct, &first,
-                         chosen)) {
-            rc = xuan_fail(err, XUAN_ERR_NOMEM, "out of memory");
-            goto out;
-        }
-    } else if ((rc = score_item(r, it, target ? target : "", rep.text ? rep.text : "", &extracted, &correct, &first,
+    if (p->loglik) {
+        if (score_loglik(p->letters, p->rep.logprobs, p->rq.n_choices, p->target, &extracted, &correct, &first, chosen))
+            return xuan_fail(err, XUAN_ERR_NOMEM, "out of memory");
+    } else if ((rc = score_item(r, p->it, p->target, p->rep.text ? p->rep.text : "", &extracted, &correct, &first,
                                 err)) != 0) {
         if (rc != XUAN_ERR_NOMEM && rc != XUAN_ERR_UNSUPPORTED && rc != XUAN_ERR_IO) {
-            xuan_log(XUAN_LOG_ERROR, "%s item %zu: %s", t->name, i, err->msg);
+            xuan_log(XUAN_LOG_ERROR, "%s item %zu: %s", t->name, p->i, err->msg);
             rc = 1;
         }
-        goto out;
+        return rc;
     }
     xuan_eval_record rec = {
         .run = o->run,
         .task = t->name,
-        .index = (uint32_t)i,
-        .prompt = rq.prompt,
-        .output = loglik ? chosen : rep.text,
+        .index = (uint32_t)p->i,
+        .prompt = p->rq.prompt,
+        .output = p->loglik ? chosen : p->rep.text,
         .extracted = extracted,
         .correct = correct,
         .first_correct = first,
-        .n_prompt = rep.n_prompt,
-        .n_gen = rep.n_gen,
-        .wall_s = xuan_time_s() - t0, /* generation (none when cached) and scoring */
-        .finish = rep.finish,
-        .status = from_cache ? "cached" : "ok",
+        .n_prompt = p->rep.n_prompt,
+        .n_gen = p->rep.n_gen,
+        .wall_s = xuan_time_s() - p->t0, /* generation (none when cached) and scoring */
+        .finish = p->rep.finish,
+        .status = p->from_cache ? "cached" : "ok",
     };
     pthread_mutex_lock(&r->mu);
     rc = xuan_eval_store_item_put(o->store, &rec, err);
     if (!rc) {
-        if (from_cache) r->st->cached++;
+        if (p->from_cache) r->st->cached++;
         else r->st->generated++;
     }
     pthread_mutex_unlock(&r->mu);
     free(extracted); /* jansson's allocator */
     free(correct);
-out:
-    xuan_eval_reply_free(&rep);
-    xuan_buf_free(&prompt);
+    return rc;
+}
+
+/* Does item i alone. */
+static int do_item(runner *r, size_t i, xuan_error *err) {
+    const xuan_eval_backend *b = r->o->backend;
+    pending p;
+    int rc = item_prepare(r, i, &p, err);
+    if (!rc && !p.from_cache) {
+        xuan_error gerr = {0};
+        int grc = !p.loglik ? b->generate(b->self, &p.rq, r->o->interrupt, &p.rep, &gerr)
+                  : b->loglik ? b->loglik(b->self, &p.rq, r->o->interrupt, &p.rep, &gerr)
+                              : xuan_fail(&gerr, XUAN_ERR_UNSUPPORTED, "this backend gives no log-likelihoods");
+        rc = item_answered(r, &p, grc, &gerr, err);
+    }
+    if (!rc) rc = item_finish(r, &p, err);
+    item_free(&p);
+    return rc;
+}
+
+/* Does items idx[0..n) of a generation task together: the requests the
+ * cache does not answer go to the backend in one generate_batch call.
+ * rcs[k] gets item k's outcome (0 or 1); a fatal status is returned. */
+static int do_items(runner *r, const size_t *idx, size_t n, int *rcs, xuan_error *err) {
+    const xuan_eval_backend *b = r->o->backend;
+    pending *p = xuan_calloc(n, sizeof *p);
+    xuan_eval_request *rqs = xuan_calloc(n, sizeof *rqs);
+    xuan_eval_reply *reps = xuan_calloc(n, sizeof *reps);
+    xuan_error *gerrs = xuan_calloc(n, sizeof *gerrs);
+    int *grcs = xuan_calloc(n, sizeof *grcs);
+    size_t *slot = xuan_calloc(n, sizeof *slot);
+    int rc = p && rqs && reps && gerrs && grcs && slot ? 0 : xuan_fail(err, XUAN_ERR_NOMEM, "out of memory");
+    size_t m = 0;
+    for (size_t k = 0; !rc && k < n; k++) {
+        rcs[k] = item_prepare(r, idx[k], &p[k], err);
+        if (rcs[k] > 1) rc = rcs[k];
+        else if (!rcs[k] && !p[k].from_cache) slot[m] = k, rqs[m++] = p[k].rq;
+    }
+    if (!rc && m) b->generate_batch(b->self, rqs, m, r->o->interrupt, reps, grcs, gerrs);
+    for (size_t j = 0; j < m; j++) p[slot[j]].rep = reps[j]; /* owned by the pending item now */
+    for (size_t j = 0; !rc && j < m; j++) rcs[slot[j]] = item_answered(r, &p[slot[j]], grcs[j], &gerrs[j], err);
+    for (size_t k = 0; !rc && k < n; k++) {
+        if (rcs[k] > 1) rc = rcs[k];
+        else if (!rcs[k]) rcs[k] = item_finish(r, &p[k], err);
+        if (rcs[k] > 1) rc = rcs[k];
+    }
+    for (size_t k = 0; p && k < n; k++) item_free(&p[k]);
+    xuan_free(p);
+    xuan_free(rqs);
+    xuan_free(reps);
+    xuan_free(gerrs);
+    xuan_free(grcs);
+    xuan_free(slot);
     return rc;
 }
 
 /* ---- 3. the loop -------------------------------------------------------------------- */
 
 static void *work(runner *r) {
+    size_t idx[XUAN_EVAL_MAX_BATCH];
+    int rcs[XUAN_EVAL_MAX_BATCH];
     for (;;) {
         pthread_mutex_lock(&r->mu);
-        size_t i = r->next;
-        while (i < r->st->total && r->done[i]) i++;
-        bool stop = i >= r->st->total || r->fatal || (r->o->interrupt && *r->o->interrupt);
-        r->next = i + 1;
+        size_t n = 0;
+        bool stop = r->fatal || (r->o->interrupt && *r->o->interrupt);
+        while (!stop && n < r->batch && r->next < r->st->total) {
+            if (!r->done[r->next]) idx[n++] = r->next;
+            r->next++;
+        }
         pthread_mutex_unlock(&r->mu);
-        if (stop) break;
+        if (stop || !n) break;
         xuan_error err = {0};
-        int rc = do_item(r, i, &err);
+        int rc;
+        memset(rcs, 0, sizeof rcs);
+        if (r->batch > 1) {
+            rc = do_items(r, idx, n, rcs, &err);
+        } else {
+            rcs[0] = do_item(r, idx[0], &err);
+            rc = rcs[0] > 1 ? rcs[0] : 0;
+        }
         pthread_mutex_lock(&r->mu);
-        if (rc == 1) r->st->failed++;
-        else if (rc && !r->fatal) r->fatal = rc, r->fatal_err = err;
-        r->finished++;
+        for (size_t k = 0; k < n; k++) r->st->failed += rcs[k] == 1;
+        if (rc && !r->fatal) r->fatal = rc, r->fatal_err = err;
+        r->finished += n;
         if (r->o->progress) r->o->progress(r->o->progress_ctx, r->st->skipped + r->finished, r->st->total);
         pthread_mutex_unlock(&r->mu);
     }
@@ -398,6 +470,10 @@ int xuan_eval_run_task(const xuan_eval_task *t, const xuan_eval_data *d, const x
         return rc;
     }
     pthread_mutex_init(&r.mu, NULL);
+    const bool loglik_task = !o->force_generate && (o->force_loglik || t->mode == XUAN_EVAL_LOGLIK) &&
+                             t->answer == XUAN_ANSWER_LETTER && t->n_options >= 2;
+    r.batch = o->backend->generate_batch && o->backend->batch > 1 && !loglik_task ? (size_t)o->backend->batch : 1;
+    if (r.batch > XUAN_EVAL_MAX_BATCH) r.batch = XUAN_EVAL_MAX_BATCH;
     int par = o->parallel > 0 ? o->parallel : 1;
     if (par > o->backend->parallel) par = o->backend->parallel > 0 ? o->backend->parallel : 1;
     if ((size_t)par > st->total - st->skipped) par = (int)(st->total - st->skipped);
