@@ -34,44 +34,57 @@ static int on_text(void *user, const char *t, size_t n) {
     return xuan_buf_append(&c->text, t, n) ? 1 : 0;
 }
 
-static int local_generate(void *self, const xuan_eval_request *rq, volatile int *interrupt, xuan_eval_reply *out,
-                          xuan_error *err) {
-    local *l = self;
-    memset(out, 0, sizeof *out);
+/* What a generation request needs: the prompt's tokens (rendered as `xuan
+ * run` renders it), a sampler with the request's temperature and seed, and
+ * a stop filter of its stop strings plus the template's end of turn.  The
+ * prompt must leave room in `cells` (the context, or a sequence's share of
+ * it with `shared`).  On failure the caller still frees what was made. */
+static int request_setup(local *l, const xuan_eval_request *rq, uint32_t cells, bool shared, xuan_tok_ids *ids,
+                         xuan_sampler **smp, xuan_stop **stop, xuan_error *err) {
     engine_opts o = l->o;
     o.no_template = o.no_template || rq->raw;
     o.verbose = 0;
     engine e = l->e;
     if (rq->raw) e.jinja = NULL, e.fmt = XUAN_CHAT_UNKNOWN;
-    xuan_tok_ids ids = {0};
     xuan_chat_msg msg = {"user", rq->prompt};
-    int rc = engine_prompt(&e, &o, &msg, 1, &ids, err);
+    int rc = engine_prompt(&e, &o, &msg, 1, ids, err);
     if (rc) return rc;
-    uint32_t n_ctx = xuan_ctx_n_ctx(l->e.ctx);
-    if (ids.n == 0 || ids.n >= n_ctx) {
-        size_t n = ids.n;
-        xuan_tok_ids_free(&ids);
-        return n ? xuan_fail(err, XUAN_ERR_FULL, "the prompt has %zu tokens but the context holds %u; use a larger -c", n,
-                             n_ctx)
-                 : xuan_fail(err, XUAN_ERR_USAGE, "the prompt is empty");
-    }
+    if (ids->n == 0) return xuan_fail(err, XUAN_ERR_USAGE, "the prompt is empty");
+    if (ids->n >= cells)
+        return shared ? xuan_fail(err, XUAN_ERR_FULL,
+                                  "the prompt has %zu tokens but a sequence's share of the context is %u; use a larger "
+                                  "-c or a smaller -j",
+                                  ids->n, cells)
+                      : xuan_fail(err, XUAN_ERR_FULL, "the prompt has %zu tokens but the context holds %u; use a larger -c",
+                                  ids->n, cells);
     xuan_sampler_params sp = l->o.sp;
     sp.temperature = (float)rq->temperature;
     sp.seed = rq->seed;
-    xuan_sampler *smp = xuan_sampler_create(l->n_vocab, &sp, err);
+    if (!(*smp = xuan_sampler_create(l->n_vocab, &sp, err))) return err->code ? err->code : XUAN_ERR_NOMEM;
+    if (o.ignore_eos) {
+        size_t n_eog;
+        const int32_t *eog = xuan_tok_eog_ids(l->e.tok, &n_eog);
+        for (size_t i = 0; i < n_eog; i++) xuan_sampler_ban(*smp, eog[i], true);
+    }
     const char *stops[64];
     size_t ns = 0;
     for (size_t i = 0; i < rq->n_stop && ns < 63; i++) stops[ns++] = rq->stop[i];
     const char *eot = e.fmt ? xuan_chat_end_of_turn(e.fmt) : NULL;
     if (eot) stops[ns++] = eot;
-    xuan_stop *stop = smp ? xuan_stop_create(stops, ns, err) : NULL;
+    if (!(*stop = xuan_stop_create(stops, ns, err))) return err->code ? err->code : XUAN_ERR_NOMEM;
+    return 0;
+}
+
+static int local_generate(void *self, const xuan_eval_request *rq, volatile int *interrupt, xuan_eval_reply *out,
+                          xuan_error *err) {
+    local *l = self;
+    memset(out, 0, sizeof *out);
+    xuan_tok_ids ids = {0};
+    xuan_sampler *smp = NULL;
+    xuan_stop *stop = NULL;
     collect c = {0};
-    if (smp && stop) {
-        if (o.ignore_eos) {
-            size_t n_eog;
-            const int32_t *eog = xuan_tok_eog_ids(l->e.tok, &n_eog);
-            for (size_t i = 0; i < n_eog; i++) xuan_sampler_ban(smp, eog[i], true);
-        }
+    int rc = request_setup(l, rq, xuan_ctx_n_ctx(l->e.ctx), false, &ids, &smp, &stop, err);
+    if (!rc) {
         xuan_gen_params gp = xuan_gen_params_default();
         gp.n_predict = (int32_t)rq->max_tokens;
         gp.emit = on_text;
@@ -93,8 +106,6 @@ static int local_generate(void *self, const xuan_eval_request *rq, volatile int 
             out->text = xuan_strndup(c.text.len ? c.text.data : "", c.text.len);
             if (!out->text) rc = xuan_fail(err, XUAN_ERR_NOMEM, "out of memory");
         }
-    } else {
-        rc = err->code ? err->code : XUAN_ERR_NOMEM;
     }
     xuan_buf_free(&c.text);
     xuan_stop_free(stop);
@@ -264,35 +275,10 @@ static int bseq_pass(bseq *q, const char *p, size_t n) {
 
 /* Prepares request k: its prompt, sampler and stop filter. */
 static int bseq_init(local *l, const xuan_eval_request *rq, bseq *q, xuan_error *err) {
-    engine_opts o = l->o;
-    o.no_template = o.no_template || rq->raw;
-    o.verbose = 0;
-    engine e = l->e;
-    if (rq->raw) e.jinja = NULL, e.fmt = XUAN_CHAT_UNKNOWN;
-    xuan_chat_msg msg = {"user", rq->prompt};
-    int rc = engine_prompt(&e, &o, &msg, 1, &q->ids, err);
+    int rc = request_setup(l, rq, xuan_ctx_n_ctx(l->e.ctx) / xuan_ctx_n_seq_max(l->e.ctx), true, &q->ids, &q->smp,
+                           &q->stop, err);
     if (rc) return rc;
-    uint32_t n_ctx = xuan_ctx_n_ctx(l->e.ctx) / xuan_ctx_n_seq_max(l->e.ctx);
-    if (q->ids.n == 0) return xuan_fail(err, XUAN_ERR_USAGE, "the prompt is empty");
-    if (q->ids.n >= n_ctx)
-        return xuan_fail(err, XUAN_ERR_FULL, "the prompt has %zu tokens but a sequence's share of the context is %u; "
-                         "use a larger -c or a smaller --batch", q->ids.n, n_ctx);
-    xuan_sampler_params sp = l->o.sp;
-    sp.temperature = (float)rq->temperature;
-    sp.seed = rq->seed;
-    if (!(q->smp = xuan_sampler_create(l->n_vocab, &sp, err))) return err->code ? err->code : XUAN_ERR_NOMEM;
     for (size_t i = 0; i < q->ids.n; i++) xuan_sampler_accept(q->smp, q->ids.ids[i]); /* as xuan_generate does */
-    if (o.ignore_eos) {
-        size_t n_eog;
-        const int32_t *eog = xuan_tok_eog_ids(l->e.tok, &n_eog);
-        for (size_t i = 0; i < n_eog; i++) xuan_sampler_ban(q->smp, eog[i], true);
-    }
-    const char *stops[64];
-    size_t ns = 0;
-    for (size_t i = 0; i < rq->n_stop && ns < 63; i++) stops[ns++] = rq->stop[i];
-    const char *eot = e.fmt ? xuan_chat_end_of_turn(e.fmt) : NULL;
-    if (eot) stops[ns++] = eot;
-    if (!(q->stop = xuan_stop_create(stops, ns, err))) return err->code ? err->code : XUAN_ERR_NOMEM;
     xuan_tok_stream_init(&q->ts, l->e.tok, 0);
     q->ts.started = true; /* a continuation, not the start of a text (xuan_generate) */
     q->limit = rq->max_tokens;
