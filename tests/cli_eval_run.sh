@@ -233,6 +233,26 @@ rep=$("$X" report --db "$T/a.db" 2>"$T/err"); rc=$?
 [ $rc = 1 ] && grep -q "run 2: its config is not a JSON object; skipped" "$T/err" && grep -q "^    3 " <<<"$rep" \
   && ok "report: a damaged run is named, the others shown" || bad "damaged: rc=$rc $(cat "$T/err")"
 "$X" report --db "$T/a.db" 77 >/dev/null 2>"$T/err"; [ $? = 1 ] && grep -q "no run 77" "$T/err" && ok "report of a missing run" || bad "report 77"
+# xuan report --compare: the same questions, a server that answers every gsm8k item right and no
+# medqa item: +50% on gsm8k (10 items only B got right, p = 2/2^10), -30% on medqa (p = 2/2^6)
+python3 - "$SH/datasets" >"$T/gold" <<'EOF'
+import json, sys
+for i, l in enumerate(open(sys.argv[1] + "/gsm8k/test.jsonl", encoding="utf-8")):
+    if i == 20: break
+    r = json.loads(l)
+    print(json.dumps({"match": r["question"], "reply": "#### " + r["answer"].split("####")[-1].strip()}))
+EOF
+serve gold "$T/gold"; PG=$PORT
+rb=$("$X" eval --endpoint "http://127.0.0.1:$PG" --model fake --tasks gsm8k,medqa --limit 20 --db "$T/a.db" --json 2>/dev/null | jget 'd["run"]')
+cmp=$("$X" report --db "$T/a.db" --compare 1 "$rb" 2>"$T/err"); rc=$?
+if [ $rc = 0 ] && grep -q "^gsm8k  *gsm8k-strict  *20  *50.00%  *100.00%  *+50.00%  *0  *10  *0.00195  B better" <<<"$cmp" \
+   && grep -q "^medqa  *mmlu-pro  *20  *30.00%  *0.00%  *-30.00%  *6  *0  *0.0313  A better" <<<"$cmp"; then
+  ok "report --compare: paired difference and exact McNemar p (0.00195, 0.0313)"
+else bad "compare: rc=$rc $cmp $(cat "$T/err")"; fi
+cmp=$("$X" report --db "$T/a.db" --compare 1 3 --json)
+python3 -c "import json,sys; d=json.loads(sys.argv[1]); assert all(t['p'] == 1.0 and t['verdict'] == 'no real difference' for t in d['tasks']), d" "$cmp" \
+  && ok "report --compare of two equal runs: no real difference" || bad "compare equal: $cmp"
+"$X" report --db "$T/a.db" --compare 1 >/dev/null 2>&1; [ $? = 2 ] && ok "--compare needs two runs" || bad "compare usage"
 XUAN_CACHE=$T/cache/xuan "$X" eval $E --tasks gsm8k --limit 1 >/dev/null 2>&1
 rep=$(XUAN_CACHE=$T/cache/xuan "$X" report 2>&1)
 [ -f "$T/cache/xuan/results.db" ] && grep -q "^    1  fake" <<<"$rep" && ok "default store: <cache>/results.db, made by eval, read by report" || bad "default db: $rep"

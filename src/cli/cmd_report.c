@@ -5,6 +5,8 @@
  *                                                one column per task, the first metric's score
  *   xuan report --run ID [--db FILE] [--json]     one run: its config, every metric of every task
  *                                                with its stderr, tokens and time
+ *   xuan report --compare A B [--db FILE]         two runs paired on the items both scored: the
+ *                                                difference, its stderr and an exact McNemar p
  *
  * Scores come from the stored items (xuan_eval_summarize), so a run still
  * going or interrupted shows what it has so far, with its n.  The store is
@@ -17,14 +19,17 @@
 #include <getopt.h>
 #include <jansson.h>
 #include <libgen.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 static void usage(FILE *f) {
     fprintf(f, "usage: xuan report [RUN ...] [--db FILE] [--json]\n"
                "       xuan report --run ID [--db FILE] [--json]\n"
+               "       xuan report --compare A B [--db FILE] [--json]\n"
                "  RUN ...      the runs to show side by side (default: every run in the store)\n"
                "  --run ID     one run in detail: config and every metric\n"
+               "  --compare    two runs paired on their shared items (exact McNemar test)\n"
                "  --db FILE    the results store (default <cache>/results.db, as xuan eval)\n"
                "  --json       JSON on stdout instead of a table\n");
 }
@@ -249,10 +254,123 @@ out:
     return rc;
 }
 
+/* ---- two runs, paired ---------------------------------------------------------- */
+
+typedef struct paired {
+    const char *metric;
+    int8_t *a;   /* per index: -1 absent, 0 wrong, 1 right (run A) */
+    size_t cap;
+    bool fill_a; /* filling A, else comparing B against it */
+    size_t n, b_only, a_only, a_right, b_right;
+    int bad;
+} paired;
+
+static int on_pair_item(void *ctx, const xuan_eval_record *r) {
+    paired *p = ctx;
+    json_t *co = json_loads(r->correct, 0, NULL);
+    json_t *v = json_object_get(co, p->metric);
+    int right = json_is_true(v) ? 1 : json_is_false(v) ? 0 : -1;
+    json_decref(co);
+    if (right < 0) return 0; /* undecided or no such metric: not compared */
+    if (p->fill_a) {
+        if (r->index >= p->cap) {
+            size_t cap = (size_t)r->index + 1024;
+            int8_t *a = xuan_realloc(p->a, cap);
+            if (!a) return p->bad = XUAN_ERR_NOMEM;
+            memset(a + p->cap, -1, cap - p->cap);
+            p->a = a, p->cap = cap;
+        }
+        p->a[r->index] = (int8_t)right;
+        return 0;
+    }
+    if (r->index >= p->cap || p->a[r->index] < 0) return 0;
+    const int ra = p->a[r->index];
+    p->n++;
+    p->a_right += (size_t)ra, p->b_right += (size_t)right;
+    p->a_only += ra && !right, p->b_only += !ra && right;
+    return 0;
+}
+
+/* Exact two-sided McNemar test: under "no difference" the discordant items
+ * split as Binomial(b + c, 1/2). */
+static double mcnemar_p(size_t b, size_t c) {
+    size_t n = b + c, k = b < c ? b : c;
+    if (!n) return 1;
+    double sum = 0;
+    for (size_t i = 0; i <= k; i++)
+        sum += exp(lgamma((double)n + 1) - lgamma((double)i + 1) - lgamma((double)(n - i) + 1) - (double)n * log(2.0));
+    return 2 * sum > 1 ? 1 : 2 * sum;
+}
+
+static int compare_runs(xuan_eval_store *db, int64_t ra, int64_t rb, bool as_json) {
+    char *ca = NULL, *cb = NULL;
+    xuan_error err = {0};
+    if (xuan_eval_store_run_get(db, ra, &ca, NULL, &err) || xuan_eval_store_run_get(db, rb, &cb, NULL, &err)) {
+        xuan_free(ca);
+        return cli_error("%s", err.msg);
+    }
+    json_t *ja = json_loads(ca, 0, NULL), *jb = json_loads(cb, 0, NULL), *out = json_array();
+    int rc = 0;
+    if (!json_is_object(ja) || !json_is_object(jb)) rc = cli_error("run %lld or %lld: its config is not a JSON object",
+                                                                   (long long)ra, (long long)rb);
+    char ma[96] = "", mb[96] = "";
+    if (!rc) model_label(ja, ma, sizeof ma), model_label(jb, mb, sizeof mb);
+    if (!rc && !as_json)
+        printf("A = run %lld (%s)\nB = run %lld (%s)\n\n%-12s %-16s %6s %8s %8s %8s %7s %6s %9s  %s\n", (long long)ra, ma,
+               (long long)rb, mb, "task", "metric", "shared", "A", "B", "B - A", "A only", "B only", "p", "verdict");
+    for (size_t t = 0; !rc && task_name(ja, t); t++) {
+        const char *name = task_name(ja, t);
+        bool in_b = false;
+        for (size_t u = 0; task_name(jb, u); u++) in_b |= !strcmp(task_name(jb, u), name);
+        if (!in_b) continue;
+        xuan_eval_summary s;
+        if ((rc = xuan_eval_summarize(db, ra, name, &s, &err)) != 0) break;
+        for (size_t k = 0; k < s.n_metrics; k++) {
+            paired p = {.metric = s.names[k], .fill_a = true};
+            if ((rc = xuan_eval_store_items(db, ra, name, on_pair_item, &p, &err)) == 0 && !p.bad) {
+                p.fill_a = false;
+                rc = xuan_eval_store_items(db, rb, name, on_pair_item, &p, &err);
+            }
+            xuan_free(p.a);
+            if (rc || p.bad) {
+                rc = rc ? rc : p.bad;
+                break;
+            }
+            double n = (double)p.n, sa = p.n ? (double)p.a_right / n : 0, sb = p.n ? (double)p.b_right / n : 0;
+            /* stderr of the mean paired difference d_i = b_i - a_i */
+            double md = sb - sa, var = p.n > 1 ? ((double)(p.a_only + p.b_only) / n - md * md) * n / (n - 1) : 0;
+            double se = p.n > 1 && var > 0 ? sqrt(var / n) : 0, pv = mcnemar_p(p.a_only, p.b_only);
+            const char *verdict = !p.n ? "no shared items" : pv >= 0.05 ? "no real difference" : md > 0 ? "B better" : "A better";
+            if (as_json) {
+                json_array_append_new(out, json_pack("{s:s, s:s, s:I, s:f, s:f, s:f, s:f, s:I, s:I, s:f, s:s}", "task", name,
+                                                      "metric", s.names[k], "shared", (json_int_t)p.n, "a", sa, "b", sb,
+                                                      "diff", md, "stderr", se, "a_only", (json_int_t)p.a_only,
+                                                      "b_only", (json_int_t)p.b_only, "p", pv, "verdict", verdict));
+            } else {
+                printf("%-12.12s %-16.16s %6zu %7.2f%% %7.2f%% %+7.2f%% %7zu %6zu %9.3g  %s\n", name, s.names[k], p.n,
+                       100 * sa, 100 * sb, 100 * md, p.a_only, p.b_only, pv, verdict);
+            }
+        }
+    }
+    if (rc && err.msg[0]) cli_error("%s", err.msg);
+    if (!rc && as_json) print_json(json_pack("{s:I, s:I, s:o}", "a", (json_int_t)ra, "b", (json_int_t)rb, "tasks", out));
+    else json_decref(out);
+    if (!rc && !as_json)
+        printf("\npaired on the items both runs scored; p: exact two-sided McNemar test on the items only one got "
+               "right;\n\"real\" at p < 0.05\n");
+    json_decref(ja);
+    json_decref(jb);
+    xuan_free(ca);
+    xuan_free(cb);
+    return rc ? XUAN_EXIT_RUNTIME : 0;
+}
+
 int cmd_report(int argc, char **argv) {
-    enum { O_DB = 1000, O_JSON, O_RUN };
-    static const struct option opts[] = {{"db", 1, 0, O_DB}, {"json", 0, 0, O_JSON}, {"run", 1, 0, O_RUN},
-                                         {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+    enum { O_DB = 1000, O_JSON, O_RUN, O_COMPARE };
+    static const struct option opts[] = {{"db", 1, 0, O_DB},           {"json", 0, 0, O_JSON},
+                                         {"run", 1, 0, O_RUN},         {"compare", 0, 0, O_COMPARE},
+                                         {"help", 0, 0, 'h'},          {0, 0, 0, 0}};
+    bool compare = false;
     const char *dbflag = NULL;
     bool as_json = false;
     int64_t one = 0;
@@ -262,6 +380,7 @@ int cmd_report(int argc, char **argv) {
         switch (c) {
         case O_DB: dbflag = optarg; break;
         case O_JSON: as_json = true; break;
+        case O_COMPARE: compare = true; break;
         case O_RUN:
             if (cli_int_arg("report", "--run", optarg, 1, INT64_MAX, &one)) return XUAN_EXIT_USAGE;
             break;
@@ -276,6 +395,7 @@ int cmd_report(int argc, char **argv) {
         if (cli_int_arg("report", "RUN", argv[i], 1, INT64_MAX, &only[n_only++])) return XUAN_EXIT_USAGE;
     }
     if (one && n_only) return cli_usage_error("report", "--run ID shows one run; leave out the RUN list");
+    if (compare && (n_only != 2 || one)) return cli_usage_error("report", "--compare takes two runs: --compare A B");
     char path[4096];
     cli_results_db(dbflag, false, path, sizeof path);
     if (!xuan_file_exists(path)) return cli_error("%s: no results store (xuan eval writes one; --db FILE)", path);
@@ -283,7 +403,9 @@ int cmd_report(int argc, char **argv) {
     xuan_eval_store *db;
     if (xuan_eval_store_open(path, &db, &err) != 0) return cli_error("%s", err.msg);
     int rc;
-    if (one) {
+    if (compare) {
+        rc = compare_runs(db, only[0], only[1], as_json);
+    } else if (one) {
         rc = one_run(db, one, as_json);
     } else {
         rows r = {.v = xuan_calloc(MAX_RUNS, sizeof(run_row)), .only = n_only ? only : NULL, .n_only = n_only};
