@@ -118,6 +118,24 @@ nf=$(grep -c "gsm8k item [0-9]*: the prompt has [0-9]* tokens but a sequence's s
 ns=$(q "$T/b2.db" "select count(*) from items")
 [ $rc = 1 ] && [ "$nf" -ge 1 ] && [ $((nf + ns)) = 4 ] && [ "$ns" -ge 1 ] && ok "batch: $nf too-long prompts named and not stored, $ns stored" || bad "batch ctx: rc=$rc nf=$nf ns=$ns $(cat "$T/err")"
 
+# --suite seed against the engine: SIGKILL midway, --resume, the same items as an uninterrupted run
+"$X" eval -m "$m" --suite seed --limit 2 --max-tokens 16 --db "$T/u.db" >/dev/null 2>"$T/err"; rc=$?
+[ $rc = 0 ] && [ "$(q "$T/u.db" "select count(*), count(distinct task) from items")" = "24|12" ] \
+  && ok "--suite seed --limit 2 in process: 12 tasks, 24 items" || bad "suite: rc=$rc $(cat "$T/err")"
+"$X" eval -m "$m" --suite seed --limit 2 --max-tokens 16 --db "$T/k.db" >/dev/null 2>&1 & KP=$!
+for _ in $(seq 400); do
+  n=$(q "$T/k.db" "select count(*) from items" 2>/dev/null || echo 0)
+  [ "${n:-0}" -ge 8 ] && break; sleep 0.02
+done
+kill -9 $KP 2>/dev/null; wait $KP 2>/dev/null
+at_kill=$(q "$T/k.db" "select count(*) from items")
+"$X" eval --resume 1 --db "$T/k.db" >/dev/null 2>"$T/err"; rc=$?
+a=$(q "$T/u.db" "select task, idx, output, extracted, correct, n_gen from items order by task, idx" | sha256sum)
+b=$(q "$T/k.db" "select task, idx, output, extracted, correct, n_gen from items order by task, idx" | sha256sum)
+if [ $rc = 0 ] && [ "$a" = "$b" ] && [ "$at_kill" -lt 24 ]; then
+  ok "in process: killed at $at_kill/24 items, resumed, the same 24 items as the uninterrupted run"
+else bad "local resume: rc=$rc at_kill=$at_kill $(cat "$T/err")"; fi
+
 out=$("$X" eval --resume 1 --db "$T/a.db" --json 2>/dev/null); rc=$?
 s=$(python3 -c "import json,sys; d=json.loads(sys.argv[1]); print(d['skipped'], d['generated'], d['cached'])" "$out")
 [ $rc = 0 ] && [ "$s" = "6 0 0" ] && ok "resume of a finished run: nothing to do" || bad "resume: $rc $s"

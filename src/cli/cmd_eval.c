@@ -1017,6 +1017,8 @@ done_early:
 int cmd_eval(int argc, char **argv) {
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         FILE *f = argc < 2 ? stderr : stdout;
+        run_usage(f);
+        fputc('\n', f);
         usage(f);
         return argc < 2 ? XUAN_EXIT_USAGE : XUAN_EXIT_OK;
     }
