@@ -218,6 +218,25 @@ if [ $rc = 0 ] && [ "$s" = "(2, 3)" ] && [ "$v" = "passed,passed,failed" ]; then
 elif grep -q "namespace" "$T/err"; then echo "skip humaneval: no sandbox here: $(head -c 200 "$T/err")"
 else bad "humaneval: rc=$rc $s $v $(cat "$T/err")"; fi
 
+# pass@k over samples: item 0 answers right, wrong, right for seeds 0, 1, 2; item 1 always wrong
+python3 - "$SH/datasets" >"$T/hs" <<'EOF'
+import gzip, json, sys
+for i, l in enumerate(gzip.open(sys.argv[1] + "/humaneval/HumanEval.jsonl.gz", "rt", encoding="utf-8")):
+    if i == 2: break
+    r = json.loads(l); bad = "    return None\n"
+    print(json.dumps({"match": r["prompt"], "replies": [r["canonical_solution"], bad, r["canonical_solution"]] if i == 0 else [bad]}))
+EOF
+serve hs "$T/hs"; PHS=$PORT
+out=$("$X" eval --endpoint "http://127.0.0.1:$PHS" --tasks humaneval --limit 2 --samples 3 --temp 0.8 --completions --db "$T/hs.db" --json 2>"$T/err"); rc=$?
+s=$(jget 'd["tasks"][0]["n"], d["tasks"][0]["metrics"]["humaneval"]["correct"], round(d["tasks"][0]["metrics"]["humaneval"]["pass@1"], 6), d["requests"]' <<<"$out")
+r=$(q "$T/hs.db" "select group_concat(idx || '.' || sample || '=' || first_correct, ' ') from items")
+if [ $rc = 0 ] && [ "$s" = "(6, 2, 0.333333, 6)" ] && [ "$r" = "0.0=1 0.1=0 0.2=1 1.0=0 1.1=0 1.2=0" ]; then
+  ok "--samples 3: 6 samples stored by (item, sample), pass@1 = (2/3 + 0) / 2"
+elif grep -q "namespace" "$T/err"; then echo "skip samples: no sandbox here"
+else bad "samples: rc=$rc $s $r $(cat "$T/err")"; fi
+det=$("$X" report --db "$T/hs.db" --run 1)
+grep -q "pass@1  *33.33%" <<<"$det" && ok "report --run shows pass@1 over the samples" || bad "report pass@k: $det"
+
 # 11. xuan report: runs side by side, one run in detail, a damaged config
 rep=$("$X" report --db "$T/a.db" 2>"$T/err"); rc=$?
 row=$(grep "^    1  fake @ http://127.0.0.1:$P1" <<<"$rep")

@@ -16,6 +16,7 @@ one JSON object a line, tried in order; the first whose `match` is a substring o
                                        it), every token gets logprob -1 (the first null), the last one
                                        -0.5 when it is " B" and -3 otherwise; text_offset in characters
   {"match": "...", "bad_logprobs": true}  echo without the logprobs object
+  {"match": "...", "replies": ["a", "b"]}  the reply for the request's seed, modulo the list
 No rule matches: the reply is "I do not know.".  GET /count gives the number of POSTs so far; every
 POST is also logged to PORTFILE.log (one line: path and the rule's index or -1).  Writes the port to
 PORTFILE once it listens.
@@ -97,6 +98,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send(200, b"<html>this is not JSON</html>")
             return
         text = rule.get("reply", "I do not know.")
+        if "replies" in rule:  # one per seed: samples of one prompt differ
+            text = rule["replies"][int(req.get("seed", 0)) % len(rule["replies"])]
         if not chat and req.get("echo"):
             if rule.get("bad_logprobs"):
                 self.send(200, {"choices": [{"index": 0, "text": prompt}]})

@@ -69,7 +69,7 @@ static void test_store_basics(void) {
     xuan_buf_free(&b);
 
     xuan_eval_summary sum;
-    REQUIRE(xuan_eval_summarize(s, run, "t", &sum, &err) == 0);
+    REQUIRE(xuan_eval_summarize(s, run, "t", 0, &sum, &err) == 0);
     CHECK_EQ_INT(sum.n, 3);
     CHECK_EQ_INT(sum.n_metrics, 2);
     CHECK_EQ_STR(sum.names[0], "x");
@@ -78,7 +78,7 @@ static void test_store_basics(void) {
     CHECK_NEAR(sum.score[0], 2.0 / 3, 1e-12);
     CHECK_NEAR(sum.stderr_[0], 0.3333333333333333, 1e-12); /* sqrt(2/9 / 2) */
     CHECK_EQ_INT(sum.n_gen, 15);
-    REQUIRE(xuan_eval_summarize(s, run2, "t", &sum, &err) == 0);
+    REQUIRE(xuan_eval_summarize(s, run2, "t", 0, &sum, &err) == 0);
     CHECK_EQ_INT(sum.n, 0);
 
     char key[65] = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", *reply = NULL;
@@ -93,15 +93,48 @@ static void test_store_basics(void) {
 
     /* reopened: same data, same schema */
     REQUIRE(xuan_eval_store_open(p, &s, &err) == 0);
-    REQUIRE(xuan_eval_summarize(s, run, "t", &sum, &err) == 0);
+    REQUIRE(xuan_eval_summarize(s, run, "t", 0, &sum, &err) == 0);
     CHECK_EQ_INT(sum.n, 3);
     xuan_eval_store_close(s);
 
     /* a row damaged by hand is refused naming it */
     raw_sql(p, "UPDATE items SET correct = 'nonsense' WHERE idx = 2");
     REQUIRE(xuan_eval_store_open(p, &s, &err) == 0);
-    CHECK_EQ_INT(xuan_eval_summarize(s, run, "t", &sum, &err), XUAN_ERR_FORMAT);
+    CHECK_EQ_INT(xuan_eval_summarize(s, run, "t", 0, &sum, &err), XUAN_ERR_FORMAT);
     CHECK(strstr(err.msg, "t item 2: 'correct' is not a JSON object") != NULL);
+    xuan_eval_store_close(s);
+}
+
+static void test_pass_at_k_samples(void) {
+    const char *p = fresh("store_k.db");
+    xuan_error err = {0};
+    xuan_eval_store *s;
+    REQUIRE(xuan_eval_store_open(p, &s, &err) == 0);
+    int64_t run;
+    REQUIRE(xuan_eval_store_run_create(s, "{}", &run, &err) == 0);
+    /* item 0: samples right, wrong, right; item 1: all wrong; item 2: one sample, right */
+    const int right[3][3] = {{1, 0, 1}, {0, 0, 0}, {1, -1, -1}};
+    for (uint32_t i = 0; i < 3; i++)
+        for (uint32_t k = 0; k < 3; k++) {
+            if (right[i][k] < 0) continue;
+            xuan_eval_record r = {.run = run, .task = "he", .index = i, .sample = k,
+                                  .correct = right[i][k] ? "{\"humaneval\":true}" : "{\"humaneval\":false}"};
+            CHECK_EQ_INT(xuan_eval_store_item_put(s, &r, &err), 0);
+        }
+    xuan_eval_record dup = {.run = run, .task = "he", .index = 0, .sample = 2, .correct = "{}"};
+    CHECK_EQ_INT(xuan_eval_store_item_put(s, &dup, &err), XUAN_ERR_USAGE);
+    xuan_eval_summary sum;
+    REQUIRE(xuan_eval_summarize(s, run, "he", 1, &sum, &err) == 0);
+    CHECK_EQ_INT(sum.n, 7);
+    CHECK_EQ_INT(sum.n_items, 3);
+    CHECK_EQ_INT(sum.k_items, 3);
+    CHECK_NEAR(sum.pass_k[0], (2.0 / 3 + 0 + 1) / 3, 1e-12); /* pass@1 = c / n per item */
+    REQUIRE(xuan_eval_summarize(s, run, "he", 2, &sum, &err) == 0);
+    CHECK_EQ_INT(sum.k_items, 2); /* item 2 has one sample */
+    CHECK_NEAR(sum.pass_k[0], 0.5, 1e-12); /* item 0: 1 - C(1,2)/C(3,2) = 1; item 1: 0 */
+    CHECK_NEAR(sum.pass_k_stderr[0], 0.5, 1e-12); /* sd sqrt(0.5) over sqrt(2) */
+    REQUIRE(xuan_eval_summarize(s, run, "he", 0, &sum, &err) == 0);
+    CHECK_EQ_INT(sum.k_items, 0);
     xuan_eval_store_close(s);
 }
 
@@ -185,7 +218,7 @@ static void test_runner(void) {
     CHECK_EQ_INT(st.failed, 1);
     CHECK_EQ_INT(f.calls, 5);
     xuan_eval_summary sum;
-    REQUIRE(xuan_eval_summarize(s, run, "t", &sum, &err) == 0);
+    REQUIRE(xuan_eval_summarize(s, run, "t", 0, &sum, &err) == 0);
     CHECK_EQ_INT(sum.n, 4);
     CHECK_EQ_INT(sum.right[0], 3); /* 0, 2, 4 */
     CHECK_EQ_STR(sum.names[1], "gsm8k-flexible");
@@ -204,7 +237,7 @@ static void test_runner(void) {
     REQUIRE(xuan_eval_run_task(t, &d, &ro, &st, &err) == 0);
     CHECK_EQ_INT(st.cached, 5);
     CHECK_EQ_INT(f.calls, 0);
-    REQUIRE(xuan_eval_summarize(s, run2, "t", &sum, &err) == 0);
+    REQUIRE(xuan_eval_summarize(s, run2, "t", 0, &sum, &err) == 0);
     CHECK_EQ_INT(sum.n, 5);
     CHECK_EQ_INT(sum.right[0], 3);
     xuan_eval_store_close(s);
@@ -276,6 +309,7 @@ static void test_task_mode(void) {
 int main(void) {
     RUN(test_store_basics);
     RUN(test_store_refusals);
+    RUN(test_pass_at_k_samples);
     RUN(test_runner);
     RUN(test_request_key);
     RUN(test_endpoint_open);

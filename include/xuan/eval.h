@@ -477,8 +477,9 @@ void xuan_sandbox_result_free(xuan_sandbox_result *r);
  *
  * Tables: runs (id, created, config JSON: harness and engine version, the
  * backend's identity, tasks with version + sha256, seed, shots, limit ...),
- * items (run, task, idx, prompt, output, extracted and correct per
- * extractor as JSON, tokens, timings, status; UNIQUE(run, task, idx)) and
+ * items (run, task, idx, sample, prompt, output, extracted and correct per
+ * extractor as JSON, tokens, timings, status; UNIQUE(run, task, idx,
+ * sample)) and
  * cache (the reply to a request, keyed by the SHA-256 of the backend's
  * identity and the full request).  WAL mode; each item is its own
  * transaction, so a SIGKILL loses at most the items in flight and a resume
@@ -512,6 +513,7 @@ typedef struct xuan_eval_record {
     int64_t run;
     const char *task;
     uint32_t index;         /* the item's place in the task's data (0-based) */
+    uint32_t sample;        /* which of the item's samples (pass@k with n > 1), 0-based */
     const char *prompt;     /* the rendered task prompt */
     const char *output;     /* the model's raw output */
     const char *extracted;  /* JSON object: extractor -> string or null */
@@ -524,12 +526,12 @@ typedef struct xuan_eval_record {
 } xuan_eval_record;
 
 /* Stores one item in its own transaction.  An item already stored for
- * (run, task, index) is an error (XUAN_ERR_USAGE naming it), not a
+ * (run, task, index, sample) is an error (XUAN_ERR_USAGE naming it), not a
  * duplicate. */
 int xuan_eval_store_item_put(xuan_eval_store *s, const xuan_eval_record *r, xuan_error *err);
-/* Calls fn for each stored item of (run, task) in index order (task NULL:
- * every task, by task then index); the record's strings live only during
- * the call. */
+/* Calls fn for each stored item of (run, task) in index, then sample order
+ * (task NULL: every task first); the record's strings live only during the
+ * call. */
 typedef int (*xuan_eval_item_fn)(void *ctx, const xuan_eval_record *r);
 int xuan_eval_store_items(xuan_eval_store *s, int64_t run, const char *task, xuan_eval_item_fn fn, void *ctx,
                           xuan_error *err);
@@ -639,7 +641,8 @@ typedef struct xuan_eval_run_opts {
     bool force_loglik;        /* log-likelihood for every letter task with options, whatever its `mode` */
     bool force_generate;      /* generation for every task, whatever its `mode` */
     double temperature;       /* 0: greedy */
-    uint64_t seed;
+    uint64_t seed;            /* sample s of an item is asked with seed + s */
+    uint32_t samples;         /* per item, for pass@k with n samples (use a temperature); 0 or 1: one */
     int parallel;             /* items at once (capped by backend->parallel); default 1 */
     bool no_cache;            /* neither read nor write the request cache */
     xuan_sandbox_mode sandbox;
@@ -652,7 +655,7 @@ typedef struct xuan_eval_run_opts {
 
 /* What one call did. */
 typedef struct xuan_eval_run_stats {
-    size_t total;      /* items the run covers (limit applied) */
+    size_t total;      /* items (times samples) the run covers, limit applied */
     size_t skipped;    /* already stored (a resume) */
     size_t generated;  /* answered by the backend */
     size_t cached;     /* answered from the cache */
@@ -677,7 +680,8 @@ int xuan_eval_run_task(const xuan_eval_task *t, const xuan_eval_data *d, const x
  * the metrics are the extractors named in the items' `correct` objects, in
  * the order of the first item). */
 typedef struct xuan_eval_summary {
-    size_t n;                              /* items stored */
+    size_t n;                              /* items stored (samples count one each) */
+    size_t n_items;                        /* distinct items */
     size_t n_metrics;
     char names[XUAN_EXTRACT_COUNT][24];    /* extractor names */
     size_t right[XUAN_EXTRACT_COUNT];      /* items correct, per metric */
@@ -685,9 +689,15 @@ typedef struct xuan_eval_summary {
     double stderr_[XUAN_EXTRACT_COUNT];    /* sqrt(p (1 - p) / (n - 1)), lm-evaluation-harness's */
     uint64_t n_gen;                        /* generated tokens over the items */
     double wall_s;                         /* generation + scoring over the items */
+    /* With k > 0: the mean over the items with at least k samples of the
+     * unbiased pass@k (xuan_pass_at_k), and its stderr over those items. */
+    uint32_t k;
+    size_t k_items;
+    double pass_k[XUAN_EXTRACT_COUNT], pass_k_stderr[XUAN_EXTRACT_COUNT];
 } xuan_eval_summary;
 
-int xuan_eval_summarize(xuan_eval_store *s, int64_t run, const char *task, xuan_eval_summary *out,
+/* k: 0 for none, else pass@k as well. */
+int xuan_eval_summarize(xuan_eval_store *s, int64_t run, const char *task, uint32_t k, xuan_eval_summary *out,
                         xuan_error *err);
 
 #ifdef __cplusplus

@@ -33,6 +33,7 @@ void eval_run_usage(FILE *f) {
             "  --limit N           the first N items of each task (default all)\n"
             "  --shots K           few-shot examples (default the task's)\n"
             "  --seed S            sampling seed (default 0)   --temp T  (default 0: greedy)\n"
+            "  --samples N         N samples an item (seeds S .. S+N-1; give a --temp): pass@k over them\n"
             "  --max-tokens N      the generation budget (default the task's max_tokens)\n"
             "  --reasoning         use the task's max_tokens_reasoning (thinking models)\n"
             "  --completions       send the raw prompt (/v1/completions; in process: no chat template)\n"
@@ -70,6 +71,7 @@ typedef struct run_cfg {
     size_t n_names;
     int64_t limit, shots, max_tokens, jobs, retries, resume;
     double timeout_s;
+    int64_t samples; /* per item (pass@k with n samples) */
     bool raw, reasoning, no_cache, json;
     char mode[16]; /* task (each task's own), loglik, generate */
     double temperature;
@@ -100,9 +102,11 @@ static char *run_config(const run_cfg *c, const xuan_eval_backend *b, const char
                         size_t n) {
     json_t *tasks = json_array();
     for (size_t i = 0; tasks && i < n; i++)
-        json_array_append_new(tasks, json_pack("{s:s, s:I, s:s, s:s}", "name", rt[i].t->name, "version",
+        json_array_append_new(tasks, json_pack("{s:s, s:I, s:s, s:s, s:s, s:I}", "name", rt[i].t->name, "version",
                                                (json_int_t)rt[i].t->version, "sha256", rt[i].t->sha256, "path",
-                                               rt[i].path));
+                                               rt[i].path, "metric",
+                                               rt[i].t->metric == XUAN_METRIC_PASS_AT_K ? "pass@k" : "accuracy", "k",
+                                               (json_int_t)rt[i].t->k));
     json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:I, s:I, s:I, s:f, s:b, s:b}", "harness", "xuan eval",
                           "version", xuan_version(), "git", xuan_git_hash(), "build", xuan_build_type(), "backend",
                           json_loads(b->identity, 0, NULL), "tasks", tasks, "limit", (json_int_t)c->limit, "shots",
@@ -111,6 +115,7 @@ static char *run_config(const run_cfg *c, const xuan_eval_backend *b, const char
     if (o && c->max_tokens >= 0) json_object_set_new(o, "max_tokens", json_integer(c->max_tokens));
     if (o) json_object_set_new(o, "mode", json_string(c->mode));
     if (o) json_object_set_new(o, "jobs", json_integer(c->jobs));
+    if (o) json_object_set_new(o, "samples", json_integer(c->samples));
     if (o && backend_info) json_object_set_new(o, "model", json_loads(backend_info, 0, NULL));
     char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
@@ -175,6 +180,8 @@ static int resume_cfg(const char *cfg_json, int64_t run, run_cfg *c, engine_opts
     c->reasoning = json_is_true(json_object_get(j, "reasoning"));
     json_t *mt = json_object_get(j, "max_tokens");
     c->max_tokens = json_is_integer(mt) ? json_integer_value(mt) : -1;
+    json_int_t smp = json_integer_value(json_object_get(j, "samples"));
+    c->samples = smp >= 1 && smp <= 1000 ? smp : 1;
     const char *mode = json_string_value(json_object_get(j, "mode"));
     snprintf(c->mode, sizeof c->mode, "%s", mode ? mode : "task");
     json_decref(j);
@@ -209,10 +216,18 @@ static void print_results(const run_cfg *c, int64_t run, const char *db, run_tas
         json_t *tasks = json_array();
         for (size_t i = 0; tasks && i < n; i++) {
             json_t *m = json_object();
-            for (size_t k = 0; m && k < sum[i].n_metrics; k++)
-                json_object_set_new(m, sum[i].names[k],
-                                    json_pack("{s:f, s:f, s:I}", "score", sum[i].score[k], "stderr", sum[i].stderr_[k],
-                                              "correct", (json_int_t)sum[i].right[k]));
+            for (size_t k = 0; m && k < sum[i].n_metrics; k++) {
+                json_t *v = json_pack("{s:f, s:f, s:I}", "score", sum[i].score[k], "stderr", sum[i].stderr_[k],
+                                      "correct", (json_int_t)sum[i].right[k]);
+                if (v && sum[i].k_items) {
+                    char key[32];
+                    snprintf(key, sizeof key, "pass@%u", (unsigned)sum[i].k);
+                    json_object_set_new(v, key, json_real(sum[i].pass_k[k]));
+                    json_object_set_new(v, "pass@k_stderr", json_real(sum[i].pass_k_stderr[k]));
+                    json_object_set_new(v, "pass@k_items", json_integer((json_int_t)sum[i].k_items));
+                }
+                json_object_set_new(m, sum[i].names[k], v);
+            }
             json_array_append_new(tasks, json_pack("{s:s, s:I, s:s, s:I, s:I, s:I, s:I, s:I, s:o}", "task",
                                                    rt[i].t->name, "version", (json_int_t)rt[i].t->version, "sha256",
                                                    rt[i].t->sha256, "n", (json_int_t)sum[i].n, "total",
@@ -246,6 +261,13 @@ static void print_results(const run_cfg *c, int64_t run, const char *db, run_tas
                 }
                 eval_cell(sum[i].names[k], 16);
                 printf(" %7.2f%%  ± %6.2f\n", 100 * sum[i].score[k], 100 * sum[i].stderr_[k]);
+                if (sum[i].k_items) { /* pass@k over the items' samples */
+                    char name[48];
+                    snprintf(name, sizeof name, "  pass@%u (%zu)", (unsigned)sum[i].k, sum[i].k_items);
+                    printf("%-12s %6s  ", "", "");
+                    eval_cell(name, 16);
+                    printf(" %7.2f%%  ± %6.2f\n", 100 * sum[i].pass_k[k], 100 * sum[i].pass_k_stderr[k]);
+                }
             }
         }
     }
@@ -258,7 +280,7 @@ static void print_results(const run_cfg *c, int64_t run, const char *db, run_tas
 int eval_run(int argc, char **argv) {
     enum {
         O_ENDPOINT = EO_LAST + 1, O_APIKEY, O_TASKS, O_SUITE, O_LIMIT, O_SHOTS, O_DATA2, O_DB, O_MAXTOK, O_RESUME,
-        O_JSON2, O_RAW, O_REASON, O_NOCACHE, O_TIMEOUT2, O_RETRIES, O_SANDBOX2, O_MODE
+        O_JSON2, O_RAW, O_REASON, O_NOCACHE, O_TIMEOUT2, O_RETRIES, O_SANDBOX2, O_MODE, O_SAMPLES
     };
     static const struct option opts[] = {ENGINE_LONG_OPTS,
                                          {"endpoint", 1, 0, O_ENDPOINT},
@@ -279,13 +301,14 @@ int eval_run(int argc, char **argv) {
                                          {"retries", 1, 0, O_RETRIES},
                                          {"sandbox", 1, 0, O_SANDBOX2},
                                          {"mode", 1, 0, O_MODE},
+                                         {"samples", 1, 0, O_SAMPLES},
                                          {"help", 0, 0, 'h'},
                                          {0, 0, 0, 0}};
     engine_opts eo;
     engine_opts_init(&eo);
     eo.sp.temperature = 0; /* greedy unless --temp */
     eo.sp.seed = 0;
-    run_cfg c = {.limit = 0, .shots = -1, .max_tokens = -1, .jobs = 1, .retries = 4, .timeout_s = 600, .mode = "task"};
+    run_cfg c = {.limit = 0, .shots = -1, .max_tokens = -1, .jobs = 1, .retries = 4, .timeout_s = 600, .mode = "task", .samples = 1};
     const char *data = NULL;
     xuan_sandbox_mode sandbox = XUAN_SANDBOX_FULL;
     char *lists[MAX_TASKS];
@@ -340,6 +363,9 @@ int eval_run(int argc, char **argv) {
             if (!strcmp(optarg, "full")) sandbox = XUAN_SANDBOX_FULL;
             else if (!strcmp(optarg, "none")) sandbox = XUAN_SANDBOX_NONE;
             else return cli_usage_error("eval", "--sandbox: expected full or none, not '%s'", optarg);
+            break;
+        case O_SAMPLES:
+            if (cli_int_arg("eval", "--samples", optarg, 1, 1000, &c.samples)) return XUAN_EXIT_USAGE;
             break;
         case O_MODE:
             if (strcmp(optarg, "task") && strcmp(optarg, "loglik") && strcmp(optarg, "generate"))
@@ -492,6 +518,7 @@ int eval_run(int argc, char **argv) {
             .force_generate = !strcmp(c.mode, "generate"),
             .temperature = c.temperature,
             .seed = c.seed,
+            .samples = (uint32_t)c.samples,
             .parallel = (int)c.jobs,
             .no_cache = c.no_cache,
             .sandbox = sandbox,
@@ -512,7 +539,9 @@ int eval_run(int argc, char **argv) {
         goto done;
     }
     for (size_t i = 0; i < n; i++)
-        if (xuan_eval_summarize(db, run, rt[i].t->name, &sum[i], &err) != 0) {
+        if (xuan_eval_summarize(db, run, rt[i].t->name,
+                                rt[i].t->metric == XUAN_METRIC_PASS_AT_K || c.samples > 1 ? rt[i].t->k : 0, &sum[i],
+                                &err) != 0) {
             rc = cli_error("%s", err.msg);
             goto done;
         }

@@ -103,9 +103,18 @@ static const char *task_name(json_t *cfg, size_t i) {
 
 static json_t *summary_json(const xuan_eval_summary *s) {
     json_t *m = json_object();
-    for (size_t k = 0; m && k < s->n_metrics; k++)
-        json_object_set_new(m, s->names[k], json_pack("{s:f, s:f, s:I}", "score", s->score[k], "stderr",
-                                                      s->stderr_[k], "correct", (json_int_t)s->right[k]));
+    for (size_t k = 0; m && k < s->n_metrics; k++) {
+        json_t *v = json_pack("{s:f, s:f, s:I}", "score", s->score[k], "stderr", s->stderr_[k], "correct",
+                              (json_int_t)s->right[k]);
+        if (v && s->k_items) {
+            char key[32];
+            snprintf(key, sizeof key, "pass@%u", (unsigned)s->k);
+            json_object_set_new(v, key, json_real(s->pass_k[k]));
+            json_object_set_new(v, "pass@k_stderr", json_real(s->pass_k_stderr[k]));
+            json_object_set_new(v, "pass@k_items", json_integer((json_int_t)s->k_items));
+        }
+        json_object_set_new(m, s->names[k], v);
+    }
     return json_pack("{s:I, s:o, s:I, s:f}", "n", (json_int_t)s->n, "metrics", m, "n_gen", (json_int_t)s->n_gen,
                      "wall_s", s->wall_s);
 }
@@ -144,7 +153,7 @@ static int side_by_side(xuan_eval_store *db, rows *r, bool as_json) {
             for (size_t t = 0; task_name(r->v[i].cfg, t); t++) in_run |= !strcmp(task_name(r->v[i].cfg, t), cols[c]);
             xuan_eval_summary s;
             xuan_error err = {0};
-            if (in_run && xuan_eval_summarize(db, r->v[i].id, cols[c], &s, &err) != 0) {
+            if (in_run && xuan_eval_summarize(db, r->v[i].id, cols[c], 0, &s, &err) != 0) {
                 rc = cli_error("%s", err.msg);
                 break;
             }
@@ -214,7 +223,10 @@ static int one_run(xuan_eval_store *db, int64_t id, bool as_json) {
         const char *sha = json_string_value(json_object_get(tv, "sha256"));
         if (!name) continue;
         xuan_eval_summary s;
-        if (xuan_eval_summarize(db, id, name, &s, &err) != 0) {
+        const char *metric = json_string_value(json_object_get(tv, "metric"));
+        json_int_t kk = json_integer_value(json_object_get(tv, "k"));
+        if (xuan_eval_summarize(db, id, name, metric && !strcmp(metric, "pass@k") && kk > 0 ? (uint32_t)kk : 0, &s,
+                                &err) != 0) {
             rc = cli_error("%s", err.msg);
             break;
         }
@@ -238,6 +250,9 @@ static int one_run(xuan_eval_store *db, int64_t id, bool as_json) {
             printf("%-16.16s %7.2f%%  ± %6.2f", s.names[k], 100 * s.score[k], 100 * s.stderr_[k]);
             if (k == 0) printf("  %10llu  %8.3f", (unsigned long long)s.n_gen, s.n ? s.wall_s / (double)s.n : 0.0);
             putchar('\n');
+            if (s.k_items)
+                printf("%-12s %3s %-8s %6zu    pass@%-10u %7.2f%%  ± %6.2f\n", "", "", "", s.k_items, (unsigned)s.k,
+                       100 * s.pass_k[k], 100 * s.pass_k_stderr[k]);
         }
     }
     if (as_json && !rc) {
@@ -324,7 +339,7 @@ static int compare_runs(xuan_eval_store *db, int64_t ra, int64_t rb, bool as_jso
         for (size_t u = 0; task_name(jb, u); u++) in_b |= !strcmp(task_name(jb, u), name);
         if (!in_b) continue;
         xuan_eval_summary s;
-        if ((rc = xuan_eval_summarize(db, ra, name, &s, &err)) != 0) break;
+        if ((rc = xuan_eval_summarize(db, ra, name, 0, &s, &err)) != 0) break;
         for (size_t k = 0; k < s.n_metrics; k++) {
             paired p = {.metric = s.names[k], .fill_a = true};
             if ((rc = xuan_eval_store_items(db, ra, name, on_pair_item, &p, &err)) == 0 && !p.bad) {

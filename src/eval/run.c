@@ -121,6 +121,7 @@ typedef struct runner {
     size_t next;      /* the next item to take */
     size_t finished;  /* items stored or failed in this call */
     size_t batch;     /* items per backend call: 1, or up to backend->batch */
+    size_t samples;   /* per item; the runner's units are item * samples + sample */
     int fatal;        /* first error that stops the run */
     xuan_error fatal_err;
 } runner;
@@ -222,7 +223,8 @@ static const char *const CHOICES[26] = {" A", " B", " C", " D", " E", " F", " G"
 /* One item on its way: prepared (prompt, request, cache lookup), answered
  * (by the cache or the backend), finished (scored and stored). */
 typedef struct pending {
-    size_t i;
+    size_t i;       /* the item */
+    uint32_t s;     /* its sample */
     const xuan_eval_item *it;
     const char *target;
     bool loglik;
@@ -242,11 +244,13 @@ static void item_free(pending *p) {
 
 /* Each of these returns 0, 1 (the item failed: printed, not stored) or a
  * fatal status (err set). */
-static int item_prepare(runner *r, size_t i, pending *p, xuan_error *err) {
+static int item_prepare(runner *r, size_t unit, pending *p, xuan_error *err) {
     const xuan_eval_task *t = r->t;
     const xuan_eval_run_opts *o = r->o;
     memset(p, 0, sizeof *p);
+    const size_t i = unit / r->samples;
     p->i = i;
+    p->s = (uint32_t)(unit % r->samples);
     p->it = xuan_eval_data_item(r->d, i, NULL);
     pthread_mutex_lock(&r->mu);
     int rc = xuan_eval_prompt(t, r->d, i, &p->prompt, err);
@@ -264,7 +268,7 @@ static int item_prepare(runner *r, size_t i, pending *p, xuan_error *err) {
         .stop = (const char *const *)t->stop,
         .n_stop = t->n_stop,
         .temperature = o->temperature,
-        .seed = o->seed,
+        .seed = o->seed + p->s, /* each sample its own stream (and cache key) */
     };
     /* Only the prompt and the choices decide a log-likelihood answer, over
      * the raw prompt (no chat template), as lm-evaluation-harness scores
@@ -328,6 +332,7 @@ static int item_finish(runner *r, pending *p, xuan_error *err) {
         .run = o->run,
         .task = t->name,
         .index = (uint32_t)p->i,
+        .sample = p->s,
         .prompt = p->rq.prompt,
         .output = p->loglik ? chosen : p->rep.text,
         .extracted = extracted,
@@ -448,8 +453,10 @@ static void *worker(void *arg) {
 
 static int mark_done(void *ctx, const xuan_eval_record *rec) {
     runner *r = ctx;
-    if (rec->index < r->st->total && !r->done[rec->index]) {
-        r->done[rec->index] = 1;
+    if (rec->sample >= r->samples) return 0;
+    size_t unit = (size_t)rec->index * r->samples + rec->sample;
+    if (unit < r->st->total && !r->done[unit]) {
+        r->done[unit] = 1;
         r->st->skipped++;
     }
     return 0;
@@ -461,8 +468,10 @@ int xuan_eval_run_task(const xuan_eval_task *t, const xuan_eval_data *d, const x
     if (!o->store || !o->backend || !o->backend->generate || !o->backend->identity)
         return xuan_fail(err, XUAN_ERR_USAGE, "eval run: a store and a backend are required");
     double t0 = xuan_time_s();
-    st->total = o->limit && o->limit < d->n_items ? o->limit : d->n_items;
-    runner r = {.t = t, .d = d, .o = o, .st = st};
+    const size_t n_items = o->limit && o->limit < d->n_items ? o->limit : d->n_items;
+    runner r = {.t = t, .d = d, .o = o, .st = st, .samples = o->samples > 1 ? o->samples : 1};
+    if (n_items > SIZE_MAX / r.samples) return xuan_fail(err, XUAN_ERR_USAGE, "eval run: too many samples");
+    st->total = n_items * r.samples;
     if (!(r.done = xuan_calloc(st->total ? st->total : 1, 1))) return xuan_fail(err, XUAN_ERR_NOMEM, "out of memory");
     int rc = xuan_eval_store_items(o->store, o->run, t->name, mark_done, &r, err);
     if (rc) {

@@ -40,6 +40,7 @@ static const char SCHEMA[] =
     "  run INTEGER NOT NULL REFERENCES runs(id),\n"
     "  task TEXT NOT NULL,\n"
     "  idx INTEGER NOT NULL,\n"
+    "  sample INTEGER NOT NULL DEFAULT 0,\n"
     "  prompt TEXT NOT NULL,\n"
     "  output TEXT NOT NULL,\n"
     "  extracted TEXT NOT NULL,\n"
@@ -51,7 +52,7 @@ static const char SCHEMA[] =
     "  finish TEXT NOT NULL,\n"
     "  status TEXT NOT NULL,\n"
     "  created TEXT NOT NULL DEFAULT (datetime('now')),\n"
-    "  UNIQUE (run, task, idx)\n"
+    "  UNIQUE (run, task, idx, sample)\n"
     ");\n"
     "CREATE TABLE cache (\n"
     "  key TEXT PRIMARY KEY,\n"
@@ -215,7 +216,7 @@ int xuan_eval_store_runs(xuan_eval_store *s, xuan_eval_run_fn fn, void *ctx, xua
 int xuan_eval_store_item_put(xuan_eval_store *s, const xuan_eval_record *r, xuan_error *err) {
     static const char sql[] =
         "INSERT INTO items (run, task, idx, prompt, output, extracted, correct, first_correct, n_prompt, n_gen, "
-        "wall_s, finish, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+        "wall_s, finish, status, sample) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) return db_fail(s, err, "cannot store an item");
 #define T(i, v) sqlite3_bind_text(st, i, (v) ? (v) : "", -1, SQLITE_STATIC)
@@ -233,13 +234,14 @@ int xuan_eval_store_item_put(xuan_eval_store *s, const xuan_eval_record *r, xuan
     sqlite3_bind_double(st, 11, r->wall_s);
     T(12, r->finish);
     T(13, r->status ? r->status : "ok");
+    sqlite3_bind_int64(st, 14, r->sample);
 #undef T
     /* One statement outside BEGIN is one transaction: committed (and in the
      * WAL) when step returns. */
     int step = sqlite3_step(st), rc = 0;
     if (step == SQLITE_CONSTRAINT)
-        rc = xuan_fail(err, XUAN_ERR_USAGE, "%s: run %lld already holds %s item %u", s->path, (long long)r->run,
-                       r->task, (unsigned)r->index);
+        rc = xuan_fail(err, XUAN_ERR_USAGE, "%s: run %lld already holds %s item %u%s", s->path, (long long)r->run,
+                       r->task, (unsigned)r->index, r->sample ? " (that sample)" : "");
     else if (step != SQLITE_DONE) rc = db_fail(s, err, "cannot store an item");
     sqlite3_finalize(st);
     return rc;
@@ -248,25 +250,26 @@ int xuan_eval_store_item_put(xuan_eval_store *s, const xuan_eval_record *r, xuan
 int xuan_eval_store_items(xuan_eval_store *s, int64_t run, const char *task, xuan_eval_item_fn fn, void *ctx,
                           xuan_error *err) {
     const char *sql = task ? "SELECT task, idx, prompt, output, extracted, correct, first_correct, n_prompt, n_gen, "
-                             "wall_s, finish, status FROM items WHERE run = ?1 AND task = ?2 ORDER BY idx"
+                             "wall_s, finish, status, sample FROM items WHERE run = ?1 AND task = ?2 ORDER BY idx, sample"
                            : "SELECT task, idx, prompt, output, extracted, correct, first_correct, n_prompt, n_gen, "
-                             "wall_s, finish, status FROM items WHERE run = ?1 ORDER BY task, idx";
+                             "wall_s, finish, status, sample FROM items WHERE run = ?1 ORDER BY task, idx, sample";
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) return db_fail(s, err, "cannot read the items");
     sqlite3_bind_int64(st, 1, run);
     if (task) sqlite3_bind_text(st, 2, task, -1, SQLITE_STATIC);
     int step, rc = 0;
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        int64_t idx = sqlite3_column_int64(st, 1);
-        if (idx < 0 || idx > UINT32_MAX) {
-            rc = xuan_fail(err, XUAN_ERR_FORMAT, "%s: run %lld: item index %lld out of range", s->path,
-                           (long long)run, (long long)idx);
+        int64_t idx = sqlite3_column_int64(st, 1), sample = sqlite3_column_int64(st, 12);
+        if (idx < 0 || idx > UINT32_MAX || sample < 0 || sample > UINT32_MAX) {
+            rc = xuan_fail(err, XUAN_ERR_FORMAT, "%s: run %lld: item index %lld or sample %lld out of range", s->path,
+                           (long long)run, (long long)idx, (long long)sample);
             break;
         }
         xuan_eval_record r = {
             .run = run,
             .task = col_text(st, 0),
             .index = (uint32_t)idx,
+            .sample = (uint32_t)sample,
             .prompt = col_text(st, 2),
             .output = col_text(st, 3),
             .extracted = col_text(st, 4),
@@ -321,7 +324,28 @@ typedef struct sum_ctx {
     xuan_eval_summary *out;
     const char *path;
     xuan_error *err;
+    /* the item being read (samples arrive together) and its counts */
+    bool have;
+    uint32_t index, n;
+    uint32_t c[XUAN_EXTRACT_COUNT];
+    double sum[XUAN_EXTRACT_COUNT], sumsq[XUAN_EXTRACT_COUNT];
 } sum_ctx;
+
+/* The item read so far is complete: its pass@k into the sums. */
+static void sum_close_item(sum_ctx *c) {
+    if (!c->have) return;
+    c->out->n_items++;
+    if (c->out->k && c->n >= c->out->k) {
+        for (size_t m = 0; m < c->out->n_metrics; m++) {
+            double v = xuan_pass_at_k(c->n, c->c[m], c->out->k);
+            c->sum[m] += v, c->sumsq[m] += v * v;
+        }
+        c->out->k_items++;
+    }
+    c->have = false;
+    c->n = 0;
+    memset(c->c, 0, sizeof c->c);
+}
 
 static int metric_slot(xuan_eval_summary *o, const char *name) {
     for (size_t k = 0; k < o->n_metrics; k++)
@@ -333,6 +357,10 @@ static int metric_slot(xuan_eval_summary *o, const char *name) {
 
 static int sum_item(void *vctx, const xuan_eval_record *r) {
     sum_ctx *c = vctx;
+    if (c->have && r->index != c->index) sum_close_item(c);
+    c->have = true;
+    c->index = r->index;
+    c->n++;
     json_error_t je;
     json_t *co = json_loads(r->correct, 0, &je);
     if (!json_is_object(co)) {
@@ -350,6 +378,7 @@ static int sum_item(void *vctx, const xuan_eval_record *r) {
                              c->path, (long long)r->run, r->task, (unsigned)r->index);
         }
         c->out->right[k] += json_is_true(v);
+        c->c[k] += json_is_true(v);
     }
     json_decref(co);
     c->out->n++;
@@ -358,15 +387,23 @@ static int sum_item(void *vctx, const xuan_eval_record *r) {
     return 0;
 }
 
-int xuan_eval_summarize(xuan_eval_store *s, int64_t run, const char *task, xuan_eval_summary *out, xuan_error *err) {
+int xuan_eval_summarize(xuan_eval_store *s, int64_t run, const char *task, uint32_t k, xuan_eval_summary *out,
+                        xuan_error *err) {
     memset(out, 0, sizeof *out);
-    sum_ctx c = {out, s->path, err};
+    out->k = k;
+    sum_ctx c = {.out = out, .path = s->path, .err = err};
     int rc = xuan_eval_store_items(s, run, task, sum_item, &c, err);
     if (rc) return rc;
-    for (size_t k = 0; k < out->n_metrics; k++) {
-        double n = (double)out->n, p = out->n ? (double)out->right[k] / n : 0;
-        out->score[k] = p;
-        out->stderr_[k] = out->n > 1 ? sqrt(p * (1 - p) / (n - 1)) : 0;
+    sum_close_item(&c);
+    for (size_t m = 0; m < out->n_metrics && out->k_items; m++) {
+        double n = (double)out->k_items, mean = c.sum[m] / n, var = c.sumsq[m] / n - mean * mean;
+        out->pass_k[m] = mean;
+        out->pass_k_stderr[m] = out->k_items > 1 && var > 0 ? sqrt(var * n / (n - 1) / n) : 0;
+    }
+    for (size_t m = 0; m < out->n_metrics; m++) {
+        double n = (double)out->n, p = out->n ? (double)out->right[m] / n : 0;
+        out->score[m] = p;
+        out->stderr_[m] = out->n > 1 ? sqrt(p * (1 - p) / (n - 1)) : 0;
     }
     return 0;
 }
