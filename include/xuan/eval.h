@@ -194,6 +194,15 @@ typedef enum xuan_metric {
     XUAN_METRIC_PASS_AT_K,    /* xuan_pass_at_k over the samples of each item */
 } xuan_metric;
 
+/* How a task asks its questions. */
+typedef enum xuan_eval_mode {
+    XUAN_EVAL_GENERATE = 0, /* generate, then extract (every answer type) */
+    XUAN_EVAL_LOGLIK,       /* multiple choice: the option whose letter continuation " A", " B", ...
+                               the model finds most likely after the raw prompt (no chat template),
+                               as lm-evaluation-harness's mmlu scores (acc); only for answer: letter
+                               with options */
+} xuan_eval_mode;
+
 typedef struct xuan_chat_template xuan_chat_template; /* xuan/chat.h */
 
 /* A loaded task file.  Every string is owned by the task. */
@@ -237,6 +246,7 @@ typedef struct xuan_eval_task {
     uint32_t k;           /* pass@k's k (1 when absent) */
     xuan_answer_type answer;
     double tolerance;     /* relative, for XUAN_ANSWER_NUMBER */
+    xuan_eval_mode mode;  /* `mode`: generate (default) or loglik */
 } xuan_eval_task;
 
 /* Loads and checks a task file (at most 1 MiB).  Refused, with one line
@@ -453,6 +463,242 @@ int xuan_sandbox_run_many(const xuan_sandbox_opts *o, const xuan_sandbox_job *jo
 void xuan_sandbox_result_free(xuan_sandbox_result *r);
 
 /* ---- end of sandbox ---- */
+
+/* ---- results store (SQLite) ------------------------------------------------------ */
+
+/* Every generated item of every run, in one SQLite file (src/eval/store.c):
+ *
+ *     xuan_eval_store *db;
+ *     if (xuan_eval_store_open("results.db", &db, &err) != 0) die(err.msg);
+ *     int64_t run;
+ *     xuan_eval_store_run_create(db, config_json, &run, &err);
+ *     ... xuan_eval_run_task(t, &data, &ro, &err) stores item after item ...
+ *     xuan_eval_store_close(db);
+ *
+ * Tables: runs (id, created, config JSON: harness and engine version, the
+ * backend's identity, tasks with version + sha256, seed, shots, limit ...),
+ * items (run, task, idx, sample, prompt, output, extracted and correct per
+ * extractor as JSON, tokens, timings, status; UNIQUE(run, task, idx,
+ * sample)) and
+ * cache (the reply to a request, keyed by the SHA-256 of the backend's
+ * identity and the full request).  WAL mode; each item is its own
+ * transaction, so a SIGKILL loses at most the items in flight and a resume
+ * never stores one twice.  `PRAGMA user_version` is the schema version: a
+ * file from a newer xuan is refused by name, never rewritten.
+ *
+ * A store is used by one thread at a time (the runner holds a mutex). */
+#define XUAN_EVAL_STORE_SCHEMA 1
+
+typedef struct xuan_eval_store xuan_eval_store;
+
+/* Opens (creating when absent) the store at path.  Errors: XUAN_ERR_IO (cannot
+ * open, not an SQLite file, locked), XUAN_ERR_UNSUPPORTED (a newer schema:
+ * "PATH: results schema 7 is newer than this xuan's (1); use a newer xuan or
+ * another --db"), XUAN_ERR_FORMAT (a file whose tables are not ours). */
+int xuan_eval_store_open(const char *path, xuan_eval_store **out, xuan_error *err);
+void xuan_eval_store_close(xuan_eval_store *s); /* NULL is fine */
+
+/* A new run with its config (a JSON object's text, stored as given); *id
+ * gets its number. */
+int xuan_eval_store_run_create(xuan_eval_store *s, const char *config_json, int64_t *id, xuan_error *err);
+/* The config of run id (heap string, xuan_free); XUAN_ERR_NOTFOUND when no
+ * such run. *created (may be NULL) gets its time, "2026-12-07 01:30:00" UTC. */
+int xuan_eval_store_run_get(xuan_eval_store *s, int64_t id, char **config_json, char **created, xuan_error *err);
+/* Calls fn for every run in id order; fn returning nonzero stops. */
+typedef int (*xuan_eval_run_fn)(void *ctx, int64_t id, const char *created, const char *config_json);
+int xuan_eval_store_runs(xuan_eval_store *s, xuan_eval_run_fn fn, void *ctx, xuan_error *err);
+
+/* One scored item.  Strings are borrowed; NULL reads as "". */
+typedef struct xuan_eval_record {
+    int64_t run;
+    const char *task;
+    uint32_t index;         /* the item's place in the task's data (0-based) */
+    uint32_t sample;        /* which of the item's samples (pass@k with n > 1), 0-based */
+    const char *prompt;     /* the rendered task prompt */
+    const char *output;     /* the model's raw output */
+    const char *extracted;  /* JSON object: extractor -> string or null */
+    const char *correct;    /* JSON object: extractor -> true / false / null */
+    int first_correct;      /* 1, 0, -1 (undecided): the first extractor's, for queries */
+    uint32_t n_prompt, n_gen;
+    double wall_s;          /* generation (0 for a cached reply) + scoring */
+    const char *finish;     /* "stop", "length", ... */
+    const char *status;     /* "ok", or a note: "cached" */
+} xuan_eval_record;
+
+/* Stores one item in its own transaction.  An item already stored for
+ * (run, task, index, sample) is an error (XUAN_ERR_USAGE naming it), not a
+ * duplicate. */
+int xuan_eval_store_item_put(xuan_eval_store *s, const xuan_eval_record *r, xuan_error *err);
+/* Calls fn for each stored item of (run, task) in index, then sample order
+ * (task NULL: every task first); the record's strings live only during the
+ * call. */
+typedef int (*xuan_eval_item_fn)(void *ctx, const xuan_eval_record *r);
+int xuan_eval_store_items(xuan_eval_store *s, int64_t run, const char *task, xuan_eval_item_fn fn, void *ctx,
+                          xuan_error *err);
+
+/* The request cache: the reply stored under a 64-hex-digit key (see
+ * xuan_eval_request_key).  get: *reply is a heap string, or NULL when the key
+ * is absent (returns 0 either way).  put: replaces any earlier reply. */
+int xuan_eval_store_cache_get(xuan_eval_store *s, const char key[65], char **reply, xuan_error *err);
+int xuan_eval_store_cache_put(xuan_eval_store *s, const char key[65], const char *reply, xuan_error *err);
+
+/* ---- backends: what answers the prompts ------------------------------------------ */
+
+/* One generation request, as a task asks for it. */
+typedef struct xuan_eval_request {
+    const char *prompt;       /* the rendered task prompt */
+    bool raw;                 /* true: continue the text as is (/v1/completions, no chat template);
+                                 false: send it as one user message through the chat template */
+    uint32_t max_tokens;
+    const char *const *stop;
+    size_t n_stop;
+    double temperature;       /* 0: greedy */
+    uint64_t seed;
+    /* Log-likelihood requests (backend->loglik): the continuations to score
+     * after the prompt; max_tokens, stop, temperature and seed are unused. */
+    const char *const *choices;
+    size_t n_choices;
+} xuan_eval_request;
+
+typedef struct xuan_eval_reply {
+    char *text;               /* heap (xuan_free), valid UTF-8 or as the backend sent it */
+    uint32_t n_prompt, n_gen; /* tokens, as the backend counts them (0: unknown) */
+    char finish[16];          /* "stop", "length", "eog", ... */
+    double wall_s;
+    double *logprobs;         /* loglik: n_choices summed log-probabilities (heap, xuan_free) */
+} xuan_eval_reply;
+
+void xuan_eval_reply_free(xuan_eval_reply *r);
+
+/* A backend is a struct of function pointers, so the runner does not care
+ * whether a model runs in this process or behind HTTP. */
+typedef struct xuan_eval_backend {
+    void *self;
+    /* JSON text naming what answers (model file hash, or URL + model name,
+     * and whatever else changes the replies): part of every cache key. */
+    const char *identity;
+    /* How many generate calls may run at once (1: calls are serialized). */
+    int parallel;
+    /* Optional: up to `batch` (<= XUAN_EVAL_MAX_BATCH) generation requests
+     * answered together (several sequences per forward pass).  rcs[k] and
+     * errs[k] are request k's status and error; outs[k] is filled when
+     * rcs[k] is 0 (the caller frees it). */
+    int batch;
+    void (*generate_batch)(void *self, const xuan_eval_request *rqs, size_t n, volatile int *interrupt,
+                           xuan_eval_reply *outs, int *rcs, xuan_error *errs);
+    /* Fills *out (freed by the caller).  XUAN_ERR_INTERRUPTED when
+     * *interrupt rose; other errors are one line. */
+    int (*generate)(void *self, const xuan_eval_request *rq, volatile int *interrupt, xuan_eval_reply *out,
+                    xuan_error *err);
+    /* The log-probability of each of rq->choices following rq->prompt
+     * (out->logprobs), or NULL when the backend cannot tell. */
+    int (*loglik)(void *self, const xuan_eval_request *rq, volatile int *interrupt, xuan_eval_reply *out,
+                  xuan_error *err);
+    void (*close)(void *self);
+} xuan_eval_backend;
+
+#define XUAN_EVAL_MAX_BATCH 64
+
+/* The cache key of a request to backend b: the SHA-256 (hex) of its
+ * identity and every field of the request. */
+int xuan_eval_request_key(const xuan_eval_backend *b, const xuan_eval_request *rq, char key[65], xuan_error *err);
+
+/* An OpenAI-compatible server (src/eval/endpoint.c): /v1/chat/completions,
+ * or /v1/completions for raw requests, through libcurl.  Log-likelihoods
+ * come from /v1/completions with echo, logprobs 1 and max_tokens 0: the
+ * prompt + continuation is sent, and the logprobs of the tokens that end
+ * past the prompt (by `text_offset`, counted in characters as OpenAI does)
+ * are summed.  Transient failures
+ * (connection refused or reset, a timeout, HTTP 429 and 5xx) are retried
+ * `retries` times with exponential backoff from retry_base_s (doubling,
+ * at most 8 s; a Retry-After of at most 30 s is honoured). */
+typedef struct xuan_eval_endpoint_opts {
+    const char *url;          /* "http://host:port" or ".../v1" */
+    const char *api_key;      /* Bearer token, or NULL */
+    const char *model;        /* the "model" field, or NULL (servers with one model) */
+    double timeout_s;         /* per request, default 600 */
+    double connect_timeout_s; /* default 10 */
+    int retries;              /* default 4; -1 = none */
+    double retry_base_s;      /* default 0.5 */
+    int parallel;             /* requests at once, default 1 */
+} xuan_eval_endpoint_opts;
+
+/* Checks the options (an http:// or https:// URL) and fills *b; nothing is
+ * sent yet.  b->close frees it. */
+int xuan_eval_endpoint_open(const xuan_eval_endpoint_opts *o, xuan_eval_backend *b, xuan_error *err);
+/* Requests sent by an endpoint backend so far, retries included. */
+uint64_t xuan_eval_endpoint_requests(const xuan_eval_backend *b);
+
+/* ---- running a task -------------------------------------------------------------- */
+
+typedef struct xuan_eval_run_opts {
+    xuan_eval_store *store;
+    int64_t run;
+    xuan_eval_backend *backend;
+    size_t limit;             /* the first `limit` items; 0 = all */
+    uint32_t max_tokens;      /* 0 = the task's max_tokens */
+    bool raw;                 /* see xuan_eval_request */
+    bool force_loglik;        /* log-likelihood for every letter task with options, whatever its `mode` */
+    bool force_generate;      /* generation for every task, whatever its `mode` */
+    double temperature;       /* 0: greedy */
+    uint64_t seed;            /* sample s of an item is asked with seed + s */
+    uint32_t samples;         /* per item, for pass@k with n samples (use a temperature); 0 or 1: one */
+    int parallel;             /* items at once (capped by backend->parallel); default 1 */
+    bool no_cache;            /* neither read nor write the request cache */
+    xuan_sandbox_mode sandbox;
+    double sandbox_timeout_s; /* 0: xuan_sandbox_timeout_for(0) */
+    volatile int *interrupt;  /* checked before each item; may be NULL */
+    /* Progress: called (under the runner's lock) after each item. */
+    void (*progress)(void *ctx, size_t done, size_t total);
+    void *progress_ctx;
+} xuan_eval_run_opts;
+
+/* What one call did. */
+typedef struct xuan_eval_run_stats {
+    size_t total;      /* items (times samples) the run covers, limit applied */
+    size_t skipped;    /* already stored (a resume) */
+    size_t generated;  /* answered by the backend */
+    size_t cached;     /* answered from the cache */
+    size_t failed;     /* not stored: an error after the retries (printed, see below) */
+    bool interrupted;
+    double wall_s;
+} xuan_eval_run_stats;
+
+/* Runs the items of task t (data d) that run o->run has not stored yet:
+ * prompt, request (from the cache when the same request was answered
+ * before), think block stripped, every extractor scored (code tasks: the
+ * program in the sandbox), one transaction per item.  An item whose
+ * request fails after the retries is reported on stderr in one line naming
+ * the task and item ("xuan: gsm8k item 17: endpoint: HTTP 500 ...") and
+ * not stored, so a resume tries it again.  Returns 0 (see st->failed), or
+ * an error that stops the run (the store, memory, a sandbox that cannot be
+ * set up). */
+int xuan_eval_run_task(const xuan_eval_task *t, const xuan_eval_data *d, const xuan_eval_run_opts *o,
+                       xuan_eval_run_stats *st, xuan_error *err);
+
+/* A task's scores in a run, from the stored items (no task file needed:
+ * the metrics are the extractors named in the items' `correct` objects, in
+ * the order of the first item). */
+typedef struct xuan_eval_summary {
+    size_t n;                              /* items stored (samples count one each) */
+    size_t n_items;                        /* distinct items */
+    size_t n_metrics;
+    char names[XUAN_EXTRACT_COUNT][24];    /* extractor names */
+    size_t right[XUAN_EXTRACT_COUNT];      /* items correct, per metric */
+    double score[XUAN_EXTRACT_COUNT];      /* right / n (code: pass@1 of one greedy sample per item) */
+    double stderr_[XUAN_EXTRACT_COUNT];    /* sqrt(p (1 - p) / (n - 1)), lm-evaluation-harness's */
+    uint64_t n_gen;                        /* generated tokens over the items */
+    double wall_s;                         /* generation + scoring over the items */
+    /* With k > 0: the mean over the items with at least k samples of the
+     * unbiased pass@k (xuan_pass_at_k), and its stderr over those items. */
+    uint32_t k;
+    size_t k_items;
+    double pass_k[XUAN_EXTRACT_COUNT], pass_k_stderr[XUAN_EXTRACT_COUNT];
+} xuan_eval_summary;
+
+/* k: 0 for none, else pass@k as well. */
+int xuan_eval_summarize(xuan_eval_store *s, int64_t run, const char *task, uint32_t k, xuan_eval_summary *out,
+                        xuan_error *err);
 
 #ifdef __cplusplus
 }

@@ -53,6 +53,15 @@ void ja_free(jarena *a) {
     a->used = 0;
 }
 
+void xuan_chat_thread_release(void) {
+    while (chunk_cache) {
+        jchunk *c = chunk_cache;
+        chunk_cache = c->next;
+        xuan_free(c);
+    }
+    chunk_cache_n = 0;
+}
+
 void ja_throw(jarena *a, xuan_status code, const char *fmt, ...) {
     if (a->err) {
         char msg[400];

@@ -25,6 +25,7 @@ int cmd_chat(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_template(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 int cmd_sandbox(int argc, char **argv);
 
 /* Prints "xuan VERB: message" and a hint to stderr; returns XUAN_EXIT_USAGE. */
@@ -44,6 +45,11 @@ int cli_bytes_arg(const char *verb, const char *flag, const char *value, uint64_
 /* Reads a whole file, or standard input for "-", into a NUL-terminated heap
  * buffer (xuan_free); at most max_bytes from a file. */
 int cli_read_input(const char *path, uint64_t max_bytes, char **out, size_t *len, xuan_error *err);
+
+/* The results store of eval and report: flag (--db) when given, else
+ * <cache>/results.db (the cache folder of xuan/pick.h), creating the folder
+ * when create is set. */
+void cli_results_db(const char *flag, bool create, char *out, size_t n);
 
 /* -v / -q: adjust the log level. */
 void cli_verbosity(int verbose, int quiet);

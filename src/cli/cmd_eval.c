@@ -1,9 +1,17 @@
 /*
- * xuan eval — benchmarks (docs/eval.md).  The first sub-verb rescoring saved
- * outputs; generation and the results store come later.
+ * xuan eval — benchmarks (docs/eval.md).
  *
+ *   xuan eval [run] -m MODEL | --endpoint URL [--model NAME] --tasks LIST | --suite seed
+ *                   [--limit N] [--shots K] [--seed S] [-j N] [--db FILE] [--resume RUN] ...
  *   xuan eval score --task T --outputs FILE.jsonl [--data DIR] [--json]
  *                   [-j N] [--timeout S] [--sandbox full|none] [--no-run]
+ *
+ * This file: the verb's door, what `eval score` and `eval run` share (task
+ * lookup, table cells; eval_cli.h) and `eval score`.  `eval run` is
+ * cmd_eval_run.c: each item's prompt goes to a backend (the engine in this
+ * process, eval_local.c, or an OpenAI-compatible endpoint), is scored and
+ * stored in the results store (SQLite, src/eval/store.c) one item at a
+ * time, so a run killed at any point continues with --resume RUN.
  *
  * T is a task file (a path) or a task name, looked up as <name>.yaml in
  * $XUAN_TASKS, then in the tasks/ folder beside the binary's folder (the
@@ -19,8 +27,7 @@
  * one table row, then the totals.  A bad line is reported on stderr with its
  * number and skipped; the others are still scored, and the exit code is 1.
  */
-#include "cli.h"
-#include "xuan/eval.h"
+#include "eval_cli.h"
 
 #include <getopt.h>
 #include <jansson.h>
@@ -59,7 +66,7 @@ static bool tasks_dir(char *buf, size_t n) {
     return w > 0 && (size_t)w < n;
 }
 
-static int find_task(const char *t, char *path, size_t n) {
+int eval_find_task(const char *t, char *path, size_t n) {
     if (strchr(t, '/') || strstr(t, ".yaml")) return snprintf(path, n, "%s", t) < (int)n ? 0 : -1;
     char dir[4096];
     if (tasks_dir(dir, sizeof dir)) {
@@ -69,7 +76,7 @@ static int find_task(const char *t, char *path, size_t n) {
     return -1;
 }
 
-static void data_dir(const char *flag, const char *task_path, char *buf, size_t n) {
+void eval_data_dir(const char *flag, const char *task_path, char *buf, size_t n) {
     const char *env = getenv("XUAN_DATA");
     if (flag) snprintf(buf, n, "%s", flag);
     else if (env && *env) snprintf(buf, n, "%s", env);
@@ -120,7 +127,7 @@ static const xuan_eval_item *find_task_id(const xuan_eval_data *d, const char *i
 }
 
 /* Prints at most `w` columns of s (by characters), padded. */
-static void cell(const char *s, int w) {
+void eval_cell(const char *s, int w) {
     int cols = 0;
     const unsigned char *p = (const unsigned char *)s;
     size_t n = strlen(s), i = 0;
@@ -244,7 +251,7 @@ static int score_line(const xuan_eval_task *t, const xuan_eval_data *d, const ch
         printf("%6zu", lineno);
         for (size_t k = 0; k < t->n_extractors; k++) {
             printf("  ");
-            cell(v[k].extracted ? v[k].extracted : "-", 20);
+            eval_cell(v[k].extracted ? v[k].extracted : "-", 20);
             printf(" %-5s", v[k].correct < 0 ? "n/a" : v[k].correct ? "right" : "wrong");
         }
         putchar('\n');
@@ -301,7 +308,7 @@ static int run_code(const xuan_eval_task *t, const code_runs *runs, const run_op
             json_decref(j);
         } else {
             printf("%6zu  ", runs->v[i].lineno);
-            cell(runs->v[i].task_id, 20);
+            eval_cell(runs->v[i].task_id, 20);
             printf(" %-8s %6.2f s\n", verdict, res[i].wall_s);
         }
     }
@@ -375,14 +382,14 @@ static int cmd_score(int argc, char **argv) {
     if (!task) return cli_usage_error("eval score", "--task T is required");
     if (!outputs) return cli_usage_error("eval score", "--outputs FILE.jsonl is required");
     char path[4096], dir[4096];
-    if (find_task(task, path, sizeof path) != 0)
+    if (eval_find_task(task, path, sizeof path) != 0)
         return cli_usage_error("eval score", "no task '%s' (no %s.yaml in $XUAN_TASKS or the tasks/ folder)", task, task);
     xuan_error err = {0};
     xuan_eval_task *t = NULL;
     if (xuan_eval_task_load(path, &t, &err) != 0) return cli_error("%s", err.msg);
     xuan_eval_data d = {0};
     if (t->answer == XUAN_ANSWER_CODE) {
-        data_dir(data, path, dir, sizeof dir);
+        eval_data_dir(data, path, dir, sizeof dir);
         if (xuan_eval_data_load(t, dir, &d, &err) != 0) {
             xuan_eval_task_free(t);
             return cli_error("%s", err.msg);
@@ -400,7 +407,7 @@ static int cmd_score(int argc, char **argv) {
         printf("%6s", "line");
         for (size_t k = 0; k < t->n_extractors; k++) {
             printf("  ");
-            cell(xuan_eval_extractor_name(t->extractors[k]), 20);
+            eval_cell(xuan_eval_extractor_name(t->extractors[k]), 20);
             printf(" %-5s", "");
         }
         putchar('\n');
@@ -458,7 +465,7 @@ static int cmd_score(int argc, char **argv) {
                t->sha256, tot.lines, tot.scored, tot.errors);
         for (size_t k = 0; k < t->n_extractors; k++) {
             printf("  ");
-            cell(xuan_eval_extractor_name(t->extractors[k]), 16);
+            eval_cell(xuan_eval_extractor_name(t->extractors[k]), 16);
             if (code && !ro.run)
                 printf("  %zu programs assembled, not run (--no-run)\n", tot.scored);
             else if (code && !run_rc)
@@ -480,9 +487,14 @@ static int cmd_score(int argc, char **argv) {
 int cmd_eval(int argc, char **argv) {
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         FILE *f = argc < 2 ? stderr : stdout;
+        eval_run_usage(f);
+        fputc('\n', f);
         usage(f);
         return argc < 2 ? XUAN_EXIT_USAGE : XUAN_EXIT_OK;
     }
     if (!strcmp(argv[1], "score")) return cmd_score(argc - 1, argv + 1);
-    return cli_usage_error("eval", "unknown sub-verb '%s' (known: score)", argv[1]);
+    if (!strcmp(argv[1], "run")) return eval_run(argc - 1, argv + 1);
+    if (argv[1][0] == '-') return eval_run(argc, argv);
+    return cli_usage_error("eval", "unknown sub-verb '%s' (known: run, score; or flags: xuan eval -m MODEL ...)",
+                           argv[1]);
 }

@@ -257,9 +257,8 @@ static const char *tok_text0(const xuan_tok *t, int32_t id, char *buf, size_t ca
     return buf;
 }
 
-int engine_prompt(const engine *e, const engine_opts *o, const xuan_chat_msg *msgs, size_t n,
-                  xuan_tok_ids *ids, xuan_error *err) {
-    xuan_buf text = {0};
+int engine_render(const engine *e, const engine_opts *o, const xuan_chat_msg *msgs, size_t n, xuan_buf *text,
+                  xuan_error *err) {
     int rc = 0;
     char bos[128], eos[128];
     const char *bos_s = tok_text0(e->tok, xuan_tok_bos(e->tok), bos, sizeof bos);
@@ -267,28 +266,38 @@ int engine_prompt(const engine *e, const engine_opts *o, const xuan_chat_msg *ms
         xuan_chat_template_opts to = xuan_chat_template_opts_default();
         to.bos_token = bos_s;
         to.eos_token = tok_text0(e->tok, xuan_tok_eos(e->tok), eos, sizeof eos);
-        rc = xuan_chat_template_render_msgs(e->jinja, msgs, n, &to, &text, err);
+        rc = xuan_chat_template_render_msgs(e->jinja, msgs, n, &to, text, err);
     } else if (e->fmt) {
         xuan_chat_opts co = xuan_chat_opts_default();
         co.bos_token = bos_s;
         co.eos_token = tok_text0(e->tok, xuan_tok_eos(e->tok), eos, sizeof eos);
-        rc = xuan_chat_render(e->fmt, msgs, n, &co, &text, err);
+        rc = xuan_chat_render(e->fmt, msgs, n, &co, text, err);
     } else {
         for (size_t i = 0; i < n && !rc; i++)
-            rc = xuan_buf_puts(&text, msgs[i].content) ? xuan_fail(err, XUAN_ERR_NOMEM, "out of memory") : 0;
+            rc = xuan_buf_puts(text, msgs[i].content) ? xuan_fail(err, XUAN_ERR_NOMEM, "out of memory") : 0;
     }
-    if (rc) {
-        xuan_buf_free(&text);
-        return rc;
-    }
-    if (o->verbose) fprintf(stderr, "---- prompt (%s) ----\n%s\n---- end of prompt ----\n",
-                            e->jinja ? e->template_desc : e->fmt ? xuan_chat_format_name(e->fmt) : "raw",
-                            text.len ? text.data : "");
+    if (!rc && o->verbose)
+        fprintf(stderr, "---- prompt (%s) ----\n%s\n---- end of prompt ----\n",
+                e->jinja ? e->template_desc : e->fmt ? xuan_chat_format_name(e->fmt) : "raw",
+                text->len ? text->data : "");
+    return rc;
+}
+
+int engine_tokenize(const engine *e, const char *text, size_t len, xuan_tok_ids *ids, xuan_error *err) {
+    char bos[128];
+    const char *bos_s = tok_text0(e->tok, xuan_tok_bos(e->tok), bos, sizeof bos);
     /* Add BOS as the vocabulary asks, unless the template already wrote it. */
     uint32_t flags = XUAN_TOK_PARSE_SPECIAL | XUAN_TOK_ADD_SPECIAL;
-    if (bos_s && bos_s[0] && text.len >= strlen(bos_s) && memcmp(text.data, bos_s, strlen(bos_s)) == 0)
+    if (bos_s && bos_s[0] && len >= strlen(bos_s) && memcmp(text, bos_s, strlen(bos_s)) == 0)
         flags &= ~(uint32_t)XUAN_TOK_ADD_SPECIAL;
-    rc = xuan_tok_encode(e->tok, text.len ? text.data : "", text.len, flags, ids, err);
+    return xuan_tok_encode(e->tok, len ? text : "", len, flags, ids, err);
+}
+
+int engine_prompt(const engine *e, const engine_opts *o, const xuan_chat_msg *msgs, size_t n,
+                  xuan_tok_ids *ids, xuan_error *err) {
+    xuan_buf text = {0};
+    int rc = engine_render(e, o, msgs, n, &text, err);
+    if (!rc) rc = engine_tokenize(e, text.len ? text.data : "", text.len, ids, err);
     xuan_buf_free(&text);
     return rc;
 }

@@ -90,6 +90,11 @@ void engine_close(engine *e);
  * appending to ids.  Prints the rendered text to stderr with -v. */
 int engine_prompt(const engine *e, const engine_opts *o, const xuan_chat_msg *msgs, size_t n,
                   xuan_tok_ids *ids, xuan_error *err);
+/* The two halves of engine_prompt: the rendered text (appended to text),
+ * and its tokens (BOS added unless the text starts with it). */
+int engine_render(const engine *e, const engine_opts *o, const xuan_chat_msg *msgs, size_t n, xuan_buf *text,
+                  xuan_error *err);
+int engine_tokenize(const engine *e, const char *text, size_t len, xuan_tok_ids *ids, xuan_error *err);
 
 /* SIGINT sets engine_interrupt (and does not kill the process) while
  * installed; a second Ctrl-C before the first is handled exits (130). */

@@ -1,8 +1,10 @@
 /* Shared CLI helpers: error printing and flag parsing. */
 #include "cli.h"
+#include "xuan/pick.h"
 
 #include <stdarg.h>
 #include <string.h>
+#include <sys/stat.h>
 
 int cli_usage_error(const char *verb, const char *fmt, ...) {
     char msg[1024];
@@ -68,4 +70,21 @@ void cli_verbosity(int verbose, int quiet) {
     if (quiet) xuan_log_set_level(XUAN_LOG_ERROR);
     else if (verbose > 1) xuan_log_set_level(XUAN_LOG_DEBUG);
     else if (verbose) xuan_log_set_level(XUAN_LOG_INFO);
+}
+
+void cli_results_db(const char *flag, bool create, char *out, size_t n) {
+    if (flag) {
+        snprintf(out, n, "%s", flag);
+        return;
+    }
+    char dir[4000];
+    xuan_cache_dir(dir, sizeof dir);
+    if (create) { /* mkdir -p of the cache folder: two levels are enough for ~/.cache/xuan */
+        char parent[4000];
+        snprintf(parent, sizeof parent, "%s", dir);
+        char *slash = strrchr(parent, '/');
+        if (slash && slash != parent) *slash = 0, mkdir(parent, 0755);
+        mkdir(dir, 0755);
+    }
+    snprintf(out, n, "%s/results.db", dir);
 }

@@ -253,9 +253,10 @@ static int subjects(ctx *c, const yaml_node_t *n, xuan_eval_task *t) {
 static const char *const TOP_KEYS[] = {
     "name", "version", "description", "dataset", "fewshot", "prompt", "target", "options", "stop",
     "max_tokens", "max_tokens_reasoning", "extractors", "metric", "k", "answer", "tolerance", "program",
+    "mode",
 };
 enum { K_NAME, K_VERSION, K_DESC, K_DATASET, K_FEWSHOT, K_PROMPT, K_TARGET, K_OPTIONS, K_STOP, K_MAXTOK,
-       K_MAXTOK_R, K_EXTRACTORS, K_METRIC, K_K, K_ANSWER, K_TOL, K_PROGRAM, N_TOP };
+       K_MAXTOK_R, K_EXTRACTORS, K_METRIC, K_K, K_ANSWER, K_TOL, K_PROGRAM, K_MODE, N_TOP };
 static const char *const DATA_KEYS[] = {"format", "files", "subjects", "header", "columns"};
 enum { D_FORMAT, D_FILES, D_SUBJECTS, D_HEADER, D_COLUMNS, N_DATA };
 static const char *const SHOT_KEYS[] = {"files", "count", "columns"};
@@ -409,6 +410,18 @@ static int build(ctx *c, const yaml_node_t *root, xuan_eval_task *t) {
         t->k = (uint32_t)i64;
     }
     if (v[K_TOL] && (rc = want_double(c, v[K_TOL], "tolerance", 0, 1, &t->tolerance))) return rc;
+    t->mode = XUAN_EVAL_GENERATE;
+    if (v[K_MODE]) {
+        char *m = NULL;
+        if ((rc = want_string(c, v[K_MODE], "mode", &m))) return rc;
+        if (!strcmp(m, "generate")) t->mode = XUAN_EVAL_GENERATE;
+        else if (!strcmp(m, "loglik")) t->mode = XUAN_EVAL_LOGLIK;
+        else rc = bad(c, v[K_MODE], "mode", "expected generate or loglik");
+        xuan_free(m);
+        if (rc) return rc;
+        if (t->mode == XUAN_EVAL_LOGLIK && (t->answer != XUAN_ANSWER_LETTER || t->n_options < 2))
+            return bad(c, v[K_MODE], "mode", "loglik needs answer: letter and options");
+    }
     return 0;
 #undef NEED
 }
