@@ -471,8 +471,89 @@ static void test_tiled_attention_same_bits(void) {
     }
 }
 
+/* Sliding-window layers keep their window only (a ring of cells apart from
+ * the main cache): the same bits as keeping every position (swa_full), a
+ * smaller cache, a short truncation resumes, a long one is refused by name
+ * until the sequence starts over. */
+static void test_swa_ring_same_bits(void) {
+    static const char *const presets[] = {"gemma3-tiny", "gemma2-tiny"};
+    for (size_t ip = 0; ip < sizeof presets / sizeof presets[0]; ip++) {
+        xuan_synth_params sp;
+        REQUIRE(xuan_synth_preset(presets[ip], &sp) == 0); /* window 8: the ring keeps 8 + 2 positions */
+        char name[80];
+        snprintf(name, sizeof name, "ring_%s.gguf", presets[ip]);
+        const char *path = test_path(name);
+        xuan_error err = {0};
+        REQUIRE(xuan_synth_write(&sp, path, &err) == 0);
+        xuan_model *m = xuan_model_load(path, &err);
+        REQUIRE(m);
+        const uint32_t nv = xuan_model_hparams(m)->n_vocab;
+        xuan_ctx *c[2];
+        for (int k = 0; k < 2; k++) {
+            xuan_ctx_params cp = xuan_ctx_params_default();
+            cp.n_ctx = 128;
+            cp.n_seq_max = 2;
+            cp.n_batch = 8;
+            cp.n_threads = 2;
+            cp.swa_full = k == 1;
+            c[k] = xuan_ctx_new(m, &cp, &err);
+            REQUIRE(c[k]);
+        }
+        CHECK(xuan_ctx_cache_bytes(c[0]) < xuan_ctx_cache_bytes(c[1]));
+        printf("  %s: cache %llu bytes with the ring, %llu with every position\n", presets[ip],
+               (unsigned long long)xuan_ctx_cache_bytes(c[0]), (unsigned long long)xuan_ctx_cache_bytes(c[1]));
+
+        enum { MAXN = 100 };
+        int32_t tok[MAXN], seq[MAXN];
+        int8_t want[MAXN];
+        int32_t n = 0;
+        for (int32_t i = 0; i < 60; i++, n++) { /* two sequences, many pieces of 8 */
+            tok[n] = prompt_tok(i % 2, i, nv);
+            seq[n] = i % 2;
+            want[n] = 1;
+        }
+        decode_both(c, tok, seq, want, n, nv, presets[ip]);
+        for (int32_t i = 0; i < 5; i++) { /* decode steps */
+            int32_t t2[2] = {prompt_tok(0, 100 + i, nv), prompt_tok(1, 100 + i, nv)}, s2[2] = {0, 1};
+            int8_t w2[2] = {1, 1};
+            decode_both(c, t2, s2, w2, 2, nv, presets[ip]);
+        }
+        /* a truncation of 2 (the slack) resumes, with the same bits */
+        const int32_t pm = xuan_ctx_seq_pos_max(c[0], 0);
+        CHECK(xuan_ctx_seq_resumable(c[0], 0, pm - 1));
+        for (int k = 0; k < 2; k++) REQUIRE(xuan_ctx_seq_rm(c[k], 0, pm - 1, -1, &err) == 0);
+        int32_t t1 = prompt_tok(0, 7, nv), s1 = 0;
+        int8_t w1 = 1;
+        decode_both(c, &t1, &s1, &w1, 1, nv, presets[ip]);
+        /* further back: refused in the ring, by name; fine with every position */
+        const int32_t back = xuan_ctx_seq_pos_max(c[0], 0) - 10;
+        CHECK(!xuan_ctx_seq_resumable(c[0], 0, back));
+        CHECK(xuan_ctx_seq_resumable(c[1], 0, back));
+        for (int k = 0; k < 2; k++) REQUIRE(xuan_ctx_seq_rm(c[k], 0, back, -1, &err) == 0);
+        xuan_batch b1 = {.n_tokens = 1, .token = &t1, .seq_id = &s1, .logits = &w1};
+        CHECK_EQ_INT(xuan_ctx_decode(c[0], &b1, &err), XUAN_ERR_USAGE);
+        CHECK(strstr(err.msg, "sliding window") != NULL && strstr(err.msg, "sequence 0") != NULL);
+        /* sequence 1 is untouched by it; sequence 0 starts over */
+        int32_t t3 = prompt_tok(1, 300, nv), s3 = 1;
+        decode_both(c, &t3, &s3, &w1, 1, nv, presets[ip]);
+        for (int k = 0; k < 2; k++) REQUIRE(xuan_ctx_seq_rm(c[k], 0, -1, -1, &err) == 0);
+        CHECK(xuan_ctx_seq_resumable(c[0], 0, 0));
+        n = 0;
+        for (int32_t i = 0; i < 20; i++, n++) {
+            tok[n] = prompt_tok(3, i, nv);
+            seq[n] = 0;
+            want[n] = 1;
+        }
+        decode_both(c, tok, seq, want, n, nv, presets[ip]);
+        xuan_ctx_free(c[0]);
+        xuan_ctx_free(c[1]);
+        xuan_model_free(m);
+    }
+}
+
 int main(void) {
     RUN(test_tiled_attention_same_bits);
+    RUN(test_swa_ring_same_bits);
     RUN(test_q8_together_equals_alone);
     RUN(test_quant_caches_together_equal_alone);
     RUN(test_gemma3_window_together_equals_alone);

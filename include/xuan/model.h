@@ -175,6 +175,9 @@ typedef struct xuan_ctx_params {
     uint32_t type_v;     /* V cache type, the same choice, independently */
     xuan_pool *pool;     /* threads to run on, not owned; NULL = the process-wide pool of
                             n_threads (xuan_pool_shared), so contexts never oversubscribe */
+    bool swa_full;       /* sliding-window layers keep every position (llama.cpp's --swa-full);
+                            default: only each sequence's window (plus a quarter of it), in a
+                            ring of n_seq_max x 1.25 windows + n_batch cells */
 } xuan_ctx_params;
 
 xuan_ctx_params xuan_ctx_params_default(void);
@@ -246,6 +249,13 @@ int xuan_ctx_seq_rm(xuan_ctx *c, int32_t seq, int32_t p0, int32_t p1, xuan_error
 int xuan_ctx_seq_cp(xuan_ctx *c, int32_t src, int32_t dst, int32_t p0, int32_t p1, xuan_error *err);
 /* Drops every sequence but seq. */
 int xuan_ctx_seq_keep(xuan_ctx *c, int32_t seq, xuan_error *err);
+/* Whether a token at position pos of seq can be evaluated after the
+ * positions from pos on are removed: false when the sliding window of pos
+ * reaches back into positions the window's cache has let go (see
+ * swa_full); evaluate the sequence again from 0 then. */
+bool xuan_ctx_seq_resumable(const xuan_ctx *c, int32_t seq, int32_t pos);
+/* Bytes of the K and V caches. */
+uint64_t xuan_ctx_cache_bytes(const xuan_ctx *c);
 /* Largest position of seq in the cache, -1 when it is empty (or out of range). */
 int32_t xuan_ctx_seq_pos_max(const xuan_ctx *c, int32_t seq);
 /* Asks a running (or the next) decode to drop seq; safe from any thread.

@@ -246,6 +246,10 @@ int cmd_bench(int argc, char **argv) {
     const xuan_hparams *hp = xuan_model_hparams(m);
     xuan_ctx_params cp = xuan_ctx_params_default();
     cp.n_ctx = (uint32_t)(depth + n_prompt + n_gen + 1);
+    /* each test cuts the cache back to the depth, further back than a
+     * sliding-window layer's ring keeps (llama-bench evaluates the depth
+     * again instead) */
+    cp.swa_full = depth > 0;
     cp.n_batch = (uint32_t)batch;
     cp.n_threads = (int)threads;
     cp.type_k = type_k;

@@ -45,11 +45,22 @@ struct xuan_ctx {
     kv_cells kv;
     uint8_t *k_cache, *v_cache;
     cache_geom kg, vg;
+    /* Sliding-window layers keep only their window (unless p.swa_full):
+     * their rows live in kv_swa's ring of fewer cells (geometry kg_swa /
+     * vg_swa), each layer at k_off / v_off in the caches.  swa_lo[s]:
+     * positions of sequence s below it have left the ring (they are still
+     * in kv for the other layers). */
+    bool ring;
+    kv_cells kv_swa;
+    cache_geom kg_swa, vg_swa;
+    size_t *k_off, *v_off;
+    int32_t *swa_lo;
     const xuan_quant_traits *tk, *tv;
     int32_t *tokens0; /* n_ctx: xuan_ctx_tokens' copy of sequence 0 */
 
     /* The piece in flight, B = n_batch rows. */
     int32_t *ub_tok, *ub_pos, *ub_seq, *ub_cell, *ub_out; /* B each; ub_out: rows kept to the end */
+    int32_t *ub_cell_swa;                                 /* B: the rows' cells in the ring */
     uint32_t ub_n_out;
 
     /* Activations, B rows each. */
@@ -97,12 +108,36 @@ struct xuan_ctx {
     size_t tile_s_stride, tile_stride; /* floats: a row's scores; one thread's scratch */
     float *tile_scratch;
     int32_t *tile_t0;
+    uint64_t cache_bytes; /* K and V rows, all layers */
 };
 
 xuan_ctx_params xuan_ctx_params_default(void) {
     return (xuan_ctx_params){.n_ctx = 0, .n_batch = 512, .n_seq_max = 1, .n_threads = 0,
                              .type_k = XUAN_TYPE_F16,
-                             .type_v = XUAN_TYPE_F16, .pool = NULL};
+                             .type_v = XUAN_TYPE_F16, .pool = NULL, .swa_full = false};
+}
+
+/* Positions a sequence keeps in the ring past its window: a truncation
+ * of up to this many tokens (a chat turn's re-rendered tail) can resume. */
+static uint32_t swa_slack(const xuan_hparams *hp) { return hp->n_swa / 4; }
+
+/* Where layer il's K and V rows are, and which cells hold them. */
+typedef struct layer_kv {
+    const kv_cells *kv;     /* the layer's cells: kv, or the ring */
+    const int32_t *ub_cell; /* the piece's rows' cells there */
+    uint8_t *k, *v;         /* kv head 0, cell 0 of the layer */
+    const cache_geom *kg, *vg;
+} layer_kv;
+
+static layer_kv layer_cache(const xuan_ctx *c, uint32_t il) {
+    const bool ring = c->ring && layer_is_local(&c->m->hp, il);
+    uint8_t *k = c->k_cache + c->k_off[il];
+    return (layer_kv){.kv = ring ? &c->kv_swa : &c->kv,
+                      .ub_cell = ring ? c->ub_cell_swa : c->ub_cell,
+                      .k = k,
+                      .v = c->m->hp.mla ? k : c->v_cache + c->v_off[il],
+                      .kg = ring ? &c->kg_swa : &c->kg,
+                      .vg = ring ? &c->vg_swa : &c->vg};
 }
 
 /* ================================================================ context */
@@ -190,27 +225,49 @@ xuan_ctx *xuan_ctx_new(const xuan_model *m, const xuan_ctx_params *pp, xuan_erro
 
     c->tk = xuan_quant_traits_of(p.type_k);
     c->tv = xuan_quant_traits_of(p.type_v);
-    uint64_t all[2];
-    for (int i = 0; i < 2; i++) {
-        uint64_t row = 0, head, layer;
+    /* the ring: each sequence's window plus the slack, and a piece */
+    uint32_t n_local = 0;
+    for (uint32_t il = 0; il < hp->n_layers; il++) n_local += layer_is_local(hp, il);
+    const uint64_t ring_cells = (uint64_t)p.n_seq_max * (hp->n_swa + swa_slack(hp)) + p.n_batch;
+    c->ring = !p.swa_full && n_local > 0 && ring_cells < p.n_ctx;
+    c->k_off = xuan_calloc(hp->n_layers, sizeof *c->k_off);
+    c->v_off = xuan_calloc(hp->n_layers, sizeof *c->v_off);
+    uint64_t all[2] = {0, 0};
+    bool fail = c->k_off == NULL || c->v_off == NULL;
+    for (int i = 0; i < 2 && !fail; i++) {
+        uint64_t row = 0, head, layer, head_r, layer_r;
         XUAN_ASSERT(xuan_type_row_size(i ? p.type_v : p.type_k, hp->head_dim, &row));
         if (!xuan_mul_ok(row, p.n_ctx, &head) || !xuan_mul_ok(head, hp->n_kv_heads, &layer) ||
-            !xuan_mul_ok(layer, hp->n_layers, &all[i]) || all[i] > SIZE_MAX / 4) {
+            !xuan_mul_ok(row, c->ring ? ring_cells : 0, &head_r) || !xuan_mul_ok(head_r, hp->n_kv_heads, &layer_r)) {
             xuan_ctx_free(c);
             xuan_fail(err, XUAN_ERR_NOMEM, "KV cache for %u tokens is too large", p.n_ctx);
             return NULL;
         }
         *(i ? &c->vg : &c->kg) = (cache_geom){(size_t)row, (size_t)head, (size_t)layer};
+        *(i ? &c->vg_swa : &c->kg_swa) = (cache_geom){(size_t)row, (size_t)head_r, (size_t)layer_r};
+        for (uint32_t il = 0; il < hp->n_layers; il++) {
+            (i ? c->v_off : c->k_off)[il] = (size_t)all[i];
+            if (!xuan_add_ok(all[i], c->ring && layer_is_local(hp, il) ? layer_r : layer, &all[i]) ||
+                all[i] > SIZE_MAX / 4) {
+                xuan_ctx_free(c);
+                xuan_fail(err, XUAN_ERR_NOMEM, "KV cache for %u tokens is too large", p.n_ctx);
+                return NULL;
+            }
+        }
     }
-    c->k_cache = xuan_malloc_aligned((size_t)all[0]);
+    c->k_cache = fail ? NULL : xuan_malloc_aligned((size_t)all[0]);
     if (hp->mla) { /* V is the first n_lora_kv values of each K row (llama.cpp views it so) */
         c->tv = c->tk;
         c->vg = c->kg;
-    } else {
+    } else if (!fail) {
         c->v_cache = xuan_malloc_aligned((size_t)all[1]);
     }
-    bool fail = c->k_cache == NULL || (!hp->mla && c->v_cache == NULL) ||
-                xuan_kv_init(&c->kv, p.n_ctx, p.n_seq_max) != 0;
+    c->cache_bytes = all[0] + (hp->mla ? 0 : all[1]);
+    fail = fail || c->k_cache == NULL || (!hp->mla && c->v_cache == NULL) ||
+           xuan_kv_init(&c->kv, p.n_ctx, p.n_ctx, p.n_seq_max) != 0 ||
+           (c->ring && xuan_kv_init(&c->kv_swa, (uint32_t)ring_cells, p.n_ctx, p.n_seq_max) != 0);
+    c->swa_lo = xuan_calloc(p.n_seq_max, sizeof *c->swa_lo);
+    if (!c->swa_lo) fail = true;
 
     const size_t B = p.n_batch, d = hp->d_model, F = hp->d_ffn;
     const size_t qd = (size_t)hp->n_heads * hp->head_dim, kvd = (size_t)hp->n_kv_heads * hp->head_dim;
@@ -220,6 +277,7 @@ xuan_ctx *xuan_ctx_new(const xuan_model *m, const xuan_ctx_params *pp, xuan_erro
     c->ub_pos = alloc_i(B, &fail);
     c->ub_seq = alloc_i(B, &fail);
     c->ub_cell = alloc_i(B, &fail);
+    c->ub_cell_swa = alloc_i(B, &fail);
     c->ub_out = alloc_i(B, &fail);
     c->row_cap = B;
     c->row_out = alloc_i(c->row_cap, &fail);
@@ -337,8 +395,9 @@ void xuan_ctx_free(xuan_ctx *c) {
     xuan_free_aligned(c->k_cache);
     xuan_free_aligned(c->v_cache);
     xuan_kv_free(&c->kv);
+    xuan_kv_free(&c->kv_swa);
     int32_t *ints[] = {c->tokens0, c->ub_tok, c->ub_pos, c->ub_seq, c->ub_cell, c->ub_out, c->row_out, c->moe_sel,
-                       c->moe_rows, c->tile_t0};
+                       c->moe_rows, c->tile_t0, c->ub_cell_swa, c->swa_lo};
     for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) xuan_free(ints[i]);
     float *bufs[] = {c->x,  c->xn, c->xr, c->q,      c->k,      c->v,          c->att,
                      c->h,  c->u,  c->cs, c->cs_swa, c->logits, c->att_scratch, c->moe_p, c->moe_w,
@@ -346,6 +405,8 @@ void xuan_ctx_free(xuan_ctx *c) {
                      c->mla_b, c->mla_o, c->tile_scratch};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) xuan_free_aligned(bufs[i]);
     xuan_free_aligned(c->qq);
+    xuan_free(c->k_off);
+    xuan_free(c->v_off);
     xuan_free(c->mv);
     xuan_free(c->mv_w);
     xuan_free_aligned(c->mm_scratch);
@@ -365,9 +426,52 @@ static int check_seq(const xuan_ctx *c, int32_t seq, xuan_error *err) {
     return xuan_fail(err, XUAN_ERR_USAGE, "sequence id %d is out of range (0..%u)", seq, c->p.n_seq_max - 1);
 }
 
+/* Both caches: a sequence's positions [p0, p1) go (see xuan_kv_seq_rm).
+ * When every position the ring had lost is gone from kv too, the gap is a
+ * hole like any other and the sequence can resume anywhere again. */
+static void cells_rm(xuan_ctx *c, int32_t seq, int32_t p0, int32_t p1) {
+    xuan_kv_seq_rm(&c->kv, seq, p0, p1);
+    if (!c->ring) return;
+    xuan_kv_seq_rm(&c->kv_swa, seq, p0, p1);
+    const uint32_t s0 = seq < 0 ? 0 : (uint32_t)seq, s1 = seq < 0 ? c->p.n_seq_max : (uint32_t)seq + 1;
+    for (uint32_t s = s0; s < s1; s++)
+        if (p0 <= 0 && (p1 < 0 || p1 >= c->swa_lo[s])) c->swa_lo[s] = 0;
+}
+
+/* After a piece: the ring keeps each of its sequences' last window (and
+ * the slack) and lets the older positions go. */
+static void ring_evict(xuan_ctx *c, uint32_t n) {
+    if (!c->ring) return;
+    const int32_t keep = (int32_t)(c->m->hp.n_swa + swa_slack(&c->m->hp)) - 1;
+    uint64_t done = 0;
+    for (uint32_t t = 0; t < n; t++) {
+        const int32_t s = c->ub_seq[t];
+        if (done >> s & 1) continue;
+        done |= 1ull << s;
+        const int32_t lo = c->kv.pos_max[s] + 1 - keep;
+        if (lo > c->swa_lo[s]) {
+            xuan_kv_seq_rm(&c->kv_swa, s, c->swa_lo[s], lo);
+            c->swa_lo[s] = lo;
+        }
+    }
+}
+
+/* The first position a token at pos sees in a sliding-window layer. */
+static int32_t window_start(const xuan_ctx *c, int32_t pos) {
+    const int32_t w = (int32_t)c->m->hp.n_swa;
+    return pos + 1 > w ? pos + 1 - w : 0;
+}
+
+bool xuan_ctx_seq_resumable(const xuan_ctx *c, int32_t seq, int32_t pos) {
+    if (seq < 0 || (uint32_t)seq >= c->p.n_seq_max || pos < 0) return false;
+    return !c->ring || window_start(c, pos) >= c->swa_lo[seq];
+}
+
+uint64_t xuan_ctx_cache_bytes(const xuan_ctx *c) { return c->cache_bytes; }
+
 int xuan_ctx_seq_rm(xuan_ctx *c, int32_t seq, int32_t p0, int32_t p1, xuan_error *err) {
     if (seq >= 0 && check_seq(c, seq, err)) return XUAN_ERR_USAGE;
-    xuan_kv_seq_rm(&c->kv, seq, p0, p1);
+    cells_rm(c, seq, p0, p1);
     if (p0 <= 0 && p1 < 0) { /* the whole sequence is gone: so is a cancellation */
         uint64_t bits = seq < 0 ? ~0ull : 1ull << seq;
         atomic_fetch_and(&c->cancel, ~bits);
@@ -378,6 +482,14 @@ int xuan_ctx_seq_rm(xuan_ctx *c, int32_t seq, int32_t p0, int32_t p1, xuan_error
 int xuan_ctx_seq_cp(xuan_ctx *c, int32_t src, int32_t dst, int32_t p0, int32_t p1, xuan_error *err) {
     if (check_seq(c, src, err) || check_seq(c, dst, err)) return XUAN_ERR_USAGE;
     xuan_kv_seq_cp(&c->kv, src, dst, p0, p1);
+    if (c->ring && src != dst) { /* dst inherits what the ring lost of src's range */
+        xuan_kv_seq_cp(&c->kv_swa, src, dst, p0, p1);
+        const int32_t a = p0 < 0 ? 0 : p0, lost = c->swa_lo[src];
+        if (a < lost) {
+            const int32_t upto = p1 >= 0 && p1 < lost ? p1 : lost;
+            if (upto > c->swa_lo[dst]) c->swa_lo[dst] = upto;
+        }
+    }
     return 0;
 }
 
@@ -411,7 +523,7 @@ const int32_t *xuan_ctx_tokens(xuan_ctx *c) {
 }
 
 void xuan_ctx_truncate(xuan_ctx *c, uint32_t n) {
-    xuan_kv_seq_rm(&c->kv, 0, (int32_t)n, -1);
+    cells_rm(c, 0, (int32_t)n, -1);
     if (n == 0) atomic_fetch_and(&c->cancel, ~1ull);
 }
 
@@ -475,7 +587,8 @@ static void attn_one(xuan_ctx *c, const attn_job *j, uint32_t t, uint32_t h, int
     if (j->window && pos + 1 > j->window) first = pos + 1 - j->window;
     const uint32_t n_keys = pos + 1 - first;
     /* the cells of positions first..pos of this token's sequence (< 0: none) */
-    const int32_t *cells = xuan_kv_seq_map(&c->kv, c->ub_seq[t]) + first;
+    const layer_kv L = layer_cache(c, j->il);
+    const int32_t *cells = xuan_kv_seq_map(L.kv, c->ub_seq[t]) + first;
 
     float *scores = c->att_scratch + c->att_scratch_stride * (size_t)ith;
     float *qr = scores + c->p.n_ctx;
@@ -484,8 +597,8 @@ static void attn_one(xuan_ctx *c, const attn_job *j, uint32_t t, uint32_t h, int
     const uint32_t hdv = hp->head_dim_v;
     const float *q = c->q + (size_t)t * hp->n_heads * hd + (size_t)h * hd;
     float *out = c->att + ((size_t)t * hp->n_heads + h) * hdv;
-    const uint8_t *kbase = c->k_cache + j->il * c->kg.layer + kvh * c->kg.head;
-    const uint8_t *vbase = (hp->mla ? c->k_cache : c->v_cache) + j->il * c->vg.layer + kvh * c->vg.head;
+    const uint8_t *kbase = L.k + kvh * L.kg->head, *vbase = L.v + kvh * L.vg->head;
+    const size_t k_row = L.kg->row, v_row = L.vg->row;
 
     /* scores = q . k over the visible keys (ggml rounds q to the K cache's
      * vec-dot type first: F16, or Q8_0 / Q8_1 for a quantized cache); a
@@ -495,13 +608,13 @@ static void attn_one(xuan_ctx *c, const attn_job *j, uint32_t t, uint32_t h, int
         xuan_op_round_f16(q, qr, hd);
         for (uint32_t i = 0; i < n_keys; i++)
             scores[i] = cells[i] < 0 ? -INFINITY
-                                     : j->qk(hd, (const uint16_t *)(const void *)(kbase + (size_t)cells[i] * c->kg.row),
+                                     : j->qk(hd, (const uint16_t *)(const void *)(kbase + (size_t)cells[i] * k_row),
                                              qr) * j->scale;
     } else {
         uint8_t *qq = c->qq + c->qq_stride * (size_t)ith;
         xuan_quantize_act(c->tk->vec_dot_type, q, qq, hd);
         for (uint32_t i = 0; i < n_keys; i++)
-            scores[i] = cells[i] < 0 ? -INFINITY : j->kdot(hd, kbase + (size_t)cells[i] * c->kg.row, qq) * j->scale;
+            scores[i] = cells[i] < 0 ? -INFINITY : j->kdot(hd, kbase + (size_t)cells[i] * k_row, qq) * j->scale;
     }
 
     if (j->softcap > 0) /* masked keys stay -inf */
@@ -514,15 +627,15 @@ static void attn_one(xuan_ctx *c, const attn_job *j, uint32_t t, uint32_t h, int
     if (c->tv->id == XUAN_TYPE_F16) {
         /* ggml multiplies F16 V by the weights converted to F16 */
         xuan_op_round_f16(scores, scores, n_keys);
-        if (j->avx512) xuan_op_wsum_f16_avx512(out, scores, vbase, c->vg.row, cells, n_keys, first, hdv, j->order, slots);
-        else if (j->avx2) xuan_op_wsum_f16_avx2(out, scores, vbase, c->vg.row, cells, n_keys, first, hdv, j->order, slots);
-        else xuan_op_wsum_f16(out, scores, vbase, c->vg.row, cells, n_keys, first, hdv, j->order, slots);
+        if (j->avx512) xuan_op_wsum_f16_avx512(out, scores, vbase, v_row, cells, n_keys, first, hdv, j->order, slots);
+        else if (j->avx2) xuan_op_wsum_f16_avx2(out, scores, vbase, v_row, cells, n_keys, first, hdv, j->order, slots);
+        else xuan_op_wsum_f16(out, scores, vbase, v_row, cells, n_keys, first, hdv, j->order, slots);
         return;
     }
     for (uint32_t e = 0; e < hdv; e++) out[e] = 0.0f;
     for (uint32_t i = 0; i < n_keys; i++) {
         if (cells[i] < 0) continue;
-        c->tv->to_float(vbase + (size_t)cells[i] * c->vg.row, vrow, hdv / c->tv->type->block_size);
+        c->tv->to_float(vbase + (size_t)cells[i] * v_row, vrow, hdv / c->tv->type->block_size);
         const float w = scores[i];
         for (uint32_t e = 0; e < hdv; e++) out[e] += w * vrow[e];
     }
@@ -560,12 +673,12 @@ static void attn_tile_part(void *ctx, int ith, int nth) {
         if (i >= j->n_items) break;
         const uint32_t tile = i / KVH, kvh = i % KVH;
         const uint32_t t0 = (uint32_t)c->tile_t0[tile], t1 = (uint32_t)c->tile_t0[tile + 1];
+        const layer_kv L = layer_cache(c, il);
         xuan_attn_tile T = {.n_rows = (t1 - t0) * group, .hd = hd, .hdv = hdv, .out = out,
                             .first = first, .end = end,
-                            .cells = xuan_kv_seq_map(&c->kv, c->ub_seq[t0]),
-                            .k = c->k_cache + il * c->kg.layer + kvh * c->kg.head,
-                            .v = (hp->mla ? c->k_cache : c->v_cache) + il * c->vg.layer + kvh * c->vg.head,
-                            .k_row = c->kg.row, .v_row = c->vg.row,
+                            .cells = xuan_kv_seq_map(L.kv, c->ub_seq[t0]),
+                            .k = L.k + kvh * L.kg->head, .v = L.v + kvh * L.vg->head,
+                            .k_row = L.kg->row, .v_row = L.vg->row,
                             .scale = j->aj->scale, .softcap = j->aj->softcap,
                             .s = scratch, .s_stride = c->tile_s_stride};
         float *q = scratch + (size_t)c->tile_rows * c->tile_s_stride;
@@ -623,10 +736,11 @@ typedef struct tok_job {
 static void store_kv_tok(xuan_ctx *c, uint32_t il, uint32_t t) {
     const xuan_hparams *hp = &c->m->hp;
     const uint32_t hd = hp->head_dim;
+    const layer_kv L = layer_cache(c, il);
     for (uint32_t kh = 0; kh < hp->n_kv_heads; kh++) {
-        const size_t cell = (size_t)c->ub_cell[t];
-        uint8_t *kd = c->k_cache + il * c->kg.layer + kh * c->kg.head + cell * c->kg.row;
-        uint8_t *vd = hp->mla ? NULL : c->v_cache + il * c->vg.layer + kh * c->vg.head + cell * c->vg.row;
+        const size_t cell = (size_t)L.ub_cell[t];
+        uint8_t *kd = L.k + kh * L.kg->head + cell * L.kg->row;
+        uint8_t *vd = hp->mla ? NULL : L.v + kh * L.vg->head + cell * L.vg->row;
         const float *ks = c->k + ((size_t)t * hp->n_kv_heads + kh) * hd;
         const float *vs = c->v + ((size_t)t * hp->n_kv_heads + kh) * hd;
         /* ggml's set_rows: its CPU from_float (Q8_0 as x86 rounds an
@@ -1136,6 +1250,12 @@ static int check_batch(xuan_ctx *c, const xuan_batch *b, size_t *n_out, xuan_err
             return xuan_fail(err, XUAN_ERR_USAGE,
                              "batch token %d: position %d does not continue sequence %d (next is %d)", i, pos, s,
                              next[s]);
+        if (pos == c->kv.pos_max[s] + 1 && !xuan_ctx_seq_resumable(c, s, pos))
+            return xuan_fail(err, XUAN_ERR_USAGE,
+                             "batch token %d: sequence %d's sliding window at position %d reaches back to %d, "
+                             "but positions before %d have left the window's cache; evaluate the sequence again "
+                             "from position 0 (or keep whole windows with swa_full)",
+                             i, s, pos, window_start(c, pos), c->swa_lo[s]);
         if ((uint32_t)pos >= c->p.n_ctx)
             return xuan_fail(err, XUAN_ERR_FULL,
                              "batch token %d: position %d of sequence %d is past the context (%u; use a larger -c)",
@@ -1191,6 +1311,12 @@ int xuan_ctx_decode(xuan_ctx *c, const xuan_batch *b, xuan_error *err) {
             XUAN_ASSERT(cell >= 0); /* check_batch counted the free cells */
             const int32_t pos = c->kv.pos_max[s] + 1;
             xuan_kv_assign(&c->kv, cell, s, pos, b->token[i]);
+            if (c->ring) { /* ring_evict left room for a piece */
+                const int32_t rc_cell = xuan_kv_find_free(&c->kv_swa);
+                XUAN_ASSERT(rc_cell >= 0);
+                xuan_kv_assign(&c->kv_swa, rc_cell, s, pos, b->token[i]);
+                c->ub_cell_swa[n] = rc_cell;
+            }
             c->ub_tok[n] = b->token[i];
             c->ub_pos[n] = pos;
             c->ub_seq[n] = s;
@@ -1204,11 +1330,12 @@ int xuan_ctx_decode(xuan_ctx *c, const xuan_batch *b, xuan_error *err) {
         if (n == 0) continue;
         rc = eval_piece(c, n, out, err);
         if (rc) { /* the piece in flight leaves nothing behind */
-            for (uint32_t t = 0; t < n; t++) xuan_kv_seq_rm(&c->kv, c->ub_seq[t], c->ub_pos[t], c->ub_pos[t] + 1);
+            for (uint32_t t = 0; t < n; t++) cells_rm(c, c->ub_seq[t], c->ub_pos[t], c->ub_pos[t] + 1);
             for (int32_t r = i0; r < b->n_tokens; r++) c->row_out[r] = -1;
             c->n_rows = b->n_tokens;
             return rc;
         }
+        ring_evict(c, n);
         out += c->ub_n_out;
     }
     /* sequences cancelled while this ran: none of this call's tokens stay */
@@ -1217,7 +1344,7 @@ int xuan_ctx_decode(xuan_ctx *c, const xuan_batch *b, xuan_error *err) {
         const int32_t s = seq_of(b, r);
         if (cancelled >> s & 1) {
             c->row_out[r] = -1;
-            if (c->kv.pos_max[s] >= start[s]) xuan_kv_seq_rm(&c->kv, s, start[s], -1);
+            if (c->kv.pos_max[s] >= start[s]) cells_rm(c, s, start[s], -1);
         }
     }
     c->n_rows = b->n_tokens;

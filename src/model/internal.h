@@ -45,12 +45,14 @@ struct xuan_model {
 };
 
 /* ---- the KV cache's bookkeeping (kv.c) ----
- * n_cells cells; a cell holds one position's K and V rows (in every layer)
- * for a set of sequences (bit s of cell_seqs).  pos_cell maps each
- * sequence's positions to cells, so attention walks a sequence in position
- * order wherever its cells lie.  Positions are < n_cells. */
+ * n_cells cells; a cell holds one position's K and V rows (in every layer
+ * that uses these cells) for a set of sequences (bit s of cell_seqs).
+ * pos_cell maps each sequence's positions to cells, so attention walks a
+ * sequence in position order wherever its cells lie.  Positions are <
+ * n_pos: n_cells for the main cache, the context for the smaller ring that
+ * sliding-window layers keep (forward.c). */
 typedef struct kv_cells {
-    uint32_t n_cells, n_seq;
+    uint32_t n_cells, n_pos, n_seq;
     int32_t *cell_pos;   /* n_cells; -1 = free */
     uint64_t *cell_seqs; /* n_cells */
     int32_t *cell_tok;   /* n_cells: the token id stored there */
@@ -60,17 +62,17 @@ typedef struct kv_cells {
     uint32_t head;       /* where the search for a free cell starts */
 } kv_cells;
 
-int xuan_kv_init(kv_cells *kv, uint32_t n_cells, uint32_t n_seq);
+int xuan_kv_init(kv_cells *kv, uint32_t n_cells, uint32_t n_pos, uint32_t n_seq);
 void xuan_kv_free(kv_cells *kv);
 /* A free cell (scanning from head), or -1 when all are used. */
 int32_t xuan_kv_find_free(kv_cells *kv);
-/* Puts (seq, pos) into cell (free, pos < n_cells, pos not held by seq). */
+/* Puts (seq, pos) into cell (free, pos < n_pos, pos not held by seq). */
 void xuan_kv_assign(kv_cells *kv, int32_t cell, int32_t seq, int32_t pos, int32_t tok);
 /* Drops seq's positions [p0, p1); seq < 0: every sequence. */
 void xuan_kv_seq_rm(kv_cells *kv, int32_t seq, int32_t p0, int32_t p1);
 void xuan_kv_seq_cp(kv_cells *kv, int32_t src, int32_t dst, int32_t p0, int32_t p1);
 static inline const int32_t *xuan_kv_seq_map(const kv_cells *kv, int32_t seq) {
-    return kv->pos_cell + (size_t)seq * kv->n_cells;
+    return kv->pos_cell + (size_t)seq * kv->n_pos;
 }
 
 /* A layer that sees only the sliding window: every layer when the arch has
