@@ -100,7 +100,8 @@ static json_t *cmpl_logprobs(const xuan_serve *s, const job *j, size_t lp0, bool
     json_t *o = serve_json_cmpl_lps_new();
     if (with_prompt && j->prompt_lps)
         serve_json_cmpl_lps_add(o, s->m.tok, j->prompt_lps, j->n_prompt_lps, text_off, j->req.top_logprobs);
-    serve_json_cmpl_lps_add(o, s->m.tok, j->lps + lp0, j->n_lps - lp0, text_off, j->req.top_logprobs);
+    if (j->n_lps > lp0)
+        serve_json_cmpl_lps_add(o, s->m.tok, j->lps + lp0, j->n_lps - lp0, text_off, j->req.top_logprobs);
     return o;
 }
 
