@@ -73,6 +73,20 @@ PY
 kill -TERM "$pid"; wait "$pid"; rc=$?
 [ "$rc" = 0 ] && echo "ok: SIGTERM idle: exit 0" || { echo "FAIL: SIGTERM idle: exit $rc"; fail=1; }
 
+# Reasoning and template kwargs, with real templates on the byte-vocabulary model
+tdir="${XUAN_SHARED:-$XUAN_SRC/../shared}/templates"
+if [ -f "$tdir/Qwen-QwQ-32B.jinja" ] && [ -f "$tdir/Qwen-Qwen3-0.6B.jinja" ]; then
+  start qwq -m "$dir/tiny.gguf" -np 2 -c 1024 --api-key test-key-123 \
+    --template-file "$tdir/Qwen-QwQ-32B.jinja"
+  run reasoning "$base" 1
+  kill -TERM "$pid"; wait "$pid"
+  start qwen3 -m "$dir/tiny.gguf" -np 2 -c 1024 --api-key test-key-123 --template-file "$tdir/Qwen-Qwen3-0.6B.jinja"
+  run reasoning "$base" 0
+  kill -TERM "$pid"; wait "$pid"
+else
+  echo "skip: reasoning checks (no templates in $tdir)"
+fi
+
 start slow -m "$dir/slow.gguf" -np 2 -c 2048
 run disconnect "$base"
 kill -TERM "$pid"; wait "$pid"

@@ -453,6 +453,42 @@ def check_drain_start(base, out):
     t.join(60)
 
 
+def check_reasoning(base, think_open):
+    """With a generation prompt that opens <think> (QwQ's with enable_thinking:
+    true; ../shared's copy closes it otherwise, as llama.cpp's switch does) the
+    whole answer is reasoning; kwargs reach the template (Qwen3's
+    enable_thinking: false adds an empty think block to the prompt)."""
+    q = req(base, "POST", "/tokenize", {"content": "Q"})[1]["tokens"][-1]
+    body = {"messages": [{"role": "user", "content": "think"}], "max_tokens": 6, "temperature": 0,
+            "ignore_eos": True, "logit_bias": {str(q): 100}}
+    st, j, text, _ = req(base, "POST", "/v1/chat/completions", body)
+    m = j["choices"][0]["message"]
+    if think_open == "1":
+        body["chat_template_kwargs"] = {"enable_thinking": True}
+        st, j, text, _ = req(base, "POST", "/v1/chat/completions", body)
+        m = j["choices"][0]["message"]
+        if st != 200 or m.get("reasoning_content") != "QQQQQQ" or m["content"] != "":
+            fail(f"reasoning (prompt opened <think>): {text!r}")
+        events, done = sse(base, "/v1/chat/completions", dict(body, stream=True))
+        r = "".join(e["choices"][0]["delta"].get("reasoning_content", "") for e in events)
+        c = "".join(e["choices"][0]["delta"].get("content", "") for e in events)
+        if r != "QQQQQQ" or c != "":
+            fail(f"streamed reasoning {r!r}, content {c!r}")
+        ok("reasoning_content apart from content, streamed and not")
+    else:
+        if st != 200 or "reasoning_content" in m or m["content"] != "QQQQQQ":
+            fail(f"no reasoning expected: {text!r}")
+        n = []
+        for kw in ({"enable_thinking": True}, {"enable_thinking": False}):
+            st, j, text, _ = req(base, "POST", "/v1/chat/completions", dict(body, chat_template_kwargs=kw))
+            n.append(j["usage"]["prompt_tokens"] if st == 200 else -1)
+        if not (n[0] > 0 and n[1] > n[0]):
+            fail(f"chat_template_kwargs enable_thinking false should add the empty think block: {n}")
+        ok(f"chat_template_kwargs reach the template (prompt {n[0]} -> {n[1]} tokens with enable_thinking false)")
+        expect_error(base, "/v1/chat/completions", dict(body, chat_template_kwargs=[1]), 400,
+                     "chat_template_kwargs an array", param="chat_template_kwargs")
+
+
 if __name__ == "__main__":
     check, base = sys.argv[1], sys.argv[2]
     globals()["check_" + check](base, *sys.argv[3:])

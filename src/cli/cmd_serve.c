@@ -146,9 +146,15 @@ int cmd_serve(int argc, char **argv) {
     }
     xuan_serve_model m = {.model = e.model, .ctx = e.ctx, .tok = e.tok, .jinja = e.jinja, .fmt = e.fmt,
                           .end_of_turn = e.fmt ? xuan_chat_end_of_turn(e.fmt) : NULL};
+    /* the answer's syntax (reasoning, tool calls) from the template in use */
     xuan_str t;
-    if (xuan_gguf_get_str(xuan_model_gguf(e.model), "tokenizer.chat_template", &t) == 0)
+    char *file_text = NULL;
+    size_t file_len = 0;
+    if (o.template_file && xuan_read_file(o.template_file, (uint64_t)8 << 20, &file_text, &file_len, &err) == 0)
+        m.syntax = xuan_chat_syntax_detect(file_text, file_len);
+    else if (!o.template_file && xuan_gguf_get_str(xuan_model_gguf(e.model), "tokenizer.chat_template", &t) == 0)
         m.syntax = xuan_chat_syntax_detect(t.p, (size_t)t.n);
+    xuan_free(file_text);
     if (xuan_serve_attach(s, &m, &err)) {
         xuan_serve_free(s);
         engine_close(&e);
