@@ -87,8 +87,9 @@ else
   echo "skip: reasoning checks (no templates in $tdir)"
 fi
 
-start slow -m "$dir/slow.gguf" -np 2 -c 2048
+start slow -m "$dir/slow.gguf" -np 2 -c 8192 --timeout 2
 run disconnect "$base"
+run timeout "$base"
 kill -TERM "$pid"; wait "$pid"
 
 start queue -m "$dir/slow.gguf" -np 1 -c 1024 --queue 1

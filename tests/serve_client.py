@@ -211,6 +211,14 @@ def check_basic(base):
     if j["choices"][0]["text"] != "QQQQ":
         fail(f"logit_bias: {text!r}")
     ok("logit_bias +100 forces the token")
+    first = req(base, "POST", "/v1/completions", dict(cbody, max_tokens=1, logprobs=1))[1]
+    banned = first["choices"][0]["logprobs"]["top_logprobs"][0]
+    tok0 = req(base, "POST", "/tokenize", {"content": first["choices"][0]["text"]})[1]["tokens"][-1]
+    st, j, text, _ = req(base, "POST", "/v1/completions",
+                         dict(cbody, max_tokens=1, logprobs=1, logit_bias={str(tok0): -100}))
+    if st != 200 or j["choices"][0]["text"] == first["choices"][0]["text"]:
+        fail(f"logit_bias -100 should ban the greedy token: {text!r} (was {banned})")
+    ok("logit_bias -100 bans the greedy token")
     # chat logprobs
     st, j, text, _ = req(base, "POST", "/v1/chat/completions",
                          {"messages": [{"role": "user", "content": "x"}], "max_tokens": 5, "temperature": 0,
@@ -487,6 +495,21 @@ def check_reasoning(base, think_open):
         ok(f"chat_template_kwargs reach the template (prompt {n[0]} -> {n[1]} tokens with enable_thinking false)")
         expect_error(base, "/v1/chat/completions", dict(body, chat_template_kwargs=[1]), 400,
                      "chat_template_kwargs an array", param="chat_template_kwargs")
+
+
+def check_timeout(base):
+    """--timeout 2: a generation that would take ~8 s ends with 504 (and an
+    error event in a stream); the slot is free again."""
+    body = {"prompt": "slow", "max_tokens": 2000, "temperature": 0, "ignore_eos": True}
+    t0 = time.time()
+    e = expect_error(base, "/v1/completions", body, 504, "request past --timeout")
+    dt = time.time() - t0
+    if not 1.5 < dt < 6:
+        fail(f"timeout after {dt:.1f} s")
+    events, done = sse(base, "/v1/completions", dict(body, stream=True))
+    if not done or "error" not in events[-1]:
+        fail(f"stream past --timeout: last event {events[-1] if events else None}")
+    ok(f"request timeout: 504 after {dt:.1f} s; a stream ends with an error event and [DONE]")
 
 
 if __name__ == "__main__":

@@ -335,7 +335,11 @@ static int sample(xuan_serve *s, slot *sl, const float *logits, int32_t *id, xua
         const uint32_t n_vocab = xuan_model_hparams(s->m.model)->n_vocab;
         memcpy(sl->biased, logits, n_vocab * sizeof(float));
         for (size_t k = 0; k < j->req.n_bias; k++)
-            if ((uint32_t)j->req.bias[k].token < n_vocab) sl->biased[j->req.bias[k].token] += j->req.bias[k].bias;
+            if ((uint32_t)j->req.bias[k].token < n_vocab) {
+                /* -100 bans the token, as OpenAI documents it */
+                float *v = &sl->biased[j->req.bias[k].token];
+                *v = j->req.bias[k].bias <= -100 ? -INFINITY : *v + j->req.bias[k].bias;
+            }
         l = sl->biased;
     }
     if (xuan_sampler_sample(j->smp, l, id, err)) return -1;
