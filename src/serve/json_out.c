@@ -6,6 +6,7 @@
  */
 #include "json_out.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,6 +34,10 @@ json_t *serve_json_usage(const job *j) {
                      "prompt_tokens_details", "cached_tokens", (json_int_t)j->n_cached);
 }
 
+/* A log-probability; null where a broken model gave a non-finite one
+ * (JSON has no infinities). */
+static json_t *lp_json(float lp) { return isfinite(lp) ? json_real(lp) : json_null(); }
+
 static json_t *piece(const xuan_tok *tok, int32_t id, bool with_bytes, json_t **bytes) {
     char buf[256];
     size_t n = xuan_tok_piece(tok, id, true, buf, sizeof buf);
@@ -50,10 +55,10 @@ json_t *serve_json_chat_lp(const xuan_tok *tok, const tok_lp *lp) {
     json_t *t = piece(tok, lp->id, true, &bytes);
     for (int k = 0; k < lp->n_top; k++) {
         json_t *tb = NULL, *tt = piece(tok, lp->top[k].id, true, &tb);
-        json_array_append_new(top, json_pack("{s:o, s:f, s:o}", "token", tt, "logprob", (double)lp->top[k].lp,
+        json_array_append_new(top, json_pack("{s:o, s:o, s:o}", "token", tt, "logprob", lp_json(lp->top[k].lp),
                                              "bytes", tb));
     }
-    return json_pack("{s:o, s:f, s:o, s:o}", "token", t, "logprob", (double)lp->lp, "bytes", bytes,
+    return json_pack("{s:o, s:o, s:o, s:o}", "token", t, "logprob", lp_json(lp->lp), "bytes", bytes,
                      "top_logprobs", top);
 }
 
@@ -78,7 +83,7 @@ void serve_json_cmpl_lps_add(json_t *o, const xuan_tok *tok, const tok_lp *lps, 
         size_t len = xuan_tok_piece(tok, lps[i].id, true, buf, sizeof buf);
         if (len > sizeof buf) len = sizeof buf;
         json_array_append_new(tokens, serve_json_text(buf, len));
-        json_array_append_new(lpa, lps[i].has_lp ? json_real(lps[i].lp) : json_null());
+        json_array_append_new(lpa, lps[i].has_lp ? lp_json(lps[i].lp) : json_null());
         if (lps[i].has_lp && n_top > 0) {
             json_t *d = json_object();
             for (int k = 0; k < lps[i].n_top; k++) {
@@ -87,7 +92,7 @@ void serve_json_cmpl_lps_add(json_t *o, const xuan_tok *tok, const tok_lp *lps, 
                 if (tl > sizeof tb - 1) tl = sizeof tb - 1;
                 tb[tl] = 0;
                 json_t *key = serve_json_text(tb, strlen(tb)); /* a key must be valid UTF-8 too */
-                json_object_set_new(d, json_string_value(key), json_real(lps[i].top[k].lp));
+                json_object_set_new(d, json_string_value(key), lp_json(lps[i].top[k].lp));
                 json_decref(key);
             }
             json_array_append_new(tops, d);

@@ -100,7 +100,7 @@ void serve_logprobs(const float *logits, int32_t n_vocab, int32_t id, int n_top,
         if (logits[i] > mx) mx = logits[i];
     double sum = 0;
     for (int32_t i = 0; i < n_vocab; i++) sum += exp((double)logits[i] - mx);
-    const double lse = mx + log(sum);
+    const double lse = sum > 0 ? mx + log(sum) : mx;
     out->id = id;
     out->has_lp = true;
     out->lp = (float)(logits[id] - lse);
