@@ -27,13 +27,13 @@ start() {
   local name=$1; shift
   "$XUAN_BIN" serve --port 0 --cache-type q8_0 -t 1 "$@" >"$dir/$name.log" 2>&1 &
   pid=$!; pids+=("$pid")
-  local port=""
   for _ in $(seq 1 100); do
-    port=$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$dir/$name.log")
     grep -q "ready:" "$dir/$name.log" && break
     sleep 0.1
   done
   grep -q "ready:" "$dir/$name.log" || { echo "FAIL: $name did not start"; cat "$dir/$name.log"; exit 1; }
+  local port
+  port=$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$dir/$name.log")
   base="http://127.0.0.1:$port"
 }
 run() { # run CHECK ARGS...: one client check, bounded in time

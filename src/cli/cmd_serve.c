@@ -164,9 +164,11 @@ int cmd_serve(int argc, char **argv) {
             sp.model_id, sp.n_slots, xuan_ctx_n_ctx(e.ctx) / sp.n_slots, e.template_desc,
             xuan_chat_syntax_name(m.syntax), e.t_load_s);
     sigdelset(&set, SIGPIPE);
-    int sig = 0;
-    sigwait(&set, &sig);
-    fprintf(stderr, "xuan serve: %s: draining (new requests are refused)\n", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    siginfo_t si;
+    int sig;
+    while ((sig = sigwaitinfo(&set, &si)) < 0) continue; /* EINTR */
+    fprintf(stderr, "xuan serve: %s from pid %d: draining (new requests are refused)\n",
+            sig == SIGTERM ? "SIGTERM" : "SIGINT", (int)si.si_pid);
     int drc = xuan_serve_drain(s, drain_s);
     if (drc) fprintf(stderr, "xuan serve: requests still running after %u s are cancelled\n", drain_s);
     xuan_serve_free(s);
