@@ -359,49 +359,52 @@ def check_concurrency(base, n):
     lone_and_concurrent(base, int(n), 24)
 
 
-def check_disconnect(base):
-    """A client that hangs up mid-stream frees its slot at once."""
+def metric(base, name):
+    m = req(base, "GET", "/metrics")[2].decode()
+    return int([line.split()[1] for line in m.splitlines() if line.startswith(name + " ")][0])
+
+
+def post_raw(base, body):
+    """Sends a completion request on a bare socket (so the test can hang up)."""
     u = urllib.parse.urlparse(base)
-    body = json.dumps({"prompt": "hang up", "max_tokens": 2000, "temperature": 0, "ignore_eos": True,
-                       "stream": True}).encode()
+    data = json.dumps(body).encode()
     s = socket.create_connection((u.hostname, u.port), timeout=10)
     s.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + KEY.encode() +
-              b"\r\nContent-Type: application/json\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+              b"\r\nContent-Type: application/json\r\nContent-Length: " + str(len(data)).encode() + b"\r\n\r\n" + data)
+    return s
+
+
+def wait_idle(base, seconds=5):
+    """Seconds until no slot is busy, or None."""
+    t0 = time.time()
+    while time.time() - t0 < seconds:
+        if metric(base, "xuan_slots_busy") == 0:
+            return time.time() - t0
+        time.sleep(0.05)
+    return None
+
+
+def check_disconnect(base):
+    """A client that hangs up, mid-stream or while waiting for a whole answer, frees its slot at once."""
+    body = {"prompt": "hang up", "max_tokens": 2000, "temperature": 0, "ignore_eos": True}
+    s = post_raw(base, dict(body, stream=True))
     got = b""
     while got.count(b"data: ") < 3:
         got += s.recv(4096)
     s.close()
-    t0 = time.time()
-    while time.time() - t0 < 5:
-        m = req(base, "GET", "/metrics")[2].decode()
-        busy = int([line.split()[1] for line in m.splitlines() if line.startswith("xuan_slots_busy")][0])
-        if busy == 0:
-            break
-        time.sleep(0.05)
-    gen = int([line.split()[1] for line in m.splitlines() if line.startswith("xuan_generated_tokens_total")][0])
-    if busy != 0:
+    dt = wait_idle(base)
+    if dt is None:
         fail("the slot is still busy 5 s after the client hung up")
-    ok(f"disconnect mid-stream: slot free after {time.time() - t0:.2f} s")
-    # the same for a non-streaming request
-    body = json.dumps({"prompt": "hang up again", "max_tokens": 2000, "temperature": 0,
-                       "ignore_eos": True}).encode()
-    s = socket.create_connection((u.hostname, u.port), timeout=10)
-    s.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + KEY.encode() +
-              b"\r\nContent-Type: application/json\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+    ok(f"disconnect mid-stream: slot free after {dt:.2f} s")
+    gen = metric(base, "xuan_generated_tokens_total")
+    s = post_raw(base, dict(body, prompt="hang up again"))
     time.sleep(0.3)
     s.close()
-    t0 = time.time()
-    while time.time() - t0 < 5:
-        m = req(base, "GET", "/metrics")[2].decode()
-        busy = int([line.split()[1] for line in m.splitlines() if line.startswith("xuan_slots_busy")][0])
-        if busy == 0:
-            break
-        time.sleep(0.05)
-    gen2 = int([line.split()[1] for line in m.splitlines() if line.startswith("xuan_generated_tokens_total")][0])
-    if busy != 0 or gen2 - gen > 1500:
-        fail(f"non-streaming disconnect: busy {busy}, {gen2 - gen} tokens generated")
-    ok(f"disconnect while waiting (non-stream): slot free after {time.time() - t0:.2f} s, "
-       f"{gen2 - gen} of 2000 tokens generated")
+    dt = wait_idle(base)
+    n = metric(base, "xuan_generated_tokens_total") - gen
+    if dt is None or n > 1500:
+        fail(f"non-streaming disconnect: still busy or {n} tokens generated")
+    ok(f"disconnect while waiting (non-stream): slot free after {dt:.2f} s, {n} of 2000 tokens generated")
 
 
 def check_queue(base):

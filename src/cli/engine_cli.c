@@ -249,29 +249,21 @@ void engine_close(engine *e) {
     memset(e, 0, sizeof *e);
 }
 
-static const char *tok_text0(const xuan_tok *t, int32_t id, char *buf, size_t cap) {
-    size_t n = 0;
-    const char *s = id >= 0 ? xuan_tok_text(t, id, &n) : NULL;
-    if (!s) return NULL;
-    snprintf(buf, cap, "%.*s", (int)n, s);
-    return buf;
-}
-
 int engine_prompt(const engine *e, const engine_opts *o, const xuan_chat_msg *msgs, size_t n,
                   xuan_tok_ids *ids, xuan_error *err) {
     xuan_buf text = {0};
     int rc = 0;
     char bos[128], eos[128];
-    const char *bos_s = tok_text0(e->tok, xuan_tok_bos(e->tok), bos, sizeof bos);
+    const char *bos_s = xuan_gen_token_str(e->tok, xuan_tok_bos(e->tok), bos, sizeof bos);
     if (e->jinja) {
         xuan_chat_template_opts to = xuan_chat_template_opts_default();
         to.bos_token = bos_s;
-        to.eos_token = tok_text0(e->tok, xuan_tok_eos(e->tok), eos, sizeof eos);
+        to.eos_token = xuan_gen_token_str(e->tok, xuan_tok_eos(e->tok), eos, sizeof eos);
         rc = xuan_chat_template_render_msgs(e->jinja, msgs, n, &to, &text, err);
     } else if (e->fmt) {
         xuan_chat_opts co = xuan_chat_opts_default();
         co.bos_token = bos_s;
-        co.eos_token = tok_text0(e->tok, xuan_tok_eos(e->tok), eos, sizeof eos);
+        co.eos_token = xuan_gen_token_str(e->tok, xuan_tok_eos(e->tok), eos, sizeof eos);
         rc = xuan_chat_render(e->fmt, msgs, n, &co, &text, err);
     } else {
         for (size_t i = 0; i < n && !rc; i++)
@@ -284,11 +276,7 @@ int engine_prompt(const engine *e, const engine_opts *o, const xuan_chat_msg *ms
     if (o->verbose) fprintf(stderr, "---- prompt (%s) ----\n%s\n---- end of prompt ----\n",
                             e->jinja ? e->template_desc : e->fmt ? xuan_chat_format_name(e->fmt) : "raw",
                             text.len ? text.data : "");
-    /* Add BOS as the vocabulary asks, unless the template already wrote it. */
-    uint32_t flags = XUAN_TOK_PARSE_SPECIAL | XUAN_TOK_ADD_SPECIAL;
-    if (bos_s && bos_s[0] && text.len >= strlen(bos_s) && memcmp(text.data, bos_s, strlen(bos_s)) == 0)
-        flags &= ~(uint32_t)XUAN_TOK_ADD_SPECIAL;
-    rc = xuan_tok_encode(e->tok, text.len ? text.data : "", text.len, flags, ids, err);
+    rc = xuan_gen_encode_prompt(e->tok, text.data, text.len, bos_s, ids, err);
     xuan_buf_free(&text);
     return rc;
 }

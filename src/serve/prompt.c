@@ -54,21 +54,13 @@ static int render_plain(const xuan_serve *s, const char *messages_json, const ch
     return rc;
 }
 
-static const char *tok_text0(const xuan_tok *t, int32_t id, char *buf, size_t cap) {
-    size_t n = 0;
-    const char *s = id >= 0 ? xuan_tok_text(t, id, &n) : NULL;
-    if (!s) return NULL;
-    snprintf(buf, cap, "%.*s", (int)n, s);
-    return buf;
-}
-
 /* The chat prompt's ids; *think_open when the generation prompt opened a
  * <think> block (the answer then starts inside it). */
 static int chat_ids(const xuan_serve *s, const xuan_serve_request *r, xuan_tok_ids *ids, bool *think_open,
                     xuan_error *err) {
     char bos[128], eos[128];
-    const char *bos_s = tok_text0(s->m.tok, xuan_tok_bos(s->m.tok), bos, sizeof bos);
-    const char *eos_s = tok_text0(s->m.tok, xuan_tok_eos(s->m.tok), eos, sizeof eos);
+    const char *bos_s = xuan_gen_token_str(s->m.tok, xuan_tok_bos(s->m.tok), bos, sizeof bos);
+    const char *eos_s = xuan_gen_token_str(s->m.tok, xuan_tok_eos(s->m.tok), eos, sizeof eos);
     xuan_buf text = {0};
     int rc;
     if (s->m.jinja) {
@@ -86,11 +78,7 @@ static int chat_ids(const xuan_serve *s, const xuan_serve_request *r, xuan_tok_i
     size_t n = text.len;
     while (n && (text.data[n - 1] == '\n' || text.data[n - 1] == ' ')) n--;
     *think_open = n >= 7 && memcmp(text.data + n - 7, "<think>", 7) == 0;
-    /* BOS as the vocabulary asks, unless the template wrote it already */
-    uint32_t flags = XUAN_TOK_PARSE_SPECIAL | XUAN_TOK_ADD_SPECIAL;
-    if (bos_s && bos_s[0] && text.len >= strlen(bos_s) && memcmp(text.data, bos_s, strlen(bos_s)) == 0)
-        flags &= ~(uint32_t)XUAN_TOK_ADD_SPECIAL;
-    rc = xuan_tok_encode(s->m.tok, text.len ? text.data : "", text.len, flags, ids, err);
+    rc = xuan_gen_encode_prompt(s->m.tok, text.data, text.len, bos_s, ids, err);
     xuan_buf_free(&text);
     return rc;
 }
