@@ -87,8 +87,12 @@ else
   echo "skip: reasoning checks (no templates in $tdir)"
 fi
 
-start slow -m "$dir/slow.gguf" -np 2 -c 8192 --timeout 2
+start slow -m "$dir/slow.gguf" -np 2 -c 8192
 run disconnect "$base"
+run shared_prefix "$base"
+kill -TERM "$pid"; wait "$pid"
+
+start timeout -m "$dir/slow.gguf" -np 1 -c 4096 --timeout 3
 run timeout "$base"
 kill -TERM "$pid"; wait "$pid"
 

@@ -123,10 +123,12 @@ static enum MHD_Result metrics(xuan_serve *s, struct MHD_Connection *c) {
                     "# TYPE xuan_generated_tokens_total counter\nxuan_generated_tokens_total %llu\n"
                     "# TYPE xuan_queue_length gauge\nxuan_queue_length %u\n"
                     "# TYPE xuan_slots_busy gauge\nxuan_slots_busy %u\n"
-                    "# TYPE xuan_slots gauge\nxuan_slots %u\n",
+                    "# TYPE xuan_slots gauge\nxuan_slots %u\n"
+                    "# TYPE xuan_time_to_first_token_seconds summary\n"
+                    "xuan_time_to_first_token_seconds_sum %.6f\nxuan_time_to_first_token_seconds_count %llu\n",
                     (unsigned long long)s->n_requests, (unsigned long long)s->n_errors,
                     (unsigned long long)s->n_prompt_tokens, (unsigned long long)s->n_gen_tokens, s->n_queued,
-                    s->n_running, s->p.n_slots);
+                    s->n_running, s->p.n_slots, s->ttft_sum_s, (unsigned long long)s->n_ttft);
     pthread_mutex_unlock(&s->mu);
     if (!b.data) return MHD_NO;
     struct MHD_Response *r = MHD_create_response_from_buffer(b.len, b.data, MHD_RESPMEM_MUST_COPY);

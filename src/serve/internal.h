@@ -83,7 +83,8 @@ struct xuan_serve {
     uint32_t n_active; /* requests the HTTP side still answers (drain waits for 0) */
     struct slot *slots;
     /* counters for /metrics (under mu) */
-    uint64_t n_requests, n_errors, n_prompt_tokens, n_gen_tokens;
+    uint64_t n_requests, n_errors, n_prompt_tokens, n_gen_tokens, n_ttft;
+    double ttft_sum_s; /* time from submission to the first token, summed */
     atomic_uint_fast64_t n_id; /* response ids */
 };
 

@@ -150,7 +150,24 @@ static void slot_start(xuan_serve *s, slot *sl, job *j, uint64_t step) {
     /* echo + logprobs needs every prompt row's logits: no reuse then */
     bool want_rows = j->req.echo && j->req.logprobs;
     uint32_t keep = want_rows ? 0 : common_prefix(sl->cache, sl->n_cache, j->ids, j->n_ids);
-    if (keep == j->n_ids) keep--; /* the last prompt token is evaluated again for its logits */
+    /* Another slot (running or not) holding a longer prefix lends its cells:
+     * a system prompt shared by concurrent requests is evaluated once.  The
+     * donor's cells below the shared length never change while it runs. */
+    slot *donor = NULL;
+    uint32_t dk = keep;
+    for (uint32_t i = 0; i < s->p.n_slots && !want_rows; i++) {
+        slot *o = &s->slots[i];
+        if (o == sl || (o->job && o->job->cancelled) || xuan_ctx_seq_cancelled(s->m.ctx, o->seq)) continue;
+        uint32_t k = common_prefix(o->cache, o->n_cache, j->ids, j->n_ids);
+        if (k > dk) donor = o, dk = k;
+    }
+    if (dk == j->n_ids) dk--; /* the last prompt token is evaluated again for its logits */
+    if (keep == j->n_ids) keep--;
+    if (donor && dk > keep &&
+        xuan_ctx_seq_cp(s->m.ctx, donor->seq, sl->seq, 0, (int32_t)dk, NULL) == 0) {
+        memcpy(sl->cache, donor->cache, dk * sizeof *sl->cache);
+        keep = dk;
+    }
     xuan_ctx_seq_rm(s->m.ctx, sl->seq, (int32_t)keep, -1, NULL);
     sl->n_cache = keep;
     sl->job = j;
@@ -291,7 +308,11 @@ static void take_token(xuan_serve *s, slot *sl, int32_t id, const float *logits,
     job *j = sl->job;
     const xuan_tok *tok = s->m.tok;
     const int32_t n_vocab = (int32_t)xuan_model_hparams(s->m.model)->n_vocab;
-    if (j->n_gen == 0) j->t_first = xuan_time_s();
+    if (j->n_gen == 0) {
+        j->t_first = xuan_time_s();
+        s->ttft_sum_s += j->t_first - j->t_submit;
+        s->n_ttft++;
+    }
     j->n_gen++;
     s->n_gen_tokens++;
     if (xuan_tok_is_eog(tok, id)) {
