@@ -98,6 +98,7 @@ kill -TERM "$pid"; wait "$pid"
 
 start queue -m "$dir/slow.gguf" -np 1 -c 1024 --queue 1
 run queue "$base"
+run queue_disconnect "$base"
 # SIGTERM while a request runs: it finishes (200, all its tokens), then exit 0
 : >"$dir/drain.txt"
 timeout 60 python3 "$client" drain_start "$base" "$dir/drain.txt" &

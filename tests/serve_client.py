@@ -544,6 +544,32 @@ def check_shared_prefix(base):
        f"(slots busy: {busy}); same answer as B alone")
 
 
+def check_queue_disconnect(base):
+    """A queued client that hangs up leaves the queue at once (-np 1)."""
+    body = {"prompt": "busy", "max_tokens": 300, "temperature": 0, "ignore_eos": True}
+    res = {}
+    t = threading.Thread(target=lambda: res.setdefault("a", req(base, "POST", "/v1/completions", body)[0]))
+    t.start()
+    t0 = time.time()
+    while metric(base, "xuan_slots_busy") == 0 and time.time() - t0 < 10:
+        time.sleep(0.02)
+    s = post_raw(base, dict(body, prompt="queued"))
+    t0 = time.time()
+    while metric(base, "xuan_queue_length") == 0 and time.time() - t0 < 5:
+        time.sleep(0.02)
+    q1 = metric(base, "xuan_queue_length")
+    s.close()
+    t0 = time.time()
+    while metric(base, "xuan_queue_length") != 0 and time.time() - t0 < 5:
+        time.sleep(0.02)
+    dt = time.time() - t0
+    q2, busy = metric(base, "xuan_queue_length"), metric(base, "xuan_slots_busy")
+    t.join(60)
+    if q1 != 1 or q2 != 0 or busy != 1 or res.get("a") != 200:
+        fail(f"queued disconnect: queue {q1} -> {q2}, busy {busy}, running request {res.get('a')}")
+    ok(f"a queued client that hangs up leaves the queue after {dt:.2f} s, while the slot still runs")
+
+
 if __name__ == "__main__":
     check, base = sys.argv[1], sys.argv[2]
     globals()["check_" + check](base, *sys.argv[3:])

@@ -232,12 +232,20 @@ static void schedule(xuan_serve *s, uint64_t step) {
         if (sl->job->cancelled) slot_finish(s, sl, "cancelled", 0, NULL);
         else if (now > sl->job->deadline_ns) slot_finish(s, sl, NULL, 504, timeout_msg);
     }
+    /* In order: once one waits for a slot, the ones behind it wait too, but
+     * the whole queue is walked so that a client gone or timed out leaves
+     * it at once. */
     job **pp = &s->queue_head, *prev = NULL;
+    bool full = false;
     while (*pp) {
         job *j = *pp;
         bool drop = j->cancelled || now > j->deadline_ns;
-        slot *sl = drop ? NULL : pick_slot(s, j);
-        if (!drop && !sl) break; /* keep the order: the head waits for the next free slot */
+        slot *sl = drop || full ? NULL : pick_slot(s, j);
+        if (!drop && !sl) {
+            full = true;
+            prev = j, pp = &j->next;
+            continue;
+        }
         *pp = j->next;
         if (s->queue_tail == j) s->queue_tail = prev;
         j->next = NULL;
