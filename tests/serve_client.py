@@ -458,7 +458,9 @@ def check_drain_start(base, out):
             f.write(f"{st} {j['usage']['completion_tokens'] if st == 200 else 0}\n")
     t = threading.Thread(target=run)
     t.start()
-    time.sleep(0.3)
+    t0 = time.time()
+    while metric(base, "xuan_slots_busy") == 0 and time.time() - t0 < 10:
+        time.sleep(0.02)  # until the request runs
     with open(out, "a") as f:
         f.write("started\n")
     t.join(60)

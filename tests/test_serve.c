@@ -5,9 +5,14 @@
  * is tests/cli_serve.sh.
  */
 #include "harness.h"
+#include "xuan/model.h"
 #include "xuan/serve.h"
+#include "xuan/tok.h"
 
+#include <arpa/inet.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 static int parse(xuan_serve_kind k, const char *body, xuan_serve_request *r, const char **param, xuan_error *err) {
     return xuan_serve_request_parse(k, body, strlen(body), r, param, err);
@@ -136,10 +141,85 @@ static void test_nomem(void) {
     CHECK(failed > 0);
 }
 
+/* The HTTP status of GET path on 127.0.0.1:port, -1 if no answer. */
+static int http_status(uint16_t port, const char *path) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    char req[256], resp[512] = {0};
+    int n = snprintf(req, sizeof req, "GET %s HTTP/1.0\r\n\r\n", path);
+    ssize_t w = write(fd, req, (size_t)n);
+    ssize_t got = w == n ? read(fd, resp, sizeof resp - 1) : -1;
+    close(fd);
+    int status = -1;
+    if (got > 12 && sscanf(resp, "HTTP/1.%*d %d", &status) != 1) status = -1;
+    return status;
+}
+
+/* The lifetime through the public API: 503 before a model is attached,
+ * 200 after, a bad attach refused, drain and free with nothing left over. */
+static void test_lifetime(void) {
+    xuan_synth_params sp;
+    REQUIRE(xuan_synth_preset("tiny", &sp) == 0);
+    const char *path = test_path("serve_tiny.gguf");
+    xuan_error err = {0};
+    REQUIRE(xuan_synth_write(&sp, path, &err) == 0);
+    xuan_serve_params p = xuan_serve_params_default();
+    p.port = 0;
+    p.n_slots = 2;
+    xuan_serve *s = xuan_serve_start(&p, &err);
+    REQUIRE(s != NULL);
+    uint16_t port = xuan_serve_port(s);
+    CHECK(port != 0);
+    CHECK_EQ_INT(http_status(port, "/health"), 503);
+    CHECK_EQ_INT(http_status(port, "/v1/models"), 503);
+    xuan_model *m = xuan_model_load(path, &err);
+    REQUIRE(m != NULL);
+    xuan_tok *tok = xuan_tok_from_gguf(xuan_model_gguf(m), &err);
+    xuan_ctx_params cp = xuan_ctx_params_default();
+    cp.n_ctx = 256, cp.n_seq_max = 1, cp.n_threads = 1;
+    xuan_ctx *one = xuan_ctx_new(m, &cp, &err);
+    cp.n_seq_max = 2;
+    xuan_ctx *two = xuan_ctx_new(m, &cp, &err);
+    REQUIRE(tok && one && two);
+    xuan_serve_model sm = {.model = m, .ctx = one, .tok = tok};
+    CHECK_EQ_INT(xuan_serve_attach(s, &sm, &err), XUAN_ERR_USAGE); /* 1 sequence for 2 slots */
+    CHECK(strstr(err.msg, "fewer than the 2 slots") != NULL);
+    sm.ctx = two;
+    CHECK_EQ_INT(xuan_serve_attach(s, &sm, &err), 0);
+    CHECK_EQ_INT(http_status(port, "/health"), 200);
+    CHECK_EQ_INT(http_status(port, "/v1/models"), 200);
+    CHECK_EQ_INT(http_status(port, "/nope"), 404);
+    CHECK_EQ_INT(xuan_serve_drain(s, 5), 0);
+    CHECK_EQ_INT(http_status(port, "/health"), -1); /* no longer listening */
+    xuan_serve_free(s);
+    xuan_ctx_free(one);
+    xuan_ctx_free(two);
+    xuan_tok_free(tok);
+    xuan_model_free(m);
+    /* a port in use is an error naming it */
+    xuan_serve_params q = xuan_serve_params_default();
+    q.port = 0;
+    xuan_serve *a = xuan_serve_start(&q, &err);
+    REQUIRE(a != NULL);
+    q.port = xuan_serve_port(a);
+    CHECK(xuan_serve_start(&q, &err) == NULL);
+    CHECK_EQ_INT(err.code, XUAN_ERR_IO);
+    q.host = "localhost";
+    CHECK(xuan_serve_start(&q, &err) == NULL);
+    CHECK_EQ_INT(err.code, XUAN_ERR_USAGE);
+    xuan_serve_free(a);
+}
+
 int main(void) {
     RUN(test_defaults);
     RUN(test_fields);
     RUN(test_errors);
     RUN(test_nomem);
+    RUN(test_lifetime);
     return test_done();
 }

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 xuan_serve_params xuan_serve_params_default(void) {
     return (xuan_serve_params){.host = "127.0.0.1", .port = 8080, .n_slots = 1, .max_queue = 64,
@@ -425,7 +426,13 @@ int xuan_serve_attach(xuan_serve *s, const xuan_serve_model *m, xuan_error *err)
 
 int xuan_serve_drain(xuan_serve *s, double max_s) {
     atomic_store(&s->draining, 1);
-    if (s->mhd) MHD_quiesce_daemon(s->mhd); /* new connections are refused from now on */
+    /* new connections are refused from now on: MHD hands the listening
+     * socket back, closing it empties the backlog */
+    if (s->mhd && !s->quiesced) {
+        MHD_socket fd = MHD_quiesce_daemon(s->mhd);
+        if (fd != MHD_INVALID_SOCKET) close(fd);
+        s->quiesced = true;
+    }
     double t_end = xuan_time_s() + max_s;
     pthread_mutex_lock(&s->mu);
     while ((s->n_active || s->n_queued || s->n_running) && xuan_time_s() < t_end) {

@@ -65,6 +65,7 @@ struct xuan_serve {
     xuan_serve_params p;
     char host[256], api_key[512], model_id[128];
     struct MHD_Daemon *mhd;
+    bool quiesced;     /* the listening socket is closed (drain) */
     uint16_t port;
     /* set once by attach */
     xuan_serve_model m;
