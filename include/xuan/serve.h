@@ -41,7 +41,7 @@ typedef struct xuan_serve_params {
     uint16_t port;              /* default 8080; 0 = any free port (xuan_serve_port tells) */
     uint32_t n_slots;           /* sequences decoded together, 1..64 (default 1) */
     const char *api_key;        /* NULL = none; else "Authorization: Bearer KEY" on every route but /health */
-    uint32_t max_queue;         /* requests waiting for a slot before 503 (default 64) */
+    uint32_t max_queue;         /* requests waiting for a busy slot before 503 (default 64; 0: none wait) */
     uint64_t max_body;          /* request body bytes (default 4 MiB), 413 above */
     uint32_t max_header;        /* bytes for the request line and headers (MHD memory limit, default 32 KiB) */
     uint32_t max_connections;   /* open connections (default 256) */
@@ -82,7 +82,8 @@ int xuan_serve_attach(xuan_serve *s, const xuan_serve_model *m, xuan_error *err)
 /* Stops accepting (new connections are refused, new requests on open ones
  * get 503), waits up to max_s seconds for running and queued requests to
  * finish.  Returns 0 when everything finished, XUAN_ERR_FULL when requests
- * were still running at the deadline (they are cancelled). */
+ * were still running at the deadline (xuan_serve_free then ends them with
+ * a 503 error). */
 int xuan_serve_drain(xuan_serve *s, double max_s);
 /* Stops HTTP and the scheduler, frees the server (not the model). NULL is fine. */
 void xuan_serve_free(xuan_serve *s);

@@ -64,7 +64,8 @@ void serve_job_unref(xuan_serve *s, job *j) {
 
 int serve_submit(xuan_serve *s, job *j) {
     pthread_mutex_lock(&s->mu);
-    if (s->stop || s->n_queued >= s->p.max_queue) {
+    /* the queue holds max_queue requests beyond those a free slot takes next step */
+    if (s->stop || s->n_queued >= s->p.max_queue + (s->p.n_slots - s->n_running)) {
         pthread_mutex_unlock(&s->mu);
         return XUAN_ERR_FULL;
     }
