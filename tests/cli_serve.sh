@@ -43,7 +43,11 @@ run() { # run CHECK ARGS...: one client check, bounded in time
 start main -m "$dir/tiny.gguf" -np 8 -c 4096 --api-key test-key-123 --max-body 64K --idle-timeout 2 --max-conn 64
 run basic "$base"
 run bad "$base"
-run concurrency "$base" 32
+main_base=$base main_pid=$pid
+start cold -m "$dir/tiny.gguf" -np 8 -c 4096 --api-key test-key-123
+run concurrency "$main_base" 32 "$base"
+kill -TERM "$pid"; wait "$pid"
+base=$main_base pid=$main_pid
 run slowloris "$base" 2
 
 # Echo logprobs == log-softmax of `xuan run` logits, one prefix at a time
