@@ -228,13 +228,7 @@ void serve_active_done(xuan_serve *s) {
 }
 
 /* Under s->mu: waits up to 100 ms for news of j. */
-void serve_wait_job(xuan_serve *s, job *j) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_nsec += 100 * 1000 * 1000;
-    if (ts.tv_nsec >= 1000000000) ts.tv_sec++, ts.tv_nsec -= 1000000000;
-    pthread_cond_timedwait(&j->cv, &s->mu, &ts);
-}
+void serve_wait_job(xuan_serve *s, job *j) { serve_cond_wait_ms(&j->cv, &s->mu, 100); }
 
 static enum MHD_Result generate(xuan_serve *s, struct MHD_Connection *c, const conn_req *r, xuan_serve_kind kind) {
     if (atomic_load(&s->draining)) return serve_error(c, 503, NULL, "shutting_down", "the server is shutting down");
@@ -435,13 +429,8 @@ int xuan_serve_drain(xuan_serve *s, double max_s) {
     }
     double t_end = xuan_time_s() + max_s;
     pthread_mutex_lock(&s->mu);
-    while ((s->n_active || s->n_queued || s->n_running) && xuan_time_s() < t_end) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 100 * 1000 * 1000;
-        if (ts.tv_nsec >= 1000000000) ts.tv_sec++, ts.tv_nsec -= 1000000000;
-        pthread_cond_timedwait(&s->idle_cv, &s->mu, &ts);
-    }
+    while ((s->n_active || s->n_queued || s->n_running) && xuan_time_s() < t_end)
+        serve_cond_wait_ms(&s->idle_cv, &s->mu, 100);
     bool left = s->n_active || s->n_queued || s->n_running;
     pthread_mutex_unlock(&s->mu);
     return left ? XUAN_ERR_FULL : 0;

@@ -89,6 +89,8 @@ struct xuan_serve {
     atomic_uint_fast64_t n_id; /* response ids */
 };
 
+/* sched.c: waits on cv (mu held) for at most ms milliseconds */
+void serve_cond_wait_ms(pthread_cond_t *cv, pthread_mutex_t *mu, unsigned ms);
 /* sched.c */
 int serve_sched_start(xuan_serve *s, xuan_error *err);
 void serve_sched_stop(xuan_serve *s);

@@ -40,6 +40,15 @@ typedef struct slot {
     int32_t row0, n_rows;
 } slot;
 
+void serve_cond_wait_ms(pthread_cond_t *cv, pthread_mutex_t *mu, unsigned ms) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) ts.tv_sec++, ts.tv_nsec -= 1000000000L;
+    pthread_cond_timedwait(cv, mu, &ts);
+}
+
 /* ---- jobs ------------------------------------------------------------------ */
 
 void serve_job_free(job *j) {
@@ -466,10 +475,7 @@ static void *sched_main(void *arg) {
     for (;;) {
         while (!s->stop && !busy(s)) {
             /* wake up now and then: queued jobs time out even when nothing runs */
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_sec += 1;
-            pthread_cond_timedwait(&s->sched_cv, &s->mu, &ts);
+            serve_cond_wait_ms(&s->sched_cv, &s->mu, 1000);
             schedule(s, step_no);
         }
         if (s->stop) break;
