@@ -171,9 +171,9 @@ int xuan_chat_template_parse(const char *text, size_t len, xuan_chat_template **
 int xuan_chat_template_from_gguf(const xuan_gguf *g, xuan_chat_template **out, xuan_error *err);
 void xuan_chat_template_free(xuan_chat_template *t); /* NULL is fine */
 /* Parses and renders keep a few memory chunks per thread for the next one
- * (no page faults per render).  A thread that parsed or rendered and is
- * about to exit calls this, or the chunks leak with it; the main thread's
- * are reachable until exit and need no call. */
+ * (no page faults per render); a thread that ends frees them (a key
+ * destructor).  This frees the calling thread's now, e.g. before a long
+ * idle stretch. */
 void xuan_chat_thread_release(void);
 /* Filters and tests the interpreter lacks do not fail the parse, because
  * @huggingface/jinja (the reference) only fails when a render reaches them

@@ -204,6 +204,22 @@ int xuan_generate(struct xuan_ctx *c, const struct xuan_tok *tok, xuan_sampler *
                   xuan_stop *stop, const int32_t *prompt, size_t n_prompt,
                   const xuan_gen_params *gp, xuan_gen_stats *st, xuan_error *err);
 
+/* ---- prompts ---------------------------------------------------------- */
+
+struct xuan_tok_ids;
+
+/* A token's stored text, NUL-terminated in buf (cut at cap - 1 bytes): what
+ * a chat template gets as bos_token / eos_token.  NULL for id < 0 or an id
+ * outside the vocabulary. */
+const char *xuan_gen_token_str(const struct xuan_tok *t, int32_t id, char *buf, size_t cap);
+
+/* Tokenizes text a chat template rendered (len bytes) and appends the ids:
+ * control-token text is parsed, and BOS added as the vocabulary asks unless
+ * the text already starts with `bos` (the BOS text, may be NULL).  Fails
+ * only for memory (XUAN_ERR_NOMEM). */
+int xuan_gen_encode_prompt(const struct xuan_tok *t, const char *text, size_t len, const char *bos,
+                           struct xuan_tok_ids *ids, xuan_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,6 +32,22 @@ enum { CHUNK_BYTES = 256 << 10, CACHE_CHUNKS = 8 };
 static _Thread_local jchunk *chunk_cache;
 static _Thread_local int chunk_cache_n;
 
+/* A thread that ends (a server's connection thread) frees its cache: the
+ * key's destructor gets the address of the thread's list head. */
+static pthread_key_t cache_key;
+static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
+
+static void cache_release(void *head) {
+    for (jchunk *c = *(jchunk **)head, *next; c; c = next) {
+        next = c->next;
+        xuan_free(c);
+    }
+    *(jchunk **)head = NULL;
+    chunk_cache_n = 0;
+}
+
+static void cache_key_init(void) { pthread_key_create(&cache_key, cache_release); }
+
 void ja_init(jarena *a, size_t cap, jmp_buf *fail, xuan_error *err) {
     memset(a, 0, sizeof *a);
     a->cap = cap;
@@ -42,6 +59,10 @@ void ja_free(jarena *a) {
     for (jchunk *c = a->head, *next; c; c = next) {
         next = c->next;
         if (c->size == CHUNK_BYTES - sizeof(jchunk) && chunk_cache_n < CACHE_CHUNKS) {
+            if (!chunk_cache) {
+                pthread_once(&cache_once, cache_key_init);
+                pthread_setspecific(cache_key, &chunk_cache);
+            }
             c->next = chunk_cache;
             chunk_cache = c;
             chunk_cache_n++;
@@ -53,14 +74,7 @@ void ja_free(jarena *a) {
     a->used = 0;
 }
 
-void xuan_chat_thread_release(void) {
-    while (chunk_cache) {
-        jchunk *c = chunk_cache;
-        chunk_cache = c->next;
-        xuan_free(c);
-    }
-    chunk_cache_n = 0;
-}
+void xuan_chat_thread_release(void) { cache_release(&chunk_cache); }
 
 void ja_throw(jarena *a, xuan_status code, const char *fmt, ...) {
     if (a->err) {

@@ -27,6 +27,7 @@ int cmd_template(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_sandbox(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 /* Prints "xuan VERB: message" and a hint to stderr; returns XUAN_EXIT_USAGE. */
 int cli_usage_error(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

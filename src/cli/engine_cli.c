@@ -249,28 +249,20 @@ void engine_close(engine *e) {
     memset(e, 0, sizeof *e);
 }
 
-static const char *tok_text0(const xuan_tok *t, int32_t id, char *buf, size_t cap) {
-    size_t n = 0;
-    const char *s = id >= 0 ? xuan_tok_text(t, id, &n) : NULL;
-    if (!s) return NULL;
-    snprintf(buf, cap, "%.*s", (int)n, s);
-    return buf;
-}
-
 int engine_render(const engine *e, const engine_opts *o, const xuan_chat_msg *msgs, size_t n, xuan_buf *text,
                   xuan_error *err) {
     int rc = 0;
     char bos[128], eos[128];
-    const char *bos_s = tok_text0(e->tok, xuan_tok_bos(e->tok), bos, sizeof bos);
+    const char *bos_s = xuan_gen_token_str(e->tok, xuan_tok_bos(e->tok), bos, sizeof bos);
     if (e->jinja) {
         xuan_chat_template_opts to = xuan_chat_template_opts_default();
         to.bos_token = bos_s;
-        to.eos_token = tok_text0(e->tok, xuan_tok_eos(e->tok), eos, sizeof eos);
+        to.eos_token = xuan_gen_token_str(e->tok, xuan_tok_eos(e->tok), eos, sizeof eos);
         rc = xuan_chat_template_render_msgs(e->jinja, msgs, n, &to, text, err);
     } else if (e->fmt) {
         xuan_chat_opts co = xuan_chat_opts_default();
         co.bos_token = bos_s;
-        co.eos_token = tok_text0(e->tok, xuan_tok_eos(e->tok), eos, sizeof eos);
+        co.eos_token = xuan_gen_token_str(e->tok, xuan_tok_eos(e->tok), eos, sizeof eos);
         rc = xuan_chat_render(e->fmt, msgs, n, &co, text, err);
     } else {
         for (size_t i = 0; i < n && !rc; i++)
@@ -285,12 +277,8 @@ int engine_render(const engine *e, const engine_opts *o, const xuan_chat_msg *ms
 
 int engine_tokenize(const engine *e, const char *text, size_t len, xuan_tok_ids *ids, xuan_error *err) {
     char bos[128];
-    const char *bos_s = tok_text0(e->tok, xuan_tok_bos(e->tok), bos, sizeof bos);
-    /* Add BOS as the vocabulary asks, unless the template already wrote it. */
-    uint32_t flags = XUAN_TOK_PARSE_SPECIAL | XUAN_TOK_ADD_SPECIAL;
-    if (bos_s && bos_s[0] && len >= strlen(bos_s) && memcmp(text, bos_s, strlen(bos_s)) == 0)
-        flags &= ~(uint32_t)XUAN_TOK_ADD_SPECIAL;
-    return xuan_tok_encode(e->tok, len ? text : "", len, flags, ids, err);
+    const char *bos_s = xuan_gen_token_str(e->tok, xuan_tok_bos(e->tok), bos, sizeof bos);
+    return xuan_gen_encode_prompt(e->tok, text, len, bos_s, ids, err);
 }
 
 int engine_prompt(const engine *e, const engine_opts *o, const xuan_chat_msg *msgs, size_t n,

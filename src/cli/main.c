@@ -16,6 +16,7 @@ static const verb VERBS[] = {
     {"pull", cmd_pull, "download a model's GGUF (resumable, verified)"},
     {"run", cmd_run, "generate text from a prompt with a local GGUF model"},
     {"chat", cmd_chat, "talk with a local model, multi-turn, with line editing"},
+    {"serve", cmd_serve, "an OpenAI-compatible HTTP server with continuous batching"},
     {"bench", cmd_bench, "measure prompt and generation speed like llama-bench"},
     {"eval", cmd_eval, "measure a model on benchmark tasks (results in SQLite); eval score rescores outputs"},
     {"report", cmd_report, "show stored eval runs side by side, or one run in detail"},

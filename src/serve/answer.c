@@ -1,0 +1,312 @@
+/*
+ * answer.c — what a generation request gets back: the whole body of a
+ * finished request (chat.completion / text_completion), or the SSE stream
+ *
+ *     data: {"object": "chat.completion.chunk", "choices": [{"delta": ...}]}\n\n
+ *     ... one chunk per new piece of text (and its tokens' logprobs) ...
+ *     data: {... "finish_reason": "stop"}\n\n
+ *     data: {... "choices": [], "usage": {...}}\n\n      (stream_options.include_usage)
+ *     data: [DONE]\n\n
+ *
+ * written by libmicrohttpd's content-reader callback on the connection's
+ * own thread, which waits on the job between pieces and sends a comment
+ * line (": keep-alive") every 10 s of silence (e.g. while queued).
+ * Reasoning: a finished answer is split by xuan_chat_parse_output in the
+ * template family's syntax; a stream splits a leading <think> block (or one
+ * the prompt opened) as it arrives, into reasoning_content deltas.
+ */
+#include "http.h"
+#include "json_out.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* ---- reasoning split of a growing text -------------------------------------- */
+
+typedef struct span {
+    size_t p, n;
+} span;
+
+static bool is_ws(char c) { return c == ' ' || c == '\n' || c == '\t' || c == '\r'; }
+
+static size_t skip_ws(const char *t, size_t i, size_t n) {
+    while (i < n && is_ws(t[i])) i++;
+    return i;
+}
+
+/* The parts of t[0..n) that are safe to send as reasoning and as content:
+ * text that could still become "<think>" or "</think>" is held back unless
+ * final.  Both parts only grow as t grows. */
+static void think_split(const char *t, size_t n, bool open, bool final, span *r, span *c) {
+    static const char OPEN[] = "<think>", CLOSE[] = "</think>";
+    *r = (span){0, 0}, *c = (span){0, 0};
+    size_t body = 0;
+    if (!open) {
+        size_t i = skip_ws(t, 0, n);
+        if (!final && n - i < 7 && memcmp(t + i, OPEN, n - i) == 0) return; /* maybe "<think>" */
+        if (n - i < 7 || memcmp(t + i, OPEN, 7) != 0) {
+            *c = (span){0, n};
+            return;
+        }
+        body = i + 7;
+    }
+    size_t r0 = skip_ws(t, body, n);
+    const char *close = memmem(t + body, n - body, CLOSE, 8);
+    if (close) {
+        size_t ce = (size_t)(close - t);
+        *r = (span){r0 < ce ? r0 : ce, r0 < ce ? ce - r0 : 0};
+        size_t c0 = skip_ws(t, ce + 8, n);
+        *c = (span){c0, n - c0};
+        return;
+    }
+    size_t hold = 0;
+    for (size_t k = 7; !final && k > 0 && !hold; k--)
+        if (n - r0 >= k && memcmp(t + n - k, CLOSE, k) == 0) hold = k;
+    *r = (span){r0, n - r0 - hold};
+}
+
+/* ---- whole answers ------------------------------------------------------------- */
+
+static json_t *chat_message(const xuan_serve *s, const job *j, const char **finish) {
+    xuan_buf text = {0};
+    if (j->think_open) xuan_buf_puts(&text, "<think>");
+    xuan_buf_append(&text, j->text.data ? j->text.data : "", j->text.len);
+    xuan_chat_parsed p = {0};
+    xuan_error err = {0};
+    json_t *m = NULL;
+    if (text.data && xuan_chat_parse_output(s->m.syntax, text.data, text.len, &p, &err) == 0) {
+        m = json_pack("{s:s, s:o}", "role", "assistant", "content", serve_json_text(p.content, strlen(p.content)));
+        if (m && p.reasoning)
+            json_object_set_new(m, "reasoning_content", serve_json_text(p.reasoning, strlen(p.reasoning)));
+        json_t *calls = p.tool_calls_json ? json_loads(p.tool_calls_json, 0, NULL) : NULL;
+        if (m && calls) {
+            json_object_set_new(m, "tool_calls", calls);
+            *finish = "tool_calls";
+        }
+    }
+    xuan_chat_parsed_free(&p);
+    xuan_buf_free(&text);
+    return m;
+}
+
+/* The prompt as text, for echo. */
+static void prompt_text(const xuan_serve *s, const job *j, xuan_buf *out) {
+    if (j->req.prompt) xuan_buf_append(out, j->req.prompt, j->req.prompt_len);
+    else xuan_tok_decode(s->m.tok, j->ids, j->n_ids, 0, out);
+}
+
+static json_t *cmpl_logprobs(const xuan_serve *s, const job *j, size_t lp0, bool with_prompt, size_t *text_off) {
+    json_t *o = serve_json_cmpl_lps_new();
+    if (with_prompt && j->prompt_lps)
+        serve_json_cmpl_lps_add(o, s->m.tok, j->prompt_lps, j->n_prompt_lps, text_off, j->req.top_logprobs);
+    if (j->n_lps > lp0)
+        serve_json_cmpl_lps_add(o, s->m.tok, j->lps + lp0, j->n_lps - lp0, text_off, j->req.top_logprobs);
+    return o;
+}
+
+static json_t *envelope(xuan_serve *s, const job *j, const char *object, json_t *choices) {
+    char id[64];
+    snprintf(id, sizeof id, "%s-%llu", j->req.kind == XUAN_SERVE_CHAT ? "chatcmpl" : "cmpl",
+             (unsigned long long)atomic_fetch_add(&s->n_id, 1));
+    return json_pack("{s:s, s:s, s:I, s:s, s:o}", "id", id, "object", object, "created", (json_int_t)time(NULL),
+                     "model", s->model_id, "choices", choices);
+}
+
+json_t *serve_json_final(xuan_serve *s, const job *j) {
+    const char *finish = j->finish ? j->finish : "stop";
+    json_t *choice;
+    if (j->req.kind == XUAN_SERVE_CHAT) {
+        json_t *m = chat_message(s, j, &finish);
+        if (!m) return NULL;
+        json_t *lp = j->req.logprobs ? serve_json_chat_lps(s->m.tok, j->lps, j->n_lps) : json_null();
+        choice = json_pack("{s:i, s:o, s:o, s:s}", "index", 0, "message", m, "logprobs", lp, "finish_reason", finish);
+    } else {
+        xuan_buf text = {0};
+        if (j->req.echo) prompt_text(s, j, &text);
+        xuan_buf_append(&text, j->text.data ? j->text.data : "", j->text.len);
+        size_t off = 0;
+        json_t *lp = j->req.logprobs ? cmpl_logprobs(s, j, 0, j->req.echo, &off) : json_null();
+        choice = json_pack("{s:o, s:i, s:o, s:s}", "text", serve_json_text(text.data ? text.data : "", text.len),
+                           "index", 0, "logprobs", lp, "finish_reason", finish);
+        xuan_buf_free(&text);
+    }
+    json_t *o = envelope(s, j, j->req.kind == XUAN_SERVE_CHAT ? "chat.completion" : "text_completion",
+                         json_pack("[o]", choice));
+    if (o) json_object_set_new(o, "usage", serve_json_usage(j));
+    return o;
+}
+
+/* ---- streams -------------------------------------------------------------------- */
+
+typedef struct stream {
+    xuan_serve *s;
+    job *j;
+    int fd;
+    xuan_buf out;          /* SSE bytes not yet handed to MHD */
+    size_t out_off;
+    size_t sent_r, sent_c; /* bytes of reasoning / content sent (chat), of text (completions) */
+    size_t sent_lps;
+    bool started, done, echo_sent;
+    char id[64];
+    json_int_t created;
+    double t_last;
+} stream;
+
+static void put_event(stream *st, json_t *o) {
+    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    if (!text) return;
+    xuan_buf_printf(&st->out, "data: %s\n\n", text);
+    free(text);
+}
+
+static json_t *chunk(stream *st, json_t *choice) {
+    const bool chat = st->j->req.kind == XUAN_SERVE_CHAT;
+    return json_pack("{s:s, s:s, s:I, s:s, s:o}", "id", st->id, "object",
+                     chat ? "chat.completion.chunk" : "text_completion", "created", st->created, "model",
+                     st->s->model_id, "choices", choice ? json_pack("[o]", choice) : json_array());
+}
+
+/* Under s->mu: what is new in the job since the last call, as events. */
+static void produce(stream *st) {
+    job *j = st->j;
+    xuan_serve *s = st->s;
+    const bool chat = j->req.kind == XUAN_SERVE_CHAT, final = j->state == JOB_DONE;
+    if (!st->started) {
+        st->started = true;
+        if (chat)
+            put_event(st, chunk(st, json_pack("{s:i, s:{s:s, s:s}, s:n, s:n}", "index", 0, "delta", "role",
+                                              "assistant", "content", "", "logprobs", "finish_reason")));
+    }
+    if (j->err_status) {
+        put_event(st, serve_json_error(j->err_msg, "server_error", NULL, NULL));
+        xuan_buf_puts(&st->out, "data: [DONE]\n\n");
+        st->done = true;
+        return;
+    }
+    const char *t = j->text.data ? j->text.data : "";
+    size_t n = j->text.len;
+    json_t *lp = NULL;
+    if (j->req.logprobs && j->n_lps > st->sent_lps) {
+        size_t off = 0;
+        lp = chat ? serve_json_chat_lps(s->m.tok, j->lps + st->sent_lps, j->n_lps - st->sent_lps)
+                  : cmpl_logprobs(s, j, st->sent_lps, false, &off);
+        st->sent_lps = j->n_lps;
+    }
+    if (chat) {
+        span r = {0, 0}, c = {0, n};
+        if (s->m.syntax == XUAN_CHAT_SYNTAX_PLAIN || s->m.syntax == XUAN_CHAT_SYNTAX_HERMES)
+            think_split(t, n, j->think_open, final, &r, &c);
+        json_t *delta = json_object();
+        if (r.n > st->sent_r) json_object_set_new(delta, "reasoning_content", serve_json_text(t + r.p + st->sent_r, r.n - st->sent_r));
+        if (c.n > st->sent_c) json_object_set_new(delta, "content", serve_json_text(t + c.p + st->sent_c, c.n - st->sent_c));
+        if (r.n > st->sent_r) st->sent_r = r.n;
+        if (c.n > st->sent_c) st->sent_c = c.n;
+        if (json_object_size(delta) || lp)
+            put_event(st, chunk(st, json_pack("{s:i, s:o, s:o, s:n}", "index", 0, "delta", delta, "logprobs",
+                                              lp ? lp : json_null(), "finish_reason")));
+        else
+            json_decref(delta);
+    } else {
+        xuan_buf echo = {0};
+        if (j->req.echo && !st->echo_sent && (final || j->n_gen > 0)) {
+            /* the prompt goes first, once (its logprobs are complete once a token was sampled) */
+            prompt_text(s, j, &echo);
+            st->echo_sent = true;
+            if (j->prompt_lps) {
+                size_t off = 0;
+                json_t *plp = serve_json_cmpl_lps_new();
+                serve_json_cmpl_lps_add(plp, s->m.tok, j->prompt_lps, j->n_prompt_lps, &off, j->req.top_logprobs);
+                put_event(st, chunk(st, json_pack("{s:o, s:i, s:o, s:n}", "text",
+                                                  serve_json_text(echo.data ? echo.data : "", echo.len), "index",
+                                                  0, "logprobs", plp, "finish_reason")));
+                xuan_buf_reset(&echo);
+            }
+        }
+        if (n > st->sent_c || echo.len || lp) {
+            xuan_buf_append(&echo, t + st->sent_c, n - st->sent_c);
+            put_event(st, chunk(st, json_pack("{s:o, s:i, s:o, s:n}", "text",
+                                              serve_json_text(echo.data ? echo.data : "", echo.len), "index", 0,
+                                              "logprobs", lp ? lp : json_null(), "finish_reason")));
+            st->sent_c = n;
+        } else {
+            json_decref(lp);
+        }
+        xuan_buf_free(&echo);
+    }
+    if (!final) return;
+    const char *finish = j->finish ? j->finish : "stop";
+    put_event(st, chunk(st, chat ? json_pack("{s:i, s:{}, s:n, s:s}", "index", 0, "delta", "logprobs",
+                                             "finish_reason", finish)
+                                 : json_pack("{s:s, s:i, s:n, s:s}", "text", "", "index", 0, "logprobs",
+                                             "finish_reason", finish)));
+    if (j->req.include_usage) {
+        json_t *u = chunk(st, NULL);
+        if (u) json_object_set_new(u, "usage", serve_json_usage(j));
+        put_event(st, u);
+    }
+    xuan_buf_puts(&st->out, "data: [DONE]\n\n");
+    st->done = true;
+}
+
+static ssize_t reader(void *cls, uint64_t pos, char *buf, size_t max) {
+    stream *st = cls;
+    xuan_serve *s = st->s;
+    for (;;) {
+        if (st->out_off < st->out.len) {
+            size_t n = st->out.len - st->out_off < max ? st->out.len - st->out_off : max;
+            memcpy(buf, st->out.data + st->out_off, n);
+            st->out_off += n;
+            if (st->out_off == st->out.len) xuan_buf_reset(&st->out), st->out_off = 0;
+            st->t_last = xuan_time_s();
+            return (ssize_t)n;
+        }
+        if (st->done) return MHD_CONTENT_READER_END_OF_STREAM;
+        if (serve_peer_gone(st->fd)) {
+            serve_cancel(s, st->j);
+            return MHD_CONTENT_READER_END_WITH_ERROR;
+        }
+        pthread_mutex_lock(&s->mu);
+        produce(st);
+        if (!st->out.len && !st->done) {
+            serve_wait_job(s, st->j);
+            produce(st);
+        }
+        pthread_mutex_unlock(&s->mu);
+        if (!st->out.len && xuan_time_s() - st->t_last > 10) xuan_buf_puts(&st->out, ": keep-alive\n\n");
+    }
+}
+
+static void reader_free(void *cls) {
+    stream *st = cls;
+    serve_cancel(st->s, st->j); /* a no-op once it finished */
+    serve_job_unref(st->s, st->j);
+    serve_active_done(st->s);
+    xuan_buf_free(&st->out);
+    xuan_free(st);
+}
+
+enum MHD_Result serve_stream(xuan_serve *s, struct MHD_Connection *c, job *j, int fd) {
+    stream *st = xuan_calloc(1, sizeof *st);
+    struct MHD_Response *r = st ? MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, reader, st,
+                                                                    reader_free)
+                                : NULL;
+    if (!r) {
+        xuan_free(st);
+        serve_cancel(s, j);
+        serve_job_unref(s, j);
+        serve_active_done(s);
+        return MHD_NO;
+    }
+    st->s = s, st->j = j, st->fd = fd;
+    st->created = (json_int_t)time(NULL);
+    st->t_last = xuan_time_s();
+    snprintf(st->id, sizeof st->id, "%s-%llu", j->req.kind == XUAN_SERVE_CHAT ? "chatcmpl" : "cmpl",
+             (unsigned long long)atomic_fetch_add(&s->n_id, 1));
+    MHD_add_response_header(r, "Content-Type", "text/event-stream");
+    MHD_add_response_header(r, "Cache-Control", "no-cache");
+    enum MHD_Result ok = MHD_queue_response(c, 200, r);
+    MHD_destroy_response(r); /* reader_free runs when MHD is done with it */
+    return ok;
+}
