@@ -519,7 +519,7 @@ static void run_tile(const gemm_type *t, const uint8_t *panel, int ng, int64_t g
 
 enum {
     Q4K_BY_PANEL_TOK = 8, /* up to this many tokens a Q4_K product runs panel by panel */
-    Q4K_Q = 0, Q4K_SC = 8 * 8 * 64, Q4K_MP = Q4K_SC + 8 * 64, Q4K_D = Q4K_MP + 4 * 64, Q4K_BLK = Q4K_D + 2 * 64,
+    Q4K_Q = 0, Q4K_SC = 4 * 8 * 64, Q4K_MP = Q4K_SC + 8 * 64, Q4K_D = Q4K_MP + 4 * 64, Q4K_BLK = Q4K_D + 2 * 64,
     Q6K_W = 0, Q6K_SP = 8 * 8 * 2 * 64, Q6K_D = Q6K_SP + 8 * 64, Q6K_BLK = Q6K_D + 64,
     NT4 = 4, /* tokens per Q4_K tile: 4 x (acc, acc_min, two int sums) in registers */
 };
@@ -598,24 +598,25 @@ static inline void transpose16(__m512i r[16]) {
     }
 }
 
+/* Dwords off .. off + 63 bytes of the 16 rows' blocks (row r at w + r *
+ * w_row), as lanes: v[j] lane r = dword j of row r (rows outside m: 0). */
+static inline void rows_as_lanes(const uint8_t *w, size_t w_row, size_t off, __mmask16 m, __m512i v[16]) {
+    for (int r = 0; r < 16; r++)
+        v[r] = m >> r & 1 ? _mm512_loadu_si512(w + (size_t)r * w_row + off) : _mm512_setzero_si512();
+    transpose16(v);
+}
+
 /* The Q4_K panel of 16 rows.  The 32 dwords of each row's quants are read
  * with two plain loads and turned into lanes by two transposes, not by 32
  * gathers: a decode step of a few sequences packs every panel for only a
  * few tokens, and the gathers were most of its time. */
 static void pack_q4_K_exact(const uint8_t *w, size_t w_row, __m512i idx, __mmask16 m, uint8_t *out) {
-    const __m512i m4 = _mm512_set1_epi8(0x0F);
     for (int half = 0; half < 2; half++) {
         __m512i v[16];
-        for (int r = 0; r < 16; r++)
-            v[r] = m >> r & 1 ? _mm512_loadu_si512(w + (size_t)r * w_row + offsetof(block_q4_K, qs) + 64 * half)
-                              : _mm512_setzero_si512();
-        transpose16(v); /* v[j]: dword 16 * half + j of every row */
-        for (int j = 0; j < 16; j++) {
-            const int d = 16 * half + j, p = d / 8, k = d % 8;
-            _mm512_store_si512(out + Q4K_Q + ((2 * p) * 8 + k) * 64, _mm512_and_si512(v[j], m4));
-            _mm512_store_si512(out + Q4K_Q + ((2 * p + 1) * 8 + k) * 64,
-                               _mm512_and_si512(_mm512_srli_epi32(v[j], 4), m4));
-        }
+        rows_as_lanes(w, w_row, offsetof(block_q4_K, qs) + 64 * (size_t)half, m, v); /* dword 16 * half + j */
+        /* the nibbles stay packed (dword d = 8p + k): q4_K_tile splits them
+         * once for all its tokens, half the stores and loads of bytes */
+        for (int j = 0; j < 16; j++) _mm512_store_si512(out + Q4K_Q + (size_t)(16 * half + j) * 64, v[j]);
     }
     __m512i sc[8], mn[8];
     k4_scales(w, offsetof(block_q4_K, scales), idx, m, sc, mn);
@@ -631,6 +632,7 @@ static inline __attribute__((always_inline)) void
 q4_K_tile(const uint8_t *panel, int nb, int64_t b0, const uint8_t *act, size_t act_row, const int32_t *meta,
           size_t meta_row, int64_t t0, const int nt, float *y, size_t ys, float *ym, size_t yms, __mmask16 rows,
           bool first, bool last) {
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
     __m512 acc[NT4], accm[NT4];
     for (int t = 0; t < nt; t++) {
         acc[t] = first ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(rows, y + (size_t)(t0 + t) * ys);
@@ -650,8 +652,8 @@ q4_K_tile(const uint8_t *panel, int nb, int64_t b0, const uint8_t *act, size_t a
             for (int t = 0; t < nt; t++) i0[t] = i1[t] = _mm512_setzero_si512();
 #pragma GCC unroll 8
             for (int k = 0; k < 8; k++) {
-                const __m512i w0 = _mm512_load_si512(P + Q4K_Q + ((2 * p) * 8 + k) * 64);
-                const __m512i w1 = _mm512_load_si512(P + Q4K_Q + ((2 * p + 1) * 8 + k) * 64);
+                const __m512i wq = _mm512_load_si512(P + Q4K_Q + (p * 8 + k) * 64);
+                const __m512i w0 = _mm512_and_si512(wq, m4), w1 = _mm512_and_si512(_mm512_srli_epi32(wq, 4), m4);
                 for (int t = 0; t < nt; t++) {
                     const uint8_t *q = (const uint8_t *)a[t]->qs + 64 * p + 4 * k;
                     i0[t] = _mm512_dpbusd_epi32(i0[t], w0, _mm512_set1_epi32(load_i32(q)));
@@ -731,15 +733,19 @@ static inline __m512i scale_pair(__m512i sc4, int i) {
     return _mm512_or_si512(_mm512_and_si512(x, _mm512_set1_epi32(0xFFFF)), _mm512_slli_epi32(x, 16));
 }
 
-static void pack_q6_K_exact(const uint8_t *w, __m512i idx, __mmask16 m, uint8_t *out) {
+/* The Q6_K panel: ql and qh read by plain loads and transposes (as Q4_K's),
+ * the few scale and d dwords gathered. */
+static void pack_q6_K_exact(const uint8_t *w, size_t w_row, __m512i idx, __mmask16 m, uint8_t *out) {
     const __m512i m4 = _mm512_set1_epi8(0xF), m2 = _mm512_set1_epi8(3), lo8 = _mm512_set1_epi32(0xFF);
     __m512i sc4[4];
     for (int s = 0; s < 4; s++) sc4[s] = gather(w + offsetof(block_q6_K, scales) + 4 * s, idx, m);
+    __m512i ql[2][16], qh[16]; /* ql[h][j]: dword 16h + j of ql; qh[j]: dword j of qh */
+    rows_as_lanes(w, w_row, offsetof(block_q6_K, ql), m, ql[0]);
+    rows_as_lanes(w, w_row, offsetof(block_q6_K, ql) + 64, m, ql[1]);
+    rows_as_lanes(w, w_row, offsetof(block_q6_K, qh), m, qh);
     for (int h = 0; h < 2; h++)
         for (int k = 0; k < 8; k++) { /* elements 4k..4k+3 of the half's four 32-element chunks */
-            const uint8_t *ql = w + offsetof(block_q6_K, ql) + 64 * h + 4 * k;
-            __m512i l0 = gather(ql, idx, m), l1 = gather(ql + 32, idx, m);
-            __m512i hb = gather(w + offsetof(block_q6_K, qh) + 32 * h + 4 * k, idx, m);
+            const __m512i l0 = ql[h][k], l1 = ql[h][8 + k], hb = qh[8 * h + k];
             __m512i q[4] = {
                 _mm512_or_si512(_mm512_and_si512(l0, m4), _mm512_slli_epi32(_mm512_and_si512(hb, m2), 4)),
                 _mm512_or_si512(_mm512_and_si512(l1, m4),
@@ -809,7 +815,8 @@ static __m512 q6_K_token(const uint8_t *panel, int64_t nbk, const uint8_t *act, 
  * Like Q6_K: a whole-row panel per thread, one token at a time. */
 enum { Q80_BLK = 8 * 64 + 64, Q5_0_EXACT_BELOW = 8 };
 
-static void pack_q8_0_exact(const uint8_t *w, __m512i idx, __mmask16 m, uint8_t *out) {
+static void pack_q8_0_exact(const uint8_t *w, size_t w_row, __m512i idx, __mmask16 m, uint8_t *out) {
+    (void)w_row;
     const __m512i flip = _mm512_set1_epi8((char)0x80);
     for (int k = 0; k < 8; k++)
         _mm512_store_si512(out + k * 64, _mm512_xor_si512(gather(w + offsetof(block_q8_0, qs) + 4 * k, idx, m), flip));
@@ -821,7 +828,8 @@ static void pack_q8_0_exact(const uint8_t *w, __m512i idx, __mmask16 m, uint8_t 
  * token (vec_dot_q5_0_q8_0) and for batches (tinyBLAS_Q0_AVX).  Element e's
  * value is its nibble (low nibbles of qs are elements 0..15, high ones
  * 16..31) plus 16 * bit e of qh, minus 16. */
-static void pack_q5_0_exact(const uint8_t *w, __m512i idx, __mmask16 m, uint8_t *out) {
+static void pack_q5_0_exact(const uint8_t *w, size_t w_row, __m512i idx, __mmask16 m, uint8_t *out) {
+    (void)w_row;
     const __m512i lo4 = _mm512_set1_epi8(0x0F), bias = _mm512_set1_epi8(112); /* -16 + 128 */
     const __m512i qh = gather(w + offsetof(block_q5_0, qh), idx, m);
     for (int k = 0; k < 8; k++) {
@@ -857,7 +865,10 @@ static __m512 q8_0_token(const uint8_t *panel, int64_t nbk, const uint8_t *act, 
  * cannot be allocated. */
 typedef __m512 (*token_fn_t)(const uint8_t *panel, int64_t nbk, const uint8_t *act, const uint8_t *meta);
 
-static bool whole_row_rows(uint32_t type, pack_fn pack, token_fn_t token, size_t blk_in, size_t blk_out,
+/* A whole-row packer: as pack_fn, and the row stride for plain loads. */
+typedef void (*pack_rows_fn)(const uint8_t *w, size_t w_row, __m512i idx, __mmask16 m, uint8_t *out);
+
+static bool whole_row_rows(uint32_t type, pack_rows_fn pack, token_fn_t token, size_t blk_in, size_t blk_out,
                            int64_t blk_elems, const uint8_t *w, size_t w_row, int64_t r0, int64_t r1,
                            int64_t n_rows, int64_t n_cols, const uint8_t *act, size_t act_row, const void *meta,
                            int64_t n_tok, float *y) {
@@ -870,7 +881,8 @@ static bool whole_row_rows(uint32_t type, pack_fn pack, token_fn_t token, size_t
     for (int64_t p = r0; p < r1; p += PR) {
         const int nr = r1 - p < PR ? (int)(r1 - p) : PR;
         const __mmask16 rows = (__mmask16)((1u << nr) - 1);
-        for (int64_t b = 0; b < nbk; b++) pack(w + (size_t)p * w_row + (size_t)b * blk_in, idx, rows, panel + b * blk_out);
+        for (int64_t b = 0; b < nbk; b++)
+            pack(w + (size_t)p * w_row + (size_t)b * blk_in, w_row, idx, rows, panel + b * blk_out);
         for (int64_t t = 0; t < n_tok; t++)
             _mm512_mask_storeu_ps(y + (size_t)t * n_rows + p, rows,
                                   token(panel, nbk, act + (size_t)t * act_row, (const uint8_t *)meta + (size_t)t * meta_row));

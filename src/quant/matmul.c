@@ -28,7 +28,7 @@ enum { GEMM_MIN_TOK_Q4_K = 4 };
 
 /* Decode work claiming (see decode_rows): chunks of CLAIM_TILES row tiles,
  * for pools of up to MAX_CLAIM threads (larger pools split statically). */
-enum { CLAIM_TILES = 4, MAX_CLAIM = 8 };
+enum { CLAIM_TILES = 4, MAX_CLAIM = 8, GEMM_CLAIM_TOK = 8 };
 
 /* One thread's remaining tiles [front, back) packed as front | back << 32,
  * on its own cache line. */
@@ -168,6 +168,41 @@ static bool claim(claim_slot *c, bool front, int64_t *t0, int64_t *t1) {
     }
 }
 
+/* Rows [r0, r1), tokens from t_first on, by the dots (four tokens per
+ * weight row where the type has that kernel). */
+static void dot_rows(const mm_job *j, int64_t r0, int64_t r1, int64_t t_first) {
+    const int64_t n_rows = j->w->n_rows, n_cols = j->w->n_cols;
+    const uint8_t *wdata = j->w->data;
+    for (int64_t t0 = t_first; t0 < j->n_tok; t0 += TOK_TILE) {
+        int64_t t1 = t0 + TOK_TILE < j->n_tok ? t0 + TOK_TILE : j->n_tok;
+        for (int64_t rb = r0; rb < r1; rb += ROW_TILE) {
+            int64_t re = rb + ROW_TILE < r1 ? rb + ROW_TILE : r1;
+            int64_t t = t0;
+            /* llama.cpp's 4-token Q4_K arithmetic, each weight row unpacked
+             * once for four tokens (n_dot4 is a multiple of 4) */
+            for (; t + 4 <= t1 && t + 4 <= j->n_dot4; t += 4) {
+                const void *a4[4];
+                for (int k = 0; k < 4; k++) a4[k] = j->act + (t + k) * j->act_row;
+                float o[4];
+                for (int64_t r = rb; r < re; r++) {
+                    if (t == t0) prefetch_row(j, r + ROW_TILE, r1);
+                    j->dot4x(n_cols, wdata + r * j->w_row, a4, o);
+                    for (int k = 0; k < 4; k++) j->y[(t + k) * n_rows + r] = o[k];
+                }
+            }
+            for (; t < t1; t++) {
+                const uint8_t *a = j->act + t * j->act_row;
+                float *yt = j->y + t * n_rows;
+                const xuan_vec_dot_fn dot = t < j->n_dot4 ? j->dot4 : j->dot;
+                for (int64_t r = rb; r < re; r++) {
+                    if (t == t0) prefetch_row(j, r + ROW_TILE, r1);
+                    yt[r] = dot(n_cols, wdata + r * j->w_row, a);
+                }
+            }
+        }
+    }
+}
+
 /* Phase 2: this thread's rows, tiled. */
 static void compute_part(void *ctx, int ith, int nth) {
     const mm_job *j = ctx;
@@ -182,6 +217,23 @@ static void compute_part(void *ctx, int ith, int nth) {
         /* Q4_K: llama.cpp's gemm takes the first n - n % 4 tokens and its
          * single-row kernel the rest (below, with j->dot). */
         t_first = j->w->type == XUAN_TYPE_Q4_K ? j->n_dot4 : j->n_tok;
+        if (j->claims && t_first == j->n_tok) {
+            /* a decode step of a few sequences: rows claimed in chunks, as
+             * one token's are (a late or descheduled worker's rows are
+             * finished by the others); each row's bits do not depend on
+             * who computes it or with which neighbours */
+            int64_t f, e;
+            for (int k = 0; k < nth; k++) {
+                claim_slot *cs = &j->claims[(ith + k) % nth];
+                while (claim(cs, k == 0, &f, &e)) {
+                    const int64_t a = f * ROW_TILE, b = e * ROW_TILE < n_rows ? e * ROW_TILE : n_rows;
+                    if (!xuan_gemm_avx512_rows(j->w->type, wdata, j->w_row, a, b, n_rows, n_cols, j->act,
+                                               j->act_row, j->meta, j->n_tok, j->y))
+                        dot_rows(j, a, b, 0); /* no memory for its buffers: the same bits */
+                }
+            }
+            return;
+        }
         if (!xuan_gemm_avx512_rows(j->w->type, wdata, j->w_row, r0, r1, n_rows, n_cols, j->act, j->act_row,
                                    j->meta, t_first, j->y))
             t_first = 0; /* no memory for its buffers: the dots below give the same bits */
@@ -211,34 +263,7 @@ static void compute_part(void *ctx, int ith, int nth) {
         }
         return;
     }
-    for (int64_t t0 = t_first; t0 < j->n_tok; t0 += TOK_TILE) {
-        int64_t t1 = t0 + TOK_TILE < j->n_tok ? t0 + TOK_TILE : j->n_tok;
-        for (int64_t rb = r0; rb < r1; rb += ROW_TILE) {
-            int64_t re = rb + ROW_TILE < r1 ? rb + ROW_TILE : r1;
-            int64_t t = t0;
-            /* llama.cpp's 4-token Q4_K arithmetic, each weight row unpacked
-             * once for four tokens (n_dot4 is a multiple of 4) */
-            for (; t + 4 <= t1 && t + 4 <= j->n_dot4; t += 4) {
-                const void *a4[4];
-                for (int k = 0; k < 4; k++) a4[k] = j->act + (t + k) * j->act_row;
-                float o[4];
-                for (int64_t r = rb; r < re; r++) {
-                    if (t == t0) prefetch_row(j, r + ROW_TILE, r1);
-                    j->dot4x(n_cols, wdata + r * j->w_row, a4, o);
-                    for (int k = 0; k < 4; k++) j->y[(t + k) * n_rows + r] = o[k];
-                }
-            }
-            for (; t < t1; t++) {
-                const uint8_t *a = j->act + t * j->act_row;
-                float *yt = j->y + t * n_rows;
-                const xuan_vec_dot_fn dot = t < j->n_dot4 ? j->dot4 : j->dot;
-                for (int64_t r = rb; r < re; r++) {
-                    if (t == t0) prefetch_row(j, r + ROW_TILE, r1);
-                    yt[r] = dot(n_cols, wdata + r * j->w_row, a);
-                }
-            }
-        }
-    }
+    dot_rows(j, r0, r1, t_first);
 }
 
 static void matmul(xuan_pool *pool, const xuan_weight *w, const float *x, int64_t n_tok, float *y, void *scratch,
@@ -295,7 +320,7 @@ static void matmul(xuan_pool *pool, const xuan_weight *w, const float *x, int64_
     }
     claim_slot claims[MAX_CLAIM];
     int nth = xuan_pool_size(pool);
-    if (n_tok == 1 && nth > 1 && nth <= MAX_CLAIM) {
+    if ((n_tok == 1 || (j.gemm && n_tok <= GEMM_CLAIM_TOK)) && nth > 1 && nth <= MAX_CLAIM) {
         int64_t n_tiles = (w->n_rows + ROW_TILE - 1) / ROW_TILE;
         XUAN_ASSERT(n_tiles <= 0xFFFFFFFF);
         for (int t = 0; t < nth; t++) {
