@@ -139,7 +139,7 @@ static void test_hello_and_stdlib(void) {
     CHECK(!r->timed_out);
     CHECK_EQ_STR(r->out.data, "hello world\n");
     CHECK(r->peak_rss_bytes > (1u << 20) && r->peak_rss_bytes < (200u << 20));
-    CHECK(r->wall_s > 0 && r->wall_s < 3);
+    CHECK(r->wall_s > 0 && r->wall_s < 10);
     check_nothing_left();
 }
 
@@ -182,7 +182,7 @@ static void test_timeout_kills_everything(void) {
     /* a child that would outlive the program, then a busy loop */
     const xuan_sandbox_result *r = expect(&o, "import os, time\nif os.fork() == 0:\n    time.sleep(60)\nwhile True: pass\n", XUAN_SANDBOX_TIMEOUT);
     CHECK(r->timed_out);
-    CHECK(r->wall_s >= 1.0 && r->wall_s <= 2.0);
+    CHECK(r->wall_s >= 1.0 && r->wall_s <= 4.0); /* killed: without it, no end at all */
     check_nothing_left();
 
     /* a program that ends while its child sleeps: done at once, child gone */
@@ -207,7 +207,7 @@ static void test_fork_bomb(void) {
     o.timeout_s = 2.0;
     const xuan_sandbox_result *r = run(&o, "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n");
     CHECK(r->verdict == XUAN_SANDBOX_TIMEOUT || r->verdict == XUAN_SANDBOX_FAILED);
-    CHECK(r->wall_s <= 3.0);
+    CHECK(r->wall_s <= 6.0);
     check_nothing_left();
     /* the machine is fine: this process forks, the sandbox runs again */
     pid_t p = fork();
@@ -365,7 +365,7 @@ static void test_bounded_output(void) {
     CHECK(r->wall_s < 5);
     o.timeout_s = 1;
     r = expect(&o, "import os, time\nos.close(1)\nwhile True: time.sleep(0.1)\n", XUAN_SANDBOX_TIMEOUT);
-    CHECK(r->wall_s < 2);
+    CHECK(r->wall_s < 4); /* ended by the timeout, not by a closed pipe */
 }
 
 /* ---- modes, errors, temp dirs ---------------------------------------------------- */
@@ -489,7 +489,10 @@ static void test_parallel(void) {
     double serial = 0;
     for (int i = 0; i < N; i++) serial += res[i].wall_s;
     printf("  the same one at a time: %.2f s (the sum of their wall times)\n", serial);
-    CHECK(wall < 0.8 * serial); /* two at a time: about half */
+    /* two at a time: run one by one, the wall time would be at least their
+     * sum; at least one of the 1 s timeouts overlapping another program
+     * takes it below that whatever the load (0.59 of it on a quiet machine) */
+    CHECK(wall < serial - 0.9);
     for (int i = 0; i < N; i++) {
         xuan_sandbox_verdict want = i % 4 == 3 ? XUAN_SANDBOX_TIMEOUT : i % 4 == 1 ? XUAN_SANDBOX_FAILED : XUAN_SANDBOX_PASSED;
         CHECK_EQ_INT(res[i].verdict, want);
