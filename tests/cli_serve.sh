@@ -43,6 +43,18 @@ run() { # run CHECK ARGS...: one client check, bounded in time
 start main -m "$dir/tiny.gguf" -np 8 -c 4096 --api-key test-key-123 --max-body 64K --idle-timeout 2 --max-conn 64
 run basic "$base"
 run bad "$base"
+
+# The chat page: served without the key (it asks for it), HTML with a CSP,
+# and its script parses (node --check), so a syntax slip cannot ship.
+page_h=$(curl -s -D - -o "$dir/page.html" "$base/" | tr -d '\r')
+grep -qi '^content-type: text/html; charset=utf-8' <<<"$page_h" || { echo "FAIL: / content type"; fail=1; }
+grep -qi "^content-security-policy: default-src 'none'" <<<"$page_h" || { echo "FAIL: / CSP"; fail=1; }
+grep -q '<title>xuan chat</title>' "$dir/page.html" || { echo "FAIL: / is not the chat page"; fail=1; }
+cmp -s "$dir/page.html" "$XUAN_SRC/src/serve/chat_page.html" || { echo "FAIL: / differs from src/serve/chat_page.html"; fail=1; }
+if command -v node >/dev/null; then
+  sed -n '/<script>/,/<\/script>/p' "$dir/page.html" | sed '1d;$d' >"$dir/page.js"
+  node --check "$dir/page.js" || { echo "FAIL: the chat page's script does not parse"; fail=1; }
+fi
 main_base=$base main_pid=$pid
 start cold -m "$dir/tiny.gguf" -np 8 -c 4096 --api-key test-key-123
 run concurrency "$main_base" 32 "$base"

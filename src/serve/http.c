@@ -5,7 +5,7 @@
  *   limits     body (413, from Content-Length or while reading), headers
  *              (MHD's connection memory: 431), idle connections
  *              (MHD_OPTION_CONNECTION_TIMEOUT), open connections
- *   routes     /health /v1/models /v1/chat/completions /v1/completions
+ *   routes     / (the chat page) /health /v1/models /v1/chat/completions /v1/completions
  *              /tokenize /detokenize /metrics (the /v1 prefix is optional)
  *   waiting    a non-streaming request waits on its job and polls its
  *              socket: a client that hangs up cancels the job at once
@@ -279,9 +279,29 @@ static bool is(const char *url, const char *path) {
     return strncmp(url, "/v1", 3) == 0 && strcmp(url + 3, path) == 0;
 }
 
+/* The chat page (src/serve/chat_page.html, embedded at build time). */
+extern const unsigned char xuan_serve_chat_page[];
+extern const size_t xuan_serve_chat_page_len;
+
+static enum MHD_Result chat_page(struct MHD_Connection *c) {
+    struct MHD_Response *r = MHD_create_response_from_buffer(xuan_serve_chat_page_len, (void *)xuan_serve_chat_page,
+                                                             MHD_RESPMEM_PERSISTENT);
+    if (!r) return MHD_NO;
+    MHD_add_response_header(r, "Content-Type", "text/html; charset=utf-8");
+    MHD_add_response_header(r, "Content-Security-Policy",
+                            "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+                            "connect-src 'self'");
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    enum MHD_Result ok = MHD_queue_response(c, 200, r);
+    MHD_destroy_response(r);
+    return ok;
+}
+
 static enum MHD_Result route(xuan_serve *s, struct MHD_Connection *c, const char *url, const char *method,
                              const conn_req *r) {
     bool get = strcmp(method, "GET") == 0, post = strcmp(method, "POST") == 0;
+    /* the page holds no secret: it asks for the key and sends it with each call */
+    if (get && (strcmp(url, "/") == 0 || strcmp(url, "/index.html") == 0)) return chat_page(c);
     if (strcmp(url, "/health") == 0 || strcmp(url, "/v1/health") == 0) {
         if (!atomic_load(&s->ready)) return serve_send(c, 503, json_pack("{s:s}", "status", "loading"), "1");
         return serve_send(c, 200, json_pack("{s:s}", "status", "ok"), NULL);
