@@ -598,11 +598,32 @@ static inline void transpose16(__m512i r[16]) {
     }
 }
 
+#ifndef PF_AHEAD
+#define PF_AHEAD 8192
+#endif
 /* Dwords off .. off + 63 bytes of the 16 rows' blocks (row r at w + r *
  * w_row), as lanes: v[j] lane r = dword j of row r (rows outside m: 0). */
 static inline void rows_as_lanes(const uint8_t *w, size_t w_row, size_t off, __mmask16 m, __m512i v[16]) {
-    for (int r = 0; r < 16; r++)
-        v[r] = m >> r & 1 ? _mm512_loadu_si512(w + (size_t)r * w_row + off) : _mm512_setzero_si512();
+    for (int r = 0; r < 16; r++) {
+        const uint8_t *p = w + (size_t)r * w_row + off;
+        _mm_prefetch((const char *)p + 16 * w_row, _MM_HINT_T0);
+        v[r] = m >> r & 1 ? _mm512_loadu_si512(p) : _mm512_setzero_si512();
+    }
+    transpose16(v);
+}
+
+/* As rows_as_lanes, for the first nbytes (a multiple of 4, below 64) from
+ * off: the rest of each row's 64 bytes is not read (masked loads do not
+ * fault there: a tensor's last block may end the mapping), lanes past
+ * nbytes / 4 come back 0. */
+static inline void rows_as_lanes_n(const uint8_t *w, size_t w_row, size_t off, int nbytes, __mmask16 m,
+                                   __m512i v[16]) {
+    const __mmask64 bytes = ((__mmask64)1 << nbytes) - 1;
+    for (int r = 0; r < 16; r++) {
+        const uint8_t *p = w + (size_t)r * w_row + off;
+        _mm_prefetch((const char *)p + 16 * w_row, _MM_HINT_T0);
+        v[r] = m >> r & 1 ? _mm512_maskz_loadu_epi8(bytes, p) : _mm512_setzero_si512();
+    }
     transpose16(v);
 }
 
@@ -815,11 +836,14 @@ static __m512 q6_K_token(const uint8_t *panel, int64_t nbk, const uint8_t *act, 
  * Like Q6_K: a whole-row panel per thread, one token at a time. */
 enum { Q80_BLK = 8 * 64 + 64, Q5_0_EXACT_BELOW = 8 };
 
+/* The exact Q8_0 and Q5_0 panels read their quants by masked loads and a
+ * transpose, not by gathers (slow on AMD's cores: 0.5B at 4 sequences ran
+ * slower than at one); only d is gathered. */
 static void pack_q8_0_exact(const uint8_t *w, size_t w_row, __m512i idx, __mmask16 m, uint8_t *out) {
-    (void)w_row;
     const __m512i flip = _mm512_set1_epi8((char)0x80);
-    for (int k = 0; k < 8; k++)
-        _mm512_store_si512(out + k * 64, _mm512_xor_si512(gather(w + offsetof(block_q8_0, qs) + 4 * k, idx, m), flip));
+    __m512i v[16];
+    rows_as_lanes_n(w, w_row, offsetof(block_q8_0, qs), 32, m, v);
+    for (int k = 0; k < 8; k++) _mm512_store_si512(out + k * 64, _mm512_xor_si512(v[k], flip));
     _mm512_store_ps(out + 8 * 64, half_to_ps(gather(w, idx, m), false));
 }
 
@@ -829,14 +853,16 @@ static void pack_q8_0_exact(const uint8_t *w, size_t w_row, __m512i idx, __mmask
  * value is its nibble (low nibbles of qs are elements 0..15, high ones
  * 16..31) plus 16 * bit e of qh, minus 16. */
 static void pack_q5_0_exact(const uint8_t *w, size_t w_row, __m512i idx, __mmask16 m, uint8_t *out) {
-    (void)w_row;
     const __m512i lo4 = _mm512_set1_epi8(0x0F), bias = _mm512_set1_epi8(112); /* -16 + 128 */
-    const __m512i qh = gather(w + offsetof(block_q5_0, qh), idx, m);
+    _Static_assert(offsetof(block_q5_0, qs) == offsetof(block_q5_0, qh) + 4, "qh, then qs");
+    __m512i v[16]; /* v[0]: qh, v[1 + j]: dword j of qs */
+    rows_as_lanes_n(w, w_row, offsetof(block_q5_0, qh), 20, m, v);
+    const __m512i qh = v[0];
     for (int k = 0; k < 8; k++) {
-        __m512i q = gather(w + offsetof(block_q5_0, qs) + 4 * (k & 3), idx, m);
+        __m512i q = v[1 + (k & 3)];
         if (k >= 4) q = _mm512_srli_epi32(q, 4);
-        const __m512i v = _mm512_or_si512(_mm512_and_si512(q, lo4), spread4_bit4(_mm512_srli_epi32(qh, 4 * k)));
-        _mm512_store_si512(out + k * 64, _mm512_add_epi8(v, bias));
+        const __m512i e = _mm512_or_si512(_mm512_and_si512(q, lo4), spread4_bit4(_mm512_srli_epi32(qh, 4 * k)));
+        _mm512_store_si512(out + k * 64, _mm512_add_epi8(e, bias));
     }
     _mm512_store_ps(out + 8 * 64, half_to_ps(gather(w, idx, m), false));
 }

@@ -13,7 +13,7 @@
 
 #include <stdatomic.h>
 
-enum { ROW_TILE = 16, TOK_TILE = 64, PREFETCH_ROWS = 2 };
+enum { ROW_TILE = 16, TOK_TILE = 64, PREFETCH_ROWS = 16 };
 
 /* From this many tokens on, AVX-512 machines take the packed batch kernel
  * of gemm_avx512.c (packing is paid per call): 8 for the types whose panels
