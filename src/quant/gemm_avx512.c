@@ -598,9 +598,6 @@ static inline void transpose16(__m512i r[16]) {
     }
 }
 
-#ifndef PF_AHEAD
-#define PF_AHEAD 8192
-#endif
 /* Dwords off .. off + 63 bytes of the 16 rows' blocks (row r at w + r *
  * w_row), as lanes: v[j] lane r = dword j of row r (rows outside m: 0). */
 static inline void rows_as_lanes(const uint8_t *w, size_t w_row, size_t off, __mmask16 m, __m512i v[16]) {
