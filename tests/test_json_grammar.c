@@ -63,6 +63,10 @@ static void test_any_object(void) {
     REJECT(NULL, "{\"a\":\"\xf4\x90\x80\x80\"}"); /* above U+10FFFF */
     REJECT(NULL, "{\"a\":\"\xe4\xb8\"}");     /* cut character */
     REJECT(NULL, "{\"a\":1}}");
+    ACCEPT(NULL, "{\"a\":123456789012345678}");  /* 18 digits fit int64 */
+    REJECT(NULL, "{\"a\":1234567890123456789}");
+    ACCEPT(NULL, "{\"a\":1e99}");
+    REJECT(NULL, "{\"a\":1e999}");
 }
 
 static void test_whitespace_and_depth(void) {

@@ -603,7 +603,10 @@ enum { O_OPEN, O_KEY, O_COLON, O_VAL, O_AFTER, O_NEXT };
 enum { A_OPEN, A_VAL, A_AFTER, A_NEXT };
 enum { S_NORMAL, S_UTF, S_ESC, S_HEX, S_LOW_BS, S_LOW_U, S_LOW_HEX };
 enum { M_SIGN, M_ZERO, M_INT, M_FRAC0, M_FRAC, M_EXP0, M_EXPS, M_EXP };
-enum { MAX_DIGITS = 20 };
+/* Bounds that keep every number readable by common parsers: an integer
+ * part of 18 digits fits int64 (jansson refuses larger integers), an
+ * exponent of 2 digits stays inside double range (1e999 is an error). */
+enum { MAX_INT_DIGITS = 18, MAX_FRAC_DIGITS = 20, MAX_EXP_DIGITS = 2 };
 
 typedef struct frame {
     uint8_t kind, sub;
@@ -681,7 +684,8 @@ static int num_feed(frame *f, uint8_t b) {
         return R_OK;
     case M_ZERO: case M_INT: case M_FRAC: case M_EXP:
         if (digit && f->sub != M_ZERO) {
-            if (f->aux >= (f->sub == M_EXP ? 3u : (uint32_t)MAX_DIGITS)) return R_BAD;
+            if (f->aux >= (f->sub == M_EXP ? MAX_EXP_DIGITS : f->sub == M_INT ? MAX_INT_DIGITS : MAX_FRAC_DIGITS))
+                return R_BAD;
             f->aux++;
             return R_OK;
         }
