@@ -312,7 +312,7 @@ static int compile_object(comp *c, json_t *s, const char *path, int32_t id) {
     uint32_t start = g->n_props, np = (uint32_t)json_object_size(props);
     if (!grow((void **)&g->props, &g->cap_props, g->n_props + np, sizeof(prop), 1u << 20)) return nomem(c);
     g->n_props += np;
-    memset(&g->props[start], 0, np * sizeof(prop));
+    if (np) memset(&g->props[start], 0, np * sizeof(prop));
     g->nodes[id].props = start;
     g->nodes[id].n_props = np;
     const char *key;
