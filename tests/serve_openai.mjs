@@ -66,6 +66,39 @@ await check("completions echo", async () => {
   ok("completions.create with echo + logprobs: 4 prompt logprobs");
 });
 
+await check("json_schema", async () => {
+  const schema = {
+    type: "object", additionalProperties: false, required: ["name", "n", "ok"],
+    properties: { name: { type: "string", maxLength: 8 }, n: { type: "integer" }, ok: { type: "boolean" } },
+  };
+  const response_format = { type: "json_schema", json_schema: { name: "thing", schema, strict: true } };
+  let n_valid = 0;
+  for (const stream of [false, true]) {
+    for (let seed = 1; seed <= 3; seed++) {
+      const args = { model: "tiny", messages: [{ role: "user", content: "a thing" }], max_tokens: 200,
+                     temperature: 1, seed, response_format };
+      let text = "", finish;
+      if (stream) {
+        for await (const ev of await client.chat.completions.create({ ...args, stream: true }))
+          for (const c of ev.choices) { text += c.delta.content || ""; finish = c.finish_reason || finish; }
+      } else {
+        const r = await client.chat.completions.create(args);
+        text = r.choices[0].message.content;
+        finish = r.choices[0].finish_reason;
+      }
+      if (finish === "length") continue;
+      const v = JSON.parse(text);
+      const keys = Object.keys(v).sort().join(",");
+      if (keys !== "n,name,ok" || typeof v.name !== "string" || [...v.name].length > 8 ||
+          !Number.isInteger(v.n) || typeof v.ok !== "boolean" || finish !== "stop")
+        throw new Error(`does not validate (${finish}): ${text}`);
+      n_valid++;
+    }
+  }
+  if (n_valid < 4) throw new Error(`only ${n_valid} of 6 answers were complete`);
+  ok(`response_format json_schema: ${n_valid} of 6 answers parse and validate, streamed and not`);
+});
+
 await check("errors", async () => {
   const expect = async (what, cls, fn) => {
     try { await fn(); fail(`${what}: no exception`); }
@@ -76,6 +109,9 @@ await check("errors", async () => {
   };
   await expect("bad temperature", OpenAI.BadRequestError, () =>
     client.chat.completions.create({ model: "tiny", messages: [{ role: "user", content: "x" }], temperature: 9 }));
+  await expect("schema with pattern", OpenAI.BadRequestError, () =>
+    client.chat.completions.create({ model: "tiny", messages: [{ role: "user", content: "x" }],
+      response_format: { type: "json_schema", json_schema: { name: "p", schema: { type: "string", pattern: "a" } } } }));
   await expect("n = 2", OpenAI.BadRequestError, () =>
     client.chat.completions.create({ model: "tiny", messages: [{ role: "user", content: "x" }], n: 2 }));
   const bad = new OpenAI({ apiKey: "wrong", baseURL: base + "/v1", maxRetries: 0 });

@@ -105,6 +105,78 @@ void xuan_sampler_reset(xuan_sampler *s);
 uint64_t xuan_sampler_seed(const xuan_sampler *s);
 
 /* ======================================================================
+ * JSON constraint (response_format): src/gen/json_grammar.c, json_sample.c
+ * ======================================================================
+ *
+ *     xuan_json_schema *g = xuan_json_schema_compile(schema_text, len, &err); // NULL text: any object
+ *     xuan_json_vocab *v = xuan_json_vocab_create(tok, n_vocab, &err);        // once per model
+ *     xuan_json_state *st = xuan_json_state_create(g, &err);
+ *     for (;;) {
+ *         if (xuan_json_sample(st, v, smp, logits, scratch, &tok_id, &err)) break; // nothing fits
+ *         if (xuan_tok_is_eog(tok, tok_id) || xuan_json_done(st)) break;          // value complete
+ *     }
+ *
+ * The schema is compiled into a byte-level pushdown recogniser: every
+ * prefix it accepts can still be completed into a value that parses and
+ * validates (within the depth bound; see docs/serve.md for the subset and
+ * its limits).  Whitespace between tokens is bounded to
+ * XUAN_JSON_MAX_WS bytes in a row, nesting to XUAN_JSON_MAX_DEPTH.
+ */
+
+enum {
+    XUAN_JSON_MAX_DEPTH = 32,   /* open objects/arrays (and values in them) at a time */
+    XUAN_JSON_MAX_WS = 8,       /* whitespace bytes in a row */
+    XUAN_JSON_MAX_KEY = 256,    /* bytes of one object key */
+    XUAN_JSON_MAX_NODES = 4096, /* compiled schema nodes */
+    XUAN_JSON_MAX_PROPS = 64,   /* properties of one object schema */
+};
+
+struct xuan_tok;
+typedef struct xuan_json_schema xuan_json_schema;
+typedef struct xuan_json_state xuan_json_state;
+typedef struct xuan_json_vocab xuan_json_vocab;
+
+/* Compiles a JSON Schema (len bytes of JSON text); text NULL means "any
+ * JSON object" (response_format json_object).  Fails with XUAN_ERR_USAGE
+ * naming the keyword and its JSON pointer ("unsupported keyword 'pattern'
+ * at /properties/a"), XUAN_ERR_FORMAT when the text is not JSON, or
+ * XUAN_ERR_NOMEM. */
+xuan_json_schema *xuan_json_schema_compile(const char *text, size_t len, xuan_error *err);
+void xuan_json_schema_free(xuan_json_schema *g); /* NULL is fine */
+
+/* A recogniser at the start of a value of g (which must outlive it). */
+xuan_json_state *xuan_json_state_create(const xuan_json_schema *g, xuan_error *err);
+void xuan_json_state_free(xuan_json_state *st);
+void xuan_json_state_reset(xuan_json_state *st);
+
+/* Feeds n bytes: 1 and the state advanced when every byte continues a
+ * valid value, 0 and the state unchanged otherwise. */
+int xuan_json_feed(xuan_json_state *st, const char *bytes, size_t n);
+/* Whether bytes would be accepted (the state is not changed). */
+bool xuan_json_can_feed(const xuan_json_state *st, const char *bytes, size_t n);
+/* The bytes fed so far form a complete value (a number may still go on). */
+bool xuan_json_complete(const xuan_json_state *st);
+/* Complete and nothing can follow: generation ends here. */
+bool xuan_json_done(const xuan_json_state *st);
+
+/* Every token's bytes, computed once per model: control, unknown and unused
+ * tokens (and those with no bytes) are never allowed, end-of-generation
+ * tokens only where the value is complete.  n_vocab is the model's (ids
+ * beyond the tokenizer's vocabulary are never allowed). */
+xuan_json_vocab *xuan_json_vocab_create(const struct xuan_tok *t, int32_t n_vocab, xuan_error *err);
+void xuan_json_vocab_free(xuan_json_vocab *v);
+
+/* Samples with the constraint, as llama.cpp does: sample from logits first;
+ * if the token cannot continue the value, every token that cannot is masked
+ * (-inf, in scratch: n_vocab floats) and sampling is repeated.  The chosen
+ * token is fed to st (and the sampler's window, xuan_sampler_accept, is the
+ * caller's).  XUAN_ERR_FORMAT when no token fits (a depth bound reached
+ * inside a schema that requires more nesting, or every fitting token
+ * banned). */
+int xuan_json_sample(xuan_json_state *st, const xuan_json_vocab *v, xuan_sampler *smp, const float *logits,
+                     float *scratch, int32_t *out, xuan_error *err);
+
+/* ======================================================================
  * Stop strings
  * ====================================================================== */
 

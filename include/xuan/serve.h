@@ -120,6 +120,7 @@ typedef struct xuan_serve_request {
     int32_t top_logprobs;       /* 0..20 alternatives per token */
     bool echo;                  /* completion: prompt text (and its logprobs) in front */
     bool ignore_eos;            /* never end at an end-of-generation token */
+    xuan_json_schema *json;     /* response_format json_object/json_schema, compiled; NULL: text */
 } xuan_serve_request;
 
 /* Parses a JSON body (n bytes, need not be NUL-terminated) for `kind`.

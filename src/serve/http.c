@@ -432,6 +432,8 @@ int xuan_serve_attach(xuan_serve *s, const xuan_serve_model *m, xuan_error *err)
     if (s->n_ctx_slot < 8)
         return xuan_fail(err, XUAN_ERR_USAGE, "a context of %u tokens leaves %u per slot for %u slots; use a larger -c",
                          xuan_ctx_n_ctx(m->ctx), s->n_ctx_slot, s->p.n_slots);
+    s->json_vocab = xuan_json_vocab_create(m->tok, (int32_t)xuan_model_hparams(m->model)->n_vocab, err);
+    if (!s->json_vocab) return err->code;
     int rc = serve_sched_start(s, err);
     if (rc) return rc;
     atomic_store(&s->ready, 1);
@@ -461,6 +463,7 @@ void xuan_serve_free(xuan_serve *s) {
     /* the scheduler first: waiting HTTP threads see their jobs end */
     serve_sched_stop(s);
     if (s->mhd) MHD_stop_daemon(s->mhd);
+    xuan_json_vocab_free(s->json_vocab);
     pthread_cond_destroy(&s->idle_cv);
     pthread_cond_destroy(&s->sched_cv);
     pthread_mutex_destroy(&s->mu);

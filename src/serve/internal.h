@@ -43,6 +43,7 @@ typedef struct job {
     xuan_stop *stop;
     uint64_t deadline_ns;
     bool think_open;    /* the chat prompt ended inside <think> */
+    xuan_json_state *json; /* response_format: the constraint's state (scheduler thread only), or NULL */
     /* Under s->mu. */
     pthread_cond_t cv;
     job_state state;
@@ -72,6 +73,7 @@ struct xuan_serve {
     atomic_int ready;
     atomic_int draining;
     uint32_t n_ctx_slot;
+    xuan_json_vocab *json_vocab; /* token bytes for response_format, built at attach */
     /* scheduler */
     pthread_t sched;
     bool sched_started;

@@ -168,6 +168,10 @@ job *serve_job_new(xuan_serve *s, xuan_serve_request *r, int *status, xuan_error
         for (size_t i = 0; i < n_eog; i++) xuan_sampler_ban(j->smp, eog[i], true);
     }
     for (size_t i = 0; i < j->n_ids; i++) xuan_sampler_accept(j->smp, j->ids[i]); /* as llama.cpp does */
+    if (j->req.json && !(j->json = xuan_json_state_create(j->req.json, err))) {
+        serve_job_free(j);
+        return NULL;
+    }
     const char *stops[XUAN_SERVE_MAX_STOPS + 1];
     size_t n_stops = 0;
     for (size_t i = 0; i < j->req.n_stops; i++) stops[n_stops++] = j->req.stops[i];

@@ -9,6 +9,8 @@
  */
 #include "xuan/serve.h"
 
+#include "response_format.h"
+
 #include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
@@ -22,6 +24,7 @@ void xuan_serve_request_free(xuan_serve_request *r) {
     xuan_free(r->prompt_ids);
     for (size_t i = 0; i < r->n_stops; i++) xuan_free(r->stops[i]);
     xuan_free(r->bias);
+    xuan_json_schema_free(r->json);
     memset(r, 0, sizeof *r);
 }
 
@@ -183,12 +186,6 @@ static int unsupported(parse *p, json_t *o) {
     json_t *best = json_object_get(o, "best_of");
     if (best && !json_is_null(best) && !(json_is_integer(best) && json_integer_value(best) == 1))
         return bad(p, "best_of", "'%s' other than 1 is not supported%s", "");
-    json_t *rf = json_object_get(o, "response_format");
-    if (rf && !json_is_null(rf)) {
-        json_t *t = json_object_get(rf, "type");
-        if (!json_is_string(t) || strcmp(json_string_value(t), "text") != 0)
-            return bad(p, "response_format", "'%s' other than {\"type\": \"text\"} is not supported yet%s", "");
-    }
     json_t *tools = json_object_get(o, "tools");
     if (tools && !json_is_null(tools) && !(json_is_array(tools) && json_array_size(tools) == 0))
         return bad(p, "tools", "'%s' are not supported yet%s", "");
@@ -226,6 +223,10 @@ static int fill(parse *p, xuan_serve_kind kind, json_t *o, xuan_serve_request *r
     }
     if ((rc = stops(p, o, r)) || (rc = logit_bias(p, o, r))) return rc;
     if ((rc = boolean(p, o, "ignore_eos", &r->ignore_eos))) return rc;
+    if ((rc = serve_response_format(o, r, p->err))) {
+        if (p->bad) *p->bad = "response_format";
+        return rc;
+    }
     /* logprobs: a boolean (+ top_logprobs) for chat, a count 0..5 for completions. */
     json_t *lp = json_object_get(o, "logprobs");
     if (kind == XUAN_SERVE_CHAT) {

@@ -35,6 +35,7 @@ typedef struct slot {
     int32_t last;       /* sampled, to be evaluated next step */
     xuan_tok_stream ts;
     float *biased;      /* logits with the request's logit_bias, n_vocab */
+    float *masked;      /* logits under response_format's constraint, n_vocab */
     uint64_t last_used; /* step of the last assignment (least recently used wins ties) */
     /* this step's rows */
     int32_t row0, n_rows;
@@ -56,6 +57,7 @@ void serve_job_free(job *j) {
     xuan_serve_request_free(&j->req);
     xuan_free(j->ids);
     xuan_sampler_free(j->smp);
+    xuan_json_state_free(j->json);
     xuan_stop_free(j->stop);
     xuan_buf_free(&j->text);
     xuan_free(j->lps);
@@ -354,8 +356,10 @@ static void take_token(xuan_serve *s, slot *sl, int32_t id, const float *logits,
         return;
     }
     pthread_cond_broadcast(&j->cv);
-    if (hit) {
-        slot_finish(s, sl, "stop", 0, NULL);
+    /* response_format: the value is closed, nothing may follow it */
+    if (hit || (j->json && xuan_json_done(j->json))) {
+        int fr = hit ? 0 : flush_text(sl, scratch);
+        slot_finish(s, sl, fr ? NULL : "stop", fr ? 500 : 0, "out of memory");
         return;
     }
     /* the next step adds this token to the cache: it must fit the slot */
@@ -384,7 +388,9 @@ static int sample(xuan_serve *s, slot *sl, const float *logits, int32_t *id, xua
             }
         l = sl->biased;
     }
-    if (xuan_sampler_sample(j->smp, l, id, err)) return -1;
+    if (j->json ? xuan_json_sample(j->json, s->json_vocab, j->smp, l, sl->masked, id, err)
+                : xuan_sampler_sample(j->smp, l, id, err))
+        return -1;
     xuan_sampler_accept(j->smp, *id);
     return 0;
 }
@@ -514,7 +520,8 @@ int serve_sched_start(xuan_serve *s, xuan_error *err) {
         sl->seq = (int32_t)i;
         sl->cache = xuan_alloc_array(s->n_ctx_slot, sizeof *sl->cache);
         sl->biased = xuan_alloc_array(n_vocab, sizeof *sl->biased);
-        if (!sl->cache || !sl->biased) return xuan_fail(err, XUAN_ERR_NOMEM, "out of memory for the slots");
+        sl->masked = xuan_alloc_array(n_vocab, sizeof *sl->masked);
+        if (!sl->cache || !sl->biased || !sl->masked) return xuan_fail(err, XUAN_ERR_NOMEM, "out of memory for the slots");
     }
     xuan_ctx_seq_rm(s->m.ctx, -1, -1, -1, NULL);
     if (pthread_create(&s->sched, NULL, sched_main, s) != 0)
@@ -536,6 +543,7 @@ void serve_sched_stop(xuan_serve *s) {
         for (uint32_t i = 0; i < s->p.n_slots; i++) {
             xuan_free(s->slots[i].cache);
             xuan_free(s->slots[i].biased);
+            xuan_free(s->slots[i].masked);
         }
     xuan_free(s->slots);
     s->slots = NULL;
