@@ -10,7 +10,8 @@ dir="$XUAN_TMP/cli_loadgen"; rm -rf "$dir"; mkdir -p "$dir"
 lg="$XUAN_SRC/bench/loadgen.py"
 fail=0
 pids=()
-trap 'for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done' EXIT
+cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; }
+trap cleanup EXIT
 "$XUAN_BIN" synth --preset tiny256 --type Q8_0 --force -o "$dir/tiny.gguf" >/dev/null 2>&1 || { echo "FAIL: synth"; exit 1; }
 
 start() { # start NAME ARGS...: sets $base
