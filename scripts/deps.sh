@@ -18,7 +18,7 @@ PKGS=(
   python3               # the peer's synthetic GGUF generator; Debian's /usr/bin/python3 runs generated code in the sandbox (docs/sandbox.md)
   nodejs npm            # the peer (node-llama-cpp) and template oracle
   hyperfine             # whole-command timings in make bench
-  chromium
+  chromium              # headless screenshots of the chat page and the report in the tests (skipped where absent)
 )
 
 missing=()

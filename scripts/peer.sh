@@ -5,7 +5,7 @@
 # that package ships.  ../shared is read-only: the scripts are copied out.
 #
 #   scripts/peer.sh DIR            npm install into DIR (idempotent)
-#   scripts/peer.sh DIR tools      also build llama-bench/-tokenize/-quantize/-server/-batched-bench
+#   scripts/peer.sh DIR tools      also build llama-bench/-tokenize/-quantize/-server/-batched-bench/-perplexity
 #   scripts/peer.sh DIR test-tools only the two the tests run: llama-tokenize, llama-quantize
 #                                  (a third of the build time; `tools` adds the rest later)
 #
@@ -57,7 +57,7 @@ done
 # (they take their own lock, so two builds never run at once).
 flock -u 9
 case "${2:-}" in
-tools) TARGETS="llama-bench llama-tokenize llama-quantize llama-server llama-batched-bench" ;;
+tools) TARGETS="llama-bench llama-tokenize llama-quantize llama-server llama-batched-bench llama-perplexity" ;;
 test-tools) TARGETS="llama-tokenize llama-quantize" ;;
 "") TARGETS="" ;;
 *) echo "usage: peer.sh DIR [tools|test-tools]" >&2; exit 2 ;;

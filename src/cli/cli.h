@@ -25,6 +25,7 @@ int cmd_chat(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_template(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_eval_kld(int argc, char **argv); /* xuan eval kld */
 int cmd_report(int argc, char **argv);
 int cmd_sandbox(int argc, char **argv);
 int cmd_serve(int argc, char **argv);

@@ -494,7 +494,8 @@ int cmd_eval(int argc, char **argv) {
     }
     if (!strcmp(argv[1], "score")) return cmd_score(argc - 1, argv + 1);
     if (!strcmp(argv[1], "run")) return eval_run(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "kld")) return cmd_eval_kld(argc - 1, argv + 1);
     if (argv[1][0] == '-') return eval_run(argc, argv);
-    return cli_usage_error("eval", "unknown sub-verb '%s' (known: run, score; or flags: xuan eval -m MODEL ...)",
+    return cli_usage_error("eval", "unknown sub-verb '%s' (known: run, score, kld; or flags: xuan eval -m MODEL ...)",
                            argv[1]);
 }

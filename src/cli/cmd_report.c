@@ -7,6 +7,9 @@
  *                                                with its stderr, tokens and time
  *   xuan report --compare A B [--db FILE]         two runs paired on the items both scored: the
  *                                                difference, its stderr and an exact McNemar p
+ *   xuan report [RUN ...] --md FILE --html FILE   the runs as Markdown tables and as one
+ *                                                self-contained HTML page with SVG charts
+ *                                                (report_doc.c); "-" for stdout
  *
  * Scores come from the stored items (xuan_eval_summarize), so a run still
  * going or interrupted shows what it has so far, with its n.  The store is
@@ -14,6 +17,7 @@
  * the other runs still print.
  */
 #include "cli.h"
+#include "report_doc.h"
 #include "xuan/eval.h"
 
 #include <getopt.h>
@@ -25,13 +29,16 @@
 
 static void usage(FILE *f) {
     fprintf(f, "usage: xuan report [RUN ...] [--db FILE] [--json]\n"
+               "       xuan report [RUN ...] [--db FILE] [--md FILE] [--html FILE]\n"
                "       xuan report --run ID [--db FILE] [--json]\n"
                "       xuan report --compare A B [--db FILE] [--json]\n"
                "  RUN ...      the runs to show side by side (default: every run in the store)\n"
                "  --run ID     one run in detail: config and every metric\n"
                "  --compare    two runs paired on their shared items (exact McNemar test)\n"
                "  --db FILE    the results store (default <cache>/results.db, as xuan eval)\n"
-               "  --json       JSON on stdout instead of a table\n");
+               "  --json       JSON on stdout instead of a table\n"
+               "  --md FILE    the runs as Markdown tables (- for stdout)\n"
+               "  --html FILE  the runs as one self-contained HTML page with SVG charts (- for stdout)\n");
 }
 
 #define MAX_RUNS 1024
@@ -40,7 +47,7 @@ static void usage(FILE *f) {
 typedef struct run_row {
     int64_t id;
     char created[32];
-    char model[96];
+    char model[256];
     json_t *cfg; /* owned */
 } run_row;
 
@@ -175,6 +182,68 @@ static int side_by_side(xuan_eval_store *db, rows *r, bool as_json) {
     if (as_json) print_json(json_pack("{s:o}", "runs", out));
     else if (n_cols) printf("\nscore: the first metric of each task, %% ± stderr (items); xuan report --run ID for all\n");
     return rc;
+}
+
+/* ---- Markdown and HTML ------------------------------------------------------ */
+
+static void doc_run(const run_row *w, rep_run *d) {
+    json_t *m = json_object_get(w->cfg, "model");
+    d->id = w->id;
+    snprintf(d->created, sizeof d->created, "%s", w->created);
+    snprintf(d->model, sizeof d->model, "%s", w->model);
+    const char *q = json_string_value(json_object_get(m, "quant")), *path = json_string_value(json_object_get(m, "path"));
+    size_t at = 0, len = 0;
+    const char *found = rep_find_quant(d->model, &at, &len);
+    snprintf(d->quant, sizeof d->quant, "%s", q ? q : found ? found : "");
+    /* the family: the label without its quant and the separator before it */
+    if (found) {
+        size_t a = at;
+        while (a > 0 && strchr(" -_.", d->model[a - 1])) a--;
+        snprintf(d->family, sizeof d->family, "%.*s%s", (int)a, d->model, d->model + at + len);
+    } else {
+        snprintf(d->family, sizeof d->family, "%s", d->model);
+    }
+    if (path) {
+        char tmp[4096];
+        snprintf(tmp, sizeof tmp, "%s", path);
+        snprintf(d->file, sizeof d->file, "%s", basename(tmp));
+    }
+    const char *sha = json_string_value(json_object_get(m, "sha256"));
+    snprintf(d->sha, sizeof d->sha, "%.12s", sha ? sha : "");
+    const char *v = json_string_value(json_object_get(w->cfg, "version")), *g = json_string_value(json_object_get(w->cfg, "git"));
+    snprintf(d->engine, sizeof d->engine, "%s%s%s", v ? v : "?", g ? " " : "", g ? g : "");
+}
+
+static int write_docs(xuan_eval_store *db, const rows *r, const char *path, const char *md, const char *html) {
+    rep_run *d = xuan_calloc(r->n ? r->n : 1, sizeof *d);
+    if (!d) return cli_error("out of memory");
+    int rc = 0;
+    for (size_t i = 0; i < r->n && !rc; i++) {
+        doc_run(&r->v[i], &d[i]);
+        for (size_t t = 0; task_name(r->v[i].cfg, t) && d[i].n_t < REP_MAX_TASKS && !rc; t++) {
+            json_t *tv = json_array_get(json_object_get(r->v[i].cfg, "tasks"), t);
+            rep_task *x = &d[i].t[d[i].n_t++];
+            const char *sha = json_string_value(json_object_get(tv, "sha256"));
+            snprintf(x->name, sizeof x->name, "%s", task_name(r->v[i].cfg, t));
+            snprintf(x->sha, sizeof x->sha, "%.12s", sha ? sha : "?");
+            x->version = (long long)json_integer_value(json_object_get(tv, "version"));
+            xuan_eval_summary s;
+            xuan_error err = {0};
+            if (xuan_eval_summarize(db, r->v[i].id, x->name, 0, &s, &err) != 0) {
+                rc = cli_error("%s", err.msg);
+                break;
+            }
+            if (!s.n || !s.n_metrics) continue;
+            x->n = s.n;
+            snprintf(x->metric, sizeof x->metric, "%s", s.names[0]);
+            x->score = s.score[0], x->se = s.stderr_[0];
+            x->tps = s.wall_s > 0 ? (double)s.n_gen / s.wall_s : 0;
+        }
+    }
+    if (!rc && md) rc = rep_write_md(md, d, r->n, path);
+    if (!rc && html) rc = rep_write_html(html, d, r->n, path);
+    xuan_free(d);
+    return rc ? XUAN_EXIT_RUNTIME : 0;
 }
 
 /* ---- one run ------------------------------------------------------------------ */
@@ -381,12 +450,13 @@ static int compare_runs(xuan_eval_store *db, int64_t ra, int64_t rb, bool as_jso
 }
 
 int cmd_report(int argc, char **argv) {
-    enum { O_DB = 1000, O_JSON, O_RUN, O_COMPARE };
+    enum { O_DB = 1000, O_JSON, O_RUN, O_COMPARE, O_MD, O_HTML };
     static const struct option opts[] = {{"db", 1, 0, O_DB},           {"json", 0, 0, O_JSON},
                                          {"run", 1, 0, O_RUN},         {"compare", 0, 0, O_COMPARE},
+                                         {"md", 1, 0, O_MD},           {"html", 1, 0, O_HTML},
                                          {"help", 0, 0, 'h'},          {0, 0, 0, 0}};
     bool compare = false;
-    const char *dbflag = NULL;
+    const char *dbflag = NULL, *md = NULL, *html = NULL;
     bool as_json = false;
     int64_t one = 0;
     int c;
@@ -396,6 +466,8 @@ int cmd_report(int argc, char **argv) {
         case O_DB: dbflag = optarg; break;
         case O_JSON: as_json = true; break;
         case O_COMPARE: compare = true; break;
+        case O_MD: md = optarg; break;
+        case O_HTML: html = optarg; break;
         case O_RUN:
             if (cli_int_arg("report", "--run", optarg, 1, INT64_MAX, &one)) return XUAN_EXIT_USAGE;
             break;
@@ -410,6 +482,10 @@ int cmd_report(int argc, char **argv) {
         if (cli_int_arg("report", "RUN", argv[i], 1, INT64_MAX, &only[n_only++])) return XUAN_EXIT_USAGE;
     }
     if (one && n_only) return cli_usage_error("report", "--run ID shows one run; leave out the RUN list");
+    if ((md || html) && (one || compare || as_json))
+        return cli_usage_error("report", "--md and --html take the RUN list, not --run, --compare or --json");
+    if (md && html && !strcmp(md, "-") && !strcmp(html, "-"))
+        return cli_usage_error("report", "--md - and --html - both want stdout; give one a file");
     if (compare && (n_only != 2 || one)) return cli_usage_error("report", "--compare takes two runs: --compare A B");
     char path[4096];
     cli_results_db(dbflag, false, path, sizeof path);
@@ -432,7 +508,7 @@ int cmd_report(int argc, char **argv) {
                 for (size_t j = 0; j < r.n; j++) found |= r.v[j].id == only[i];
                 if (!found) r.bad = cli_error("%s: no run %lld", path, (long long)only[i]);
             }
-            rc = side_by_side(db, &r, as_json);
+            rc = md || html ? write_docs(db, &r, path, md, html) : side_by_side(db, &r, as_json);
             if (!rc && r.bad) rc = XUAN_EXIT_RUNTIME;
         }
         rows_free(&r);
