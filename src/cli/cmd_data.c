@@ -94,7 +94,7 @@ static int load_sources(const char *path, json_t **out, xuan_error *err) {
     }
     const char *name;
     json_t *set;
-    json_object_foreach(sets, name, set) {
+    for (void *it_ = json_object_iter(sets); it_ && (name = json_object_iter_key(it_), set = json_object_iter_value(it_)); it_ = json_object_iter_next(sets, it_)) {
         json_t *files = json_object_get(set, "files");
         const char *bad = !json_is_string(json_object_get(set, "licence")) ? "no string 'licence'"
                         : !json_is_string(json_object_get(set, "source"))  ? "no string 'source'"
@@ -102,7 +102,7 @@ static int load_sources(const char *path, json_t **out, xuan_error *err) {
                                                                             : NULL;
         size_t i;
         json_t *f;
-        json_array_foreach(files, i, f) {
+        for (i = 0; i < json_array_size(files) && (f = json_array_get(files, i)); i++) {
             if (bad) break;
             json_t *p = json_object_get(f, "path"), *from = json_object_get(f, "from"), *sha = json_object_get(f, "sha256");
             if (!json_is_string(p) || !safe_rel_path(json_string_value(p))) bad = "a file without a safe relative 'path'";
@@ -131,7 +131,8 @@ static bool set_matches(const char *name, json_t *set, const char *want) {
     if (!strcmp(want, "seed")) return json_is_true(json_object_get(set, "seed"));
     size_t i;
     json_t *t;
-    json_array_foreach(json_object_get(set, "tasks"), i, t) if (json_is_string(t) && !strcmp(json_string_value(t), want)) return true;
+    json_t *tasks = json_object_get(set, "tasks");
+    for (i = 0; i < json_array_size(tasks) && (t = json_array_get(tasks, i)); i++) if (json_is_string(t) && !strcmp(json_string_value(t), want)) return true;
     return false;
 }
 
@@ -232,11 +233,12 @@ static int data_pull(int argc, char **argv) {
     json_t *set;
     int rc = 0;
     if (list) {
-        json_object_foreach(sets, name, set) {
+        for (void *it_ = json_object_iter(sets); it_ && (name = json_object_iter_key(it_), set = json_object_iter_value(it_)); it_ = json_object_iter_next(sets, it_)) {
             printf("%-10s %-22s tasks:", name, json_string_value(json_object_get(set, "licence")));
             size_t i;
             json_t *t;
-            json_array_foreach(json_object_get(set, "tasks"), i, t) printf(" %s", json_string_value(t));
+            json_t *tasks = json_object_get(set, "tasks");
+            for (i = 0; i < json_array_size(tasks) && (t = json_array_get(tasks, i)); i++) printf(" %s", json_string_value(t));
             printf("\n");
         }
         json_decref(root);
@@ -245,13 +247,13 @@ static int data_pull(int argc, char **argv) {
     /* every name must match something before anything is downloaded */
     for (int a = optind; a < argc; a++) {
         bool any = false;
-        json_object_foreach(sets, name, set) any = any || set_matches(name, set, argv[a]);
+        for (void *it_ = json_object_iter(sets); it_ && (name = json_object_iter_key(it_), set = json_object_iter_value(it_)); it_ = json_object_iter_next(sets, it_)) any = any || set_matches(name, set, argv[a]);
         if (!any) {
             json_decref(root);
             return cli_usage_error("data pull", "no set or task '%s' in %s (xuan data pull --list)", argv[a], sources);
         }
     }
-    json_object_foreach(sets, name, set) {
+    for (void *it_ = json_object_iter(sets); it_ && (name = json_object_iter_key(it_), set = json_object_iter_value(it_)); it_ = json_object_iter_next(sets, it_)) {
         bool want = false;
         for (int a = optind; a < argc && !want; a++) want = set_matches(name, set, argv[a]);
         if (!want) continue;
@@ -261,7 +263,7 @@ static int data_pull(int argc, char **argv) {
                json_array_size(files) == 1 ? "" : "s");
         size_t before = c.downloaded, had = c.present, i;
         json_t *f;
-        json_array_foreach(files, i, f) if (pull_file(&c, name, f)) rc = 1;
+        for (i = 0; i < json_array_size(files) && (f = json_array_get(files, i)); i++) if (pull_file(&c, name, f)) rc = 1;
         printf("%s: %zu downloaded, %zu already there\n", name, c.downloaded - before, c.present - had);
     }
     printf("data: %s: %zu downloaded, %zu already there, %zu failed\n", c.data, c.downloaded, c.present, c.failed);
