@@ -287,6 +287,50 @@ void xuan_sha256_hex(const uint8_t digest[32], char out[65]);
 /* The digest of a whole file, streamed (XUAN_ERR_IO when it cannot be read). */
 int xuan_sha256_file(const char *path, char out_hex[65], xuan_error *err);
 
+/* ---- download ---------------------------------------------------------------- */
+
+/* One file over HTTP(S) with libcurl (src/base/download.c): `xuan pull`
+ * (models) and `xuan data pull` (benchmark sets) both use it.
+ *
+ *     xuan_download_opts o = {.sha256 = pin, .digest = true};
+ *     xuan_download_result r;
+ *     if (xuan_download(url, "/data/gsm8k/test.jsonl", &o, &r, &err)) ... err.msg
+ *
+ * HEADs the URL (size; the hub's sha256 from X-Linked-Etag), refuses when
+ * the disk cannot hold the rest plus disk_margin, GETs into <path>.part with
+ * HTTP Range after a dropped connection (max_attempts, default 5), checks the
+ * size, then the sha256: a mismatch deletes the partial file and the error
+ * names the file (label) and both digests.  Only then is <path>.part fsynced
+ * and renamed to <path>, so <path> only ever holds a whole, verified file.
+ * The folder of path is created.  A 404 is XUAN_ERR_NOTFOUND naming the URL;
+ * other network errors XUAN_ERR_IO naming the URL.  Follows redirects, sends
+ * $HF_TOKEN as a bearer token, counts a connection silent for
+ * $XUAN_PULL_STALL s (30) as dropped.  Thread-safe (curl's global init runs
+ * once). */
+typedef struct xuan_download_opts {
+    const char *sha256;      /* expected digest, 64 hex digits; NULL: none known */
+    bool hub_sha256;         /* without sha256: check the hub's X-Linked-Etag digest if it sends one */
+    bool digest;             /* compute result.sha256 even when there is nothing to check it against */
+    uint64_t expected_size;  /* used when the server sends no Content-Length; 0: unknown */
+    uint64_t disk_margin;    /* free space to leave beyond the file */
+    const char *dir_hint;    /* appended to the full-disk error ("or set XUAN_MODELS ...") */
+    const char *label;       /* the file's name in messages and the progress bar; NULL: path's base name */
+    int max_attempts;        /* 0 = 5 */
+    bool quiet;              /* no progress bar, no resume notes */
+} xuan_download_opts;
+
+typedef struct xuan_download_result {
+    char sha256[65];   /* the file's digest when checked or o->digest, else "" */
+    bool verified;     /* checked against o->sha256 or the hub's digest */
+    uint64_t bytes;    /* the final file's size */
+} xuan_download_result;
+
+/* res may be NULL.  Returns 0 or the error code (err filled, one line). */
+int xuan_download(const char *url, const char *path, const xuan_download_opts *o, xuan_download_result *res,
+                  xuan_error *err);
+/* mkdir -p (0755); 0 or -1 with errno. */
+int xuan_mkdir_p(const char *dir);
+
 /* ---- misc ------------------------------------------------------------------ */
 
 /* Levenshtein distance, for "did you mean" suggestions; capped at 255. */

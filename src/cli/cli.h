@@ -20,6 +20,7 @@ int cmd_tokenize(int argc, char **argv);
 int cmd_pick(int argc, char **argv);
 int cmd_models(int argc, char **argv);
 int cmd_pull(int argc, char **argv);
+int cmd_data(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_chat(int argc, char **argv);
 int cmd_bench(int argc, char **argv);

@@ -51,8 +51,8 @@ static void usage(FILE *f) {
                "tasks are looked up in $XUAN_TASKS, then in tasks/ beside the binary's folder\n");
 }
 
-/* The folder of the running binary's parent, plus "/tasks". */
-static bool tasks_dir(char *buf, size_t n) {
+/* $XUAN_TASKS, else the folder of the running binary's parent, plus "/tasks". */
+bool eval_tasks_dir(char *buf, size_t n) {
     const char *env = getenv("XUAN_TASKS");
     if (env && *env) return snprintf(buf, n, "%s", env) < (int)n;
     char exe[4096];
@@ -69,7 +69,7 @@ static bool tasks_dir(char *buf, size_t n) {
 int eval_find_task(const char *t, char *path, size_t n) {
     if (strchr(t, '/') || strstr(t, ".yaml")) return snprintf(path, n, "%s", t) < (int)n ? 0 : -1;
     char dir[4096];
-    if (tasks_dir(dir, sizeof dir)) {
+    if (eval_tasks_dir(dir, sizeof dir)) {
         int w = snprintf(path, n, "%s/%s.yaml", dir, t);
         if (w > 0 && (size_t)w < n && xuan_file_exists(path)) return 0;
     }

@@ -15,6 +15,8 @@
  * T.yaml in $XUAN_TASKS, then in tasks/ beside the binary's folder.
  * Returns 0, or -1 when there is none. */
 int eval_find_task(const char *t, char *path, size_t n);
+/* The tasks folder: $XUAN_TASKS, else tasks/ beside the binary's folder. */
+bool eval_tasks_dir(char *buf, size_t n);
 /* The datasets folder: flag, else $XUAN_DATA, else ../shared/datasets next
  * to the repository that holds the task file. */
 void eval_data_dir(const char *flag, const char *task_path, char *buf, size_t n);

@@ -14,6 +14,7 @@ static const verb VERBS[] = {
     {"pick", cmd_pick, "recommend the best model for your tasks on this hardware"},
     {"models", cmd_models, "list the model catalog with facts and published scores"},
     {"pull", cmd_pull, "download a model's GGUF (resumable, verified)"},
+    {"data", cmd_data, "download benchmark sets, pinned by revision and sha256 (data pull)"},
     {"run", cmd_run, "generate text from a prompt with a local GGUF model"},
     {"chat", cmd_chat, "talk with a local model, multi-turn, with line editing"},
     {"serve", cmd_serve, "an OpenAI-compatible HTTP server with continuous batching"},
