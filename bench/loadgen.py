@@ -8,9 +8,9 @@
 CLIENTS threads each send streaming requests ("stream": true, greedy,
 "stream_options": {"include_usage": true}, "ignore_eos": true so every
 request generates max_tokens) until REQUESTS requests in all were sent or
-the wall-clock limit passed.  Every client has its own prompt (distinct from
-its first word, so no two share a cached prefix beyond a few tokens) of
-about P tokens: one short English word is about one token for the usual
+the wall-clock limit passed.  Every request has its own prompt (distinct from
+its first words, so no two share a cached prefix beyond a few tokens and the
+TTFT always includes the prompt's evaluation) of about P tokens: one short English word is about one token for the usual
 BPE vocabularies.  Measured per request: time to the first content delta
 (TTFT) and the completion tokens the usage chunk reports (a request whose pieces are all
 empty text, as random synthetic weights give, has no TTFT: it is counted in
@@ -37,10 +37,10 @@ WORDS = ("the quick brown fox jumps over a lazy dog while seven small birds sing
          "near an old stone bridge and green river water runs past red houses").split()
 
 
-def prompt_for(client, n_tokens):
-    """About n_tokens tokens, distinct for each client from the first word."""
-    head = f"Client {client} asks:"
-    words = [WORDS[(client * 7 + i) % len(WORDS)] for i in range(max(1, n_tokens - 4))]
+def prompt_for(request, n_tokens):
+    """About n_tokens tokens, distinct for each request from the first words."""
+    head = f"Request {request} asks:"
+    words = [WORDS[(request * 7 + i) % len(WORDS)] for i in range(max(1, n_tokens - 4))]
     return head + " " + " ".join(words)
 
 
@@ -64,23 +64,23 @@ class Run:
     def take(self):
         with self.lock:
             if self.next >= self.args.requests or time.monotonic() >= self.deadline:
-                return False
+                return None
             self.next += 1
-            return True
+            return self.next - 1
 
-    def body(self, client):
+    def body(self, request):
         a = self.args
         b = {"model": a.model, "stream": True, "stream_options": {"include_usage": True},
              "temperature": 0, "top_k": 1, "max_tokens": a.max_tokens, "ignore_eos": a.ignore_eos,
              "seed": 1}
-        text = prompt_for(client, a.prompt_tokens)
+        text = prompt_for(request, a.prompt_tokens)
         if a.endpoint == "chat":
             b["messages"] = [{"role": "user", "content": text}]
         else:
             b["prompt"] = text
         return json.dumps(b).encode()
 
-    def one(self, client):
+    def one(self, request):
         """One streamed request: (ok, ttft, tokens, error)."""
         left = self.deadline - time.monotonic()
         if left <= 0:
@@ -92,7 +92,7 @@ class Run:
         t0 = time.monotonic()
         ttft, deltas, usage, done = None, 0, None, False
         try:
-            conn.request("POST", self.path, body=self.body(client), headers=headers)
+            conn.request("POST", self.path, body=self.body(request), headers=headers)
             r = conn.getresponse()
             if r.status != 200:
                 msg = r.read(4096).decode("utf-8", "replace").strip().replace("\n", " ")
@@ -137,9 +137,9 @@ class Run:
             return (False, ttft, 0, "no usage chunk with completion_tokens (stream_options.include_usage)")
         return (True, ttft, usage["completion_tokens"], None)
 
-    def client(self, k):
-        while self.take():
-            res = self.one(k)
+    def client(self, _slot):
+        while (request := self.take()) is not None:
+            res = self.one(request)
             with self.lock:
                 self.results.append(res)
 
