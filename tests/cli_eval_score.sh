@@ -52,8 +52,16 @@ printf '%s\n' '{"output": "Thinking. The answer is (J).", "target": "J", "option
               '{"output": "The answer is (J).", "target": "D"}' >"$d/mcq.jsonl"
 out=$("$XUAN_BIN" eval score --task medqa --outputs "$d/mcq.jsonl" --json 2>"$d/err"); rc=$?
 if [ $rc = 0 ] && grep -q '"extracted":{"mmlu-pro":"J"},"correct":{"mmlu-pro":true}' <<<"$out" &&
-   grep -q '"line":2,"extracted":{"mmlu-pro":null}' <<<"$out"; then ok "letters A-J from options"
+   grep -q '"line":2,"extracted":{"mmlu-pro":"J"},"correct":{"mmlu-pro":false}' <<<"$out"; then ok "letters A-J from options"
 else fail "letters: exit $rc: $out $(cat "$d/err")"; fi
+
+# one option is data too (MMLU-Pro has 15 such questions); none is an error
+printf '%s\n' '{"output": "The answer is (A).", "target": "A", "options": ["only this"]}' \
+              '{"output": "The answer is (A).", "target": "A", "options": []}' >"$d/one.jsonl"
+out=$("$XUAN_BIN" eval score --task medqa --outputs "$d/one.jsonl" --json 2>"$d/err"); rc=$?
+if [ $rc = 1 ] && grep -q '"line":1,"extracted":{"mmlu-pro":"A"},"correct":{"mmlu-pro":true}' <<<"$out" &&
+   grep -q "one.jsonl:2: field 'options': expected a list or object of 1 to 26 options" "$d/err"; then ok "one option"
+else fail "one option: exit $rc: $out $(cat "$d/err")"; fi
 
 # Chinese letters (OpenCompass)
 printf '%s\n' '{"output": "综上所述，答案是 C。", "target": "C"}' '{"output": "故选B", "target": "B"}' >"$d/zh.jsonl"

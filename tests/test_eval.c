@@ -148,12 +148,15 @@ static void test_letters(void) {
         {"So the answer is B", "B"},
         {"Answer: D\nbecause", "D"},
         {"I pick A over B, so D", "D"}, /* the last lone letter */
-        {"the answer is (E)", NULL}, /* E is no option of four */
+        {"the answer is (E)", "E"}, /* A-J as MMLU-Pro's regexes, whatever the option count */
+        /* Llama-3.1-8B-Instruct, MMLU-Pro question 11257 (4 options): the last lone letter of A-J */
+        {"Izzy plays Minecraft (B) and Ashleigh stops by (E), so B or E", "E"},
         {"Apples and Bananas", NULL},
     };
     CHECK_CASES(XUAN_EXTRACT_MMLU_PRO, NULL, cases3);
     CHECK_EQ_STR(ex(XUAN_EXTRACT_MMLU_PRO, "the answer is (J)", "ABCDEFGHIJ"), "J");
     CHECK_EQ_STR(ex(XUAN_EXTRACT_MMLU_PRO, "Answer: G", "ABCDEFGHIJ"), "G");
+    CHECK_EQ_STR(ex(XUAN_EXTRACT_MMLU_PRO, "the answer is (L)", "ABCDEFGHIJKL"), "L"); /* over ten: its own */
     static const excase cases4[] = {
         {"答案是 A", "A"},
         {"经过分析，答案：C", "C"},

@@ -159,8 +159,9 @@ static int score_line(const xuan_eval_task *t, const xuan_eval_data *d, const ch
     json_t *opts = json_object_get(in, "options");
     if (opts) {
         size_t n = json_is_array(opts) ? json_array_size(opts) : json_is_object(opts) ? json_object_size(opts) : 0;
-        if (n < 2 || n > 26)
-            return cli_error("%s:%zu: field 'options': expected a list or object of 2 to 26 options", src, lineno);
+        /* one option is real data: MMLU-Pro has 15 questions with a single choice */
+        if (n < 1 || n > 26)
+            return cli_error("%s:%zu: field 'options': expected a list or object of 1 to 26 options", src, lineno);
         for (size_t i = 0; i < n; i++) letters[i] = (char)('A' + i);
         letters[n] = 0;
     }

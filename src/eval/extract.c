@@ -218,7 +218,9 @@ static int boxed(const char *s, size_t n, char **out) {
 /* ---- 5. letters --------------------------------------------------------------------- */
 
 /* TIGER-Lab/MMLU-Pro evaluate_from_local.py: extract_answer, extract_again,
- * extract_final, with A-J narrowed to the question's letters. */
+ * extract_final.  Their class is A-J whatever the question's option count, so
+ * "The answer is (E)" on four options reads E (and scores wrong), as there; a
+ * question with more than ten options widens it to its own letters. */
 static const char *const MMLU_PRO_PATS[] = {
     "answer is \\(?([{L}])\\)?",
     ".*[aA]nswer:\\s*([{L}])",
@@ -288,6 +290,7 @@ static const char *const OC_PATS[] = {
 enum { N_OC = sizeof OC_PATS / sizeof OC_PATS[0] };
 
 static int mmlu_pro(const char *s, size_t n, const char *letters, char **out) {
+    if (strlen(letters) < 10) letters = "ABCDEFGHIJ";
     const patset *ps = patterns_get(1, letters, MMLU_PRO_PATS, MMLU_PRO_FLAGS, 0, 3);
     match m;
     for (int i = 0; i < 3; i++) {
