@@ -324,7 +324,8 @@ static int bind_mat(xuan_model *m, const char *name, int64_t n_cols, int64_t n_r
     const xuan_gguf_tensor *t = find(m->g, name, n_cols, n_rows, required, err, &rc);
     if (!t) return rc;
     xuan_weight w = {t->type, t->data, n_rows, n_cols};
-    if ((rc = xuan_weight_check(&w, name, err))) return rc;
+    if ((rc = xuan_weight_check(&w, name, err)) || (rc = xuan_quant_validate(t->type, t->data, t->n_bytes, name, err)))
+        return rc;
     mark_used(m, t);
     *out = w;
     m->weight_bytes += t->n_bytes;
@@ -345,6 +346,7 @@ static int bind_exps(xuan_model *m, const char *name, int64_t n_cols, int64_t n_
                          (long long)n_rows, (long long)n_expert, (long long)n_expert);
     xuan_weight w = {t->type, t->data, n_rows * n_expert, n_cols};
     int rc = xuan_weight_check(&w, name, err);
+    if (!rc) rc = xuan_quant_validate(t->type, t->data, t->n_bytes, name, err);
     if (rc) return rc;
     mark_used(m, t);
     *out = w;

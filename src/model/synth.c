@@ -172,6 +172,7 @@ static const struct { uint32_t type, ftype; const char *name; } FTYPES[] = {
     {XUAN_TYPE_Q5_1, 9, "Q5_1"},    {XUAN_TYPE_Q2_K, 10, "Q2_K"},  {XUAN_TYPE_Q3_K, 12, "Q3_K_M"},
     {XUAN_TYPE_Q4_K, 15, "Q4_K_M"}, {XUAN_TYPE_Q5_K, 17, "Q5_K_M"}, {XUAN_TYPE_Q6_K, 18, "Q6_K"},
     {XUAN_TYPE_IQ4_NL, 25, "IQ4_NL"}, {XUAN_TYPE_IQ4_XS, 30, "IQ4_XS"}, {XUAN_TYPE_BF16, 32, "BF16"},
+    {XUAN_TYPE_MXFP4, 38, "MXFP4_MOE"},
 };
 
 uint32_t xuan_ftype_for_type(uint32_t type) {
@@ -288,6 +289,7 @@ static void quant_block(uint32_t type, rng *r, uint8_t *b, uint32_t size) {
     case XUAN_TYPE_Q5_K: put16(b, j * 0.02f / 280.0f), put16(b + 2, j * 0.02f / 280.0f * 15.5f); break;
     case XUAN_TYPE_Q6_K: put16(b + 208, j * 0.02f / 1400.0f); break; /* int8 sc * (q-32) */
     case XUAN_TYPE_IQ4_XS: put16(b, j * 0.02f / 1200.0f); break;
+    case XUAN_TYPE_MXFP4: b[0] = (uint8_t)(119 + (int)(3.0f * unif(r))); break; /* doubled E2M1 std 5.9: 2^-8 -> 0.023 */
     default: { /* other types: zero scales would be degenerate; small random fp16 in first word */
         put16(b, j * 0.001f);
         break;

@@ -113,6 +113,22 @@ static float dot_iq4_nl(int64_t n, const void *vw, const void *va) {
     return sum;
 }
 
+/* MXFP4: ggml_vec_dot_mxfp4_q8_0's tail loop (its scalar form): the block
+ * scale is 2^(e - 128) times the activation's, the values doubled. */
+static float dot_mxfp4(int64_t n, const void *vw, const void *va) {
+    const block_mxfp4 *w = vw;
+    const block_q8_0 *a = va;
+    float sum = 0;
+    for (int64_t i = 0; i < n / QK32; i++) {
+        int sumi = 0;
+        for (int j = 0; j < QK32 / 2; j++)
+            sumi += xuan_kvalues_mxfp4[w[i].qs[j] & 0xF] * a[i].qs[j] +
+                    xuan_kvalues_mxfp4[w[i].qs[j] >> 4] * a[i].qs[j + 16];
+        sum += H2F(a[i].d) * xuan_e8m0_half(w[i].e) * (float)sumi;
+    }
+    return sum;
+}
+
 /* ---- K-quants x Q8_K --------------------------------------------------------------- */
 
 static float dot_q2_K(int64_t n, const void *vw, const void *va) {
@@ -348,6 +364,7 @@ const xuan_vec_dot_fn xuan_dot_scalar[XUAN_TYPE_COUNT] = {
     [XUAN_TYPE_Q5_1] = dot_q5_1,     [XUAN_TYPE_Q8_0] = dot_q8_0,     [XUAN_TYPE_Q2_K] = dot_q2_K,
     [XUAN_TYPE_Q3_K] = dot_q3_K,     [XUAN_TYPE_Q4_K] = dot_q4_K,     [XUAN_TYPE_Q5_K] = dot_q5_K,
     [XUAN_TYPE_Q6_K] = dot_q6_K,     [XUAN_TYPE_IQ4_NL] = dot_iq4_nl, [XUAN_TYPE_IQ4_XS] = dot_iq4_xs,
+    [XUAN_TYPE_MXFP4] = dot_mxfp4,
 };
 
 /* ---- dispatch ------------------------------------------------------------------------- */
