@@ -269,9 +269,9 @@ static void test_simd_vs_scalar(void) {
             float ref = xuan_vec_dot(XUAN_SIMD_SCALAR, type, n, w, act);
             for (int lv = XUAN_SIMD_AVX2; lv <= (int)cpu->native; lv++) {
                 float got = xuan_vec_dot((xuan_simd)lv, type, n, w, act);
-                /* F16, Q4_K and Q6_K follow llama.cpp's float steps at every level */
+                /* F16, Q4_K, Q6_K, Q8_0 and MXFP4 follow llama.cpp's float steps at every level */
                 const bool same = type == XUAN_TYPE_F16 || type == XUAN_TYPE_Q4_K || type == XUAN_TYPE_Q6_K ||
-                                  type == XUAN_TYPE_Q8_0;
+                                  type == XUAN_TYPE_Q8_0 || type == XUAN_TYPE_MXFP4;
                 double tol = unit || same ? 0 : 1e-5 * abs_dot(wf, af, n);
                 if (!(fabs((double)got - ref) <= tol)) {
                     test_fail(__FILE__, __LINE__, "%s %s n=%lld rep %d: %.9g, scalar %.9g (tol %g)",

@@ -113,8 +113,10 @@ static float dot_iq4_nl(int64_t n, const void *vw, const void *va) {
     return sum;
 }
 
-/* MXFP4: ggml_vec_dot_mxfp4_q8_0's tail loop (its scalar form): the block
- * scale is 2^(e - 128) times the activation's, the values doubled. */
+/* MXFP4 in the order of llama.cpp's repacked x86 kernels (the mxfp4_8x8
+ * gemv and gemm that take every MXFP4 weight with a multiple of 8 rows,
+ * experts included): per block the exact integer sum, then one fused
+ * multiply-add by 2^(e - 128) * d_a into a single running sum. */
 static float dot_mxfp4(int64_t n, const void *vw, const void *va) {
     const block_mxfp4 *w = vw;
     const block_q8_0 *a = va;
@@ -124,7 +126,7 @@ static float dot_mxfp4(int64_t n, const void *vw, const void *va) {
         for (int j = 0; j < QK32 / 2; j++)
             sumi += xuan_kvalues_mxfp4[w[i].qs[j] & 0xF] * a[i].qs[j] +
                     xuan_kvalues_mxfp4[w[i].qs[j] >> 4] * a[i].qs[j + 16];
-        sum += H2F(a[i].d) * xuan_e8m0_half(w[i].e) * (float)sumi;
+        sum = fmaf((float)sumi, xuan_e8m0_half(w[i].e) * H2F(a[i].d), sum);
     }
     return sum;
 }

@@ -171,33 +171,20 @@ static float simd_dot_iq4_nl(int64_t n, const void *vw, const void *va) {
     return hsum_ps(acc);
 }
 
-/* MXFP4 as ggml_vec_dot_mxfp4_q8_0 (AVX2): table lookup of the doubled
- * E2M1 values, a signed byte product per block, scaled by d_a * 2^(e-128);
- * two float accumulators taking even and odd blocks, an odd last block
- * added after their sum. */
+/* MXFP4: the doubled E2M1 values by table lookup, a signed byte product
+ * per block, then dot.c's order (one fused multiply-add per block, as
+ * llama.cpp's repacked mxfp4_8x8 kernels), so every level gives the scalar
+ * bits. */
 static float simd_dot_mxfp4(int64_t n, const void *vw, const void *va) {
     const block_mxfp4 *w = vw;
     const block_q8_0 *a = va;
     const __m128i t = _mm_loadu_si128((const __m128i *)xuan_kvalues_mxfp4);
     const __m256i values = _mm256_set_m128i(t, t);
-    const int64_t nb = n / QK32;
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-    int64_t i = 0;
-    for (; i + 1 < nb; i += 2) {
-        __m256i x0 = _mm256_shuffle_epi8(values, nibbles32(w[i].qs));
-        __m256i x1 = _mm256_shuffle_epi8(values, nibbles32(w[i + 1].qs));
-        __m256i y0 = _mm256_loadu_si256((const __m256i *)a[i].qs);
-        __m256i y1 = _mm256_loadu_si256((const __m256i *)a[i + 1].qs);
-        __m256 d0 = _mm256_set1_ps(H2F(a[i].d) * xuan_e8m0_half(w[i].e));
-        __m256 d1 = _mm256_set1_ps(H2F(a[i + 1].d) * xuan_e8m0_half(w[i + 1].e));
-        acc0 = _mm256_fmadd_ps(d0, _mm256_cvtepi32_ps(dot_s8s8(x0, y0)), acc0);
-        acc1 = _mm256_fmadd_ps(d1, _mm256_cvtepi32_ps(dot_s8s8(x1, y1)), acc1);
-    }
-    float sum = hsum_ps(_mm256_add_ps(acc0, acc1));
-    for (; i < nb; i++) {
+    float sum = 0.0f;
+    for (int64_t i = 0; i < n / QK32; i++) {
         __m256i x = _mm256_shuffle_epi8(values, nibbles32(w[i].qs));
         __m256i y = _mm256_loadu_si256((const __m256i *)a[i].qs);
-        sum += H2F(a[i].d) * xuan_e8m0_half(w[i].e) * (float)hsum_epi32(dot_s8s8(x, y));
+        sum = fmaf((float)hsum_epi32(dot_s8s8(x, y)), xuan_e8m0_half(w[i].e) * H2F(a[i].d), sum);
     }
     return sum;
 }
