@@ -111,15 +111,15 @@ cases=(
   # gpt-oss: also compared after the 64 greedy tokens (--after).  BF16's dot order is not
   # llama.cpp's (as F32's is not): 1e-6 apart after the prompt, and after 64 tokens a flip
   # of a near-tied expert choice moves 2 of 10 prompts by up to 4.3e-3.  tiny256 in the
-  # MXFP4 mix: logits identical after the prompt and after 64 tokens; 2 of 10 greedy runs
-  # part at near-ties of llama.cpp's own distribution (gaps 6.6e-5 and 1.1e-3).
+  # MXFP4 mix: logits identical after the prompt and after 64 tokens; 1 of 10 greedy runs
+  # parts where llama.cpp's own batch distribution prefers xuan's token (gap 1.1e-3).
   "gpt-oss|qwen|gptoss-tiny|F16|1e-3"
   "gpt-oss|qwen|gptoss-tiny|BF16|5e-3"
   "gpt-oss|qwen|gptoss-tiny|Q8_0|1e-3"
   "gpt-oss|qwen|gptoss-tiny|MXFP4_MOE|1e-3"
   "gpt-oss|qwen|gptoss-tiny256|F16|1e-3"
   "gpt-oss|qwen|gptoss-tiny256|Q8_0|1e-3"
-  "gpt-oss|qwen|gptoss-tiny256|MXFP4_MOE|1e-3|8"
+  "gpt-oss|qwen|gptoss-tiny256|MXFP4_MOE|1e-3"
 )
 pass=0; fail=0
 for c in "${cases[@]}"; do

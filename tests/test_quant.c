@@ -323,6 +323,8 @@ static void test_matmul(void) {
                         if (type == XUAN_TYPE_F16 && ntok[nt] == 1) /* llama.cpp's single-token order */
                             ref = xuan_vec_dot_f16_single(xuan_cpu_get()->simd, COLS,
                                                           (const uint16_t *)(const void *)(w + r * rb), av);
+                        if (type == XUAN_TYPE_MXFP4 && ntok[nt] == 1) /* ggml_vec_dot_mxfp4_q8_0's order */
+                            ref = xuan_dot_mxfp4_single_kernel(xuan_cpu_get()->simd)(COLS, w + r * rb, av);
                         /* Q4_K: its 4-token kernel's float steps for all but the last n % 4 */
                         const bool q4k4 = type == XUAN_TYPE_Q4_K && t < ntok[nt] - ntok[nt] % 4;
                         if (q4k4) ref = xuan_dot_q4_K_pairs_kernel(xuan_cpu_get()->simd)(COLS, w + r * rb, av);
@@ -601,6 +603,32 @@ static void test_mxfp4(void) {
     CHECK_EQ_INT(xuan_quant_validate(XUAN_TYPE_MXFP4, big, sizeof big, "w", &err), XUAN_ERR_FORMAT);
     CHECK(strstr(err.msg, "block 3") && strstr(err.msg, "0xFF"));
     CHECK_EQ_INT(xuan_quant_validate(XUAN_TYPE_Q8_0, big, sizeof big, "w", &err), 0); /* other types unread */
+
+    /* the one-token order (ggml_vec_dot_mxfp4_q8_0's lanes) against the
+     * batch order of the table's kernel: the same sum up to float rounding,
+     * the same bits at AVX2 and AVX-512, odd block counts included */
+    enum { N = 32 * 41 };
+    static uint8_t w[N], a[N * 2];
+    static float x[N], wf[N], af[N];
+    for (int64_t n = 32; n <= N; n += 32 * 8) {
+        random_blocks(XUAN_TYPE_MXFP4, w, n, false);
+        random_act(x, n);
+        xuan_quantize_act(XUAN_TYPE_Q8_0, x, a, n);
+        REQUIRE(xuan_dequantize_row(XUAN_TYPE_MXFP4, w, wf, n, NULL) == 0);
+        REQUIRE(xuan_dequantize_row(XUAN_TYPE_Q8_0, a, af, n, NULL) == 0);
+        const float ref = xuan_vec_dot(XUAN_SIMD_SCALAR, XUAN_TYPE_MXFP4, n, w, a);
+        const double tol = 1e-5 * abs_dot(wf, af, n);
+        const float one = xuan_dot_mxfp4_single_kernel(XUAN_SIMD_SCALAR)(n, w, a);
+        CHECK_EQ_INT(memcmp(&one, &ref, 4), 0); /* no AVX2: the table's order serves both */
+        if (xuan_cpu_get()->native >= XUAN_SIMD_AVX2) {
+            const float s2 = xuan_dot_mxfp4_single_kernel(XUAN_SIMD_AVX2)(n, w, a);
+            CHECK_NEAR(s2, ref, tol);
+            if (xuan_cpu_get()->native >= XUAN_SIMD_AVX512) {
+                const float s5 = xuan_dot_mxfp4_single_kernel(XUAN_SIMD_AVX512)(n, w, a);
+                CHECK_EQ_INT(memcmp(&s2, &s5, 4), 0);
+            }
+        }
+    }
 }
 
 int main(void) {

@@ -400,6 +400,13 @@ xuan_dot_x4_fn xuan_dot_q4_K_pairs_x4_kernel(xuan_simd simd) {
                                     : xuan_dot_q4_K_pairs_x4_scalar;
 }
 
+xuan_vec_dot_fn xuan_dot_mxfp4_single_kernel(xuan_simd simd) {
+    if (simd > xuan_cpu_get()->native) simd = xuan_cpu_get()->native;
+    return simd >= XUAN_SIMD_AVX512 ? xuan_dot_mxfp4_single_avx512
+           : simd >= XUAN_SIMD_AVX2 ? xuan_dot_mxfp4_single_avx2
+                                    : dot_mxfp4;
+}
+
 xuan_vec_dot_fn xuan_dot_f16_single_kernel(xuan_simd simd) {
     if (simd > xuan_cpu_get()->native) simd = xuan_cpu_get()->native;
     return simd >= XUAN_SIMD_AVX2 ? xuan_dot_f16_single_avx2 : xuan_dot_f16_single_scalar;

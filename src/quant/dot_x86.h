@@ -189,6 +189,36 @@ static float simd_dot_mxfp4(int64_t n, const void *vw, const void *va) {
     return sum;
 }
 
+/* MXFP4 in ggml_vec_dot_mxfp4_q8_0's AVX2 order, which llama.cpp takes for
+ * a one-token product (decode): two accumulators of 8 lanes, even and odd
+ * blocks, summed by hsum_float_8; an odd last block added after. */
+static inline float simd_dot_mxfp4_single(int64_t n, const void *vw, const void *va) {
+    const block_mxfp4 *w = vw;
+    const block_q8_0 *a = va;
+    const __m128i t = _mm_loadu_si128((const __m128i *)xuan_kvalues_mxfp4);
+    const __m256i values = _mm256_set_m128i(t, t);
+    const int64_t nb = n / QK32;
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 1 < nb; i += 2) {
+        __m256i x0 = _mm256_shuffle_epi8(values, nibbles32(w[i].qs));
+        __m256i x1 = _mm256_shuffle_epi8(values, nibbles32(w[i + 1].qs));
+        __m256i y0 = _mm256_loadu_si256((const __m256i *)a[i].qs);
+        __m256i y1 = _mm256_loadu_si256((const __m256i *)a[i + 1].qs);
+        __m256 d0 = _mm256_set1_ps(H2F(a[i].d) * xuan_e8m0_half(w[i].e));
+        __m256 d1 = _mm256_set1_ps(H2F(a[i + 1].d) * xuan_e8m0_half(w[i + 1].e));
+        acc0 = _mm256_fmadd_ps(d0, _mm256_cvtepi32_ps(dot_s8s8(x0, y0)), acc0);
+        acc1 = _mm256_fmadd_ps(d1, _mm256_cvtepi32_ps(dot_s8s8(x1, y1)), acc1);
+    }
+    float sum = hsum_ps(_mm256_add_ps(acc0, acc1));
+    for (; i < nb; i++) {
+        __m256i x = _mm256_shuffle_epi8(values, nibbles32(w[i].qs));
+        __m256i y = _mm256_loadu_si256((const __m256i *)a[i].qs);
+        sum += H2F(a[i].d) * xuan_e8m0_half(w[i].e) * (float)hsum_epi32(dot_s8s8(x, y));
+    }
+    return sum;
+}
+
 /* ---- K-quants x Q8_K -------------------------------------------------------------------- */
 
 /* Q4_K / Q5_K (both levels): scales and mins of one block as 16 int16 (8 scales, then 8

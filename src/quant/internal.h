@@ -42,6 +42,13 @@ xuan_vec_dot_fn xuan_dot_f16_single_kernel(xuan_simd simd);
 float xuan_dot_f16_single_scalar(int64_t n, const void *w, const void *a);
 float xuan_dot_f16_single_avx2(int64_t n, const void *w, const void *a);
 
+/* MXFP4 in llama.cpp's one-token order (ggml_vec_dot_mxfp4_q8_0's lanes);
+ * the table's kernel has the order of its repacked batch kernels (dot.c).
+ * Without AVX2 the table's kernel serves both. */
+xuan_vec_dot_fn xuan_dot_mxfp4_single_kernel(xuan_simd simd);
+float xuan_dot_mxfp4_single_avx2(int64_t n, const void *w, const void *a);
+float xuan_dot_mxfp4_single_avx512(int64_t n, const void *w, const void *a);
+
 /* Q4_K in llama.cpp's 4-token (gemm) arithmetic: one float per pair of
  * sub-blocks instead of per super-block (dot.c). */
 xuan_vec_dot_fn xuan_dot_q4_K_pairs_kernel(xuan_simd simd);
