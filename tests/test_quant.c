@@ -604,6 +604,19 @@ static void test_mxfp4(void) {
     CHECK(strstr(err.msg, "block 3") && strstr(err.msg, "0xFF"));
     CHECK_EQ_INT(xuan_quant_validate(XUAN_TYPE_Q8_0, big, sizeof big, "w", &err), 0); /* other types unread */
 
+    /* mixes: MXFP4 tensors are kept by every one; MXFP4_MOE types 3-D
+     * tensors MXFP4, other matrices Q8_0, and leaves the router alone */
+    xuan_quant_mix mix;
+    REQUIRE(xuan_quant_mix_init(&mix, "Q4_K_M", 24, NULL) == 0);
+    CHECK_EQ_INT(xuan_quant_mix_type(&mix, "blk.0.ffn_up_exps.weight", 3, 2880, XUAN_TYPE_MXFP4), XUAN_TYPE_MXFP4);
+    REQUIRE(xuan_quant_mix_init(&mix, "MXFP4_MOE", 24, NULL) == 0);
+    CHECK_EQ_INT(mix.ftype, 38);
+    CHECK_EQ_INT(xuan_quant_mix_type(&mix, "blk.0.ffn_down_exps.weight", 3, 2880, XUAN_TYPE_BF16), XUAN_TYPE_MXFP4);
+    CHECK_EQ_INT(xuan_quant_mix_type(&mix, "blk.0.attn_q.weight", 2, 2880, XUAN_TYPE_BF16), XUAN_TYPE_Q8_0);
+    CHECK_EQ_INT(xuan_quant_mix_type(&mix, "output.weight", 2, 2880, XUAN_TYPE_BF16), XUAN_TYPE_Q8_0);
+    CHECK_EQ_INT(xuan_quant_mix_type(&mix, "blk.0.ffn_gate_inp.weight", 2, 2880, XUAN_TYPE_F32), XUAN_TYPE_F32);
+    CHECK_EQ_INT(xuan_quant_mix_type(&mix, "blk.0.attn_sinks.weight", 1, 64, XUAN_TYPE_F32), XUAN_TYPE_F32);
+
     /* the one-token order (ggml_vec_dot_mxfp4_q8_0's lanes) against the
      * batch order of the table's kernel: the same sum up to float rounding,
      * the same bits at AVX2 and AVX-512, odd block counts included */
