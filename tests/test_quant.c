@@ -38,7 +38,7 @@ static const struct {
     {XUAN_TYPE_F32, 1e-7},   {XUAN_TYPE_F16, 1e-3},   {XUAN_TYPE_BF16, 8e-3},  {XUAN_TYPE_Q4_0, 0.15},
     {XUAN_TYPE_Q4_1, 0.12},  {XUAN_TYPE_Q5_0, 0.07},  {XUAN_TYPE_Q5_1, 0.06},  {XUAN_TYPE_Q8_0, 0.01},
     {XUAN_TYPE_Q2_K, 0.45},  {XUAN_TYPE_Q3_K, 0.25},  {XUAN_TYPE_Q4_K, 0.12},  {XUAN_TYPE_Q5_K, 0.06},
-    {XUAN_TYPE_Q6_K, 0.03},  {XUAN_TYPE_IQ4_NL, 0.12}, {XUAN_TYPE_IQ4_XS, 0.12},
+    {XUAN_TYPE_Q6_K, 0.03},  {XUAN_TYPE_IQ4_NL, 0.12}, {XUAN_TYPE_IQ4_XS, 0.12}, {XUAN_TYPE_MXFP4, 0.25},
 };
 enum { N_TYPES = sizeof TYPES / sizeof TYPES[0] };
 
@@ -51,6 +51,7 @@ static void test_block_sizes(void) {
         {XUAN_TYPE_Q4_K, sizeof(block_q4_K)},     {XUAN_TYPE_Q5_K, sizeof(block_q5_K)},
         {XUAN_TYPE_Q6_K, sizeof(block_q6_K)},     {XUAN_TYPE_Q8_K, sizeof(block_q8_K)},
         {XUAN_TYPE_IQ4_NL, sizeof(block_iq4_nl)}, {XUAN_TYPE_IQ4_XS, sizeof(block_iq4_xs)},
+        {XUAN_TYPE_MXFP4, sizeof(block_mxfp4)},
     };
     for (size_t i = 0; i < sizeof B / sizeof B[0]; i++) {
         CHECK_EQ_INT(xuan_type_get(B[i].type)->type_size, B[i].size);
@@ -127,6 +128,9 @@ static void random_blocks(uint32_t type, void *dst, int64_t n, bool unit_scales)
             memcpy(blk + 2, &m, 2);
             break;
         case XUAN_TYPE_Q6_K: memcpy(blk + 208, &d, 2); break;
+        case XUAN_TYPE_MXFP4: /* E8M0: 128 is a scale of 1 for the doubled values */
+            blk[0] = (uint8_t)(unit_scales ? 128 : 116 + rnd() % 8);
+            break;
         default: memcpy(blk, &d, 2); break; /* d first */
         }
     }
@@ -265,9 +269,9 @@ static void test_simd_vs_scalar(void) {
             float ref = xuan_vec_dot(XUAN_SIMD_SCALAR, type, n, w, act);
             for (int lv = XUAN_SIMD_AVX2; lv <= (int)cpu->native; lv++) {
                 float got = xuan_vec_dot((xuan_simd)lv, type, n, w, act);
-                /* F16, Q4_K and Q6_K follow llama.cpp's float steps at every level */
+                /* F16, Q4_K, Q6_K, Q8_0 and MXFP4 follow llama.cpp's float steps at every level */
                 const bool same = type == XUAN_TYPE_F16 || type == XUAN_TYPE_Q4_K || type == XUAN_TYPE_Q6_K ||
-                                  type == XUAN_TYPE_Q8_0;
+                                  type == XUAN_TYPE_Q8_0 || type == XUAN_TYPE_MXFP4;
                 double tol = unit || same ? 0 : 1e-5 * abs_dot(wf, af, n);
                 if (!(fabs((double)got - ref) <= tol)) {
                     test_fail(__FILE__, __LINE__, "%s %s n=%lld rep %d: %.9g, scalar %.9g (tol %g)",
@@ -290,7 +294,7 @@ static void test_matmul(void) {
     xuan_pool *pool2 = xuan_pool_create(2, NULL);
     REQUIRE(pool2 != NULL);
     const uint32_t types[] = {XUAN_TYPE_Q4_K, XUAN_TYPE_Q8_0, XUAN_TYPE_Q6_K, XUAN_TYPE_F16,
-                              XUAN_TYPE_IQ4_NL, XUAN_TYPE_Q5_1, XUAN_TYPE_Q5_0};
+                              XUAN_TYPE_IQ4_NL, XUAN_TYPE_Q5_1, XUAN_TYPE_Q5_0, XUAN_TYPE_MXFP4};
     for (size_t k = 0; k < sizeof types / sizeof types[0]; k++) {
         uint32_t type = types[k], at = xuan_quant_vec_dot_type(type);
         uint64_t rb;
@@ -319,6 +323,8 @@ static void test_matmul(void) {
                         if (type == XUAN_TYPE_F16 && ntok[nt] == 1) /* llama.cpp's single-token order */
                             ref = xuan_vec_dot_f16_single(xuan_cpu_get()->simd, COLS,
                                                           (const uint16_t *)(const void *)(w + r * rb), av);
+                        if (type == XUAN_TYPE_MXFP4 && ntok[nt] == 1) /* ggml_vec_dot_mxfp4_q8_0's order */
+                            ref = xuan_dot_mxfp4_single_kernel(xuan_cpu_get()->simd)(COLS, w + r * rb, av);
                         /* Q4_K: its 4-token kernel's float steps for all but the last n % 4 */
                         const bool q4k4 = type == XUAN_TYPE_Q4_K && t < ntok[nt] - ntok[nt] % 4;
                         if (q4k4) ref = xuan_dot_q4_K_pairs_kernel(xuan_cpu_get()->simd)(COLS, w + r * rb, av);
@@ -423,7 +429,7 @@ static void test_matmul_batch(void) {
     static const uint32_t types[] = {XUAN_TYPE_Q4_0, XUAN_TYPE_Q4_1, XUAN_TYPE_Q5_0, XUAN_TYPE_Q5_1,
                                      XUAN_TYPE_Q8_0, XUAN_TYPE_Q2_K, XUAN_TYPE_Q3_K, XUAN_TYPE_Q4_K,
                                      XUAN_TYPE_Q5_K, XUAN_TYPE_Q6_K, XUAN_TYPE_IQ4_NL, XUAN_TYPE_IQ4_XS,
-                                     XUAN_TYPE_F16};
+                                     XUAN_TYPE_MXFP4, XUAN_TYPE_F16};
     for (size_t k = 0; k < sizeof types / sizeof types[0]; k++) {
         uint32_t type = types[k], at = xuan_quant_vec_dot_type(type);
         uint64_t rb, ab = 0;
@@ -510,7 +516,7 @@ static void test_golden(void) {
     int64_t rows = (int64_t)(n_in / sizeof(float) / COLS);
     REQUIRE(rows > 0);
     static const char *const names[] = {"Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q2_K", "Q3_K",
-                                        "Q4_K", "Q5_K", "Q6_K", "IQ4_NL", "IQ4_XS", "F16", "BF16"};
+                                        "Q4_K", "Q5_K", "Q6_K", "IQ4_NL", "IQ4_XS", "F16", "BF16", "MXFP4"};
     for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
         xuan_type type;
         REQUIRE(xuan_type_from_name(names[k], &type) == 0);
@@ -535,10 +541,107 @@ static void test_golden(void) {
         if (bad_rows)
             test_fail(__FILE__, __LINE__, "%s: %lld of %lld rows differ from llama-quantize (first: row %lld)",
                       names[k], (long long)bad_rows, (long long)rows, (long long)first);
+        if (type == XUAN_TYPE_MXFP4 && n_gold == rb * (uint64_t)rows) { /* ggml's to_float of the same blocks */
+            snprintf(path, sizeof path, "%s/tests/golden/quant/MXFP4.f32", src);
+            size_t n_deq = 0;
+            uint8_t *deq = read_all(path, &n_deq);
+            CHECK_EQ_INT(n_deq, (uint64_t)rows * COLS * sizeof(float));
+            float *f = xuan_malloc((size_t)rows * COLS * sizeof(float));
+            if (deq && f && n_deq == (uint64_t)rows * COLS * sizeof(float)) {
+                REQUIRE(xuan_dequantize_row(type, gold, f, rows * COLS, NULL) == 0);
+                int64_t diff = 0;
+                for (int64_t i = 0; i < rows * COLS; i++) diff += memcmp(f + i, deq + 4 * i, 4) != 0;
+                CHECK_EQ_INT(diff, 0);
+            }
+            xuan_free(f);
+            xuan_free(deq);
+        }
         xuan_free(mine);
         xuan_free(gold);
     }
     xuan_free(in);
+}
+
+/* MXFP4: the E2M1 table and E8M0 scales by hand (OCP MX spec), and the
+ * load-time check: scale 0xFF and blocks reaching infinity are refused in
+ * one line naming tensor and block; the largest finite scales pass. */
+static void test_mxfp4(void) {
+    block_mxfp4 b[3];
+    memset(b, 0, sizeof b);
+    for (int j = 0; j < 16; j++) b[0].qs[j] = (uint8_t)(j | (15 - j) << 4);
+    b[0].e = 127; /* 2^0: the E2M1 values themselves */
+    b[1].e = 1;   /* 2^-126 */
+    b[1].qs[0] = 0x72; /* element 0: 1.0, element 16: 6.0 */
+    b[2].e = 0;   /* 2^-127 */
+    b[2].qs[3] = 0x0F; /* element 3: -6.0 */
+    float y[96];
+    REQUIRE(xuan_dequantize_row(XUAN_TYPE_MXFP4, b, y, 96, NULL) == 0);
+    static const float e2m1[16] = {0, 0.5f, 1, 1.5f, 2, 3, 4, 6, -0.0f, -0.5f, -1, -1.5f, -2, -3, -4, -6};
+    for (int j = 0; j < 16; j++) {
+        CHECK_NEAR(y[j], e2m1[j], 0);
+        CHECK_NEAR(y[16 + j], e2m1[15 - j], 0);
+    }
+    CHECK_NEAR(y[32], 0x1p-126, 0);
+    CHECK_NEAR(y[48], 6 * 0x1p-126, 0);
+    CHECK_NEAR(y[64 + 3], -6 * 0x1p-127, 0);
+    CHECK(y[64 + 3] != 0.0f); /* subnormal, not flushed */
+
+    xuan_error err = {0};
+    CHECK_EQ_INT(xuan_quant_validate(XUAN_TYPE_MXFP4, b, sizeof b, "t", &err), 0);
+    block_mxfp4 big[4];
+    /* the largest finite values: 6 * 2^125, 3 * 2^126, 1.5 * 2^127 */
+    memset(big, 0x77, sizeof big); /* every element 6 */
+    big[0].e = 252, big[1].e = 253, big[2].e = 254, big[3].e = 0xFF;
+    memset(big[1].qs, 0x55, sizeof big[1].qs); /* 3 */
+    memset(big[2].qs, 0x33, sizeof big[2].qs); /* 1.5 */
+    CHECK_EQ_INT(xuan_quant_validate(XUAN_TYPE_MXFP4, big, sizeof big[0] * 3, "t", &err), 0);
+    big[1].qs[5] = 0x57; /* a 6 at 2^126: infinite */
+    CHECK_EQ_INT(xuan_quant_validate(XUAN_TYPE_MXFP4, big, sizeof big, "blk.0.ffn_up_exps.weight", &err),
+                 XUAN_ERR_FORMAT);
+    CHECK(strstr(err.msg, "blk.0.ffn_up_exps.weight") && strstr(err.msg, "block 1") && !strchr(err.msg, '\n'));
+    big[1].qs[5] = 0x55;
+    CHECK_EQ_INT(xuan_quant_validate(XUAN_TYPE_MXFP4, big, sizeof big, "w", &err), XUAN_ERR_FORMAT);
+    CHECK(strstr(err.msg, "block 3") && strstr(err.msg, "0xFF"));
+    CHECK_EQ_INT(xuan_quant_validate(XUAN_TYPE_Q8_0, big, sizeof big, "w", &err), 0); /* other types unread */
+
+    /* mixes: MXFP4 tensors are kept by every one; MXFP4_MOE types 3-D
+     * tensors MXFP4, other matrices Q8_0, and leaves the router alone */
+    xuan_quant_mix mix;
+    REQUIRE(xuan_quant_mix_init(&mix, "Q4_K_M", 24, NULL) == 0);
+    CHECK_EQ_INT(xuan_quant_mix_type(&mix, "blk.0.ffn_up_exps.weight", 3, 2880, XUAN_TYPE_MXFP4), XUAN_TYPE_MXFP4);
+    REQUIRE(xuan_quant_mix_init(&mix, "MXFP4_MOE", 24, NULL) == 0);
+    CHECK_EQ_INT(mix.ftype, 38);
+    CHECK_EQ_INT(xuan_quant_mix_type(&mix, "blk.0.ffn_down_exps.weight", 3, 2880, XUAN_TYPE_BF16), XUAN_TYPE_MXFP4);
+    CHECK_EQ_INT(xuan_quant_mix_type(&mix, "blk.0.attn_q.weight", 2, 2880, XUAN_TYPE_BF16), XUAN_TYPE_Q8_0);
+    CHECK_EQ_INT(xuan_quant_mix_type(&mix, "output.weight", 2, 2880, XUAN_TYPE_BF16), XUAN_TYPE_Q8_0);
+    CHECK_EQ_INT(xuan_quant_mix_type(&mix, "blk.0.ffn_gate_inp.weight", 2, 2880, XUAN_TYPE_F32), XUAN_TYPE_F32);
+    CHECK_EQ_INT(xuan_quant_mix_type(&mix, "blk.0.attn_sinks.weight", 1, 64, XUAN_TYPE_F32), XUAN_TYPE_F32);
+
+    /* the one-token order (ggml_vec_dot_mxfp4_q8_0's lanes) against the
+     * batch order of the table's kernel: the same sum up to float rounding,
+     * the same bits at AVX2 and AVX-512, odd block counts included */
+    enum { N = 32 * 41 };
+    static uint8_t w[N], a[N * 2];
+    static float x[N], wf[N], af[N];
+    for (int64_t n = 32; n <= N; n += 32 * 8) {
+        random_blocks(XUAN_TYPE_MXFP4, w, n, false);
+        random_act(x, n);
+        xuan_quantize_act(XUAN_TYPE_Q8_0, x, a, n);
+        REQUIRE(xuan_dequantize_row(XUAN_TYPE_MXFP4, w, wf, n, NULL) == 0);
+        REQUIRE(xuan_dequantize_row(XUAN_TYPE_Q8_0, a, af, n, NULL) == 0);
+        const float ref = xuan_vec_dot(XUAN_SIMD_SCALAR, XUAN_TYPE_MXFP4, n, w, a);
+        const double tol = 1e-5 * abs_dot(wf, af, n);
+        const float one = xuan_dot_mxfp4_single_kernel(XUAN_SIMD_SCALAR)(n, w, a);
+        CHECK_EQ_INT(memcmp(&one, &ref, 4), 0); /* no AVX2: the table's order serves both */
+        if (xuan_cpu_get()->native >= XUAN_SIMD_AVX2) {
+            const float s2 = xuan_dot_mxfp4_single_kernel(XUAN_SIMD_AVX2)(n, w, a);
+            CHECK_NEAR(s2, ref, tol);
+            if (xuan_cpu_get()->native >= XUAN_SIMD_AVX512) {
+                const float s5 = xuan_dot_mxfp4_single_kernel(XUAN_SIMD_AVX512)(n, w, a);
+                CHECK_EQ_INT(memcmp(&s2, &s5, 4), 0);
+            }
+        }
+    }
 }
 
 int main(void) {
@@ -552,5 +655,6 @@ int main(void) {
     RUN(test_matmul_rowwise);
     RUN(test_pool);
     RUN(test_golden);
+    RUN(test_mxfp4);
     return test_done();
 }

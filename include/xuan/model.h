@@ -48,7 +48,8 @@ typedef struct xuan_synth_params {
     uint32_t head_dim_v;   /* deepseek2: value_length_mla (head_dim is key_length_mla) */
     uint32_t n_dense_lead, n_expert_shared; /* deepseek2: leading dense layers, shared experts */
     uint32_t n_expert_groups, n_group_used; /* deepseek2: expert groups, groups a token may use (0 = none) */
-    float yarn_log_mul;    /* rope.scaling.yarn_log_multiplier as written (deepseek2: 0.1 * mscale_all_dim) */
+    float yarn_log_mul;    /* rope.scaling.yarn_log_multiplier as written (deepseek2: 0.1 * mscale_all_dim);
+                              0 writes 1 (Ministral 3), < 0 writes no key (gpt-oss) */
     uint32_t type;         /* 2D weights; rows that do not fit fall back as llama.cpp does */
     uint32_t embd_type;    /* token_embd.weight */
     uint32_t output_type;  /* output.weight */

@@ -141,8 +141,16 @@ const char *xuan_quant_kv_names(void);
 /* ---- what each type supports ----------------------------------------------- */
 
 /* True when xuan can turn a row of `type` into floats (F32, F16, BF16, Q4_0,
- * Q4_1, Q5_0, Q5_1, Q8_0, Q8_1, Q2_K..Q8_K, IQ4_NL, IQ4_XS). */
+ * Q4_1, Q5_0, Q5_1, Q8_0, Q8_1, Q2_K..Q8_K, IQ4_NL, IQ4_XS, MXFP4). */
 bool xuan_quant_can_dequantize(uint32_t type);
+/* Checks the n_bytes (whole blocks) of a tensor's data for blocks that
+ * cannot be numbers: an MXFP4 block whose E8M0 scale is 0xFF (NaN in the
+ * OCP format; ggml_validate_row_data refuses it too) or whose values reach
+ * infinity (exponent 253 or 254 with large elements: an infinite weight
+ * times a zero activation is NaN).  Other types pass unread.  Returns 0 or
+ * XUAN_ERR_FORMAT with one line naming `name` and the block.  It reads every
+ * block, so it touches the whole tensor. */
+int xuan_quant_validate(uint32_t type, const void *data, uint64_t n_bytes, const char *name, xuan_error *err);
 /* True when xuan_quantize_rows can produce `type` from F32. */
 bool xuan_quant_can_quantize(uint32_t type);
 /* True when xuan_matmul accepts weights of `type`. */
@@ -245,7 +253,8 @@ typedef struct xuan_quant_mix {
     bool tied; /* no output.weight: token_embd doubles as output */
 } xuan_quant_mix;
 
-/* Names accepted by xuan_quant_mix_init: "Q4_0, Q4_K_S, Q4_K_M, Q5_K_M, Q6_K, Q8_0". */
+/* Names accepted by xuan_quant_mix_init: "Q4_0, Q4_K_S, Q4_K_M, Q5_K_M, Q6_K, Q8_0, MXFP4_MOE".
+ * MXFP4 tensors keep their type in every mix. */
 const char *xuan_quant_mix_names(void);
 int xuan_quant_mix_init(xuan_quant_mix *mix, const char *name, int n_layer, xuan_error *err);
 void xuan_quant_mix_count(xuan_quant_mix *mix, const char *tensor_name);

@@ -1,5 +1,5 @@
 /* xuan quantize — requantize a GGUF model to a llama.cpp file type
- * (Q4_0, Q4_K_S, Q4_K_M, Q5_K_M, Q6_K, Q8_0) with llama-quantize's rules
+ * (Q4_0, Q4_K_S, Q4_K_M, Q5_K_M, Q6_K, Q8_0, MXFP4_MOE) with llama-quantize's rules
  * for which tensor gets which type (src/quant/mix.c) and its quantizers
  * (bit-identical blocks, tests/golden/quant). */
 #include "cli.h"

@@ -46,8 +46,9 @@ static const xuan_arch_info ARCHS[] = {
     {.name = "deepseek2", .runs = true, .rope = XUAN_ROPE_NORM, .attn = XUAN_ATTN_MLA,
      .models = "DeepSeek-V2-Lite, DeepSeek-Coder-V2-Lite", .moe = true, .partial_rope = true},
     {.name = "deepseek", .rope = XUAN_ROPE_NORM, .models = "DeepSeek-MoE-16B", .moe = true},
-    {.name = "gpt-oss", .rope = XUAN_ROPE_NEOX, .act = XUAN_ACT_SWIGLU_OAI, .models = "gpt-oss-20b",
-     .qkv_bias = XUAN_REQUIRED, .moe = true},
+    {.name = "gpt-oss", .runs = true, .rope = XUAN_ROPE_NEOX, .act = XUAN_ACT_SWIGLU_OAI, .models = "gpt-oss-20b",
+     .qkv_bias = XUAN_REQUIRED, .moe = true, .swa_pattern = 2, .swa_default = 128, .attn_sinks = true,
+     .moe_biases = true, .moe_softmax_topk = true, .ffn_norm_post_attn = true},
     {.name = "internlm2", .rope = XUAN_ROPE_NORM, .models = "InternLM2/2.5", .fused_qkv = XUAN_REQUIRED},
     {.name = "phimoe", .rope = XUAN_ROPE_NEOX, .models = "Phi-3.5-MoE", .qkv_bias = XUAN_OPTIONAL, .moe = true},
 };

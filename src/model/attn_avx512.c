@@ -234,9 +234,12 @@ void xuan_attn_tile_avx512(const xuan_attn_tile *t) {
                 mx[r] = s[i] > mx[r] ? s[i] : mx[r];
             }
         }
-        /* the softmax as xuan_op_softmax computes it; its last step, times
-         * (float)(1 / sum), happens as the V sum reads the weights */
-        inv[r] = (float)(1.0 / xuan_attn_exp_avx512(s, n, f, mx[r]));
+        /* the softmax as xuan_op_softmax(_sink) computes it; its last step,
+         * times (float)(1 / sum), happens as the V sum reads the weights */
+        if (t->sink) mx[r] = t->sink[r] > mx[r] ? t->sink[r] : mx[r];
+        double sum = xuan_attn_exp_avx512(s, n, f, mx[r]);
+        if (t->sink) sum += (double)expf(t->sink[r] - mx[r]);
+        inv[r] = (float)(1.0 / sum);
         float *acc = t->acc + (size_t)r * 16 * t->hdv;
         for (size_t i = 0; i < (size_t)16 * t->hdv; i++) acc[i] = -0.0f;
     }

@@ -577,6 +577,7 @@ typedef struct attn_job {
     xuan_dot_f16_fn qk; /* q . k in that order (the quant room's F16 kernel) */
     xuan_vec_dot_fn kdot; /* q . k for a quantized K cache */
     bool avx2, avx512;
+    const float *sinks; /* per head: attention sinks (gpt-oss), or NULL */
 } attn_job;
 
 static void attn_one(xuan_ctx *c, const attn_job *j, uint32_t t, uint32_t h, int ith) {
@@ -620,7 +621,9 @@ static void attn_one(xuan_ctx *c, const attn_job *j, uint32_t t, uint32_t h, int
     if (j->softcap > 0) /* masked keys stay -inf */
         for (uint32_t i = 0; i < n_keys; i++)
             if (cells[i] >= 0) xuan_op_softcap(scores + i, 1, j->softcap);
-    if (j->avx2) xuan_op_softmax_avx2(scores, n_keys, first);
+    if (j->sinks && j->avx2) xuan_op_softmax_sink_avx2(scores, n_keys, first, j->sinks[h]);
+    else if (j->sinks) xuan_op_softmax_sink(scores, n_keys, first, j->sinks[h]);
+    else if (j->avx2) xuan_op_softmax_avx2(scores, n_keys, first);
     else xuan_op_softmax(scores, n_keys, first);
 
     /* out = sum_p w_p V_p */
@@ -666,6 +669,7 @@ static void attn_tile_part(void *ctx, int ith, int nth) {
                    hdv = hp->head_dim_v, il = j->aj->il;
     float *scratch = c->tile_scratch + c->tile_stride * (size_t)ith;
     uint32_t first[ATTN_TILE_ROWS_MAX], end[ATTN_TILE_ROWS_MAX];
+    float sink[ATTN_TILE_ROWS_MAX];
     float *out[ATTN_TILE_ROWS_MAX];
     XUAN_ASSERT(c->tile_rows <= sizeof first / sizeof first[0]);
     for (;;) {
@@ -680,6 +684,7 @@ static void attn_tile_part(void *ctx, int ith, int nth) {
                             .k = L.k + kvh * L.kg->head, .v = L.v + kvh * L.vg->head,
                             .k_row = L.kg->row, .v_row = L.vg->row,
                             .scale = j->aj->scale, .softcap = j->aj->softcap,
+                            .sink = j->aj->sinks ? sink : NULL,
                             .s = scratch, .s_stride = c->tile_s_stride};
         float *q = scratch + (size_t)c->tile_rows * c->tile_s_stride;
         T.q = q;
@@ -690,6 +695,7 @@ static void attn_tile_part(void *ctx, int ith, int nth) {
                 const uint32_t r = (t - t0) * group + g, h = kvh * group + g, pos = (uint32_t)c->ub_pos[t];
                 first[r] = j->aj->window && pos + 1 > j->aj->window ? pos + 1 - j->aj->window : 0;
                 end[r] = pos + 1;
+                if (j->aj->sinks) sink[r] = j->aj->sinks[h];
                 xuan_op_round_f16(c->q + ((size_t)t * H + h) * hd, q + (size_t)r * hd, hd);
                 out[r] = c->att + ((size_t)t * H + h) * hdv;
             }
@@ -920,15 +926,32 @@ static uint64_t group_mask(const xuan_hparams *hp, const float *p) {
     return keep;
 }
 
+/* An expert's activation over one row of Fe: SwiGLU, or gpt-oss's variant. */
+static void moe_act(const xuan_ctx *c, const float *g, const float *u, float *h, int64_t Fe) {
+    if (c->m->hp.arch->act == XUAN_ACT_SWIGLU_OAI) xuan_op_swiglu_oai(g, u, h, Fe);
+    else if (c->simd >= XUAN_SIMD_AVX2) xuan_op_swiglu_avx2(g, u, h, Fe);
+    else xuan_op_swiglu(g, u, h, Fe);
+}
+
+/* Expert e's bias (ggml_add_id) on rows m of width w; b == NULL: none. */
+static void add_expert_bias(float *y, const float *b, uint32_t e, uint32_t m, size_t w) {
+    if (!b) return;
+    for (uint32_t r = 0; r < m; r++) add_vec(y + r * w, b + (size_t)e * w, (int64_t)w);
+}
+
 static void moe_ffn(xuan_ctx *c, uint32_t il, uint32_t n) {
     const xuan_hparams *hp = &c->m->hp;
     const layer_w *L = &c->m->layers[il];
     const uint32_t E = hp->n_expert, K = hp->n_expert_used, Fe = hp->n_ff_exp, d = hp->d_model;
+    /* gpt-oss (LLAMA_EXPERT_GATING_FUNC_TYPE_SOFTMAX_WEIGHT): the top K of
+     * the biased logits, weighted by a softmax over those K */
+    const bool topk_softmax = hp->arch->moe_softmax_topk;
     mm(c, &L->gate_inp, c->xn, n, c->moe_p);
     for (uint32_t t = 0; t < n; t++) {
         float *p = c->moe_p + (size_t)t * E, *w = c->moe_w + (size_t)t * K;
         int32_t *sel = c->moe_sel + (size_t)t * K;
-        xuan_op_softmax_row(p, E);
+        add_vec(p, L->b_gate_inp, E);
+        if (!topk_softmax) xuan_op_softmax_row(p, E);
         const uint64_t allowed = group_mask(hp, p);
         for (uint32_t k = 0; k < K; k++) { /* selection by rank: K is small */
             int32_t best = -1;
@@ -940,6 +963,7 @@ static void moe_ffn(xuan_ctx *c, uint32_t il, uint32_t n) {
             sel[k] = best;
             w[k] = p[best];
         }
+        if (topk_softmax) xuan_op_softmax_row(w, K);
         if (hp->expert_norm) {
             double s = 0.0; /* ggml_sum_rows, then ggml_clamp and ggml_div */
             for (uint32_t k = 0; k < K; k++) s += (double)w[k];
@@ -961,12 +985,16 @@ static void moe_ffn(xuan_ctx *c, uint32_t il, uint32_t n) {
         mv_many(c, 2 * (size_t)K);
         for (uint32_t k = 0; k < K; k++) {
             const size_t o = (size_t)k * Fe;
-            if (c->simd >= XUAN_SIMD_AVX2) xuan_op_swiglu_avx2(c->moe_g + o, c->moe_u + o, c->moe_h + o, Fe);
-            else xuan_op_swiglu(c->moe_g + o, c->moe_u + o, c->moe_h + o, Fe);
-            c->mv_w[k] = expert(&L->down_exps, (uint32_t)c->moe_sel[k], E);
+            const uint32_t e = (uint32_t)c->moe_sel[k];
+            add_expert_bias(c->moe_u + o, L->b_up_exps, e, 1, Fe);
+            add_expert_bias(c->moe_g + o, L->b_gate_exps, e, 1, Fe);
+            moe_act(c, c->moe_g + o, c->moe_u + o, c->moe_h + o, Fe);
+            c->mv_w[k] = expert(&L->down_exps, e, E);
             c->mv[k] = (xuan_matvec){&c->mv_w[k], c->moe_h + o, c->moe_y + (size_t)k * d};
         }
         mv_many(c, K);
+        for (uint32_t k = 0; k < K; k++)
+            add_expert_bias(c->moe_y + (size_t)k * d, L->b_down_exps, (uint32_t)c->moe_sel[k], 1, d);
     }
     for (uint32_t e = 0; e < E && n > 1; e++) {
         uint32_t m = 0; /* rows (t * K + k) routed to e, in token order */
@@ -979,12 +1007,14 @@ static void moe_ffn(xuan_ctx *c, uint32_t il, uint32_t n) {
         const xuan_weight down = expert(&L->down_exps, e, E);
         mm_rows(c, &up, c->moe_x, m, c->moe_u);
         mm_rows(c, &gate, c->moe_x, m, c->moe_g);
+        add_expert_bias(c->moe_u, L->b_up_exps, e, m, Fe);
+        add_expert_bias(c->moe_g, L->b_gate_exps, e, m, Fe);
         for (uint32_t r = 0; r < m; r++) {
             const size_t o = (size_t)r * Fe;
-            if (c->simd >= XUAN_SIMD_AVX2) xuan_op_swiglu_avx2(c->moe_g + o, c->moe_u + o, c->moe_h + o, Fe);
-            else xuan_op_swiglu(c->moe_g + o, c->moe_u + o, c->moe_h + o, Fe);
+            moe_act(c, c->moe_g + o, c->moe_u + o, c->moe_h + o, Fe);
         }
         mm_rows(c, &down, c->moe_h, m, c->moe_x);
+        add_expert_bias(c->moe_x, L->b_down_exps, e, m, d);
         for (uint32_t r = 0; r < m; r++)
             memcpy(c->moe_y + (size_t)c->moe_rows[r] * d, c->moe_x + (size_t)r * d, d * sizeof(float));
     }
@@ -1019,7 +1049,8 @@ static void run_attention(xuan_ctx *c, uint32_t il, uint32_t n) {
                    .qk = xuan_dot_f16_kernel(c->simd, n < 2),
                    .kdot = xuan_quant_vec_dot_fn(c->tk, c->simd),
                    .avx2 = c->simd >= XUAN_SIMD_AVX2,
-                   .avx512 = c->simd >= XUAN_SIMD_AVX512};
+                   .avx512 = c->simd >= XUAN_SIMD_AVX512,
+                   .sinks = c->m->layers[il].sinks};
     if (c->attn_tiled && aj.order == XUAN_ORDER_GEMM) { /* a batch: tiles over the cache */
         tile_job tj = {.aj = &aj, .n_items = make_tiles(c, n) * hp->n_kv_heads};
         atomic_init(&tj.next, 0);

@@ -24,6 +24,8 @@ typedef struct layer_w {
     /* MoE: the router [n_expert x n_embd] and each expert tensor as one
      * matrix of n_expert * rows rows, expert e's rows starting at e * rows */
     xuan_weight gate_inp, gate_exps, up_exps, down_exps;
+    vecf b_gate_inp, b_gate_exps, b_up_exps, b_down_exps; /* their biases (gpt-oss), expert e's at e * rows */
+    vecf sinks;                   /* attention sinks (gpt-oss): one logit per head */
     xuan_weight gate_sh, up_sh, down_sh; /* shared experts (deepseek2): one dense SwiGLU FFN */
     /* MLA (deepseek2): wq, or wq_a -> q_a_norm -> wq_b; wkv_a gives the
      * compressed KV | the RoPE key part; wk_b and wv_b per head, bound as
@@ -110,6 +112,10 @@ typedef enum xuan_order { XUAN_ORDER_GEMM, XUAN_ORDER_VEC } xuan_order;
 float xuan_op_expf_ggml(float x);
 /* y = silu(g) * u: ggml_v_silu on whole 16-element chunks, expf on the tail. */
 void xuan_op_swiglu(const float *g, const float *u, float *y, int64_t n);
+/* gpt-oss's SwiGLU (ggml_swiglu_oai with alpha 1.702, limit 7): g clamped
+ * above at limit, u to [-limit, limit], y = g / (1 + expf(-alpha g)) * (u + 1),
+ * element by element with libm's expf, as ggml's CPU op. */
+void xuan_op_swiglu_oai(const float *g, const float *u, float *y, int64_t n);
 /* y = gelu(g) * u, gelu(tanh) read from ggml's F16 table (GGML_GELU_FP16):
  * y = 0 below -10, g * u above 10. */
 void xuan_op_geglu(const float *g, const float *u, float *y, int64_t n);
@@ -119,6 +125,9 @@ void xuan_op_softcap(float *x, int64_t n, float cap);
  * ggml_v_expf in 16-cell chunks aligned to cell 0, chunk sums by the tree,
  * added in double (ggml_vec_soft_max_f32 over the padded, masked row). */
 void xuan_op_softmax(float *s, uint32_t n, uint32_t first);
+/* The same with an attention sink (ggml_soft_max_ext with sinks): the max
+ * includes it and exp(sink - max), by libm's expf, joins the sum. */
+void xuan_op_softmax_sink(float *s, uint32_t n, uint32_t first, float sink);
 /* ggml_soft_max of one row of n (the MoE router): blocks of 16 through the
  * vector expf with a lane-tree sum, the tail through libm's expf, the sum in
  * double, then times (float)(1 / sum). */
@@ -133,6 +142,7 @@ void xuan_op_wsum_f16(float *out, const float *w, const uint8_t *v, size_t strid
 /* The same with AVX2 + FMA + F16C (ops_avx2.c); identical results. */
 void xuan_op_swiglu_avx2(const float *g, const float *u, float *y, int64_t n);
 void xuan_op_softmax_avx2(float *s, uint32_t n, uint32_t first);
+void xuan_op_softmax_sink_avx2(float *s, uint32_t n, uint32_t first, float sink);
 void xuan_op_wsum_f16_avx2(float *out, const float *w, const uint8_t *v, size_t stride, const int32_t *cells,
                            uint32_t n, uint32_t first, uint32_t hd, xuan_order o, float *acc);
 /* With AVX-512 (ops_avx512.c): a batch's order with the slots in
@@ -152,6 +162,7 @@ typedef struct xuan_attn_tile {
     const uint8_t *k, *v;         /* the KV head's cell 0 in the K / V cache */
     size_t k_row, v_row;          /* bytes from one cell to the next */
     float scale, softcap;         /* as attn_job's */
+    const float *sink;            /* n_rows: each row's attention sink, or NULL */
     float *s;                     /* scores: row r, position p at s[r * s_stride + p] */
     size_t s_stride;
     float *acc;                   /* n_rows x 16 x hdv: the V sum's slots */

@@ -207,8 +207,11 @@ static int read_hparams(const xuan_gguf *g, xuan_hparams *hp, xuan_error *err) {
     if (hp->swa_pattern &&
         (rc = key_u32(g, arch, "attention.sliding_window_pattern", false, &hp->swa_pattern, err)))
         return rc;
-    hp->rope_base_swa = ai->attn_softcap ? hp->rope_base : 10000.0f; /* gemma2 shares the base */
-    hp->rope_freq_scale_swa = ai->attn_softcap ? hp->rope_freq_scale : 1.0f;
+    /* gemma2 and gpt-oss share the base and scale (llama_model_openai_moe:
+     * rope_freq_base_train_swa = rope_freq_base_train) */
+    const bool swa_same_rope = ai->attn_softcap || ai->attn_sinks;
+    hp->rope_base_swa = swa_same_rope ? hp->rope_base : 10000.0f;
+    hp->rope_freq_scale_swa = swa_same_rope ? hp->rope_freq_scale : 1.0f;
     if ((rc = key_f32(g, arch, "rope.freq_base_swa", &hp->rope_base_swa, err))) return rc;
     if (!(hp->rope_base_swa > 0))
         return xuan_fail(err, XUAN_ERR_FORMAT, "%s.rope.freq_base_swa %g is invalid", arch, hp->rope_base_swa);
@@ -317,6 +320,21 @@ static int bind_vec(xuan_model *m, const char *name, int64_t n, bool required, v
     return 0;
 }
 
+/* A 2-D F32 tensor [ne0, ne1] read as ne1 rows of ne0 floats (gpt-oss's
+ * per-expert biases [rows, n_expert]). */
+static int bind_vec2(xuan_model *m, const char *name, int64_t ne0, int64_t ne1, vecf *out, xuan_error *err) {
+    int rc = 0;
+    const xuan_gguf_tensor *t = find(m->g, name, ne0, ne1, true, err, &rc);
+    if (!t) return rc;
+    if (t->type != XUAN_TYPE_F32)
+        return xuan_fail(err, XUAN_ERR_UNSUPPORTED, "tensor %s: type %s, expected F32", name,
+                         xuan_type_name(t->type));
+    mark_used(m, t);
+    *out = (const float *)(const void *)t->data;
+    m->weight_bytes += t->n_bytes;
+    return 0;
+}
+
 /* A matrix of n_rows rows of n_cols: GGUF shape [n_cols, n_rows]. */
 static int bind_mat(xuan_model *m, const char *name, int64_t n_cols, int64_t n_rows, bool required,
                     xuan_weight *out, xuan_error *err) {
@@ -324,7 +342,8 @@ static int bind_mat(xuan_model *m, const char *name, int64_t n_cols, int64_t n_r
     const xuan_gguf_tensor *t = find(m->g, name, n_cols, n_rows, required, err, &rc);
     if (!t) return rc;
     xuan_weight w = {t->type, t->data, n_rows, n_cols};
-    if ((rc = xuan_weight_check(&w, name, err))) return rc;
+    if ((rc = xuan_weight_check(&w, name, err)) || (rc = xuan_quant_validate(t->type, t->data, t->n_bytes, name, err)))
+        return rc;
     mark_used(m, t);
     *out = w;
     m->weight_bytes += t->n_bytes;
@@ -345,6 +364,7 @@ static int bind_exps(xuan_model *m, const char *name, int64_t n_cols, int64_t n_
                          (long long)n_rows, (long long)n_expert, (long long)n_expert);
     xuan_weight w = {t->type, t->data, n_rows * n_expert, n_cols};
     int rc = xuan_weight_check(&w, name, err);
+    if (!rc) rc = xuan_quant_validate(t->type, t->data, t->n_bytes, name, err);
     if (rc) return rc;
     mark_used(m, t);
     *out = w;
@@ -451,8 +471,10 @@ static int bind_tensors(xuan_model *m, xuan_error *err) {
             if ((rc = bind_mla_layer(m, il, L, err))) return rc;
             continue;
         }
+        /* gpt-oss names the FFN's norm post_attention_norm (it is one: x + attn, normed) */
         if ((rc = bind_vec(m, N("attn_norm.weight"), d, true, &L->attn_norm, err)) ||
-            (rc = bind_vec(m, N("ffn_norm.weight"), d, true, &L->ffn_norm, err)) ||
+            (rc = bind_vec(m, hp->arch->ffn_norm_post_attn ? N("post_attention_norm.weight") : N("ffn_norm.weight"),
+                           d, true, &L->ffn_norm, err)) ||
             (rc = bind_mat(m, N("attn_output.weight"), qd, d, true, &L->wo, err)) ||
             (rc = bind_vec(m, N("attn_output.bias"), d, false, &L->bo, err)))
             return rc;
@@ -481,12 +503,19 @@ static int bind_tensors(xuan_model *m, xuan_error *err) {
         if (ai->post_norms && ((rc = bind_vec(m, N("post_attention_norm.weight"), d, true, &L->attn_post_norm, err)) ||
                                (rc = bind_vec(m, N("post_ffw_norm.weight"), d, true, &L->ffn_post_norm, err))))
             return rc;
+        if (ai->attn_sinks && (rc = bind_vec(m, N("attn_sinks.weight"), hp->n_heads, true, &L->sinks, err)))
+            return rc;
         if (ai->moe) {
             const int64_t E = hp->n_expert, Fe = hp->n_ff_exp;
             if ((rc = bind_mat(m, N("ffn_gate_inp.weight"), d, E, true, &L->gate_inp, err)) ||
                 (rc = bind_exps(m, N("ffn_gate_exps.weight"), d, Fe, E, &L->gate_exps, err)) ||
                 (rc = bind_exps(m, N("ffn_up_exps.weight"), d, Fe, E, &L->up_exps, err)) ||
                 (rc = bind_exps(m, N("ffn_down_exps.weight"), Fe, d, E, &L->down_exps, err)))
+                return rc;
+            if (ai->moe_biases && ((rc = bind_vec(m, N("ffn_gate_inp.bias"), E, true, &L->b_gate_inp, err)) ||
+                                   (rc = bind_vec2(m, N("ffn_gate_exps.bias"), Fe, E, &L->b_gate_exps, err)) ||
+                                   (rc = bind_vec2(m, N("ffn_up_exps.bias"), Fe, E, &L->b_up_exps, err)) ||
+                                   (rc = bind_vec2(m, N("ffn_down_exps.bias"), d, E, &L->b_down_exps, err))))
                 return rc;
             continue;
         }

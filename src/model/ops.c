@@ -153,9 +153,10 @@ void xuan_op_softcap(float *x, int64_t n, float cap) {
     for (int64_t i = 0; i < n; i++) x[i] = tanhf(x[i] * inv) * cap;
 }
 
-void xuan_op_softmax(float *s, uint32_t n, uint32_t first) {
+static void softmax(float *s, uint32_t n, uint32_t first, const float *sink) {
     float mx = -INFINITY;
     for (uint32_t i = 0; i < n; i++) mx = s[i] > mx ? s[i] : mx;
+    if (sink) mx = *sink > mx ? *sink : mx; /* ggml: MAX(max, sink) */
     const uint32_t end = first + n;
     double sum = 0.0;
     for (uint32_t c = first & ~15u; c < end; c += 16) {
@@ -167,8 +168,22 @@ void xuan_op_softmax(float *s, uint32_t n, uint32_t first) {
         }
         sum += (double)xuan_sum16_tree(v);
     }
+    if (sink) sum += (double)expf(*sink - mx);
     const float inv = (float)(1.0 / sum);
     for (uint32_t i = 0; i < n; i++) s[i] *= inv;
+}
+
+void xuan_op_softmax(float *s, uint32_t n, uint32_t first) { softmax(s, n, first, NULL); }
+void xuan_op_softmax_sink(float *s, uint32_t n, uint32_t first, float sink) { softmax(s, n, first, &sink); }
+
+void xuan_op_swiglu_oai(const float *g, const float *u, float *y, int64_t n) {
+    const float alpha = 1.702f, limit = 7.0f; /* build_moe_ffn's constants for LLM_FFN_SWIGLU_OAI_MOE */
+    for (int64_t k = 0; k < n; k++) {
+        const float x = limit < g[k] ? limit : g[k]; /* std::min(x, limit) */
+        const float yv = u[k] < -limit ? -limit : limit < u[k] ? limit : u[k]; /* std::clamp */
+        const float glu = x / (1.f + expf(alpha * (-x)));
+        y[k] = glu * (yv + 1.f);
+    }
 }
 
 void xuan_op_softmax_row(float *x, uint32_t n) {

@@ -58,7 +58,8 @@ void xuan_op_swiglu_avx2(const float *g, const float *u, float *y, int64_t n) {
     xuan_op_swiglu(g + n16, u + n16, y + n16, n - n16); /* < 16 left: the expf tail */
 }
 
-void xuan_op_softmax_avx2(float *s, uint32_t n, uint32_t first) {
+/* sink: NULL, or an attention sink (xuan_op_softmax_sink). */
+static void softmax_avx2(float *s, uint32_t n, uint32_t first, const float *sink) {
     __m256 m8 = _mm256_set1_ps(-INFINITY);
     uint32_t i = 0;
     for (; i + 8 <= n; i += 8) m8 = _mm256_max_ps(m8, _mm256_loadu_ps(s + i));
@@ -67,6 +68,7 @@ void xuan_op_softmax_avx2(float *s, uint32_t n, uint32_t first) {
     float mx = -INFINITY;
     for (int l = 0; l < 8; l++) mx = mv[l] > mx ? mv[l] : mx;
     for (; i < n; i++) mx = s[i] > mx ? s[i] : mx;
+    if (sink) mx = *sink > mx ? *sink : mx; /* ggml: MAX(max, sink) */
     const __m256 mxv = _mm256_set1_ps(mx);
     const uint32_t end = first + n;
     double sum = 0.0;
@@ -95,9 +97,15 @@ void xuan_op_softmax_avx2(float *s, uint32_t n, uint32_t first) {
                 if (c + l >= first && c + l < end) s[c + l - first] = v[l];
         }
     }
+    if (sink) sum += (double)expf(*sink - mx);
     const __m256 inv = _mm256_set1_ps((float)(1.0 / sum));
     for (i = 0; i + 8 <= n; i += 8) _mm256_storeu_ps(s + i, _mm256_mul_ps(_mm256_loadu_ps(s + i), inv));
     for (; i < n; i++) s[i] *= (float)(1.0 / sum);
+}
+
+void xuan_op_softmax_avx2(float *s, uint32_t n, uint32_t first) { softmax_avx2(s, n, first, NULL); }
+void xuan_op_softmax_sink_avx2(float *s, uint32_t n, uint32_t first, float sink) {
+    softmax_avx2(s, n, first, &sink);
 }
 
 static inline __m256 load_h8(const uint16_t *h) {

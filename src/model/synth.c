@@ -79,6 +79,12 @@ static const preset PRESETS[] = {
     {"deepseek2-tiny", "deepseek2",26, 64,  128,  4,  1,  48,      0,   4096, 1e4f,     1e-6f, true, false, false},
     {"deepseek2-tiny256","deepseek2",3,256, 512,  4,  1,  96,      0,   4096, 1e4f,     1e-6f, true, false, false},
     {"deepseek-coder-v2-lite","deepseek2",27,2048,10944,16,1,192,102400,163840,1e4f,   1e-6f, false, false, false},
+    /* gpt-oss: gpt-oss-20b's config.json (24 layers, hidden 2880, 64 heads of 64, 8 KV heads, 32 experts of
+     * 2880, 4 used, vocab 201088, rope theta 150000, YaRN 32 over 4096, window 128 on even layers); the tiny
+     * ones keep every part, with a window of 8 so every parity run crosses it */
+    {"gptoss-tiny",   "gpt-oss", 4,  64,   128,  4,  2,  16,      0,   4096, 1.5e5f,   1e-5f, false, false, false},
+    {"gptoss-tiny256","gpt-oss", 4, 256,   256,  4,  2,  64,      0,   4096, 1.5e5f,   1e-5f, false, false, false},
+    {"gpt-oss-20b",   "gpt-oss",24, 2880, 2880, 64,  8,  64, 201088, 131072, 1.5e5f,   1e-5f, false, false, false},
 };
 enum { N_PRESETS = sizeof PRESETS / sizeof PRESETS[0] };
 
@@ -111,6 +117,12 @@ static const preset_extra EXTRAS[] = {
      .ff_exp = 256, .shared = 2, .dense_lead = 1, .yarn = 40, .yarn_orig = 4096, .yarn_log_mul = 0.0707f},
     {"deepseek-coder-v2-lite", .n_rot = 64, .lora_kv = 512, .v_mla = 128, .experts = 64, .experts_used = 6,
      .ff_exp = 1408, .shared = 2, .dense_lead = 1, .yarn = 40, .yarn_orig = 4096, .yarn_log_mul = 0.0707f},
+    {"gptoss-tiny", .swa = 8, .experts = 8, .experts_used = 2, .ff_exp = 64, .yarn = 32, .yarn_orig = 4096,
+     .yarn_log_mul = -1},
+    {"gptoss-tiny256", .swa = 8, .experts = 8, .experts_used = 2, .ff_exp = 256, .yarn = 32, .yarn_orig = 4096,
+     .yarn_log_mul = -1},
+    {"gpt-oss-20b", .swa = 128, .experts = 32, .experts_used = 4, .ff_exp = 2880, .yarn = 32, .yarn_orig = 4096,
+     .yarn_log_mul = -1},
 };
 
 const char *const *xuan_synth_preset_names(void) {
@@ -172,6 +184,7 @@ static const struct { uint32_t type, ftype; const char *name; } FTYPES[] = {
     {XUAN_TYPE_Q5_1, 9, "Q5_1"},    {XUAN_TYPE_Q2_K, 10, "Q2_K"},  {XUAN_TYPE_Q3_K, 12, "Q3_K_M"},
     {XUAN_TYPE_Q4_K, 15, "Q4_K_M"}, {XUAN_TYPE_Q5_K, 17, "Q5_K_M"}, {XUAN_TYPE_Q6_K, 18, "Q6_K"},
     {XUAN_TYPE_IQ4_NL, 25, "IQ4_NL"}, {XUAN_TYPE_IQ4_XS, 30, "IQ4_XS"}, {XUAN_TYPE_BF16, 32, "BF16"},
+    {XUAN_TYPE_MXFP4, 38, "MXFP4_MOE"},
 };
 
 uint32_t xuan_ftype_for_type(uint32_t type) {
@@ -237,7 +250,7 @@ static void put16(uint8_t *p, float f) {
 
 /* What a tensor is for decides its values. */
 typedef enum role {
-    ROLE_WEIGHT, ROLE_NORM, ROLE_BIAS, ROLE_ROPE_LONG, ROLE_ROPE_SHORT, ROLE_ROPE_L3, ROLE_OUT_NORM, N_ROLES
+    ROLE_WEIGHT, ROLE_NORM, ROLE_BIAS, ROLE_SINK, ROLE_ROPE_LONG, ROLE_ROPE_SHORT, ROLE_ROPE_L3, ROLE_OUT_NORM, N_ROLES
 } role;
 
 typedef struct fill_ctx {
@@ -252,6 +265,7 @@ static float plain_value(const fill_ctx *c, rng *r, uint64_t idx) {
     case ROLE_NORM: return 0.8f + 0.4f * unif(r);
     case ROLE_OUT_NORM: return (0.8f + 0.4f * unif(r)) * c->out_norm_scale;
     case ROLE_BIAS: return 0.02f * normal(r);
+    case ROLE_SINK: return normal(r); /* a logit beside q.k's of std ~1 (gpt-oss-20b's sinks are O(1)) */
     case ROLE_ROPE_SHORT: return 1.0f + 0.1f * unif(r);
     case ROLE_ROPE_LONG: return 1.0f + 30.0f * (float)idx / (float)(c->head_dim / 2);
     case ROLE_ROPE_L3: { /* Llama 3.1: factor 8, low 1, high 4, original ctx 8192, base 5e5 */
@@ -288,6 +302,7 @@ static void quant_block(uint32_t type, rng *r, uint8_t *b, uint32_t size) {
     case XUAN_TYPE_Q5_K: put16(b, j * 0.02f / 280.0f), put16(b + 2, j * 0.02f / 280.0f * 15.5f); break;
     case XUAN_TYPE_Q6_K: put16(b + 208, j * 0.02f / 1400.0f); break; /* int8 sc * (q-32) */
     case XUAN_TYPE_IQ4_XS: put16(b, j * 0.02f / 1200.0f); break;
+    case XUAN_TYPE_MXFP4: b[0] = (uint8_t)(119 + (int)(3.0f * unif(r))); break; /* doubled E2M1 std 5.9: 2^-8 -> 0.023 */
     default: { /* other types: zero scales would be degenerate; small random fp16 in first word */
         put16(b, j * 0.001f);
         break;
@@ -610,7 +625,9 @@ int xuan_synth_write(const xuan_synth_params *p, const char *path, xuan_error *e
         xuan_gguf_writer_set_u32(w, KEY("rope.scaling.original_context_length"), p->yarn_orig);
         xuan_gguf_writer_set_f32(w, KEY("rope.scaling.yarn_beta_fast"), 32.0f);
         xuan_gguf_writer_set_f32(w, KEY("rope.scaling.yarn_beta_slow"), 1.0f);
-        xuan_gguf_writer_set_f32(w, KEY("rope.scaling.yarn_log_multiplier"), p->yarn_log_mul != 0.0f ? p->yarn_log_mul : 1.0f);
+        if (p->yarn_log_mul >= 0.0f)
+            xuan_gguf_writer_set_f32(w, KEY("rope.scaling.yarn_log_multiplier"),
+                                     p->yarn_log_mul != 0.0f ? p->yarn_log_mul : 1.0f);
     }
     if (p->attn_temp > 0) xuan_gguf_writer_set_f32(w, KEY("attention.temperature_scale"), p->attn_temp);
     if (ai->moe) {
@@ -680,8 +697,13 @@ int xuan_synth_write(const xuan_synth_params *p, const char *path, xuan_error *e
             rc = rc ? rc : T(ROLE_NORM, "attn_k_norm.weight", XUAN_TYPE_F32, hd, 1);
         }
         if (!mla) rc = rc ? rc : T(ROLE_WEIGHT, "attn_output.weight", p->type, nq, d);
+        if (ai->attn_sinks) { /* gpt-oss: output bias, sinks, the FFN norm by its llama.cpp name */
+            rc = rc ? rc : T(ROLE_BIAS, "attn_output.bias", XUAN_TYPE_F32, d, 1);
+            rc = rc ? rc : T(ROLE_SINK, "attn_sinks.weight", XUAN_TYPE_F32, p->n_heads, 1);
+        }
         if (ai->post_norms) rc = rc ? rc : T(ROLE_NORM, "post_attention_norm.weight", XUAN_TYPE_F32, d, 1);
-        rc = rc ? rc : T(ROLE_NORM, "ffn_norm.weight", XUAN_TYPE_F32, d, 1);
+        if (ai->ffn_norm_post_attn) rc = rc ? rc : T(ROLE_NORM, "post_attention_norm.weight", XUAN_TYPE_F32, d, 1);
+        else rc = rc ? rc : T(ROLE_NORM, "ffn_norm.weight", XUAN_TYPE_F32, d, 1);
         const bool moe = ai->moe && !(mla && l < p->n_dense_lead);
         if (moe) { /* the router stays F32, as llama-quantize leaves it */
             const int64_t E = p->n_expert, fe = p->n_ff_exp, fs = fe * p->n_expert_shared;
@@ -689,6 +711,12 @@ int xuan_synth_write(const xuan_synth_params *p, const char *path, xuan_error *e
             rc = rc ? rc : T3("ffn_gate_exps.weight", d, fe, E);
             rc = rc ? rc : T3("ffn_up_exps.weight", d, fe, E);
             rc = rc ? rc : T3("ffn_down_exps.weight", fe, d, E);
+            if (ai->moe_biases) {
+                rc = rc ? rc : T(ROLE_BIAS, "ffn_gate_inp.bias", XUAN_TYPE_F32, E, 1);
+                rc = rc ? rc : T(ROLE_BIAS, "ffn_gate_exps.bias", XUAN_TYPE_F32, fe, E);
+                rc = rc ? rc : T(ROLE_BIAS, "ffn_up_exps.bias", XUAN_TYPE_F32, fe, E);
+                rc = rc ? rc : T(ROLE_BIAS, "ffn_down_exps.bias", XUAN_TYPE_F32, d, E);
+            }
             if (mla && fs) {
                 rc = rc ? rc : T(ROLE_WEIGHT, "ffn_gate_shexp.weight", p->type, d, fs);
                 rc = rc ? rc : T(ROLE_WEIGHT, "ffn_up_shexp.weight", p->type, d, fs);

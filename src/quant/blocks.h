@@ -14,6 +14,7 @@
 #define XUAN_QUANT_BLOCKS_H
 
 #include <stdint.h>
+#include <string.h>
 
 #define QK32 32  /* elements per block of the "legacy" types */
 #define QKK 256  /* elements per super-block of the K-quants */
@@ -86,6 +87,14 @@ typedef struct {
     uint8_t qs[QKK / 2];
 } block_iq4_xs;
 
+/* MXFP4 (OCP microscaling, gpt-oss experts): x = 2^(e - 127) * E2M1(q).
+ * e is an E8M0 exponent (0xFF is NaN in the OCP spec and refused at load,
+ * as ggml's validate_row_data refuses it); qs[j] low nibble = element j,
+ * high = element j+16, each a 4-bit E2M1 value (sign, 2 exponent bits,
+ * 1 mantissa bit) read through xuan_kvalues_mxfp4, which holds them
+ * doubled (so they are integers), hence the half scale below. */
+typedef struct { uint8_t e; uint8_t qs[QK32 / 2]; } block_mxfp4;
+
 /* The bytes per block of src/gguf/types.c, repeated for the asserts. */
 #define XUAN_BLOCK_ASSERT(T, bytes) _Static_assert(sizeof(T) == (bytes), #T " size")
 XUAN_BLOCK_ASSERT(block_q4_0, 2 + 16);
@@ -102,9 +111,22 @@ XUAN_BLOCK_ASSERT(block_q6_K, 128 + 64 + 16 + 2);
 XUAN_BLOCK_ASSERT(block_q8_K, 4 + 256 + 32);
 XUAN_BLOCK_ASSERT(block_iq4_nl, 2 + 16);
 XUAN_BLOCK_ASSERT(block_iq4_xs, 2 + 2 + 4 + 128);
+XUAN_BLOCK_ASSERT(block_mxfp4, 1 + 16);
 
 /* The 16 values of IQ4_NL / IQ4_XS (ggml's kvalues_iq4nl). */
 extern const int8_t xuan_kvalues_iq4nl[16];
+
+/* The 16 E2M1 values doubled: 0, 0.5, 1, 1.5, 2, 3, 4, 6 and their negatives, times 2. */
+extern const int8_t xuan_kvalues_mxfp4[16];
+
+/* 2^(e - 128), the block scale for the doubled values (ggml's
+ * ggml_e8m0_to_fp32_half): e < 2 give the subnormals 2^-128 and 2^-127. */
+static inline float xuan_e8m0_half(uint8_t e) {
+    uint32_t bits = e < 2 ? 0x00200000u << e : (uint32_t)(e - 1) << 23;
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
 
 /* Q4_K / Q5_K: 6-bit scale and min of sub-block j (0..7) from the packed 12 bytes. */
 static inline void xuan_scale_min_k4(int j, const uint8_t *q, uint8_t *d, uint8_t *m) {

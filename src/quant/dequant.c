@@ -11,6 +11,8 @@
 #include "quant/internal.h"
 #include "xuan/quant.h"
 
+#include <math.h>
+
 const int8_t xuan_kvalues_iq4nl[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
                                        1,    13,   25,  38,  53,  69,  89,  113};
 
@@ -212,6 +214,41 @@ void xuan_dq_iq4_xs(const void *vx, float *y, int64_t nb) {
             }
         }
     }
+}
+
+const int8_t xuan_kvalues_mxfp4[16] = {0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12};
+
+void xuan_dq_mxfp4(const void *vx, float *y, int64_t nb) {
+    const block_mxfp4 *x = vx;
+    for (int64_t i = 0; i < nb; i++, y += QK32) {
+        const float d = xuan_e8m0_half(x[i].e);
+        for (int j = 0; j < QK32 / 2; j++) {
+            y[j] = (float)xuan_kvalues_mxfp4[x[i].qs[j] & 0xf] * d;
+            y[j + QK32 / 2] = (float)xuan_kvalues_mxfp4[x[i].qs[j] >> 4] * d;
+        }
+    }
+}
+
+int xuan_quant_validate(uint32_t type, const void *data, uint64_t n_bytes, const char *name, xuan_error *err) {
+    if (type != XUAN_TYPE_MXFP4) return 0;
+    const block_mxfp4 *x = data;
+    const uint64_t nb = n_bytes / sizeof *x;
+    for (uint64_t i = 0; i < nb; i++) {
+        const uint8_t e = x[i].e;
+        if (e < 253) continue; /* 12 * 2^(252 - 128) is finite */
+        if (e == 0xFF)
+            return xuan_fail(err, XUAN_ERR_FORMAT,
+                             "tensor %s: MXFP4 block %llu has the invalid scale 0xFF (NaN); the file is damaged",
+                             name, (unsigned long long)i);
+        const float d = xuan_e8m0_half(e);
+        for (int j = 0; j < QK32 / 2; j++)
+            if (isinf((float)xuan_kvalues_mxfp4[x[i].qs[j] & 0xF] * d) ||
+                isinf((float)xuan_kvalues_mxfp4[x[i].qs[j] >> 4] * d))
+                return xuan_fail(err, XUAN_ERR_FORMAT,
+                                 "tensor %s: MXFP4 block %llu (scale 2^%d) holds an infinite value; the file is "
+                                 "damaged", name, (unsigned long long)i, (int)e - 127);
+    }
+    return 0;
 }
 
 void xuan_dq_f32(const void *vx, float *y, int64_t n) { memcpy(y, vx, (size_t)n * sizeof(float)); }

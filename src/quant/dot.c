@@ -113,6 +113,24 @@ static float dot_iq4_nl(int64_t n, const void *vw, const void *va) {
     return sum;
 }
 
+/* MXFP4 in the order of llama.cpp's repacked x86 kernels (the mxfp4_8x8
+ * gemv and gemm that take every MXFP4 weight with a multiple of 8 rows,
+ * experts included): per block the exact integer sum, then one fused
+ * multiply-add by 2^(e - 128) * d_a into a single running sum. */
+static float dot_mxfp4(int64_t n, const void *vw, const void *va) {
+    const block_mxfp4 *w = vw;
+    const block_q8_0 *a = va;
+    float sum = 0;
+    for (int64_t i = 0; i < n / QK32; i++) {
+        int sumi = 0;
+        for (int j = 0; j < QK32 / 2; j++)
+            sumi += xuan_kvalues_mxfp4[w[i].qs[j] & 0xF] * a[i].qs[j] +
+                    xuan_kvalues_mxfp4[w[i].qs[j] >> 4] * a[i].qs[j + 16];
+        sum = fmaf((float)sumi, xuan_e8m0_half(w[i].e) * H2F(a[i].d), sum);
+    }
+    return sum;
+}
+
 /* ---- K-quants x Q8_K --------------------------------------------------------------- */
 
 static float dot_q2_K(int64_t n, const void *vw, const void *va) {
@@ -348,6 +366,7 @@ const xuan_vec_dot_fn xuan_dot_scalar[XUAN_TYPE_COUNT] = {
     [XUAN_TYPE_Q5_1] = dot_q5_1,     [XUAN_TYPE_Q8_0] = dot_q8_0,     [XUAN_TYPE_Q2_K] = dot_q2_K,
     [XUAN_TYPE_Q3_K] = dot_q3_K,     [XUAN_TYPE_Q4_K] = dot_q4_K,     [XUAN_TYPE_Q5_K] = dot_q5_K,
     [XUAN_TYPE_Q6_K] = dot_q6_K,     [XUAN_TYPE_IQ4_NL] = dot_iq4_nl, [XUAN_TYPE_IQ4_XS] = dot_iq4_xs,
+    [XUAN_TYPE_MXFP4] = dot_mxfp4,
 };
 
 /* ---- dispatch ------------------------------------------------------------------------- */
@@ -379,6 +398,13 @@ xuan_dot_x4_fn xuan_dot_q4_K_pairs_x4_kernel(xuan_simd simd) {
     return simd >= XUAN_SIMD_AVX512 ? xuan_dot_q4_K_pairs_x4_avx512
            : simd >= XUAN_SIMD_AVX2 ? xuan_dot_q4_K_pairs_x4_avx2
                                     : xuan_dot_q4_K_pairs_x4_scalar;
+}
+
+xuan_vec_dot_fn xuan_dot_mxfp4_single_kernel(xuan_simd simd) {
+    if (simd > xuan_cpu_get()->native) simd = xuan_cpu_get()->native;
+    return simd >= XUAN_SIMD_AVX512 ? xuan_dot_mxfp4_single_avx512
+           : simd >= XUAN_SIMD_AVX2 ? xuan_dot_mxfp4_single_avx2
+                                    : dot_mxfp4;
 }
 
 xuan_vec_dot_fn xuan_dot_f16_single_kernel(xuan_simd simd) {

@@ -46,3 +46,5 @@ void xuan_fp32_to_fp16_row_avx2(const float *src, uint16_t *dst, int64_t n) {
                          _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT));
     for (; i < n; i++) dst[i] = xuan_fp32_to_fp16(src[i]);
 }
+
+float xuan_dot_mxfp4_single_avx2(int64_t n, const void *w, const void *a) { return simd_dot_mxfp4_single(n, w, a); }

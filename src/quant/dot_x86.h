@@ -171,6 +171,54 @@ static float simd_dot_iq4_nl(int64_t n, const void *vw, const void *va) {
     return hsum_ps(acc);
 }
 
+/* MXFP4: the doubled E2M1 values by table lookup, a signed byte product
+ * per block, then dot.c's order (one fused multiply-add per block, as
+ * llama.cpp's repacked mxfp4_8x8 kernels), so every level gives the scalar
+ * bits. */
+static float simd_dot_mxfp4(int64_t n, const void *vw, const void *va) {
+    const block_mxfp4 *w = vw;
+    const block_q8_0 *a = va;
+    const __m128i t = _mm_loadu_si128((const __m128i *)xuan_kvalues_mxfp4);
+    const __m256i values = _mm256_set_m128i(t, t);
+    float sum = 0.0f;
+    for (int64_t i = 0; i < n / QK32; i++) {
+        __m256i x = _mm256_shuffle_epi8(values, nibbles32(w[i].qs));
+        __m256i y = _mm256_loadu_si256((const __m256i *)a[i].qs);
+        sum = fmaf((float)hsum_epi32(dot_s8s8(x, y)), xuan_e8m0_half(w[i].e) * H2F(a[i].d), sum);
+    }
+    return sum;
+}
+
+/* MXFP4 in ggml_vec_dot_mxfp4_q8_0's AVX2 order, which llama.cpp takes for
+ * a one-token product (decode): two accumulators of 8 lanes, even and odd
+ * blocks, summed by hsum_float_8; an odd last block added after. */
+static inline float simd_dot_mxfp4_single(int64_t n, const void *vw, const void *va) {
+    const block_mxfp4 *w = vw;
+    const block_q8_0 *a = va;
+    const __m128i t = _mm_loadu_si128((const __m128i *)xuan_kvalues_mxfp4);
+    const __m256i values = _mm256_set_m128i(t, t);
+    const int64_t nb = n / QK32;
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 1 < nb; i += 2) {
+        __m256i x0 = _mm256_shuffle_epi8(values, nibbles32(w[i].qs));
+        __m256i x1 = _mm256_shuffle_epi8(values, nibbles32(w[i + 1].qs));
+        __m256i y0 = _mm256_loadu_si256((const __m256i *)a[i].qs);
+        __m256i y1 = _mm256_loadu_si256((const __m256i *)a[i + 1].qs);
+        __m256 d0 = _mm256_set1_ps(H2F(a[i].d) * xuan_e8m0_half(w[i].e));
+        __m256 d1 = _mm256_set1_ps(H2F(a[i + 1].d) * xuan_e8m0_half(w[i + 1].e));
+        acc0 = _mm256_fmadd_ps(d0, _mm256_cvtepi32_ps(dot_s8s8(x0, y0)), acc0);
+        acc1 = _mm256_fmadd_ps(d1, _mm256_cvtepi32_ps(dot_s8s8(x1, y1)), acc1);
+    }
+    float sum = hsum_ps(_mm256_add_ps(acc0, acc1));
+    for (; i < nb; i++) {
+        __m256i x = _mm256_shuffle_epi8(values, nibbles32(w[i].qs));
+        __m256i y = _mm256_loadu_si256((const __m256i *)a[i].qs);
+        sum += H2F(a[i].d) * xuan_e8m0_half(w[i].e) * (float)hsum_epi32(dot_s8s8(x, y));
+    }
+    return sum;
+}
+
 /* ---- K-quants x Q8_K -------------------------------------------------------------------- */
 
 /* Q4_K / Q5_K (both levels): scales and mins of one block as 16 int16 (8 scales, then 8
@@ -590,7 +638,7 @@ static float simd_dot_bf16(int64_t n, const void *vw, const void *va) {
         [XUAN_TYPE_Q2_K] = simd_dot_q2_K, [XUAN_TYPE_Q3_K] = simd_dot_q3_K,                        \
         [XUAN_TYPE_Q4_K] = SIMD_Q4_K, [XUAN_TYPE_Q5_K] = SIMD_Q5_K,                        \
         [XUAN_TYPE_Q6_K] = SIMD_Q6_K, [XUAN_TYPE_IQ4_NL] = simd_dot_iq4_nl,                    \
-        [XUAN_TYPE_IQ4_XS] = simd_dot_iq4_xs,                                                      \
+        [XUAN_TYPE_IQ4_XS] = simd_dot_iq4_xs, [XUAN_TYPE_MXFP4] = simd_dot_mxfp4,                  \
     }
 
 /* One-token bits, four tokens per pass over a weight row (NULL: none).

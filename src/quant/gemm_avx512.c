@@ -199,6 +199,21 @@ static void pack_iq4_xs(const uint8_t *w, __m512i idx, __mmask16 m, uint8_t *out
     }
 }
 
+/* MXFP4: the doubled E2M1 values + 128 (offset 128) and the scale
+ * 2^(e - 128) of each row's block, built from the exponent byte as
+ * xuan_e8m0_half builds it (e < 2: the subnormals 2^-128, 2^-127). */
+static void pack_mxfp4(const uint8_t *w, __m512i idx, __mmask16 m, uint8_t *out) {
+    uint8_t t[16];
+    for (int i = 0; i < 16; i++) t[i] = (uint8_t)(xuan_kvalues_mxfp4[i] + 128);
+    pack_iq4_32(w + offsetof(block_mxfp4, qs), idx, m, out,
+                _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)t)));
+    const __m512i e = byte_of(gather(w, idx, m), 0);
+    const __mmask16 sub = _mm512_cmplt_epu32_mask(e, _mm512_set1_epi32(2));
+    const __m512i normal = _mm512_slli_epi32(_mm512_sub_epi32(e, _mm512_set1_epi32(1)), 23);
+    const __m512i subn = _mm512_sllv_epi32(_mm512_set1_epi32(0x00200000), e);
+    _mm512_store_si512((void *)(out + 32 * PR), _mm512_mask_blend_epi32(sub, normal, subn));
+}
+
 /* Q4_K / Q5_K: 6-bit scales and mins of the 8 sub-blocks, per lane. */
 static inline void k4_scales(const uint8_t *w, size_t scales_off, __m512i idx, __mmask16 m, __m512i sc[8],
                              __m512i mn[8]) {
@@ -310,6 +325,7 @@ static const gemm_type TYPES[XUAN_TYPE_COUNT] = {
     [XUAN_TYPE_Q5_1] = {32, 0, true, 32, sizeof(block_q5_1), XUAN_TYPE_Q8_1, pack_q5_1},
     [XUAN_TYPE_IQ4_NL] = {32, 128, false, 32, sizeof(block_iq4_nl), XUAN_TYPE_Q8_0, pack_iq4_nl},
     [XUAN_TYPE_IQ4_XS] = {32, 128, false, 256, sizeof(block_iq4_xs), XUAN_TYPE_Q8_K, pack_iq4_xs},
+    [XUAN_TYPE_MXFP4] = {32, 128, false, 32, sizeof(block_mxfp4), XUAN_TYPE_Q8_0, pack_mxfp4},
     [XUAN_TYPE_Q2_K] = {16, 0, true, 256, sizeof(block_q2_K), XUAN_TYPE_Q8_K, pack_q2_K},
     [XUAN_TYPE_Q3_K] = {16, 4, false, 256, sizeof(block_q3_K), XUAN_TYPE_Q8_K, pack_q3_K},
     [XUAN_TYPE_Q5_K] = {32, 0, true, 256, sizeof(block_q5_K), XUAN_TYPE_Q8_K, pack_q5_K},

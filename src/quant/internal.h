@@ -16,7 +16,7 @@ void xuan_quant_quantize_blocks(uint32_t type, const float *src, void *dst, int6
  * writers (quantize.c) of whole blocks, named by type. */
 #define XUAN_QUANT_BLOCK_FNS(X)                                                                   \
     X(f32) X(f16) X(bf16) X(q4_0) X(q4_1) X(q5_0) X(q5_1) X(q8_0) X(q8_1) X(q2_K) X(q3_K) X(q4_K) \
-    X(q5_K) X(q6_K) X(q8_K) X(iq4_nl) X(iq4_xs)
+    X(q5_K) X(q6_K) X(q8_K) X(iq4_nl) X(iq4_xs) X(mxfp4)
 #define XUAN_QUANT_DECLARE(t)                                                                    \
     void xuan_dq_##t(const void *src, float *dst, int64_t n_blocks);                           \
     void xuan_q_##t(const float *src, void *dst, int64_t n_blocks);
@@ -41,6 +41,13 @@ xuan_vec_dot_fn xuan_dot_kernel(xuan_simd simd, uint32_t type);
 xuan_vec_dot_fn xuan_dot_f16_single_kernel(xuan_simd simd);
 float xuan_dot_f16_single_scalar(int64_t n, const void *w, const void *a);
 float xuan_dot_f16_single_avx2(int64_t n, const void *w, const void *a);
+
+/* MXFP4 in llama.cpp's one-token order (ggml_vec_dot_mxfp4_q8_0's lanes);
+ * the table's kernel has the order of its repacked batch kernels (dot.c).
+ * Without AVX2 the table's kernel serves both. */
+xuan_vec_dot_fn xuan_dot_mxfp4_single_kernel(xuan_simd simd);
+float xuan_dot_mxfp4_single_avx2(int64_t n, const void *w, const void *a);
+float xuan_dot_mxfp4_single_avx512(int64_t n, const void *w, const void *a);
 
 /* Q4_K in llama.cpp's 4-token (gemm) arithmetic: one float per pair of
  * sub-blocks instead of per super-block (dot.c). */

@@ -279,6 +279,9 @@ static void matmul(xuan_pool *pool, const xuan_weight *w, const float *x, int64_
     j.dot = xuan_dot_kernel(simd, w->type);
     /* One token: llama.cpp takes ggml_vec_dot_f16, not its batch GEMM. */
     if (w->type == XUAN_TYPE_F16 && (n_tok == 1 || rowwise)) j.dot = xuan_dot_f16_single_kernel(simd);
+    /* MXFP4: llama.cpp's repacked kernels for a batch (experts' rows too),
+     * ggml_vec_dot_mxfp4_q8_0 for one token */
+    if (w->type == XUAN_TYPE_MXFP4 && n_tok == 1) j.dot = xuan_dot_mxfp4_single_kernel(simd);
     /* Q4_K: llama.cpp's repacked kernels take a batch's tokens four at a
      * time and the last n % 4 one at a time, with different float steps. */
     if (w->type == XUAN_TYPE_Q4_K && n_tok >= 4 && kind == XUAN_MM_2D) {
@@ -388,7 +391,9 @@ void xuan_matvec_many(xuan_pool *pool, const xuan_matvec *items, int n_items, vo
         XUAN_ASSERT(xuan_weight_check(w, NULL, NULL) == 0);
         const uint32_t at = xuan_quant_vec_dot_type(w->type);
         /* the kernel xuan_matmul takes for one token */
-        dot[i] = w->type == XUAN_TYPE_F16 ? xuan_dot_f16_single_kernel(simd) : xuan_dot_kernel(simd, w->type);
+        dot[i] = w->type == XUAN_TYPE_F16     ? xuan_dot_f16_single_kernel(simd)
+                 : w->type == XUAN_TYPE_MXFP4 ? xuan_dot_mxfp4_single_kernel(simd)
+                                              : xuan_dot_kernel(simd, w->type);
         if (at == XUAN_TYPE_F32) {
             act[i] = (const uint8_t *)items[i].x;
         } else {

@@ -2,7 +2,10 @@
  * mix.c — which type each tensor gets in `xuan quantize`, following
  * llama.cpp's src/llama-quant.cpp (llama_tensor_get_type_impl and
  * tensor_type_fallback) for the file types xuan offers, without an
- * importance matrix and for dense (non-MoE, non-Falcon) models.
+ * importance matrix and for dense (non-MoE, non-Falcon) models, plus
+ * MXFP4_MOE (experts MXFP4, every other matrix Q8_0: how ggml-org's
+ * gpt-oss files are made).  A tensor already in MXFP4 is kept as it is in
+ * every mix (its 4-bit floats would only lose by a round trip).
  */
 #include "xuan/quant.h"
 
@@ -14,10 +17,11 @@ static const struct {
 } MIXES[] = {
     {"Q4_0", 2, XUAN_TYPE_Q4_0},    {"Q8_0", 7, XUAN_TYPE_Q8_0},    {"Q4_K_S", 14, XUAN_TYPE_Q4_K},
     {"Q4_K_M", 15, XUAN_TYPE_Q4_K}, {"Q5_K_M", 17, XUAN_TYPE_Q5_K}, {"Q6_K", 18, XUAN_TYPE_Q6_K},
+    {"MXFP4_MOE", 38, XUAN_TYPE_Q8_0},
 };
-enum { FT_Q4_0 = 2, FT_Q8_0 = 7, FT_Q4_K_S = 14, FT_Q4_K_M = 15, FT_Q5_K_M = 17, FT_Q6_K = 18 };
+enum { FT_Q4_0 = 2, FT_Q8_0 = 7, FT_Q4_K_S = 14, FT_Q4_K_M = 15, FT_Q5_K_M = 17, FT_Q6_K = 18, FT_MXFP4_MOE = 38 };
 
-const char *xuan_quant_mix_names(void) { return "Q4_0, Q4_K_S, Q4_K_M, Q5_K_M, Q6_K, Q8_0"; }
+const char *xuan_quant_mix_names(void) { return "Q4_0, Q4_K_S, Q4_K_M, Q5_K_M, Q6_K, Q8_0, MXFP4_MOE"; }
 
 int xuan_quant_mix_init(xuan_quant_mix *mix, const char *name, int n_layer, xuan_error *err) {
     for (size_t i = 0; i < sizeof MIXES / sizeof MIXES[0]; i++)
@@ -68,10 +72,13 @@ uint32_t xuan_quant_mix_type(xuan_quant_mix *mix, const char *name, uint32_t n_d
         strstr(name, "ffn_gate_inp.weight") || !strcmp(name, "position_embd.weight") ||
         !strcmp(name, "token_types.weight"))
         return current;
+    if (current == XUAN_TYPE_MXFP4) return current;
     const uint32_t ft = mix->ftype;
     uint32_t t = mix->base_type;
     bool output = !strcmp(name, "output.weight");
     bool embd = !strcmp(name, "token_embd.weight");
+    if (ft == FT_MXFP4_MOE) /* llama-quant.cpp: 3-D (expert) tensors MXFP4, the rest Q8_0 */
+        return fallback(n_dims >= 3 ? XUAN_TYPE_MXFP4 : XUAN_TYPE_Q8_0, ne0);
     if (output || (mix->tied && embd)) {
         if (ne0 % xuan_type_get(t)->block_size) t = XUAN_TYPE_Q8_0;
         else if (t != XUAN_TYPE_Q8_0) t = XUAN_TYPE_Q6_K;

@@ -763,6 +763,42 @@ void xuan_q_bf16(const float *x, void *vy, int64_t n) {
 }
 
 
+/* ---- MXFP4 ------------------------------------------------------------------------------ */
+
+/* ggml's quantize_row_mxfp4_ref: the exponent puts the block's largest
+ * magnitude among the top values (floor(log2 amax) - 2, so amax / 2^e lies
+ * in [4, 8) of the doubled table, whose top is 12), then each element takes
+ * the nearest table value, the first on ties.  ggml converts a negative
+ * exponent (amax below 2^-125) to uint8_t, undefined in C; xuan clamps it
+ * to 0 (such blocks dequantize to zero either way, up to 2^-128 * 12). */
+static int mxfp4_nearest(float x, float d) {
+    int best = 0;
+    float best_err = fabsf((float)xuan_kvalues_mxfp4[0] * d - x);
+    for (int i = 1; i < 16; i++) {
+        const float err = fabsf((float)xuan_kvalues_mxfp4[i] * d - x);
+        if (err < best_err) {
+            best = i;
+            best_err = err;
+        }
+    }
+    return best;
+}
+
+void xuan_q_mxfp4(const float *x, void *vy, int64_t nb) {
+    block_mxfp4 *y = vy;
+    for (int64_t i = 0; i < nb; i++, x += QK32) {
+        float amax = 0.0f;
+        for (int j = 0; j < QK32; j++)
+            if (amax < fabsf(x[j])) amax = fabsf(x[j]);
+        int e = amax > 0.0f ? (int)(floorf(log2f(amax)) - 2 + 127) : 0;
+        e = e < 0 ? 0 : e > 254 ? 254 : e;
+        const float d = xuan_e8m0_half((uint8_t)e);
+        y[i].e = (uint8_t)e;
+        for (int j = 0; j < QK32 / 2; j++)
+            y[i].qs[j] = (uint8_t)(mxfp4_nearest(x[j], d) | mxfp4_nearest(x[j + QK32 / 2], d) << 4);
+    }
+}
+
 bool xuan_quant_can_quantize(uint32_t type) {
     const xuan_quant_traits *q = xuan_quant_traits_of(type);
     return q && q->from_float;
@@ -770,7 +806,7 @@ bool xuan_quant_can_quantize(uint32_t type) {
 
 const char *xuan_quant_quantizable_names(void) {
     return "F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q8_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, "
-           "Q8_K, IQ4_NL, IQ4_XS";
+           "Q8_K, IQ4_NL, IQ4_XS, MXFP4";
 }
 
 int xuan_quantize_rows(uint32_t type, const float *src, void *dst, int64_t n_rows, int64_t n_per_row,

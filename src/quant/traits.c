@@ -49,6 +49,7 @@ static xuan_quant_traits TRAITS[XUAN_TYPE_COUNT] = {
     TYPE(Q8_K), READ(q8_K), WRITE(q8_K)},
     TYPE(IQ4_NL), READ(iq4_nl), WRITE(iq4_nl), PAIRS(Q8_0), .kv = true},
     TYPE(IQ4_XS), READ(iq4_xs), WRITE(iq4_xs), PAIRS(Q8_K)},
+    TYPE(MXFP4), READ(mxfp4), WRITE(mxfp4), PAIRS(Q8_0)},
 };
 
 static once_flag filled = ONCE_FLAG_INIT;

@@ -9,6 +9,7 @@
 //   - max |log p_xuan - log p_llama| over llama.cpp's top 10 tokens (must be <= tol),
 //   - the greedy continuations (identical on >= 9 of 10 prompts; a divergence is reported
 //     with the llama.cpp probability gap at that step, to tell near-ties from bugs).
+//   - with --after 1, the same top-10 bound after the prompt and llama.cpp's N greedy tokens;
 //   - the prompt's token ids from xuan's own tokenizer (`xuan tokenize --json`) against
 //     llama.cpp's (must be identical on every prompt).
 // Prints one line per prompt and a JSON summary line; exits 0 when all criteria hold.
@@ -56,7 +57,7 @@ function logSoftmax(arr) {
     return (i) => arr[i] - lse;
 }
 
-let maxDelta = 0, greedySame = 0, tokSame = 0;
+let maxDelta = 0, maxAfter = 0, greedySame = 0, tokSame = 0;
 const rows = [];
 for (let pi = 0; pi < prompts.length; pi++) {
     const ids = Array.from(model.tokenize(prompts[pi], false));
@@ -95,6 +96,28 @@ for (let pi = 0; pi < prompts.length; pi++) {
     for (const id of top) d = Math.max(d, Math.abs(lx(id) - lr(id)));
     maxDelta = Math.max(maxDelta, d);
     const gx = xj.tokens;
+    // --after 1: the same top-10 comparison at the end of the continuation, llama.cpp's
+    // prompt + its N greedy tokens evaluated by both (past every sliding window).
+    let dAfter = 0;
+    if (opt.after === "1") {
+        const full = [...ids, ...ge];
+        await seq.clearHistory();
+        const gnA = {generateNext: {token: true, logits: true, options: GREEDY}};
+        const ra = await seq.controlledEvaluate([...full.slice(0, -1), [full[full.length - 1], gnA]]);
+        const na = ra[ra.length - 1].next;
+        const refA = new Float32Array(na.logits.size);
+        for (const [id, v] of na.logits) refA[id] = v;
+        const topA = Array.from(na.logits.keys()).slice(0, 10);
+        const dumpA = path.join(tmp, `logits-after-${pi}.f32`);
+        execFileSync(opt.xuan, ["run", "-m", modelPath, "--ids", full.join(","), "--dump-logits", dumpA,
+                                "--temp", "0", "-n", "1", "-c", "256", "-t", "2", "--json"], {encoding: "utf8"});
+        const ba = fs.readFileSync(dumpA);
+        const xa = new Float32Array(ba.buffer, ba.byteOffset, ba.length / 4);
+        if (xa.length !== refA.length) throw new Error(`logit count ${xa.length} vs ${refA.length}`);
+        const lxa = logSoftmax(xa), lra = logSoftmax(refA);
+        for (const id of topA) dAfter = Math.max(dAfter, Math.abs(lxa(id) - lra(id)));
+        maxAfter = Math.max(maxAfter, dAfter);
+    }
     let div = -1;
     for (let i = 0; i < N; i++) if (gx[i] !== ge[i]) { div = i; break; }
     if (div < 0) greedySame++;
@@ -114,12 +137,13 @@ for (let pi = 0; pi < prompts.length; pi++) {
     if (!sameTok) note += ` TOKENS DIFFER: xuan [${xt.ids.join(",")}]`;
     rows.push({prompt: pi, n_ids: ids.length, max_dlogp: d, greedy_same: div < 0, diverge_at: div,
                tokens_same: sameTok});
+    if (opt.after === "1") note += ` after ${N}: max|dlogp| ${dAfter.toExponential(2)}`;
     console.log(`prompt ${pi} (${ids.length} tok): max|dlogp| ${d.toExponential(2)} greedy ${div < 0 ? "same" : "DIFF"}` +
                 ` tokens ${sameTok ? "same" : "DIFF"}${note}`);
     void nv;
 }
-const ok = maxDelta <= tol && greedySame >= Math.min(minGreedy, prompts.length) && tokSame === prompts.length;
-console.log(JSON.stringify({model: modelPath, tol, max_dlogp: maxDelta, greedy_same: greedySame,
+const ok = maxDelta <= tol && maxAfter <= tol && greedySame >= Math.min(minGreedy, prompts.length) && tokSame === prompts.length;
+console.log(JSON.stringify({model: modelPath, tol, max_dlogp: maxDelta, max_dlogp_after: maxAfter, greedy_same: greedySame,
                             tokens_same: tokSame, prompts: prompts.length, ok}));
 await ctx.dispose();
 await model.dispose();

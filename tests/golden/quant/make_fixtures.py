@@ -9,7 +9,9 @@ see README.md).  Python 3 standard library only.
    with the rows below (random rows of many scales plus edge cases) and
    written to OUT_DIR/input.f32;
 3. llama-quantize --pure quantizes the model to each type; the same 64 rows
-   of the quantized tensor go to OUT_DIR/<TYPE>.bin.
+   of the quantized tensor go to OUT_DIR/<TYPE>.bin;
+4. for MXFP4 also ggml's dequantization of those rows: llama-quantize
+   --allow-requantize --pure of the MXFP4 file to F32, into OUT_DIR/MXFP4.f32.
 """
 import math
 import os
@@ -24,13 +26,13 @@ TENSOR = "blk.0.attn_q.weight"
 TYPES = [("Q4_0", "Q4_0"), ("Q4_1", "Q4_1"), ("Q5_0", "Q5_0"), ("Q5_1", "Q5_1"), ("Q8_0", "Q8_0"),
          ("Q2_K", "Q2_K"), ("Q3_K_S", "Q3_K"), ("Q4_K_S", "Q4_K"), ("Q5_K_S", "Q5_K"),
          ("Q6_K", "Q6_K"), ("IQ4_NL", "IQ4_NL"), ("IQ4_XS", "IQ4_XS"), ("F16", "F16"),
-         ("BF16", "BF16")]
+         ("BF16", "BF16"), ("MXFP4_MOE", "MXFP4")]
 BLOCK = {"F32": (1, 4), "F16": (1, 2), "BF16": (1, 2), "Q4_0": (32, 18), "Q4_1": (32, 20),
          "Q5_0": (32, 22), "Q5_1": (32, 24), "Q8_0": (32, 34), "Q2_K": (256, 84),
          "Q3_K": (256, 110), "Q4_K": (256, 144), "Q5_K": (256, 176), "Q6_K": (256, 210),
-         "IQ4_NL": (32, 18), "IQ4_XS": (256, 136)}
+         "IQ4_NL": (32, 18), "IQ4_XS": (256, 136), "MXFP4": (32, 17)}
 TYPE_ID = {0: "F32", 1: "F16", 30: "BF16", 2: "Q4_0", 3: "Q4_1", 6: "Q5_0", 7: "Q5_1", 8: "Q8_0",
-           10: "Q2_K", 11: "Q3_K", 12: "Q4_K", 13: "Q5_K", 14: "Q6_K", 20: "IQ4_NL", 23: "IQ4_XS"}
+           10: "Q2_K", 11: "Q3_K", 12: "Q4_K", 13: "Q5_K", 14: "Q6_K", 20: "IQ4_NL", 23: "IQ4_XS", 39: "MXFP4"}
 
 
 def rows():
@@ -150,6 +152,18 @@ def main():
             chunk = f.read(n)
         with open(os.path.join(out_dir, tname + ".bin"), "wb") as f:
             f.write(chunk)
+        if tname == "MXFP4":  # ggml's to_float of the same blocks
+            back = os.path.join(tmp, "back.gguf")
+            subprocess.run([quantize, "--allow-requantize", "--pure", dst, back, "F32"], check=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            bt, _, boff = gguf_tensors(back)[TENSOR]
+            assert bt == "F32", bt
+            with open(back, "rb") as f:
+                f.seek(boff)
+                deq = f.read(ROWS * COLS * 4)
+            with open(os.path.join(out_dir, "MXFP4.f32"), "wb") as f:
+                f.write(deq)
+            os.remove(back)
         os.remove(dst)
         print(f"{tname}: {n} bytes")
     os.remove(src)
