@@ -509,6 +509,20 @@ def check_reasoning(base, think_open):
                      "chat_template_kwargs an array", param="chat_template_kwargs")
 
 
+def check_untrimmed(base):
+    """A reply of only whitespace: the whole answer has it as the stream
+    does (the output parser used to trim the whole answer only)."""
+    nl = req(base, "POST", "/tokenize", {"content": "\n"})[1]["tokens"][-1]
+    body = {"messages": [{"role": "user", "content": "x"}], "max_tokens": 4, "temperature": 0, "ignore_eos": True,
+            "logit_bias": {str(nl): 100}}
+    st, j, text, _ = req(base, "POST", "/v1/chat/completions", body)
+    events, done = sse(base, "/v1/chat/completions", dict(body, stream=True))
+    streamed = "".join(e["choices"][0]["delta"].get("content") or "" for e in events if e["choices"])
+    if st != 200 or j["choices"][0]["message"]["content"] != "\n\n\n\n" or streamed != "\n\n\n\n":
+        fail(f"whitespace reply: whole {text[:200]!r}, streamed {streamed!r}")
+    ok("a reply of only newlines is the same streamed and not (not trimmed)")
+
+
 def check_timeout(base):
     """--timeout 3: a generation that would take ~8 s ends with 504 (and an
     error event in a stream); the slot is free again."""
