@@ -6,7 +6,9 @@ first failure (with what was received), so the shell test can count them.
 """
 import http.client
 import json
+import os
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -591,6 +593,181 @@ def check_queue_disconnect(base):
     if q1 != 1 or q2 != 0 or busy != 1 or res.get("a") != 200:
         fail(f"queued disconnect: queue {q1} -> {q2}, busy {busy}, running request {res.get('a')}")
     ok(f"a queued client that hangs up leaves the queue after {dt:.2f} s, while the slot still runs")
+
+
+# ---- tools ------------------------------------------------------------------------
+
+WEATHER = {"type": "object", "properties": {"city": {"type": "string", "maxLength": 12},
+                                            "days": {"type": "integer"}},
+           "required": ["city", "days"], "additionalProperties": False}
+ADD = {"type": "object", "properties": {"a": {"type": "number"}, "b": {"type": "number"}}, "required": ["a", "b"],
+       "additionalProperties": False}
+TOOLS = [{"type": "function", "function": {"name": "get_weather", "description": "the weather", "parameters": WEATHER}},
+         {"type": "function", "function": {"name": "add", "parameters": ADD}}]
+SCHEMAS = {"get_weather": WEATHER, "add": ADD}
+CHAT = "/v1/chat/completions"
+
+
+def valid_call(what, call, names=SCHEMAS):
+    """A tool call object of a response: its arguments parse and validate."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from schema_subset import validate
+    f = call.get("function") or {}
+    if call.get("type") != "function" or not str(call.get("id", "")).startswith("call_") or f.get("name") not in names:
+        fail(f"{what}: not a call of one of {sorted(names)}: {call}")
+    try:
+        args = json.loads(f["arguments"])
+        validate(names[f["name"]], args, names[f["name"]])
+    except (ValueError, TypeError, KeyError) as e:
+        fail(f"{what}: arguments {f.get('arguments')!r}: {e}")
+    return f["name"], args
+
+
+def call_answer(base, body, what):
+    st, j, text, _ = req(base, "POST", CHAT, body)
+    if st != 200:
+        fail(f"{what}: {st} {text[:300]!r}")
+    c = j["choices"][0]
+    calls = c["message"].get("tool_calls") or []
+    if c["finish_reason"] != "tool_calls" or c["message"]["content"] is not None or len(calls) != 1:
+        fail(f"{what}: want one call, content null, finish tool_calls: {text[:400]!r}")
+    return valid_call(what, calls[0]), calls[0]["id"], j
+
+
+def streamed_calls(events, what):
+    """(content, calls by index, finish) reassembled from chat chunks."""
+    content, calls, finish = "", {}, None
+    for e in events:
+        for c in e["choices"]:
+            d = c["delta"]
+            content += d.get("content") or ""
+            for t in d.get("tool_calls") or []:
+                k = t["index"]
+                if k not in calls:
+                    if not (t.get("id") and t.get("type") == "function" and t["function"].get("name")):
+                        fail(f"{what}: the first delta of call {k} lacks id/type/name: {t}")
+                    calls[k] = {"id": t["id"], "type": "function", "function": {"name": t["function"]["name"],
+                                                                                 "arguments": ""}}
+                calls[k]["function"]["arguments"] += t["function"].get("arguments") or ""
+            finish = c.get("finish_reason") or finish
+    return content, calls, finish
+
+
+def check_tools(base, xuan, template):
+    """Hermes (Qwen2.5's template) on a random-weight model: forced calls
+    ("required": the model picks the tool; named) whose arguments parse and
+    validate, streamed deltas that reassemble to the whole answer, a tool
+    result round trip rendered exactly as the template renders it."""
+    msgs = [{"role": "user", "content": "weather in Oslo?"}]
+    ids, names = set(), set()
+    for seed in (1, 2, 3, 4):
+        (name, _), cid, _ = call_answer(base, {"messages": msgs, "tools": TOOLS, "tool_choice": "required",
+                                               "max_tokens": 400, "seed": seed}, f"required, seed {seed}")
+        ids.add(cid)
+        names.add(name)
+    if len(ids) != 4:
+        fail(f"call ids are not unique: {ids}")
+    ok(f"tool_choice required: 4 calls whose arguments validate (tools picked: {sorted(names)}), finish tool_calls, "
+       "content null, unique ids")
+    named = {"type": "function", "function": {"name": "add"}}
+    body = {"messages": msgs, "tools": TOOLS, "tool_choice": named, "max_tokens": 400, "seed": 7, "temperature": 1}
+    (name, args), _, whole = call_answer(base, body, "named")
+    if name != "add":
+        fail(f"named tool_choice called {name}")
+    events, done = sse(base, CHAT, dict(body, stream=True))
+    content, calls, finish = streamed_calls(events, "streamed named call")
+    if not done or content or finish != "tool_calls" or len(calls) != 1 or calls[0]["function"]["name"] != "add" \
+            or json.loads(calls[0]["function"]["arguments"]) != args:
+        fail(f"streamed call {calls} content {content!r} finish {finish} != whole {whole['choices'][0]['message']}")
+    n_args = sum(1 for e in events for c in e["choices"] for t in c["delta"].get("tool_calls") or [])
+    if n_args < 3:
+        fail(f"the arguments were not streamed in pieces ({n_args} deltas)")
+    ok(f"tool_choice named: add({json.dumps(args)}); streamed in {n_args} deltas that reassemble to the same call, "
+       "no markup in content")
+    # a tool result round trip: the assistant's call (arguments as JSON text) and the tool's answer
+    turn = [{"role": "assistant", "content": None, "tool_calls": [
+                {"id": "call_9", "type": "function", "function": {"name": "get_weather",
+                                                                   "arguments": "{\"city\": \"Oslo\", \"days\": 1}"}}]},
+            {"role": "tool", "tool_call_id": "call_9", "content": "4 C and rain"}]
+    body = {"messages": msgs + turn, "tools": TOOLS, "max_tokens": 4, "temperature": 0}
+    st, j, text, _ = req(base, "POST", CHAT, body)
+    if st != 200:
+        fail(f"tool round trip: {st} {text[:300]!r}")
+    # the same conversation through `xuan template` (arguments as the object templates expect)
+    tmp = os.environ.get("XUAN_TMP", "/tmp")
+    rendered = []
+    for name, data in (("msgs", msgs + [dict(turn[0], tool_calls=[{"id": "call_9", "type": "function", "function": {
+            "name": "get_weather", "arguments": {"city": "Oslo", "days": 1}}}]), turn[1]]), ("tools", TOOLS)):
+        path = os.path.join(tmp, f"serve_tools_{name}.json")
+        with open(path, "w") as f:
+            json.dump(data, f)
+        rendered.append(path)
+    prompt = subprocess.run([xuan, "template", "--file", template, "--messages", rendered[0], "--tools", rendered[1]],
+                            capture_output=True, text=True, check=True).stdout
+    if "<tool_response>\n4 C and rain\n</tool_response>" not in prompt or '"arguments": {"city": "Oslo"' not in prompt:
+        fail(f"the template does not show the tool turn: {prompt[-400:]!r}")
+    n = len(req(base, "POST", "/tokenize", {"content": prompt, "add_special": True})[1]["tokens"])
+    if j["usage"]["prompt_tokens"] != n:
+        fail(f"tool round trip: prompt of {j['usage']['prompt_tokens']} tokens, `xuan template` renders {n}")
+    ok(f"tool result round trip: 200, the prompt is the template's rendering ({n} tokens, tool_calls and the "
+       "tool response in it)")
+    expect_error(base, CHAT, dict(body, messages=msgs + [dict(turn[0], tool_calls=[
+        {"id": "c", "type": "function", "function": {"name": "get_weather", "arguments": "{nope"}}])]), 400,
+                 "tool_calls arguments that are not JSON", param="messages")
+    expect_error(base, CHAT, {"messages": msgs, "tools": [{"type": "function", "function": {"name": "f", "parameters": {
+        "type": "object", "properties": {"s": {"type": "string", "pattern": "^a"}}}}}], "tool_choice": "required"},
+                 400, "a forced call with a pattern schema", param="tools")
+    expect_error(base, CHAT, {"messages": msgs, "tools": TOOLS, "tool_choice": {"type": "function", "function": {
+        "name": "nope"}}}, 400, "tool_choice naming no tool", param="tool_choice")
+    # "none": the tools are not shown to the template, nothing is parsed as a call
+    body = {"messages": msgs, "tools": TOOLS, "max_tokens": 3, "temperature": 0}
+    with_tools = req(base, "POST", CHAT, body)[1]["usage"]["prompt_tokens"]
+    st, j, text, _ = req(base, "POST", CHAT, dict(body, tool_choice="none"))
+    without = j["usage"]["prompt_tokens"] if st == 200 else -1
+    if not (0 < without < with_tools) or "tool_calls" in j["choices"][0]["message"]:
+        fail(f"tool_choice none: prompt {without} vs {with_tools} tokens with tools: {text[:200]!r}")
+    ok(f"tool_choice none: the template gets no tools (prompt {with_tools} -> {without} tokens)")
+
+
+def check_tools_auto(base):
+    """Auto on a model whose vocabulary has <tool_call>: the opener forced
+    by logit_bias, the server completes the call under the grammar."""
+    opener = req(base, "POST", "/tokenize", {"content": "<tool_call>"})[1]["tokens"]
+    if len(opener) != 1:
+        fail(f"<tool_call> is not one token here: {opener}")
+    msgs = [{"role": "user", "content": "weather?"}]
+    body = {"messages": msgs, "tools": TOOLS, "max_tokens": 300, "seed": 3, "logit_bias": {str(opener[0]): 100}}
+    (name, args), _, whole = call_answer(base, body, "auto")
+    events, done = sse(base, CHAT, dict(body, stream=True))
+    content, calls, finish = streamed_calls(events, "streamed auto call")
+    if content or finish != "tool_calls" or len(calls) != 1 or calls[0]["function"]["name"] != name or \
+            json.loads(calls[0]["function"]["arguments"]) != args:
+        fail(f"streamed auto call {calls}, content {content!r}, finish {finish}")
+    ok(f"tool_choice auto: the model opened a call, {name}({json.dumps(args)}) validates, streamed the same")
+    # without the bias this random model writes text: no call
+    st, j, text, _ = req(base, "POST", CHAT, {"messages": msgs, "tools": TOOLS, "max_tokens": 8, "seed": 3})
+    m = j["choices"][0]["message"]
+    if st != 200 or "tool_calls" in m or not isinstance(m["content"], str) or j["choices"][0]["finish_reason"] != "length":
+        fail(f"auto without the opener: {text[:300]!r}")
+    ok("tool_choice auto without the opener: text, no call")
+    st, j, text, _ = req(base, "POST", CHAT, dict(body, tool_choice="none", max_tokens=4))
+    m = j["choices"][0]["message"]
+    if st != 200 or "tool_calls" in m or not m["content"].startswith("<tool_call>"):
+        fail(f"tool_choice none with the opener: {text[:300]!r}")
+    ok(f"tool_choice none: the opener stays text ({m['content']!r})")
+
+
+def check_tools_plain(base):
+    """A template without tool calls: tools are a 400 that says so, unless
+    tool_choice is none."""
+    msgs = [{"role": "user", "content": "x"}]
+    e = expect_error(base, CHAT, {"messages": msgs, "tools": TOOLS}, 400, "tools on a template without tool calls")
+    if "no tool calls" not in e["message"]:
+        fail(f"the message does not say why: {e['message']}")
+    st, _, text, _ = req(base, "POST", CHAT, {"messages": msgs, "tools": TOOLS, "tool_choice": "none", "max_tokens": 2})
+    if st != 200:
+        fail(f"tool_choice none on a template without tool calls: {st} {text[:200]!r}")
+    ok("tool_choice none on a template without tool calls: 200")
 
 
 if __name__ == "__main__":

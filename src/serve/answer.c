@@ -17,6 +17,7 @@
  */
 #include "http.h"
 #include "json_out.h"
+#include "tools.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -68,25 +69,58 @@ static void think_split(const char *t, size_t n, bool open, bool final, span *r,
 
 /* ---- whole answers ------------------------------------------------------------- */
 
-static json_t *chat_message(const xuan_serve *s, const job *j, const char **finish) {
+/* A call id unique while the server runs: "call_" and a counter. */
+static json_t *call_id(xuan_serve *s) {
+    char id[40];
+    snprintf(id, sizeof id, "call_%llu", (unsigned long long)atomic_fetch_add(&s->n_id, 1));
+    return json_string(id);
+}
+
+/* The answer taken apart as the non-streamed response has it. */
+static int parse_answer(const xuan_serve *s, const job *j, xuan_chat_parsed *p) {
     xuan_buf text = {0};
-    if (j->think_open) xuan_buf_puts(&text, "<think>");
-    xuan_buf_append(&text, j->text.data ? j->text.data : "", j->text.len);
-    xuan_chat_parsed p = {0};
     xuan_error err = {0};
-    json_t *m = NULL;
-    if (text.data && xuan_chat_parse_output(s->m.syntax, text.data, text.len, &p, &err) == 0) {
-        m = json_pack("{s:s, s:o}", "role", "assistant", "content", serve_json_text(p.content, strlen(p.content)));
-        if (m && p.reasoning)
-            json_object_set_new(m, "reasoning_content", serve_json_text(p.reasoning, strlen(p.reasoning)));
-        json_t *calls = p.tool_calls_json ? json_loads(p.tool_calls_json, 0, NULL) : NULL;
-        if (m && calls) {
-            json_object_set_new(m, "tool_calls", calls);
-            *finish = "tool_calls";
-        }
+    int rc = j->think_open ? xuan_buf_puts(&text, "<think>") : 0;
+    if (!rc) rc = xuan_buf_append(&text, j->text.data ? j->text.data : "", j->text.len);
+    if (!rc) rc = xuan_chat_parse_output(serve_output_syntax(s, &j->req), text.data ? text.data : "", text.len, p, &err);
+    xuan_buf_free(&text);
+    return rc;
+}
+
+/* The calls of an answer, with this server's ids; parallel_tool_calls
+ * false keeps the first. */
+static json_t *answer_calls(xuan_serve *s, const job *j, const xuan_chat_parsed *p) {
+    json_t *calls = p->tool_calls_json ? json_loads(p->tool_calls_json, 0, NULL) : NULL;
+    while (!j->req.parallel_tool_calls && json_array_size(calls) > 1) json_array_remove(calls, 1);
+    size_t i;
+    json_t *c;
+    json_array_foreach(calls, i, c) {
+        json_object_set_new(c, "id", call_id(s));
+    }
+    return calls;
+}
+
+static bool blank(const char *t) {
+    while (*t == ' ' || *t == '\n' || *t == '\t' || *t == '\r') t++;
+    return !*t;
+}
+
+static json_t *chat_message(xuan_serve *s, const job *j, const char **finish) {
+    xuan_chat_parsed p = {0};
+    if (parse_answer(s, j, &p)) return NULL;
+    json_t *calls = answer_calls(s, j, &p);
+    /* only calls: content null, as OpenAI sends it */
+    json_t *content = calls && blank(p.content) ? json_null() : serve_json_text(p.content, strlen(p.content));
+    json_t *m = json_pack("{s:s, s:o}", "role", "assistant", "content", content);
+    if (m && p.reasoning)
+        json_object_set_new(m, "reasoning_content", serve_json_text(p.reasoning, strlen(p.reasoning)));
+    if (m && calls) {
+        json_object_set_new(m, "tool_calls", calls);
+        *finish = "tool_calls";
+    } else {
+        json_decref(calls);
     }
     xuan_chat_parsed_free(&p);
-    xuan_buf_free(&text);
     return m;
 }
 
@@ -147,6 +181,8 @@ typedef struct stream {
     size_t out_off;
     size_t sent_r, sent_c; /* bytes of reasoning / content sent (chat), of text (completions) */
     size_t sent_lps;
+    size_t sent_calls, sent_args; /* tool calls sent whole or opened; bytes of the open call's arguments */
+    bool call_open;               /* the call the server writes has been announced */
     bool started, done, echo_sent;
     char id[64];
     json_int_t created;
@@ -166,6 +202,84 @@ static json_t *chunk(stream *st, json_t *choice) {
     return json_pack("{s:s, s:s, s:I, s:s, s:o}", "id", st->id, "object",
                      chat ? "chat.completion.chunk" : "text_completion", "created", st->created, "model",
                      st->s->model_id, "choices", choice ? json_pack("[o]", choice) : json_array());
+}
+
+/* How much of the content span c may go out before the end when the
+ * answer can hold a tool call: nothing from the call's opener on, no tail
+ * that may still become an opener, no trailing whitespace (it goes with a
+ * call that follows, as the parser drops it).  Harmony's channels and a
+ * Llama 3 answer that starts like a JSON call wait for the end. */
+static size_t content_ready(const xuan_serve *s, const job *j, const char *t, span c) {
+    if (j->req.tool_choice == XUAN_SERVE_TOOLS_NONE) return c.n;
+    const call_syntax *cs = serve_call_syntax(s->m.syntax);
+    size_t end = c.p + c.n;
+    if (s->m.syntax == XUAN_CHAT_SYNTAX_HARMONY || !cs) return 0;
+    if (s->m.syntax == XUAN_CHAT_SYNTAX_LLAMA3) {
+        size_t i = skip_ws(t, c.p, end);
+        static const char TAG[] = "<|python_tag|>";
+        size_t k = end - i < 14 ? end - i : 14;
+        if (i == end || t[i] == '{' || memcmp(t + i, TAG, k) == 0) return 0;
+    }
+    if (j->call != CALL_OFF && j->call != CALL_WATCH && j->call_at < end) end = j->call_at > c.p ? j->call_at : c.p;
+    if (cs->trigger && (j->call == CALL_WATCH)) {
+        size_t tn = strlen(cs->trigger);
+        for (size_t k = tn - 1; k > 0; k--)
+            if (end - c.p >= k && memcmp(t + end - k, cs->trigger, k) == 0) {
+                end -= k;
+                break;
+            }
+    }
+    while (end > c.p && is_ws(t[end - 1])) end--;
+    return end - c.p;
+}
+
+/* Under s->mu, a chat stream: the tool call the server writes as it
+ * grows (the first chunk with id and name, then pieces of arguments). */
+static void stream_call(stream *st) {
+    const job *j = st->j;
+    if (j->call_tool < 0 || (j->call != CALL_ARGS && j->call != CALL_DONE)) return;
+    if (!st->call_open) {
+        st->call_open = true;
+        put_event(st, chunk(st, json_pack("{s:i, s:{s:[{s:I, s:o, s:s, s:{s:s, s:s}}]}, s:n, s:n}", "index", 0,
+                                          "delta", "tool_calls", "index", (json_int_t)st->sent_calls, "id",
+                                          call_id(st->s), "type", "function", "function", "name",
+                                          j->req.tools[j->call_tool].name, "arguments", "", "logprobs",
+                                          "finish_reason")));
+    }
+    size_t end = j->call == CALL_DONE ? j->args_end : j->text.len, from = j->args_at + st->sent_args;
+    if (end <= from) return;
+    put_event(st, chunk(st, json_pack("{s:i, s:{s:[{s:I, s:{s:o}}]}, s:n, s:n}", "index", 0, "delta", "tool_calls",
+                                      "index", (json_int_t)st->sent_calls, "function", "arguments",
+                                      serve_json_text(j->text.data + from, end - from), "logprobs",
+                                      "finish_reason")));
+    st->sent_args = end - j->args_at;
+}
+
+/* Under s->mu, the end of a chat stream with tools: what the parse of the
+ * whole answer has beyond what was sent (content held back, calls the
+ * model wrote itself), so the stream adds up to the non-streamed answer.
+ * Returns whether the answer holds calls. */
+static bool stream_tail(stream *st, const char *t, span c) {
+    xuan_chat_parsed p = {0};
+    if (parse_answer(st->s, st->j, &p)) return false;
+    size_t n = strlen(p.content);
+    if (n > st->sent_c && memcmp(p.content, t + c.p, st->sent_c) == 0)
+        put_event(st, chunk(st, json_pack("{s:i, s:{s:o}, s:n, s:n}", "index", 0, "delta", "content",
+                                          serve_json_text(p.content + st->sent_c, n - st->sent_c), "logprobs",
+                                          "finish_reason")));
+    json_t *calls = answer_calls(st->s, st->j, &p);
+    size_t i;
+    json_t *call;
+    json_array_foreach(calls, i, call) {
+        if (i < st->sent_calls + st->call_open) continue;
+        json_object_set_new(call, "index", json_integer((json_int_t)i));
+        put_event(st, chunk(st, json_pack("{s:i, s:{s:[O]}, s:n, s:n}", "index", 0, "delta", "tool_calls", call,
+                                          "logprobs", "finish_reason")));
+    }
+    bool any = json_array_size(calls) > 0; /* a call cut by max_tokens is text, as in the whole answer */
+    json_decref(calls);
+    xuan_chat_parsed_free(&p);
+    return any;
 }
 
 /* Under s->mu: what is new in the job since the last call, as events. */
@@ -194,10 +308,11 @@ static void produce(stream *st) {
                   : cmpl_logprobs(s, j, st->sent_lps, false, &off);
         st->sent_lps = j->n_lps;
     }
+    span r = {0, 0}, c = {0, n};
+    const bool tools = chat && j->req.tool_choice != XUAN_SERVE_TOOLS_NONE;
     if (chat) {
-        span r = {0, 0}, c = {0, n};
-        if (s->m.syntax == XUAN_CHAT_SYNTAX_PLAIN || s->m.syntax == XUAN_CHAT_SYNTAX_HERMES)
-            think_split(t, n, j->think_open, final, &r, &c);
+        if (serve_output_syntax(s, &j->req) != XUAN_CHAT_SYNTAX_HARMONY) think_split(t, n, j->think_open, final, &r, &c);
+        if (tools) c.n = content_ready(s, j, t, c); /* the rest at the end, from the parse */
         json_t *delta = json_object();
         if (r.n > st->sent_r) json_object_set_new(delta, "reasoning_content", serve_json_text(t + r.p + st->sent_r, r.n - st->sent_r));
         if (c.n > st->sent_c) json_object_set_new(delta, "content", serve_json_text(t + c.p + st->sent_c, c.n - st->sent_c));
@@ -208,6 +323,7 @@ static void produce(stream *st) {
                                               lp ? lp : json_null(), "finish_reason")));
         else
             json_decref(delta);
+        if (tools) stream_call(st);
     } else {
         xuan_buf echo = {0};
         if (j->req.echo && !st->echo_sent && (final || j->n_gen > 0)) {
@@ -237,6 +353,7 @@ static void produce(stream *st) {
     }
     if (!final) return;
     const char *finish = j->finish ? j->finish : "stop";
+    if (tools && stream_tail(st, t, c)) finish = "tool_calls";
     put_event(st, chunk(st, chat ? json_pack("{s:i, s:{}, s:n, s:s}", "index", 0, "delta", "logprobs",
                                              "finish_reason", finish)
                                  : json_pack("{s:s, s:i, s:n, s:s}", "text", "", "index", 0, "logprobs",

@@ -33,6 +33,14 @@ typedef struct tok_lp {
 
 typedef enum job_state { JOB_QUEUED, JOB_RUNNING, JOB_DONE } job_state;
 
+/* A tool call the server writes (tools.c): WATCH waits for the model to
+ * open one (auto), NAME and ARGS sample under call_json, DONE: closed. */
+typedef enum call_phase { CALL_OFF, CALL_WATCH, CALL_NAME, CALL_ARGS, CALL_DONE } call_phase;
+
+/* Tokens of fixed call text evaluated in one step (the name and the
+ * arguments key are the longest part: 64 characters at most). */
+enum { SERVE_MAX_FORCED = 128 };
+
 typedef struct job {
     struct job *next; /* queue link */
     /* Set by the HTTP thread before submission, read-only afterwards. */
@@ -55,7 +63,13 @@ typedef struct job {
     tok_lp *prompt_lps; /* echo + logprobs: one per prompt token */
     size_t n_prompt_lps;
     uint32_t n_gen, n_cached;
-    const char *finish; /* "stop" / "length" once done without error */
+    const char *finish; /* "stop" / "length" / "tool_calls" once done without error */
+    /* the tool call being written (tools.c): offsets into text */
+    call_phase call;
+    int call_tool;      /* index into req.tools, -1 while the name is open */
+    size_t call_at, name_at, args_at, args_end, watch_at;
+    xuan_json_state *call_json; /* NAME / ARGS: the grammar of the name or the arguments */
+    xuan_tok_ids forced;        /* call text to evaluate next step without sampling it */
     int err_status;     /* HTTP status of an error during generation, 0 = none */
     char err_msg[256];
     int refs;           /* HTTP side + scheduler side */
@@ -105,6 +119,18 @@ void serve_job_unref(xuan_serve *s, job *j);
 void serve_job_free(job *j);
 /* log-probabilities of logits: lp of `id` and the top n alternatives */
 void serve_logprobs(const float *logits, int32_t n_vocab, int32_t id, int n_top, tok_lp *out);
+
+/* tools.c: the syntax an answer is read in (tools off: no calls). */
+xuan_chat_syntax serve_output_syntax(const xuan_serve *s, const xuan_serve_request *r);
+/* tools.c, before submission: checks that the template has tool calls and,
+ * for a forced call, appends its opener to the prompt text and to j->text
+ * and sets the call's phase.  XUAN_ERR_USAGE for a request the model cannot
+ * serve. */
+int serve_call_begin(const xuan_serve *s, job *j, xuan_buf *prompt, xuan_error *err);
+/* tools.c, under s->mu after a token's text went into j->text: an opener
+ * the model wrote (auto), a name or arguments complete.  Fixed text goes
+ * into j->text and j->forced; *closed once the call is written whole. */
+int serve_call_advance(const xuan_serve *s, job *j, bool *closed, xuan_error *err);
 
 /* prompt.c: a request's prompt ids (chat rendered by the template) and its
  * sampler and stop filter; HTTP status and message on failure. */

@@ -54,10 +54,11 @@ static int render_plain(const xuan_serve *s, const char *messages_json, const ch
     return rc;
 }
 
-/* The chat prompt's ids; *think_open when the generation prompt opened a
- * <think> block (the answer then starts inside it). */
-static int chat_ids(const xuan_serve *s, const xuan_serve_request *r, xuan_tok_ids *ids, bool *think_open,
-                    xuan_error *err) {
+/* The chat prompt's ids; j->think_open when the generation prompt opened a
+ * <think> block (the answer then starts inside it); a forced tool call's
+ * opener ends the prompt. */
+static int chat_ids(const xuan_serve *s, job *j, xuan_tok_ids *ids, xuan_error *err) {
+    const xuan_serve_request *r = &j->req;
     char bos[128], eos[128];
     const char *bos_s = xuan_gen_token_str(s->m.tok, xuan_tok_bos(s->m.tok), bos, sizeof bos);
     const char *eos_s = xuan_gen_token_str(s->m.tok, xuan_tok_eos(s->m.tok), eos, sizeof eos);
@@ -67,6 +68,7 @@ static int chat_ids(const xuan_serve *s, const xuan_serve_request *r, xuan_tok_i
         xuan_chat_template_opts to = xuan_chat_template_opts_default();
         to.bos_token = bos_s, to.eos_token = eos_s;
         to.kwargs_json = r->kwargs_json;
+        to.tools_json = r->tools_json;
         rc = xuan_chat_template_render(s->m.jinja, r->messages_json, &to, &text, err);
     } else {
         rc = render_plain(s, r->messages_json, bos_s, eos_s, &text, err);
@@ -77,8 +79,9 @@ static int chat_ids(const xuan_serve *s, const xuan_serve_request *r, xuan_tok_i
     }
     size_t n = text.len;
     while (n && (text.data[n - 1] == '\n' || text.data[n - 1] == ' ')) n--;
-    *think_open = n >= 7 && memcmp(text.data + n - 7, "<think>", 7) == 0;
-    rc = xuan_gen_encode_prompt(s->m.tok, text.data, text.len, bos_s, ids, err);
+    j->think_open = n >= 7 && memcmp(text.data + n - 7, "<think>", 7) == 0;
+    rc = serve_call_begin(s, j, &text, err);
+    if (!rc) rc = xuan_gen_encode_prompt(s->m.tok, text.data, text.len, bos_s, ids, err);
     xuan_buf_free(&text);
     return rc;
 }
@@ -102,9 +105,8 @@ static int completion_ids(const xuan_serve *s, const xuan_serve_request *r, xuan
 }
 
 /* The request's ids; the empty prompt starts from BOS (or EOS). */
-static int prompt_ids(const xuan_serve *s, const xuan_serve_request *r, xuan_tok_ids *ids, bool *think_open,
-                      int *status, xuan_error *err) {
-    int rc = r->kind == XUAN_SERVE_CHAT ? chat_ids(s, r, ids, think_open, err) : completion_ids(s, r, ids, status, err);
+static int prompt_ids(const xuan_serve *s, job *j, xuan_tok_ids *ids, int *status, xuan_error *err) {
+    int rc = j->req.kind == XUAN_SERVE_CHAT ? chat_ids(s, j, ids, err) : completion_ids(s, &j->req, ids, status, err);
     if (rc) return rc;
     if (ids->n == 0) {
         int32_t start = xuan_tok_bos(s->m.tok) >= 0 ? xuan_tok_bos(s->m.tok) : xuan_tok_eos(s->m.tok);
@@ -133,19 +135,20 @@ job *serve_job_new(xuan_serve *s, xuan_serve_request *r, int *status, xuan_error
     memset(r, 0, sizeof *r);
     j->refs = 1;
     j->slot = -1;
+    j->call_tool = -1;
     xuan_tok_ids ids = {0};
-    bool think_open = false;
-    int rc = prompt_ids(s, &j->req, &ids, &think_open, status, err);
+    int rc = prompt_ids(s, j, &ids, status, err);
     if (rc) {
-        /* a template that raised, bad JSON for it: the client's fault */
-        if (rc == XUAN_ERR_USAGE || rc == XUAN_ERR_FORMAT || rc == XUAN_ERR_FULL) *status = 400;
+        /* a template that raised, bad JSON for it, tool messages a built-in
+         * renderer cannot show: the client's fault */
+        if (rc == XUAN_ERR_USAGE || rc == XUAN_ERR_FORMAT || rc == XUAN_ERR_FULL || rc == XUAN_ERR_UNSUPPORTED)
+            *status = 400;
         xuan_tok_ids_free(&ids);
         serve_job_free(j);
         return NULL;
     }
     j->ids = ids.ids;
     j->n_ids = ids.n;
-    j->think_open = think_open;
     if (j->n_ids >= s->n_ctx_slot) {
         *status = 400;
         xuan_fail(err, XUAN_ERR_USAGE,

@@ -58,6 +58,8 @@ void serve_job_free(job *j) {
     xuan_free(j->ids);
     xuan_sampler_free(j->smp);
     xuan_json_state_free(j->json);
+    xuan_json_state_free(j->call_json);
+    xuan_tok_ids_free(&j->forced);
     xuan_stop_free(j->stop);
     xuan_buf_free(&j->text);
     xuan_free(j->lps);
@@ -291,6 +293,8 @@ static int emit_text(xuan_serve *s, slot *sl, int32_t id, xuan_buf *scratch) {
     xuan_buf_reset(scratch);
     if (xuan_tok_stream_push(&sl->ts, id, scratch)) return -1;
     if (!scratch->len) return 0;
+    /* a call the server writes ends where its grammar says: no stop strings */
+    if (j->call == CALL_NAME || j->call == CALL_ARGS) return xuan_buf_append(&j->text, scratch->data, scratch->len) ? -1 : 0;
     const char *e;
     size_t en;
     int hit = xuan_stop_feed(j->stop, scratch->data, scratch->len, &e, &en);
@@ -356,14 +360,26 @@ static void take_token(xuan_serve *s, slot *sl, int32_t id, const float *logits,
         return;
     }
     pthread_cond_broadcast(&j->cv);
+    if (!hit && j->call != CALL_OFF && j->call != CALL_DONE) {
+        bool closed;
+        xuan_error err = {0};
+        if (serve_call_advance(s, j, &closed, &err)) {
+            slot_finish(s, sl, NULL, 500, err.msg);
+            return;
+        }
+        if (closed) {
+            slot_finish(s, sl, "tool_calls", 0, NULL);
+            return;
+        }
+    }
     /* response_format: the value is closed, nothing may follow it */
     if (hit || (j->json && xuan_json_done(j->json))) {
         int fr = hit ? 0 : flush_text(sl, scratch);
         slot_finish(s, sl, fr ? NULL : "stop", fr ? 500 : 0, "out of memory");
         return;
     }
-    /* the next step adds this token to the cache: it must fit the slot */
-    bool full = sl->n_cache + 1 > s->n_ctx_slot;
+    /* the next step adds this token (and fixed call text) to the cache: it must fit the slot */
+    bool full = sl->n_cache + 1 + j->forced.n > s->n_ctx_slot;
     if ((j->req.max_tokens >= 0 && j->n_gen >= (uint32_t)j->req.max_tokens) || full) {
         int fr = flush_text(sl, scratch);
         slot_finish(s, sl, fr ? NULL : "length", fr ? 500 : 0, "out of memory");
@@ -388,8 +404,9 @@ static int sample(xuan_serve *s, slot *sl, const float *logits, int32_t *id, xua
             }
         l = sl->biased;
     }
-    if (j->json ? xuan_json_sample(j->json, s->json_vocab, j->smp, l, sl->masked, id, err)
-                : xuan_sampler_sample(j->smp, l, id, err))
+    xuan_json_state *js = j->call == CALL_NAME || j->call == CALL_ARGS ? j->call_json : j->json;
+    if (js ? xuan_json_sample(js, s->json_vocab, j->smp, l, sl->masked, id, err)
+           : xuan_sampler_sample(j->smp, l, id, err))
         return -1;
     xuan_sampler_accept(j->smp, *id);
     return 0;
@@ -405,9 +422,16 @@ static void step(xuan_serve *s, step_bufs *b, xuan_buf *scratch, uint64_t step_n
         slot *sl = &s->slots[i];
         sl->n_rows = 0;
         if (sl->job && sl->phase == SLOT_GEN) {
+            /* fixed call text follows the sampled token; logits after the last */
+            xuan_tok_ids *f = &sl->job->forced;
             sl->row0 = n;
-            push(b, &n, sl, sl->last, true);
-            sl->n_rows = 1;
+            push(b, &n, sl, sl->last, f->n == 0);
+            for (size_t k = 0; k < f->n; k++) {
+                push(b, &n, sl, f->ids[k], k + 1 == f->n);
+                xuan_sampler_accept(sl->job->smp, f->ids[k]);
+            }
+            sl->n_rows = 1 + (int32_t)f->n;
+            f->n = 0;
         }
     }
     uint32_t budget = s->p.prefill_chunk;
@@ -473,7 +497,7 @@ static void step(xuan_serve *s, step_bufs *b, xuan_buf *scratch, uint64_t step_n
 static void *sched_main(void *arg) {
     xuan_serve *s = arg;
     const uint32_t n_slots = s->p.n_slots;
-    step_bufs b = {.cap = n_slots + s->p.prefill_chunk};
+    step_bufs b = {.cap = n_slots * (1 + SERVE_MAX_FORCED) + s->p.prefill_chunk};
     b.tok = xuan_alloc_array(b.cap, sizeof *b.tok);
     b.seq = xuan_alloc_array(b.cap, sizeof *b.seq);
     b.want = xuan_alloc_array(b.cap, sizeof *b.want);
