@@ -32,9 +32,11 @@ run() { XUAN_TMP="$dir" timeout 300 python3 "$client" "$@" || { echo "FAIL: chec
 start hermes -m "$dir/tiny.gguf" -np 4 -c 8192 --template-file "$tmpl"
 grep -q "output syntax hermes" "$dir/hermes.log" || { echo "FAIL: Qwen2.5's template is not read as hermes"; fail=1; }
 run tools "$base" "$XUAN_BIN" "$tmpl"
+run choices "$base" 1
 kill -TERM "$pid"; wait "$pid"
 start plain -m "$dir/tiny.gguf" -np 4 -c 4096
 run tools_plain "$base"
+run choices "$base" 0
 kill -TERM "$pid"; wait "$pid"
 
 # auto: needs a vocabulary where <tool_call> is one token (the peer's Qwen one)

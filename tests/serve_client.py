@@ -251,7 +251,7 @@ def check_bad(base):
     expect_error(base, p, {"messages": msgs, "top_p": 2}, 400, "top_p 2", param="top_p")
     expect_error(base, p, {"messages": msgs, "stream": "yes"}, 400, "stream a string", param="stream")
     expect_error(base, p, {"messages": msgs, "stop": [1]}, 400, "stop a number", param="stop")
-    expect_error(base, p, {"messages": msgs, "n": 2}, 400, "n 2", param="n")
+    expect_error(base, p, {"messages": msgs, "n": 9}, 400, "n 9", param="n")
     expect_error(base, p, {"messages": msgs, "logit_bias": {"abc": 1}}, 400, "logit_bias key", param="logit_bias")
     expect_error(base, p, {"messages": msgs, "top_logprobs": 3}, 400, "top_logprobs without logprobs",
                  param="top_logprobs")
@@ -768,6 +768,65 @@ def check_tools_plain(base):
     if st != 200:
         fail(f"tool_choice none on a template without tool calls: {st} {text[:200]!r}")
     ok("tool_choice none on a template without tool calls: 200")
+
+
+def check_choices(base, with_tools):
+    """n > 1: n choices of one prompt evaluated once; choice i samples with
+    seed + i (equal to a lone request with that seed), greedy choices are
+    equal, the prompt counts once in usage, a stream interleaves chunks by
+    index and adds up to the whole answer; n outside 1..8 or above the
+    slots is a 400."""
+    msgs = [{"role": "user", "content": "tell me"}]
+    for path, body in ((CHAT, {"messages": msgs}), ("/v1/completions", {"prompt": "once upon"})):
+        body = dict(body, max_tokens=16, temperature=1, seed=11)
+        st, j, text, _ = req(base, "POST", path, dict(body, n=3))
+        if st != 200 or [c["index"] for c in j["choices"]] != [0, 1, 2]:
+            fail(f"n=3 {path}: {st} {text[:300]!r}")
+        got = [c["message"]["content"] if path == CHAT else c["text"] for c in j["choices"]]
+        lone, gen = [], 0
+        for i in range(3):
+            lj = req(base, "POST", path, dict(body, seed=11 + i))[1]
+            lone.append(lj["choices"][0]["message"]["content"] if path == CHAT else lj["choices"][0]["text"])
+            gen += lj["usage"]["completion_tokens"]
+            prompt = lj["usage"]["prompt_tokens"]
+        if got != lone or len(set(got)) < 2:
+            fail(f"n=3 {path} at temperature 1: {got} vs lone seeds 11..13 {lone}")
+        u = j["usage"]
+        if u["prompt_tokens"] != prompt or u["completion_tokens"] != gen or u["total_tokens"] != prompt + gen:
+            fail(f"n=3 {path} usage {u}, want prompt {prompt} once and {gen} completion tokens")
+        events, done = sse(base, path, dict(body, n=3, stream=True, stream_options={"include_usage": True}))
+        parts, order = ["", "", ""], []
+        for e in events:
+            for c in e["choices"]:
+                parts[c["index"]] += (c["delta"].get("content") or "") if path == CHAT else c["text"]
+                order.append(c["index"])
+        counts = ("prompt_tokens", "completion_tokens", "total_tokens")  # cached_tokens depends on what ran before
+        su = events[-1].get("usage") or {}
+        if not done or parts != got or [su.get(k) for k in counts] != [u[k] for k in counts] or \
+                sorted(set(order)) != [0, 1, 2]:
+            fail(f"n=3 {path} streamed {parts} (usage {events[-1].get('usage')}) != {got} ({u})")
+        ok(f"n=3 {path}: choice i = a lone request with seed 11+i ({len(set(got))} distinct), usage counts the "
+           f"prompt once ({prompt} + {gen}), streamed by index the same")
+        st, j, text, _ = req(base, "POST", path, dict(body, n=3, temperature=0))
+        greedy = [c["message"]["content"] if path == CHAT else c["text"] for c in j["choices"]]
+        one = req(base, "POST", path, dict(body, temperature=0))[1]["choices"][0]
+        if st != 200 or len(greedy) != 3 or len(set(greedy)) != 1 or greedy[0] != (one["message"]["content"] if path == CHAT else one["text"]):
+            fail(f"n=3 greedy {path}: {greedy}")
+        ok(f"n=3 greedy {path}: 3 equal choices, equal to n=1")
+    if with_tools == "1":
+        st, j, text, _ = req(base, "POST", CHAT, {"messages": msgs, "n": 2, "tools": TOOLS, "tool_choice": "required",
+                                                 "max_tokens": 400, "seed": 2})
+        if st != 200 or len(j["choices"]) != 2:
+            fail(f"n=2 forced calls: {st} {text[:300]!r}")
+        for c in j["choices"]:
+            if c["finish_reason"] != "tool_calls" or len(c["message"].get("tool_calls") or []) != 1:
+                fail(f"n=2 forced calls: {text[:400]!r}")
+            valid_call(f"n=2 forced call {c['index']}", c["message"]["tool_calls"][0])
+        ok("n=2 with tool_choice required: two calls that validate")
+    expect_error(base, CHAT, {"messages": msgs, "n": 9}, 400, "n=9", param="n")
+    slots = req(base, "GET", "/v1/models")[1]["data"][0]["meta"]["n_slots"]
+    expect_error(base, CHAT, {"messages": msgs, "n": slots + 1}, 400, f"n={slots + 1} on {slots} slots", param="n")
+    expect_error(base, CHAT, {"messages": msgs, "best_of": 2}, 400, "best_of=2", param="best_of")
 
 
 if __name__ == "__main__":

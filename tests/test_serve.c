@@ -79,7 +79,7 @@ static void test_fields(void) {
                   "\"content\":\"4 C\"}],\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"get\","
                   "\"parameters\":{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\"}}}}},"
                   "{\"type\":\"function\",\"function\":{\"name\":\"put\"}}],"
-                  "\"tool_choice\":{\"type\":\"function\",\"function\":{\"name\":\"put\"}},"
+                  "\"tool_choice\":{\"type\":\"function\",\"function\":{\"name\":\"put\"}},\"n\":3,"
                   "\"parallel_tool_calls\":false}",
                   &r, NULL, &err) == 0);
     CHECK(strstr(r.messages_json, "\"arguments\":{\"city\":\"Oslo\"}") != NULL);
@@ -88,11 +88,12 @@ static void test_fields(void) {
     CHECK(r.tools[0].params && r.tools[1].params && r.tool_names);
     CHECK(r.tool_choice == XUAN_SERVE_TOOLS_NAMED && r.tool_named == 1 && !r.parallel_tool_calls);
     CHECK(r.tools_json && strstr(r.tools_json, "\"name\":\"put\""));
+    CHECK_EQ_INT(r.n, 3);
     xuan_serve_request_free(&r);
     /* "none": the template does not see the tools */
     REQUIRE(parse(XUAN_SERVE_CHAT, "{\"messages\":[{\"role\":\"user\"}],\"tool_choice\":\"none\",\"tools\":"
                   "[{\"type\":\"function\",\"function\":{\"name\":\"a\"}}]}", &r, NULL, &err) == 0);
-    CHECK(r.tool_choice == XUAN_SERVE_TOOLS_NONE && r.tools_json == NULL);
+    CHECK(r.tool_choice == XUAN_SERVE_TOOLS_NONE && r.tools_json == NULL && r.n == 1);
     xuan_serve_request_free(&r);
 }
 
@@ -124,7 +125,8 @@ static void test_errors(void) {
          "[-100, 100]", XUAN_ERR_USAGE},
         {XUAN_SERVE_CHAT, "{\"messages\":[{\"role\":\"user\"}],\"logprobs\":true,\"top_logprobs\":21}",
          "top_logprobs", "[0, 20]", XUAN_ERR_USAGE},
-        {XUAN_SERVE_CHAT, "{\"messages\":[{\"role\":\"user\"}],\"n\":3}", "n", "not supported", XUAN_ERR_USAGE},
+        {XUAN_SERVE_CHAT, "{\"messages\":[{\"role\":\"user\"}],\"n\":9}", "n", "[1, 8]", XUAN_ERR_USAGE},
+        {XUAN_SERVE_CHAT, "{\"messages\":[{\"role\":\"user\"}],\"n\":0}", "n", "[1, 8]", XUAN_ERR_USAGE},
         {XUAN_SERVE_CHAT, "{\"messages\":[{\"role\":\"user\"}],\"best_of\":2}", "best_of", "not supported", XUAN_ERR_USAGE},
         /* tools */
         {XUAN_SERVE_CHAT, "{\"messages\":[{\"role\":\"user\"}],\"tools\":{}}", "tools", "must be an array",

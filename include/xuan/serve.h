@@ -100,6 +100,7 @@ typedef struct xuan_serve_bias {
 enum {
     XUAN_SERVE_MAX_STOPS = 16, XUAN_SERVE_MAX_TOP_LOGPROBS = 20, XUAN_SERVE_MAX_BIAS = 1024,
     XUAN_SERVE_MAX_TOOLS = 128, /* tools in one request */
+    XUAN_SERVE_MAX_N = 8,       /* choices (n) of one request */
 };
 
 /* tool_choice */
@@ -141,6 +142,7 @@ typedef struct xuan_serve_request {
     bool echo;                  /* completion: prompt text (and its logprobs) in front */
     bool ignore_eos;            /* never end at an end-of-generation token */
     xuan_json_schema *json;     /* response_format json_object/json_schema, compiled; NULL: text */
+    uint32_t n;                 /* choices, 1..XUAN_SERVE_MAX_N (seeds seed, seed+1, ...) */
     /* chat: tools */
     char *tools_json;           /* the tools array as JSON text (for the template), NULL = none */
     xuan_serve_tool *tools;

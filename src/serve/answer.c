@@ -147,14 +147,15 @@ static json_t *envelope(xuan_serve *s, const job *j, const char *object, json_t 
                      "model", s->model_id, "choices", choices);
 }
 
-json_t *serve_json_final(xuan_serve *s, const job *j) {
+static json_t *final_choice(xuan_serve *s, const job *j) {
     const char *finish = j->finish ? j->finish : "stop";
     json_t *choice;
+    const int index = (int)j->index;
     if (j->req.kind == XUAN_SERVE_CHAT) {
         json_t *m = chat_message(s, j, &finish);
         if (!m) return NULL;
         json_t *lp = j->req.logprobs ? serve_json_chat_lps(s->m.tok, j->lps, j->n_lps) : json_null();
-        choice = json_pack("{s:i, s:o, s:o, s:s}", "index", 0, "message", m, "logprobs", lp, "finish_reason", finish);
+        choice = json_pack("{s:i, s:o, s:o, s:s}", "index", index, "message", m, "logprobs", lp, "finish_reason", finish);
     } else {
         xuan_buf text = {0};
         if (j->req.echo) prompt_text(s, j, &text);
@@ -162,28 +163,45 @@ json_t *serve_json_final(xuan_serve *s, const job *j) {
         size_t off = 0;
         json_t *lp = j->req.logprobs ? cmpl_logprobs(s, j, 0, j->req.echo, &off) : json_null();
         choice = json_pack("{s:o, s:i, s:o, s:s}", "text", serve_json_text(text.data ? text.data : "", text.len),
-                           "index", 0, "logprobs", lp, "finish_reason", finish);
+                           "index", index, "logprobs", lp, "finish_reason", finish);
         xuan_buf_free(&text);
     }
-    json_t *o = envelope(s, j, j->req.kind == XUAN_SERVE_CHAT ? "chat.completion" : "text_completion",
-                         json_pack("[o]", choice));
-    if (o) json_object_set_new(o, "usage", serve_json_usage(j));
+    return choice;
+}
+
+json_t *serve_json_final(xuan_serve *s, job *const *jobs, uint32_t n) {
+    json_t *choices = json_array();
+    for (uint32_t i = 0; i < n && choices; i++) {
+        json_t *c = final_choice(s, jobs[i]);
+        if (!c || json_array_append_new(choices, c)) json_decref(choices), choices = NULL;
+    }
+    if (!choices) return NULL;
+    json_t *o = envelope(s, jobs[0], jobs[0]->req.kind == XUAN_SERVE_CHAT ? "chat.completion" : "text_completion",
+                         choices);
+    if (o) json_object_set_new(o, "usage", serve_json_usage(jobs, n));
     return o;
 }
 
 /* ---- streams -------------------------------------------------------------------- */
 
+/* What one choice has sent so far. */
+typedef struct sent {
+    size_t r, c;           /* bytes of reasoning / content sent (chat), of text (completions) */
+    size_t lps;
+    size_t calls, args;    /* tool calls sent whole; bytes of the open call's arguments */
+    bool call_open;        /* the call the server writes has been announced */
+    bool started, echo, finished;
+} sent;
+
 typedef struct stream {
     xuan_serve *s;
-    job *j;
+    job *jobs[XUAN_SERVE_MAX_N]; /* the choices, by index */
+    sent ch[XUAN_SERVE_MAX_N];
+    uint32_t n;
     int fd;
     xuan_buf out;          /* SSE bytes not yet handed to MHD */
     size_t out_off;
-    size_t sent_r, sent_c; /* bytes of reasoning / content sent (chat), of text (completions) */
-    size_t sent_lps;
-    size_t sent_calls, sent_args; /* tool calls sent whole or opened; bytes of the open call's arguments */
-    bool call_open;               /* the call the server writes has been announced */
-    bool started, done, echo_sent;
+    bool done;
     char id[64];
     json_int_t created;
     double t_last;
@@ -198,7 +216,7 @@ static void put_event(stream *st, json_t *o) {
 }
 
 static json_t *chunk(stream *st, json_t *choice) {
-    const bool chat = st->j->req.kind == XUAN_SERVE_CHAT;
+    const bool chat = st->jobs[0]->req.kind == XUAN_SERVE_CHAT;
     return json_pack("{s:s, s:s, s:I, s:s, s:o}", "id", st->id, "object",
                      chat ? "chat.completion.chunk" : "text_completion", "created", st->created, "model",
                      st->s->model_id, "choices", choice ? json_pack("[o]", choice) : json_array());
@@ -235,46 +253,45 @@ static size_t content_ready(const xuan_serve *s, const job *j, const char *t, sp
 
 /* Under s->mu, a chat stream: the tool call the server writes as it
  * grows (the first chunk with id and name, then pieces of arguments). */
-static void stream_call(stream *st) {
-    const job *j = st->j;
+static void stream_call(stream *st, const job *j, sent *o) {
     if (j->call_tool < 0 || (j->call != CALL_ARGS && j->call != CALL_DONE)) return;
-    if (!st->call_open) {
-        st->call_open = true;
-        put_event(st, chunk(st, json_pack("{s:i, s:{s:[{s:I, s:o, s:s, s:{s:s, s:s}}]}, s:n, s:n}", "index", 0,
-                                          "delta", "tool_calls", "index", (json_int_t)st->sent_calls, "id",
+    if (!o->call_open) {
+        o->call_open = true;
+        put_event(st, chunk(st, json_pack("{s:i, s:{s:[{s:I, s:o, s:s, s:{s:s, s:s}}]}, s:n, s:n}", "index",
+                                          (int)j->index, "delta", "tool_calls", "index", (json_int_t)o->calls, "id",
                                           call_id(st->s), "type", "function", "function", "name",
                                           j->req.tools[j->call_tool].name, "arguments", "", "logprobs",
                                           "finish_reason")));
     }
-    size_t end = j->call == CALL_DONE ? j->args_end : j->text.len, from = j->args_at + st->sent_args;
+    size_t end = j->call == CALL_DONE ? j->args_end : j->text.len, from = j->args_at + o->args;
     if (end <= from) return;
-    put_event(st, chunk(st, json_pack("{s:i, s:{s:[{s:I, s:{s:o}}]}, s:n, s:n}", "index", 0, "delta", "tool_calls",
-                                      "index", (json_int_t)st->sent_calls, "function", "arguments",
+    put_event(st, chunk(st, json_pack("{s:i, s:{s:[{s:I, s:{s:o}}]}, s:n, s:n}", "index", (int)j->index, "delta",
+                                      "tool_calls", "index", (json_int_t)o->calls, "function", "arguments",
                                       serve_json_text(j->text.data + from, end - from), "logprobs",
                                       "finish_reason")));
-    st->sent_args = end - j->args_at;
+    o->args = end - j->args_at;
 }
 
 /* Under s->mu, the end of a chat stream with tools: what the parse of the
  * whole answer has beyond what was sent (content held back, calls the
  * model wrote itself), so the stream adds up to the non-streamed answer.
  * Returns whether the answer holds calls. */
-static bool stream_tail(stream *st, const char *t, span c) {
+static bool stream_tail(stream *st, const job *j, sent *o, const char *t, span c) {
     xuan_chat_parsed p = {0};
-    if (parse_answer(st->s, st->j, &p)) return false;
+    if (parse_answer(st->s, j, &p)) return false;
     size_t n = strlen(p.content);
-    if (n > st->sent_c && memcmp(p.content, t + c.p, st->sent_c) == 0)
-        put_event(st, chunk(st, json_pack("{s:i, s:{s:o}, s:n, s:n}", "index", 0, "delta", "content",
-                                          serve_json_text(p.content + st->sent_c, n - st->sent_c), "logprobs",
+    if (n > o->c && memcmp(p.content, t + c.p, o->c) == 0)
+        put_event(st, chunk(st, json_pack("{s:i, s:{s:o}, s:n, s:n}", "index", (int)j->index, "delta", "content",
+                                          serve_json_text(p.content + o->c, n - o->c), "logprobs",
                                           "finish_reason")));
-    json_t *calls = answer_calls(st->s, st->j, &p);
+    json_t *calls = answer_calls(st->s, j, &p);
     size_t i;
     json_t *call;
     json_array_foreach(calls, i, call) {
-        if (i < st->sent_calls + st->call_open) continue;
+        if (i < o->calls + o->call_open) continue;
         json_object_set_new(call, "index", json_integer((json_int_t)i));
-        put_event(st, chunk(st, json_pack("{s:i, s:{s:[O]}, s:n, s:n}", "index", 0, "delta", "tool_calls", call,
-                                          "logprobs", "finish_reason")));
+        put_event(st, chunk(st, json_pack("{s:i, s:{s:[O]}, s:n, s:n}", "index", (int)j->index, "delta",
+                                          "tool_calls", call, "logprobs", "finish_reason")));
     }
     bool any = json_array_size(calls) > 0; /* a call cut by max_tokens is text, as in the whole answer */
     json_decref(calls);
@@ -282,31 +299,25 @@ static bool stream_tail(stream *st, const char *t, span c) {
     return any;
 }
 
-/* Under s->mu: what is new in the job since the last call, as events. */
-static void produce(stream *st) {
-    job *j = st->j;
+/* Under s->mu: what is new in choice j since the last call, as events. */
+static void produce_choice(stream *st, job *j, sent *o) {
     xuan_serve *s = st->s;
     const bool chat = j->req.kind == XUAN_SERVE_CHAT, final = j->state == JOB_DONE;
-    if (!st->started) {
-        st->started = true;
+    const int index = (int)j->index;
+    if (!o->started) {
+        o->started = true;
         if (chat)
-            put_event(st, chunk(st, json_pack("{s:i, s:{s:s, s:s}, s:n, s:n}", "index", 0, "delta", "role",
+            put_event(st, chunk(st, json_pack("{s:i, s:{s:s, s:s}, s:n, s:n}", "index", index, "delta", "role",
                                               "assistant", "content", "", "logprobs", "finish_reason")));
-    }
-    if (j->err_status) {
-        put_event(st, serve_json_error(j->err_msg, "server_error", NULL, NULL));
-        xuan_buf_puts(&st->out, "data: [DONE]\n\n");
-        st->done = true;
-        return;
     }
     const char *t = j->text.data ? j->text.data : "";
     size_t n = j->text.len;
     json_t *lp = NULL;
-    if (j->req.logprobs && j->n_lps > st->sent_lps) {
+    if (j->req.logprobs && j->n_lps > o->lps) {
         size_t off = 0;
-        lp = chat ? serve_json_chat_lps(s->m.tok, j->lps + st->sent_lps, j->n_lps - st->sent_lps)
-                  : cmpl_logprobs(s, j, st->sent_lps, false, &off);
-        st->sent_lps = j->n_lps;
+        lp = chat ? serve_json_chat_lps(s->m.tok, j->lps + o->lps, j->n_lps - o->lps)
+                  : cmpl_logprobs(s, j, o->lps, false, &off);
+        o->lps = j->n_lps;
     }
     span r = {0, 0}, c = {0, n};
     const bool tools = chat && j->req.tool_choice != XUAN_SERVE_TOOLS_NONE;
@@ -314,38 +325,38 @@ static void produce(stream *st) {
         if (serve_output_syntax(s, &j->req) != XUAN_CHAT_SYNTAX_HARMONY) think_split(t, n, j->think_open, final, &r, &c);
         if (tools) c.n = content_ready(s, j, t, c); /* the rest at the end, from the parse */
         json_t *delta = json_object();
-        if (r.n > st->sent_r) json_object_set_new(delta, "reasoning_content", serve_json_text(t + r.p + st->sent_r, r.n - st->sent_r));
-        if (c.n > st->sent_c) json_object_set_new(delta, "content", serve_json_text(t + c.p + st->sent_c, c.n - st->sent_c));
-        if (r.n > st->sent_r) st->sent_r = r.n;
-        if (c.n > st->sent_c) st->sent_c = c.n;
+        if (r.n > o->r) json_object_set_new(delta, "reasoning_content", serve_json_text(t + r.p + o->r, r.n - o->r));
+        if (c.n > o->c) json_object_set_new(delta, "content", serve_json_text(t + c.p + o->c, c.n - o->c));
+        if (r.n > o->r) o->r = r.n;
+        if (c.n > o->c) o->c = c.n;
         if (json_object_size(delta) || lp)
-            put_event(st, chunk(st, json_pack("{s:i, s:o, s:o, s:n}", "index", 0, "delta", delta, "logprobs",
+            put_event(st, chunk(st, json_pack("{s:i, s:o, s:o, s:n}", "index", index, "delta", delta, "logprobs",
                                               lp ? lp : json_null(), "finish_reason")));
         else
             json_decref(delta);
-        if (tools) stream_call(st);
+        if (tools) stream_call(st, j, o);
     } else {
         xuan_buf echo = {0};
-        if (j->req.echo && !st->echo_sent && (final || j->n_gen > 0)) {
+        if (j->req.echo && !o->echo && (final || j->n_gen > 0)) {
             /* the prompt goes first, once (its logprobs are complete once a token was sampled) */
             prompt_text(s, j, &echo);
-            st->echo_sent = true;
+            o->echo = true;
             if (j->prompt_lps) {
                 size_t off = 0;
                 json_t *plp = serve_json_cmpl_lps_new();
                 serve_json_cmpl_lps_add(plp, s->m.tok, j->prompt_lps, j->n_prompt_lps, &off, j->req.top_logprobs);
                 put_event(st, chunk(st, json_pack("{s:o, s:i, s:o, s:n}", "text",
                                                   serve_json_text(echo.data ? echo.data : "", echo.len), "index",
-                                                  0, "logprobs", plp, "finish_reason")));
+                                                  index, "logprobs", plp, "finish_reason")));
                 xuan_buf_reset(&echo);
             }
         }
-        if (n > st->sent_c || echo.len || lp) {
-            xuan_buf_append(&echo, t + st->sent_c, n - st->sent_c);
+        if (n > o->c || echo.len || lp) {
+            xuan_buf_append(&echo, t + o->c, n - o->c);
             put_event(st, chunk(st, json_pack("{s:o, s:i, s:o, s:n}", "text",
-                                              serve_json_text(echo.data ? echo.data : "", echo.len), "index", 0,
+                                              serve_json_text(echo.data ? echo.data : "", echo.len), "index", index,
                                               "logprobs", lp ? lp : json_null(), "finish_reason")));
-            st->sent_c = n;
+            o->c = n;
         } else {
             json_decref(lp);
         }
@@ -353,14 +364,33 @@ static void produce(stream *st) {
     }
     if (!final) return;
     const char *finish = j->finish ? j->finish : "stop";
-    if (tools && stream_tail(st, t, c)) finish = "tool_calls";
-    put_event(st, chunk(st, chat ? json_pack("{s:i, s:{}, s:n, s:s}", "index", 0, "delta", "logprobs",
+    if (tools && stream_tail(st, j, o, t, c)) finish = "tool_calls";
+    put_event(st, chunk(st, chat ? json_pack("{s:i, s:{}, s:n, s:s}", "index", index, "delta", "logprobs",
                                              "finish_reason", finish)
-                                 : json_pack("{s:s, s:i, s:n, s:s}", "text", "", "index", 0, "logprobs",
+                                 : json_pack("{s:s, s:i, s:n, s:s}", "text", "", "index", index, "logprobs",
                                              "finish_reason", finish)));
-    if (j->req.include_usage) {
+    o->finished = true;
+}
+
+/* Under s->mu: what is new in the request's choices, as events; the end
+ * once every choice finished. */
+static void produce(stream *st) {
+    for (uint32_t i = 0; i < st->n; i++)
+        if (st->jobs[i]->err_status) {
+            put_event(st, serve_json_error(st->jobs[i]->err_msg, "server_error", NULL, NULL));
+            xuan_buf_puts(&st->out, "data: [DONE]\n\n");
+            st->done = true;
+            return;
+        }
+    bool all = true;
+    for (uint32_t i = 0; i < st->n; i++) {
+        if (!st->ch[i].finished) produce_choice(st, st->jobs[i], &st->ch[i]);
+        all = all && st->ch[i].finished;
+    }
+    if (!all) return;
+    if (st->jobs[0]->req.include_usage) {
         json_t *u = chunk(st, NULL);
-        if (u) json_object_set_new(u, "usage", serve_json_usage(j));
+        if (u) json_object_set_new(u, "usage", serve_json_usage(st->jobs, st->n));
         put_event(st, u);
     }
     xuan_buf_puts(&st->out, "data: [DONE]\n\n");
@@ -381,13 +411,13 @@ static ssize_t reader(void *cls, uint64_t pos, char *buf, size_t max) {
         }
         if (st->done) return MHD_CONTENT_READER_END_OF_STREAM;
         if (serve_peer_gone(st->fd)) {
-            serve_cancel(s, st->j);
+            for (uint32_t i = 0; i < st->n; i++) serve_cancel(s, st->jobs[i]);
             return MHD_CONTENT_READER_END_WITH_ERROR;
         }
         pthread_mutex_lock(&s->mu);
         produce(st);
         if (!st->out.len && !st->done) {
-            serve_wait_job(s, st->j);
+            serve_wait_job(s, st->jobs[0]);
             produce(st);
         }
         pthread_mutex_unlock(&s->mu);
@@ -395,28 +425,35 @@ static ssize_t reader(void *cls, uint64_t pos, char *buf, size_t max) {
     }
 }
 
+/* The HTTP side's references on jobs, siblings first (they hold the lead). */
+static void release(xuan_serve *s, job *const *jobs, uint32_t n) {
+    for (uint32_t i = n; i-- > 0;) {
+        serve_cancel(s, jobs[i]); /* a no-op once it finished */
+        serve_job_unref(s, jobs[i]);
+    }
+    serve_active_done(s);
+}
+
 static void reader_free(void *cls) {
     stream *st = cls;
-    serve_cancel(st->s, st->j); /* a no-op once it finished */
-    serve_job_unref(st->s, st->j);
-    serve_active_done(st->s);
+    release(st->s, st->jobs, st->n);
     xuan_buf_free(&st->out);
     xuan_free(st);
 }
 
-enum MHD_Result serve_stream(xuan_serve *s, struct MHD_Connection *c, job *j, int fd) {
+enum MHD_Result serve_stream(xuan_serve *s, struct MHD_Connection *c, job *const *jobs, uint32_t n, int fd) {
     stream *st = xuan_calloc(1, sizeof *st);
     struct MHD_Response *r = st ? MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, reader, st,
                                                                     reader_free)
                                 : NULL;
     if (!r) {
         xuan_free(st);
-        serve_cancel(s, j);
-        serve_job_unref(s, j);
-        serve_active_done(s);
+        release(s, jobs, n);
         return MHD_NO;
     }
-    st->s = s, st->j = j, st->fd = fd;
+    const job *j = jobs[0];
+    st->s = s, st->fd = fd, st->n = n;
+    memcpy(st->jobs, jobs, n * sizeof *jobs);
     st->created = (json_int_t)time(NULL);
     st->t_last = xuan_time_s();
     snprintf(st->id, sizeof st->id, "%s-%llu", j->req.kind == XUAN_SERVE_CHAT ? "chatcmpl" : "cmpl",

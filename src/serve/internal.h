@@ -41,10 +41,18 @@ typedef enum call_phase { CALL_OFF, CALL_WATCH, CALL_NAME, CALL_ARGS, CALL_DONE 
  * arguments key are the longest part: 64 characters at most). */
 enum { SERVE_MAX_FORCED = 128 };
 
+/* One generation: a request's choice.  n > 1 choices are n jobs, queued
+ * and started together: the first (the lead) owns the request and
+ * evaluates the prompt; each sibling borrows the lead's request (holding
+ * a reference on it), waits for the lead's prefill, copies its cache
+ * (xuan_ctx_seq_cp) and samples with seed + index.  A group shares the
+ * lead's condition variable. */
 typedef struct job {
     struct job *next; /* queue link */
     /* Set by the HTTP thread before submission, read-only afterwards. */
-    xuan_serve_request req;
+    xuan_serve_request req; /* a sibling's is the lead's (not freed with it) */
+    struct job *lead;       /* a sibling's lead, NULL for a lead */
+    uint32_t index;         /* the choice index */
     int32_t *ids;
     size_t n_ids;
     xuan_sampler *smp;
@@ -56,6 +64,7 @@ typedef struct job {
     pthread_cond_t cv;
     job_state state;
     bool cancelled;     /* the client went away */
+    bool wait_lead;     /* a sibling in a slot, until the lead's prompt is in the cache */
     int slot;           /* while running */
     xuan_buf text;      /* generated text that passed the stop filter */
     tok_lp *lps;        /* generated tokens, when req.logprobs */
@@ -110,8 +119,11 @@ void serve_cond_wait_ms(pthread_cond_t *cv, pthread_mutex_t *mu, unsigned ms);
 /* sched.c */
 int serve_sched_start(xuan_serve *s, xuan_error *err);
 void serve_sched_stop(xuan_serve *s);
-/* Queues j (takes the scheduler's reference).  XUAN_ERR_FULL when the queue is full. */
-int serve_submit(xuan_serve *s, job *j);
+/* Queues the n jobs of a request together (takes the scheduler's
+ * references).  XUAN_ERR_FULL when the queue is full. */
+int serve_submit(xuan_serve *s, job **jobs, uint32_t n);
+/* The condition variable a job's news are told on (its lead's). */
+pthread_cond_t *serve_job_cv(job *j);
 /* Marks j cancelled and tells the engine to drop its sequence (takes s->mu). */
 void serve_cancel(xuan_serve *s, job *j);
 /* Drops one reference (takes s->mu); the last frees the job. */
@@ -135,6 +147,8 @@ int serve_call_advance(const xuan_serve *s, job *j, bool *closed, xuan_error *er
 /* prompt.c: a request's prompt ids (chat rendered by the template) and its
  * sampler and stop filter; HTTP status and message on failure. */
 job *serve_job_new(xuan_serve *s, xuan_serve_request *r, int *status, xuan_error *err);
+/* prompt.c: choice `index` of lead's request (before submission). */
+job *serve_job_sibling(xuan_serve *s, job *lead, uint32_t index, xuan_error *err);
 
 
 #endif

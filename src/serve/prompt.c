@@ -123,19 +123,60 @@ static int prompt_ids(const xuan_serve *s, job *j, xuan_tok_ids *ids, int *statu
     return 0;
 }
 
-job *serve_job_new(xuan_serve *s, xuan_serve_request *r, int *status, xuan_error *err) {
-    *status = 500;
+static job *job_alloc(xuan_error *err) {
     job *j = xuan_calloc(1, sizeof *j);
     if (!j) {
         xuan_fail(err, XUAN_ERR_NOMEM, "out of memory");
         return NULL;
     }
     pthread_cond_init(&j->cv, NULL);
-    j->req = *r; /* the job owns the request's strings now */
-    memset(r, 0, sizeof *r);
     j->refs = 1;
     j->slot = -1;
     j->call_tool = -1;
+    return j;
+}
+
+/* What every choice has of its own: the sampler (with `seed`), the
+ * constraint's state, the stop filter, room for prompt logprobs. */
+static int job_prepare(xuan_serve *s, job *j, uint64_t seed, int *status, xuan_error *err) {
+    const int32_t n_vocab = (int32_t)xuan_model_hparams(s->m.model)->n_vocab;
+    xuan_sampler_params sp = j->req.sp;
+    sp.seed = seed;
+    *status = 400;
+    j->smp = xuan_sampler_create(n_vocab, &sp, err);
+    if (!j->smp) return err->code;
+    *status = 500;
+    if (j->req.ignore_eos) {
+        size_t n_eog;
+        const int32_t *eog = xuan_tok_eog_ids(s->m.tok, &n_eog);
+        for (size_t i = 0; i < n_eog; i++) xuan_sampler_ban(j->smp, eog[i], true);
+    }
+    for (size_t i = 0; i < j->n_ids; i++) xuan_sampler_accept(j->smp, j->ids[i]); /* as llama.cpp does */
+    if (j->req.json && !(j->json = xuan_json_state_create(j->req.json, err))) return err->code;
+    const char *stops[XUAN_SERVE_MAX_STOPS + 1];
+    size_t n_stops = 0;
+    for (size_t i = 0; i < j->req.n_stops; i++) stops[n_stops++] = j->req.stops[i];
+    if (s->m.end_of_turn && j->req.kind == XUAN_SERVE_CHAT) stops[n_stops++] = s->m.end_of_turn;
+    j->stop = xuan_stop_create(stops, n_stops, err);
+    if (!j->stop) {
+        *status = 400;
+        return err->code;
+    }
+    if (j->req.echo && j->req.logprobs) {
+        j->prompt_lps = xuan_calloc(j->n_ids, sizeof *j->prompt_lps);
+        if (!j->prompt_lps) return xuan_fail(err, XUAN_ERR_NOMEM, "out of memory");
+        for (size_t i = 0; i < j->n_ids; i++) j->prompt_lps[i].id = j->ids[i];
+        j->n_prompt_lps = j->n_ids;
+    }
+    return 0;
+}
+
+job *serve_job_new(xuan_serve *s, xuan_serve_request *r, int *status, xuan_error *err) {
+    *status = 500;
+    job *j = job_alloc(err);
+    if (!j) return NULL;
+    j->req = *r; /* the job owns the request's strings now */
+    memset(r, 0, sizeof *r);
     xuan_tok_ids ids = {0};
     int rc = prompt_ids(s, j, &ids, status, err);
     if (rc) {
@@ -158,45 +199,48 @@ job *serve_job_new(xuan_serve *s, xuan_serve_request *r, int *status, xuan_error
         serve_job_free(j);
         return NULL;
     }
-    const int32_t n_vocab = (int32_t)xuan_model_hparams(s->m.model)->n_vocab;
-    j->smp = xuan_sampler_create(n_vocab, &j->req.sp, err);
-    if (!j->smp) {
-        *status = 400;
+    if (job_prepare(s, j, j->req.sp.seed, status, err)) {
         serve_job_free(j);
         return NULL;
-    }
-    if (j->req.ignore_eos) {
-        size_t n_eog;
-        const int32_t *eog = xuan_tok_eog_ids(s->m.tok, &n_eog);
-        for (size_t i = 0; i < n_eog; i++) xuan_sampler_ban(j->smp, eog[i], true);
-    }
-    for (size_t i = 0; i < j->n_ids; i++) xuan_sampler_accept(j->smp, j->ids[i]); /* as llama.cpp does */
-    if (j->req.json && !(j->json = xuan_json_state_create(j->req.json, err))) {
-        serve_job_free(j);
-        return NULL;
-    }
-    const char *stops[XUAN_SERVE_MAX_STOPS + 1];
-    size_t n_stops = 0;
-    for (size_t i = 0; i < j->req.n_stops; i++) stops[n_stops++] = j->req.stops[i];
-    if (s->m.end_of_turn && j->req.kind == XUAN_SERVE_CHAT) stops[n_stops++] = s->m.end_of_turn;
-    j->stop = xuan_stop_create(stops, n_stops, err);
-    if (!j->stop) {
-        *status = 400;
-        serve_job_free(j);
-        return NULL;
-    }
-    if (j->req.echo && j->req.logprobs) {
-        j->prompt_lps = xuan_calloc(j->n_ids, sizeof *j->prompt_lps);
-        if (!j->prompt_lps) {
-            xuan_fail(err, XUAN_ERR_NOMEM, "out of memory");
-            serve_job_free(j);
-            return NULL;
-        }
-        for (size_t i = 0; i < j->n_ids; i++) j->prompt_lps[i].id = j->ids[i];
-        j->n_prompt_lps = j->n_ids;
     }
     uint64_t limit_ns = (uint64_t)s->p.request_timeout_s * 1000000000ull;
     j->t_submit = xuan_time_s();
     j->deadline_ns = xuan_time_ns() + limit_ns;
+    return j;
+}
+
+job *serve_job_sibling(xuan_serve *s, job *lead, uint32_t index, xuan_error *err) {
+    job *j = job_alloc(err);
+    if (!j) return NULL;
+    j->req = lead->req;
+    j->lead = lead;
+    lead->refs++; /* the request's strings live as long as a sibling does */
+    j->index = index;
+    j->think_open = lead->think_open;
+    j->t_submit = lead->t_submit;
+    j->deadline_ns = lead->deadline_ns;
+    j->ids = xuan_alloc_array(lead->n_ids, sizeof *j->ids);
+    int status, rc = j->ids ? 0 : xuan_fail(err, XUAN_ERR_NOMEM, "out of memory");
+    if (!rc) {
+        memcpy(j->ids, lead->ids, lead->n_ids * sizeof *j->ids);
+        j->n_ids = lead->n_ids;
+        /* seed + index: the lead's seed is the clock's when none was asked */
+        rc = job_prepare(s, j, xuan_sampler_seed(lead->smp) + index, &status, err);
+    }
+    /* a forced call starts where the lead's does */
+    if (!rc && lead->text.len && xuan_buf_append(&j->text, lead->text.data, lead->text.len))
+        rc = xuan_fail(err, XUAN_ERR_NOMEM, "out of memory");
+    j->call = lead->call, j->call_tool = lead->call_tool;
+    j->call_at = lead->call_at, j->name_at = lead->name_at, j->args_at = lead->args_at;
+    if (!rc && (j->call == CALL_NAME || j->call == CALL_ARGS)) {
+        j->call_json = xuan_json_state_create(j->call == CALL_NAME ? j->req.tool_names : j->req.tools[j->call_tool].params, err);
+        if (!j->call_json) rc = err->code;
+    }
+    if (rc) {
+        /* before submission only this thread knows the jobs */
+        lead->refs--;
+        serve_job_free(j);
+        return NULL;
+    }
     return j;
 }

@@ -222,9 +222,6 @@ static int messages(parse *p, json_t *o, xuan_serve_request *r) {
 /* Fields that would change the answer and that this server does not do:
  * refused, so a client never gets a silently different result. */
 static int unsupported(parse *p, xuan_serve_kind kind, json_t *o) {
-    json_t *n = json_object_get(o, "n");
-    if (n && !json_is_null(n) && !(json_is_integer(n) && json_integer_value(n) == 1))
-        return bad(p, "n", "'%s' other than 1 is not supported%s", "");
     json_t *best = json_object_get(o, "best_of");
     if (best && !json_is_null(best) && !(json_is_integer(best) && json_integer_value(best) == 1))
         return bad(p, "best_of", "'%s' other than 1 is not supported%s", "");
@@ -242,6 +239,8 @@ static int fill(parse *p, xuan_serve_kind kind, json_t *o, xuan_serve_request *r
         return rc;
     int64_t v;
     bool given;
+    if ((rc = integer(p, o, "n", 1, XUAN_SERVE_MAX_N, &v, &given))) return rc;
+    r->n = given ? (uint32_t)v : 1;
     if ((rc = boolean(p, o, "stream", &r->stream))) return rc;
     json_t *so = json_object_get(o, "stream_options");
     if (so && !json_is_null(so)) {
