@@ -27,17 +27,21 @@ start() { # start NAME ARGS...: a server on port 0; sets $base and $pid
   base="http://127.0.0.1:$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$dir/$name.log")"
 }
 run() { XUAN_TMP="$dir" timeout 300 python3 "$client" "$@" || { echo "FAIL: check $1"; fail=1; }; }
+stop() { # SIGTERM drains: exit 0 (under ASan also: nothing leaked)
+  kill -TERM "$pid"; wait "$pid"; local rc=$?
+  [ "$rc" = 0 ] || { echo "FAIL: the server exited $rc"; tail -5 "$dir"/*.log; fail=1; }
+}
 
 "$XUAN_BIN" synth --preset tiny256 --type Q8_0 --force -o "$dir/tiny.gguf" >/dev/null 2>&1 || { echo "FAIL: synth"; exit 1; }
 start hermes -m "$dir/tiny.gguf" -np 4 -c 8192 --template-file "$tmpl"
 grep -q "output syntax hermes" "$dir/hermes.log" || { echo "FAIL: Qwen2.5's template is not read as hermes"; fail=1; }
 run tools "$base" "$XUAN_BIN" "$tmpl"
 run choices "$base" 1
-kill -TERM "$pid"; wait "$pid"
+stop
 start plain -m "$dir/tiny.gguf" -np 4 -c 4096
 run tools_plain "$base"
 run choices "$base" 0
-kill -TERM "$pid"; wait "$pid"
+stop
 
 # auto: needs a vocabulary where <tool_call> is one token (the peer's Qwen one)
 peer="${XUAN_PEER_DIR:-}"
@@ -46,7 +50,7 @@ if [ -n "$peer" ] && [ -f "$peer/gen_gguf.py" ] &&
      >"$dir/qwen.log" 2>&1; then
   start auto -m "$dir/qwen.gguf" -np 2 -c 4096 --cache-type f16 --template-file "$tmpl"
   run tools_auto "$base"
-  kill -TERM "$pid"; wait "$pid"
+  stop
 else
   echo "skip: tool_choice auto (no peer Qwen vocabulary: $peer)"
 fi
