@@ -249,6 +249,10 @@ static void test_output_parsers(void) {
           "", NULL,
           "[{\"id\":\"call_0\",\"type\":\"function\",\"function\":{\"name\":\"a\",\"arguments\":\"{}\"}},"
           "{\"id\":\"call_1\",\"type\":\"function\",\"function\":{\"name\":\"b\",\"arguments\":\"{\\\"x\\\":1}\"}}]");
+    /* a name or arguments that cannot be JSON text (invalid UTF-8) are not a call: content, never a
+     * failure (fuzz_chat_output: such a name made the parse fail with "out of memory") */
+    parse(XUAN_CHAT_SYNTAX_MISTRAL, "Sure.[TOOL_CALLS]f\xff[ARGS]{}", "Sure.[TOOL_CALLS]f\xff[ARGS]{}", NULL, NULL);
+    parse(XUAN_CHAT_SYNTAX_HARMONY, "<|channel|>commentary to=functions.f<|message|>\xfe<|call|>", "\xfe", NULL, NULL);
     /* a malformed call stays in the content */
     parse(XUAN_CHAT_SYNTAX_HERMES, "<tool_call>{not json</tool_call>", "<tool_call>{not json</tool_call>", NULL, NULL);
     parse(XUAN_CHAT_SYNTAX_LLAMA3, "{\"name\": \"get_weather\", \"parameters\": {\"city\": \"Paris\"}}", "", NULL,

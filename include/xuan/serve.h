@@ -147,7 +147,7 @@ typedef struct xuan_serve_request {
     char *tools_json;           /* the tools array as JSON text (for the template), NULL = none */
     xuan_serve_tool *tools;
     size_t n_tools;
-    xuan_serve_tool_choice tool_choice; /* AUTO when absent */
+    xuan_serve_tool_choice tool_choice; /* absent: AUTO with tools, NONE without */
     uint32_t tool_named;        /* NAMED: index into tools */
     bool parallel_tool_calls;   /* default true; false keeps an answer's first call only */
     xuan_json_schema *tool_names; /* several tools: a JSON string grammar of their names */

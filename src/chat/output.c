@@ -80,8 +80,13 @@ static void put(parse_state *st, xuan_buf *b, span s) {
 }
 
 /* One call: name and arguments (a JSON value, or text) -> the calls array. */
+/* Text a model wrote that can be a JSON string: UTF-8 without NUL. */
+static bool json_text_ok(const char *p, size_t n) { return !memchr(p, 0, n) && xuan_utf8_valid((const uint8_t *)p, n); }
+
 static bool add_call(parse_state *st, const char *name, size_t name_n, json_t *args, span args_text) {
-    if (!name || !name_n) return false;
+    /* anything else is not a call: it stays in the content as written */
+    if (!name || !name_n || !json_text_ok(name, name_n)) return false;
+    if (!args && !json_text_ok(args_text.p, args_text.n)) return false;
     char *text = NULL;
     if (args) {
         if (json_is_string(args)) text = xuan_strndup(json_string_value(args), json_string_length(args));
@@ -276,7 +281,7 @@ static void parse_harmony(parse_state *st, span s) {
             const char *np = to + 13;
             size_t nn = 0;
             while (np + nn < header.p + header.n && !is_space(np[nn]) && np[nn] != '<') nn++;
-            add_call(st, np, nn, NULL, text);
+            if (!add_call(st, np, nn, NULL, text)) put(st, &st->content, text); /* not a call: text */
         } else if (channel.n == 8 && memcmp(channel.p, "analysis", 8) == 0) {
             if (st->reasoning.len) put(st, &st->reasoning, (span){"\n", 1});
             put(st, &st->reasoning, trim(text));

@@ -302,6 +302,8 @@ int xuan_serve_request_parse(xuan_serve_kind kind, const char *body, size_t n, x
     r->sp = xuan_sampler_params_default();
     r->sp.temperature = 1.0f, r->sp.top_p = 1.0f, r->sp.top_k = 0, r->sp.min_p = 0.0f;
     r->max_tokens = -1;
+    r->n = 1;
+    r->tool_choice = XUAN_SERVE_TOOLS_NONE, r->parallel_tool_calls = true; /* no tools (completions) */
     json_error_t je;
     /* jansson checks UTF-8 and refuses \u0000 inside strings */
     json_t *o = json_loadb(body, n, JSON_REJECT_DUPLICATES, &je);
