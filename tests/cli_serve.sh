@@ -107,6 +107,7 @@ fi
 start slow -m "$dir/slow.gguf" -np 2 -c 8192
 run disconnect "$base"
 run shared_prefix "$base"
+run choices_queue "$base"
 kill -TERM "$pid"; wait "$pid"
 
 start timeout -m "$dir/slow.gguf" -np 1 -c 4096 --timeout 3

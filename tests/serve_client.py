@@ -438,6 +438,35 @@ def check_queue(base):
     ok("the running and the queued request both finished with 200")
 
 
+def check_choices_queue(base):
+    """-np 2 on the slow model: with one slot busy, an n = 2 request waits
+    as one unit (both its jobs queued, none started alone), then runs when
+    both slots are free."""
+    long = {"prompt": "busy", "max_tokens": 120, "temperature": 0, "ignore_eos": True}
+    res, done = {}, []
+
+    def send(name, body):
+        st, j, text, _ = req(base, "POST", "/v1/completions", body)
+        res[name] = (st, j)
+        done.append(name)
+    a = threading.Thread(target=send, args=("a", long))
+    a.start()
+    t0 = time.time()
+    while metric(base, "xuan_slots_busy") != 1 and time.time() - t0 < 10:
+        time.sleep(0.02)
+    b = threading.Thread(target=send, args=("b", {"prompt": "two", "max_tokens": 4, "n": 2, "temperature": 0}))
+    b.start()
+    while metric(base, "xuan_queue_length") != 2 and time.time() - t0 < 10:
+        time.sleep(0.02)
+    q, busy = metric(base, "xuan_queue_length"), metric(base, "xuan_slots_busy")
+    a.join(120)
+    b.join(120)
+    if q != 2 or busy != 1:
+        fail(f"n=2 beside a busy slot: queue {q}, busy {busy} (want both choices queued, 1 slot busy)")
+    if done != ["a", "b"] or res["b"][0] != 200 or len(res["b"][1]["choices"]) != 2 or res["a"][0] != 200:
+        fail(f"n=2 after the long request: order {done}, {res.get('b')}")
+    ok("n=2 with one of 2 slots busy: both choices wait in the queue, then run together after it")
+
 def check_slowloris(base, idle):
     """A client that sends half a header and waits is disconnected after the idle timeout."""
     u = urllib.parse.urlparse(base)
