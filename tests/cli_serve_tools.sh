@@ -38,6 +38,17 @@ grep -q "output syntax hermes" "$dir/hermes.log" || { echo "FAIL: Qwen2.5's temp
 run tools "$base" "$XUAN_BIN" "$tmpl"
 run choices "$base" 1
 stop
+# the other families: Llama 3.1, Mistral Nemo, gpt-oss (Harmony; from the peer's llama.cpp tree)
+shared_t="${XUAN_SHARED:-$XUAN_SRC/../shared}/templates"
+for t in "$shared_t/meta-llama-Llama-3.1-8B-Instruct.jinja:llama3" "$shared_t/mistralai-Mistral-Nemo-Instruct-2407.jinja:mistral" \
+         "${XUAN_PEER_DIR:-/nonexistent}/llama.cpp/models/templates/openai-gpt-oss-120b.jinja:harmony"; do
+  f=${t%:*} syn=${t##*:}
+  [ -f "$f" ] || { echo "skip: $syn forced calls (no $f)"; continue; }
+  start "$syn" -m "$dir/tiny.gguf" -np 2 -c 8192 --template-file "$f"
+  grep -q "output syntax $syn" "$dir/$syn.log" || { echo "FAIL: $f is not read as $syn"; fail=1; }
+  run tools_forced "$base" "$syn"
+  stop
+done
 start plain -m "$dir/tiny.gguf" -np 4 -c 4096
 run tools_plain "$base"
 run choices "$base" 0

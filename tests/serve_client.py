@@ -632,7 +632,7 @@ WEATHER = {"type": "object", "properties": {"city": {"type": "string", "maxLengt
 ADD = {"type": "object", "properties": {"a": {"type": "number"}, "b": {"type": "number"}}, "required": ["a", "b"],
        "additionalProperties": False}
 TOOLS = [{"type": "function", "function": {"name": "get_weather", "description": "the weather", "parameters": WEATHER}},
-         {"type": "function", "function": {"name": "add", "parameters": ADD}}]
+         {"type": "function", "function": {"name": "add", "description": "a + b", "parameters": ADD}}]
 SCHEMAS = {"get_weather": WEATHER, "add": ADD}
 CHAT = "/v1/chat/completions"
 
@@ -784,6 +784,28 @@ def check_tools_auto(base):
     if st != 200 or "tool_calls" in m or not m["content"].startswith("<tool_call>"):
         fail(f"tool_choice none with the opener: {text[:300]!r}")
     ok(f"tool_choice none: the opener stays text ({m['content']!r})")
+
+
+def check_tools_forced(base, syntax):
+    """Another family's syntax (the server's ready line names it): a
+    required and a named call validate, the named one streamed the same."""
+    msgs = [{"role": "user", "content": "weather in Oslo?"}]
+    required = {"messages": msgs, "tools": TOOLS, "tool_choice": "required", "max_tokens": 400, "seed": 1}
+    if syntax == "harmony":  # the name is bare text there, no grammar picks one: name the tool
+        e = expect_error(base, CHAT, required, 400, "harmony: required with several tools")
+        if "name the function" not in e["message"]:
+            fail(f"harmony: {e['message']}")
+        required["tools"] = TOOLS[:1]
+    call_answer(base, required, f"{syntax} required")
+    body = {"messages": msgs, "tools": TOOLS, "max_tokens": 400, "seed": 2,
+            "tool_choice": {"type": "function", "function": {"name": "get_weather"}}}
+    (name, args), _, _ = call_answer(base, body, f"{syntax} named")
+    events, done = sse(base, CHAT, dict(body, stream=True))
+    content, calls, finish = streamed_calls(events, f"{syntax} streamed")
+    if name != "get_weather" or content or finish != "tool_calls" or len(calls) != 1 or \
+            json.loads(calls[0]["function"]["arguments"]) != args:
+        fail(f"{syntax}: named {name}({args}), streamed {calls} content {content!r} finish {finish}")
+    ok(f"{syntax} syntax: required and named calls validate, get_weather({json.dumps(args)}) streamed the same")
 
 
 def check_tools_plain(base):
