@@ -3,8 +3,9 @@
 # Qwen2.5's template (Hermes syntax) on the random-weight tiny model:
 # required and named calls whose arguments validate, streamed deltas equal
 # to the whole answer, a tool result round trip rendered as `xuan template`
-# renders it, tool_choice none; a template without tool calls (400); n
-# choices; and, where the peer's Qwen vocabulary can be built, auto mode
+# renders it, tool_choice none; forced calls in the Llama 3, Mistral and
+# Harmony syntaxes; a template without tool calls (400); n choices; and,
+# where the peer's Qwen vocabulary can be built, auto mode
 # with <tool_call> forced by logit_bias.  Servers listen on free loopback
 # ports and are killed on exit.
 set -uo pipefail
