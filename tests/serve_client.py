@@ -792,7 +792,7 @@ def check_tools_forced(base, syntax):
     msgs = [{"role": "user", "content": "weather in Oslo?"}]
     required = {"messages": msgs, "tools": TOOLS, "tool_choice": "required", "max_tokens": 400, "seed": 1}
     if syntax == "harmony":  # the name is bare text there, no grammar picks one: name the tool
-        e = expect_error(base, CHAT, required, 400, "harmony: required with several tools")
+        e = expect_error(base, CHAT, required, 400, "harmony: required with several tools", param="tool_choice")
         if "name the function" not in e["message"]:
             fail(f"harmony: {e['message']}")
         required["tools"] = TOOLS[:1]
@@ -812,7 +812,8 @@ def check_tools_plain(base):
     """A template without tool calls: tools are a 400 that says so, unless
     tool_choice is none."""
     msgs = [{"role": "user", "content": "x"}]
-    e = expect_error(base, CHAT, {"messages": msgs, "tools": TOOLS}, 400, "tools on a template without tool calls")
+    e = expect_error(base, CHAT, {"messages": msgs, "tools": TOOLS}, 400, "tools on a template without tool calls",
+                     param="tools")
     if "no tool calls" not in e["message"]:
         fail(f"the message does not say why: {e['message']}")
     st, _, text, _ = req(base, "POST", CHAT, {"messages": msgs, "tools": TOOLS, "tool_choice": "none", "max_tokens": 2})

@@ -256,10 +256,10 @@ static enum MHD_Result generate(xuan_serve *s, struct MHD_Connection *c, const c
         return serve_error(c, 400, "n", NULL, msg);
     }
     int status;
-    job *jobs[XUAN_SERVE_MAX_N] = {serve_job_new(s, &req, &status, &err)};
+    job *jobs[XUAN_SERVE_MAX_N] = {serve_job_new(s, &req, &status, &param, &err)};
     if (!jobs[0]) {
         xuan_serve_request_free(&req);
-        return serve_error(c, (unsigned)status, NULL, NULL, err.msg);
+        return serve_error(c, (unsigned)status, param, NULL, err.msg);
     }
     for (uint32_t i = 1; i < n; i++)
         if (!(jobs[i] = serve_job_sibling(s, jobs[0], i, &err))) {

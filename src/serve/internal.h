@@ -136,17 +136,18 @@ void serve_logprobs(const float *logits, int32_t n_vocab, int32_t id, int n_top,
 xuan_chat_syntax serve_output_syntax(const xuan_serve *s, const xuan_serve_request *r);
 /* tools.c, before submission: checks that the template has tool calls and,
  * for a forced call, appends its opener to the prompt text and to j->text
- * and sets the call's phase.  XUAN_ERR_USAGE for a request the model cannot
- * serve. */
-int serve_call_begin(const xuan_serve *s, job *j, xuan_buf *prompt, xuan_error *err);
+ * and sets the call's phase.  XUAN_ERR_USAGE (*param: the field) for a
+ * request the model cannot serve. */
+int serve_call_begin(const xuan_serve *s, job *j, xuan_buf *prompt, const char **param, xuan_error *err);
 /* tools.c, under s->mu after a token's text went into j->text: an opener
  * the model wrote (auto), a name or arguments complete.  Fixed text goes
  * into j->text and j->forced; *closed once the call is written whole. */
 int serve_call_advance(const xuan_serve *s, job *j, bool *closed, xuan_error *err);
 
 /* prompt.c: a request's prompt ids (chat rendered by the template) and its
- * sampler and stop filter; HTTP status and message on failure. */
-job *serve_job_new(xuan_serve *s, xuan_serve_request *r, int *status, xuan_error *err);
+ * sampler and stop filter; HTTP status, message and the field (or NULL) on
+ * failure. */
+job *serve_job_new(xuan_serve *s, xuan_serve_request *r, int *status, const char **param, xuan_error *err);
 /* prompt.c: choice `index` of lead's request (before submission). */
 job *serve_job_sibling(xuan_serve *s, job *lead, uint32_t index, xuan_error *err);
 

@@ -57,7 +57,7 @@ static int render_plain(const xuan_serve *s, const char *messages_json, const ch
 /* The chat prompt's ids; j->think_open when the generation prompt opened a
  * <think> block (the answer then starts inside it); a forced tool call's
  * opener ends the prompt. */
-static int chat_ids(const xuan_serve *s, job *j, xuan_tok_ids *ids, xuan_error *err) {
+static int chat_ids(const xuan_serve *s, job *j, xuan_tok_ids *ids, const char **param, xuan_error *err) {
     const xuan_serve_request *r = &j->req;
     char bos[128], eos[128];
     const char *bos_s = xuan_gen_token_str(s->m.tok, xuan_tok_bos(s->m.tok), bos, sizeof bos);
@@ -80,7 +80,7 @@ static int chat_ids(const xuan_serve *s, job *j, xuan_tok_ids *ids, xuan_error *
     size_t n = text.len;
     while (n && (text.data[n - 1] == '\n' || text.data[n - 1] == ' ')) n--;
     j->think_open = n >= 7 && memcmp(text.data + n - 7, "<think>", 7) == 0;
-    rc = serve_call_begin(s, j, &text, err);
+    rc = serve_call_begin(s, j, &text, param, err);
     if (!rc) rc = xuan_gen_encode_prompt(s->m.tok, text.data, text.len, bos_s, ids, err);
     xuan_buf_free(&text);
     return rc;
@@ -105,8 +105,10 @@ static int completion_ids(const xuan_serve *s, const xuan_serve_request *r, xuan
 }
 
 /* The request's ids; the empty prompt starts from BOS (or EOS). */
-static int prompt_ids(const xuan_serve *s, job *j, xuan_tok_ids *ids, int *status, xuan_error *err) {
-    int rc = j->req.kind == XUAN_SERVE_CHAT ? chat_ids(s, j, ids, err) : completion_ids(s, &j->req, ids, status, err);
+static int prompt_ids(const xuan_serve *s, job *j, xuan_tok_ids *ids, int *status, const char **param,
+                      xuan_error *err) {
+    int rc = j->req.kind == XUAN_SERVE_CHAT ? chat_ids(s, j, ids, param, err)
+                                            : completion_ids(s, &j->req, ids, status, err);
     if (rc) return rc;
     if (ids->n == 0) {
         int32_t start = xuan_tok_bos(s->m.tok) >= 0 ? xuan_tok_bos(s->m.tok) : xuan_tok_eos(s->m.tok);
@@ -171,14 +173,15 @@ static int job_prepare(xuan_serve *s, job *j, uint64_t seed, int *status, xuan_e
     return 0;
 }
 
-job *serve_job_new(xuan_serve *s, xuan_serve_request *r, int *status, xuan_error *err) {
+job *serve_job_new(xuan_serve *s, xuan_serve_request *r, int *status, const char **param, xuan_error *err) {
     *status = 500;
+    *param = NULL;
     job *j = job_alloc(err);
     if (!j) return NULL;
     j->req = *r; /* the job owns the request's strings now */
     memset(r, 0, sizeof *r);
     xuan_tok_ids ids = {0};
-    int rc = prompt_ids(s, j, &ids, status, err);
+    int rc = prompt_ids(s, j, &ids, status, param, err);
     if (rc) {
         /* a template that raised, bad JSON for it, tool messages a built-in
          * renderer cannot show: the client's fault */

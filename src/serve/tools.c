@@ -210,23 +210,27 @@ static int enter(job *j, const call_syntax *cs, xuan_buf *out, size_t base, xuan
     return j->call_json ? 0 : err->code;
 }
 
-int serve_call_begin(const xuan_serve *s, job *j, xuan_buf *prompt, xuan_error *err) {
+int serve_call_begin(const xuan_serve *s, job *j, xuan_buf *prompt, const char **param, xuan_error *err) {
     const xuan_serve_request *r = &j->req;
     j->call_tool = -1;
     if (r->tool_choice == XUAN_SERVE_TOOLS_NONE) return 0;
     const call_syntax *cs = serve_call_syntax(s->m.syntax);
-    if (!s->m.jinja || !cs)
+    if (!s->m.jinja || !cs) {
+        *param = "tools";
         return xuan_fail(err, XUAN_ERR_USAGE,
                          "the model's chat template has no tool calls (output syntax %s): send the request "
                          "without 'tools' or with \"tool_choice\": \"none\"", xuan_chat_syntax_name(s->m.syntax));
+    }
     if (r->tool_choice == XUAN_SERVE_TOOLS_AUTO) {
         j->call = cs->trigger ? CALL_WATCH : CALL_OFF;
         return 0;
     }
-    if (cs->name_bare && r->tool_choice == XUAN_SERVE_TOOLS_REQUIRED && r->n_tools > 1)
+    if (cs->name_bare && r->tool_choice == XUAN_SERVE_TOOLS_REQUIRED && r->n_tools > 1) {
+        *param = "tool_choice";
         return xuan_fail(err, XUAN_ERR_USAGE,
                          "'tool_choice' \"required\" with several tools is not supported for the %s syntax; "
                          "name the function", xuan_chat_syntax_name(s->m.syntax));
+    }
     /* the answer starts inside the call: its opener ends the prompt */
     xuan_buf fixed = {0};
     int rc = 0;
