@@ -215,10 +215,11 @@ if (autoBase) {
 }
 
 await check("errors", async () => {
-  const expect = async (what, cls, fn) => {
+  const expect = async (what, cls, fn, param) => {
     try { await fn(); fail(`${what}: no exception`); }
     catch (e) {
       if (!(e instanceof cls)) throw new Error(`${what}: ${e && e.constructor && e.constructor.name}: ${e}`);
+      if (param !== undefined && e.param !== param) throw new Error(`${what}: param ${e.param}, want ${param}`);
       ok(`${what}: ${e.constructor.name} ${e.status}: ${String(e.message).slice(0, 80)}`);
     }
   };
@@ -228,9 +229,9 @@ await check("errors", async () => {
     client.chat.completions.create({ model: "tiny", messages: [{ role: "user", content: "x" }],
       response_format: { type: "json_schema", json_schema: { name: "p", schema: { type: "string", pattern: "a" } } } }));
   await expect("n = 9", OpenAI.BadRequestError, () =>
-    client.chat.completions.create({ model: "tiny", messages: [{ role: "user", content: "x" }], n: 9 }));
+    client.chat.completions.create({ model: "tiny", messages: [{ role: "user", content: "x" }], n: 9 }), "n");
   await expect("tools on a template without tool calls", OpenAI.BadRequestError, () =>
-    client.chat.completions.create({ model: "tiny", messages: [{ role: "user", content: "x" }], tools: TOOLS }));
+    client.chat.completions.create({ model: "tiny", messages: [{ role: "user", content: "x" }], tools: TOOLS }), "tools");
   const bad = new OpenAI({ apiKey: "wrong", baseURL: base + "/v1", maxRetries: 0 });
   await expect("wrong key", OpenAI.AuthenticationError, () => bad.models.list());
 });
