@@ -32,6 +32,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     TRAP_IF(r.top_logprobs < 0 || r.top_logprobs > XUAN_SERVE_MAX_TOP_LOGPROBS || r.max_tokens < -1);
     TRAP_IF(!(r.sp.temperature >= 0 && r.sp.temperature <= 2) || !(r.sp.top_p > 0 && r.sp.top_p <= 1));
     for (size_t i = 0; i < r.n_stops; i++) TRAP_IF(!r.stops[i] || !r.stops[i][0]);
+    TRAP_IF(r.n < 1 || r.n > XUAN_SERVE_MAX_N || r.n_tools > XUAN_SERVE_MAX_TOOLS);
+    /* tools: every one named and with a grammar for its arguments, the named one among them */
+    for (size_t i = 0; i < r.n_tools; i++) TRAP_IF(!r.tools[i].name || !r.tools[i].name[0] || !r.tools[i].params);
+    TRAP_IF(r.tool_choice == XUAN_SERVE_TOOLS_NAMED && r.tool_named >= r.n_tools);
+    TRAP_IF((r.tool_choice == XUAN_SERVE_TOOLS_REQUIRED || r.tool_choice == XUAN_SERVE_TOOLS_NAMED) && !r.n_tools);
+    TRAP_IF((r.n_tools > 1) != (r.tool_names != NULL));
+    TRAP_IF((r.tool_choice != XUAN_SERVE_TOOLS_NONE) != (r.tools_json != NULL));
     if (kind == XUAN_SERVE_CHAT) {
         json_t *m = json_loads(r.messages_json, 0, NULL);
         TRAP_IF(!json_is_array(m) || json_array_size(m) == 0);

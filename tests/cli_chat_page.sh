@@ -25,8 +25,8 @@ if [ "$(node -p "try{require('$npmdir/node_modules/playwright-core/package.json'
   fi
 fi
 dir="$XUAN_TMP/cli_chat_page"; rm -rf "$dir"; mkdir -p "$dir"
-# seed 6: a greedy reply of printable text (the default seed streams only
-# newlines, which a non-streamed answer trims to "")
+# seed 6: a greedy reply of printable text (the default seed's is only
+# newlines, which the page shows as nothing to compare)
 "$XUAN_BIN" synth --preset tiny256 --type Q8_0 --seed 6 --force -o "$dir/tiny.gguf" >/dev/null 2>&1 || { echo "FAIL: synth"; exit 1; }
 # Q8_0 weights and cache: the streamed and the reference answer are the same bits
 "$XUAN_BIN" serve -m "$dir/tiny.gguf" --port 0 -np 2 -c 1024 -t 1 --cache-type q8_0 >"$dir/serve.log" 2>&1 &

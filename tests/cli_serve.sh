@@ -43,6 +43,7 @@ run() { # run CHECK ARGS...: one client check, bounded in time
 start main -m "$dir/tiny.gguf" -np 8 -c 4096 --api-key test-key-123 --max-body 64K --idle-timeout 2 --max-conn 64
 run basic "$base"
 run bad "$base"
+run untrimmed "$base"
 
 # The chat page: served without the key (it asks for it), HTML with a CSP,
 # and its script parses (node --check), so a syntax slip cannot ship.
@@ -106,6 +107,7 @@ fi
 start slow -m "$dir/slow.gguf" -np 2 -c 8192
 run disconnect "$base"
 run shared_prefix "$base"
+run choices_queue "$base"
 kill -TERM "$pid"; wait "$pid"
 
 start timeout -m "$dir/slow.gguf" -np 1 -c 4096 --timeout 3

@@ -6,7 +6,9 @@ first failure (with what was received), so the shell test can count them.
 """
 import http.client
 import json
+import os
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -249,7 +251,7 @@ def check_bad(base):
     expect_error(base, p, {"messages": msgs, "top_p": 2}, 400, "top_p 2", param="top_p")
     expect_error(base, p, {"messages": msgs, "stream": "yes"}, 400, "stream a string", param="stream")
     expect_error(base, p, {"messages": msgs, "stop": [1]}, 400, "stop a number", param="stop")
-    expect_error(base, p, {"messages": msgs, "n": 2}, 400, "n 2", param="n")
+    expect_error(base, p, {"messages": msgs, "n": 9}, 400, "n 9", param="n")
     expect_error(base, p, {"messages": msgs, "logit_bias": {"abc": 1}}, 400, "logit_bias key", param="logit_bias")
     expect_error(base, p, {"messages": msgs, "top_logprobs": 3}, 400, "top_logprobs without logprobs",
                  param="top_logprobs")
@@ -436,6 +438,35 @@ def check_queue(base):
     ok("the running and the queued request both finished with 200")
 
 
+def check_choices_queue(base):
+    """-np 2 on the slow model: with one slot busy, an n = 2 request waits
+    as one unit (both its jobs queued, none started alone), then runs when
+    both slots are free."""
+    long = {"prompt": "busy", "max_tokens": 120, "temperature": 0, "ignore_eos": True}
+    res, done = {}, []
+
+    def send(name, body):
+        st, j, text, _ = req(base, "POST", "/v1/completions", body)
+        res[name] = (st, j)
+        done.append(name)
+    a = threading.Thread(target=send, args=("a", long))
+    a.start()
+    t0 = time.time()
+    while metric(base, "xuan_slots_busy") != 1 and time.time() - t0 < 10:
+        time.sleep(0.02)
+    b = threading.Thread(target=send, args=("b", {"prompt": "two", "max_tokens": 4, "n": 2, "temperature": 0}))
+    b.start()
+    while metric(base, "xuan_queue_length") != 2 and time.time() - t0 < 10:
+        time.sleep(0.02)
+    q, busy = metric(base, "xuan_queue_length"), metric(base, "xuan_slots_busy")
+    a.join(120)
+    b.join(120)
+    if q != 2 or busy != 1:
+        fail(f"n=2 beside a busy slot: queue {q}, busy {busy} (want both choices queued, 1 slot busy)")
+    if done != ["a", "b"] or res["b"][0] != 200 or len(res["b"][1]["choices"]) != 2 or res["a"][0] != 200:
+        fail(f"n=2 after the long request: order {done}, {res.get('b')}")
+    ok("n=2 with one of 2 slots busy: both choices wait in the queue, then run together after it")
+
 def check_slowloris(base, idle):
     """A client that sends half a header and waits is disconnected after the idle timeout."""
     u = urllib.parse.urlparse(base)
@@ -509,6 +540,20 @@ def check_reasoning(base, think_open):
                      "chat_template_kwargs an array", param="chat_template_kwargs")
 
 
+def check_untrimmed(base):
+    """A reply of only whitespace: the whole answer has it as the stream
+    does (the output parser used to trim the whole answer only)."""
+    nl = req(base, "POST", "/tokenize", {"content": "\n"})[1]["tokens"][-1]
+    body = {"messages": [{"role": "user", "content": "x"}], "max_tokens": 4, "temperature": 0, "ignore_eos": True,
+            "logit_bias": {str(nl): 100}}
+    st, j, text, _ = req(base, "POST", "/v1/chat/completions", body)
+    events, done = sse(base, "/v1/chat/completions", dict(body, stream=True))
+    streamed = "".join(e["choices"][0]["delta"].get("content") or "" for e in events if e["choices"])
+    if st != 200 or j["choices"][0]["message"]["content"] != "\n\n\n\n" or streamed != "\n\n\n\n":
+        fail(f"whitespace reply: whole {text[:200]!r}, streamed {streamed!r}")
+    ok("a reply of only newlines is the same streamed and not (not trimmed)")
+
+
 def check_timeout(base):
     """--timeout 3: a generation that would take ~8 s ends with 504 (and an
     error event in a stream); the slot is free again."""
@@ -577,6 +622,263 @@ def check_queue_disconnect(base):
     if q1 != 1 or q2 != 0 or busy != 1 or res.get("a") != 200:
         fail(f"queued disconnect: queue {q1} -> {q2}, busy {busy}, running request {res.get('a')}")
     ok(f"a queued client that hangs up leaves the queue after {dt:.2f} s, while the slot still runs")
+
+
+# ---- tools ------------------------------------------------------------------------
+
+WEATHER = {"type": "object", "properties": {"city": {"type": "string", "maxLength": 12},
+                                            "days": {"type": "integer"}},
+           "required": ["city", "days"], "additionalProperties": False}
+ADD = {"type": "object", "properties": {"a": {"type": "number"}, "b": {"type": "number"}}, "required": ["a", "b"],
+       "additionalProperties": False}
+TOOLS = [{"type": "function", "function": {"name": "get_weather", "description": "the weather", "parameters": WEATHER}},
+         {"type": "function", "function": {"name": "add", "description": "a + b", "parameters": ADD}}]
+SCHEMAS = {"get_weather": WEATHER, "add": ADD}
+CHAT = "/v1/chat/completions"
+
+
+def valid_call(what, call, names=SCHEMAS):
+    """A tool call object of a response: its arguments parse and validate."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from schema_subset import validate
+    f = call.get("function") or {}
+    if call.get("type") != "function" or not str(call.get("id", "")).startswith("call_") or f.get("name") not in names:
+        fail(f"{what}: not a call of one of {sorted(names)}: {call}")
+    try:
+        args = json.loads(f["arguments"])
+        validate(names[f["name"]], args, names[f["name"]])
+    except (ValueError, TypeError, KeyError) as e:
+        fail(f"{what}: arguments {f.get('arguments')!r}: {e}")
+    return f["name"], args
+
+
+def call_answer(base, body, what):
+    st, j, text, _ = req(base, "POST", CHAT, body)
+    if st != 200:
+        fail(f"{what}: {st} {text[:300]!r}")
+    c = j["choices"][0]
+    calls = c["message"].get("tool_calls") or []
+    if c["finish_reason"] != "tool_calls" or c["message"]["content"] is not None or len(calls) != 1:
+        fail(f"{what}: want one call, content null, finish tool_calls: {text[:400]!r}")
+    return valid_call(what, calls[0]), calls[0]["id"], j
+
+
+def streamed_calls(events, what):
+    """(content, calls by index, finish) reassembled from chat chunks."""
+    content, calls, finish = "", {}, None
+    for e in events:
+        for c in e["choices"]:
+            d = c["delta"]
+            content += d.get("content") or ""
+            for t in d.get("tool_calls") or []:
+                k = t["index"]
+                if k not in calls:
+                    if not (t.get("id") and t.get("type") == "function" and t["function"].get("name")):
+                        fail(f"{what}: the first delta of call {k} lacks id/type/name: {t}")
+                    calls[k] = {"id": t["id"], "type": "function", "function": {"name": t["function"]["name"],
+                                                                                 "arguments": ""}}
+                calls[k]["function"]["arguments"] += t["function"].get("arguments") or ""
+            finish = c.get("finish_reason") or finish
+    return content, calls, finish
+
+
+def check_tools(base, xuan, template):
+    """Hermes (Qwen2.5's template) on a random-weight model: forced calls
+    ("required": the model picks the tool; named) whose arguments parse and
+    validate, streamed deltas that reassemble to the whole answer, a tool
+    result round trip rendered exactly as the template renders it."""
+    msgs = [{"role": "user", "content": "weather in Oslo?"}]
+    ids, names = set(), set()
+    for seed in (1, 2, 3, 4):
+        (name, _), cid, _ = call_answer(base, {"messages": msgs, "tools": TOOLS, "tool_choice": "required",
+                                               "max_tokens": 400, "seed": seed}, f"required, seed {seed}")
+        ids.add(cid)
+        names.add(name)
+    if len(ids) != 4:
+        fail(f"call ids are not unique: {ids}")
+    ok(f"tool_choice required: 4 calls whose arguments validate (tools picked: {sorted(names)}), finish tool_calls, "
+       "content null, unique ids")
+    named = {"type": "function", "function": {"name": "add"}}
+    body = {"messages": msgs, "tools": TOOLS, "tool_choice": named, "max_tokens": 400, "seed": 7, "temperature": 1}
+    (name, args), _, whole = call_answer(base, body, "named")
+    if name != "add":
+        fail(f"named tool_choice called {name}")
+    events, done = sse(base, CHAT, dict(body, stream=True))
+    content, calls, finish = streamed_calls(events, "streamed named call")
+    if not done or content or finish != "tool_calls" or len(calls) != 1 or calls[0]["function"]["name"] != "add" \
+            or json.loads(calls[0]["function"]["arguments"]) != args:
+        fail(f"streamed call {calls} content {content!r} finish {finish} != whole {whole['choices'][0]['message']}")
+    n_args = sum(1 for e in events for c in e["choices"] for t in c["delta"].get("tool_calls") or [])
+    if n_args < 3:
+        fail(f"the arguments were not streamed in pieces ({n_args} deltas)")
+    ok(f"tool_choice named: add({json.dumps(args)}); streamed in {n_args} deltas that reassemble to the same call, "
+       "no markup in content")
+    # a tool result round trip: the assistant's call (arguments as JSON text) and the tool's answer
+    turn = [{"role": "assistant", "content": None, "tool_calls": [
+                {"id": "call_9", "type": "function", "function": {"name": "get_weather",
+                                                                   "arguments": "{\"city\": \"Oslo\", \"days\": 1}"}}]},
+            {"role": "tool", "tool_call_id": "call_9", "content": "4 C and rain"}]
+    body = {"messages": msgs + turn, "tools": TOOLS, "max_tokens": 4, "temperature": 0}
+    st, j, text, _ = req(base, "POST", CHAT, body)
+    if st != 200:
+        fail(f"tool round trip: {st} {text[:300]!r}")
+    # the same conversation through `xuan template` (arguments as the object templates expect)
+    tmp = os.environ.get("XUAN_TMP", "/tmp")
+    rendered = []
+    for name, data in (("msgs", msgs + [dict(turn[0], tool_calls=[{"id": "call_9", "type": "function", "function": {
+            "name": "get_weather", "arguments": {"city": "Oslo", "days": 1}}}]), turn[1]]), ("tools", TOOLS)):
+        path = os.path.join(tmp, f"serve_tools_{name}.json")
+        with open(path, "w") as f:
+            json.dump(data, f)
+        rendered.append(path)
+    prompt = subprocess.run([xuan, "template", "--file", template, "--messages", rendered[0], "--tools", rendered[1]],
+                            capture_output=True, text=True, check=True).stdout
+    if "<tool_response>\n4 C and rain\n</tool_response>" not in prompt or '"arguments": {"city": "Oslo"' not in prompt:
+        fail(f"the template does not show the tool turn: {prompt[-400:]!r}")
+    n = len(req(base, "POST", "/tokenize", {"content": prompt, "add_special": True})[1]["tokens"])
+    if j["usage"]["prompt_tokens"] != n:
+        fail(f"tool round trip: prompt of {j['usage']['prompt_tokens']} tokens, `xuan template` renders {n}")
+    ok(f"tool result round trip: 200, the prompt is the template's rendering ({n} tokens, tool_calls and the "
+       "tool response in it)")
+    expect_error(base, CHAT, dict(body, messages=msgs + [dict(turn[0], tool_calls=[
+        {"id": "c", "type": "function", "function": {"name": "get_weather", "arguments": "{nope"}}])]), 400,
+                 "tool_calls arguments that are not JSON", param="messages")
+    expect_error(base, CHAT, {"messages": msgs, "tools": [{"type": "function", "function": {"name": "f", "parameters": {
+        "type": "object", "properties": {"s": {"type": "string", "pattern": "^a"}}}}}], "tool_choice": "required"},
+                 400, "a forced call with a pattern schema", param="tools")
+    expect_error(base, CHAT, {"messages": msgs, "tools": TOOLS, "tool_choice": {"type": "function", "function": {
+        "name": "nope"}}}, 400, "tool_choice naming no tool", param="tool_choice")
+    # "none": the tools are not shown to the template, nothing is parsed as a call
+    body = {"messages": msgs, "tools": TOOLS, "max_tokens": 3, "temperature": 0}
+    with_tools = req(base, "POST", CHAT, body)[1]["usage"]["prompt_tokens"]
+    st, j, text, _ = req(base, "POST", CHAT, dict(body, tool_choice="none"))
+    without = j["usage"]["prompt_tokens"] if st == 200 else -1
+    if not (0 < without < with_tools) or "tool_calls" in j["choices"][0]["message"]:
+        fail(f"tool_choice none: prompt {without} vs {with_tools} tokens with tools: {text[:200]!r}")
+    ok(f"tool_choice none: the template gets no tools (prompt {with_tools} -> {without} tokens)")
+
+
+def check_tools_auto(base):
+    """Auto on a model whose vocabulary has <tool_call>: the opener forced
+    by logit_bias, the server completes the call under the grammar."""
+    opener = req(base, "POST", "/tokenize", {"content": "<tool_call>"})[1]["tokens"]
+    if len(opener) != 1:
+        fail(f"<tool_call> is not one token here: {opener}")
+    msgs = [{"role": "user", "content": "weather?"}]
+    body = {"messages": msgs, "tools": TOOLS, "max_tokens": 300, "seed": 3, "logit_bias": {str(opener[0]): 100}}
+    (name, args), _, whole = call_answer(base, body, "auto")
+    events, done = sse(base, CHAT, dict(body, stream=True))
+    content, calls, finish = streamed_calls(events, "streamed auto call")
+    if content or finish != "tool_calls" or len(calls) != 1 or calls[0]["function"]["name"] != name or \
+            json.loads(calls[0]["function"]["arguments"]) != args:
+        fail(f"streamed auto call {calls}, content {content!r}, finish {finish}")
+    ok(f"tool_choice auto: the model opened a call, {name}({json.dumps(args)}) validates, streamed the same")
+    # without the bias this random model writes text: no call
+    st, j, text, _ = req(base, "POST", CHAT, {"messages": msgs, "tools": TOOLS, "max_tokens": 8, "seed": 3})
+    m = j["choices"][0]["message"]
+    if st != 200 or "tool_calls" in m or not isinstance(m["content"], str) or j["choices"][0]["finish_reason"] != "length":
+        fail(f"auto without the opener: {text[:300]!r}")
+    ok("tool_choice auto without the opener: text, no call")
+    st, j, text, _ = req(base, "POST", CHAT, dict(body, tool_choice="none", max_tokens=4))
+    m = j["choices"][0]["message"]
+    if st != 200 or "tool_calls" in m or not m["content"].startswith("<tool_call>"):
+        fail(f"tool_choice none with the opener: {text[:300]!r}")
+    ok(f"tool_choice none: the opener stays text ({m['content']!r})")
+
+
+def check_tools_forced(base, syntax):
+    """Another family's syntax (the server's ready line names it): a
+    required and a named call validate, the named one streamed the same."""
+    msgs = [{"role": "user", "content": "weather in Oslo?"}]
+    required = {"messages": msgs, "tools": TOOLS, "tool_choice": "required", "max_tokens": 400, "seed": 1}
+    if syntax == "harmony":  # the name is bare text there, no grammar picks one: name the tool
+        e = expect_error(base, CHAT, required, 400, "harmony: required with several tools", param="tool_choice")
+        if "name the function" not in e["message"]:
+            fail(f"harmony: {e['message']}")
+        required["tools"] = TOOLS[:1]
+    call_answer(base, required, f"{syntax} required")
+    body = {"messages": msgs, "tools": TOOLS, "max_tokens": 400, "seed": 2,
+            "tool_choice": {"type": "function", "function": {"name": "get_weather"}}}
+    (name, args), _, _ = call_answer(base, body, f"{syntax} named")
+    events, done = sse(base, CHAT, dict(body, stream=True))
+    content, calls, finish = streamed_calls(events, f"{syntax} streamed")
+    if name != "get_weather" or content or finish != "tool_calls" or len(calls) != 1 or \
+            json.loads(calls[0]["function"]["arguments"]) != args:
+        fail(f"{syntax}: named {name}({args}), streamed {calls} content {content!r} finish {finish}")
+    ok(f"{syntax} syntax: required and named calls validate, get_weather({json.dumps(args)}) streamed the same")
+
+
+def check_tools_plain(base):
+    """A template without tool calls: tools are a 400 that says so, unless
+    tool_choice is none."""
+    msgs = [{"role": "user", "content": "x"}]
+    e = expect_error(base, CHAT, {"messages": msgs, "tools": TOOLS}, 400, "tools on a template without tool calls",
+                     param="tools")
+    if "no tool calls" not in e["message"]:
+        fail(f"the message does not say why: {e['message']}")
+    st, _, text, _ = req(base, "POST", CHAT, {"messages": msgs, "tools": TOOLS, "tool_choice": "none", "max_tokens": 2})
+    if st != 200:
+        fail(f"tool_choice none on a template without tool calls: {st} {text[:200]!r}")
+    ok("tool_choice none on a template without tool calls: 200")
+
+
+def check_choices(base, with_tools):
+    """n > 1: n choices of one prompt evaluated once; choice i samples with
+    seed + i (equal to a lone request with that seed), greedy choices are
+    equal, the prompt counts once in usage, a stream interleaves chunks by
+    index and adds up to the whole answer; n outside 1..8 or above the
+    slots is a 400."""
+    msgs = [{"role": "user", "content": "tell me"}]
+    for path, body in ((CHAT, {"messages": msgs}), ("/v1/completions", {"prompt": "once upon"})):
+        body = dict(body, max_tokens=16, temperature=1, seed=11)
+        st, j, text, _ = req(base, "POST", path, dict(body, n=3))
+        if st != 200 or [c["index"] for c in j["choices"]] != [0, 1, 2]:
+            fail(f"n=3 {path}: {st} {text[:300]!r}")
+        got = [c["message"]["content"] if path == CHAT else c["text"] for c in j["choices"]]
+        lone, gen = [], 0
+        for i in range(3):
+            lj = req(base, "POST", path, dict(body, seed=11 + i))[1]
+            lone.append(lj["choices"][0]["message"]["content"] if path == CHAT else lj["choices"][0]["text"])
+            gen += lj["usage"]["completion_tokens"]
+            prompt = lj["usage"]["prompt_tokens"]
+        if got != lone or len(set(got)) < 2:
+            fail(f"n=3 {path} at temperature 1: {got} vs lone seeds 11..13 {lone}")
+        u = j["usage"]
+        if u["prompt_tokens"] != prompt or u["completion_tokens"] != gen or u["total_tokens"] != prompt + gen:
+            fail(f"n=3 {path} usage {u}, want prompt {prompt} once and {gen} completion tokens")
+        events, done = sse(base, path, dict(body, n=3, stream=True, stream_options={"include_usage": True}))
+        parts, order = ["", "", ""], []
+        for e in events:
+            for c in e["choices"]:
+                parts[c["index"]] += (c["delta"].get("content") or "") if path == CHAT else c["text"]
+                order.append(c["index"])
+        counts = ("prompt_tokens", "completion_tokens", "total_tokens")  # cached_tokens depends on what ran before
+        su = events[-1].get("usage") or {}
+        if not done or parts != got or [su.get(k) for k in counts] != [u[k] for k in counts] or \
+                sorted(set(order)) != [0, 1, 2]:
+            fail(f"n=3 {path} streamed {parts} (usage {events[-1].get('usage')}) != {got} ({u})")
+        ok(f"n=3 {path}: choice i = a lone request with seed 11+i ({len(set(got))} distinct), usage counts the "
+           f"prompt once ({prompt} + {gen}), streamed by index the same")
+        st, j, text, _ = req(base, "POST", path, dict(body, n=3, temperature=0))
+        greedy = [c["message"]["content"] if path == CHAT else c["text"] for c in j["choices"]]
+        one = req(base, "POST", path, dict(body, temperature=0))[1]["choices"][0]
+        if st != 200 or len(greedy) != 3 or len(set(greedy)) != 1 or greedy[0] != (one["message"]["content"] if path == CHAT else one["text"]):
+            fail(f"n=3 greedy {path}: {greedy}")
+        ok(f"n=3 greedy {path}: 3 equal choices, equal to n=1")
+    if with_tools == "1":
+        st, j, text, _ = req(base, "POST", CHAT, {"messages": msgs, "n": 2, "tools": TOOLS, "tool_choice": "required",
+                                                 "max_tokens": 400, "seed": 2})
+        if st != 200 or len(j["choices"]) != 2:
+            fail(f"n=2 forced calls: {st} {text[:300]!r}")
+        for c in j["choices"]:
+            if c["finish_reason"] != "tool_calls" or len(c["message"].get("tool_calls") or []) != 1:
+                fail(f"n=2 forced calls: {text[:400]!r}")
+            valid_call(f"n=2 forced call {c['index']}", c["message"]["tool_calls"][0])
+        ok("n=2 with tool_choice required: two calls that validate")
+    expect_error(base, CHAT, {"messages": msgs, "n": 9}, 400, "n=9", param="n")
+    slots = req(base, "GET", "/v1/models")[1]["data"][0]["meta"]["n_slots"]
+    expect_error(base, CHAT, {"messages": msgs, "n": slots + 1}, 400, f"n={slots + 1} on {slots} slots", param="n")
+    expect_error(base, CHAT, {"messages": msgs, "best_of": 2}, 400, "best_of=2", param="best_of")
 
 
 if __name__ == "__main__":

@@ -230,6 +230,12 @@ static void parse(xuan_chat_syntax s, const char *text, const char *content, con
 
 static void test_output_parsers(void) {
     parse(XUAN_CHAT_SYNTAX_PLAIN, "Hello.", "Hello.", NULL, NULL);
+    /* the content is not trimmed: a stream sends every byte, the whole answer must too */
+    parse(XUAN_CHAT_SYNTAX_PLAIN, "\n\n\n", "\n\n\n", NULL, NULL);
+    parse(XUAN_CHAT_SYNTAX_HERMES, " Hi \n", " Hi \n", NULL, NULL);
+    /* ... but the whitespace that sets a call apart goes with it */
+    parse(XUAN_CHAT_SYNTAX_HERMES, "Sure.\n\n<tool_call>{\"name\": \"a\"}</tool_call>\n", "Sure.", NULL,
+          "[{\"id\":\"call_0\",\"type\":\"function\",\"function\":{\"name\":\"a\",\"arguments\":\"{}\"}}]");
     parse(XUAN_CHAT_SYNTAX_PLAIN, "<think>\nstep 1\n</think>\n\nAnswer.", "Answer.", "step 1", NULL);
     /* the prompt opened the block (Qwen3, R1): only the close is in the output */
     parse(XUAN_CHAT_SYNTAX_HERMES, "because.</think>It is 4.", "It is 4.", "because.", NULL);
@@ -243,6 +249,10 @@ static void test_output_parsers(void) {
           "", NULL,
           "[{\"id\":\"call_0\",\"type\":\"function\",\"function\":{\"name\":\"a\",\"arguments\":\"{}\"}},"
           "{\"id\":\"call_1\",\"type\":\"function\",\"function\":{\"name\":\"b\",\"arguments\":\"{\\\"x\\\":1}\"}}]");
+    /* a name or arguments that cannot be JSON text (invalid UTF-8) are not a call: content, never a
+     * failure (fuzz_chat_output: such a name made the parse fail with "out of memory") */
+    parse(XUAN_CHAT_SYNTAX_MISTRAL, "Sure.[TOOL_CALLS]f\xff[ARGS]{}", "Sure.[TOOL_CALLS]f\xff[ARGS]{}", NULL, NULL);
+    parse(XUAN_CHAT_SYNTAX_HARMONY, "<|channel|>commentary to=functions.f<|message|>\xfe<|call|>", "\xfe", NULL, NULL);
     /* a malformed call stays in the content */
     parse(XUAN_CHAT_SYNTAX_HERMES, "<tool_call>{not json</tool_call>", "<tool_call>{not json</tool_call>", NULL, NULL);
     parse(XUAN_CHAT_SYNTAX_LLAMA3, "{\"name\": \"get_weather\", \"parameters\": {\"city\": \"Paris\"}}", "", NULL,

@@ -70,6 +70,31 @@ static void test_fields(void) {
     CHECK_EQ_STR(r.prompt, "one string");
     CHECK_EQ_INT(r.max_tokens, 5);
     xuan_serve_request_free(&r);
+
+    /* tools: arguments given as JSON text reach the template as an object */
+    REQUIRE(parse(XUAN_SERVE_CHAT,
+                  "{\"messages\":[{\"role\":\"user\",\"content\":\"w?\"},{\"role\":\"assistant\",\"content\":null,"
+                  "\"tool_calls\":[{\"id\":\"call_1\",\"type\":\"function\",\"function\":{\"name\":\"get\","
+                  "\"arguments\":\"{\\\"city\\\":\\\"Oslo\\\"}\"}}]},{\"role\":\"tool\",\"tool_call_id\":\"call_1\","
+                  "\"content\":\"4 C\"}],\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"get\","
+                  "\"parameters\":{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\"}}}}},"
+                  "{\"type\":\"function\",\"function\":{\"name\":\"put\"}}],"
+                  "\"tool_choice\":{\"type\":\"function\",\"function\":{\"name\":\"put\"}},\"n\":3,"
+                  "\"parallel_tool_calls\":false}",
+                  &r, NULL, &err) == 0);
+    CHECK(strstr(r.messages_json, "\"arguments\":{\"city\":\"Oslo\"}") != NULL);
+    CHECK_EQ_INT(r.n_tools, 2);
+    CHECK_EQ_STR(r.tools[1].name, "put");
+    CHECK(r.tools[0].params && r.tools[1].params && r.tool_names);
+    CHECK(r.tool_choice == XUAN_SERVE_TOOLS_NAMED && r.tool_named == 1 && !r.parallel_tool_calls);
+    CHECK(r.tools_json && strstr(r.tools_json, "\"name\":\"put\""));
+    CHECK_EQ_INT(r.n, 3);
+    xuan_serve_request_free(&r);
+    /* "none": the template does not see the tools */
+    REQUIRE(parse(XUAN_SERVE_CHAT, "{\"messages\":[{\"role\":\"user\"}],\"tool_choice\":\"none\",\"tools\":"
+                  "[{\"type\":\"function\",\"function\":{\"name\":\"a\"}}]}", &r, NULL, &err) == 0);
+    CHECK(r.tool_choice == XUAN_SERVE_TOOLS_NONE && r.tools_json == NULL && r.n == 1);
+    xuan_serve_request_free(&r);
 }
 
 static void test_errors(void) {
@@ -100,7 +125,37 @@ static void test_errors(void) {
          "[-100, 100]", XUAN_ERR_USAGE},
         {XUAN_SERVE_CHAT, "{\"messages\":[{\"role\":\"user\"}],\"logprobs\":true,\"top_logprobs\":21}",
          "top_logprobs", "[0, 20]", XUAN_ERR_USAGE},
-        {XUAN_SERVE_CHAT, "{\"messages\":[{\"role\":\"user\"}],\"n\":3}", "n", "not supported", XUAN_ERR_USAGE},
+        {XUAN_SERVE_CHAT, "{\"messages\":[{\"role\":\"user\"}],\"n\":9}", "n", "[1, 8]", XUAN_ERR_USAGE},
+        {XUAN_SERVE_CHAT, "{\"messages\":[{\"role\":\"user\"}],\"n\":0}", "n", "[1, 8]", XUAN_ERR_USAGE},
+        {XUAN_SERVE_CHAT, "{\"messages\":[{\"role\":\"user\"}],\"best_of\":2}", "best_of", "not supported", XUAN_ERR_USAGE},
+        /* tools */
+        {XUAN_SERVE_CHAT, "{\"messages\":[{\"role\":\"user\"}],\"tools\":{}}", "tools", "must be an array",
+         XUAN_ERR_USAGE},
+        {XUAN_SERVE_CHAT, "{\"messages\":[{\"role\":\"user\"}],\"tools\":[{\"type\":\"web\"}]}", "tools",
+         "entries must be", XUAN_ERR_USAGE},
+        {XUAN_SERVE_CHAT, "{\"messages\":[{\"role\":\"user\"}],\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"a b\"}}]}", "tools",
+         "function.name", XUAN_ERR_USAGE},
+        {XUAN_SERVE_CHAT, "{\"messages\":[{\"role\":\"user\"}],\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"a\"}},{\"type\":\"function\",\"function\":{\"name\":\"a\"}}]}",
+         "tools", "unique", XUAN_ERR_USAGE},
+        {XUAN_SERVE_CHAT, "{\"messages\":[{\"role\":\"user\"}],\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"a\",\"parameters\":"
+         "{\"type\":\"string\"}}}]}", "tools", "Schema of an object", XUAN_ERR_USAGE},
+        /* a forced call constrains its arguments: the schema must be in the subset */
+        {XUAN_SERVE_CHAT, "{\"messages\":[{\"role\":\"user\"}],\"tool_choice\":\"required\",\"tools\":[{\"type\":\"function\",\"function\":{\"name\":"
+         "\"a\",\"parameters\":{\"type\":\"object\",\"properties\":{\"x\":{\"type\":\"string\",\"pattern\":\"y\"}}}}}]}",
+         "tools", "unsupported keyword 'pattern' at /properties/x", XUAN_ERR_USAGE},
+        {XUAN_SERVE_CHAT, "{\"messages\":[{\"role\":\"user\"}],\"tool_choice\":\"always\",\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"a\"}}]}",
+         "tool_choice", "must be", XUAN_ERR_USAGE},
+        {XUAN_SERVE_CHAT, "{\"messages\":[{\"role\":\"user\"}],\"tool_choice\":{\"type\":\"function\",\"function\":"
+         "{\"name\":\"b\"}},\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"a\"}}]}", "tool_choice", "not in 'tools'", XUAN_ERR_USAGE},
+        {XUAN_SERVE_CHAT, "{\"messages\":[{\"role\":\"user\"}],\"tool_choice\":\"required\"}", "tool_choice",
+         "no 'tools'", XUAN_ERR_USAGE},
+        {XUAN_SERVE_CHAT, "{\"messages\":[{\"role\":\"user\"}],\"parallel_tool_calls\":1}", "parallel_tool_calls",
+         "true or false", XUAN_ERR_USAGE},
+        {XUAN_SERVE_CHAT, "{\"messages\":[{\"role\":\"assistant\",\"tool_calls\":[{\"id\":\"c\",\"type\":\"function\","
+         "\"function\":{\"name\":\"a\",\"arguments\":\"{nope\"}}]}]}", "messages", "JSON object as text", XUAN_ERR_USAGE},
+        {XUAN_SERVE_CHAT, "{\"messages\":[{\"role\":\"tool\",\"tool_call_id\":7,\"content\":\"x\"}]}", "messages",
+         "tool_call_id", XUAN_ERR_USAGE},
+        {XUAN_SERVE_COMPLETION, "{\"prompt\":\"x\",\"tools\":[]}", "tools", "chat/completions", XUAN_ERR_USAGE},
         {XUAN_SERVE_CHAT, "{\"messages\":[{\"role\":\"user\"}],\"stream_options\":1}", "stream_options", "object",
          XUAN_ERR_USAGE},
         {XUAN_SERVE_CHAT, "{\"messages\":[{\"role\":\"user\"}],\"messages\":[]}", NULL, "not valid JSON",

@@ -97,14 +97,35 @@ typedef struct xuan_serve_bias {
     float bias;
 } xuan_serve_bias;
 
-enum { XUAN_SERVE_MAX_STOPS = 16, XUAN_SERVE_MAX_TOP_LOGPROBS = 20, XUAN_SERVE_MAX_BIAS = 1024 };
+enum {
+    XUAN_SERVE_MAX_STOPS = 16, XUAN_SERVE_MAX_TOP_LOGPROBS = 20, XUAN_SERVE_MAX_BIAS = 1024,
+    XUAN_SERVE_MAX_TOOLS = 128, /* tools in one request */
+    XUAN_SERVE_MAX_N = 8,       /* choices (n) of one request */
+};
+
+/* tool_choice */
+typedef enum xuan_serve_tool_choice {
+    XUAN_SERVE_TOOLS_AUTO = 0,  /* the model decides (a call it opens is completed under the grammar) */
+    XUAN_SERVE_TOOLS_NONE,      /* no call: the tools are not shown to the template */
+    XUAN_SERVE_TOOLS_REQUIRED,  /* the answer is one call, to a tool the model picks */
+    XUAN_SERVE_TOOLS_NAMED,     /* the answer is one call to tools[tool_named] */
+} xuan_serve_tool_choice;
+
+/* One function tool.  params is its `parameters` schema compiled for
+ * constrained arguments; NULL (any JSON object) when it has none, or in
+ * auto mode when the schema is outside json_grammar's subset. */
+typedef struct xuan_serve_tool {
+    char *name;
+    xuan_json_schema *params;
+} xuan_serve_tool;
 
 /* One /v1/chat/completions or /v1/completions body, validated.  Strings are
  * owned (xuan_serve_request_free). */
 typedef struct xuan_serve_request {
     xuan_serve_kind kind;
     bool stream, include_usage;
-    char *messages_json;        /* chat: the messages array as JSON text */
+    char *messages_json;        /* chat: the messages array as JSON text, tool_calls' arguments
+                                   turned from JSON text into objects (as templates expect) */
     char *kwargs_json;          /* chat: chat_template_kwargs as JSON text, or NULL */
     char *prompt;               /* completion: prompt text (NULL when given as ids) */
     size_t prompt_len;
@@ -121,6 +142,15 @@ typedef struct xuan_serve_request {
     bool echo;                  /* completion: prompt text (and its logprobs) in front */
     bool ignore_eos;            /* never end at an end-of-generation token */
     xuan_json_schema *json;     /* response_format json_object/json_schema, compiled; NULL: text */
+    uint32_t n;                 /* choices, 1..XUAN_SERVE_MAX_N (seeds seed, seed+1, ...) */
+    /* chat: tools */
+    char *tools_json;           /* the tools array as JSON text (for the template), NULL = none */
+    xuan_serve_tool *tools;
+    size_t n_tools;
+    xuan_serve_tool_choice tool_choice; /* absent: AUTO with tools, NONE without */
+    uint32_t tool_named;        /* NAMED: index into tools */
+    bool parallel_tool_calls;   /* default true; false keeps an answer's first call only */
+    xuan_json_schema *tool_names; /* several tools: a JSON string grammar of their names */
 } xuan_serve_request;
 
 /* Parses a JSON body (n bytes, need not be NUL-terminated) for `kind`.

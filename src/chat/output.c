@@ -54,11 +54,17 @@ typedef struct span {
 
 static bool is_space(char c) { return c == ' ' || c == '\n' || c == '\t' || c == '\r'; }
 
-static span trim(span s) {
-    while (s.n && is_space(s.p[0])) s.p++, s.n--;
+static span rtrim(span s) {
     while (s.n && is_space(s.p[s.n - 1])) s.n--;
     return s;
 }
+
+static span ltrim(span s) {
+    while (s.n && is_space(s.p[0])) s.p++, s.n--;
+    return s;
+}
+
+static span trim(span s) { return ltrim(rtrim(s)); }
 
 static const char *find(span s, const char *pat) { return memmem(s.p, s.n, pat, strlen(pat)); }
 
@@ -74,8 +80,13 @@ static void put(parse_state *st, xuan_buf *b, span s) {
 }
 
 /* One call: name and arguments (a JSON value, or text) -> the calls array. */
+/* Text a model wrote that can be a JSON string: UTF-8 without NUL. */
+static bool json_text_ok(const char *p, size_t n) { return !memchr(p, 0, n) && xuan_utf8_valid((const uint8_t *)p, n); }
+
 static bool add_call(parse_state *st, const char *name, size_t name_n, json_t *args, span args_text) {
-    if (!name || !name_n) return false;
+    /* anything else is not a call: it stays in the content as written */
+    if (!name || !name_n || !json_text_ok(name, name_n)) return false;
+    if (!args && !json_text_ok(args_text.p, args_text.n)) return false;
     char *text = NULL;
     if (args) {
         if (json_is_string(args)) text = xuan_strndup(json_string_value(args), json_string_length(args));
@@ -116,7 +127,7 @@ static bool add_call_json(parse_state *st, span s) {
     json_t *args = json_object_get(j, "arguments");
     if (!args) args = json_object_get(j, "parameters");
     bool ok = json_is_string(name) &&
-              add_call(st, json_string_value(name), json_string_length(name), args ? args : json_object(), s);
+              add_call(st, json_string_value(name), json_string_length(name), args, args ? s : (span){"{}", 2});
     json_decref(j);
     return ok;
 }
@@ -133,8 +144,8 @@ static span split_think(parse_state *st, span s) {
     if (close && close >= body.p) {
         put(st, &st->reasoning, trim((span){body.p, (size_t)(close - body.p)}));
         st->has_reasoning = true;
-        const char *after = close + 8;
-        return (span){after, (size_t)(s.p + s.n - after)};
+        /* the answer starts after the blank line that follows the block */
+        return ltrim((span){close + 8, (size_t)(s.p + s.n - close - 8)});
     }
     /* an unterminated block: everything is reasoning */
     put(st, &st->reasoning, trim(body));
@@ -149,12 +160,12 @@ static void parse_hermes(parse_state *st, span s) {
         if (!o || !c) break;
         span inner = {o + 11, (size_t)(c - (o + 11))};
         span before = {s.p, (size_t)(o - s.p)};
-        if (add_call_json(st, inner)) {
-            put(st, &st->content, before);
-        } else {
-            put(st, &st->content, (span){s.p, (size_t)(c + 12 - s.p)});
-        }
+        /* the whitespace that set a call apart goes with it */
+        bool call = add_call_json(st, inner);
+        if (call) put(st, &st->content, rtrim(before));
+        else put(st, &st->content, (span){s.p, (size_t)(c + 12 - s.p)});
         s = (span){c + 12, (size_t)(s.p + s.n - (c + 12))};
+        if (call) s = ltrim(s);
     }
     put(st, &st->content, s);
 }
@@ -201,8 +212,8 @@ static void parse_mistral(parse_state *st, span s) {
             json_t *x;
             json_array_foreach(j, i, x) {
                 json_t *name = json_object_get(x, "name"), *args = json_object_get(x, "arguments");
-                if (!json_is_string(name) ||
-                    !add_call(st, json_string_value(name), json_string_length(name), args ? args : json_object(), rest)) {
+                if (!json_is_string(name) || !add_call(st, json_string_value(name), json_string_length(name), args,
+                                                       args ? rest : (span){"{}", 2})) {
                     ok = false;
                     break;
                 }
@@ -230,7 +241,7 @@ static void parse_mistral(parse_state *st, span s) {
         }
     }
     if (ok) {
-        put(st, &st->content, before);
+        put(st, &st->content, rtrim(before));
     } else {
         json_array_clear(st->calls);
         put(st, &st->content, s);
@@ -270,7 +281,7 @@ static void parse_harmony(parse_state *st, span s) {
             const char *np = to + 13;
             size_t nn = 0;
             while (np + nn < header.p + header.n && !is_space(np[nn]) && np[nn] != '<') nn++;
-            add_call(st, np, nn, NULL, text);
+            if (!add_call(st, np, nn, NULL, text)) put(st, &st->content, text); /* not a call: text */
         } else if (channel.n == 8 && memcmp(channel.p, "analysis", 8) == 0) {
             if (st->reasoning.len) put(st, &st->reasoning, (span){"\n", 1});
             put(st, &st->reasoning, trim(text));
@@ -300,8 +311,8 @@ int xuan_chat_parse_output(xuan_chat_syntax syn, const char *text, size_t n, xua
         else if (syn == XUAN_CHAT_SYNTAX_MISTRAL) parse_mistral(&st, s);
         else put(&st, &st.content, s);
     }
-    span c = trim((span){st.content.data ? st.content.data : "", st.content.len});
-    out->content = xuan_strndup(c.p, c.n);
+    /* not trimmed: the content is what the model wrote, as a stream sends it */
+    out->content = xuan_strndup(st.content.data ? st.content.data : "", st.content.len);
     if (st.has_reasoning) out->reasoning = xuan_strndup(st.reasoning.data ? st.reasoning.data : "", st.reasoning.len);
     out->n_tool_calls = json_array_size(st.calls);
     if (out->n_tool_calls) {

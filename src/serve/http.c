@@ -228,7 +228,17 @@ void serve_active_done(xuan_serve *s) {
 }
 
 /* Under s->mu: waits up to 100 ms for news of j. */
-void serve_wait_job(xuan_serve *s, job *j) { serve_cond_wait_ms(&j->cv, &s->mu, 100); }
+void serve_wait_job(xuan_serve *s, job *j) { serve_cond_wait_ms(serve_job_cv(j), &s->mu, 100); }
+
+static bool all_done(job *const *jobs, uint32_t n) {
+    for (uint32_t i = 0; i < n; i++)
+        if (jobs[i]->state != JOB_DONE) return false;
+    return true;
+}
+
+static void unref_all(xuan_serve *s, job **jobs, uint32_t n) {
+    for (uint32_t i = n; i-- > 0;) serve_job_unref(s, jobs[i]); /* siblings first: they hold the lead */
+}
 
 static enum MHD_Result generate(xuan_serve *s, struct MHD_Connection *c, const conn_req *r, xuan_serve_kind kind) {
     if (atomic_load(&s->draining)) return serve_error(c, 503, NULL, "shutting_down", "the server is shutting down");
@@ -237,37 +247,53 @@ static enum MHD_Result generate(xuan_serve *s, struct MHD_Connection *c, const c
     xuan_error err = {0};
     if (xuan_serve_request_parse(kind, r->body.data ? r->body.data : "", r->body.len, &req, &param, &err))
         return serve_error(c, err.code == XUAN_ERR_NOMEM ? 500 : 400, param, NULL, err.msg);
-    int status;
-    job *j = serve_job_new(s, &req, &status, &err);
-    if (!j) {
+    const uint32_t n = req.n;
+    if (n > s->p.n_slots) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "'n' is %u but the server has %u slots (the choices run side by side; start it "
+                 "with a larger -np)", n, s->p.n_slots);
         xuan_serve_request_free(&req);
-        return serve_error(c, (unsigned)status, NULL, NULL, err.msg);
+        return serve_error(c, 400, "n", NULL, msg);
     }
+    int status;
+    job *jobs[XUAN_SERVE_MAX_N] = {serve_job_new(s, &req, &status, &param, &err)};
+    if (!jobs[0]) {
+        xuan_serve_request_free(&req);
+        return serve_error(c, (unsigned)status, param, NULL, err.msg);
+    }
+    for (uint32_t i = 1; i < n; i++)
+        if (!(jobs[i] = serve_job_sibling(s, jobs[0], i, &err))) {
+            unref_all(s, jobs, i);
+            return serve_error(c, 500, NULL, NULL, err.msg);
+        }
     pthread_mutex_lock(&s->mu);
     s->n_active++;
     pthread_mutex_unlock(&s->mu);
-    if (serve_submit(s, j)) {
-        serve_job_free(j);
+    if (serve_submit(s, jobs, n)) {
+        unref_all(s, jobs, n);
         serve_active_done(s);
         return serve_error(c, 503, NULL, "queue_full", "all slots are busy and the queue is full; retry later");
     }
     int fd = serve_conn_fd(c);
-    if (j->req.stream) return serve_stream(s, c, j, fd); /* owns the HTTP reference now */
+    if (jobs[0]->req.stream) return serve_stream(s, c, jobs, n, fd); /* owns the HTTP references now */
     pthread_mutex_lock(&s->mu);
     bool gone = false;
-    while (j->state != JOB_DONE && !(gone = serve_peer_gone(fd))) serve_wait_job(s, j);
+    while (!all_done(jobs, n) && !(gone = serve_peer_gone(fd))) serve_wait_job(s, jobs[0]);
     pthread_mutex_unlock(&s->mu);
     enum MHD_Result ok;
+    const job *failed = NULL;
+    for (uint32_t i = 0; i < n && !failed; i++)
+        if (jobs[i]->err_status) failed = jobs[i];
     if (gone) {
-        serve_cancel(s, j);
+        for (uint32_t i = 0; i < n; i++) serve_cancel(s, jobs[i]);
         ok = MHD_NO;
-    } else if (j->err_status) {
-        ok = serve_error(c, (unsigned)j->err_status, NULL, NULL, j->err_msg);
+    } else if (failed) {
+        ok = serve_error(c, (unsigned)failed->err_status, NULL, NULL, failed->err_msg);
     } else {
-        json_t *body = serve_json_final(s, j);
+        json_t *body = serve_json_final(s, jobs, n);
         ok = body ? serve_send(c, 200, body, NULL) : serve_error(c, 500, NULL, NULL, "out of memory");
     }
-    serve_job_unref(s, j);
+    unref_all(s, jobs, n);
     serve_active_done(s);
     return ok;
 }

@@ -20,10 +20,10 @@ void serve_active_done(xuan_serve *s);
 /* Under s->mu: waits up to 100 ms for news of j. */
 void serve_wait_job(xuan_serve *s, job *j);
 
-/* answer.c: the body of a finished non-streaming request. */
-json_t *serve_json_final(xuan_serve *s, const job *j);
-/* answer.c: queues the SSE response of j; the stream owns the HTTP
- * side's reference of j and its place in s->n_active. */
-enum MHD_Result serve_stream(xuan_serve *s, struct MHD_Connection *c, job *j, int fd);
+/* answer.c: the body of a finished non-streaming request (its n choices). */
+json_t *serve_json_final(xuan_serve *s, job *const *jobs, uint32_t n);
+/* answer.c: queues the SSE response of the n jobs of a request; the
+ * stream owns the HTTP side's references and its place in s->n_active. */
+enum MHD_Result serve_stream(xuan_serve *s, struct MHD_Connection *c, job *const *jobs, uint32_t n, int fd);
 
 #endif

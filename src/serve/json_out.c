@@ -28,10 +28,13 @@ json_t *serve_json_error(const char *message, const char *type, const char *para
                      "code", code);
 }
 
-json_t *serve_json_usage(const job *j) {
-    return json_pack("{s:I, s:I, s:I, s:{s:I}}", "prompt_tokens", (json_int_t)j->n_ids, "completion_tokens",
-                     (json_int_t)j->n_gen, "total_tokens", (json_int_t)(j->n_ids + j->n_gen),
-                     "prompt_tokens_details", "cached_tokens", (json_int_t)j->n_cached);
+/* n choices share the prompt: it counts once (the lead's, jobs[0]). */
+json_t *serve_json_usage(job *const *jobs, uint32_t n) {
+    json_int_t gen = 0;
+    for (uint32_t i = 0; i < n; i++) gen += jobs[i]->n_gen;
+    return json_pack("{s:I, s:I, s:I, s:{s:I}}", "prompt_tokens", (json_int_t)jobs[0]->n_ids, "completion_tokens",
+                     gen, "total_tokens", (json_int_t)jobs[0]->n_ids + gen, "prompt_tokens_details", "cached_tokens",
+                     (json_int_t)jobs[0]->n_cached);
 }
 
 /* A log-probability; null where a broken model gave a non-finite one

@@ -54,10 +54,11 @@ static int render_plain(const xuan_serve *s, const char *messages_json, const ch
     return rc;
 }
 
-/* The chat prompt's ids; *think_open when the generation prompt opened a
- * <think> block (the answer then starts inside it). */
-static int chat_ids(const xuan_serve *s, const xuan_serve_request *r, xuan_tok_ids *ids, bool *think_open,
-                    xuan_error *err) {
+/* The chat prompt's ids; j->think_open when the generation prompt opened a
+ * <think> block (the answer then starts inside it); a forced tool call's
+ * opener ends the prompt. */
+static int chat_ids(const xuan_serve *s, job *j, xuan_tok_ids *ids, const char **param, xuan_error *err) {
+    const xuan_serve_request *r = &j->req;
     char bos[128], eos[128];
     const char *bos_s = xuan_gen_token_str(s->m.tok, xuan_tok_bos(s->m.tok), bos, sizeof bos);
     const char *eos_s = xuan_gen_token_str(s->m.tok, xuan_tok_eos(s->m.tok), eos, sizeof eos);
@@ -67,6 +68,7 @@ static int chat_ids(const xuan_serve *s, const xuan_serve_request *r, xuan_tok_i
         xuan_chat_template_opts to = xuan_chat_template_opts_default();
         to.bos_token = bos_s, to.eos_token = eos_s;
         to.kwargs_json = r->kwargs_json;
+        to.tools_json = r->tools_json;
         rc = xuan_chat_template_render(s->m.jinja, r->messages_json, &to, &text, err);
     } else {
         rc = render_plain(s, r->messages_json, bos_s, eos_s, &text, err);
@@ -77,8 +79,9 @@ static int chat_ids(const xuan_serve *s, const xuan_serve_request *r, xuan_tok_i
     }
     size_t n = text.len;
     while (n && (text.data[n - 1] == '\n' || text.data[n - 1] == ' ')) n--;
-    *think_open = n >= 7 && memcmp(text.data + n - 7, "<think>", 7) == 0;
-    rc = xuan_gen_encode_prompt(s->m.tok, text.data, text.len, bos_s, ids, err);
+    j->think_open = n >= 7 && memcmp(text.data + n - 7, "<think>", 7) == 0;
+    rc = serve_call_begin(s, j, &text, param, err);
+    if (!rc) rc = xuan_gen_encode_prompt(s->m.tok, text.data, text.len, bos_s, ids, err);
     xuan_buf_free(&text);
     return rc;
 }
@@ -102,9 +105,10 @@ static int completion_ids(const xuan_serve *s, const xuan_serve_request *r, xuan
 }
 
 /* The request's ids; the empty prompt starts from BOS (or EOS). */
-static int prompt_ids(const xuan_serve *s, const xuan_serve_request *r, xuan_tok_ids *ids, bool *think_open,
-                      int *status, xuan_error *err) {
-    int rc = r->kind == XUAN_SERVE_CHAT ? chat_ids(s, r, ids, think_open, err) : completion_ids(s, r, ids, status, err);
+static int prompt_ids(const xuan_serve *s, job *j, xuan_tok_ids *ids, int *status, const char **param,
+                      xuan_error *err) {
+    int rc = j->req.kind == XUAN_SERVE_CHAT ? chat_ids(s, j, ids, param, err)
+                                            : completion_ids(s, &j->req, ids, status, err);
     if (rc) return rc;
     if (ids->n == 0) {
         int32_t start = xuan_tok_bos(s->m.tok) >= 0 ? xuan_tok_bos(s->m.tok) : xuan_tok_eos(s->m.tok);
@@ -121,31 +125,74 @@ static int prompt_ids(const xuan_serve *s, const xuan_serve_request *r, xuan_tok
     return 0;
 }
 
-job *serve_job_new(xuan_serve *s, xuan_serve_request *r, int *status, xuan_error *err) {
-    *status = 500;
+static job *job_alloc(xuan_error *err) {
     job *j = xuan_calloc(1, sizeof *j);
     if (!j) {
         xuan_fail(err, XUAN_ERR_NOMEM, "out of memory");
         return NULL;
     }
     pthread_cond_init(&j->cv, NULL);
-    j->req = *r; /* the job owns the request's strings now */
-    memset(r, 0, sizeof *r);
     j->refs = 1;
     j->slot = -1;
+    j->call_tool = -1;
+    return j;
+}
+
+/* What every choice has of its own: the sampler (with `seed`), the
+ * constraint's state, the stop filter, room for prompt logprobs. */
+static int job_prepare(xuan_serve *s, job *j, uint64_t seed, int *status, xuan_error *err) {
+    const int32_t n_vocab = (int32_t)xuan_model_hparams(s->m.model)->n_vocab;
+    xuan_sampler_params sp = j->req.sp;
+    sp.seed = seed;
+    *status = 400;
+    j->smp = xuan_sampler_create(n_vocab, &sp, err);
+    if (!j->smp) return err->code;
+    *status = 500;
+    if (j->req.ignore_eos) {
+        size_t n_eog;
+        const int32_t *eog = xuan_tok_eog_ids(s->m.tok, &n_eog);
+        for (size_t i = 0; i < n_eog; i++) xuan_sampler_ban(j->smp, eog[i], true);
+    }
+    for (size_t i = 0; i < j->n_ids; i++) xuan_sampler_accept(j->smp, j->ids[i]); /* as llama.cpp does */
+    if (j->req.json && !(j->json = xuan_json_state_create(j->req.json, err))) return err->code;
+    const char *stops[XUAN_SERVE_MAX_STOPS + 1];
+    size_t n_stops = 0;
+    for (size_t i = 0; i < j->req.n_stops; i++) stops[n_stops++] = j->req.stops[i];
+    if (s->m.end_of_turn && j->req.kind == XUAN_SERVE_CHAT) stops[n_stops++] = s->m.end_of_turn;
+    j->stop = xuan_stop_create(stops, n_stops, err);
+    if (!j->stop) {
+        *status = 400;
+        return err->code;
+    }
+    if (j->req.echo && j->req.logprobs) {
+        j->prompt_lps = xuan_calloc(j->n_ids, sizeof *j->prompt_lps);
+        if (!j->prompt_lps) return xuan_fail(err, XUAN_ERR_NOMEM, "out of memory");
+        for (size_t i = 0; i < j->n_ids; i++) j->prompt_lps[i].id = j->ids[i];
+        j->n_prompt_lps = j->n_ids;
+    }
+    return 0;
+}
+
+job *serve_job_new(xuan_serve *s, xuan_serve_request *r, int *status, const char **param, xuan_error *err) {
+    *status = 500;
+    *param = NULL;
+    job *j = job_alloc(err);
+    if (!j) return NULL;
+    j->req = *r; /* the job owns the request's strings now */
+    memset(r, 0, sizeof *r);
     xuan_tok_ids ids = {0};
-    bool think_open = false;
-    int rc = prompt_ids(s, &j->req, &ids, &think_open, status, err);
+    int rc = prompt_ids(s, j, &ids, status, param, err);
     if (rc) {
-        /* a template that raised, bad JSON for it: the client's fault */
-        if (rc == XUAN_ERR_USAGE || rc == XUAN_ERR_FORMAT || rc == XUAN_ERR_FULL) *status = 400;
+        /* a template that raised, bad JSON for it, tool messages a built-in
+         * renderer cannot show: the client's fault */
+        if (rc == XUAN_ERR_USAGE || rc == XUAN_ERR_FORMAT || rc == XUAN_ERR_FULL || rc == XUAN_ERR_UNSUPPORTED)
+            *status = 400;
         xuan_tok_ids_free(&ids);
         serve_job_free(j);
         return NULL;
     }
     j->ids = ids.ids;
     j->n_ids = ids.n;
-    j->think_open = think_open;
     if (j->n_ids >= s->n_ctx_slot) {
         *status = 400;
         xuan_fail(err, XUAN_ERR_USAGE,
@@ -155,45 +202,48 @@ job *serve_job_new(xuan_serve *s, xuan_serve_request *r, int *status, xuan_error
         serve_job_free(j);
         return NULL;
     }
-    const int32_t n_vocab = (int32_t)xuan_model_hparams(s->m.model)->n_vocab;
-    j->smp = xuan_sampler_create(n_vocab, &j->req.sp, err);
-    if (!j->smp) {
-        *status = 400;
+    if (job_prepare(s, j, j->req.sp.seed, status, err)) {
         serve_job_free(j);
         return NULL;
-    }
-    if (j->req.ignore_eos) {
-        size_t n_eog;
-        const int32_t *eog = xuan_tok_eog_ids(s->m.tok, &n_eog);
-        for (size_t i = 0; i < n_eog; i++) xuan_sampler_ban(j->smp, eog[i], true);
-    }
-    for (size_t i = 0; i < j->n_ids; i++) xuan_sampler_accept(j->smp, j->ids[i]); /* as llama.cpp does */
-    if (j->req.json && !(j->json = xuan_json_state_create(j->req.json, err))) {
-        serve_job_free(j);
-        return NULL;
-    }
-    const char *stops[XUAN_SERVE_MAX_STOPS + 1];
-    size_t n_stops = 0;
-    for (size_t i = 0; i < j->req.n_stops; i++) stops[n_stops++] = j->req.stops[i];
-    if (s->m.end_of_turn && j->req.kind == XUAN_SERVE_CHAT) stops[n_stops++] = s->m.end_of_turn;
-    j->stop = xuan_stop_create(stops, n_stops, err);
-    if (!j->stop) {
-        *status = 400;
-        serve_job_free(j);
-        return NULL;
-    }
-    if (j->req.echo && j->req.logprobs) {
-        j->prompt_lps = xuan_calloc(j->n_ids, sizeof *j->prompt_lps);
-        if (!j->prompt_lps) {
-            xuan_fail(err, XUAN_ERR_NOMEM, "out of memory");
-            serve_job_free(j);
-            return NULL;
-        }
-        for (size_t i = 0; i < j->n_ids; i++) j->prompt_lps[i].id = j->ids[i];
-        j->n_prompt_lps = j->n_ids;
     }
     uint64_t limit_ns = (uint64_t)s->p.request_timeout_s * 1000000000ull;
     j->t_submit = xuan_time_s();
     j->deadline_ns = xuan_time_ns() + limit_ns;
+    return j;
+}
+
+job *serve_job_sibling(xuan_serve *s, job *lead, uint32_t index, xuan_error *err) {
+    job *j = job_alloc(err);
+    if (!j) return NULL;
+    j->req = lead->req;
+    j->lead = lead;
+    lead->refs++; /* the request's strings live as long as a sibling does */
+    j->index = index;
+    j->think_open = lead->think_open;
+    j->t_submit = lead->t_submit;
+    j->deadline_ns = lead->deadline_ns;
+    j->ids = xuan_alloc_array(lead->n_ids, sizeof *j->ids);
+    int status, rc = j->ids ? 0 : xuan_fail(err, XUAN_ERR_NOMEM, "out of memory");
+    if (!rc) {
+        memcpy(j->ids, lead->ids, lead->n_ids * sizeof *j->ids);
+        j->n_ids = lead->n_ids;
+        /* seed + index: the lead's seed is the clock's when none was asked */
+        rc = job_prepare(s, j, xuan_sampler_seed(lead->smp) + index, &status, err);
+    }
+    /* a forced call starts where the lead's does */
+    if (!rc && lead->text.len && xuan_buf_append(&j->text, lead->text.data, lead->text.len))
+        rc = xuan_fail(err, XUAN_ERR_NOMEM, "out of memory");
+    j->call = lead->call, j->call_tool = lead->call_tool;
+    j->call_at = lead->call_at, j->name_at = lead->name_at, j->args_at = lead->args_at;
+    if (!rc && (j->call == CALL_NAME || j->call == CALL_ARGS)) {
+        j->call_json = xuan_json_state_create(j->call == CALL_NAME ? j->req.tool_names : j->req.tools[j->call_tool].params, err);
+        if (!j->call_json) rc = err->code;
+    }
+    if (rc) {
+        /* before submission only this thread knows the jobs */
+        lead->refs--;
+        serve_job_free(j);
+        return NULL;
+    }
     return j;
 }

@@ -10,6 +10,7 @@
 #include "xuan/serve.h"
 
 #include "response_format.h"
+#include "tools.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -25,6 +26,13 @@ void xuan_serve_request_free(xuan_serve_request *r) {
     for (size_t i = 0; i < r->n_stops; i++) xuan_free(r->stops[i]);
     xuan_free(r->bias);
     xuan_json_schema_free(r->json);
+    free(r->tools_json);
+    for (size_t i = 0; i < r->n_tools; i++) {
+        xuan_free(r->tools[i].name);
+        xuan_json_schema_free(r->tools[i].params);
+    }
+    xuan_free(r->tools);
+    xuan_json_schema_free(r->tool_names);
     memset(r, 0, sizeof *r);
 }
 
@@ -142,6 +150,35 @@ static int prompt(parse *p, json_t *o, xuan_serve_request *r) {
     return 0;
 }
 
+/* An assistant message's tool_calls: arguments come as JSON text (OpenAI's
+ * API) and templates want an object (`arguments | tojson`): parsed here. */
+static int tool_calls(parse *p, json_t *m) {
+    json_t *calls = json_object_get(m, "tool_calls");
+    if (!calls || json_is_null(calls)) return 0;
+    if (!json_is_array(calls))
+        return bad(p, "messages", "'%s' tool_calls must be an array%s", "");
+    size_t i;
+    json_t *c;
+    json_array_foreach(calls, i, c) {
+        json_t *f = json_object_get(c, "function"), *id = json_object_get(c, "id");
+        json_t *name = json_object_get(f, "name"), *args = json_object_get(f, "arguments");
+        if (!json_is_object(c) || !json_is_object(f) || !json_is_string(name) || (id && !json_is_string(id)))
+            return bad(p, "messages", "'%s' tool_calls entries must be {\"id\", \"type\": \"function\", "
+                       "\"function\": {\"name\", \"arguments\"}}%s", "");
+        if (json_is_string(args)) {
+            json_t *a = json_loadb(json_string_value(args), json_string_length(args), 0, NULL);
+            if (!json_is_object(a)) {
+                json_decref(a);
+                return bad(p, "messages", "'%s' tool_calls arguments must be a JSON object as text%s", "");
+            }
+            if (json_object_set_new(f, "arguments", a)) return xuan_fail(p->err, XUAN_ERR_NOMEM, "out of memory");
+        } else if (args && !json_is_object(args)) {
+            return bad(p, "messages", "'%s' tool_calls arguments must be a JSON object as text%s", "");
+        }
+    }
+    return 0;
+}
+
 static int messages(parse *p, json_t *o, xuan_serve_request *r) {
     json_t *v = json_object_get(o, "messages");
     if (!json_is_array(v) || json_array_size(v) == 0)
@@ -165,6 +202,11 @@ static int messages(parse *p, json_t *o, xuan_serve_request *r) {
                                "(images and audio are not supported)%s", "");
             }
         }
+        json_t *tcid = json_object_get(m, "tool_call_id");
+        if (tcid && !json_is_null(tcid) && !json_is_string(tcid))
+            return bad(p, "messages", "'%s' tool_call_id must be a string%s", "");
+        int rc = tool_calls(p, m);
+        if (rc) return rc;
     }
     r->messages_json = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
     if (!r->messages_json) return xuan_fail(p->err, XUAN_ERR_NOMEM, "out of memory");
@@ -179,23 +221,26 @@ static int messages(parse *p, json_t *o, xuan_serve_request *r) {
 
 /* Fields that would change the answer and that this server does not do:
  * refused, so a client never gets a silently different result. */
-static int unsupported(parse *p, json_t *o) {
-    json_t *n = json_object_get(o, "n");
-    if (n && !json_is_null(n) && !(json_is_integer(n) && json_integer_value(n) == 1))
-        return bad(p, "n", "'%s' other than 1 is not supported%s", "");
+static int unsupported(parse *p, xuan_serve_kind kind, json_t *o) {
     json_t *best = json_object_get(o, "best_of");
     if (best && !json_is_null(best) && !(json_is_integer(best) && json_integer_value(best) == 1))
         return bad(p, "best_of", "'%s' other than 1 is not supported%s", "");
     json_t *tools = json_object_get(o, "tools");
-    if (tools && !json_is_null(tools) && !(json_is_array(tools) && json_array_size(tools) == 0))
-        return bad(p, "tools", "'%s' are not supported yet%s", "");
+    if (kind == XUAN_SERVE_COMPLETION && tools && !json_is_null(tools))
+        return bad(p, "tools", "'%s' are for /v1/chat/completions%s", "");
     return 0;
 }
 
 static int fill(parse *p, xuan_serve_kind kind, json_t *o, xuan_serve_request *r) {
     int rc;
-    if ((rc = unsupported(p, o))) return rc;
+    if ((rc = unsupported(p, kind, o))) return rc;
     if ((rc = kind == XUAN_SERVE_CHAT ? messages(p, o, r) : prompt(p, o, r))) return rc;
+    if (kind == XUAN_SERVE_CHAT && (rc = serve_tools_parse(o, r, p->bad, p->err)))
+        return rc;
+    int64_t v;
+    bool given;
+    if ((rc = integer(p, o, "n", 1, XUAN_SERVE_MAX_N, &v, &given))) return rc;
+    r->n = given ? (uint32_t)v : 1;
     if ((rc = boolean(p, o, "stream", &r->stream))) return rc;
     json_t *so = json_object_get(o, "stream_options");
     if (so && !json_is_null(so)) {
@@ -210,8 +255,6 @@ static int fill(parse *p, xuan_serve_kind kind, json_t *o, xuan_serve_request *r
         (rc = num(p, o, "repeat_penalty", 1e-6, 100, &sp->repeat_penalty)))
         return rc;
     if (sp->top_p <= 0) sp->top_p = 1e-9f; /* top_p 0 is "the most likely token" for OpenAI */
-    int64_t v;
-    bool given;
     if ((rc = integer(p, o, "top_k", 0, INT32_MAX, &v, &given))) return rc;
     if (given) sp->top_k = (int32_t)v;
     if ((rc = integer(p, o, "seed", INT64_MIN, INT64_MAX, &v, &given))) return rc;
@@ -259,6 +302,8 @@ int xuan_serve_request_parse(xuan_serve_kind kind, const char *body, size_t n, x
     r->sp = xuan_sampler_params_default();
     r->sp.temperature = 1.0f, r->sp.top_p = 1.0f, r->sp.top_k = 0, r->sp.min_p = 0.0f;
     r->max_tokens = -1;
+    r->n = 1;
+    r->tool_choice = XUAN_SERVE_TOOLS_NONE, r->parallel_tool_calls = true; /* no tools (completions) */
     json_error_t je;
     /* jansson checks UTF-8 and refuses \u0000 inside strings */
     json_t *o = json_loadb(body, n, JSON_REJECT_DUPLICATES, &je);

@@ -54,10 +54,12 @@ void serve_cond_wait_ms(pthread_cond_t *cv, pthread_mutex_t *mu, unsigned ms) {
 
 void serve_job_free(job *j) {
     if (!j) return;
-    xuan_serve_request_free(&j->req);
+    if (!j->lead) xuan_serve_request_free(&j->req);
     xuan_free(j->ids);
     xuan_sampler_free(j->smp);
     xuan_json_state_free(j->json);
+    xuan_json_state_free(j->call_json);
+    xuan_tok_ids_free(&j->forced);
     xuan_stop_free(j->stop);
     xuan_buf_free(&j->text);
     xuan_free(j->lps);
@@ -66,27 +68,40 @@ void serve_job_free(job *j) {
     xuan_free(j);
 }
 
-void serve_job_unref(xuan_serve *s, job *j) {
-    pthread_mutex_lock(&s->mu);
-    bool last = --j->refs == 0;
-    pthread_mutex_unlock(&s->mu);
-    if (last) serve_job_free(j);
+/* Under s->mu: one reference less; the last frees the job, and a
+ * sibling's last frees its reference on the lead. */
+static void unref_locked(job *j) {
+    if (--j->refs) return;
+    job *lead = j->lead;
+    serve_job_free(j);
+    if (lead && --lead->refs == 0) serve_job_free(lead);
 }
 
-int serve_submit(xuan_serve *s, job *j) {
+void serve_job_unref(xuan_serve *s, job *j) {
     pthread_mutex_lock(&s->mu);
-    /* the queue holds max_queue requests beyond those a free slot takes next step */
-    if (s->stop || s->n_queued >= s->p.max_queue + (s->p.n_slots - s->n_running)) {
+    unref_locked(j);
+    pthread_mutex_unlock(&s->mu);
+}
+
+pthread_cond_t *serve_job_cv(job *j) { return j->lead ? &j->lead->cv : &j->cv; }
+
+int serve_submit(xuan_serve *s, job **jobs, uint32_t n) {
+    pthread_mutex_lock(&s->mu);
+    /* the queue holds max_queue jobs beyond those the free slots take next step */
+    if (s->stop || s->n_queued + n > s->p.max_queue + (s->p.n_slots - s->n_running)) {
         pthread_mutex_unlock(&s->mu);
         return XUAN_ERR_FULL;
     }
-    j->refs++;
-    j->state = JOB_QUEUED;
-    j->slot = -1;
-    if (s->queue_tail) s->queue_tail->next = j;
-    else s->queue_head = j;
-    s->queue_tail = j;
-    s->n_queued++;
+    for (uint32_t i = 0; i < n; i++) {
+        job *j = jobs[i];
+        j->refs++;
+        j->state = JOB_QUEUED;
+        j->slot = -1;
+        if (s->queue_tail) s->queue_tail->next = j;
+        else s->queue_head = j;
+        s->queue_tail = j;
+        s->n_queued++;
+    }
     s->n_requests++;
     pthread_cond_signal(&s->sched_cv);
     pthread_mutex_unlock(&s->mu);
@@ -156,9 +171,32 @@ static void slot_clear(xuan_serve *s, slot *sl) {
     sl->n_cache = 0;
 }
 
-/* Under s->mu: j starts on sl, reusing the shared prefix of the cache. */
+/* Under s->mu: j takes sl (the prompt's evaluation is set up by the caller). */
+static void slot_take(xuan_serve *s, slot *sl, job *j, uint64_t step, uint32_t keep) {
+    sl->n_cache = keep;
+    sl->job = j;
+    sl->phase = SLOT_PREFILL;
+    sl->last_used = step;
+    xuan_tok_stream_init(&sl->ts, s->m.tok, 0);
+    sl->ts.started = true; /* a continuation, not the start of a text */
+    j->slot = (int)(sl - s->slots);
+    j->state = JOB_RUNNING;
+    j->n_cached = keep;
+    s->n_running++;
+    s->n_prompt_tokens += j->n_ids - keep;
+}
+
+/* Under s->mu: j starts on sl, reusing the shared prefix of the cache;
+ * a sibling waits for its lead's prompt instead. */
 static void slot_start(xuan_serve *s, slot *sl, job *j, uint64_t step) {
     if (xuan_ctx_seq_cancelled(s->m.ctx, sl->seq)) slot_clear(s, sl);
+    if (j->lead) {
+        slot_clear(s, sl);
+        j->wait_lead = true;
+        slot_take(s, sl, j, step, 0);
+        s->n_prompt_tokens -= j->n_ids - 1; /* only the last prompt token is its own */
+        return;
+    }
     /* echo + logprobs needs every prompt row's logits: no reuse then */
     bool want_rows = j->req.echo && j->req.logprobs;
     uint32_t keep = want_rows ? 0 : common_prefix(sl->cache, sl->n_cache, j->ids, j->n_ids);
@@ -184,17 +222,25 @@ static void slot_start(xuan_serve *s, slot *sl, job *j, uint64_t step) {
         keep = dk;
     }
     xuan_ctx_seq_rm(s->m.ctx, sl->seq, (int32_t)keep, -1, NULL);
-    sl->n_cache = keep;
-    sl->job = j;
-    sl->phase = SLOT_PREFILL;
-    sl->last_used = step;
-    xuan_tok_stream_init(&sl->ts, s->m.tok, 0);
-    sl->ts.started = true; /* a continuation, not the start of a text */
-    j->slot = (int)(sl - s->slots);
-    j->state = JOB_RUNNING;
-    j->n_cached = keep;
-    s->n_running++;
-    s->n_prompt_tokens += j->n_ids - keep;
+    slot_take(s, sl, j, step, keep);
+}
+
+/* Under s->mu: the lead on sl has its prompt in the cache; its siblings
+ * copy it and evaluate only the last prompt token (for their logits). */
+static void release_siblings(xuan_serve *s, slot *sl) {
+    const job *lead = sl->job;
+    const uint32_t k = (uint32_t)lead->n_ids - 1;
+    for (uint32_t i = 0; i < s->p.n_slots; i++) {
+        slot *o = &s->slots[i];
+        job *j = o->job;
+        if (!j || j->lead != lead || !j->wait_lead) continue;
+        j->wait_lead = false;
+        /* a cache that cannot share the cells: the sibling evaluates the prompt itself */
+        if (k && xuan_ctx_seq_cp(s->m.ctx, sl->seq, o->seq, 0, (int32_t)k, NULL) != 0) continue;
+        memcpy(o->cache, sl->cache, k * sizeof *o->cache);
+        o->n_cache = k;
+        if (j->prompt_lps) memcpy(j->prompt_lps, lead->prompt_lps, lead->n_prompt_lps * sizeof *j->prompt_lps);
+    }
 }
 
 /* Under s->mu: the job ends (error_status 0: finish reason given). */
@@ -207,13 +253,17 @@ static void slot_finish(xuan_serve *s, slot *sl, const char *finish, int error_s
         s->n_errors++;
     }
     j->state = JOB_DONE;
-    pthread_cond_broadcast(&j->cv);
+    pthread_cond_broadcast(serve_job_cv(j));
+    /* a lead that ends before its prompt is in the cache takes its waiting siblings along */
+    for (uint32_t i = 0; i < s->p.n_slots && !j->lead; i++)
+        if (s->slots[i].job && s->slots[i].job->lead == j && s->slots[i].job->wait_lead)
+            slot_finish(s, &s->slots[i], finish, error_status, msg);
     if (j->cancelled || xuan_ctx_seq_cancelled(s->m.ctx, sl->seq)) slot_clear(s, sl);
     sl->job = NULL;
     sl->phase = SLOT_IDLE;
     s->n_running--;
     pthread_cond_broadcast(&s->idle_cv);
-    if (--j->refs == 0) serve_job_free(j);
+    unref_locked(j);
 }
 
 /* Under s->mu: a queued job ends before it got a slot. */
@@ -223,9 +273,9 @@ static void queued_finish(xuan_serve *s, job *j, int status, const char *msg) {
         j->err_status = status;
         snprintf(j->err_msg, sizeof j->err_msg, "%s", msg);
     }
-    pthread_cond_broadcast(&j->cv);
+    pthread_cond_broadcast(serve_job_cv(j));
     pthread_cond_broadcast(&s->idle_cv);
-    if (--j->refs == 0) serve_job_free(j);
+    unref_locked(j);
 }
 
 /* ---- one step -------------------------------------------------------------------- */
@@ -252,9 +302,12 @@ static void schedule(xuan_serve *s, uint64_t step) {
      * it at once. */
     job **pp = &s->queue_head, *prev = NULL;
     bool full = false;
+    uint32_t n_free = s->p.n_slots - s->n_running;
     while (*pp) {
         job *j = *pp;
         bool drop = j->cancelled || now > j->deadline_ns;
+        /* the n choices of a request start together (their siblings follow the lead in the queue) */
+        if (!drop && !j->lead && j->req.n > n_free) full = true;
         slot *sl = drop || full ? NULL : pick_slot(s, j);
         if (!drop && !sl) {
             full = true;
@@ -266,7 +319,7 @@ static void schedule(xuan_serve *s, uint64_t step) {
         j->next = NULL;
         s->n_queued--;
         if (drop) queued_finish(s, j, j->cancelled ? 0 : 504, timeout_msg);
-        else slot_start(s, sl, j, step);
+        else slot_start(s, sl, j, step), n_free--;
     }
 }
 
@@ -291,6 +344,8 @@ static int emit_text(xuan_serve *s, slot *sl, int32_t id, xuan_buf *scratch) {
     xuan_buf_reset(scratch);
     if (xuan_tok_stream_push(&sl->ts, id, scratch)) return -1;
     if (!scratch->len) return 0;
+    /* a call the server writes ends where its grammar says: no stop strings */
+    if (j->call == CALL_NAME || j->call == CALL_ARGS) return xuan_buf_append(&j->text, scratch->data, scratch->len) ? -1 : 0;
     const char *e;
     size_t en;
     int hit = xuan_stop_feed(j->stop, scratch->data, scratch->len, &e, &en);
@@ -355,15 +410,27 @@ static void take_token(xuan_serve *s, slot *sl, int32_t id, const float *logits,
         slot_finish(s, sl, NULL, 500, "out of memory");
         return;
     }
-    pthread_cond_broadcast(&j->cv);
+    pthread_cond_broadcast(serve_job_cv(j));
+    if (!hit && j->call != CALL_OFF && j->call != CALL_DONE) {
+        bool closed;
+        xuan_error err = {0};
+        if (serve_call_advance(s, j, &closed, &err)) {
+            slot_finish(s, sl, NULL, 500, err.msg);
+            return;
+        }
+        if (closed) {
+            slot_finish(s, sl, "tool_calls", 0, NULL);
+            return;
+        }
+    }
     /* response_format: the value is closed, nothing may follow it */
     if (hit || (j->json && xuan_json_done(j->json))) {
         int fr = hit ? 0 : flush_text(sl, scratch);
         slot_finish(s, sl, fr ? NULL : "stop", fr ? 500 : 0, "out of memory");
         return;
     }
-    /* the next step adds this token to the cache: it must fit the slot */
-    bool full = sl->n_cache + 1 > s->n_ctx_slot;
+    /* the next step adds this token (and fixed call text) to the cache: it must fit the slot */
+    bool full = sl->n_cache + 1 + j->forced.n > s->n_ctx_slot;
     if ((j->req.max_tokens >= 0 && j->n_gen >= (uint32_t)j->req.max_tokens) || full) {
         int fr = flush_text(sl, scratch);
         slot_finish(s, sl, fr ? NULL : "length", fr ? 500 : 0, "out of memory");
@@ -388,8 +455,9 @@ static int sample(xuan_serve *s, slot *sl, const float *logits, int32_t *id, xua
             }
         l = sl->biased;
     }
-    if (j->json ? xuan_json_sample(j->json, s->json_vocab, j->smp, l, sl->masked, id, err)
-                : xuan_sampler_sample(j->smp, l, id, err))
+    xuan_json_state *js = j->call == CALL_NAME || j->call == CALL_ARGS ? j->call_json : j->json;
+    if (js ? xuan_json_sample(js, s->json_vocab, j->smp, l, sl->masked, id, err)
+           : xuan_sampler_sample(j->smp, l, id, err))
         return -1;
     xuan_sampler_accept(j->smp, *id);
     return 0;
@@ -405,15 +473,22 @@ static void step(xuan_serve *s, step_bufs *b, xuan_buf *scratch, uint64_t step_n
         slot *sl = &s->slots[i];
         sl->n_rows = 0;
         if (sl->job && sl->phase == SLOT_GEN) {
+            /* fixed call text follows the sampled token; logits after the last */
+            xuan_tok_ids *f = &sl->job->forced;
             sl->row0 = n;
-            push(b, &n, sl, sl->last, true);
-            sl->n_rows = 1;
+            push(b, &n, sl, sl->last, f->n == 0);
+            for (size_t k = 0; k < f->n; k++) {
+                push(b, &n, sl, f->ids[k], k + 1 == f->n);
+                xuan_sampler_accept(sl->job->smp, f->ids[k]);
+            }
+            sl->n_rows = 1 + (int32_t)f->n;
+            f->n = 0;
         }
     }
     uint32_t budget = s->p.prefill_chunk;
     for (uint32_t k = 0; k < n_slots && budget; k++) {
         slot *sl = &s->slots[(k + step_no) % n_slots]; /* rotate who goes first */
-        if (!sl->job || sl->phase != SLOT_PREFILL) continue;
+        if (!sl->job || sl->phase != SLOT_PREFILL || sl->job->wait_lead) continue;
         job *j = sl->job;
         bool rows = j->req.echo && j->req.logprobs;
         uint32_t left = (uint32_t)j->n_ids - sl->n_cache, take = left < budget ? left : budget;
@@ -454,6 +529,7 @@ static void step(xuan_serve *s, step_bufs *b, xuan_buf *scratch, uint64_t step_n
                 }
             }
             if (p_end < j->n_ids) continue; /* more prompt next step */
+            if (!j->lead && j->req.n > 1) release_siblings(s, sl);
             if (j->req.max_tokens == 0) {
                 slot_finish(s, sl, "length", 0, NULL);
                 continue;
@@ -473,7 +549,7 @@ static void step(xuan_serve *s, step_bufs *b, xuan_buf *scratch, uint64_t step_n
 static void *sched_main(void *arg) {
     xuan_serve *s = arg;
     const uint32_t n_slots = s->p.n_slots;
-    step_bufs b = {.cap = n_slots + s->p.prefill_chunk};
+    step_bufs b = {.cap = n_slots * (1 + SERVE_MAX_FORCED) + s->p.prefill_chunk};
     b.tok = xuan_alloc_array(b.cap, sizeof *b.tok);
     b.seq = xuan_alloc_array(b.cap, sizeof *b.seq);
     b.want = xuan_alloc_array(b.cap, sizeof *b.want);
