@@ -49,6 +49,11 @@ typedef struct xuan_synth_params {
     uint32_t n_dense_lead, n_expert_shared; /* deepseek2: leading dense layers, shared experts */
     uint32_t n_expert_groups, n_group_used; /* deepseek2: expert groups, groups a token may use (0 = none) */
     float yarn_log_mul;    /* rope.scaling.yarn_log_multiplier as written (deepseek2: 0.1 * mscale_all_dim) */
+    /* qwen35: Gated DeltaNet layers (all but every full_attn-th), their
+     * conv kernel, key/value head size, key heads, value heads; the
+     * imrope sections (pairs per position kind, summing to n_rot / 2) */
+    uint32_t ssm_conv, ssm_state, ssm_groups, ssm_heads, full_attn;
+    int32_t rope_sections[4];
     uint32_t type;         /* 2D weights; rows that do not fit fall back as llama.cpp does */
     uint32_t embd_type;    /* token_embd.weight */
     uint32_t output_type;  /* output.weight */
@@ -143,6 +148,16 @@ typedef struct xuan_hparams {
     float kq_scale;                /* Q.K scale when not 1/sqrt(head_dim) (MLA's YaRN mscale^2/sqrt(k_mla)) */
     uint32_t n_dense_lead;         /* leading_dense_block_count: first layers with a dense FFN */
     uint32_t n_expert_shared;      /* expert_shared_count: shared experts' width is n_ff_exp times this */
+    /* Hybrid Gated DeltaNet (qwen35): layer il is a DeltaNet (linear
+     * attention) layer when recurrent[il], else gated full attention.  A
+     * DeltaNet layer keeps per sequence a conv state of (ssm_conv - 1) x
+     * (ssm_inner + 2 ssm_groups ssm_state) floats and a recurrent state of
+     * ssm_heads x ssm_state x ssm_state floats (value heads x key dim x
+     * value dim); q/k have ssm_groups heads, v ssm_heads, all ssm_state wide. */
+    uint32_t ssm_conv, ssm_inner, ssm_state, ssm_groups, ssm_heads;
+    uint32_t n_recurrent;      /* DeltaNet layers */
+    const bool *recurrent;     /* n_layers flags, owned by the model; NULL: none */
+    int32_t rope_sections[4];  /* rope.dimension_sections (imrope): pairs per position kind */
     char rope_scaling[16];  /* "none", "linear", "yarn", "longrope", "llama3" */
     bool tied;              /* output reuses token_embd.weight */
 } xuan_hparams;
