@@ -226,6 +226,10 @@ static void test_sequence_state(void) {
 
     xuan_ctx *c = new_ctx(m, 256, 3, 64);
     xuan_error err = {0};
+    /* memory: K and V of the one attention layer (2 KV heads of 32, F16)
+     * per cell, and per sequence the 3 DeltaNet layers' state (4 value
+     * heads of 64 x 64, conv 3 x 512 channels), F32 */
+    CHECK_EQ_INT(xuan_ctx_cache_bytes(c), 256ull * 2 * 32 * 2 * 2 + 3ull * 3 * (4 * 64 * 64 + 3 * 512) * 4);
     decode_seq(c, a, 40, 0);
     /* a copy of the whole sequence carries its state */
     CHECK_EQ_INT(xuan_ctx_seq_cp(c, 0, 1, 0, -1, &err), 0);
