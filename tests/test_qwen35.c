@@ -13,6 +13,7 @@
 
 #include "harness.h"
 #include "model/internal.h"
+#include "xuan/gen.h"
 #include "xuan/gguf.h"
 #include "xuan/model.h"
 
@@ -228,8 +229,9 @@ static void test_sequence_state(void) {
     xuan_error err = {0};
     /* memory: K and V of the one attention layer (2 KV heads of 32, F16)
      * per cell, and per sequence the 3 DeltaNet layers' state (4 value
-     * heads of 64 x 64, conv 3 x 512 channels), F32 */
-    CHECK_EQ_INT(xuan_ctx_cache_bytes(c), 256ull * 2 * 32 * 2 * 2 + 3ull * 3 * (4 * 64 * 64 + 3 * 512) * 4);
+     * heads of 64 x 64, conv 3 x 512 channels), F32, and its checkpoints */
+    CHECK_EQ_INT(xuan_ctx_cache_bytes(c),
+                 256ull * 2 * 32 * 2 * 2 + 3ull * (1 + XUAN_REC_CKPT) * 3 * (4 * 64 * 64 + 3 * 512) * 4);
     decode_seq(c, a, 40, 0);
     /* a copy of the whole sequence carries its state */
     CHECK_EQ_INT(xuan_ctx_seq_cp(c, 0, 1, 0, -1, &err), 0);
@@ -267,6 +269,112 @@ static void test_sequence_state(void) {
     CHECK(memcmp(xuan_ctx_logits(c), ref, nv * sizeof *ref) == 0);
     xuan_ctx_free(c);
     free(ref);
+    xuan_model_free(m);
+}
+
+/* Checkpoints: where a prompt ended, a sequence can go back to; resuming
+ * there gives the bits of evaluating it all again. */
+static void test_checkpoints(void) {
+    xuan_model *m = load(XUAN_TYPE_Q8_0);
+    const uint32_t nv = xuan_model_hparams(m)->n_vocab;
+    int32_t a[40], tail[5], next[3];
+    for (int i = 0; i < 40; i++) a[i] = tok_at(i, nv);
+    for (int i = 0; i < 5; i++) tail[i] = tok_at(200 + i, nv);
+    for (int i = 0; i < 3; i++) next[i] = tok_at(300 + i, nv);
+    xuan_error err = {0};
+    xuan_ctx *r = new_ctx(m, 128, 1, 64); /* reference: a, then next, from scratch */
+    CHECK_EQ_INT(xuan_ctx_eval(r, a, 40, &err), 0);
+    CHECK_EQ_INT(xuan_ctx_eval(r, next, 3, &err), 0);
+    float *ref = malloc(nv * sizeof *ref);
+    REQUIRE(ref);
+    memcpy(ref, xuan_ctx_logits(r), nv * sizeof *ref);
+    xuan_ctx_free(r);
+
+    xuan_ctx *c = new_ctx(m, 128, 2, 64);
+    CHECK_EQ_INT(xuan_ctx_eval(c, a, 40, &err), 0); /* a prompt: a checkpoint at 40 */
+    for (int i = 0; i < 5; i++) CHECK_EQ_INT(xuan_ctx_eval(c, &tail[i], 1, &err), 0); /* decoding: none */
+    CHECK(xuan_ctx_seq_resumable(c, 0, 40));
+    CHECK(!xuan_ctx_seq_resumable(c, 0, 42));
+    CHECK_EQ_INT(xuan_ctx_seq_resume_at(c, 0, 43), 40);
+    CHECK_EQ_INT(xuan_ctx_seq_resume_at(c, 0, 30), 0);
+    CHECK_EQ_INT(xuan_ctx_seq_resume_at(c, 0, 45), 45); /* the end itself */
+    CHECK_EQ_INT(xuan_ctx_seq_rm(c, 0, 42, -1, &err), XUAN_ERR_USAGE);
+    /* seq 1 takes seq 0's prefix up to the checkpoint, not to 30 */
+    CHECK_EQ_INT(xuan_ctx_seq_cp(c, 0, 1, 0, 30, &err), XUAN_ERR_USAGE);
+    CHECK_EQ_INT(xuan_ctx_seq_cp(c, 0, 1, 0, 40, &err), 0);
+    CHECK_EQ_INT(xuan_ctx_seq_pos_max(c, 1), 39);
+    decode_seq(c, next, 3, 1);
+    CHECK(memcmp(xuan_ctx_logits(c), ref, nv * sizeof *ref) == 0);
+    /* seq 0 goes back to it (the tail's cells go) and continues */
+    xuan_ctx_truncate(c, 40);
+    CHECK_EQ_INT(xuan_ctx_n_past(c), 40);
+    CHECK_EQ_INT(xuan_ctx_eval(c, next, 3, &err), 0);
+    CHECK(memcmp(xuan_ctx_logits(c), ref, nv * sizeof *ref) == 0);
+    /* a hole before a checkpoint voids it */
+    CHECK(xuan_ctx_seq_resumable(c, 0, 40));
+    CHECK_EQ_INT(xuan_ctx_seq_rm(c, 0, 5, 10, &err), 0);
+    CHECK(!xuan_ctx_seq_resumable(c, 0, 40));
+    CHECK_EQ_INT(xuan_ctx_seq_resume_at(c, 0, 41), 0);
+    xuan_ctx_free(c);
+    free(ref);
+    xuan_model_free(m);
+}
+
+/* A chat's next turn through xuan_generate: the first turn's prompt is not
+ * evaluated again (its checkpoint), and the reply is the one a fresh
+ * context gives. */
+static uint32_t turn(xuan_ctx *c, const int32_t *prompt, size_t n, int32_t *out, uint32_t *n_eval) {
+    xuan_sampler_params sp = xuan_sampler_params_default();
+    sp.temperature = 0;
+    sp.repeat_penalty = 1;
+    xuan_error err = {0};
+    xuan_sampler *smp = xuan_sampler_create((int32_t)xuan_model_hparams(xuan_ctx_model(c))->n_vocab, &sp, &err);
+    REQUIRE(smp);
+    xuan_gen_params gp = xuan_gen_params_default();
+    gp.n_predict = 8;
+    gp.out_ids = out;
+    gp.out_ids_cap = 8;
+    xuan_gen_stats st = {0};
+    if (xuan_generate(c, NULL, smp, NULL, prompt, n, &gp, &st, &err) != 0)
+        test_fail(__FILE__, __LINE__, "generate: %s", err.msg);
+    xuan_sampler_free(smp);
+    *n_eval = st.n_prompt_eval;
+    return st.n_gen;
+}
+
+static void test_next_turn_resumes(void) {
+    xuan_model *m = load(XUAN_TYPE_Q8_0);
+    const uint32_t nv = xuan_model_hparams(m)->n_vocab;
+    int32_t p2[30 + 8 + 5], out1[8], out2[8], fresh[8];
+    for (int i = 0; i < 30; i++) p2[i] = tok_at(i, nv);
+    xuan_ctx *c = new_ctx(m, 128, 1, 64);
+    uint32_t n_eval = 0;
+    REQUIRE(turn(c, p2, 30, out1, &n_eval) == 8);
+    CHECK_EQ_INT(n_eval, 30);
+    memcpy(p2 + 30, out1, sizeof out1);
+    for (int i = 0; i < 5; i++) p2[38 + i] = tok_at(400 + i, nv);
+    REQUIRE(turn(c, p2, 43, out2, &n_eval) == 8);
+    CHECK_EQ_INT(n_eval, 6); /* from the live end: the reply's last token was never evaluated */
+    xuan_ctx *f = new_ctx(m, 128, 1, 64);
+    REQUIRE(turn(f, p2, 43, fresh, &n_eval) == 8);
+    CHECK_EQ_INT(n_eval, 43);
+    CHECK(memcmp(out2, fresh, sizeof fresh) == 0);
+    /* a third turn that re-renders the second prompt's tail differently:
+     * back to the second prompt's checkpoint (43), not to 0 */
+    int32_t p3[43 + 4];
+    memcpy(p3, p2, sizeof p2);
+    for (int i = 0; i < 4; i++) p3[43 + i] = tok_at(500 + i, nv);
+    REQUIRE(turn(c, p3, 47, out2, &n_eval) == 8);
+    CHECK_EQ_INT(n_eval, 4);
+    p3[44] = tok_at(600, nv); /* now the live end (50) and the checkpoint at 47 are past the prefix */
+    REQUIRE(turn(c, p3, 47, out2, &n_eval) == 8);
+    CHECK_EQ_INT(n_eval, 47 - 43);
+    xuan_ctx_free(f);
+    f = new_ctx(m, 128, 1, 64);
+    REQUIRE(turn(f, p3, 47, fresh, &n_eval) == 8);
+    CHECK(memcmp(out2, fresh, sizeof fresh) == 0);
+    xuan_ctx_free(f);
+    xuan_ctx_free(c);
     xuan_model_free(m);
 }
 
@@ -353,6 +461,8 @@ static void test_refusals(void) {
 int main(void) {
     RUN(test_delta_rule);
     RUN(test_sequence_state);
+    RUN(test_checkpoints);
+    RUN(test_next_turn_resumes);
     RUN(test_refusals);
     RUN(test_long_prompt_batch_chunks_tokens);
     return test_done();

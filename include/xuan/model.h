@@ -258,7 +258,10 @@ const float *xuan_ctx_logits_ith(const xuan_ctx *c, int32_t i);
 
 /* Sequence operations.  Positions p0 <= p < p1; p0 < 0 means 0, p1 < 0 means
  * to the end.  seq < 0 in xuan_ctx_seq_rm: every sequence.  They fail (with
- * XUAN_ERR_USAGE) only for a sequence id out of range. */
+ * XUAN_ERR_USAGE) for a sequence id out of range, and on a model with
+ * recurrent layers (qwen35) for what its state cannot do: removing the end
+ * of a sequence except back to a checkpoint (xuan_ctx_seq_resume_at), or
+ * copying part of one except up to a checkpoint (docs/qwen35.md). */
 int xuan_ctx_seq_rm(xuan_ctx *c, int32_t seq, int32_t p0, int32_t p1, xuan_error *err);
 /* dst shares src's cells in [p0, p1) (dst's own cells there are dropped first). */
 int xuan_ctx_seq_cp(xuan_ctx *c, int32_t src, int32_t dst, int32_t p0, int32_t p1, xuan_error *err);
@@ -269,7 +272,14 @@ int xuan_ctx_seq_keep(xuan_ctx *c, int32_t seq, xuan_error *err);
  * reaches back into positions the window's cache has let go (see
  * swa_full); evaluate the sequence again from 0 then. */
 bool xuan_ctx_seq_resumable(const xuan_ctx *c, int32_t seq, int32_t pos);
-/* Bytes of the K and V caches. */
+/* The largest position <= pos from which seq can be evaluated again once
+ * the positions from there on are removed: pos when resumable, else on a
+ * model with recurrent layers its latest state checkpoint below pos (taken
+ * where a decode of 2+ of its tokens ended, XUAN_REC_CKPT of them kept),
+ * else 0. */
+int32_t xuan_ctx_seq_resume_at(const xuan_ctx *c, int32_t seq, int32_t pos);
+/* Bytes of the K and V caches, and of the recurrent layers' states and
+ * their checkpoints (hybrid models). */
 uint64_t xuan_ctx_cache_bytes(const xuan_ctx *c);
 /* Largest position of seq in the cache, -1 when it is empty (or out of range). */
 int32_t xuan_ctx_seq_pos_max(const xuan_ctx *c, int32_t seq);
@@ -284,7 +294,9 @@ bool xuan_ctx_seq_cancelled(const xuan_ctx *c, int32_t seq);
 uint32_t xuan_ctx_n_past(const xuan_ctx *c);
 /* Sequence 0's ids by position, n_past of them (-1 where a position was removed). */
 const int32_t *xuan_ctx_tokens(xuan_ctx *c);
-/* Forgets sequence 0 from position n on; 0 clears it. */
+/* Forgets sequence 0 from position n on; 0 clears it.  On a model with
+ * recurrent layers a cut that is not back to a checkpoint clears it too
+ * (check xuan_ctx_seq_resume_at first). */
 void xuan_ctx_truncate(xuan_ctx *c, uint32_t n);
 
 /* Appends n tokens to sequence 0 and computes the logits of the last one.

@@ -481,21 +481,43 @@ static int32_t window_start(const xuan_ctx *c, int32_t pos) {
 
 bool xuan_ctx_seq_resumable(const xuan_ctx *c, int32_t seq, int32_t pos) {
     if (seq < 0 || (uint32_t)seq >= c->p.n_seq_max || pos < 0) return false;
-    /* a recurrent state holds its sequence's end only: no going back */
-    if (c->rec.n_rec && pos != 0 && pos <= c->kv.pos_max[seq]) return false;
+    /* a recurrent state holds its sequence's end (and its checkpoints) only */
+    if (c->rec.n_rec && pos != 0 && pos <= c->kv.pos_max[seq] && xuan_rec_ckpt_find(&c->rec, seq, pos) < 0)
+        return false;
     return !c->ring || window_start(c, pos) >= c->swa_lo[seq];
+}
+
+int32_t xuan_ctx_seq_resume_at(const xuan_ctx *c, int32_t seq, int32_t pos) {
+    if (pos <= 0 || xuan_ctx_seq_resumable(c, seq, pos)) return pos < 0 ? 0 : pos;
+    const int32_t ck = c->rec.n_rec ? xuan_rec_ckpt_best(&c->rec, seq, pos) : -1;
+    return ck > 0 && xuan_ctx_seq_resumable(c, seq, ck) ? ck : 0;
 }
 
 /* Hybrid models: what a removal of [p0, p1) does to sequence s's recurrent
  * state, as llama_memory_recurrent::seq_rm decides: 1 = the whole sequence
  * goes (the state is emptied), 0 = the state stays (nothing of s there, or
- * positions before its end only), -1 = its end would go but not all of it,
- * which a state that only knows the end cannot do. */
+ * positions before its end only), 2 = its end goes back to a checkpoint at
+ * p0, -1 = its end would go but not to a checkpoint, which a state that
+ * only knows the end cannot do. */
 static int rec_rm_kind(const xuan_ctx *c, int32_t s, int32_t p0, int32_t p1) {
     const int32_t last = c->kv.pos_max[s];
     if (last < 0 || (p0 > last)) return 0;
     if (p1 >= 0 && p1 <= last) return 0;
-    return p0 <= 0 ? 1 : -1;
+    if (p0 <= 0) return 1;
+    return xuan_rec_ckpt_find(&c->rec, s, p0) >= 0 ? 2 : -1;
+}
+
+/* Applies a removal's kind (rec_rm_kind, not -1) to s's state. */
+static void rec_rm_apply(xuan_ctx *c, int32_t s, int32_t p0, int kind) {
+    if (kind == 1) {
+        xuan_rec_seq_clear(&c->rec, s);
+        xuan_rec_ckpt_drop(&c->rec, s, -1);
+    } else if (kind == 2) {
+        xuan_rec_ckpt_restore(&c->rec, s, xuan_rec_ckpt_find(&c->rec, s, p0), s);
+        xuan_rec_ckpt_drop(&c->rec, s, p0);
+    } else if (p0 <= c->kv.pos_max[s]) { /* a hole: checkpoints past it saw what goes */
+        xuan_rec_ckpt_drop(&c->rec, s, p0 < 0 ? 0 : p0);
+    }
 }
 
 uint64_t xuan_ctx_cache_bytes(const xuan_ctx *c) { return c->cache_bytes; }
@@ -508,10 +530,9 @@ int xuan_ctx_seq_rm(xuan_ctx *c, int32_t seq, int32_t p0, int32_t p1, xuan_error
             if (rec_rm_kind(c, (int32_t)s, p0, p1) < 0)
                 return xuan_fail(err, XUAN_ERR_USAGE,
                                  "sequence %u: positions from %d on cannot be removed: the recurrent layers' "
-                                 "state holds the sequence's end only (remove the whole sequence and evaluate it "
-                                 "again)", s, p0);
-        for (uint32_t s = s0; s < s1; s++)
-            if (rec_rm_kind(c, (int32_t)s, p0, p1) > 0) xuan_rec_seq_clear(&c->rec, (int32_t)s);
+                                 "state holds the sequence's end and its checkpoints only (xuan_ctx_seq_resume_at "
+                                 "says where it can go back to; or remove the whole sequence)", s, p0);
+        for (uint32_t s = s0; s < s1; s++) rec_rm_apply(c, (int32_t)s, p0, rec_rm_kind(c, (int32_t)s, p0, p1));
     }
     cells_rm(c, seq, p0, p1);
     if (p0 <= 0 && p1 < 0) { /* the whole sequence is gone: so is a cancellation */
@@ -523,13 +544,18 @@ int xuan_ctx_seq_rm(xuan_ctx *c, int32_t seq, int32_t p0, int32_t p1, xuan_error
 
 int xuan_ctx_seq_cp(xuan_ctx *c, int32_t src, int32_t dst, int32_t p0, int32_t p1, xuan_error *err) {
     if (check_seq(c, src, err) || check_seq(c, dst, err)) return XUAN_ERR_USAGE;
-    if (c->rec.n_rec && src != dst) { /* the state is the whole of src: dst becomes src */
-        if (p0 > 0 || (p1 >= 0 && p1 <= c->kv.pos_max[src]))
+    if (c->rec.n_rec && src != dst) { /* dst becomes src, or src's prefix up to a checkpoint */
+        const bool whole = p0 <= 0 && (p1 < 0 || p1 > c->kv.pos_max[src]);
+        const int ck = !whole && p0 <= 0 ? xuan_rec_ckpt_find(&c->rec, src, p1) : -1;
+        if (!whole && ck < 0)
             return xuan_fail(err, XUAN_ERR_USAGE,
                              "sequence %d: positions [%d, %d) cannot be copied alone: the recurrent layers' state "
-                             "is the whole sequence's (copy all of it)", src, p0, p1);
+                             "is the whole sequence's or a checkpoint's (copy all of it, or up to a checkpoint)",
+                             src, p0, p1);
         xuan_kv_seq_rm(&c->kv, dst, -1, -1);
-        xuan_rec_seq_copy(&c->rec, src, dst);
+        if (whole) xuan_rec_seq_copy(&c->rec, src, dst);
+        else xuan_rec_ckpt_restore(&c->rec, src, ck, dst);
+        xuan_rec_ckpt_drop(&c->rec, dst, -1);
     }
     xuan_kv_seq_cp(&c->kv, src, dst, p0, p1);
     if (c->ring && src != dst) { /* dst inherits what the ring lost of src's range */
@@ -573,9 +599,10 @@ const int32_t *xuan_ctx_tokens(xuan_ctx *c) {
 }
 
 void xuan_ctx_truncate(xuan_ctx *c, uint32_t n) {
-    if (c->rec.n_rec && rec_rm_kind(c, 0, (int32_t)n, -1) != 0) { /* recurrent: all of it or nothing */
-        n = 0;
-        xuan_rec_seq_clear(&c->rec, 0);
+    if (c->rec.n_rec) { /* recurrent: back to a checkpoint at n, else all of it */
+        int kind = rec_rm_kind(c, 0, (int32_t)n, -1);
+        if (kind < 0) n = 0, kind = 1;
+        rec_rm_apply(c, 0, (int32_t)n, kind);
     }
     cells_rm(c, 0, (int32_t)n, -1);
     if (n == 0) atomic_fetch_and(&c->cancel, ~1ull);
@@ -1437,11 +1464,16 @@ int xuan_ctx_decode(xuan_ctx *c, const xuan_batch *b, xuan_error *err) {
         if (cancelled >> s & 1) {
             c->row_out[r] = -1;
             if (c->kv.pos_max[s] >= start[s]) { /* a recurrent state cannot go back: all of it goes */
-                if (c->rec.n_rec) xuan_rec_seq_clear(&c->rec, s);
+                if (c->rec.n_rec) rec_rm_apply(c, s, 0, 1);
                 cells_rm(c, s, c->rec.n_rec ? 0 : start[s], -1);
             }
         }
     }
+    /* recurrent state: a checkpoint where each sequence's prompt (2+ tokens
+     * of this call) ended, for a later call to resume there */
+    for (uint32_t s = 0; c->rec.n_rec && s < c->p.n_seq_max; s++)
+        if (!(cancelled >> s & 1) && c->kv.pos_max[s] + 1 - start[s] >= 2)
+            xuan_rec_ckpt_save(&c->rec, (int32_t)s, c->kv.pos_max[s] + 1);
     c->n_rows = b->n_tokens;
     for (int32_t r = b->n_tokens - 1; r >= 0 && c->last_out < 0; r--) c->last_out = c->row_out[r];
     return 0;

@@ -110,8 +110,17 @@ typedef struct xuan_rec {
     /* the piece's rows (n_rows at most): the q|k|v projection, its
      * convolution, z, beta, alpha -> decay, the heads' outputs */
     float *qkv, *cv, *z, *beta, *gate, *o;
-    uint64_t bytes;        /* of the states */
+    /* Checkpoints: per sequence XUAN_REC_CKPT copies of the state, each
+     * the state after the sequence's first ck_pos tokens (-1: empty),
+     * taken where a prompt ended; ck_next: the slot a new one replaces. */
+    float *ck_conv, *ck_ssm;  /* [n_seq][XUAN_REC_CKPT][n_rec][conv_n / ssm_n] */
+    int32_t *ck_pos;          /* [n_seq][XUAN_REC_CKPT] */
+    uint32_t *ck_next;        /* [n_seq] */
+    uint64_t bytes;        /* of the states and checkpoints */
 } xuan_rec;
+
+/* Checkpoints kept per sequence (each a full copy of its state). */
+enum { XUAN_REC_CKPT = 2 };
 
 /* Sizes and allocates the states (zero) and the rows' buffers. */
 int xuan_rec_init(xuan_rec *r, const xuan_model *m, uint32_t n_seq, uint32_t n_rows, xuan_error *err);
@@ -119,6 +128,17 @@ void xuan_rec_free(xuan_rec *r);
 /* Empties sequence s's state (every layer); s < 0: every sequence. */
 void xuan_rec_seq_clear(xuan_rec *r, int32_t s);
 void xuan_rec_seq_copy(xuan_rec *r, int32_t src, int32_t dst);
+/* Sequence s's state as it is now becomes the checkpoint for its first
+ * n_past tokens (replacing one at the same n_past, else the oldest). */
+void xuan_rec_ckpt_save(xuan_rec *r, int32_t s, int32_t n_past);
+/* The checkpoint slot of s at exactly n_past, or -1. */
+int xuan_rec_ckpt_find(const xuan_rec *r, int32_t s, int32_t n_past);
+/* The largest n_past <= pos of a checkpoint of s, or -1. */
+int32_t xuan_rec_ckpt_best(const xuan_rec *r, int32_t s, int32_t pos);
+/* dst's state becomes src's checkpoint in slot k (src == dst: a rollback). */
+void xuan_rec_ckpt_restore(xuan_rec *r, int32_t src, int k, int32_t dst);
+/* Forgets s's checkpoints past n_past (n_past < 0: all of them). */
+void xuan_rec_ckpt_drop(xuan_rec *r, int32_t s, int32_t n_past);
 /* A DeltaNet layer after its projections (qkv, z, beta, alpha = gate
  * filled by the caller for the n rows, row t of sequence seq[t], rows of a
  * sequence in position order): convolution, activations, the delta rule

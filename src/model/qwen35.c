@@ -62,6 +62,12 @@ int xuan_rec_init(xuan_rec *r, const xuan_model *m, uint32_t n_seq, uint32_t n_r
         r->rec_of[il] = layer_is_recurrent(hp, il) ? (int32_t)k++ : -1;
     r->conv = alloc_f32((size_t)all_conv, &r->bytes, &fail);
     r->ssm = alloc_f32((size_t)all_ssm, &r->bytes, &fail);
+    r->ck_conv = alloc_f32((size_t)all_conv * XUAN_REC_CKPT, &r->bytes, &fail);
+    r->ck_ssm = alloc_f32((size_t)all_ssm * XUAN_REC_CKPT, &r->bytes, &fail);
+    r->ck_pos = fail ? NULL : xuan_malloc((size_t)n_seq * XUAN_REC_CKPT * sizeof *r->ck_pos);
+    r->ck_next = fail ? NULL : xuan_calloc(n_seq, sizeof *r->ck_next);
+    if (!r->ck_pos || !r->ck_next) fail = true;
+    for (size_t i = 0; !fail && i < (size_t)n_seq * XUAN_REC_CKPT; i++) r->ck_pos[i] = -1;
     const size_t B = n_rows, vd = hp->ssm_inner, H = hp->ssm_heads;
     r->qkv = alloc_f32(B * ch, NULL, &fail);
     r->cv = alloc_f32(B * ch, NULL, &fail);
@@ -79,7 +85,9 @@ int xuan_rec_init(xuan_rec *r, const xuan_model *m, uint32_t n_seq, uint32_t n_r
 
 void xuan_rec_free(xuan_rec *r) {
     xuan_free(r->rec_of);
-    float *bufs[] = {r->conv, r->ssm, r->qkv, r->cv, r->z, r->beta, r->gate, r->o};
+    xuan_free(r->ck_pos);
+    xuan_free(r->ck_next);
+    float *bufs[] = {r->conv, r->ssm, r->qkv, r->cv, r->z, r->beta, r->gate, r->o, r->ck_conv, r->ck_ssm};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) xuan_free_aligned(bufs[i]);
     memset(r, 0, sizeof *r);
 }
@@ -106,6 +114,61 @@ void xuan_rec_seq_copy(xuan_rec *r, int32_t src, int32_t dst) {
     XUAN_ASSERT(src >= 0 && dst >= 0 && (uint32_t)src < r->n_seq && (uint32_t)dst < r->n_seq);
     memcpy(conv_of(r, (uint32_t)dst, 0), conv_of(r, (uint32_t)src, 0), r->n_rec * r->conv_n * sizeof(float));
     memcpy(ssm_of(r, (uint32_t)dst, 0), ssm_of(r, (uint32_t)src, 0), r->n_rec * r->ssm_n * sizeof(float));
+}
+
+/* ---- checkpoints ---- */
+
+static size_t seq_floats(const xuan_rec *r, bool ssm) { return (size_t)r->n_rec * (ssm ? r->ssm_n : r->conv_n); }
+
+static float *ck_of(const xuan_rec *r, uint32_t s, int k, bool ssm) {
+    return (ssm ? r->ck_ssm : r->ck_conv) + ((size_t)s * XUAN_REC_CKPT + (size_t)k) * seq_floats(r, ssm);
+}
+
+int xuan_rec_ckpt_find(const xuan_rec *r, int32_t s, int32_t n_past) {
+    if (!r->n_rec || s < 0 || (uint32_t)s >= r->n_seq || n_past < 0) return -1;
+    for (int k = 0; k < XUAN_REC_CKPT; k++)
+        if (r->ck_pos[(size_t)s * XUAN_REC_CKPT + (size_t)k] == n_past) return k;
+    return -1;
+}
+
+int32_t xuan_rec_ckpt_best(const xuan_rec *r, int32_t s, int32_t pos) {
+    int32_t best = -1;
+    if (!r->n_rec || s < 0 || (uint32_t)s >= r->n_seq) return -1;
+    for (int k = 0; k < XUAN_REC_CKPT; k++) {
+        const int32_t p = r->ck_pos[(size_t)s * XUAN_REC_CKPT + (size_t)k];
+        if (p >= 0 && p <= pos && p > best) best = p;
+    }
+    return best;
+}
+
+void xuan_rec_ckpt_save(xuan_rec *r, int32_t s, int32_t n_past) {
+    if (!r->n_rec) return;
+    XUAN_ASSERT(s >= 0 && (uint32_t)s < r->n_seq && n_past > 0);
+    int k = xuan_rec_ckpt_find(r, s, n_past);
+    if (k < 0) {
+        k = (int)(r->ck_next[s] % XUAN_REC_CKPT);
+        r->ck_next[s] = (uint32_t)(k + 1);
+    }
+    memcpy(ck_of(r, (uint32_t)s, k, false), conv_of(r, (uint32_t)s, 0), seq_floats(r, false) * sizeof(float));
+    memcpy(ck_of(r, (uint32_t)s, k, true), ssm_of(r, (uint32_t)s, 0), seq_floats(r, true) * sizeof(float));
+    r->ck_pos[(size_t)s * XUAN_REC_CKPT + (size_t)k] = n_past;
+}
+
+void xuan_rec_ckpt_restore(xuan_rec *r, int32_t src, int k, int32_t dst) {
+    XUAN_ASSERT(r->n_rec && k >= 0 && k < XUAN_REC_CKPT && src >= 0 && dst >= 0 && (uint32_t)src < r->n_seq &&
+                (uint32_t)dst < r->n_seq);
+    memcpy(conv_of(r, (uint32_t)dst, 0), ck_of(r, (uint32_t)src, k, false), seq_floats(r, false) * sizeof(float));
+    memcpy(ssm_of(r, (uint32_t)dst, 0), ck_of(r, (uint32_t)src, k, true), seq_floats(r, true) * sizeof(float));
+}
+
+void xuan_rec_ckpt_drop(xuan_rec *r, int32_t s, int32_t n_past) {
+    if (!r->n_rec) return;
+    const uint32_t s0 = s < 0 ? 0 : (uint32_t)s, s1 = s < 0 ? r->n_seq : (uint32_t)s + 1;
+    for (uint32_t q = s0; q < s1 && q < r->n_seq; q++)
+        for (int k = 0; k < XUAN_REC_CKPT; k++) {
+            int32_t *p = &r->ck_pos[(size_t)q * XUAN_REC_CKPT + (size_t)k];
+            if (n_past < 0 || *p > n_past) *p = -1;
+        }
 }
 
 /* ================================================================ delta rule */
