@@ -50,6 +50,16 @@ check "bad shape refused"    '[ $r -eq 2 ] && grep -q "bad shape" "$d/e8" && [ !
 "$XUAN_BIN" synth --preset tiny --seed 7 -o "$d/s2.gguf" --force -q
 "$XUAN_BIN" synth --preset tiny --seed 8 -o "$d/s3.gguf" --force -q
 check "same seed same bytes" 'cmp -s "$d/s1.gguf" "$d/s2.gguf" && ! cmp -s "$d/s1.gguf" "$d/s3.gguf"'
+# qwen35 (hybrid): KV only in the attention layers, a fixed state per sequence.
+# qwen35-tiny: 4 layers, every 4th attends (2 KV heads x 32); 3 DeltaNet layers
+# of 4 value heads x 64^2 + conv 3 x (256 + 2 x 2 x 64) channels, F32
+"$XUAN_BIN" synth --preset qwen35-tiny -o "$d/h.gguf" --force -q
+"$XUAN_BIN" inspect --json -c 2048 "$d/h.gguf" >"$d/h.json"
+check "hybrid kv cache"  '[ "$(field "$d/h.json" "[\"memory\"][\"kv_cache\"]")" = $((1*2*64*2*2048)) ]'
+check "hybrid state"     '[ "$(field "$d/h.json" "[\"memory\"][\"state\"]")" = $((3*(4*64*64 + 3*512)*4)) ]'
+check "hybrid layers"    '[ "$(field "$d/h.json" "[\"memory\"][\"recurrent_layers\"]")" = 3 ]'
+"$XUAN_BIN" inspect "$d/h.gguf" >"$d/h.txt"
+check "hybrid pattern"   'grep -q "3 Gated DeltaNet + 1 gated attention (every 4th); per token 256 B of KV" "$d/h.txt"'
 "$XUAN_BIN" --version >"$d/v"
 check "version line"         'grep -Eq "^xuan [0-9.]+ \(commit [0-9a-f]+|unknown" "$d/v"'
 "$XUAN_BIN" inpsect 2>"$d/e9"; r=$?

@@ -8,7 +8,9 @@
 # half-head RoPE, q/k/v biases, sandwich norms and fused gate|up; qwen3moe's
 # 8 experts, 2 used per token; gpt-oss's attention sinks, biases, window of 8
 # on even layers, YaRN, biased router with a softmax over the chosen experts
-# and clamped SwiGLU, in F16, BF16, Q8_0 and the MXFP4_MOE mix) in F32,
+# and clamped SwiGLU, in F16, BF16, Q8_0 and the MXFP4_MOE mix; qwen35's Gated
+# DeltaNet hybrid: 3 recurrent layers, then gated attention with imrope, also
+# checked after the 64 decoded tokens, and within 1e-3 in every type) in F32,
 # F16, Q8_0 and Q4_K_M (`xuan quantize` of an F16
 # file).  For 10 prompts (Chinese, English, code) tests/peer/parity.mjs checks
 # the next-token log-probabilities of llama.cpp's top 10 (<= 1e-3 for
@@ -120,6 +122,11 @@ cases=(
   "gpt-oss|qwen|gptoss-tiny256|F16|1e-3"
   "gpt-oss|qwen|gptoss-tiny256|Q8_0|1e-3"
   "gpt-oss|qwen|gptoss-tiny256|MXFP4_MOE|1e-3"
+  "qwen35|qwen|qwen35-tiny|F16|1e-3"
+  "qwen35|qwen|qwen35-tiny|Q8_0|1e-3"
+  "qwen35|qwen|qwen35-tiny256|F16|1e-3"
+  "qwen35|qwen|qwen35-tiny256|Q8_0|1e-3"
+  "qwen35|qwen|qwen35-tiny256|Q4_K_M|1e-3"
 )
 pass=0; fail=0
 for c in "${cases[@]}"; do
@@ -145,10 +152,11 @@ for c in "${cases[@]}"; do
     case "$type" in Q4_K_M|MXFP4_MOE) "$XUAN_BIN" quantize "$src" "$f" "$type" --threads 2 >/dev/null ;; esac
   fi
   echo "== $name (tol $tol, greedy >= $min_greedy/10)"
-  after=0; [ "$arch" = gpt-oss ] && after=1 # also compare after the 64 greedy tokens
-  if (cd "$ref" && node xuan_parity.mjs "$f" --xuan "$XUAN_BIN" \
-        --prompts "$XUAN_SRC/tests/peer/parity_prompts.json" --tol "$tol" --min-greedy "$min_greedy" --n 64 --tmp "$dir" \
-        --after "$after"); then
+  # gpt-oss: also compared after the prompt and llama.cpp's 64 greedy tokens (--after);
+  # qwen35, a recurrent state: after the 64 decoded tokens where the continuations agree
+  extra=(); [ "$arch" = gpt-oss ] && extra=(--after 1); [ "$arch" = qwen35 ] && extra=(--after-decode 1)
+  if (cd "$ref" && node xuan_parity.mjs "$f" --xuan "$XUAN_BIN" "${extra[@]}" \
+        --prompts "$XUAN_SRC/tests/peer/parity_prompts.json" --tol "$tol" --min-greedy "$min_greedy" --n 64 --tmp "$dir"); then
     pass=$((pass + 1))
   else
     echo "FAIL: $name"; fail=$((fail + 1))

@@ -287,15 +287,17 @@ static void test_simd_vs_scalar(void) {
 
 /* xuan_matmul equals one scalar dot per (token, row), at every thread count. */
 static void test_matmul(void) {
-    enum { ROWS = 37, COLS = 512, TOK = 67 };
-    static uint8_t w[ROWS * COLS * 4], scratch[TOK * COLS * 5];
-    static float x[TOK * COLS], y[TOK * ROWS], act_f[COLS];
+    enum { ROWS_MAX = 40, COLS = 512, TOK = 67 };
+    static uint8_t w[ROWS_MAX * COLS * 4], scratch[TOK * COLS * 5];
+    static float x[TOK * COLS], y[TOK * ROWS_MAX], act_f[COLS];
     static uint8_t act[COLS * 2];
     xuan_pool *pool2 = xuan_pool_create(2, NULL);
     REQUIRE(pool2 != NULL);
-    const uint32_t types[] = {XUAN_TYPE_Q4_K, XUAN_TYPE_Q8_0, XUAN_TYPE_Q6_K, XUAN_TYPE_F16,
+    /* Q4_K twice: 40 rows are repacked by llama.cpp (a multiple of 8), 37 are not */
+    const uint32_t types[] = {XUAN_TYPE_Q4_K, XUAN_TYPE_Q4_K, XUAN_TYPE_Q8_0, XUAN_TYPE_Q6_K, XUAN_TYPE_F16,
                               XUAN_TYPE_IQ4_NL, XUAN_TYPE_Q5_1, XUAN_TYPE_Q5_0, XUAN_TYPE_MXFP4};
     for (size_t k = 0; k < sizeof types / sizeof types[0]; k++) {
+        const int ROWS = k == 0 ? 40 : 37;
         uint32_t type = types[k], at = xuan_quant_vec_dot_type(type);
         uint64_t rb;
         REQUIRE(xuan_type_row_size(type, COLS, &rb));
@@ -328,6 +330,8 @@ static void test_matmul(void) {
                         /* Q4_K: its 4-token kernel's float steps for all but the last n % 4 */
                         const bool q4k4 = type == XUAN_TYPE_Q4_K && t < ntok[nt] - ntok[nt] % 4;
                         if (q4k4) ref = xuan_dot_q4_K_pairs_kernel(xuan_cpu_get()->simd)(COLS, w + r * rb, av);
+                        /* not repacked: ggml_vec_dot_q4_K_q8_K for every token */
+                        if (type == XUAN_TYPE_Q4_K && ROWS % 8) ref = xuan_dot_q4_K_vec_scalar(COLS, w + r * rb, av);
                         /* F16, Q4_K and Q6_K follow llama.cpp's arithmetic exactly, batch kernel included */
                         const bool exact = type == XUAN_TYPE_F16 || type == XUAN_TYPE_Q4_K || type == XUAN_TYPE_Q6_K ||
                                            type == XUAN_TYPE_Q8_0 || (type == XUAN_TYPE_Q5_0 && ntok[nt] < 8);
@@ -339,14 +343,14 @@ static void test_matmul(void) {
                     }
                 }
                 if (bad)
-                    test_fail(__FILE__, __LINE__, "%s pool %d tok %d: %d outputs differ",
-                              xuan_type_name(type), p + 1, ntok[nt], bad);
+                    test_fail(__FILE__, __LINE__, "%s (%d rows) pool %d tok %d: %d outputs differ",
+                              xuan_type_name(type), ROWS, p + 1, ntok[nt], bad);
             }
         /* Out of memory for the batch kernels' per-thread buffers (fresh
          * threads, nothing may be allocated): the single-row dots take
          * over with the same bits. */
         if (type == XUAN_TYPE_Q4_K || type == XUAN_TYPE_Q6_K || type == XUAN_TYPE_Q8_0) {
-            static float y2[TOK * ROWS];
+            static float y2[TOK * ROWS_MAX];
             xuan_matmul(pool2, &wt, x, TOK, y, scratch);
             xuan_pool *fresh = xuan_pool_create(2, NULL);
             REQUIRE(fresh != NULL);
@@ -355,7 +359,7 @@ static void test_matmul(void) {
             xuan_matmul(fresh, &wt, x, TOK, y2, scratch);
             xuan_alloc_set_cap(cap);
             xuan_pool_free(fresh);
-            CHECK(memcmp(y, y2, sizeof y2) == 0);
+            CHECK(memcmp(y, y2, (size_t)TOK * ROWS * sizeof(float)) == 0);
         }
         /* Embedding lookup. */
         xuan_weight_row(&wt, 5, act_f);

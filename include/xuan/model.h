@@ -50,6 +50,11 @@ typedef struct xuan_synth_params {
     uint32_t n_expert_groups, n_group_used; /* deepseek2: expert groups, groups a token may use (0 = none) */
     float yarn_log_mul;    /* rope.scaling.yarn_log_multiplier as written (deepseek2: 0.1 * mscale_all_dim);
                               0 writes 1 (Ministral 3), < 0 writes no key (gpt-oss) */
+    /* qwen35: Gated DeltaNet layers (all but every full_attn-th), their
+     * conv kernel, key/value head size, key heads, value heads; the
+     * imrope sections (pairs per position kind, summing to n_rot / 2) */
+    uint32_t ssm_conv, ssm_state, ssm_groups, ssm_heads, full_attn;
+    int32_t rope_sections[4];
     uint32_t type;         /* 2D weights; rows that do not fit fall back as llama.cpp does */
     uint32_t embd_type;    /* token_embd.weight */
     uint32_t output_type;  /* output.weight */
@@ -144,6 +149,16 @@ typedef struct xuan_hparams {
     float kq_scale;                /* Q.K scale when not 1/sqrt(head_dim) (MLA's YaRN mscale^2/sqrt(k_mla)) */
     uint32_t n_dense_lead;         /* leading_dense_block_count: first layers with a dense FFN */
     uint32_t n_expert_shared;      /* expert_shared_count: shared experts' width is n_ff_exp times this */
+    /* Hybrid Gated DeltaNet (qwen35): layer il is a DeltaNet (linear
+     * attention) layer when recurrent[il], else gated full attention.  A
+     * DeltaNet layer keeps per sequence a conv state of (ssm_conv - 1) x
+     * (ssm_inner + 2 ssm_groups ssm_state) floats and a recurrent state of
+     * ssm_heads x ssm_state x ssm_state floats (value heads x key dim x
+     * value dim); q/k have ssm_groups heads, v ssm_heads, all ssm_state wide. */
+    uint32_t ssm_conv, ssm_inner, ssm_state, ssm_groups, ssm_heads;
+    uint32_t n_recurrent;      /* DeltaNet layers */
+    const bool *recurrent;     /* n_layers flags, owned by the model; NULL: none */
+    int32_t rope_sections[4];  /* rope.dimension_sections (imrope): pairs per position kind */
     char rope_scaling[16];  /* "none", "linear", "yarn", "longrope", "llama3" */
     bool tied;              /* output reuses token_embd.weight */
 } xuan_hparams;
@@ -244,7 +259,10 @@ const float *xuan_ctx_logits_ith(const xuan_ctx *c, int32_t i);
 
 /* Sequence operations.  Positions p0 <= p < p1; p0 < 0 means 0, p1 < 0 means
  * to the end.  seq < 0 in xuan_ctx_seq_rm: every sequence.  They fail (with
- * XUAN_ERR_USAGE) only for a sequence id out of range. */
+ * XUAN_ERR_USAGE) for a sequence id out of range, and on a model with
+ * recurrent layers (qwen35) for what its state cannot do: removing the end
+ * of a sequence except back to a checkpoint (xuan_ctx_seq_resume_at), or
+ * copying part of one except up to a checkpoint (docs/qwen35.md). */
 int xuan_ctx_seq_rm(xuan_ctx *c, int32_t seq, int32_t p0, int32_t p1, xuan_error *err);
 /* dst shares src's cells in [p0, p1) (dst's own cells there are dropped first). */
 int xuan_ctx_seq_cp(xuan_ctx *c, int32_t src, int32_t dst, int32_t p0, int32_t p1, xuan_error *err);
@@ -255,7 +273,14 @@ int xuan_ctx_seq_keep(xuan_ctx *c, int32_t seq, xuan_error *err);
  * reaches back into positions the window's cache has let go (see
  * swa_full); evaluate the sequence again from 0 then. */
 bool xuan_ctx_seq_resumable(const xuan_ctx *c, int32_t seq, int32_t pos);
-/* Bytes of the K and V caches. */
+/* The largest position <= pos from which seq can be evaluated again once
+ * the positions from there on are removed: pos when resumable, else on a
+ * model with recurrent layers its latest state checkpoint below pos (taken
+ * where a decode of 2+ of its tokens ended, XUAN_REC_CKPT of them kept),
+ * else 0. */
+int32_t xuan_ctx_seq_resume_at(const xuan_ctx *c, int32_t seq, int32_t pos);
+/* Bytes of the K and V caches, and of the recurrent layers' states and
+ * their checkpoints (hybrid models). */
 uint64_t xuan_ctx_cache_bytes(const xuan_ctx *c);
 /* Largest position of seq in the cache, -1 when it is empty (or out of range). */
 int32_t xuan_ctx_seq_pos_max(const xuan_ctx *c, int32_t seq);
@@ -270,7 +295,9 @@ bool xuan_ctx_seq_cancelled(const xuan_ctx *c, int32_t seq);
 uint32_t xuan_ctx_n_past(const xuan_ctx *c);
 /* Sequence 0's ids by position, n_past of them (-1 where a position was removed). */
 const int32_t *xuan_ctx_tokens(xuan_ctx *c);
-/* Forgets sequence 0 from position n on; 0 clears it. */
+/* Forgets sequence 0 from position n on; 0 clears it.  On a model with
+ * recurrent layers a cut that is not back to a checkpoint clears it too
+ * (check xuan_ctx_seq_resume_at first). */
 void xuan_ctx_truncate(xuan_ctx *c, uint32_t n);
 
 /* Appends n tokens to sequence 0 and computes the logits of the last one.

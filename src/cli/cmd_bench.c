@@ -53,16 +53,28 @@ static stat_s stats(const double *v, int n) {
     return s;
 }
 
+/* Sequence 0 back to the depth: cut back, or, for a model with recurrent
+ * layers (whose state cannot be cut back), a fresh copy of sequence 1, which
+ * holds the depth (its KV cells shared, its state copied). */
+static void back_to_depth(xuan_ctx *c, uint32_t depth) {
+    if (depth && xuan_ctx_n_seq_max(c) > 1) {
+        xuan_ctx_seq_rm(c, 0, -1, -1, NULL);
+        xuan_ctx_seq_cp(c, 1, 0, -1, -1, NULL);
+        return;
+    }
+    xuan_ctx_truncate(c, depth);
+}
+
 /* Evaluates the prompt from an empty cache; returns tok/s or -1. */
 static double run_pp(xuan_ctx *c, const int32_t *ids, int n, uint32_t depth, xuan_error *err) {
-    xuan_ctx_truncate(c, depth);
+    back_to_depth(c, depth);
     double t0 = xuan_time_s();
     if (xuan_ctx_eval(c, ids, (size_t)n, err)) return -1;
     return n / (xuan_time_s() - t0);
 }
 
 static double run_tg(xuan_ctx *c, const int32_t *ids, int n, uint32_t depth, xuan_error *err) {
-    xuan_ctx_truncate(c, depth);
+    back_to_depth(c, depth);
     if (xuan_ctx_eval(c, ids, 1, err)) return -1;
     double t0 = xuan_time_s();
     for (int i = 0; i < n; i++)
@@ -250,6 +262,7 @@ int cmd_bench(int argc, char **argv) {
      * sliding-window layer's ring keeps (llama-bench evaluates the depth
      * again instead) */
     cp.swa_full = depth > 0;
+    if (depth > 0 && hp->n_recurrent) cp.n_seq_max = 2; /* sequence 1 keeps the depth (back_to_depth) */
     cp.n_batch = (uint32_t)batch;
     cp.n_threads = (int)threads;
     cp.type_k = type_k;
@@ -272,7 +285,8 @@ int cmd_bench(int argc, char **argv) {
     /* the depth: evaluated once, kept by every test (truncated back to it) */
     if (depth) {
         xuan_ctx_truncate(ctx, 0);
-        if (xuan_ctx_eval(ctx, ids, (size_t)depth, &err)) {
+        if (xuan_ctx_eval(ctx, ids, (size_t)depth, &err) ||
+            (xuan_ctx_n_seq_max(ctx) > 1 && xuan_ctx_seq_cp(ctx, 0, 1, -1, -1, &err))) {
             rc = cli_error("%s", err.msg);
             goto done;
         }

@@ -42,6 +42,10 @@ typedef struct facts {
     type_share types[XUAN_TYPE_COUNT];
     int n_types;
     bool tied;
+    /* hybrid (qwen35): Gated DeltaNet layers, attention every n-th (0: a
+     * per-layer pattern), the recurrent state of one sequence */
+    uint32_t n_recurrent, attn_every;
+    uint64_t state_per_seq;
     xuan_mem_input mem_in;
     xuan_mem_estimate mem;
 } facts;
@@ -66,6 +70,46 @@ static int arch_u32(const xuan_gguf *g, const char *arch, const char *suffix, ui
     snprintf(key, sizeof key, "%s.%s", arch, suffix);
     int rc = xuan_gguf_get_u32(g, key, out, err);
     return rc == XUAN_ERR_NOTFOUND ? 0 : rc;
+}
+
+static uint64_t mul_sat(uint64_t a, uint64_t b) {
+    uint64_t r;
+    return xuan_mul_ok(a, b, &r) ? r : UINT64_MAX;
+}
+
+/* Qwen3.5's layer pattern and state, as the loader reads them (described
+ * here even when they contradict each other: the loader refuses those): a
+ * DeltaNet layer keeps ssm_heads x state^2 floats of delta-rule state and
+ * (conv - 1) x (inner + 2 groups state) of conv state per sequence. */
+static int read_hybrid(const xuan_gguf *g, facts *f, xuan_error *err) {
+    uint32_t conv = 0, S = 0, Hv = 0, Hk = 0, inner = 0, every = 4;
+    int rc;
+    if ((rc = arch_u32(g, f->arch, "ssm.conv_kernel", &conv, err)) ||
+        (rc = arch_u32(g, f->arch, "ssm.state_size", &S, err)) ||
+        (rc = arch_u32(g, f->arch, "ssm.time_step_rank", &Hv, err)) ||
+        (rc = arch_u32(g, f->arch, "ssm.group_count", &Hk, err)) ||
+        (rc = arch_u32(g, f->arch, "ssm.inner_size", &inner, err)))
+        return rc;
+    char key[160];
+    snprintf(key, sizeof key, "%s.attention.recurrent_layers", f->arch);
+    const xuan_gguf_array *a;
+    f->n_recurrent = 0;
+    if (xuan_gguf_get_arr(g, key, &a) == 0 && a->raw) {
+        f->attn_every = 0;
+        for (uint64_t i = 0; i < a->n && i < f->n_layers; i++) f->n_recurrent += xuan_gguf_arr_i64(a, i) != 0;
+    } else {
+        if ((rc = arch_u32(g, f->arch, "full_attention_interval", &every, err))) return rc;
+        f->attn_every = every;
+        for (uint32_t i = 0; i < f->n_layers && every; i++) f->n_recurrent += (i + 1) % every != 0;
+    }
+    const uint64_t per_layer = mul_sat(4, mul_sat(mul_sat(Hv, S), S) +
+                                              mul_sat(conv ? conv - 1 : 0, (uint64_t)inner + mul_sat(2ull * Hk, S)));
+    f->state_per_seq = mul_sat(per_layer, f->n_recurrent);
+    if (f->n_recurrent && f->n_recurrent < f->n_layers) {
+        f->mem_in.n_kv_layers = f->n_layers - f->n_recurrent;
+        f->mem_in.state_bytes = f->state_per_seq;
+    }
+    return 0;
 }
 
 static int arch_f32(const xuan_gguf *g, const char *arch, const char *suffix, float *out,
@@ -160,6 +204,10 @@ static int gather(const xuan_gguf *g, uint32_t n_ctx, uint32_t cache_type, facts
     m->cache_type = cache_type;
     const xuan_arch_info *arch = xuan_arch_find(f->arch, strlen(f->arch));
     m->v_in_k = arch && arch->attn == XUAN_ATTN_MLA; /* absorbed MLA: V is read from K */
+    if (arch && arch->attn == XUAN_ATTN_HYBRID) {
+        int rc = read_hybrid(g, f, err);
+        if (rc) return rc;
+    }
     xuan_mem_estimate_compute(m, &f->mem);
     return 0;
 }
@@ -231,11 +279,21 @@ static void print_text(const xuan_gguf *g, const char *path, const facts *f, boo
     }
     printf(" (of %llu tensors, by bytes)\n", (unsigned long long)xuan_gguf_n_tensors(g));
     const xuan_mem_estimate *m = &f->mem;
-    char w[32], kv[32], cb[32], ov[32], tot[32];
-    printf("  %-15s %s at context %u = weights %s + KV cache %s (%s) + compute %s + overhead %s\n",
+    char w[32], kv[32], cb[32], ov[32], tot[32], st[32];
+    if (f->n_recurrent) {
+        char every[32] = "a per-layer pattern";
+        if (f->attn_every) snprintf(every, sizeof every, "every %u%s", f->attn_every, f->attn_every == 1 ? "" : "th");
+        printf("  %-15s %u Gated DeltaNet + %u gated attention (%s); per token %s of KV, per sequence %s of "
+               "recurrent state\n",
+               "layer pattern", f->n_recurrent, f->n_layers - f->n_recurrent, every,
+               xuan_fmt_bytes(m->kv_bytes_per_token, a, sizeof a), xuan_fmt_bytes(f->state_per_seq, st, sizeof st));
+    }
+    char state[64] = "";
+    if (m->state) snprintf(state, sizeof state, " + state %s", xuan_fmt_bytes(m->state, st, sizeof st));
+    printf("  %-15s %s at context %u = weights %s + KV cache %s (%s)%s + compute %s + overhead %s\n",
            "memory", xuan_fmt_bytes(m->total, tot, sizeof tot), f->mem_in.n_ctx,
            xuan_fmt_bytes(m->weights, w, sizeof w), xuan_fmt_bytes(m->kv_cache, kv, sizeof kv),
-           xuan_type_name(f->mem_in.cache_type ? f->mem_in.cache_type : XUAN_TYPE_F16),
+           xuan_type_name(f->mem_in.cache_type ? f->mem_in.cache_type : XUAN_TYPE_F16), state,
            xuan_fmt_bytes(m->compute, cb, sizeof cb), xuan_fmt_bytes(m->overhead, ov, sizeof ov));
     if (verbose) {
         xuan_buf why = {0};
@@ -327,6 +385,12 @@ static int print_json(const xuan_gguf *g, const char *path, const facts *f, bool
     json_object_set_new(mem, "compute", json_integer((json_int_t)f->mem.compute));
     json_object_set_new(mem, "overhead", json_integer((json_int_t)f->mem.overhead));
     json_object_set_new(mem, "total", json_integer((json_int_t)f->mem.total));
+    json_object_set_new(mem, "kv_bytes_per_token", json_integer((json_int_t)f->mem.kv_bytes_per_token));
+    if (f->n_recurrent) {
+        json_object_set_new(mem, "state", json_integer((json_int_t)f->mem.state));
+        json_object_set_new(mem, "recurrent_layers", json_integer(f->n_recurrent));
+        json_object_set_new(mem, "state_bytes_per_sequence", json_integer((json_int_t)f->state_per_seq));
+    }
     json_object_set_new(o, "memory", mem);
     if (tensors) {
         json_t *ts = json_array();

@@ -131,6 +131,8 @@ static int cache_to(xuan_ctx *c, const int32_t *ids, size_t n, xuan_error *err) 
     const int32_t *have = xuan_ctx_tokens(c);
     size_t q = 0, n_have = xuan_ctx_n_past(c);
     while (q < n_have && q < n && have[q] == ids[q]) q++;
+    /* a recurrent model's state goes back to a checkpoint at most */
+    if (q < n_have) q = (size_t)xuan_ctx_seq_resume_at(c, 0, (int32_t)q);
     xuan_ctx_truncate(c, (uint32_t)q);
     return q < n ? xuan_ctx_eval(c, ids + q, n - q, err) : 0;
 }

@@ -86,8 +86,9 @@ int xuan_generate(xuan_ctx *c, const xuan_tok *tok, xuan_sampler *smp, xuan_stop
     const int32_t *cached = xuan_ctx_tokens(c);
     while (keep < n_past && keep < n_prompt && cached[keep] == prompt[keep]) keep++;
     if (n_prompt > 0 && keep == n_prompt) keep--;
-    /* a sliding-window cache that no longer holds keep's window: start over */
-    if (n_prompt > 0 && keep > 0 && !xuan_ctx_seq_resumable(c, 0, (int32_t)keep)) keep = 0;
+    /* a sliding-window cache that no longer holds keep's window: start
+     * over; a recurrent state: back to its latest checkpoint up to keep */
+    if (n_prompt > 0 && keep > 0) keep = (uint32_t)xuan_ctx_seq_resume_at(c, 0, (int32_t)keep);
     if (n_prompt == 0) {
         if (n_past == 0) return xuan_fail(err, XUAN_ERR_USAGE, "nothing to continue: the prompt is empty");
         keep = n_past; /* continue from the cached state: logits are current */

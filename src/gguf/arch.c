@@ -25,7 +25,7 @@ static const xuan_arch_info ARCHS[] = {
      .qk_norm = true, .moe = true, .moe_norm_w = true},
     {.name = "qwen2moe", .rope = XUAN_ROPE_NEOX, .models = "Qwen1.5-MoE, Qwen2-57B-A14B",
      .qkv_bias = XUAN_REQUIRED, .moe = true},
-    {.name = "qwen35", .rope = XUAN_ROPE_IMROPE, .attn = XUAN_ATTN_HYBRID,
+    {.name = "qwen35", .runs = true, .rope = XUAN_ROPE_IMROPE, .attn = XUAN_ATTN_HYBRID,
      .models = "Qwen3.5 (Gated DeltaNet hybrid)", .qk_norm = true, .partial_rope = true},
     {.name = "qwen35moe", .rope = XUAN_ROPE_IMROPE, .attn = XUAN_ATTN_HYBRID, .models = "Qwen3.5 MoE",
      .qk_norm = true, .moe = true, .partial_rope = true},

@@ -57,6 +57,11 @@ struct xuan_ctx {
     int32_t *swa_lo;
     const xuan_quant_traits *tk, *tv;
     int32_t *tokens0; /* n_ctx: xuan_ctx_tokens' copy of sequence 0 */
+    /* Hybrid models (qwen35): the recurrent layers' state per sequence
+     * (qwen35.c); their attention layers' Q projection q | gate per head
+     * (B x 2 qd), and the RoPE table at position 0 (imrope's fourth section). */
+    xuan_rec rec;
+    float *qg, *cs0;
 
     /* The piece in flight, B = n_batch rows. */
     int32_t *ub_tok, *ub_pos, *ub_seq, *ub_cell, *ub_out; /* B each; ub_out: rows kept to the end */
@@ -247,7 +252,8 @@ xuan_ctx *xuan_ctx_new(const xuan_model *m, const xuan_ctx_params *pp, xuan_erro
         *(i ? &c->vg_swa : &c->kg_swa) = (cache_geom){(size_t)row, (size_t)head_r, (size_t)layer_r};
         for (uint32_t il = 0; il < hp->n_layers; il++) {
             (i ? c->v_off : c->k_off)[il] = (size_t)all[i];
-            if (!xuan_add_ok(all[i], c->ring && layer_is_local(hp, il) ? layer_r : layer, &all[i]) ||
+            const uint64_t bytes = layer_is_recurrent(hp, il) ? 0 : c->ring && layer_is_local(hp, il) ? layer_r : layer;
+            if (!xuan_add_ok(all[i], bytes, &all[i]) ||
                 all[i] > SIZE_MAX / 4) {
                 xuan_ctx_free(c);
                 xuan_fail(err, XUAN_ERR_NOMEM, "KV cache for %u tokens is too large", p.n_ctx);
@@ -284,7 +290,7 @@ xuan_ctx *xuan_ctx_new(const xuan_model *m, const xuan_ctx_params *pp, xuan_erro
     size_t total = 0;
     c->x = alloc_f(B * d, &total, &fail);
     c->xn = alloc_f(B * d, &total, &fail);
-    c->xr_cap = max_sz(B, hp->n_expert_used) * max_sz(max_sz(d, qd), max_sz(F, hp->n_ff_exp));
+    c->xr_cap = max_sz(B, hp->n_expert_used) * max_sz(max_sz(max_sz(d, qd), hp->ssm_inner), max_sz(F, hp->n_ff_exp));
     c->xr = alloc_f(c->xr_cap, &total, &fail);
     c->q = alloc_f(B * qd, &total, &fail);
     c->k = alloc_f(B * kvd, &total, &fail);
@@ -315,6 +321,15 @@ xuan_ctx *xuan_ctx_new(const xuan_model *m, const xuan_ctx_params *pp, xuan_erro
         c->mla_o = alloc_f(B * H * hp->head_dim_v_mla, &total, &fail);
     }
     if (hp->swa_pattern) c->cs_swa = alloc_f(B * hp->n_rot, &total, &fail);
+    if (hp->arch->attn == XUAN_ATTN_HYBRID) {
+        c->qg = alloc_f(B * 2 * qd, &total, &fail);
+        c->cs0 = alloc_f(hp->n_rot, &total, &fail);
+        if (!fail && xuan_rec_init(&c->rec, m, p.n_seq_max, (uint32_t)B, err)) {
+            xuan_ctx_free(c);
+            return NULL;
+        }
+        c->cache_bytes += c->rec.bytes;
+    }
     c->mv_cap = max_sz(hp->mla ? hp->n_heads : 0, 2 * (size_t)hp->n_expert_used);
     if (c->mv_cap && !fail) {
         c->mv = xuan_calloc(c->mv_cap, sizeof *c->mv);
@@ -354,7 +369,8 @@ xuan_ctx *xuan_ctx_new(const xuan_model *m, const xuan_ctx_params *pp, xuan_erro
         const layer_w *L = &m->layers[il];
         const xuan_weight *ws[] = {&L->wq,    &L->wk,   &L->wv,     &L->wqkv,   &L->wo,     &L->w_gate,
                                    &L->w_up,  &L->w_down, &L->gate_inp, &L->gate_sh, &L->up_sh, &L->down_sh,
-                                   &L->wq_a,  &L->wq_b, &L->wkv_a};
+                                   &L->wq_a,  &L->wq_b, &L->wkv_a, &L->w_z, &L->ssm_beta, &L->ssm_alpha,
+                                   &L->ssm_out};
         for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++)
             if (ws[i]->data) scratch = max_sz(scratch, xuan_matmul_scratch_size(ws[i], (int64_t)B));
         const xuan_weight *ex[] = {&L->gate_exps, &L->up_exps, &L->down_exps}; /* one expert's rows */
@@ -402,9 +418,10 @@ void xuan_ctx_free(xuan_ctx *c) {
     float *bufs[] = {c->x,  c->xn, c->xr, c->q,      c->k,      c->v,          c->att,
                      c->h,  c->u,  c->cs, c->cs_swa, c->logits, c->att_scratch, c->moe_p, c->moe_w,
                      c->moe_x, c->moe_g, c->moe_u, c->moe_h, c->moe_y, c->sh_out, c->mla_q, c->mla_qa, c->mla_a,
-                     c->mla_b, c->mla_o, c->tile_scratch};
+                     c->mla_b, c->mla_o, c->tile_scratch, c->qg, c->cs0};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) xuan_free_aligned(bufs[i]);
     xuan_free_aligned(c->qq);
+    xuan_rec_free(&c->rec);
     xuan_free(c->k_off);
     xuan_free(c->v_off);
     xuan_free(c->mv);
@@ -464,13 +481,59 @@ static int32_t window_start(const xuan_ctx *c, int32_t pos) {
 
 bool xuan_ctx_seq_resumable(const xuan_ctx *c, int32_t seq, int32_t pos) {
     if (seq < 0 || (uint32_t)seq >= c->p.n_seq_max || pos < 0) return false;
+    /* a recurrent state holds its sequence's end (and its checkpoints) only */
+    if (c->rec.n_rec && pos != 0 && pos <= c->kv.pos_max[seq] && xuan_rec_ckpt_find(&c->rec, seq, pos) < 0)
+        return false;
     return !c->ring || window_start(c, pos) >= c->swa_lo[seq];
+}
+
+int32_t xuan_ctx_seq_resume_at(const xuan_ctx *c, int32_t seq, int32_t pos) {
+    if (pos <= 0 || xuan_ctx_seq_resumable(c, seq, pos)) return pos < 0 ? 0 : pos;
+    const int32_t ck = c->rec.n_rec ? xuan_rec_ckpt_best(&c->rec, seq, pos) : -1;
+    return ck > 0 && xuan_ctx_seq_resumable(c, seq, ck) ? ck : 0;
+}
+
+/* Hybrid models: what a removal of [p0, p1) does to sequence s's recurrent
+ * state, as llama_memory_recurrent::seq_rm decides: 1 = the whole sequence
+ * goes (the state is emptied), 0 = the state stays (nothing of s there, or
+ * positions before its end only), 2 = its end goes back to a checkpoint at
+ * p0, -1 = its end would go but not to a checkpoint, which a state that
+ * only knows the end cannot do. */
+static int rec_rm_kind(const xuan_ctx *c, int32_t s, int32_t p0, int32_t p1) {
+    const int32_t last = c->kv.pos_max[s];
+    if (last < 0 || (p0 > last)) return 0;
+    if (p1 >= 0 && p1 <= last) return 0;
+    if (p0 <= 0) return 1;
+    return xuan_rec_ckpt_find(&c->rec, s, p0) >= 0 ? 2 : -1;
+}
+
+/* Applies a removal's kind (rec_rm_kind, not -1) to s's state. */
+static void rec_rm_apply(xuan_ctx *c, int32_t s, int32_t p0, int kind) {
+    if (kind == 1) {
+        xuan_rec_seq_clear(&c->rec, s);
+        xuan_rec_ckpt_drop(&c->rec, s, -1);
+    } else if (kind == 2) {
+        xuan_rec_ckpt_restore(&c->rec, s, xuan_rec_ckpt_find(&c->rec, s, p0), s);
+        xuan_rec_ckpt_drop(&c->rec, s, p0);
+    } else if (p0 <= c->kv.pos_max[s]) { /* a hole: checkpoints past it saw what goes */
+        xuan_rec_ckpt_drop(&c->rec, s, p0 < 0 ? 0 : p0);
+    }
 }
 
 uint64_t xuan_ctx_cache_bytes(const xuan_ctx *c) { return c->cache_bytes; }
 
 int xuan_ctx_seq_rm(xuan_ctx *c, int32_t seq, int32_t p0, int32_t p1, xuan_error *err) {
     if (seq >= 0 && check_seq(c, seq, err)) return XUAN_ERR_USAGE;
+    if (c->rec.n_rec) {
+        const uint32_t s0 = seq < 0 ? 0 : (uint32_t)seq, s1 = seq < 0 ? c->p.n_seq_max : (uint32_t)seq + 1;
+        for (uint32_t s = s0; s < s1; s++)
+            if (rec_rm_kind(c, (int32_t)s, p0, p1) < 0)
+                return xuan_fail(err, XUAN_ERR_USAGE,
+                                 "sequence %u: positions from %d on cannot be removed: the recurrent layers' "
+                                 "state holds the sequence's end and its checkpoints only (xuan_ctx_seq_resume_at "
+                                 "says where it can go back to; or remove the whole sequence)", s, p0);
+        for (uint32_t s = s0; s < s1; s++) rec_rm_apply(c, (int32_t)s, p0, rec_rm_kind(c, (int32_t)s, p0, p1));
+    }
     cells_rm(c, seq, p0, p1);
     if (p0 <= 0 && p1 < 0) { /* the whole sequence is gone: so is a cancellation */
         uint64_t bits = seq < 0 ? ~0ull : 1ull << seq;
@@ -481,6 +544,19 @@ int xuan_ctx_seq_rm(xuan_ctx *c, int32_t seq, int32_t p0, int32_t p1, xuan_error
 
 int xuan_ctx_seq_cp(xuan_ctx *c, int32_t src, int32_t dst, int32_t p0, int32_t p1, xuan_error *err) {
     if (check_seq(c, src, err) || check_seq(c, dst, err)) return XUAN_ERR_USAGE;
+    if (c->rec.n_rec && src != dst) { /* dst becomes src, or src's prefix up to a checkpoint */
+        const bool whole = p0 <= 0 && (p1 < 0 || p1 > c->kv.pos_max[src]);
+        const int ck = !whole && p0 <= 0 ? xuan_rec_ckpt_find(&c->rec, src, p1) : -1;
+        if (!whole && ck < 0)
+            return xuan_fail(err, XUAN_ERR_USAGE,
+                             "sequence %d: positions [%d, %d) cannot be copied alone: the recurrent layers' state "
+                             "is the whole sequence's or a checkpoint's (copy all of it, or up to a checkpoint)",
+                             src, p0, p1);
+        xuan_kv_seq_rm(&c->kv, dst, -1, -1);
+        if (whole) xuan_rec_seq_copy(&c->rec, src, dst);
+        else xuan_rec_ckpt_restore(&c->rec, src, ck, dst);
+        xuan_rec_ckpt_drop(&c->rec, dst, -1);
+    }
     xuan_kv_seq_cp(&c->kv, src, dst, p0, p1);
     if (c->ring && src != dst) { /* dst inherits what the ring lost of src's range */
         xuan_kv_seq_cp(&c->kv_swa, src, dst, p0, p1);
@@ -523,6 +599,11 @@ const int32_t *xuan_ctx_tokens(xuan_ctx *c) {
 }
 
 void xuan_ctx_truncate(xuan_ctx *c, uint32_t n) {
+    if (c->rec.n_rec) { /* recurrent: back to a checkpoint at n, else all of it */
+        int kind = rec_rm_kind(c, 0, (int32_t)n, -1);
+        if (kind < 0) n = 0, kind = 1;
+        rec_rm_apply(c, 0, (int32_t)n, kind);
+    }
     cells_rm(c, 0, (int32_t)n, -1);
     if (n == 0) atomic_fetch_and(&c->cancel, ~1ull);
 }
@@ -731,6 +812,7 @@ typedef enum tok_stage {
     TOK_SWIGLU,    /* h = silu(gate) * up */
     TOK_RESID,     /* x += xn */
     TOK_MLA,       /* MLA: norm the compressed KV, RoPE its key part and the queries', K into the cache */
+    TOK_GATE,      /* gated attention (qwen35): att *= sigmoid(gate) */
 } tok_stage;
 
 typedef struct tok_job {
@@ -775,6 +857,9 @@ static void tok_one(const tok_job *j, uint32_t t) {
     case TOK_ATTN_NORM: xuan_op_rmsnorm(x, L->attn_norm, xn, d, hp->norm_eps); break;
     case TOK_QKV: {
         float *q = c->q + t * qd, *k = c->k + t * kvd, *v = c->v + t * kvd;
+        if (L->gated_q) /* rows per head: q | gate; the gates stay in qg */
+            for (uint32_t h = 0; h < hp->n_heads; h++)
+                memcpy(q + h * hd, c->qg + t * 2 * qd + h * 2 * hd, (size_t)hd * sizeof(float));
         if (L->wqkv.data) { /* fused rows: q | k | v */
             float *u = c->u + t * (qd + 2 * kvd);
             add_vec(u, L->bqkv, qd + 2 * kvd);
@@ -829,6 +914,13 @@ static void tok_one(const tok_job *j, uint32_t t) {
         for (uint32_t h = 0; h < H; h++)
             xuan_op_rope_apply(c->mla_q + ((size_t)t * H + h) * kml + (kml - r), cs, r, hp->rope_neox);
         store_kv_tok(c, j->il, t);
+        break;
+    }
+    case TOK_GATE: { /* ggml_sigmoid (libm expf), then the product */
+        float *a = c->att + t * qd;
+        const float *g = c->qg + t * 2 * qd;
+        for (uint32_t h = 0; h < hp->n_heads; h++)
+            for (int64_t e = 0; e < hd; e++) a[h * hd + e] *= 1.0f / (1.0f + expf(-g[h * 2 * hd + hd + e]));
         break;
     }
     case TOK_RESID:
@@ -1066,13 +1158,28 @@ static void mha_attention(xuan_ctx *c, uint32_t il, uint32_t n) {
     if (L->wqkv.data) {
         mm(c, &L->wqkv, c->xn, n, c->u);
     } else {
-        mm(c, &L->wq, c->xn, n, c->q);
+        mm(c, &L->wq, c->xn, n, L->gated_q ? c->qg : c->q);
         mm(c, &L->wk, c->xn, n, c->k);
         mm(c, &L->wv, c->xn, n, c->v);
     }
     per_token(c, il, n, TOK_QKV);
     run_attention(c, il, n);
+    if (L->gated_q) per_token(c, il, n, TOK_GATE);
     mm(c, &L->wo, c->att, n, c->xn);
+}
+
+/* A Gated DeltaNet layer (qwen35) over the n normed rows in xn, as
+ * llama_model_qwen35::graph::build_layer_attn_linear: the projections
+ * here, the convolution, the recurrence through each row's sequence state
+ * and the gated norm in qwen35.c, then ssm_out; the result in xn. */
+static void gdn_attention(xuan_ctx *c, uint32_t il, uint32_t n) {
+    const layer_w *L = &c->m->layers[il];
+    mm(c, &L->wqkv, c->xn, n, c->rec.qkv);
+    mm(c, &L->w_z, c->xn, n, c->rec.z);
+    mm(c, &L->ssm_beta, c->xn, n, c->rec.beta);
+    mm(c, &L->ssm_alpha, c->xn, n, c->rec.gate);
+    xuan_gdn_mix(c->pool, c->m, &c->rec, il, n, c->ub_seq, c->simd >= XUAN_SIMD_AVX512);
+    mm(c, &L->ssm_out, c->rec.o, n, c->xn);
 }
 
 /* One head's slice of a per-head weight (attn_k_b / attn_v_b, bound as
@@ -1176,8 +1283,10 @@ static void layer_forward(xuan_ctx *c, uint32_t il, uint32_t n, bool last) {
 
     per_token(c, il, n, TOK_ATTN_NORM);
     if (hp->mla) mla_attention(c, il, n);
+    else if (layer_is_recurrent(hp, il)) gdn_attention(c, il, n);
     else mha_attention(c, il, n);
-    if (last && c->ub_n_out < n) {
+    /* qwen35's graph selects its output rows only after the final norm */
+    if (last && c->ub_n_out < n && !c->rec.n_rec) {
         if (c->ub_n_out == 0) return;
         const size_t d = hp->d_model;
         for (uint32_t k = 0; k < c->ub_n_out; k++) { /* rows ascending: k <= ub_out[k] */
@@ -1221,16 +1330,26 @@ static int eval_piece(xuan_ctx *c, uint32_t n, size_t out0, xuan_error *err) {
     /* LongRoPE picks its factors by the context size, as llama.cpp does. */
     const float *ff = m->rope_freqs;
     if (!ff && m->rope_long) ff = c->p.n_ctx > hp->n_ctx_orig ? m->rope_long : m->rope_short;
+    if (c->cs0) xuan_op_rope_table(hp, ff, 0.0f, hp->rope_base, hp->rope_freq_scale, c->cs0);
     for (uint32_t t = 0; t < n; t++) {
         xuan_op_rope_table(hp, ff, (float)c->ub_pos[t], hp->rope_base, hp->rope_freq_scale, c->cs + (size_t)t * hp->n_rot);
+        if (c->cs0) /* imrope: the pairs of the fourth section see position 0 */
+            xuan_imrope_fix(hp, c->cs + (size_t)t * hp->n_rot, c->cs0);
         if (c->cs_swa) /* the local layers' own base and scale */
             xuan_op_rope_table(hp, ff, (float)c->ub_pos[t], hp->rope_base_swa, hp->rope_freq_scale_swa,
                                c->cs_swa + (size_t)t * hp->n_rot);
     }
     for (uint32_t il = 0; il < hp->n_layers; il++) {
-        if (c->stop && *c->stop) return xuan_fail(err, XUAN_ERR_INTERRUPTED, "interrupted");
+        /* a recurrent state changed by the first layers cannot be taken
+         * back: a hybrid model stops between pieces only */
+        if (c->stop && *c->stop && (il == 0 || !c->rec.n_rec))
+            return xuan_fail(err, XUAN_ERR_INTERRUPTED, "interrupted");
         layer_forward(c, il, n, il + 1 == hp->n_layers);
     }
+    if (c->ub_n_out && c->rec.n_rec && c->ub_n_out < n) /* every row went through the last layer */
+        for (uint32_t k = 0; k < c->ub_n_out; k++) /* rows ascending: k <= ub_out[k] */
+            if ((uint32_t)c->ub_out[k] != k)
+                memmove(c->x + k * d, c->x + (size_t)c->ub_out[k] * d, (size_t)d * sizeof(float));
     if (c->ub_n_out) {
         for (uint32_t k = 0; k < c->ub_n_out; k++)
             xuan_op_rmsnorm(c->x + k * d, m->output_norm, c->xn + k * d, d, hp->norm_eps);
@@ -1375,9 +1494,17 @@ int xuan_ctx_decode(xuan_ctx *c, const xuan_batch *b, xuan_error *err) {
         const int32_t s = seq_of(b, r);
         if (cancelled >> s & 1) {
             c->row_out[r] = -1;
-            if (c->kv.pos_max[s] >= start[s]) cells_rm(c, s, start[s], -1);
+            if (c->kv.pos_max[s] >= start[s]) { /* a recurrent state cannot go back: all of it goes */
+                if (c->rec.n_rec) rec_rm_apply(c, s, 0, 1);
+                cells_rm(c, s, c->rec.n_rec ? 0 : start[s], -1);
+            }
         }
     }
+    /* recurrent state: a checkpoint where each sequence's prompt (2+ tokens
+     * of this call) ended, for a later call to resume there */
+    for (uint32_t s = 0; c->rec.n_rec && s < c->p.n_seq_max; s++)
+        if (!(cancelled >> s & 1) && c->kv.pos_max[s] + 1 - start[s] >= 2)
+            xuan_rec_ckpt_save(&c->rec, (int32_t)s, c->kv.pos_max[s] + 1);
     c->n_rows = b->n_tokens;
     for (int32_t r = b->n_tokens - 1; r >= 0 && c->last_out < 0; r--) c->last_out = c->row_out[r];
     return 0;

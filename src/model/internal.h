@@ -32,10 +32,21 @@ typedef struct layer_w {
      * one matrix of n_heads * rows rows as the experts are */
     xuan_weight wq_a, wq_b, wkv_a, wk_b, wv_b;
     vecf q_a_norm, kv_a_norm;
+    /* Gated DeltaNet (qwen35's recurrent layers, qwen35.c): wqkv gives
+     * q | k | v for the short convolution, attn_gate the output gate z,
+     * ssm_beta / ssm_alpha one value per head; ssm_conv1d is ssm_conv taps
+     * per channel, ssm_a = -exp(A_log), ssm_dt the decay's bias, ssm_norm
+     * the gated RMSNorm's weight (one head wide).  A gated attention layer
+     * has wq rows q | gate per head (gated_q). */
+    xuan_weight w_z, ssm_beta, ssm_alpha, ssm_out;
+    const float *ssm_conv1d;
+    vecf ssm_a, ssm_dt, ssm_norm;
+    bool gated_q;
 } layer_w;
 
 struct xuan_model {
     xuan_gguf *g; /* owned */
+    bool *recurrent; /* n_layers, hp.recurrent points here (qwen35); NULL otherwise */
     xuan_hparams hp;
     xuan_weight tok_embd, output;
     vecf output_norm;
@@ -83,6 +94,75 @@ static inline bool layer_is_local(const xuan_hparams *hp, uint32_t il) {
     if (!hp->n_swa) return false;
     return hp->swa_pattern == 0 || il % hp->swa_pattern < hp->swa_pattern - 1;
 }
+
+/* ---- hybrid models: the recurrent layers' state and activations (qwen35.c) ----
+ * Per sequence and DeltaNet layer a conv state (the last ssm_conv - 1
+ * inputs of every channel, channel-major) and the delta rule's state
+ * (per value head a ssm_state x ssm_state matrix M, M[j][i] = S[i][j] as
+ * ggml stores it), both F32, zero for an empty sequence. */
+static inline bool layer_is_recurrent(const xuan_hparams *hp, uint32_t il) {
+    return hp->recurrent && hp->recurrent[il];
+}
+
+typedef struct xuan_rec {
+    uint32_t n_seq, n_rec, n_rows;
+    int32_t *rec_of;       /* n_layers: the layer's index among the recurrent ones, -1: attention */
+    size_t conv_n, ssm_n;  /* floats of one sequence's state in one layer */
+    float *conv, *ssm;     /* [n_seq][n_rec][conv_n], [n_seq][n_rec][ssm_n] */
+    /* the piece's rows (n_rows at most): the q|k|v projection, its
+     * convolution, z, beta, alpha -> decay, the heads' outputs */
+    float *qkv, *cv, *z, *beta, *gate, *o;
+    /* Checkpoints: per sequence XUAN_REC_CKPT copies of the state, each
+     * the state after the sequence's first ck_pos tokens (-1: empty),
+     * taken where a prompt ended; ck_next: the slot a new one replaces. */
+    float *ck_conv, *ck_ssm;  /* [n_seq][XUAN_REC_CKPT][n_rec][conv_n / ssm_n] */
+    int32_t *ck_pos;          /* [n_seq][XUAN_REC_CKPT] */
+    uint32_t *ck_next;        /* [n_seq] */
+    uint64_t bytes;        /* of the states and checkpoints */
+} xuan_rec;
+
+/* Checkpoints kept per sequence (each a full copy of its state). */
+enum { XUAN_REC_CKPT = 2 };
+
+/* Sizes and allocates the states (zero) and the rows' buffers. */
+int xuan_rec_init(xuan_rec *r, const xuan_model *m, uint32_t n_seq, uint32_t n_rows, xuan_error *err);
+void xuan_rec_free(xuan_rec *r);
+/* Empties sequence s's state (every layer); s < 0: every sequence. */
+void xuan_rec_seq_clear(xuan_rec *r, int32_t s);
+void xuan_rec_seq_copy(xuan_rec *r, int32_t src, int32_t dst);
+/* Sequence s's state as it is now becomes the checkpoint for its first
+ * n_past tokens (replacing one at the same n_past, else the oldest). */
+void xuan_rec_ckpt_save(xuan_rec *r, int32_t s, int32_t n_past);
+/* The checkpoint slot of s at exactly n_past, or -1. */
+int xuan_rec_ckpt_find(const xuan_rec *r, int32_t s, int32_t n_past);
+/* The largest n_past <= pos of a checkpoint of s, or -1. */
+int32_t xuan_rec_ckpt_best(const xuan_rec *r, int32_t s, int32_t pos);
+/* dst's state becomes src's checkpoint in slot k (src == dst: a rollback). */
+void xuan_rec_ckpt_restore(xuan_rec *r, int32_t src, int k, int32_t dst);
+/* Forgets s's checkpoints past n_past (n_past < 0: all of them). */
+void xuan_rec_ckpt_drop(xuan_rec *r, int32_t s, int32_t n_past);
+/* A DeltaNet layer after its projections (qkv, z, beta, alpha = gate
+ * filled by the caller for the n rows, row t of sequence seq[t], rows of a
+ * sequence in position order): convolution, activations, the delta rule
+ * through each row's sequence state, gated RMSNorm; the heads' outputs
+ * (n x ssm_inner) in r->o, for ssm_out. */
+void xuan_gdn_mix(xuan_pool *pool, const xuan_model *m, xuan_rec *r, uint32_t il, uint32_t n, const int32_t *seq,
+                  bool avx512);
+/* One head's step of the gated delta rule (ggml_gated_delta_net's CPU
+ * order): M *= exp(g); d_j = (v_j - M_j.k) beta; M_j += k d_j; out_j = M_j.q
+ * * scale.  M is S x S, delta S floats of scratch; the dots in
+ * ggml_vec_dot_f32's AVX-512 order.  The AVX-512 one needs S % 64 == 0 and
+ * gives the same bits. */
+void xuan_gdn_step(float *M, const float *k, const float *q, const float *v, float beta, float g, float scale,
+                   uint32_t S, float *out, float *delta);
+void xuan_gdn_step_avx512(float *M, const float *k, const float *q, const float *v, float beta, float g,
+                          float scale, uint32_t S, float *out, float *delta);
+/* qwen35's interleaved multi-section RoPE for text (every section at the
+ * token's position but the fourth, at 0): cs (built at pos) gets cs0's
+ * (built at 0) entries for the pairs ggml gives the fourth section. */
+void xuan_imrope_fix(const xuan_hparams *hp, float *cs, const float *cs0);
+/* y = silu(x) over rows of `row` elements (ggml_vec_silu_f32 per row). */
+void xuan_op_silu_rows(const float *x, float *y, int64_t n, int64_t row);
 
 /* ---- kernels shared by the forward pass (ops.c) ---- */
 

@@ -81,6 +81,69 @@ static int read_mla(const xuan_gguf *g, xuan_hparams *hp, xuan_error *err) {
     return 0;
 }
 
+/* qwen35's Gated DeltaNet keys, as llama_model_qwen35::load_arch_hparams
+ * reads them, checked against each other (the tensors are checked against
+ * these shapes when they are bound): which layers are recurrent comes from
+ * attention.recurrent_layers (one flag per layer) or full_attention_interval
+ * (every n-th layer attends, default 4). */
+static int read_hybrid(xuan_model *m, xuan_error *err) {
+    xuan_hparams *hp = &m->hp;
+    const xuan_gguf *g = m->g;
+    const char *arch = hp->arch_name;
+    int rc;
+    if ((rc = key_u32(g, arch, "ssm.conv_kernel", true, &hp->ssm_conv, err)) ||
+        (rc = key_u32(g, arch, "ssm.inner_size", true, &hp->ssm_inner, err)) ||
+        (rc = key_u32(g, arch, "ssm.state_size", true, &hp->ssm_state, err)) ||
+        (rc = key_u32(g, arch, "ssm.time_step_rank", true, &hp->ssm_heads, err)) ||
+        (rc = key_u32(g, arch, "ssm.group_count", true, &hp->ssm_groups, err)))
+        return rc;
+    if (hp->ssm_conv < 2 || hp->ssm_conv > 64 || !hp->ssm_state || hp->ssm_state > 1024 || !hp->ssm_heads ||
+        hp->ssm_heads > 1024 || !hp->ssm_groups || hp->ssm_heads % hp->ssm_groups ||
+        (uint64_t)hp->ssm_heads * hp->ssm_state != hp->ssm_inner)
+        return xuan_fail(err, XUAN_ERR_FORMAT,
+                         "%s: recurrent state sizes contradict each other: ssm.conv_kernel %u, inner_size %u, "
+                         "state_size %u, time_step_rank (value heads) %u, group_count (key heads) %u (want "
+                         "inner_size = value heads x state_size, value heads a multiple of key heads)",
+                         arch, hp->ssm_conv, hp->ssm_inner, hp->ssm_state, hp->ssm_heads, hp->ssm_groups);
+    m->recurrent = xuan_calloc(hp->n_layers, sizeof *m->recurrent);
+    if (!m->recurrent) return xuan_fail(err, XUAN_ERR_NOMEM, "out of memory");
+    hp->recurrent = m->recurrent;
+    char key[128];
+    snprintf(key, sizeof key, "%s.attention.recurrent_layers", arch);
+    const xuan_gguf_array *flags = NULL;
+    if (xuan_gguf_find(g, key)) {
+        if (xuan_gguf_get_arr(g, key, &flags) != 0 || !flags->raw || flags->n != hp->n_layers)
+            return xuan_fail(err, XUAN_ERR_FORMAT, "%s: a layer pattern of %llu entries for %u layers", key,
+                             flags ? (unsigned long long)flags->n : 0ull, hp->n_layers);
+        for (uint32_t il = 0; il < hp->n_layers; il++) m->recurrent[il] = xuan_gguf_arr_i64(flags, il) != 0;
+    } else {
+        uint32_t every = 4;
+        if ((rc = key_u32(g, arch, "full_attention_interval", false, &every, err))) return rc;
+        if (!every || every > hp->n_layers)
+            return xuan_fail(err, XUAN_ERR_FORMAT, "%s.full_attention_interval %u does not fit %u layers", arch, every,
+                             hp->n_layers);
+        for (uint32_t il = 0; il < hp->n_layers; il++) m->recurrent[il] = (il + 1) % every != 0;
+    }
+    hp->n_recurrent = 0;
+    for (uint32_t il = 0; il < hp->n_layers; il++) hp->n_recurrent += m->recurrent[il];
+    snprintf(key, sizeof key, "%s.rope.dimension_sections", arch);
+    const xuan_gguf_array *sec = NULL;
+    if (xuan_gguf_get_arr(g, key, &sec) != 0)
+        return xuan_fail(err, XUAN_ERR_FORMAT, "metadata key %s is missing", key);
+    int64_t sum = 0;
+    bool ok = sec->raw && sec->n >= 1 && sec->n <= 4;
+    for (uint64_t i = 0; ok && i < sec->n; i++) {
+        const int64_t v = xuan_gguf_arr_i64(sec, i);
+        ok = v >= 0 && v <= 1024;
+        hp->rope_sections[i] = ok ? (int32_t)v : 0;
+        sum += v;
+    }
+    if (!ok || sum == 0 || sum > hp->head_dim)
+        return xuan_fail(err, XUAN_ERR_FORMAT, "%s: want 1 to 4 counts summing to 1..%u", key, hp->head_dim);
+    hp->rope_neox = true; /* imrope rotates NeoX pairs */
+    return 0;
+}
+
 static int read_hparams(const xuan_gguf *g, xuan_hparams *hp, xuan_error *err) {
     memset(hp, 0, sizeof *hp);
     xuan_str a;
@@ -426,6 +489,65 @@ static int bind_mla_layer(xuan_model *m, uint32_t il, layer_w *L, xuan_error *er
     return 0;
 }
 
+/* A 2-D F32 tensor read as floats (ssm_conv1d: ne0 taps per channel). */
+static int bind_f32_2d(xuan_model *m, const char *name, int64_t ne0, int64_t ne1, const float **out,
+                       xuan_error *err) {
+    int rc = 0;
+    const xuan_gguf_tensor *t = find(m->g, name, ne0, ne1, true, err, &rc);
+    if (!t) return rc;
+    if (t->type != XUAN_TYPE_F32)
+        return xuan_fail(err, XUAN_ERR_UNSUPPORTED, "tensor %s: type %s, expected F32", name, xuan_type_name(t->type));
+    mark_used(m, t);
+    *out = (const float *)(const void *)t->data;
+    m->weight_bytes += t->n_bytes;
+    return 0;
+}
+
+/* A qwen35 layer as llama_model_qwen35::load_arch_tensors binds it: norms
+ * before attention and before the FFN (post_attention_norm, bound as
+ * ffn_norm: it norms the residual stream the FFN reads), a SwiGLU FFN, and
+ * either the Gated DeltaNet tensors or gated attention (Q projection of
+ * q | gate per head, per-head Q/K RMSNorm). */
+static int bind_hybrid_layer(xuan_model *m, uint32_t il, layer_w *L, xuan_error *err) {
+    const xuan_hparams *hp = &m->hp;
+    const int64_t d = hp->d_model, F = hp->d_ffn, hd = hp->head_dim;
+    const int64_t S = hp->ssm_state, Hv = hp->ssm_heads, vd = hp->ssm_inner;
+    const int64_t ch = vd + 2 * (int64_t)hp->ssm_groups * S;
+    char nm[XUAN_GGUF_MAX_NAME];
+    int rc;
+#define N(suffix) (snprintf(nm, sizeof nm, "blk.%u." suffix, il), nm)
+    if ((rc = bind_vec(m, N("attn_norm.weight"), d, true, &L->attn_norm, err)) ||
+        (rc = bind_vec(m, N("post_attention_norm.weight"), d, true, &L->ffn_norm, err)) ||
+        (rc = bind_mat(m, N("ffn_gate.weight"), d, F, true, &L->w_gate, err)) ||
+        (rc = bind_mat(m, N("ffn_up.weight"), d, F, true, &L->w_up, err)) ||
+        (rc = bind_mat(m, N("ffn_down.weight"), F, d, true, &L->w_down, err)))
+        return rc;
+    if (layer_is_recurrent(hp, il)) {
+        if ((rc = bind_mat(m, N("attn_qkv.weight"), d, ch, true, &L->wqkv, err)) ||
+            (rc = bind_mat(m, N("attn_gate.weight"), d, vd, true, &L->w_z, err)) ||
+            (rc = bind_f32_2d(m, N("ssm_conv1d.weight"), hp->ssm_conv, ch, &L->ssm_conv1d, err)) ||
+            (rc = bind_vec(m, N("ssm_dt.bias"), Hv, true, &L->ssm_dt, err)) ||
+            (rc = bind_vec(m, N("ssm_a"), Hv, true, &L->ssm_a, err)) ||
+            (rc = bind_mat(m, N("ssm_beta.weight"), d, Hv, true, &L->ssm_beta, err)) ||
+            (rc = bind_mat(m, N("ssm_alpha.weight"), d, Hv, true, &L->ssm_alpha, err)) ||
+            (rc = bind_vec(m, N("ssm_norm.weight"), S, true, &L->ssm_norm, err)) ||
+            (rc = bind_mat(m, N("ssm_out.weight"), vd, d, true, &L->ssm_out, err)))
+            return rc;
+    } else {
+        const int64_t qd = (int64_t)hp->n_heads * hd, kvd = (int64_t)hp->n_kv_heads * hd;
+        L->gated_q = true;
+        if ((rc = bind_mat(m, N("attn_q.weight"), d, 2 * qd, true, &L->wq, err)) ||
+            (rc = bind_mat(m, N("attn_k.weight"), d, kvd, true, &L->wk, err)) ||
+            (rc = bind_mat(m, N("attn_v.weight"), d, kvd, true, &L->wv, err)) ||
+            (rc = bind_mat(m, N("attn_output.weight"), qd, d, true, &L->wo, err)) ||
+            (rc = bind_vec(m, N("attn_q_norm.weight"), hd, true, &L->q_norm, err)) ||
+            (rc = bind_vec(m, N("attn_k_norm.weight"), hd, true, &L->k_norm, err)))
+            return rc;
+    }
+#undef N
+    return 0;
+}
+
 static int bind_tensors(xuan_model *m, xuan_error *err) {
     xuan_hparams *hp = &m->hp;
     uint64_t n_tensors = xuan_gguf_n_tensors(m->g);
@@ -469,6 +591,10 @@ static int bind_tensors(xuan_model *m, xuan_error *err) {
         layer_w *L = &m->layers[il];
         if (hp->mla) {
             if ((rc = bind_mla_layer(m, il, L, err))) return rc;
+            continue;
+        }
+        if (hp->arch->attn == XUAN_ATTN_HYBRID) {
+            if ((rc = bind_hybrid_layer(m, il, L, err))) return rc;
             continue;
         }
         /* gpt-oss names the FFN's norm post_attention_norm (it is one: x + attn, normed) */
@@ -549,7 +675,8 @@ xuan_model *xuan_model_from_gguf(xuan_gguf *g, xuan_error *err) {
         return NULL;
     }
     m->g = g;
-    if (read_hparams(g, &m->hp, err) || bind_tensors(m, err)) {
+    if (read_hparams(g, &m->hp, err) || (m->hp.arch->attn == XUAN_ATTN_HYBRID && read_hybrid(m, err)) ||
+        bind_tensors(m, err)) {
         xuan_error_prefix(err, "%s", xuan_gguf_path(g));
         xuan_model_free(m);
         return NULL;
@@ -567,6 +694,7 @@ xuan_model *xuan_model_load_ex(const char *path, unsigned map_flags, xuan_error 
 void xuan_model_free(xuan_model *m) {
     if (!m) return;
     xuan_free(m->layers);
+    xuan_free(m->recurrent);
     xuan_free(m->used);
     xuan_gguf_close(m->g);
     xuan_free(m);

@@ -38,6 +38,8 @@ typedef struct preset_extra {
     uint32_t experts, experts_used, ff_exp;
     uint32_t lora_kv, lora_q, v_mla, dense_lead, shared, groups, groups_used; /* deepseek2 */
     float yarn_log_mul;
+    uint32_t ssm_conv, ssm_state, ssm_groups, ssm_heads, full_attn; /* qwen35 */
+    int32_t sections[4];
 } preset_extra;
 
 static const preset PRESETS[] = {
@@ -85,6 +87,11 @@ static const preset PRESETS[] = {
     {"gptoss-tiny",   "gpt-oss", 4,  64,   128,  4,  2,  16,      0,   4096, 1.5e5f,   1e-5f, false, false, false},
     {"gptoss-tiny256","gpt-oss", 4, 256,   256,  4,  2,  64,      0,   4096, 1.5e5f,   1e-5f, false, false, false},
     {"gpt-oss-20b",   "gpt-oss",24, 2880, 2880, 64,  8,  64, 201088, 131072, 1.5e5f,   1e-5f, false, false, false},
+    /* qwen35: 3 Gated DeltaNet layers : 1 gated attention (q | gate per head, 256-wide heads) */
+    {"qwen35-tiny",   "qwen35",  4,  64,   128,  4,  2,  32,      0,   4096, 1e7f,     1e-6f, true, false, false},
+    {"qwen35-tiny256","qwen35",  4, 256,   512,  4,  2,  64,      0,   4096, 1e7f,     1e-6f, true, false, false},
+    {"qwen3.5-0.8b",  "qwen35", 24, 1024,  3584,  8,  2, 256, 248320, 262144, 1e7f,     1e-6f, true, false, false},
+    {"qwen3.5-9b",    "qwen35", 32, 4096, 12288, 16,  4, 256, 248320, 262144, 1e7f,     1e-6f, false, false, false},
 };
 enum { N_PRESETS = sizeof PRESETS / sizeof PRESETS[0] };
 
@@ -115,6 +122,17 @@ static const preset_extra EXTRAS[] = {
      .groups_used = 2},
     {"deepseek2-tiny256", .n_rot = 32, .lora_kv = 128, .lora_q = 64, .v_mla = 64, .experts = 8, .experts_used = 2,
      .ff_exp = 256, .shared = 2, .dense_lead = 1, .yarn = 40, .yarn_orig = 4096, .yarn_log_mul = 0.0707f},
+    /* qwen35: Qwen3.5's config (rotary on a quarter of the head, mrope_section 11/11/10, conv 4,
+     * DeltaNet heads 128 wide); the tiny one keeps 64-wide DeltaNet heads and two value heads per
+     * key head */
+    {"qwen35-tiny", .n_rot = 16, .ssm_conv = 4, .ssm_state = 64, .ssm_groups = 2, .ssm_heads = 4, .full_attn = 4,
+     .sections = {3, 3, 2, 0}},
+    {"qwen35-tiny256", .n_rot = 16, .ssm_conv = 4, .ssm_state = 64, .ssm_groups = 2, .ssm_heads = 4,
+     .full_attn = 4, .sections = {3, 3, 2, 0}},
+    {"qwen3.5-0.8b", .n_rot = 64, .ssm_conv = 4, .ssm_state = 128, .ssm_groups = 16, .ssm_heads = 16,
+     .full_attn = 4, .sections = {11, 11, 10, 0}},
+    {"qwen3.5-9b", .n_rot = 64, .ssm_conv = 4, .ssm_state = 128, .ssm_groups = 16, .ssm_heads = 32,
+     .full_attn = 4, .sections = {11, 11, 10, 0}},
     {"deepseek-coder-v2-lite", .n_rot = 64, .lora_kv = 512, .v_mla = 128, .experts = 64, .experts_used = 6,
      .ff_exp = 1408, .shared = 2, .dense_lead = 1, .yarn = 40, .yarn_orig = 4096, .yarn_log_mul = 0.0707f},
     {"gptoss-tiny", .swa = 8, .experts = 8, .experts_used = 2, .ff_exp = 64, .yarn = 32, .yarn_orig = 4096,
@@ -155,6 +173,9 @@ int xuan_synth_preset(const char *name, xuan_synth_params *p) {
             p->n_dense_lead = x->dense_lead;
             p->n_expert_shared = x->shared, p->yarn_log_mul = x->yarn_log_mul;
             p->n_expert_groups = x->groups, p->n_group_used = x->groups_used;
+            p->ssm_conv = x->ssm_conv, p->ssm_state = x->ssm_state, p->ssm_groups = x->ssm_groups;
+            p->ssm_heads = x->ssm_heads, p->full_attn = x->full_attn;
+            memcpy(p->rope_sections, x->sections, sizeof p->rope_sections);
         }
         p->type = p->embd_type = p->output_type = XUAN_TYPE_F16;
         p->seed = 1234;
@@ -250,7 +271,11 @@ static void put16(uint8_t *p, float f) {
 
 /* What a tensor is for decides its values. */
 typedef enum role {
-    ROLE_WEIGHT, ROLE_NORM, ROLE_BIAS, ROLE_SINK, ROLE_ROPE_LONG, ROLE_ROPE_SHORT, ROLE_ROPE_L3, ROLE_OUT_NORM, N_ROLES
+    ROLE_WEIGHT, ROLE_NORM, ROLE_BIAS, ROLE_SINK, ROLE_ROPE_LONG, ROLE_ROPE_SHORT, ROLE_ROPE_L3, ROLE_OUT_NORM,
+    ROLE_CONV,  /* ssm_conv1d taps (F32) */
+    ROLE_SSM_A, /* ssm_a = -exp(A_log): A_log in [-0.7, 1.4] */
+    ROLE_DT,    /* ssm_dt.bias */
+    N_ROLES
 } role;
 
 typedef struct fill_ctx {
@@ -266,6 +291,9 @@ static float plain_value(const fill_ctx *c, rng *r, uint64_t idx) {
     case ROLE_OUT_NORM: return (0.8f + 0.4f * unif(r)) * c->out_norm_scale;
     case ROLE_BIAS: return 0.02f * normal(r);
     case ROLE_SINK: return normal(r); /* a logit beside q.k's of std ~1 (gpt-oss-20b's sinks are O(1)) */
+    case ROLE_CONV: return 0.5f * normal(r);
+    case ROLE_SSM_A: return -(0.5f + 3.5f * unif(r));
+    case ROLE_DT: return 0.5f * normal(r);
     case ROLE_ROPE_SHORT: return 1.0f + 0.1f * unif(r);
     case ROLE_ROPE_LONG: return 1.0f + 30.0f * (float)idx / (float)(c->head_dim / 2);
     case ROLE_ROPE_L3: { /* Llama 3.1: factor 8, low 1, high 4, original ctx 8192, base 5e5 */
@@ -547,6 +575,17 @@ static int check_params(const xuan_synth_params *p, xuan_error *err) {
                          "bad MLA shape: %u KV heads (want 1), kv_lora_rank %u, value_length_mla %u, rope dims %u "
                          "of %u, %u leading dense layers",
                          p->n_kv_heads, p->n_lora_kv, p->head_dim_v, p->n_rot, p->head_dim, p->n_dense_lead);
+    if (ai->attn == XUAN_ATTN_HYBRID) {
+        int32_t sum = 0;
+        for (int i = 0; i < 4; i++) sum += p->rope_sections[i] >= 0 ? p->rope_sections[i] : 1 << 20;
+        if (p->ssm_conv < 2 || p->ssm_conv > 64 || !p->ssm_state || p->ssm_state > 1024 || !p->ssm_groups ||
+            !p->ssm_heads || p->ssm_heads > 1024 || p->ssm_heads % p->ssm_groups || !p->full_attn ||
+            p->full_attn > p->n_layers || sum < 1 || sum > (int32_t)p->head_dim)
+            return xuan_fail(err, XUAN_ERR_USAGE,
+                             "bad Gated DeltaNet shape: conv %u, state %u, key heads %u, value heads %u (a multiple "
+                             "of key heads), attention every %u of %u layers, rope sections summing to %d",
+                             p->ssm_conv, p->ssm_state, p->ssm_groups, p->ssm_heads, p->full_attn, p->n_layers, sum);
+    }
     if (p->qkv_bias && ai->qkv_bias == XUAN_NEVER)
         return xuan_fail(err, XUAN_ERR_USAGE, "architecture '%s' has no q/k/v biases", p->arch);
     if (!p->n_layers || p->n_layers > 512 || !p->d_model || p->d_model > 65536 || !p->d_ffn ||
@@ -630,6 +669,16 @@ int xuan_synth_write(const xuan_synth_params *p, const char *path, xuan_error *e
                                      p->yarn_log_mul != 0.0f ? p->yarn_log_mul : 1.0f);
     }
     if (p->attn_temp > 0) xuan_gguf_writer_set_f32(w, KEY("attention.temperature_scale"), p->attn_temp);
+    const bool hybrid = ai->attn == XUAN_ATTN_HYBRID;
+    if (hybrid) { /* as convert_hf_to_gguf's Qwen3NextModel / Qwen3_5TextModel write them */
+        xuan_gguf_writer_set_u32(w, KEY("ssm.conv_kernel"), p->ssm_conv);
+        xuan_gguf_writer_set_u32(w, KEY("ssm.state_size"), p->ssm_state);
+        xuan_gguf_writer_set_u32(w, KEY("ssm.group_count"), p->ssm_groups);
+        xuan_gguf_writer_set_u32(w, KEY("ssm.time_step_rank"), p->ssm_heads);
+        xuan_gguf_writer_set_u32(w, KEY("ssm.inner_size"), p->ssm_heads * p->ssm_state);
+        xuan_gguf_writer_set_u32(w, KEY("full_attention_interval"), p->full_attn);
+        xuan_gguf_writer_set_arr(w, KEY("rope.dimension_sections"), XUAN_GGUF_INT32, p->rope_sections, 4);
+    }
     if (ai->moe) {
         xuan_gguf_writer_set_u32(w, KEY("expert_count"), p->n_expert);
         xuan_gguf_writer_set_u32(w, KEY("expert_used_count"), p->n_expert_used);
@@ -666,6 +715,32 @@ int xuan_synth_write(const xuan_synth_params *p, const char *path, xuan_error *e
 #define T3(suffix, ne0, ne1, ne2) \
     (snprintf(name, sizeof name, "blk.%u." suffix, l), add3(&b, ROLE_WEIGHT, name, p->type, ne0, ne1, ne2))
         rc = T(ROLE_NORM, "attn_norm.weight", XUAN_TYPE_F32, d, 1);
+        if (hybrid) { /* llama_model_qwen35::load_arch_tensors */
+            const int64_t S = p->ssm_state, Hv = p->ssm_heads, vd = Hv * S, ch = vd + 2 * (int64_t)p->ssm_groups * S;
+            if ((l + 1) % p->full_attn != 0) {
+                rc = rc ? rc : T(ROLE_WEIGHT, "attn_qkv.weight", p->type, d, ch);
+                rc = rc ? rc : T(ROLE_WEIGHT, "attn_gate.weight", p->type, d, vd);
+                rc = rc ? rc : T(ROLE_CONV, "ssm_conv1d.weight", XUAN_TYPE_F32, p->ssm_conv, ch);
+                rc = rc ? rc : T(ROLE_DT, "ssm_dt.bias", XUAN_TYPE_F32, Hv, 1);
+                rc = rc ? rc : T(ROLE_SSM_A, "ssm_a", XUAN_TYPE_F32, Hv, 1);
+                rc = rc ? rc : T(ROLE_WEIGHT, "ssm_beta.weight", p->type, d, Hv);
+                rc = rc ? rc : T(ROLE_WEIGHT, "ssm_alpha.weight", p->type, d, Hv);
+                rc = rc ? rc : T(ROLE_NORM, "ssm_norm.weight", XUAN_TYPE_F32, S, 1);
+                rc = rc ? rc : T(ROLE_WEIGHT, "ssm_out.weight", p->type, vd, d);
+            } else {
+                rc = rc ? rc : T(ROLE_WEIGHT, "attn_q.weight", p->type, d, 2 * nq);
+                rc = rc ? rc : T(ROLE_WEIGHT, "attn_k.weight", p->type, d, nkv);
+                rc = rc ? rc : T(ROLE_WEIGHT, "attn_v.weight", p->type, d, nkv);
+                rc = rc ? rc : T(ROLE_NORM, "attn_q_norm.weight", XUAN_TYPE_F32, hd, 1);
+                rc = rc ? rc : T(ROLE_NORM, "attn_k_norm.weight", XUAN_TYPE_F32, hd, 1);
+                rc = rc ? rc : T(ROLE_WEIGHT, "attn_output.weight", p->type, nq, d);
+            }
+            rc = rc ? rc : T(ROLE_NORM, "post_attention_norm.weight", XUAN_TYPE_F32, d, 1);
+            rc = rc ? rc : T(ROLE_WEIGHT, "ffn_gate.weight", p->type, d, f);
+            rc = rc ? rc : T(ROLE_WEIGHT, "ffn_up.weight", p->type, d, f);
+            rc = rc ? rc : T(ROLE_WEIGHT, "ffn_down.weight", p->type, f, d);
+            continue;
+        }
         if (mla) { /* DeepSeek-V2-Lite has no q_lora; attn_k_b / attn_v_b per head */
             const int64_t H = p->n_heads, kvl = p->n_lora_kv, r = p->n_rot, vm = p->head_dim_v, ql = p->n_lora_q;
             if (ql) {

@@ -228,6 +228,40 @@ static inline float q4_K_dot(int64_t n, const block_q4_K *w, const block_q8_K *a
 static float dot_q4_K(int64_t n, const void *vw, const void *va) { return q4_K_dot(n, vw, va, false); }
 float xuan_dot_q4_K_pairs_scalar(int64_t n, const void *vw, const void *va) { return q4_K_dot(n, vw, va, true); }
 
+float xuan_dot_q4_K_vec_scalar(int64_t n, const void *vw, const void *va) {
+    const block_q4_K *w = vw;
+    const block_q8_K *a = va;
+    float acc[8] = {0}, acc_m[4] = {0};
+    for (int64_t i = 0; i < n / QKK; i++) {
+        const float d = a[i].d * H2F(w[i].d), dmin = -a[i].d * H2F(w[i].dmin);
+        uint8_t sc[8], m[8];
+        for (int j = 0; j < 8; j++) xuan_scale_min_k4(j, w[i].scales, &sc[j], &m[j]);
+        for (int k = 0; k < 4; k++) {
+            const int s0 = a[i].bsums[4 * k] + a[i].bsums[4 * k + 1], s1 = a[i].bsums[4 * k + 2] + a[i].bsums[4 * k + 3];
+            acc_m[k] = fmaf(dmin, (float)(m[2 * k] * s0 + m[2 * k + 1] * s1), acc_m[k]);
+        }
+        /* lane L: bytes 4L..4L+3 of each 32-byte nibble run, low nibbles
+         * against sub-block 2j, high against 2j + 1 */
+        for (int L = 0; L < 8; L++) {
+            int32_t sumi = 0;
+            for (int j = 0; j < 4; j++) {
+                const uint8_t *q = w[i].qs + 32 * j;
+                const int8_t *q8 = a[i].qs + 64 * j;
+                int lo = 0, hi = 0;
+                for (int b = 4 * L; b < 4 * L + 4; b++) {
+                    lo += (q[b] & 0xF) * q8[b];
+                    hi += (q[b] >> 4) * q8[32 + b];
+                }
+                sumi += sc[2 * j] * lo + sc[2 * j + 1] * hi;
+            }
+            acc[L] = fmaf(d, (float)sumi, acc[L]);
+        }
+    }
+    /* hsum_float_8, then acc_m's (0+2) + (1+3) */
+    const float h = ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]));
+    return h + ((acc_m[0] + acc_m[2]) + (acc_m[1] + acc_m[3]));
+}
+
 static float dot_q5_K(int64_t n, const void *vw, const void *va) {
     const block_q5_K *w = vw;
     const block_q8_K *a = va;

@@ -53,6 +53,11 @@ float xuan_dot_mxfp4_single_avx512(int64_t n, const void *w, const void *a);
  * sub-blocks instead of per super-block (dot.c). */
 xuan_vec_dot_fn xuan_dot_q4_K_pairs_kernel(xuan_simd simd);
 float xuan_dot_q4_K_pairs_scalar(int64_t n, const void *w, const void *a);
+/* Q4_K as ggml_vec_dot_q4_K_q8_K computes it with AVX2 (weights llama.cpp
+ * does not repack: fewer than a multiple of 8 rows): eight int32 lanes of
+ * a super-block's scaled sums, each fused into its own float lane, four
+ * lanes for the mins; the lanes summed by hsum at the end. */
+float xuan_dot_q4_K_vec_scalar(int64_t n, const void *w, const void *a);
 float xuan_dot_q4_K_pairs_avx2(int64_t n, const void *w, const void *a);
 float xuan_dot_q4_K_pairs_avx512(int64_t n, const void *w, const void *a);
 /* The same for four activation rows at once (out[t] = pairs(w, a[t])). */

@@ -283,8 +283,12 @@ static void matmul(xuan_pool *pool, const xuan_weight *w, const float *x, int64_
      * ggml_vec_dot_mxfp4_q8_0 for one token */
     if (w->type == XUAN_TYPE_MXFP4 && n_tok == 1) j.dot = xuan_dot_mxfp4_single_kernel(simd);
     /* Q4_K: llama.cpp's repacked kernels take a batch's tokens four at a
-     * time and the last n % 4 one at a time, with different float steps. */
-    if (w->type == XUAN_TYPE_Q4_K && n_tok >= 4 && kind == XUAN_MM_2D) {
+     * time and the last n % 4 one at a time, with different float steps.
+     * It repacks only weights of a multiple of 8 rows (qwen35's ssm_alpha /
+     * ssm_beta may have fewer); the others take vec_dot for every token. */
+    const bool q4_K_plain = w->type == XUAN_TYPE_Q4_K && kind == XUAN_MM_2D && w->n_rows % 8 != 0;
+    if (q4_K_plain) j.dot = xuan_dot_q4_K_vec_scalar; /* tiny test shapes only: no SIMD version */
+    if (w->type == XUAN_TYPE_Q4_K && n_tok >= 4 && kind == XUAN_MM_2D && !q4_K_plain) {
         j.dot4 = xuan_dot_q4_K_pairs_kernel(simd);
         j.dot4x = xuan_dot_q4_K_pairs_x4_kernel(simd);
         j.n_dot4 = n_tok - n_tok % 4;
@@ -298,7 +302,7 @@ static void matmul(xuan_pool *pool, const xuan_weight *w, const float *x, int64_
         j.act_row = act_row_bytes(j.act_type, w->n_cols);
         /* (rowwise: only where the packed kernel gives the one-token bits at
          * every batch size, Q8_0 and Q6_K; tests/test_batch.c holds it to that) */
-        j.gemm = n_tok >= gemm_min_tok(w->type) && simd >= XUAN_SIMD_AVX512 &&
+        j.gemm = !q4_K_plain && n_tok >= gemm_min_tok(w->type) && simd >= XUAN_SIMD_AVX512 &&
                  xuan_gemm_avx512_supports(w->type, w->n_cols, j.w_row) &&
                  (kind == XUAN_MM_2D || w->type == XUAN_TYPE_Q8_0 || w->type == XUAN_TYPE_Q6_K);
         if (j.gemm) {
@@ -311,7 +315,7 @@ static void matmul(xuan_pool *pool, const xuan_weight *w, const float *x, int64_
          * dot was 39% of the time one row at a time; pp128 CPU time 11.4 s
          * -> 9.9 s (one thread).  A plain product keeps Q4_K's own 4-token
          * arithmetic, above. */
-        if (!j.gemm && !j.dot4x && n_tok >= 4) {
+        if (!j.gemm && !j.dot4x && n_tok >= 4 && !q4_K_plain) {
             j.dot4x = xuan_dot_x4_kernel(simd, w->type);
             if (j.dot4x) {
                 j.dot4 = j.dot;

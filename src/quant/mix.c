@@ -67,9 +67,10 @@ static uint32_t fallback(uint32_t type, int64_t ne0) {
 
 uint32_t xuan_quant_mix_type(xuan_quant_mix *mix, const char *name, uint32_t n_dims, int64_t ne0,
                              uint32_t current) {
-    /* tensor_allows_quantization: 2-D+ "...weight" tensors except norms. */
+    /* tensor_allows_quantization: 2-D+ "...weight" tensors except norms, routers and
+     * the small conv1d taps of recurrent layers. */
     if (n_dims < 2 || !ends_with(name, "weight") || strstr(name, "_norm.weight") ||
-        strstr(name, "ffn_gate_inp.weight") || !strcmp(name, "position_embd.weight") ||
+        strstr(name, "ffn_gate_inp.weight") || strstr(name, "ssm_conv1d") || !strcmp(name, "position_embd.weight") ||
         !strcmp(name, "token_types.weight"))
         return current;
     if (current == XUAN_TYPE_MXFP4) return current;

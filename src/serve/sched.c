@@ -210,12 +210,14 @@ static void slot_start(xuan_serve *s, slot *sl, job *j, uint64_t step) {
         if (o == sl || (o->job && o->job->cancelled) || xuan_ctx_seq_cancelled(s->m.ctx, o->seq)) continue;
         uint32_t k = common_prefix(o->cache, o->n_cache, j->ids, j->n_ids);
         if (k == j->n_ids) k--;
-        if (k > dk && xuan_ctx_seq_resumable(s->m.ctx, o->seq, (int32_t)k)) donor = o, dk = k;
+        k = (uint32_t)xuan_ctx_seq_resume_at(s->m.ctx, o->seq, (int32_t)k); /* a window, a state checkpoint */
+        if (k > dk) donor = o, dk = k;
     }
     if (dk == j->n_ids) dk--; /* the last prompt token is evaluated again for its logits */
     if (keep == j->n_ids) keep--;
-    /* a sliding-window cache that no longer holds keep's window: start over */
-    if (keep > 0 && !xuan_ctx_seq_resumable(s->m.ctx, sl->seq, (int32_t)keep)) keep = 0;
+    /* a sliding-window cache that no longer holds keep's window: start
+     * over; a recurrent state: back to its latest checkpoint up to keep */
+    if (keep > 0) keep = (uint32_t)xuan_ctx_seq_resume_at(s->m.ctx, sl->seq, (int32_t)keep);
     if (donor && dk > keep &&
         xuan_ctx_seq_cp(s->m.ctx, donor->seq, sl->seq, 0, (int32_t)dk, NULL) == 0) {
         memcpy(sl->cache, donor->cache, dk * sizeof *sl->cache);

@@ -25,6 +25,7 @@ typedef enum tok_pre {
     TOK_PRE_GPT4O,
     TOK_PRE_STARCODER,
     TOK_PRE_TEKKEN,
+    TOK_PRE_QWEN35,
 } tok_pre;
 
 #define TOK_MAX_REGEX 6

@@ -4,7 +4,7 @@
  * The GPT-2 family (gpt2, llama3/cl100k, qwen2) has hand-written scanners
  * that follow the HF regexes alternative by alternative; they read the
  * category table once per code point and are several times faster than a
- * regex engine.  The DeepSeek lists, gpt-4o, starcoder and Tekken run on
+ * regex engine.  The DeepSeek lists, gpt-4o, starcoder, Tekken and qwen35 run on
  * PCRE2 (UTF + UCP, JIT), with HF's own patterns except that \s / \S are
  * spelled out as the Unicode White_Space set, which is what \s means in
  * HF's engines (PCRE2's \s would miss U+0085).
@@ -210,6 +210,13 @@ static const char *const RE_TEKKEN[] = {
     "|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+",
     NULL,
 };
+/* Qwen3.5: Qwen2's pattern with combining marks joining letters (and
+ * leaving the punctuation runs), as its tokenizer.json has it. */
+static const char *const RE_QWEN35[] = {
+    "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?[\\p{L}\\p{M}]+|\\p{N}"
+    "| ?[^\\s\\p{L}\\p{M}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+",
+    NULL,
+};
 static const char *const RE_STARCODER[] = {
     "\\p{N}",
     "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+",
@@ -245,6 +252,7 @@ int tok_pre_compile(xuan_tok *t, xuan_error *err) {
     case TOK_PRE_GPT4O: list = RE_GPT4O; break;
     case TOK_PRE_STARCODER: list = RE_STARCODER; break;
     case TOK_PRE_TEKKEN: list = RE_TEKKEN; break;
+    case TOK_PRE_QWEN35: list = RE_QWEN35; break;
     default: return 0;
     }
     for (int i = 0; list[i]; i++) {

@@ -41,6 +41,9 @@ static const pre_name PRE_NAMES[] = {
     {"deepseek-r1-qwen", TOK_PRE_QWEN2, false, false, true, false},
     {"megrez", TOK_PRE_QWEN2, false, false, true, false},
     {"stablelm2", TOK_PRE_QWEN2, false, false, false, false},
+    /* Qwen3.5 (248K vocabulary): qwen2's pattern with marks (\p{M}) in words;
+     * no NFC (llama.cpp's .out keeps "e" + U+0301 as two tokens) */
+    {"qwen35", TOK_PRE_QWEN35, false, false, false, false},
     {"deepseek-llm", TOK_PRE_DEEPSEEK_LLM, false, false, false, false},
     {"deepseek-coder", TOK_PRE_DEEPSEEK_CODER, false, false, false, false},
     {"deepseek-v3", TOK_PRE_DEEPSEEK3, false, false, false, false},

@@ -12,6 +12,9 @@
 //   - with --after 1, the same top-10 bound after the prompt and llama.cpp's N greedy tokens;
 //   - the prompt's token ids from xuan's own tokenizer (`xuan tokenize --json`) against
 //     llama.cpp's (must be identical on every prompt).
+//   - with --after-decode 1 (recurrent models, whose state carries everything): where the
+//     continuations agree, the top-10 log-probabilities after prompt + the N greedy tokens
+//     (both engines evaluating that sequence), within the same tol.
 // Prints one line per prompt and a JSON summary line; exits 0 when all criteria hold.
 import fs from "node:fs";
 import path from "node:path";
@@ -57,7 +60,8 @@ function logSoftmax(arr) {
     return (i) => arr[i] - lse;
 }
 
-let maxDelta = 0, maxAfter = 0, greedySame = 0, tokSame = 0;
+let maxDelta = 0, maxAfter = 0, greedySame = 0, tokSame = 0, maxDeltaDecoded = 0;
+const afterDecode = opt["after-decode"] === "1";
 const rows = [];
 for (let pi = 0; pi < prompts.length; pi++) {
     const ids = Array.from(model.tokenize(prompts[pi], false));
@@ -122,6 +126,26 @@ for (let pi = 0; pi < prompts.length; pi++) {
     for (let i = 0; i < N; i++) if (gx[i] !== ge[i]) { div = i; break; }
     if (div < 0) greedySame++;
     let note = "";
+    let dDec = null;
+    if (afterDecode && div < 0) {
+        const ext = [...ids, ...ge.slice(0, N)];
+        await seq.clearHistory();
+        const r3 = await seq.controlledEvaluate([...ext.slice(0, -1), [ext[ext.length - 1], gnFull]]);
+        const nx = r3[r3.length - 1].next;
+        const ref2 = new Float32Array(nx.logits.size);
+        for (const [id, v] of nx.logits) ref2[id] = v;
+        const top2 = Array.from(nx.logits.keys()).slice(0, 10);
+        const dump2 = path.join(tmp, `logits-${pi}-decoded.f32`);
+        execFileSync(opt.xuan, ["run", "-m", modelPath, "--ids", ext.join(","), "--dump-logits", dump2,
+                                "--temp", "0", "-n", "1", "-c", "256", "-t", "2", "--json"], {encoding: "utf8"});
+        const b2 = fs.readFileSync(dump2);
+        const xl2 = new Float32Array(b2.buffer, b2.byteOffset, b2.length / 4);
+        const lx2 = logSoftmax(xl2), lr2 = logSoftmax(ref2);
+        dDec = 0;
+        for (const id of top2) dDec = Math.max(dDec, Math.abs(lx2(id) - lr2(id)));
+        maxDeltaDecoded = Math.max(maxDeltaDecoded, dDec);
+        note += ` after ${N} decoded: max|dlogp| ${dDec.toExponential(2)}`;
+    }
     if (div >= 0) {
         // llama.cpp's own distribution at the divergence: a near-tie between its pick and
         // xuan's explains a flip by rounding; a clear winner would be a bug.
@@ -136,15 +160,18 @@ for (let pi = 0; pi < prompts.length; pi++) {
     }
     if (!sameTok) note += ` TOKENS DIFFER: xuan [${xt.ids.join(",")}]`;
     rows.push({prompt: pi, n_ids: ids.length, max_dlogp: d, greedy_same: div < 0, diverge_at: div,
-               tokens_same: sameTok});
+               tokens_same: sameTok, max_dlogp_decoded: dDec});
     if (opt.after === "1") note += ` after ${N}: max|dlogp| ${dAfter.toExponential(2)}`;
     console.log(`prompt ${pi} (${ids.length} tok): max|dlogp| ${d.toExponential(2)} greedy ${div < 0 ? "same" : "DIFF"}` +
                 ` tokens ${sameTok ? "same" : "DIFF"}${note}`);
     void nv;
 }
-const ok = maxDelta <= tol && maxAfter <= tol && greedySame >= Math.min(minGreedy, prompts.length) && tokSame === prompts.length;
-console.log(JSON.stringify({model: modelPath, tol, max_dlogp: maxDelta, max_dlogp_after: maxAfter, greedy_same: greedySame,
-                            tokens_same: tokSame, prompts: prompts.length, ok}));
+const ok = maxDelta <= tol && maxAfter <= tol && greedySame >= Math.min(minGreedy, prompts.length) &&
+           tokSame === prompts.length && maxDeltaDecoded <= tol;
+console.log(JSON.stringify({model: modelPath, tol, max_dlogp: maxDelta, greedy_same: greedySame,
+                            tokens_same: tokSame, prompts: prompts.length,
+                            ...(opt.after === "1" ? {max_dlogp_after: maxAfter} : {}),
+                            ...(afterDecode ? {max_dlogp_decoded: maxDeltaDecoded} : {}), ok}));
 await ctx.dispose();
 await model.dispose();
 process.exit(ok ? 0 : 1);
