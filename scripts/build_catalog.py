@@ -62,6 +62,8 @@ TASK_OF = {
     "BBH": "general", "Arena-Hard": "general",
     "C-Eval": "zh", "CMMLU": "zh",
 }
+# xuan pick's task columns (include/xuan/pick.h, xuan_task).
+PICK_TASKS = ["general", "math", "code", "med", "it", "zh"]
 # One spelling per benchmark.
 CANON = {"MMLU-Redux": "MMLU-redux", "GPQA-Diamond": "GPQA Diamond pass@1",
          "MATH-500 pass@1": "MATH-500", "LiveCodeBench": "LiveCodeBench pass@1"}
@@ -335,6 +337,24 @@ def merge_additions(models, scores, add):
         sys.exit(1)
 
 
+def build_eval_tasks(table):
+    """xuan eval's tasks -> the benchmark and column their measured results take."""
+    out, problems = {}, []
+    for name, v in table.items():
+        if name == "note":
+            continue
+        if v.get("task") not in PICK_TASKS:
+            problems.append("eval task %s: task %r is not one of %s" % (name, v.get("task"), ", ".join(PICK_TASKS)))
+        if v.get("benchmark") in TASK_OF and TASK_OF[v["benchmark"]] != v.get("task"):
+            problems.append("eval task %s: %s is a %s benchmark" % (name, v["benchmark"], TASK_OF[v["benchmark"]]))
+        out[name] = {"benchmark": v.get("benchmark"), "task": v.get("task")}
+    if problems:
+        for p in problems:
+            print("build_catalog: %s" % p, file=sys.stderr)
+        sys.exit(1)
+    return out
+
+
 def render(shared):
     models = json.load(open(os.path.join(shared, "models.json"), encoding="utf-8"))
     scores = json.load(open(os.path.join(shared, "scores.json"), encoding="utf-8"))
@@ -349,6 +369,7 @@ def render(shared):
         "models": build_models(models["models"]),
         "scores": build_scores(scores["records"]),
         "errata": build_errata(models.get("seed_names_without_a_real_model", [])),
+        "eval_tasks": build_eval_tasks(add.get("eval_tasks", {})),
     }
     return json.dumps(cat, ensure_ascii=False, indent=1, sort_keys=False) + "\n"
 
