@@ -146,6 +146,7 @@ typedef struct xuan_model_info {
     bool thinking_default;
     const char *sampling_thinking, *sampling_non_thinking, *sampling_source; /* NULL: not in the facts */
     const char *shape_source;  /* shapes copied from a same-shaped model, or NULL */
+    const char *shapes_missing; /* why the catalog has no layer shapes (no memory estimate), or NULL */
     /* Newer models that replace this one (ids), at most 4. */
     const char *superseded_by[4];
     int n_superseded_by;
@@ -182,7 +183,7 @@ typedef struct xuan_eval_task_map {
 } xuan_eval_task_map;
 
 typedef struct xuan_catalog {
-    const char *checked;    /* the date the catalog was checked ("2026-12-06"), or NULL */
+    const char *checked;    /* the date the catalog was checked ("2026-12-07"), or NULL */
     xuan_model_info *models;
     size_t n_models;
     xuan_score *scores;

@@ -624,7 +624,9 @@ static int explain(const xuan_catalog *cat, const xuan_hw *hw, const pick_args *
         if (cat->errata[i].model && !strcmp(cat->errata[i].model, m->id))
             printf("  seed erratum: \"%s\" -> %s\n", cat->errata[i].seed_name, cat->errata[i].fact);
 
-    if (m->runnable && m->arch) {
+    if (m->runnable && m->arch && !m->n_layers && m->shapes_missing)
+        printf("\nMemory: not estimated: %s\n", m->shapes_missing);
+    if (m->runnable && m->arch && m->n_layers) {
         printf("\nMemory at context %u (weights: tensor by tensor at llama-quantize's mix; published file where known):\n", n_ctx);
         printf("  %-7s %10s %10s %10s %10s   %s\n", "quant", "weights", "KV", "total", "published", "fits?");
         for (int q = 0; q < XUAN_QUANT_COUNT; q++) {

@@ -115,6 +115,7 @@ static void load_model(loader *ld, xuan_model_info *m, json_t *o, size_t i) {
     m->chat_template = get_str(ld, o, "chat_template", where, false);
     m->scope = get_str(ld, o, "scope", where, false);
     m->scope_reason = get_str(ld, o, "scope_reason", where, false);
+    m->shapes_missing = get_str(ld, o, "shapes_missing", where, false);
     m->notes = get_str(ld, o, "notes", where, false);
     m->params_b = get_num(ld, o, "params_b", where, 0);
     m->params_active_b = get_num(ld, o, "params_active_b", where, 0);
