@@ -329,9 +329,9 @@ static void test_small_and_gpu_machines(void) {
 
 static void test_provenance_marks(void) {
     xuan_task_cell c;
-    /* Only Phi-3 has MedQA; for the rest, med is a penalised proxy. */
+    /* Qwen2.5 publishes nothing medical: 'g', the general score stands in. */
     xuan_pick_task_cell(&cat, xuan_catalog_find(&cat, "qwen2.5-7b-instruct"), XUAN_TASK_MED, &c);
-    CHECK(c.mark == '~');
+    CHECK(c.mark == 'g');
     xuan_task_cell g;
     xuan_pick_task_cell(&cat, xuan_catalog_find(&cat, "qwen2.5-7b-instruct"), XUAN_TASK_GENERAL, &g);
     CHECK_NEAR(c.score, g.score * 0.85, 1e-9);
@@ -388,7 +388,7 @@ static void test_every_score_has_a_source(void) {
     CHECK(n >= 500);
     xuan_score blank = {.source = "  "}, none = {0}, ok = {.source = "a card"};
     CHECK(!xuan_score_has_source(&blank) && !xuan_score_has_source(&none) && xuan_score_has_source(&ok));
-    CHECK(cat.checked && !strcmp(cat.checked, "2026-12-06"));
+    CHECK(cat.checked && !strcmp(cat.checked, "2026-12-07"));
 }
 
 /* A 2025-2026 model is #1 on an 8 GiB machine for code in Chinese and for
@@ -418,8 +418,8 @@ static void test_todays_models_lead(void) {
     xuan_pick_result_free(&r);
 }
 
-/* No medical or IT/AI cell is filled from the general score without the ~
- * mark; the medical cells with a published result say so. */
+/* No medical or IT/AI cell is filled from the general score without the g
+ * mark ("not published"); the medical cells with a published result say so. */
 static void test_med_it_cells_are_marked(void) {
     for (size_t i = 0; i < cat.n_models; i++) {
         const xuan_model_info *m = &cat.models[i];
@@ -427,7 +427,11 @@ static void test_med_it_cells_are_marked(void) {
         xuan_pick_task_cell(&cat, m, XUAN_TASK_GENERAL, &g);
         for (int t = XUAN_TASK_MED; t <= XUAN_TASK_IT; t++) {
             xuan_pick_task_cell(&cat, m, (xuan_task)t, &c);
-            if (c.mark == '~') continue;
+            CHECK(c.mark != '~'); /* the guess mark is for math, code, zh */
+            if (c.mark == 'g') {
+                CHECK_NEAR(c.score, g.score * 0.85, 1e-9);
+                continue;
+            }
             if (c.mark == '-') { CHECK(c.score == 0); continue; }
             /* a real mark: a published medical result went in */
             CHECK(t == XUAN_TASK_MED && c.n_benchmarks > 0);
@@ -438,7 +442,105 @@ static void test_med_it_cells_are_marked(void) {
     xuan_pick_task_cell(&cat, xuan_catalog_find(&cat, "medgemma-1.5-4b-it"), XUAN_TASK_MED, &c);
     CHECK(c.mark == 'o' && c.n_benchmarks == 4 && c.score > 25); /* 4 thin fields: coarse points */
     xuan_pick_task_cell(&cat, xuan_catalog_find(&cat, "qwen3.5-9b"), XUAN_TASK_IT, &c);
-    CHECK(c.mark == '~');
+    CHECK(c.mark == 'g');
+    /* math with nothing published is a guess, not "not published" */
+    xuan_pick_task_cell(&cat, xuan_catalog_find(&cat, "deepseek-r1-0528-qwen3-8b"), XUAN_TASK_CODE, &c);
+    CHECK(c.mark == '~' || c.mark == 't');
+}
+
+/* File and served-model names to catalog model + quant. */
+static void test_match_file(void) {
+    xuan_quant q = XUAN_QUANT_F16;
+    const xuan_model_info *m;
+    /* a published file name, with its folders */
+    const xuan_model_info *want = xuan_catalog_find(&cat, "qwen2.5-7b-instruct");
+    REQUIRE(want && want->gguf_file[XUAN_QUANT_Q4_K_M]);
+    char path[512];
+    snprintf(path, sizeof path, "/home/u/.cache/xuan/models/%s", want->gguf_file[XUAN_QUANT_Q4_K_M]);
+    m = xuan_catalog_match_file(&cat, path, NULL, &q);
+    CHECK(m == want && q == XUAN_QUANT_Q4_K_M);
+    /* names with the quant word in any case and separator */
+    m = xuan_catalog_match_file(&cat, "Qwen2.5-7B-Instruct-Q8_0.gguf", NULL, &q);
+    CHECK(m == want && q == XUAN_QUANT_Q8_0);
+    m = xuan_catalog_match_file(&cat, "qwen2.5-7b-instruct:q4_k_m", NULL, &q);
+    CHECK(m == want && q == XUAN_QUANT_Q4_K_M);
+    /* the quant from the file type when the name has none */
+    m = xuan_catalog_match_file(&cat, "/m/qwen2.5-7b-instruct.gguf", "Q5_K_M", &q);
+    CHECK(m == want && q == XUAN_QUANT_Q5_K_M);
+    /* the Hugging Face repository's last part */
+    m = xuan_catalog_match_file(&cat, "Meta-Llama-3.1-8B-Instruct-Q4_K_M.gguf", NULL, &q);
+    CHECK(m && !strcmp(m->id, "llama-3.1-8b-instruct") && q == XUAN_QUANT_Q4_K_M);
+    /* no quant known, an unknown model, a near miss: no match, never a guess */
+    CHECK(xuan_catalog_match_file(&cat, "qwen2.5-7b-instruct.gguf", NULL, &q) == NULL);
+    CHECK(xuan_catalog_match_file(&cat, "no-such-model-Q4_K_M.gguf", NULL, &q) == NULL);
+    CHECK(xuan_catalog_match_file(&cat, "qwen2.5-7b-instruct-abliterated-Q4_K_M.gguf", NULL, &q) == NULL);
+    CHECK(xuan_catalog_match_file(&cat, "", NULL, &q) == NULL);
+    /* the eval-task map is data */
+    const xuan_eval_task_map *e = xuan_catalog_eval_task(&cat, "gsm8k");
+    CHECK(e && !strcmp(e->benchmark, "GSM8K") && !strcmp(e->task, "math"));
+    e = xuan_catalog_eval_task(&cat, "cmmlu-med");
+    CHECK(e && !strcmp(e->task, "med"));
+    CHECK(xuan_catalog_eval_task(&cat, "mbpp") == NULL);
+}
+
+/* Measured records: refused without a source or outside 0..100; they
+ * replace the published result of that model and benchmark only at the
+ * quant the row runs; on a benchmark nobody publishes the accuracy is the
+ * cell's score. */
+static void test_measured_cells(void) {
+    xuan_catalog c2;
+    xuan_error err = {0};
+    REQUIRE(xuan_catalog_load(&c2, NULL, &err) == 0);
+    size_t n0 = c2.n_scores;
+    xuan_measured m = {.model = "qwen2.5-7b-instruct", .quant = XUAN_QUANT_Q4_K_M, .benchmark = "GSM8K",
+                       .task = "math", .value = 40, .source = "xuan eval run 1 (t.db)", .setting = "gsm8k v1"};
+    xuan_measured bad = m;
+    bad.source = "  ";
+    CHECK(xuan_catalog_add_measured(&c2, &bad, &err) == XUAN_ERR_USAGE && strstr(err.msg, "no source"));
+    bad = m, bad.value = 140;
+    CHECK(xuan_catalog_add_measured(&c2, &bad, &err) == XUAN_ERR_USAGE);
+    bad = m, bad.model = "qwen9";
+    CHECK(xuan_catalog_add_measured(&c2, &bad, &err) == XUAN_ERR_USAGE && strstr(err.msg, "qwen9"));
+    CHECK(c2.n_scores == n0);
+    REQUIRE(xuan_catalog_add_measured(&c2, &m, &err) == 0);
+    xuan_measured it = {.model = "qwen2.5-7b-instruct", .quant = XUAN_QUANT_Q4_K_M,
+                        .benchmark = "MMLU IT/AI subjects (xuan eval)", .task = "it", .value = 61.5,
+                        .source = "xuan eval run 2 (t.db)"};
+    REQUIRE(xuan_catalog_add_measured(&c2, &it, &err) == 0);
+    CHECK(c2.n_scores == n0 + 2 && xuan_score_has_source(&c2.scores[n0]));
+    const xuan_score *best = xuan_pick_best_score(&c2, "qwen2.5-7b-instruct", "GSM8K");
+    CHECK(best && !strcmp(best->kind, "measured") && best->value == 40); /* beats official 91.6 */
+
+    xuan_hw hw = machine(8, 0, 2, 17); /* the 7B runs Q4_K_M */
+    xuan_pick_opts o = {.runtime_any = true, .include_superseded = true};
+    xuan_pick_result with, without;
+    REQUIRE(xuan_pick_run(&c2, &hw, &o, &with, &err) == 0);
+    REQUIRE(xuan_pick_run(&cat, &hw, &o, &without, &err) == 0);
+    const xuan_pick_row *a = row_of(&with, "qwen2.5-7b-instruct"), *b = row_of(&without, "qwen2.5-7b-instruct");
+    REQUIRE(a && b && a->quant == XUAN_QUANT_Q4_K_M);
+    CHECK(a->cell[XUAN_TASK_MATH].mark == 'm' && a->cell[XUAN_TASK_MATH].shown == 40);
+    CHECK(a->cell[XUAN_TASK_MATH].score < b->cell[XUAN_TASK_MATH].score);
+    CHECK_EQ_STR(a->cell[XUAN_TASK_MATH].source, "xuan eval run 1 (t.db)");
+    CHECK(a->cell[XUAN_TASK_IT].mark == 'm' && a->cell[XUAN_TASK_IT].measured_alone);
+    CHECK_NEAR(a->cell[XUAN_TASK_IT].score, 61.5, 1e-9);
+    CHECK(b->cell[XUAN_TASK_IT].mark == 'g');
+    xuan_pick_result_free(&with);
+
+    /* on a machine where the row runs Q8_0 the Q4_K_M results do not apply */
+    hw = machine(32, 0, 8, 200);
+    REQUIRE(xuan_pick_run(&c2, &hw, &o, &with, &err) == 0);
+    a = row_of(&with, "qwen2.5-7b-instruct");
+    REQUIRE(a && a->quant != XUAN_QUANT_Q4_K_M);
+    CHECK(a->cell[XUAN_TASK_MATH].mark == 'o' && a->cell[XUAN_TASK_IT].mark == 'g');
+    xuan_pick_result_free(&with);
+    xuan_pick_result_free(&without);
+
+    /* a later run of the same model, quant and benchmark wins */
+    m.value = 55, m.source = "xuan eval run 3 (t.db)";
+    REQUIRE(xuan_catalog_add_measured(&c2, &m, &err) == 0);
+    best = xuan_pick_best_score(&c2, "qwen2.5-7b-instruct", "GSM8K");
+    CHECK(best && best->value == 55);
+    xuan_catalog_free(&c2);
 }
 
 /* Hybrid models: KV only for the full-attention layers (Qwen3.5-9B: 8 x 4 x
@@ -519,6 +621,8 @@ int main(void) {
     RUN(test_every_score_has_a_source);
     RUN(test_todays_models_lead);
     RUN(test_med_it_cells_are_marked);
+    RUN(test_match_file);
+    RUN(test_measured_cells);
     RUN(test_hybrid_kv_and_thinking);
     RUN(test_sha256_vectors);
     xuan_catalog_free(&cat);

@@ -146,6 +146,7 @@ typedef struct xuan_model_info {
     bool thinking_default;
     const char *sampling_thinking, *sampling_non_thinking, *sampling_source; /* NULL: not in the facts */
     const char *shape_source;  /* shapes copied from a same-shaped model, or NULL */
+    const char *shapes_missing; /* why the catalog has no layer shapes (no memory estimate), or NULL */
     /* Newer models that replace this one (ids), at most 4. */
     const char *superseded_by[4];
     int n_superseded_by;
@@ -163,20 +164,35 @@ typedef struct xuan_score {
     double published_value; /* for seed rows with a correction; NAN if none */
     bool base_model;        /* measured on the base checkpoint */
     bool disagrees;         /* seed value contradicted by a published one */
+    /* Measured records only (kind "measured", xuan_catalog_add_measured):
+     * the quant the result was measured at, and its order of arrival (a
+     * later run of the same model, quant and benchmark wins). */
+    const char *quant;
+    uint32_t measured_seq;
 } xuan_score;
 
 typedef struct xuan_erratum {
     const char *seed_name, *model, *fact, *source;
 } xuan_erratum;
 
+/* What one task of `xuan eval` measures for pick (the catalog's eval_tasks):
+ * a task on the data of a published benchmark takes that benchmark's name
+ * ("gsm8k" -> "GSM8K"), so its results meet the published ones. */
+typedef struct xuan_eval_task_map {
+    const char *eval_task, *benchmark, *task;
+} xuan_eval_task_map;
+
 typedef struct xuan_catalog {
-    const char *checked;    /* the date the catalog was checked ("2026-12-06"), or NULL */
+    const char *checked;    /* the date the catalog was checked ("2026-12-07"), or NULL */
     xuan_model_info *models;
     size_t n_models;
     xuan_score *scores;
     size_t n_scores;
     xuan_erratum *errata;
     size_t n_errata;
+    xuan_eval_task_map *eval_tasks;
+    size_t n_eval_tasks;
+    size_t n_measured;  /* scores added by xuan_catalog_add_measured */
     const char *origin; /* "embedded" or the file path */
     void *json;         /* owns every string above */
 } xuan_catalog;
@@ -193,6 +209,39 @@ const xuan_model_info *xuan_catalog_find(const xuan_catalog *cat, const char *id
 /* Finds `id` or fills err with "unknown model 'X'; did you mean 'Y'?" (also
  * knowing the seed's names of models that do not exist, from the errata). */
 const xuan_model_info *xuan_catalog_lookup(const xuan_catalog *cat, const char *id, xuan_error *err);
+/* The benchmark and task column of `xuan eval` task `eval_task`, or NULL
+ * when the catalog does not map it (a user's own task file). */
+const xuan_eval_task_map *xuan_catalog_eval_task(const xuan_catalog *cat, const char *eval_task);
+
+/* One result the user measured with `xuan eval`, for a catalog model at a
+ * quant.  Strings are copied. */
+typedef struct xuan_measured {
+    const char *model;      /* catalog id */
+    xuan_quant quant;
+    const char *benchmark;  /* as xuan_catalog_eval_task names it */
+    const char *task;       /* "math", "med", ... */
+    double value;           /* percent, 0..100 */
+    const char *source;     /* "xuan eval run 7 (/path/results.db)" */
+    const char *setting;    /* "gsm8k v1 sha256 1a2b..., strict-match, 20 items" */
+} xuan_measured;
+
+/* Adds a measured record (kind "measured", trust 1) to the catalog's scores.
+ * In xuan_pick_run it replaces the model's published results on the same
+ * benchmark when the row runs that quant; see docs/catalog.md, "Measured
+ * cells".  Pointers into cat->scores may move.  Errors: XUAN_ERR_USAGE (an
+ * unknown model or task, a value outside 0..100, no source), NOMEM. */
+int xuan_catalog_add_measured(xuan_catalog *cat, const xuan_measured *m, xuan_error *err);
+
+/* The catalog model and quant a GGUF file or a served model name stands
+ * for: its base name equal to a published file name (any case), else the
+ * name with its quant word taken out ("Qwen2.5-7B-Instruct-Q4_K_M.gguf",
+ * "qwen2.5-7b-instruct:q4_k_m") equal to a model id, or to the last part
+ * of its Hugging Face or GGUF repository.  The quant comes from the file
+ * name's quant word, else from `quant_hint` (the GGUF's file type, may be
+ * NULL).  NULL when nothing matches or no quant is known. */
+const xuan_model_info *xuan_catalog_match_file(const xuan_catalog *cat, const char *name,
+                                               const char *quant_hint, xuan_quant *quant);
+
 /* The embedded catalog text (data/catalog.json at build time). */
 const char *xuan_catalog_embedded(size_t *len);
 
@@ -336,9 +385,15 @@ typedef struct xuan_task_cell {
     double shown;          /* headline benchmark value (NAN = none) */
     const char *benchmark; /* its name */
     char mark;             /* 'o' official, 't' third-party, 's' seed, 'm' measured,
-                              'b' base-model row, '~' proxy/estimate, '-' missing */
+                              'b' base-model row, '~' estimate (math, code, zh: the
+                              general score x0.7), 'g' medical / IT/AI not published
+                              for this model (the general score x0.85 stands in),
+                              '-' missing */
     double score;          /* 0..100 after normalisation and penalties */
     int n_benchmarks;      /* results that went in */
+    const char *source;    /* the headline record's source ("xuan eval run 7 ..."), or NULL */
+    bool measured_alone;   /* 'm' from benchmarks nobody publishes: score = the accuracy */
+    xuan_quant quant;      /* 'm' cells: the quant measured (= the row's) */
 } xuan_task_cell;
 
 typedef struct xuan_pick_row {
@@ -351,7 +406,7 @@ typedef struct xuan_pick_row {
     xuan_task_cell cell[XUAN_TASK_COUNT];
     double quality;        /* weighted task score, 0..100 */
     double score;          /* quality x quant x speed factors: the ranking key */
-    int n_proxy;           /* task columns filled by a penalised proxy */
+    int n_proxy;           /* weighted task columns filled by a penalised proxy (~ or g) */
     bool runs_in_xuan;     /* xuan_pick_engine_runs(m->arch) */
     char why[480];         /* for ranked rows: evidence, score factors, trade against #1 */
     uint32_t ctx_fit;      /* largest context (multiple of 1024, at most the model's own)

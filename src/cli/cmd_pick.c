@@ -8,6 +8,7 @@
  *   5. explain   — every number of one model with its source and formula
  */
 #include "cli.h"
+#include "pick_measured.h"
 #include "xuan/gguf.h"
 #include "xuan/pick.h"
 
@@ -22,7 +23,10 @@
 
 typedef struct pick_args {
     xuan_pick_opts o;
-    const char *explain, *catalog;
+    const char *explain, *catalog, *db;
+    bool no_measured;
+    xuan_buf measured_notes; /* runs and tasks of the results store left out, and why */
+    int n_measured;
     uint64_t ram, vram;
     int64_t cores;
     double bandwidth;
@@ -59,7 +63,10 @@ static void usage(FILE *f) {
             "  --json             machine-readable\n"
             "  --explain MODEL    every number for one model, with sources and formulas\n"
             "  --seed-table       the seed article's figures beside what is published now\n"
-            "  --catalog FILE     use this catalog instead of the built-in one (or XUAN_CATALOG)\n\n"
+            "  --catalog FILE     use this catalog instead of the built-in one (or XUAN_CATALOG)\n"
+            "  --db FILE          xuan eval's results store (default <cache>/results.db): its scores\n"
+            "                     become m cells for that model and quant\n"
+            "  --no-measured      published scores only (the results store is not read)\n\n"
             "Measured speeds from `xuan bench` ($XUAN_CACHE/bench.json) replace estimates.\n",
             xuan_arch_runnable_list());
 }
@@ -106,7 +113,7 @@ static int mem_arg(const char *flag, const char *v, uint64_t *out) {
 static int parse_args(int argc, char **argv, pick_args *a) {
     enum { O_TASK = 256, O_WEIGHTS, O_LANG, O_LICENSE, O_MINSPEED, O_CTX, O_ALL, O_RAM, O_VRAM,
            O_CORES, O_BW, O_TOP, O_JSON, O_EXPLAIN, O_CATALOG, O_PRESET, O_RUNTIME, O_PROBE,
-           O_SUPERSEDED, O_THINK, O_SEED };
+           O_SUPERSEDED, O_THINK, O_SEED, O_DB, O_NO_MEASURED };
     static const struct option opts[] = {
         {"preset", required_argument, 0, O_PRESET}, {"task", required_argument, 0, O_TASK},
         {"weights", required_argument, 0, O_WEIGHTS}, {"lang", required_argument, 0, O_LANG},
@@ -118,7 +125,8 @@ static int parse_args(int argc, char **argv, pick_args *a) {
         {"explain", required_argument, 0, O_EXPLAIN}, {"catalog", required_argument, 0, O_CATALOG},
         {"runtime", required_argument, 0, O_RUNTIME}, {"probe", no_argument, 0, O_PROBE},
         {"include-superseded", no_argument, 0, O_SUPERSEDED}, {"think-factor", required_argument, 0, O_THINK},
-        {"seed-table", no_argument, 0, O_SEED},
+        {"seed-table", no_argument, 0, O_SEED}, {"db", required_argument, 0, O_DB},
+        {"no-measured", no_argument, 0, O_NO_MEASURED},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     xuan_error err = {0};
     int64_t n;
@@ -192,11 +200,14 @@ static int parse_args(int argc, char **argv, pick_args *a) {
         case O_JSON: a->json = true; break;
         case O_EXPLAIN: a->explain = optarg; break;
         case O_CATALOG: a->catalog = optarg; break;
+        case O_DB: a->db = optarg; break;
+        case O_NO_MEASURED: a->no_measured = true; break;
         default:
             return cli_usage_error("pick", "unknown option '%s'", argv[optind - 1]);
         }
     }
     if (optind < argc) return cli_usage_error("pick", "unexpected argument '%s'", argv[optind]);
+    if (a->db && a->no_measured) return cli_usage_error("pick", "--db and --no-measured contradict each other");
     if (a->reprobe && (a->bandwidth > 0 || a->have_ram || a->have_vram || a->have_cores))
         return cli_usage_error("pick", "--probe measures this machine: it cannot go with --bandwidth, --ram, --vram or --cores");
     return 0;
@@ -351,6 +362,17 @@ static void print_errata(const xuan_catalog *cat) {
         printf("  - \"%s\": %s\n", cat->errata[i].seed_name, cat->errata[i].fact);
 }
 
+/* Where the m cells come from, and what of the results store was left out. */
+static void print_measured(const pick_args *a) {
+    char db[4096];
+    cli_results_db(a->db, false, db, sizeof db);
+    if (a->no_measured) printf("Measured results: not read (--no-measured).\n");
+    else if (a->n_measured || a->measured_notes.len)
+        printf("Measured results: %d task scores from %s (xuan eval; a later run wins)%s\n%s", a->n_measured, db,
+               a->measured_notes.len ? "; left out:" : "", a->measured_notes.data ? a->measured_notes.data : "");
+    else printf("Measured results: none in %s (xuan eval writes them; --db FILE).\n", db);
+}
+
 static void print_table(const xuan_catalog *cat, const xuan_hw *hw, const pick_args *a,
                         const xuan_pick_result *res) {
     char wt[128];
@@ -375,10 +397,10 @@ static void print_table(const xuan_catalog *cat, const xuan_hw *hw, const pick_a
            "extra, and losing to strong models costs little), times trust (official 1, third-party .93, base x.9, seed .8).\n"
            "Every cell is marked by kind:\n"
            "  published  o official (the developer)  t third-party  b base-model row  s seed estimate\n"
-           "  measured   m measured here\n"
-           "  estimated  ~ no published result for this task: estimated from the model's general score (x0.85 for\n"
-           "               med and IT/AI, x0.7 otherwise); IT/AI is always ~ (no IT/AI or computer-science subject\n"
-           "               scores are published for these models)   - no data\n"
+           "  measured   m measured here by xuan eval, for the quant in the row (source: the run; --explain)\n"
+           "  not published  g medical / IT/AI: nothing is published for this model (no MedQA, MedMCQA, PubMedQA\n"
+           "               or medical / computer-science subject scores): its general score x0.85 stands in\n"
+           "  estimated  ~ math, code, zh with no published result: the general score x0.7   - no data\n"
            "runs in: xuan = xuan's own engine runs this architecture (%s); llama.cpp = not yet.\n"
            "tok/s: generation; ~ estimated from bandwidth, g planned GPU (assumed 300 GB/s), m measured.\n"
            "Score = weighted task score x quant quality x speed factor (sqrt(min(1, tok/s / 5)); light: min(1, tok/s / 15));\n"
@@ -386,6 +408,7 @@ static void print_table(const xuan_catalog *cat, const xuan_hw *hw, const pick_a
            "Catalog checked %s; superseded models are not ranked when their successor is (--include-superseded).\n",
            xuan_arch_runnable_list(), a->o.think_factor >= 1 ? a->o.think_factor : XUAN_PICK_THINK_FACTOR,
            cat->checked ? cat->checked : "(no date)");
+    print_measured(a);
     if (res->n_ranked) {
         printf("\nWhy:\n");
         for (size_t i = 0; i < res->n_ranked && i < 3; i++)
@@ -421,25 +444,31 @@ static void print_table(const xuan_catalog *cat, const xuan_hw *hw, const pick_a
 static int seed_table(const xuan_catalog *cat) {
     printf("The seed article's table beside what is published now (catalog checked %s)\n\n",
            cat->checked ? cat->checked : "(no date)");
-    printf("  %-24s %-10s %7s %10s  %-10s %s\n", "model", "benchmark", "seed", "published", "verdict", "source of the published value");
+    printf("  %-24s %-10s %7s %10s %9s  %-10s %s\n", "model", "benchmark", "seed", "published", "measured", "verdict",
+           "source of the published value");
     for (size_t i = 0; i < cat->n_scores; i++) {
         const xuan_score *s = &cat->scores[i];
         if (strcmp(s->kind, "seed-estimate")) continue;
-        const xuan_score *pub = NULL;
+        const xuan_score *pub = NULL, *meas = NULL;
         for (size_t j = 0; j < cat->n_scores; j++) {
             const xuan_score *p = &cat->scores[j];
             if (p == s || strcmp(p->kind, "seed-estimate") == 0 || strcasecmp(p->model, s->model) ||
                 strcmp(p->benchmark, s->benchmark))
                 continue;
-            if (!pub || xuan_score_trust(p) > xuan_score_trust(pub)) pub = p;
+            if (!strcmp(p->kind, "measured")) {
+                if (!meas || p->measured_seq > meas->measured_seq) meas = p;
+            } else if (!pub || xuan_score_trust(p) > xuan_score_trust(pub)) pub = p;
         }
+        char ms[48] = "-";
+        if (meas) snprintf(ms, sizeof ms, "%.1f", meas->value);
         double pv = pub ? pub->value : s->published_value;
         char pvs[16] = "-";
         if (!isnan(pv)) snprintf(pvs, sizeof pvs, "%.1f", pv);
         const char *verdict = s->disagrees ? "ERRATUM" : isnan(pv) ? "unchecked" : fabs(pv - s->value) < 0.05 ? "agrees" : "differs";
-        printf("  %-24s %-10s %7.1f %10s  %-10s %s\n", s->model, s->benchmark, s->value, pvs, verdict,
+        printf("  %-24s %-10s %7.1f %10s %9s  %-10s %s\n", s->model, s->benchmark, s->value, pvs, ms, verdict,
                pub && pub->source ? pub->source : s->errata ? s->errata : "-");
         if (s->disagrees && s->errata) printf("  %24s   erratum: %s\n", "", s->errata);
+        if (meas) printf("  %24s   measured at %s: %s\n", "", meas->quant ? meas->quant : "?", meas->source);
     }
     printf("\nThe seed's names and sizes that do not match a real model (SEED_ERRATA.md):\n");
     for (size_t i = 0; i < cat->n_errata; i++)
@@ -454,6 +483,16 @@ static int seed_table(const xuan_catalog *cat) {
 static json_t *cell_json(const xuan_task_cell *c) {
     char mark[2] = {c->mark, 0};
     json_t *o = json_pack("{s:f, s:s, s:i}", "score", c->score, "mark", mark, "n_benchmarks", c->n_benchmarks);
+    json_object_set_new(o, "published", json_boolean(strchr("otbs", c->mark) != NULL));
+    if (c->mark == 'g' || c->mark == '~')
+        json_object_set_new(o, "stands_in", json_string(c->mark == 'g' ? "not published: general score x0.85"
+                                                                       : "no result: general score x0.7"));
+    if (c->mark == 'm') {
+        json_object_set_new(o, "quant", json_string(xuan_quant_name(c->quant)));
+        json_object_set_new(o, "score_is", json_string(c->measured_alone ? "the measured accuracy (nobody publishes "
+                                                                           "this benchmark)" : "the fit's share"));
+    }
+    if (c->source) json_object_set_new(o, "source", json_string(c->source));
     if (!isnan(c->shown)) {
         json_object_set_new(o, "headline", json_real(c->shown));
         json_object_set_new(o, "benchmark", json_string(c->benchmark));
@@ -478,6 +517,13 @@ static int print_json(const xuan_catalog *cat, const xuan_hw *hw, const pick_arg
     json_object_set_new(root, "weights", w);
     json_object_set_new(root, "n_ctx", json_integer(a->o.n_ctx ? a->o.n_ctx : 4096));
     json_object_set_new(root, "budget_bytes", json_integer((json_int_t)res->budget));
+    {
+        char db[4096];
+        cli_results_db(a->db, false, db, sizeof db);
+        json_object_set_new(root, "measured", json_pack("{s:s, s:b, s:i, s:s}", "db", db, "read", !a->no_measured,
+                                                        "records", a->n_measured, "left_out",
+                                                        a->measured_notes.data ? a->measured_notes.data : ""));
+    }
     json_t *ranked = json_array(), *excluded = json_array();
     for (size_t i = 0; i < res->n_rows; i++) {
         const xuan_pick_row *r = &res->rows[i];
@@ -578,7 +624,9 @@ static int explain(const xuan_catalog *cat, const xuan_hw *hw, const pick_args *
         if (cat->errata[i].model && !strcmp(cat->errata[i].model, m->id))
             printf("  seed erratum: \"%s\" -> %s\n", cat->errata[i].seed_name, cat->errata[i].fact);
 
-    if (m->runnable && m->arch) {
+    if (m->runnable && m->arch && !m->n_layers && m->shapes_missing)
+        printf("\nMemory: not estimated: %s\n", m->shapes_missing);
+    if (m->runnable && m->arch && m->n_layers) {
         printf("\nMemory at context %u (weights: tensor by tensor at llama-quantize's mix; published file where known):\n", n_ctx);
         printf("  %-7s %10s %10s %10s %10s   %s\n", "quant", "weights", "KV", "total", "published", "fits?");
         for (int q = 0; q < XUAN_QUANT_COUNT; q++) {
@@ -646,7 +694,13 @@ static int explain(const xuan_catalog *cat, const xuan_hw *hw, const pick_args *
         xuan_task_cell c;
         xuan_pick_task_cell(cat, m, (xuan_task)t, &c);
         printf("  %-8s task score %5.1f %c", xuan_task_name((xuan_task)t), c.score, c.mark);
-        if (c.mark == '~') printf(" (no result: general score x %s)", t == XUAN_TASK_MED || t == XUAN_TASK_IT ? "0.85" : "0.7");
+        if (c.mark == '~') printf(" (no published result: the general score x 0.7 stands in, a guess)");
+        if (c.mark == 'g')
+            printf(" (not published for this model: no %s result; the general score x 0.85 stands in)",
+                   t == XUAN_TASK_MED ? "MedQA / MedMCQA / PubMedQA / medical-subject" : "IT/AI or computer-science subject");
+        if (c.mark == 'm')
+            printf(" (measured at %s: %s%s)", xuan_quant_name(c.quant), c.source ? c.source : "?",
+                   c.measured_alone ? "; nobody publishes the benchmark, so the score is the accuracy" : "");
         printf("\n");
         for (size_t i = 0; i < cat->n_scores; i++) {
             const xuan_score *s = &cat->scores[i];
@@ -658,7 +712,9 @@ static int explain(const xuan_catalog *cat, const xuan_hw *hw, const pick_args *
             double p = xuan_pick_bench_points(cat, s->benchmark, m->id, s->value, &nrep);
             if (best == s && p >= 0) snprintf(pts, sizeof pts, " %5.1f pts of %d x %.2f", p, nrep, xuan_score_trust(s));
             else if (best == s) snprintf(pts, sizeof pts, " not counted: %d report it", nrep);
-            printf("    %c %-22s %6.1f%s  %-13s %s; %s\n", best == s ? '*' : ' ', s->benchmark, s->value, pts, s->kind,
+            char kind[40];
+            snprintf(kind, sizeof kind, "%s%s%s", s->kind, s->quant ? " " : "", s->quant ? s->quant : "");
+            printf("    %c %-22s %6.1f%s  %-13s %s; %s\n", best == s ? '*' : ' ', s->benchmark, s->value, pts, kind,
                    s->setting ? s->setting : "", s->source ? s->source : "");
             if (s->errata) printf("      erratum: %s\n", s->errata);
         }
@@ -668,13 +724,18 @@ static int explain(const xuan_catalog *cat, const xuan_hw *hw, const pick_args *
 
 /* ==== entry =============================================================== */
 
-int cmd_pick(int argc, char **argv) {
-    pick_args a = {0};
-    int rc = parse_args(argc, argv, &a);
-    if (rc) return rc < 0 ? 0 : rc;
+static int pick_main(pick_args *ap) {
+    pick_args a = *ap;
+    int rc;
     xuan_catalog cat;
     xuan_error err = {0};
     if (xuan_catalog_load(&cat, a.catalog, &err) != 0) return cli_error("%s", err.msg);
+    rc = a.no_measured ? 0 : cli_pick_load_measured(&cat, a.db, &ap->measured_notes, &ap->n_measured);
+    a.measured_notes = ap->measured_notes, a.n_measured = ap->n_measured;
+    if (rc) {
+        xuan_catalog_free(&cat);
+        return rc;
+    }
     xuan_hw hw;
     if ((rc = machine(&a, &hw)) != 0) {
         xuan_catalog_free(&cat);
@@ -699,4 +760,13 @@ int cmd_pick(int argc, char **argv) {
     xuan_pick_result_free(&res);
     xuan_catalog_free(&cat);
     return rc ? XUAN_EXIT_RUNTIME : 0;
+}
+
+int cmd_pick(int argc, char **argv) {
+    pick_args a = {0};
+    int rc = parse_args(argc, argv, &a);
+    if (rc) return rc < 0 ? 0 : rc;
+    rc = pick_main(&a);
+    xuan_buf_free(&a.measured_notes);
+    return rc;
 }

@@ -7,6 +7,7 @@
  */
 #include "pick_internal.h"
 
+#include <ctype.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
@@ -114,6 +115,7 @@ static void load_model(loader *ld, xuan_model_info *m, json_t *o, size_t i) {
     m->chat_template = get_str(ld, o, "chat_template", where, false);
     m->scope = get_str(ld, o, "scope", where, false);
     m->scope_reason = get_str(ld, o, "scope_reason", where, false);
+    m->shapes_missing = get_str(ld, o, "shapes_missing", where, false);
     m->notes = get_str(ld, o, "notes", where, false);
     m->params_b = get_num(ld, o, "params_b", where, 0);
     m->params_active_b = get_num(ld, o, "params_active_b", where, 0);
@@ -256,6 +258,30 @@ static int parse(xuan_catalog *cat, json_t *root, loader *ld) {
             }
     for (size_t i = 0; i < cat->n_scores && !ld->rc; i++)
         load_score(ld, &cat->scores[i], json_array_get(scores, i), i);
+    json_t *evt = json_object_get(root, "eval_tasks");
+    if (evt && !json_is_object(evt)) return bad(ld, "eval_tasks", "expected an object");
+    cat->n_eval_tasks = evt ? json_object_size(evt) : 0;
+    cat->eval_tasks = xuan_calloc(cat->n_eval_tasks ? cat->n_eval_tasks : 1, sizeof *cat->eval_tasks);
+    if (!cat->eval_tasks) return ld->rc = xuan_fail(ld->err, XUAN_ERR_NOMEM, "%s: out of memory", ld->origin);
+    if (evt) {
+        size_t k = 0;
+        const char *key;
+        json_t *v;
+        void *it = json_object_iter(evt);
+        for (; it && !ld->rc; it = json_object_iter_next(evt, it), k++) {
+            key = json_object_iter_key(it);
+            v = json_object_iter_value(it);
+            char where[96];
+            snprintf(where, sizeof where, "eval_tasks.%.60s", key);
+            xuan_task t;
+            if (!json_is_object(v)) return bad(ld, where, "expected an object");
+            cat->eval_tasks[k].eval_task = key;
+            cat->eval_tasks[k].benchmark = get_str(ld, v, "benchmark", where, true);
+            cat->eval_tasks[k].task = get_str(ld, v, "task", where, true);
+            if (!ld->rc && xuan_task_from_name(cat->eval_tasks[k].task, &t) != 0)
+                return bad(ld, where, "task: expected general, math, code, med, it or zh");
+        }
+    }
     for (size_t i = 0; i < cat->n_errata && !ld->rc; i++) {
         json_t *e = json_array_get(errata, i);
         char where[64];
@@ -310,6 +336,7 @@ void xuan_catalog_free(xuan_catalog *cat) {
     xuan_free(cat->models);
     xuan_free(cat->scores);
     xuan_free(cat->errata);
+    xuan_free(cat->eval_tasks);
     if (cat->json) json_decref((json_t *)cat->json);
     *cat = (xuan_catalog){0};
 }
@@ -351,4 +378,131 @@ const xuan_model_info *xuan_catalog_lookup(const xuan_catalog *cat, const char *
     else xuan_fail(err, XUAN_ERR_NOTFOUND, "unknown model '%s' (xuan models lists them)", id ? id : "");
     xuan_free(names);
     return NULL;
+}
+
+/* ---- measured results -------------------------------------------------------------- */
+
+const xuan_eval_task_map *xuan_catalog_eval_task(const xuan_catalog *cat, const char *eval_task) {
+    for (size_t i = 0; eval_task && i < cat->n_eval_tasks; i++)
+        if (!strcmp(cat->eval_tasks[i].eval_task, eval_task)) return &cat->eval_tasks[i];
+    return NULL;
+}
+
+int xuan_catalog_add_measured(xuan_catalog *cat, const xuan_measured *m, xuan_error *err) {
+    xuan_task t;
+    const xuan_model_info *mi = m->model ? xuan_catalog_find(cat, m->model) : NULL;
+    if (!mi) return xuan_fail(err, XUAN_ERR_USAGE, "measured result: unknown model '%s'", m->model ? m->model : "");
+    if (!m->task || xuan_task_from_name(m->task, &t) != 0)
+        return xuan_fail(err, XUAN_ERR_USAGE, "measured result: unknown task '%s'", m->task ? m->task : "");
+    if (!m->benchmark || !*m->benchmark || (unsigned)m->quant >= XUAN_QUANT_COUNT)
+        return xuan_fail(err, XUAN_ERR_USAGE, "measured result for %s: no benchmark or quant", mi->id);
+    if (!(m->value >= 0 && m->value <= 100))
+        return xuan_fail(err, XUAN_ERR_USAGE, "measured result for %s %s: %g is not a percentage", mi->id,
+                         m->benchmark, m->value);
+    xuan_score probe = {.source = m->source};
+    if (!xuan_score_has_source(&probe))
+        return xuan_fail(err, XUAN_ERR_USAGE, "measured result for %s %s: no source", mi->id, m->benchmark);
+    /* The strings live in the catalog's JSON tree, which owns every other
+     * string of the catalog too. */
+    json_t *root = cat->json, *list = root ? json_object_get(root, "measured_here") : NULL;
+    if (root && !list && json_object_set_new(root, "measured_here", json_array()) == 0)
+        list = json_object_get(root, "measured_here");
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s?}", "model", mi->id, "benchmark", m->benchmark, "task",
+                          xuan_task_name(t), "quant", xuan_quant_name(m->quant), "source", m->source, "setting",
+                          m->setting);
+    xuan_score *grown = o && list ? xuan_realloc(cat->scores, (cat->n_scores + 1) * sizeof *cat->scores) : NULL;
+    if (!grown || json_array_append_new(list, o) != 0) {
+        if (!grown) json_decref(o);
+        return xuan_fail(err, XUAN_ERR_NOMEM, "out of memory");
+    }
+    cat->scores = grown;
+    cat->scores[cat->n_scores++] = (xuan_score){
+        .model = json_string_value(json_object_get(o, "model")),
+        .benchmark = json_string_value(json_object_get(o, "benchmark")),
+        .task = json_string_value(json_object_get(o, "task")),
+        .kind = "measured",
+        .setting = json_string_value(json_object_get(o, "setting")),
+        .source = json_string_value(json_object_get(o, "source")),
+        .quant = json_string_value(json_object_get(o, "quant")),
+        .value = m->value,
+        .published_value = NAN,
+        .measured_seq = (uint32_t)++cat->n_measured,
+    };
+    return 0;
+}
+
+/* name lower-cased, without folders, ".gguf", the quant word and the
+ * separator before it: "Qwen2.5-7B-Instruct-Q4_K_M.gguf" -> "qwen2.5-7b-instruct". */
+static void file_stem(const char *name, char *out, size_t n, int *quant) {
+    const char *base = strrchr(name, '/');
+    base = base ? base + 1 : name;
+    snprintf(out, n, "%s", base);
+    for (char *p = out; *p; p++) *p = (char)tolower((unsigned char)*p);
+    size_t len = strlen(out);
+    if (len > 5 && !strcmp(out + len - 5, ".gguf")) out[len -= 5] = 0;
+    *quant = -1;
+    /* the longest quant name that is a word of its own: Q4_K_M before Q4_0 */
+    size_t best_at = 0, best_len = 0;
+    for (int q = 0; q < XUAN_QUANT_COUNT; q++) {
+        char qn[16];
+        snprintf(qn, sizeof qn, "%s", xuan_quant_name((xuan_quant)q));
+        for (char *p = qn; *p; p++) *p = (char)tolower((unsigned char)*p);
+        size_t ql = strlen(qn);
+        for (const char *p = strstr(out, qn); p; p = strstr(p + 1, qn)) {
+            size_t at = (size_t)(p - out);
+            bool left = at == 0 || !isalnum((unsigned char)out[at - 1]);
+            bool right = !isalnum((unsigned char)p[ql]) && p[ql] != '_';
+            if (left && right && ql > best_len) best_at = at, best_len = ql, *quant = q;
+        }
+    }
+    if (best_len) {
+        memmove(out + best_at, out + best_at + best_len, strlen(out + best_at + best_len) + 1);
+        while (best_at > 0 && strchr("-_.: @", out[best_at - 1])) {
+            memmove(out + best_at - 1, out + best_at, strlen(out + best_at) + 1);
+            best_at--;
+        }
+    }
+    len = strlen(out);
+    while (len && strchr("-_.: @", out[len - 1])) out[--len] = 0;
+}
+
+static bool stem_is(const char *stem, const char *s, bool last_part) {
+    if (!s) return false;
+    if (last_part) {
+        const char *slash = strrchr(s, '/');
+        s = slash ? slash + 1 : s;
+    }
+    char buf[256];
+    int q;
+    file_stem(s, buf, sizeof buf, &q);
+    size_t n = strlen(buf);
+    if (n > 5 && !strcmp(buf + n - 5, "-gguf")) buf[n - 5] = 0;
+    return buf[0] && !strcmp(stem, buf);
+}
+
+const xuan_model_info *xuan_catalog_match_file(const xuan_catalog *cat, const char *name,
+                                               const char *quant_hint, xuan_quant *quant) {
+    if (!name || !*name) return NULL;
+    const char *base = strrchr(name, '/');
+    base = base ? base + 1 : name;
+    for (size_t i = 0; i < cat->n_models; i++)
+        for (int q = 0; q < XUAN_QUANT_COUNT; q++)
+            if (cat->models[i].gguf_file[q] && !strcasecmp(cat->models[i].gguf_file[q], base)) {
+                *quant = (xuan_quant)q;
+                return &cat->models[i];
+            }
+    char stem[256];
+    int q = -1;
+    file_stem(name, stem, sizeof stem, &q);
+    xuan_quant hinted;
+    if (q < 0 && quant_hint && xuan_quant_from_name(quant_hint, &hinted) == 0) q = (int)hinted;
+    if (q < 0 || !stem[0]) return NULL;
+    const xuan_model_info *found = NULL;
+    for (size_t i = 0; i < cat->n_models && !found; i++)
+        if (stem_is(stem, cat->models[i].id, false)) found = &cat->models[i];
+    for (size_t i = 0; i < cat->n_models && !found; i++)
+        if (stem_is(stem, cat->models[i].hf_repo, true) || stem_is(stem, cat->models[i].gguf_repo, true))
+            found = &cat->models[i];
+    if (found) *quant = (xuan_quant)q;
+    return found;
 }

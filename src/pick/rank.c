@@ -123,6 +123,18 @@ double xuan_score_trust(const xuan_score *s) {
     return t;
 }
 
+static bool is_measured(const xuan_score *s) { return !strcmp(s->kind, "measured"); }
+
+/* A measured result replaces every published one of the same model and
+ * benchmark; of two measured ones the later run wins. */
+static bool better_record(const xuan_score *s, const xuan_score *best) {
+    if (!best) return true;
+    if (is_measured(s) != is_measured(best)) return is_measured(s);
+    if (is_measured(s)) return s->measured_seq > best->measured_seq;
+    return xuan_score_trust(s) > xuan_score_trust(best) ||
+           (xuan_score_trust(s) == xuan_score_trust(best) && s->value > best->value);
+}
+
 const xuan_score *xuan_pick_best_score(const xuan_catalog *cat, const char *model,
                                        const char *benchmark) {
     const xuan_score *best = NULL;
@@ -131,11 +143,56 @@ const xuan_score *xuan_pick_best_score(const xuan_catalog *cat, const char *mode
         if (strcasecmp(s->model, model) || strcmp(s->benchmark, benchmark)) continue;
         /* A seed figure contradicted by a published one never counts. */
         if (s->disagrees) continue;
-        if (!best || xuan_score_trust(s) > xuan_score_trust(best) ||
-            (xuan_score_trust(s) == xuan_score_trust(best) && s->value > best->value))
-            best = s;
+        if (better_record(s, best)) best = s;
     }
     return best;
+}
+
+/* ---- measured records: which ones a ranking sees ------------------------------------
+ *
+ * A measured result holds for the quant it was measured at.  A ranking
+ * sees, of each model's measured records, only those at the quant its row
+ * runs (quant_of[model index]; -1: none), and every published record.  The
+ * view shares the catalog's strings; only its score array is its own. */
+
+static int catalog_view(const xuan_catalog *cat, const int *quant_of, xuan_catalog *view) {
+    *view = *cat;
+    view->scores = xuan_calloc(cat->n_scores ? cat->n_scores : 1, sizeof *view->scores);
+    if (!view->scores) return XUAN_ERR_NOMEM;
+    size_t k = 0;
+    for (size_t i = 0; i < cat->n_scores; i++) {
+        const xuan_score *s = &cat->scores[i];
+        if (is_measured(s)) {
+            const xuan_model_info *m = xuan_catalog_find(cat, s->model);
+            int q = m ? quant_of[m - cat->models] : -1;
+            if (q < 0 || !s->quant || strcasecmp(s->quant, xuan_quant_name((xuan_quant)q))) continue;
+        }
+        view->scores[k++] = *s;
+    }
+    view->n_scores = k;
+    return 0;
+}
+
+/* Each model's quant of its latest measured record, or -1. */
+static int *latest_measured_quants(const xuan_catalog *cat) {
+    int *q = xuan_alloc_array(cat->n_models ? cat->n_models : 1, sizeof *q);
+    uint32_t *seq = xuan_calloc(cat->n_models ? cat->n_models : 1, sizeof *seq);
+    if (!q || !seq) {
+        xuan_free(q), xuan_free(seq);
+        return NULL;
+    }
+    for (size_t i = 0; i < cat->n_models; i++) q[i] = -1;
+    for (size_t i = 0; i < cat->n_scores; i++) {
+        const xuan_score *s = &cat->scores[i];
+        xuan_quant qq;
+        const xuan_model_info *m = is_measured(s) ? xuan_catalog_find(cat, s->model) : NULL;
+        if (!m || !s->quant || xuan_quant_from_name(s->quant, &qq) || s->measured_seq < seq[m - cat->models])
+            continue;
+        seq[m - cat->models] = s->measured_seq;
+        q[m - cat->models] = (int)qq;
+    }
+    xuan_free(seq);
+    return q;
 }
 
 static char mark_of(const xuan_score *s) {
@@ -178,6 +235,35 @@ static int min_reporters(const char *bench) {
     return MIN_MODELS_PER_BENCH;
 }
 
+/* The benchmarks of task t that xuan pick counts: the table above, then the
+ * measured-only benchmarks the catalog's eval_tasks add (MMLU's IT/AI
+ * subjects ...).  NULL past the end. */
+static const char *task_bench(const xuan_catalog *cat, xuan_task t, size_t b) {
+    size_t n = 0;
+    while (BENCH[t][n]) n++;
+    if (b < n) return BENCH[t][b];
+    b -= n;
+    for (size_t i = 0; i < cat->n_eval_tasks; i++) {
+        const xuan_eval_task_map *e = &cat->eval_tasks[i];
+        xuan_task et;
+        if (xuan_task_from_name(e->task, &et) || et != t) continue;
+        bool listed = false;
+        for (size_t k = 0; k < n; k++) listed |= !strcmp(BENCH[t][k], e->benchmark);
+        for (size_t k = 0; k < i && !listed; k++) listed |= !strcmp(cat->eval_tasks[k].benchmark, e->benchmark);
+        if (!listed && b-- == 0) return e->benchmark;
+    }
+    return NULL;
+}
+
+/* A benchmark nobody publishes has no field to place a result in: its
+ * measured results are not games, their accuracy is the cell's score when
+ * the model has nothing else in the task (task_cell). */
+static bool measured_only(const xuan_catalog *cat, const char *bench) {
+    for (size_t i = 0; i < cat->n_scores; i++)
+        if (!strcmp(cat->scores[i].benchmark, bench) && !is_measured(&cat->scores[i])) return false;
+    return true;
+}
+
 bool xuan_score_has_source(const xuan_score *s) {
     if (!s || !s->source) return false;
     for (const char *p = s->source; *p; p++)
@@ -200,7 +286,7 @@ double xuan_pick_bench_points(const xuan_catalog *cat, const char *bench, const 
         else if (s->value == value) below += 0.5;
     }
     if (n_models) *n_models = n;
-    if (n < min_reporters(bench) || others == 0) return -1;
+    if (n < min_reporters(bench) || others == 0 || measured_only(cat, bench)) return -1;
     return 100 * below / others;
 }
 
@@ -253,18 +339,19 @@ static int fit_task(const xuan_catalog *cat, xuan_task t, task_fit *f) {
     }
     memset(games, 0, (n ? n : 1) * (n ? n : 1) * sizeof *games);
     for (size_t i = 0; i < n; i++) f->points[i] = NAN;
-    for (int b = 0; BENCH[t][b]; b++) {
+    const char *bench;
+    for (size_t b = 0; (bench = task_bench(cat, t, b)) != NULL; b++) {
         /* every model plays (references too: more links between the
          * groups), but only in-scope reporters make a benchmark count */
         int reporters = 0;
         for (size_t i = 0; i < n; i++) {
-            const xuan_score *s = xuan_pick_best_score(cat, cat->models[i].id, BENCH[t][b]);
+            const xuan_score *s = xuan_pick_best_score(cat, cat->models[i].id, bench);
             val[i] = s ? s->value : NAN;
             if (s && cat->models[i].in_scope) reporters++;
         }
-        if (reporters < min_reporters(BENCH[t][b])) continue;
+        if (reporters < min_reporters(bench) || measured_only(cat, bench)) continue;
         for (size_t i = 0; i < n; i++)
-            if (!isnan(val[i])) f->trust[i] += xuan_score_trust(xuan_pick_best_score(cat, cat->models[i].id, BENCH[t][b]));
+            if (!isnan(val[i])) f->trust[i] += xuan_score_trust(xuan_pick_best_score(cat, cat->models[i].id, bench));
         for (size_t i = 0; i < n; i++) {
             if (isnan(val[i])) continue;
             f->n_bench[i]++;
@@ -312,15 +399,19 @@ static void direct_cell(const xuan_catalog *cat, const task_fit *f, const xuan_m
     const size_t i = (size_t)(m - cat->models);
     if (i >= f->n || isnan(f->points[i])) return;
     double best_trust = 0;
-    for (int b = 0; BENCH[t][b]; b++) {
-        const xuan_score *s = xuan_pick_best_score(cat, m->id, BENCH[t][b]);
-        if (!s || xuan_pick_bench_points(cat, BENCH[t][b], m->id, s->value, NULL) < 0) continue;
-        /* Headline: the most trusted result, the task's first benchmark on ties. */
-        if (isnan(c->shown) || xuan_score_trust(s) > best_trust) {
-            best_trust = xuan_score_trust(s);
+    const char *bench;
+    for (size_t b = 0; (bench = task_bench(cat, t, b)) != NULL; b++) {
+        const xuan_score *s = xuan_pick_best_score(cat, m->id, bench);
+        if (!s || xuan_pick_bench_points(cat, bench, m->id, s->value, NULL) < 0) continue;
+        /* Headline: a measured result, else the most trusted one, the task's
+         * first benchmark on ties. */
+        double rank = xuan_score_trust(s) + (is_measured(s) ? 1 : 0);
+        if (isnan(c->shown) || rank > best_trust) {
+            best_trust = rank;
             c->shown = s->value;
             c->benchmark = s->benchmark;
             c->mark = mark_of(s);
+            c->source = s->source;
         }
     }
     c->n_benchmarks = f->n_bench[i];
@@ -330,7 +421,27 @@ static void direct_cell(const xuan_catalog *cat, const task_fit *f, const xuan_m
 static void task_cell(const xuan_catalog *cat, const task_fit fits[XUAN_TASK_COUNT], const xuan_model_info *m,
                       xuan_task t, xuan_task_cell *out) {
     direct_cell(cat, &fits[t], m, t, out);
-    if (out->n_benchmarks || t == XUAN_TASK_GENERAL) return;
+    if (out->n_benchmarks) return;
+    /* Measured only on benchmarks nobody publishes (MMLU's IT/AI subjects
+     * ...): no field to place it in, so its accuracy is the score (the mean
+     * when there are several). */
+    double sum = 0;
+    int k = 0;
+    const char *bench;
+    for (size_t b = 0; (bench = task_bench(cat, t, b)) != NULL; b++) {
+        const xuan_score *s = xuan_pick_best_score(cat, m->id, bench);
+        if (!s || !is_measured(s) || !measured_only(cat, bench)) continue;
+        if (!k) out->shown = s->value, out->benchmark = s->benchmark, out->source = s->source;
+        sum += s->value, k++;
+    }
+    if (k) {
+        out->score = sum / k;
+        out->mark = 'm';
+        out->n_benchmarks = k;
+        out->measured_alone = true;
+        return;
+    }
+    if (t == XUAN_TASK_GENERAL) return;
     /* No result for this task: borrow the general score at a penalty.  For
      * medical and IT questions general knowledge (MMLU) is the accepted proxy
      * (scores.json caveats); for math/code/zh it is only a guess. */
@@ -338,7 +449,9 @@ static void task_cell(const xuan_catalog *cat, const task_fit fits[XUAN_TASK_COU
     direct_cell(cat, &fits[XUAN_TASK_GENERAL], m, XUAN_TASK_GENERAL, &g);
     double penalty = (t == XUAN_TASK_MED || t == XUAN_TASK_IT) ? 0.85 : 0.7;
     out->score = g.score * penalty;
-    out->mark = '~';
+    /* 'g': nothing medical / IT is published for this model, and the cell
+     * says so: the general score stands in.  '~' (math, code, zh): a guess. */
+    out->mark = t == XUAN_TASK_MED || t == XUAN_TASK_IT ? 'g' : '~';
     out->shown = g.shown;
     out->benchmark = g.benchmark;
     if (!g.n_benchmarks) out->mark = '-';
@@ -347,12 +460,18 @@ static void task_cell(const xuan_catalog *cat, const task_fit fits[XUAN_TASK_COU
 void xuan_pick_task_cell(const xuan_catalog *cat, const xuan_model_info *m, xuan_task t,
                          xuan_task_cell *out) {
     task_fit fits[XUAN_TASK_COUNT] = {{0}};
-    int rc = fit_task(cat, t, &fits[t]);
-    if (!rc && t != XUAN_TASK_GENERAL) rc = fit_task(cat, XUAN_TASK_GENERAL, &fits[XUAN_TASK_GENERAL]);
+    xuan_catalog view = {0};
+    int *quants = latest_measured_quants(cat);
+    int rc = !quants || catalog_view(cat, quants, &view) ? XUAN_ERR_NOMEM : 0;
+    if (!rc) rc = fit_task(&view, t, &fits[t]);
+    if (!rc && t != XUAN_TASK_GENERAL) rc = fit_task(&view, XUAN_TASK_GENERAL, &fits[XUAN_TASK_GENERAL]);
     if (rc) *out = (xuan_task_cell){.shown = NAN, .mark = '-'};
-    else task_cell(cat, fits, m, t, out);
+    else task_cell(&view, fits, m, t, out);
+    if (!rc && quants[m - cat->models] >= 0 && out->mark == 'm') out->quant = (xuan_quant)quants[m - cat->models];
     task_fit_free(&fits[t]);
     task_fit_free(&fits[XUAN_TASK_GENERAL]);
+    xuan_free(view.scores);
+    xuan_free(quants);
 }
 
 /* ---- fit -------------------------------------------------------------------------------- */
@@ -513,7 +632,8 @@ static void write_why(xuan_pick_row *r, const xuan_pick_row *top, const double *
     if (!isnan(c->shown))
         snprintf(ev, sizeof ev, "%s %.1f%s", c->benchmark, c->shown,
                  c->mark == 'o' ? " official" : c->mark == 't' ? " third-party" : c->mark == 'b' ? " (base model)"
-                 : c->mark == 'm' ? " measured" : c->mark == '~' ? " as a proxy" : " seed estimate");
+                 : c->mark == 'm' ? " measured" : c->mark == '~' ? " as a proxy"
+                 : c->mark == 'g' ? " (general score: nothing published)" : " seed estimate");
     double sf = speed_factor(ranking_speed(r, r->speed.gen_tps), light);
     if (r != top) {
         if (r->quality > top->quality)
@@ -530,7 +650,7 @@ static void write_why(xuan_pick_row *r, const xuan_pick_row *top, const double *
              xuan_quant_quality(r->quant), sf, r->speed.gen_tps, r->speed.gen_measured ? " measured" : " est.",
              think, xuan_fmt_bytes(r->mem.total, need, sizeof need), xuan_fmt_bytes(res->budget, bud, sizeof bud), ctx,
              r->m->chinese && !strcmp(r->m->chinese, "native") ? "; native Chinese" : "",
-             r->n_proxy ? "; ~ columns are proxies" : "", r->runs_in_xuan ? "" : "; runs in llama.cpp, not xuan",
+             r->n_proxy ? "; ~/g columns stand in for missing results" : "", r->runs_in_xuan ? "" : "; runs in llama.cpp, not xuan",
              vs);
 }
 
@@ -559,30 +679,23 @@ int xuan_pick_run(const xuan_catalog *cat, const xuan_hw *hw, const xuan_pick_op
         if (v > res->budget) res->budget = v;
     }
 
-    task_fit fits[XUAN_TASK_COUNT] = {{0}};
-    for (int t = 0; t < XUAN_TASK_COUNT; t++)
-        if (fit_task(cat, (xuan_task)t, &fits[t])) {
-            for (int k = 0; k < t; k++) task_fit_free(&fits[k]);
-            return xuan_fail(err, XUAN_ERR_NOMEM, "out of memory");
-        }
     res->rows = xuan_calloc(cat->n_models, sizeof *res->rows);
-    if (!res->rows) {
-        for (int t = 0; t < XUAN_TASK_COUNT; t++) task_fit_free(&fits[t]);
+    bool *ranked = xuan_calloc(cat->n_models ? cat->n_models : 1, sizeof *ranked);
+    int *quant_of = latest_measured_quants(cat);
+    if (!res->rows || !ranked || !quant_of) {
+        xuan_free(ranked), xuan_free(quant_of);
+        xuan_pick_result_free(res);
         return xuan_fail(err, XUAN_ERR_NOMEM, "out of memory");
     }
+    /* First what fits and at which quant (it depends on memory and speed
+     * only), then the task scores, which see a model's measured results
+     * at the quant its row runs. */
     for (size_t i = 0; i < cat->n_models; i++) {
         const xuan_model_info *m = &cat->models[i];
         xuan_pick_row *r = &res->rows[res->n_rows++];
         r->m = m;
         r->runs_in_xuan = xuan_pick_engine_runs(m->arch);
         r->think_factor = xuan_pick_think_factor(m, o->think_factor);
-        for (int t = 0; t < XUAN_TASK_COUNT; t++) {
-            task_cell(cat, fits, m, (xuan_task)t, &r->cell[t]);
-            if (w[t] > 0 && r->cell[t].mark == '~') r->n_proxy++;
-        }
-        double q = 0;
-        for (int t = 0; t < XUAN_TASK_COUNT; t++) q += w[t] * r->cell[t].score;
-        r->quality = q / wsum;
         if (!m->runnable) {
             snprintf(r->excluded, sizeof r->excluded, "reference only: %s",
                      m->scope_reason ? m->scope_reason : "cannot be run locally");
@@ -639,12 +752,40 @@ int xuan_pick_run(const xuan_catalog *cat, const xuan_hw *hw, const xuan_pick_op
                      n_ctx, m->ctx_extended > m->ctx_native ? m->ctx_extended : m->ctx_native);
             continue;
         }
-        r->score = r->quality * xuan_quant_quality(r->quant) *
-                   speed_factor(ranking_speed(r, r->speed.gen_tps), light);
         r->ctx_fit = xuan_pick_ctx_for_budget(m, r->quant, res->budget);
+        ranked[i] = true;
         res->n_ranked++;
     }
+    for (size_t i = 0; i < res->n_rows; i++)
+        if (res->rows[i].fits) quant_of[i] = (int)res->rows[i].quant;
+    xuan_catalog view;
+    task_fit fits[XUAN_TASK_COUNT] = {{0}};
+    int rc = catalog_view(cat, quant_of, &view);
+    for (int t = 0; t < XUAN_TASK_COUNT && !rc; t++) rc = fit_task(&view, (xuan_task)t, &fits[t]);
+    if (rc) {
+        for (int t = 0; t < XUAN_TASK_COUNT; t++) task_fit_free(&fits[t]);
+        xuan_free(view.scores);
+        xuan_free(ranked), xuan_free(quant_of);
+        xuan_pick_result_free(res);
+        return xuan_fail(err, XUAN_ERR_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < res->n_rows; i++) {
+        xuan_pick_row *r = &res->rows[i];
+        for (int t = 0; t < XUAN_TASK_COUNT; t++) {
+            task_cell(&view, fits, r->m, (xuan_task)t, &r->cell[t]);
+            if (r->cell[t].mark == 'm') r->cell[t].quant = (xuan_quant)quant_of[i];
+            if (w[t] > 0 && (r->cell[t].mark == '~' || r->cell[t].mark == 'g')) r->n_proxy++;
+        }
+        double q = 0;
+        for (int t = 0; t < XUAN_TASK_COUNT; t++) q += w[t] * r->cell[t].score;
+        r->quality = q / wsum;
+        if (ranked[i])
+            r->score = r->quality * xuan_quant_quality(r->quant) *
+                       speed_factor(ranking_speed(r, r->speed.gen_tps), light);
+    }
     for (int t = 0; t < XUAN_TASK_COUNT; t++) task_fit_free(&fits[t]);
+    xuan_free(view.scores);
+    xuan_free(ranked), xuan_free(quant_of);
     /* Today's models first: a model is not ranked when a model that
      * supersedes it is (the successor fits, runs and passed every filter). */
     if (!o->include_superseded)

@@ -182,7 +182,8 @@ int xuan_model_weights(const xuan_model_info *m, xuan_quant q, xuan_weights *out
         !m->d_ffn)
         return xuan_fail(err, XUAN_ERR_UNSUPPORTED,
                          "%s: the catalog has no layer shapes for this model (%s)", m->id,
-                         m->scope_reason ? m->scope_reason : "not a local model");
+                         m->shapes_missing ? m->shapes_missing
+                         : m->scope_reason ? m->scope_reason : "not a local model");
     uint64_t d = m->d_model, L = m->n_layers, H = m->n_heads;
     uint64_t Hkv = m->n_kv_heads ? m->n_kv_heads : H;
     uint64_t hd = m->head_dim ? m->head_dim : d / H;
