@@ -158,6 +158,15 @@ static int resume_cfg(const char *cfg_json, int64_t run, run_cfg *c, engine_opts
             eo->model = names_buf;
             names_buf += l, cap -= l;
         }
+        /* the cache types are part of the identity: a resume without the
+         * run's --cache-type would be refused as another backend */
+        json_t *tk = json_object_get(b, "type_k"), *tv = json_object_get(b, "type_v");
+        json_int_t k = json_integer_value(tk), v = json_integer_value(tv);
+        if (json_is_integer(tk) && json_is_integer(tv) && k >= 0 && v >= 0 && xuan_type_known((uint32_t)k) &&
+            xuan_type_known((uint32_t)v)) {
+            eo->cp.type_k = (uint32_t)k;
+            eo->cp.type_v = (uint32_t)v;
+        }
     }
     c->n_names = 0;
     size_t i;
