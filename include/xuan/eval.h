@@ -613,9 +613,10 @@ int xuan_eval_request_key(const xuan_eval_backend *b, const xuan_eval_request *r
  * Each request goes to the least busy server that has a free slot (at most
  * `parallel` requests in flight per server).  A transient failure
  * (connection refused or reset, a timeout, HTTP 429 and 5xx) is retried up
- * to `retries` times: on another server at once when one is free, else on
- * the same one after a backoff from retry_base_s (doubling, at most 8 s; a
- * Retry-After of at most 30 s is honoured).  A server that fails that way
+ * to `retries` times: on another server (a server with no failure is
+ * waited for rather than the same one taken again), else on the same one
+ * after a backoff from retry_base_s (doubling, at most 8 s; a Retry-After
+ * of at most 30 s is honoured).  A server that fails that way
  * waits out a backoff of its own (the same steps, counted over its
  * failures in a row) and then gets one request at a time until one is
  * answered.  When every server went without an answer (refused, reset,

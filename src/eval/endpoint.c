@@ -81,10 +81,10 @@ static int down_error(const endpoint *e, xuan_error *err) {
 
 /* A server for the next attempt of a request: one out of its backoff with
  * a free slot, the least busy first.  The server where the request last
- * failed (`avoid`, or SIZE_MAX) waits until avoid_until as well, so the
- * request moves to another server at once and comes back to that one only
- * after its own backoff.  Waits while none is free; *k and *round get the
- * server and its round. */
+ * failed (`avoid`, or SIZE_MAX) is not taken while another server has no
+ * failure (the request waits for that one's slot), and else not before
+ * avoid_until, the request's own backoff.  Waits while none is free; *k and
+ * *round get the server and its round. */
 static int acquire(endpoint *e, volatile int *interrupt, size_t avoid, double avoid_until, size_t *k,
                    uint64_t *round, xuan_error *err) {
     int rc = 0;
@@ -100,8 +100,11 @@ static int acquire(endpoint *e, volatile int *interrupt, size_t avoid, double av
         }
         double now = xuan_time_s(), wake = now + 0.1; /* an interrupt is seen within 0.1 s */
         size_t best = SIZE_MAX;
+        bool healthy = false; /* another server with no failure: wait for it rather than go back */
+        for (size_t i = 0; i < e->n; i++) healthy |= i != avoid && !e->sv[i].fails;
         for (size_t i = 0; i < e->n; i++) {
             const server *s = &e->sv[i];
+            if (i == avoid && healthy) continue;
             double from = i == avoid && avoid_until > s->until ? avoid_until : s->until;
             if (from > now) {
                 if (from < wake) wake = from;
