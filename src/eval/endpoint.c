@@ -287,8 +287,8 @@ static bool transient_curl(CURLcode c) {
 }
 
 /* POSTs payload to path on a server of the fleet, with the retries: a
- * transient failure moves the request to another server at once when one
- * is free, else back to the same one after the backoff.  *out gets a 200
+ * transient failure moves the request to another server (see acquire), or
+ * back to the same one after the backoff.  *out gets a 200
  * reply's body (the caller frees it).  XUAN_ERR_UNAVAILABLE when every
  * server is down. */
 static int post(endpoint *e, const char *path, const char *payload, volatile int *interrupt, xuan_buf *out,
@@ -328,7 +328,7 @@ static int post(endpoint *e, const char *path, const char *payload, volatile int
         } else {
             rc = 0;
         }
-        release(e, k, round, oc, hd.retry_after, err->msg);
+        release(e, k, round, oc, hd.retry_after, rc ? err->msg : "");
         if (!rc) {
             *out = b.b;
             break;
