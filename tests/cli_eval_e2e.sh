@@ -9,7 +9,8 @@
 # parser, as llama-server's is, so outputs compare trimmed; tokens and finish exactly).
 # (b) is another engine on random weights: the share of items that agree is printed and
 # must be above half (a different model agrees on almost none).  `xuan report --md --html`
-# renders the three resumed runs.  Q8_0 weights with a Q8_0 cache give the same bits
+# renders the three resumed runs.  (d) two `xuan serve` as one fleet (--endpoint twice), one of
+# them killed midway: the run completes with the items of (c).  Q8_0 weights with a Q8_0 cache give the same bits
 # whatever the batch (docs/design.md), so the server's batching cannot change a token.
 set -u
 X=${XUAN_BIN:?}; SRC=${XUAN_SRC:?}; SH=${XUAN_SHARED:?}
@@ -20,8 +21,8 @@ export XUAN_PROGRESS=0 XUAN_DATA=$SH/datasets XUAN_TASKS=$SRC/tasks
 fails=0; passes=0
 ok() { passes=$((passes+1)); echo "ok   $1"; }
 bad() { fails=$((fails+1)); echo "FAIL $1"; }
-SPID=""
-cleanup() { [ -n "$SPID" ] && kill -9 "$SPID" 2>/dev/null; rm -rf "$T"; }
+SPID=""; S1=""
+cleanup() { for p in $SPID $S1; do kill -9 "$p" 2>/dev/null; done; rm -rf "$T"; }
 trap cleanup EXIT
 q() { python3 - "$@" <<'EOF'
 import sqlite3, sys
@@ -108,6 +109,32 @@ p=$(free_port)
 if wait_up "$p"; then e2e "xuan serve" "$SRUN" --endpoint "http://127.0.0.1:$p"
 else bad "xuan serve did not come up: $(tail -3 "$T/serve.log")"; fi
 kill -9 "$SPID" 2>/dev/null; wait "$SPID" 2>/dev/null; SPID=""
+
+# (d) a fleet of two `xuan serve -np 2`, one killed with SIGKILL midway: the run completes with
+# exactly the items of (c)'s one-endpoint run (the same engine; Q8_0 bits at any batch)
+p1=$(free_port); p2=$(free_port)
+"$X" serve -m "$m" --port "$p1" -np 2 -c 8192 -t 1 --cache-type q8_0 >"$T/s1.log" 2>&1 & S1=$!
+"$X" serve -m "$m" --port "$p2" -np 2 -c 8192 -t 1 --cache-type q8_0 >"$T/s2.log" 2>&1 & SPID=$!
+if SPID=$S1 wait_up "$p1" && wait_up "$p2"; then
+  "$X" eval --endpoint "http://127.0.0.1:$p1" --endpoint "http://127.0.0.1:$p2" --suite seed --limit 20 --max-tokens 16 \
+    -j 2 --db "$T/fleet.db" >/dev/null 2>"$T/err" & EP=$!
+  for _ in $(seq 1500); do
+    n=$(q "$T/fleet.db" "select count(*) from items" 2>/dev/null || echo 0)
+    [ "${n:-0}" -ge 60 ] && break; sleep 0.02
+  done
+  at=$(q "$T/fleet.db" "select count(*) from items")
+  kill -9 "$SPID"; wait "$SPID" 2>/dev/null; SPID=$S1
+  wait $EP; rc=$?
+  # shellcheck disable=SC2059
+  a=$(q "$T/u.db" "$(printf "$ITEMS" "$SRUN")" | sha256sum)
+  # shellcheck disable=SC2059
+  b=$(q "$T/fleet.db" "$(printf "$ITEMS" 1)" | sha256sum)
+  r=$(q "$T/fleet.db" "select count(*), count(distinct task||'/'||idx) from items")
+  if [ $rc = 0 ] && [ "$a" = "$b" ] && [ "$r" = "240|240" ] && [ "$at" -lt 240 ]; then
+    ok "two xuan serve, one killed at $at/240 items: the run completes with the 240 items of one endpoint's run"
+  else bad "fleet: rc=$rc at=$at rows=$r $(tail -3 "$T/err")"; fi
+else bad "the two xuan serve did not come up: $(tail -2 "$T/s1.log" "$T/s2.log")"; fi
+kill -9 "$S1" "$SPID" 2>/dev/null; wait "$S1" 2>/dev/null; SPID=""; S1=""
 
 # item by item: (a) against (c) all, (a) against (b) counted
 agree=$(python3 - "$T/u.db" 1 "$SRUN" "$LRUN" <<'EOF'
