@@ -112,6 +112,10 @@ nt=$(q "$T/b4.db" "select count(*), sum(output glob '*[a-z]*') >= 6 from items")
 [ $rc = 0 ] && [ "$a" = "$b" ] && [ "$nt" = "12|1" ] && ok "-j 4 (4 sequences a pass) stores the same 12 items as one at a time (Q8_0, q8_0 cache)" || bad "batch: rc=$rc $nt $(cat "$T/err")"
 cfg=$(q "$T/b4.db" "select config from runs")
 python3 -c "import json,sys; assert json.loads(sys.argv[1])['backend']['batch'] == 4" "$cfg" && ok "the batch is part of the backend's identity" || bad "batch identity"
+# a resume takes the cache types from the run (they are part of the identity): no --cache-type needed
+out=$("$X" eval --resume 1 --db "$T/b4.db" --json 2>"$T/err"); rc=$?
+[ $rc = 0 ] && [ "$(python3 -c "import json,sys; print(json.loads(sys.argv[1])['skipped'])" "$out")" = 12 ] \
+  && ok "resume of a q8_0-cache run without --cache-type: accepted, 12 skipped" || bad "resume cache type: rc=$rc $(cat "$T/err")"
 # a prompt longer than a sequence's share of the context fails alone, the others are stored
 out=$("$X" eval -m "$m8" --tasks gsm8k --limit 4 --max-tokens 8 -j 2 -c 160 --db "$T/b2.db" --json 2>"$T/err"); rc=$?
 nf=$(grep -c "gsm8k item [0-9]*: the prompt has [0-9]* tokens but a sequence's share of the context is 80" "$T/err")

@@ -17,12 +17,14 @@ one JSON object a line, tried in order; the first whose `match` is a substring o
                                        -0.5 when it is " B" and -3 otherwise; text_offset in characters
   {"match": "...", "bad_logprobs": true}  echo without the logprobs object
   {"match": "...", "replies": ["a", "b"]}  the reply for the request's seed, modulo the list
-No rule matches: the reply is "I do not know.".  GET /count gives the number of POSTs so far; every
+No rule matches: the reply is "I do not know.".  GET /v1/models lists one model, $FAKE_OPENAI_MODEL
+(default "fake").  GET /count gives the number of POSTs so far; every
 POST is also logged to PORTFILE.log (one line: path and the rule's index or -1).  Writes the port to
 PORTFILE once it listens.
 """
 import http.server
 import json
+import os
 import re
 import socketserver
 import sys
@@ -57,6 +59,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         if self.path == "/count":
             self.send(200, {"count": COUNT})
+        elif self.path == "/v1/models":
+            self.send(200, {"object": "list", "data": [{"id": os.environ.get("FAKE_OPENAI_MODEL", "fake"),
+                                                        "object": "model"}]})
         else:
             self.send(404, {"error": "not found"})
 
@@ -141,7 +146,5 @@ srv = Server(("127.0.0.1", 0), Handler)
 threading.Timer(LIFETIME, lambda: threading.Thread(target=srv.shutdown).start()).start()
 with open(PORTFILE + ".tmp", "w") as f:
     f.write("%d\n" % srv.server_address[1])
-import os  # noqa: E402
-
 os.rename(PORTFILE + ".tmp", PORTFILE)
 srv.serve_forever()

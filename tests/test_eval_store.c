@@ -281,6 +281,19 @@ static void test_endpoint_open(void) {
     REQUIRE(xuan_eval_endpoint_open(&o, &b, &err) == 0);
     CHECK_EQ_STR(b.identity, "{\"backend\":\"endpoint\",\"model\":null,\"url\":\"http://127.0.0.1:9/v1\"}");
     b.close(b.self);
+    /* a fleet: every URL in order in the identity, parallel per server */
+    const char *two[] = {"http://127.0.0.1:9", "http://127.0.0.1:10/v1"};
+    o = (xuan_eval_endpoint_opts){.urls = two, .n_urls = 2, .parallel = 3};
+    REQUIRE(xuan_eval_endpoint_open(&o, &b, &err) == 0);
+    CHECK_EQ_STR(b.identity, "{\"backend\":\"endpoint\",\"model\":null,\"urls\":[\"http://127.0.0.1:9/v1\","
+                             "\"http://127.0.0.1:10/v1\"]}");
+    CHECK_EQ_INT(b.parallel, 6);
+    b.close(b.self);
+    two[1] = "http://127.0.0.1:9/v1/";
+    CHECK_EQ_INT(xuan_eval_endpoint_open(&o, &b, &err), XUAN_ERR_USAGE);
+    CHECK(strstr(err.msg, "given twice") != NULL);
+    two[1] = "file:///etc/passwd";
+    CHECK_EQ_INT(xuan_eval_endpoint_open(&o, &b, &err), XUAN_ERR_USAGE);
 }
 
 static void test_task_mode(void) {

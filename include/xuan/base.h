@@ -41,6 +41,7 @@ typedef enum xuan_status {
     XUAN_ERR_NOTFOUND,    /* a key, tensor, model or file does not exist */
     XUAN_ERR_INTERRUPTED, /* stopped by the user (Ctrl-C) */
     XUAN_ERR_FULL,        /* a fixed capacity is used up: the context's KV cells, a queue */
+    XUAN_ERR_UNAVAILABLE, /* a service stays out of reach: every endpoint of an eval is down */
 } xuan_status;
 
 /* An error report.  Functions that can fail on input take a `xuan_error *`

@@ -606,31 +606,50 @@ typedef struct xuan_eval_backend {
  * identity and every field of the request. */
 int xuan_eval_request_key(const xuan_eval_backend *b, const xuan_eval_request *rq, char key[65], xuan_error *err);
 
-/* An OpenAI-compatible server (src/eval/endpoint.c): /v1/chat/completions,
- * or /v1/completions for raw requests, through libcurl.  Log-likelihoods
- * come from /v1/completions with echo, logprobs 1 and max_tokens 0: the
- * prompt + continuation is sent, and the logprobs of the tokens that end
- * past the prompt (by `text_offset`, counted in characters as OpenAI does)
- * are summed.  Transient failures
- * (connection refused or reset, a timeout, HTTP 429 and 5xx) are retried
- * `retries` times with exponential backoff from retry_base_s (doubling,
- * at most 8 s; a Retry-After of at most 30 s is honoured). */
+/* An OpenAI-compatible server (src/eval/endpoint.c), or a fleet of servers
+ * of one model: /v1/chat/completions, or /v1/completions for raw requests,
+ * through libcurl.  Log-likelihoods come from /v1/completions with echo,
+ * logprobs 1 and max_tokens 0: the prompt + continuation is sent, and the
+ * logprobs of the tokens that end past the prompt (by `text_offset`,
+ * counted in characters as OpenAI does) are summed.
+ *
+ * Each request goes to the least busy server that has a free slot (at most
+ * `parallel` requests in flight per server).  A transient failure
+ * (connection refused or reset, a timeout, HTTP 429 and 5xx) is retried up
+ * to `retries` times: on another server (a server with no failure is
+ * waited for rather than the same one taken again), else on the same one
+ * after a backoff from retry_base_s (doubling, at most 8 s; a Retry-After
+ * of at most 30 s is honoured).  A server that fails that way
+ * waits out a backoff of its own (the same steps, counted over its
+ * failures in a row) and then gets one request at a time until one is
+ * answered.  When every server went without an answer (refused, reset,
+ * timed out) `retries` + 1 times in a row, requests fail with
+ * XUAN_ERR_UNAVAILABLE ("every endpoint is down ..."). */
 typedef struct xuan_eval_endpoint_opts {
     const char *url;          /* "http://host:port" or ".../v1" */
+    const char *const *urls;  /* or n_urls of them, one model behind all (url then unused) */
+    size_t n_urls;            /* at most 64, no URL twice */
     const char *api_key;      /* Bearer token, or NULL */
     const char *model;        /* the "model" field, or NULL (servers with one model) */
     double timeout_s;         /* per request, default 600 */
     double connect_timeout_s; /* default 10 */
     int retries;              /* default 4; -1 = none */
     double retry_base_s;      /* default 0.5 */
-    int parallel;             /* requests at once, default 1 */
+    int parallel;             /* requests at once per server, default 1 */
 } xuan_eval_endpoint_opts;
 
-/* Checks the options (an http:// or https:// URL) and fills *b; nothing is
- * sent yet.  b->close frees it. */
+/* Checks the options (http:// or https:// URLs) and fills *b; nothing is
+ * sent yet.  b->parallel is parallel x servers.  The identity names the
+ * URL, or the URLs in order, and the model.  b->close frees it. */
 int xuan_eval_endpoint_open(const xuan_eval_endpoint_opts *o, xuan_eval_backend *b, xuan_error *err);
 /* Requests sent by an endpoint backend so far, retries included. */
 uint64_t xuan_eval_endpoint_requests(const xuan_eval_backend *b);
+/* GET /v1/models of every server, once each (no retries, at most 10 s):
+ * *out (heap) gets a JSON array, one object per server in order:
+ * {"url": ".../v1", "model_id": the first data[].id} or, for a server
+ * that gave none, {"url": ..., "error": "..."}.  XUAN_ERR_FORMAT, naming
+ * both, when two servers serve different ids (*out stays NULL). */
+int xuan_eval_endpoint_models(const xuan_eval_backend *b, char **out, xuan_error *err);
 
 /* ---- running a task -------------------------------------------------------------- */
 
@@ -675,7 +694,7 @@ typedef struct xuan_eval_run_stats {
  * the task and item ("xuan: gsm8k item 17: endpoint: HTTP 500 ...") and
  * not stored, so a resume tries it again.  Returns 0 (see st->failed), or
  * an error that stops the run (the store, memory, a sandbox that cannot be
- * set up). */
+ * set up, XUAN_ERR_UNAVAILABLE from a backend whose every endpoint is down). */
 int xuan_eval_run_task(const xuan_eval_task *t, const xuan_eval_data *d, const xuan_eval_run_opts *o,
                        xuan_eval_run_stats *st, xuan_error *err);
 

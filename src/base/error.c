@@ -54,6 +54,7 @@ const char *xuan_status_name(xuan_status code) {
     case XUAN_ERR_NOTFOUND: return "not found";
     case XUAN_ERR_INTERRUPTED: return "interrupted";
     case XUAN_ERR_FULL: return "full";
+    case XUAN_ERR_UNAVAILABLE: return "unavailable";
     }
     return "unknown error";
 }

@@ -1,7 +1,7 @@
 /*
  * xuan eval [run] — generate and score (docs/eval.md, "xuan eval").
  *
- *   xuan eval [run] -m MODEL | --endpoint URL [--model NAME] --tasks LIST | --suite seed
+ *   xuan eval [run] -m MODEL | --endpoint URL [--endpoint URL ...] [--model NAME] --tasks LIST | --suite seed
  *                   [--limit N] [--shots K] [--seed S] [-j N] [--db FILE] [--json] ...
  *   xuan eval --resume RUN [--db FILE] [-j N]
  *
@@ -24,7 +24,8 @@ void eval_run_usage(FILE *f) {
             "                 [--limit N] [--shots K] [--seed S] [-j N] [--db FILE] [--json]\n"
             "       xuan eval --resume RUN [--db FILE] [-j N] [--api-key K]\n"
             "  -m MODEL            a GGUF (path or name in the models folder), run in this process\n"
-            "  --endpoint URL      an OpenAI-compatible server (/v1/chat/completions, /v1/completions)\n"
+            "  --endpoint URL      an OpenAI-compatible server (/v1/chat/completions, /v1/completions);\n"
+            "                      several --endpoint: a fleet of one model, each item to a free one\n"
             "  --model NAME        the model name sent to the endpoint\n"
             "  --api-key K         Bearer token (default $XUAN_API_KEY, then $OPENAI_API_KEY; never stored)\n"
             "  --tasks LIST        task names or files, comma-separated (tasks/NAME.yaml)\n"
@@ -39,7 +40,7 @@ void eval_run_usage(FILE *f) {
             "  --completions       send the raw prompt (/v1/completions; in process: no chat template)\n"
             "  --mode M            task (each task's own `mode`, default), loglik (multiple choice by the\n"
             "                      log-likelihood of \" A\", \" B\", ...) or generate\n"
-            "  -j N                items at once (default 1): an endpoint gets N requests at once; in\n"
+            "  -j N                items at once (default 1): each endpoint gets N requests at once; in\n"
             "                      process, N items share each forward pass as N sequences (with F16\n"
             "                      or Q4_K weights their last bits may differ from one item alone)\n"
             "  --timeout S         per request (default 600 s)   --retries N (default 4)\n"
@@ -65,8 +66,12 @@ typedef struct run_task {
     bool loaded;
 } run_task;
 
+#define MAX_ENDPOINTS 64
+
 typedef struct run_cfg {
-    const char *endpoint, *api_key, *db;
+    const char *endpoints[MAX_ENDPOINTS]; /* one model behind all of them */
+    size_t n_endpoints;
+    const char *api_key, *db;
     const char *names[MAX_TASKS];
     size_t n_names;
     int64_t limit, shots, max_tokens, jobs, retries, resume;
@@ -98,8 +103,8 @@ static void on_progress(void *ctx, size_t done, size_t total) {
 }
 
 /* The config of a new run: everything that decides its numbers. */
-static char *run_config(const run_cfg *c, const xuan_eval_backend *b, const char *backend_info, run_task *rt,
-                        size_t n) {
+static char *run_config(const run_cfg *c, const xuan_eval_backend *b, const char *backend_info, const char *served,
+                        run_task *rt, size_t n) {
     json_t *tasks = json_array();
     for (size_t i = 0; tasks && i < n; i++)
         json_array_append_new(tasks, json_pack("{s:s, s:I, s:s, s:s, s:s, s:I}", "name", rt[i].t->name, "version",
@@ -117,6 +122,7 @@ static char *run_config(const run_cfg *c, const xuan_eval_backend *b, const char
     if (o) json_object_set_new(o, "jobs", json_integer(c->jobs));
     if (o) json_object_set_new(o, "samples", json_integer(c->samples));
     if (o && backend_info) json_object_set_new(o, "model", json_loads(backend_info, 0, NULL));
+    if (o && served) json_object_set_new(o, "endpoints", json_loads(served, 0, NULL));
     char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     char *r = s ? xuan_strdup(s) : NULL;
@@ -136,18 +142,26 @@ static int resume_cfg(const char *cfg_json, int64_t run, run_cfg *c, engine_opts
     }
     int rc = 0;
     if (!strcmp(kind, "endpoint")) {
-        const char *url = json_string_value(json_object_get(b, "url"));
+        /* one server ("url") or a fleet ("urls") */
+        json_t *urls = json_object_get(b, "urls"), *one = json_object_get(b, "url");
         const char *model = json_string_value(json_object_get(b, "model"));
-        if (!url) rc = cli_error("run %lld: its stored config has no endpoint url", (long long)run);
+        size_t nu = json_is_array(urls) ? json_array_size(urls) : json_is_string(one) ? 1 : 0;
+        if (!nu || nu > MAX_ENDPOINTS) rc = cli_error("run %lld: its stored config has no endpoint url", (long long)run);
         size_t off = 0;
-        if (!rc) {
-            c->endpoint = names_buf + off;
-            off += (size_t)snprintf(names_buf + off, cap - off, "%s", url) + 1;
-            eo->model = NULL;
-            if (model) {
-                eo->model = names_buf + off;
-                off += (size_t)snprintf(names_buf + off, cap - off, "%s", model) + 1;
+        c->n_endpoints = 0;
+        for (size_t k = 0; !rc && k < nu; k++) {
+            const char *url = json_string_value(json_is_array(urls) ? json_array_get(urls, k) : one);
+            if (!url || strlen(url) + 1 > cap - off) {
+                rc = cli_error("run %lld: its stored endpoint list is damaged", (long long)run);
+                break;
             }
+            c->endpoints[c->n_endpoints++] = names_buf + off;
+            off += (size_t)snprintf(names_buf + off, cap - off, "%s", url) + 1;
+        }
+        eo->model = NULL;
+        if (!rc && model && strlen(model) + 1 <= cap - off) {
+            eo->model = names_buf + off;
+            off += (size_t)snprintf(names_buf + off, cap - off, "%s", model) + 1;
         }
         names_buf += off, cap -= off;
     } else {
@@ -157,6 +171,15 @@ static int resume_cfg(const char *cfg_json, int64_t run, run_cfg *c, engine_opts
             size_t l = (size_t)snprintf(names_buf, cap, "%s", path) + 1;
             eo->model = names_buf;
             names_buf += l, cap -= l;
+        }
+        /* the cache types are part of the identity: a resume without the
+         * run's --cache-type would be refused as another backend */
+        json_t *tk = json_object_get(b, "type_k"), *tv = json_object_get(b, "type_v");
+        json_int_t k = json_integer_value(tk), v = json_integer_value(tv);
+        if (json_is_integer(tk) && json_is_integer(tv) && k >= 0 && v >= 0 && xuan_type_known((uint32_t)k) &&
+            xuan_type_known((uint32_t)v)) {
+            eo->cp.type_k = (uint32_t)k;
+            eo->cp.type_v = (uint32_t)v;
         }
     }
     c->n_names = 0;
@@ -277,6 +300,45 @@ static void print_results(const run_cfg *c, int64_t run, const char *db, run_tas
     fputc('\n', stderr);
 }
 
+/* The servers that did not say what they serve (GET /v1/models): a warning
+ * each; the run goes on, and their requests go to the others while they are down. */
+static void served_warn(const char *served, size_t n) {
+    json_t *a = json_loads(served, 0, NULL);
+    size_t i;
+    json_t *v;
+    json_array_foreach(a, i, v) {
+        const char *why = json_string_value(json_object_get(v, "error"));
+        if (why)
+            fprintf(stderr, "xuan eval: warning: %s/models: %s; the model it serves is not checked%s\n",
+                    json_string_value(json_object_get(v, "url")), why,
+                    n > 1 ? ", and its items go to the other endpoints while it is down" : "");
+    }
+    json_decref(a);
+}
+
+/* A resume: 1 (named) when a server now serves another model id than when
+ * the run began (where both are known), else 0. */
+static int served_changed(json_t *stored_cfg, const char *served, int64_t run) {
+    json_t *now = served ? json_loads(served, 0, NULL) : NULL;
+    json_t *then = json_object_get(stored_cfg, "endpoints");
+    int rc = 0;
+    size_t i, j;
+    json_t *a, *b;
+    json_array_foreach(now, i, a) {
+        const char *url = json_string_value(json_object_get(a, "url"));
+        const char *id = json_string_value(json_object_get(a, "model_id"));
+        json_array_foreach(then, j, b) {
+            const char *was = json_string_value(json_object_get(b, "model_id"));
+            const char *was_url = json_string_value(json_object_get(b, "url"));
+            if (!rc && url && id && was && was_url && !strcmp(url, was_url) && strcmp(id, was))
+                rc = cli_error("run %lld: %s served '%.100s' when the run began and serves '%.100s' now; start a new run",
+                               (long long)run, url, was, id);
+        }
+    }
+    json_decref(now);
+    return rc;
+}
+
 int eval_run(int argc, char **argv) {
     enum {
         O_ENDPOINT = EO_LAST + 1, O_APIKEY, O_TASKS, O_SUITE, O_LIMIT, O_SHOTS, O_DATA2, O_DB, O_MAXTOK, O_RESUME,
@@ -321,7 +383,10 @@ int eval_run(int argc, char **argv) {
         if (r < 0) return XUAN_EXIT_USAGE;
         if (r > 0) continue;
         switch (opt) {
-        case O_ENDPOINT: c.endpoint = optarg; break;
+        case O_ENDPOINT:
+            if (c.n_endpoints == MAX_ENDPOINTS) return cli_usage_error("eval", "at most %d --endpoint", MAX_ENDPOINTS);
+            c.endpoints[c.n_endpoints++] = optarg;
+            break;
         case O_APIKEY: c.api_key = optarg; break;
         case O_TASKS:
             if (n_lists == MAX_TASKS) return cli_usage_error("eval", "too many --tasks");
@@ -390,7 +455,7 @@ int eval_run(int argc, char **argv) {
     char *stored_cfg = NULL;
     static char resume_buf[1 << 16];
     if (c.resume) {
-        if (c.n_names || c.endpoint || eo.model)
+        if (c.n_names || c.n_endpoints || eo.model)
             return cli_usage_error("eval", "--resume RUN takes its model, endpoint and tasks from the store; give "
                                            "only --db, -j, --api-key, --timeout, --data and engine flags");
         if (xuan_eval_store_open(dbpath, &db, &err) != 0) return cli_error("%s", err.msg);
@@ -400,7 +465,7 @@ int eval_run(int argc, char **argv) {
         }
         if ((rc = resume_cfg(stored_cfg, c.resume, &c, &eo, resume_buf, sizeof resume_buf)) != 0) goto done_early;
     } else {
-        if (!!c.endpoint == !!eo.model && !c.endpoint)
+        if (!c.n_endpoints && !eo.model)
             return cli_usage_error("eval", "give a model (-m MODEL) or an endpoint (--endpoint URL)");
         if (!c.n_names) return cli_usage_error("eval", "give the tasks: --tasks LIST or --suite seed");
     }
@@ -437,7 +502,7 @@ int eval_run(int argc, char **argv) {
         r->loaded = true;
     }
     xuan_eval_backend be = {0};
-    char *info = NULL, *cfg = NULL;
+    char *info = NULL, *cfg = NULL, *served = NULL;
     xuan_eval_summary *sum = NULL;
     if (rc) goto done;
     if (stored_cfg && !jobs_given) { /* in process, -j is part of the backend (its batch) */
@@ -446,7 +511,7 @@ int eval_run(int argc, char **argv) {
         if (v >= 1 && v <= 256) c.jobs = v;
         json_decref(j);
     }
-    if (!c.endpoint && c.jobs > 1) {
+    if (!c.n_endpoints && c.jobs > 1) {
         /* in process: -j N items per forward pass, N sequences of one context,
          * each with the usual 4096 cells unless -c says otherwise */
         if (c.jobs > XUAN_EVAL_MAX_BATCH) {
@@ -456,8 +521,8 @@ int eval_run(int argc, char **argv) {
         eo.cp.n_seq_max = (uint32_t)c.jobs;
         if (!eo.cp.n_ctx) eo.cp.n_ctx = 4096 * eo.cp.n_seq_max;
     }
-    if (c.endpoint) {
-        xuan_eval_endpoint_opts eopt = {.url = c.endpoint, .api_key = c.api_key, .model = eo.model,
+    if (c.n_endpoints) {
+        xuan_eval_endpoint_opts eopt = {.urls = c.endpoints, .n_urls = c.n_endpoints, .api_key = c.api_key, .model = eo.model,
                                         .timeout_s = c.timeout_s, .retries = c.retries ? (int)c.retries : -1,
                                         .parallel = (int)c.jobs};
         const char *base = getenv("XUAN_EVAL_RETRY_BASE_S"); /* tests: short backoff */
@@ -466,6 +531,11 @@ int eval_run(int argc, char **argv) {
             rc = cli_usage_error("eval", "%s", err.msg);
             goto done;
         }
+        if (xuan_eval_endpoint_models(&be, &served, &err) != 0) {
+            rc = cli_error("%s; give endpoints that serve one model", err.msg);
+            goto done;
+        }
+        served_warn(served, c.n_endpoints);
     } else if ((rc = eval_local_open(&eo, &be, &info)) != 0) {
         goto done;
     }
@@ -481,7 +551,8 @@ int eval_run(int argc, char **argv) {
         json_t *b = json_loads(be.identity, 0, NULL);
         bool same = a && b && json_equal(a, b);
         char *as = a ? json_dumps(a, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-        if (!same)
+        if (same) rc = served_changed(sc, served, c.resume);
+        else
             rc = cli_error("run %lld was made with another backend (%s), not this one (%s); start a new run",
                            (long long)c.resume, as ? as : "?", be.identity);
         free(as);
@@ -489,7 +560,7 @@ int eval_run(int argc, char **argv) {
         json_decref(sc);
         if (rc) goto done;
     } else {
-        if (!(cfg = run_config(&c, &be, info, rt, n))) {
+        if (!(cfg = run_config(&c, &be, info, served, rt, n))) {
             rc = cli_error("out of memory");
             goto done;
         }
@@ -519,7 +590,7 @@ int eval_run(int argc, char **argv) {
             .temperature = c.temperature,
             .seed = c.seed,
             .samples = (uint32_t)c.samples,
-            .parallel = (int)c.jobs,
+            .parallel = (int)c.jobs * (c.n_endpoints ? (int)c.n_endpoints : 1), /* -j per endpoint */
             .no_cache = c.no_cache,
             .sandbox = sandbox,
             .interrupt = &engine_interrupt,
@@ -530,7 +601,10 @@ int eval_run(int argc, char **argv) {
         xuan_progress_begin(&pc.p, rt[i].t->name, total, false);
         int trc = xuan_eval_run_task(rt[i].t, &rt[i].d, &ro, &rt[i].st, &err);
         xuan_progress_end(&pc.p);
-        if (trc) rc = cli_error("%s: %s", rt[i].t->name, err.msg);
+        if (trc == XUAN_ERR_UNAVAILABLE)
+            rc = cli_error("%s: %s; what is done is stored: xuan eval --resume %lld --db %s", rt[i].t->name, err.msg,
+                           (long long)run, dbpath);
+        else if (trc) rc = cli_error("%s: %s", rt[i].t->name, err.msg);
     }
     double wall = xuan_time_s() - t0;
     signal(SIGINT, SIG_DFL);
@@ -545,7 +619,7 @@ int eval_run(int argc, char **argv) {
             rc = cli_error("%s", err.msg);
             goto done;
         }
-    print_results(&c, run, dbpath, rt, n, sum, xuan_eval_endpoint_requests(&be), c.endpoint != NULL, wall);
+    print_results(&c, run, dbpath, rt, n, sum, xuan_eval_endpoint_requests(&be), c.n_endpoints > 0, wall);
     size_t failed = 0;
     for (size_t i = 0; i < n; i++) failed += rt[i].st.failed;
     if (engine_interrupt) {
@@ -560,6 +634,7 @@ done:
     xuan_free(sum);
     xuan_free(cfg);
     xuan_free(info);
+    xuan_free(served);
     if (be.close) be.close(be.self);
     for (size_t i = 0; i < n; i++) {
         xuan_eval_data_free(&rt[i].d);

@@ -293,7 +293,8 @@ static int item_prepare(runner *r, size_t unit, pending *p, xuan_error *err) {
 static int item_answered(runner *r, pending *p, int grc, const xuan_error *gerr, xuan_error *err) {
     const xuan_eval_run_opts *o = r->o;
     if (grc == XUAN_ERR_INTERRUPTED) return 1;
-    if (grc == XUAN_ERR_NOMEM) return xuan_fail(err, grc, "%s", gerr->msg);
+    /* every endpoint down: the run stops, the item stays for a resume */
+    if (grc == XUAN_ERR_NOMEM || grc == XUAN_ERR_UNAVAILABLE) return xuan_fail(err, grc, "%s", gerr->msg);
     if (grc) {
         xuan_log(XUAN_LOG_ERROR, "%s item %zu: %s", r->t->name, p->i, gerr->msg);
         return 1;
