@@ -315,8 +315,9 @@ static int bseq_step(local *l, bseq *q, int32_t *next, xuan_error *err) {
     return 0;
 }
 
-/* Generates n requests as n sequences of one context: their prompts in one
- * decode, then one token of every live sequence per decode.  With F16 or
+/* Generates n requests as n sequences of one context: the prompts' common
+ * head once (shared by the others' cells), their own tails in one decode,
+ * then one token of every live sequence per decode.  With F16 or
  * Q4_K weights the batch composition changes the summation order of the
  * matrix products (docs/design.md), so outputs may differ in the last bits
  * from one item alone; Q8_0 / Q6_K weights with a Q8_0 cache give the same
@@ -345,12 +346,34 @@ static void local_generate_batch(void *self, const xuan_eval_request *rqs, size_
         if (!tok || !seq || !want) brc = xuan_fail(&berr, XUAN_ERR_NOMEM, "out of memory");
     }
     xuan_ctx_set_stop(c, interrupt);
+    size_t pre = 0; /* the prompts' common head (chat template, system message, shots) */
     if (!brc) {
         xuan_ctx_seq_rm(c, -1, -1, -1, NULL);
+        size_t k0 = n, live = 0;
+        for (size_t k = 0; k < n; k++) {
+            if (rcs[k]) continue;
+            if (k0 == n) k0 = k, pre = q[k].ids.n - 1; /* each keeps a token of its own for its logits */
+            size_t i = 0;
+            while (i < pre && i < q[k].ids.n - 1 && q[k].ids.ids[i] == q[k0].ids.ids[i]) i++;
+            pre = i;
+            live++;
+        }
+        /* evaluated once in the first sequence and shared by the others'
+         * cells, as serve's prefix cache does */
+        if (live < 2 || pre < 8) pre = 0;
+        if (pre) {
+            for (size_t i = 0; i < pre; i++) tok[i] = q[k0].ids.ids[i], seq[i] = (int32_t)k0, want[i] = 0;
+            xuan_batch b = {.n_tokens = (int32_t)pre, .token = tok, .seq_id = seq, .logits = want};
+            brc = xuan_ctx_decode(c, &b, &berr);
+            for (size_t k = k0 + 1; !brc && k < n; k++)
+                if (!rcs[k]) brc = xuan_ctx_seq_cp(c, (int32_t)k0, (int32_t)k, -1, -1, &berr);
+        }
+    }
+    if (!brc) {
         size_t at = 0;
         for (size_t k = 0; k < n; k++) {
             if (rcs[k]) continue;
-            for (size_t i = 0; i < q[k].ids.n; i++) tok[at] = q[k].ids.ids[i], seq[at] = (int32_t)k, want[at++] = 0;
+            for (size_t i = pre; i < q[k].ids.n; i++) tok[at] = q[k].ids.ids[i], seq[at] = (int32_t)k, want[at++] = 0;
             want[at - 1] = 1;
             q[k].row = (int32_t)(at - 1);
         }
