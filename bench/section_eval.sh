@@ -40,30 +40,19 @@ echo "## eval — xuan eval in process vs through llama-server, $(basename "$f" 
 echo
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-pid=""
-trap '[ -n "$pid" ] && kill -9 $pid 2>/dev/null' EXIT
+# shellcheck source=bench/server.sh
+. "$SRC/bench/server.sh"
 
 # through NAME CMD...: starts the server (its argv holds $port), waits for
 # /health 200 (up to 300 s), runs the eval against it, stops it
 through() {
   local name=$1; shift
-  "$@" >"$d/$name.log" 2>&1 &
-  pid=$!
-  local up=0
-  for _ in $(seq 1 3000); do
-    kill -0 $pid 2>/dev/null || break
-    if [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/health")" = 200 ]; then up=1; break; fi
-    sleep 0.1
-  done
-  if [ $up = 1 ]; then
+  if server_up "$name" "$d" "$@"; then
     for r in $(seq "$ROUNDS"); do
       "$XUAN_BIN" eval --endpoint "http://127.0.0.1:$port" "${RUN[@]}" --db "$d/$name.db" >"$d/$name.$r.json" 2>>"$d/$name.err"
     done
-  else
-    echo "$name did not answer /health: see $d/$name.log" >&2
   fi
-  kill -TERM $pid 2>/dev/null; wait $pid 2>/dev/null; pid=""
+  server_down
 }
 
 for r in $(seq "$ROUNDS"); do

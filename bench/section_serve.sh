@@ -40,34 +40,23 @@ d="$XUAN_BENCH_DIR/serve"; mkdir -p "$d"
 echo "## serve — xuan serve vs llama-server, $(basename "$f" .gguf), $T threads, -np $NP, $CTX_SLOT tokens per slot, prompt ~$PP, max_tokens $MAX, $ROUNDS requests per stream"
 echo
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-pid=""
-trap '[ -n "$pid" ] && kill -9 $pid 2>/dev/null' EXIT
+# shellcheck source=bench/server.sh
+. "$SRC/bench/server.sh"
 
 # measure NAME CMD...: starts the server (its argv, with $port in it already),
 # waits for /health 200 (up to 300 s), runs the load at each stream count,
 # stops the server
 measure() {
   local name=$1; shift
-  "$@" >"$d/$name.log" 2>&1 &
-  pid=$!
-  local up=0
-  for _ in $(seq 1 3000); do
-    kill -0 $pid 2>/dev/null || break
-    if [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/health")" = 200 ]; then up=1; break; fi
-    sleep 0.1
-  done
   : >"$d/$name.jsonl"
-  if [ $up = 1 ]; then
+  if server_up "$name" "$d" "$@"; then
     for n in $STREAMS; do
       python3 "$SRC/bench/loadgen.py" --url "http://127.0.0.1:$port" --endpoint completions -c "$n" \
         -n $((n * ROUNDS)) --prompt-tokens "$PP" --max-tokens "$MAX" --limit 900 --json \
         >>"$d/$name.jsonl" 2>>"$d/$name.err"
     done
-  else
-    echo "$name did not answer /health: see $d/$name.log" >&2
   fi
-  kill -TERM $pid 2>/dev/null; wait $pid 2>/dev/null; pid=""
+  server_down
 }
 
 port=$(free_port)
