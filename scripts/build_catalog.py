@@ -66,7 +66,11 @@ TASK_OF = {
 PICK_TASKS = ["general", "math", "code", "med", "it", "zh"]
 # One spelling per benchmark.
 CANON = {"MMLU-Redux": "MMLU-redux", "GPQA-Diamond": "GPQA Diamond pass@1",
-         "MATH-500 pass@1": "MATH-500", "LiveCodeBench": "LiveCodeBench pass@1"}
+         "MATH-500 pass@1": "MATH-500", "LiveCodeBench": "LiveCodeBench pass@1",
+         # The Qwen3.5 card's "HMMT Feb 25" is the contest the Qwen3-2507 cards
+         # and TII's table call "HMMT25" (HMMT February 2025; the card lists
+         # HMMT Nov 25 apart): one benchmark.
+         "HMMT Feb 2025": "HMMT 2025"}
 
 # Reference rows that the scores mention but models.json does not describe.
 EXTRA_REFERENCES = {
@@ -210,6 +214,12 @@ def build_models(models):
             "thinking_switch": m.get("thinking_switch"), "sampling": m.get("sampling"),
             "sampling_source": m.get("sampling_source"), "superseded_by": m.get("superseded_by") or [],
             "hybrid": m.get("hybrid"), "shapes_missing": m.get("shapes_missing"),
+            # per-layer attention facts (gemma4): sliding/global pattern, the
+            # layers that reuse earlier KV, the global layers' head size,
+            # per-layer embeddings, the shared layers' double-wide FFN
+            "swa_pattern": m.get("swa_pattern"), "kv_shared_layers": m.get("kv_shared_layers"),
+            "head_dim_global": m.get("head_dim_global"), "per_layer_embd": m.get("per_layer_embd"),
+            "ffn_double_shared": m.get("ffn_double_shared"),
             "shape_source": m.get("shape_source"),
         }
         out.append(e)

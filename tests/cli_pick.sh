@@ -48,14 +48,15 @@ expect 2 "--probe measures this machine" "$X" pick --probe --ram 8G
 # a Qwen2.5-Math model first, the 7B at Q4_K_M among the top 2.
 out=$("$X" pick --preset math $P --runtime any)
 line=$(grep -m1 '^ 1 ' <<<"$out")
-grep -q "qwen2.5-math-" <<<"$line" && grep -q "qwen2.5-math-7b-instruct .* Q4_K_M" <<<"$(grep -m3 '^ [123] ' <<<"$out")" \
+# Qwen3.5-4B leads (HMMT Feb 2025 74.0, its card); the Qwen2.5-Math pair follows
+grep -q "qwen3.5-4b" <<<"$line" && grep -q "qwen2.5-math-7b-instruct .* Q4_K_M" <<<"$(grep -m4 '^ [1234] ' <<<"$out")" \
   && ok "math --runtime any on 24G/2 cores" || bad "math any: $line"
 # Default runtime: only what xuan runs end to end; the Get-and-run block is #1's.
 out=$("$X" pick $P)
 line=$(grep -m1 '^ 1 ' <<<"$out")
-# #1 is Qwen3-4B-Instruct-2507 or Qwen2.5-7B-Instruct (within 0.1 of each other here since gpt-oss-20b
-# joined the field); either way xuan runs it and the Get-and-run block is its published Q4_K_M file
-grep -Eq "(qwen3-4b-instruct-2507|qwen2.5-7b-instruct) .* xuan .* Q4_K_M" <<<"$line" && ok "overall #1 runs in xuan" || bad "overall: $line"
+# #1 is a Qwen3.5 model (their unsloth GGUFs are recorded now); xuan runs it and the Get-and-run
+# block is its published Q4_K_M file
+grep -Eq "qwen3.5-(4b|9b) .* xuan .* Q4_K_M" <<<"$line" && ok "overall #1 runs in xuan" || bad "overall: $line"
 id1=$(awk '{print $2}' <<<"$line")
 file1=$("$X" models --json --all | python3 -c 'import json,sys; m={x["id"]: x for x in json.load(sys.stdin)}[sys.argv[1]]; print(m["gguf_files"]["Q4_K_M"]["file"])' "$id1" 2>/dev/null)
 grep -A3 "^Get and run #1:" <<<"$out" | grep -q "xuan pull $id1:Q4_K_M" \
@@ -97,7 +98,13 @@ grep -q "thinking: always" <<<"$out" && grep -q "counts its tok/s / 4" <<<"$out"
   && ok "--explain: thinking cost and where the factor comes from" || bad "explain thinking: $out"
 out=$("$X" pick --explain qwen3.5-9b $E)
 grep -q "KV cache per token: 32.0 KiB (F16, attention layers only" <<<"$out" && grep -q "recommended context for a .* budget at Q4_K_M: [0-9]* tokens" <<<"$out" \
-  && grep -q "sampling, thinking: temperature 1.0" <<<"$out" && grep -q "state    = 48.0 MiB" <<<"$out" && ok "--explain: hybrid KV, context, sampling" || bad "explain hybrid"
+  && grep -q "sampling, thinking: temperature 1.0" <<<"$out" && grep -q "state    = 50.2 MiB" <<<"$out" && ok "--explain: hybrid KV, context, sampling" || bad "explain hybrid"
+# issue 11 must-show 4: a Qwen3.5 model's long context costs a quarter of a dense one's
+grep -q "8 of 32 layers grow with the context: .* would need 128 KiB per token, 4.0x as much" <<<"$out" \
+  && ok "--explain: a quarter of a dense cache" || bad "explain quarter: $out"
+out=$("$X" pick --explain gpt-oss-20b $E)
+grep -q "KV cache per token: 24.0 KiB (F16, global layers only: the 12 sliding layers keep 128 positions" <<<"$out" \
+  && grep -q "^Formula at MXFP4_MOE" <<<"$out" && ok "--explain: gpt-oss sliding layers, MXFP4_MOE" || bad "explain gpt-oss: $out"
 "$X" pick $E --preset math --think-factor 2 --json | python3 -c '
 import json, sys
 r = {x["id"]: x for x in json.load(sys.stdin)["ranked"]}

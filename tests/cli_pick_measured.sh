@@ -103,7 +103,8 @@ EOF
 # 3. a later run of the same model, quant and task wins (the first 4 gsm8k items: 75%)
 ev --model qwen2.5-7b-instruct-Q4_K_M --tasks gsm8k --limit 4 || bad "run 4: $(cat "$T/eval.err")"
 kill "$PID" 2>/dev/null; PID=
-"$X" pick $SMALL --json --db "$DB" >"$T/later.json" 2>"$T/err"
+# (--include-superseded: Qwen3.5 replaces Qwen2.5-7B in the default ranking)
+"$X" pick $SMALL --include-superseded --json --db "$DB" >"$T/later.json" 2>"$T/err"
 python3 - "$T/later.json" <<'EOF' && ok "a later run wins" || bad "later run"
 import json, sys
 q = {r["id"]: r for r in json.load(open(sys.argv[1]))["ranked"]}["qwen2.5-7b-instruct"]["tasks"]["math"]
@@ -125,8 +126,8 @@ grep -q "measured Q4_K_M.*gsm8k v1.*xuan eval run 4 (" <<<"$out" && grep -q "mea
 
 # 6. the default store is <cache>/results.db; --no-measured and a missing --db
 mkdir -p "$T/cache" && cp "$DB" "$T/cache/results.db"
-"$X" pick $SMALL | grep -E '^ *[0-9]+  qwen2.5-7b-instruct ' | grep -q '70m' && ok "default store: <cache>/results.db" || bad "default store"
-"$X" pick $SMALL --no-measured | grep -E '^ *[0-9]+  qwen2.5-7b-instruct ' | grep -q 'm ' \
+"$X" pick $SMALL --include-superseded | grep -E '^ *[0-9]+  qwen2.5-7b-instruct ' | grep -q '70m' && ok "default store: <cache>/results.db" || bad "default store"
+"$X" pick $SMALL --include-superseded --no-measured | grep -E '^ *[0-9]+  qwen2.5-7b-instruct ' | grep -q 'm ' \
   && bad "--no-measured still shows m cells" || ok "--no-measured: published only"
 err=$("$X" pick $SMALL --db "$T/none.db" 2>&1 >/dev/null); rc=$?
 [ $rc = 2 ] && grep -q "no such results store" <<<"$err" && [ "$(wc -l <<<"$err")" = 1 ] \

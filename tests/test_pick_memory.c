@@ -94,11 +94,123 @@ static void test_explain_names_every_term(void) {
     xuan_buf_free(&b);
 }
 
+/* The per-architecture cache of today's models, from the catalog's shapes,
+ * against numbers worked by hand from the published configs (the sources are
+ * in data/additions_2026.json):
+ *   Qwen3.5-9B (qwen35): 32 layers, 1 in 4 gated attention, 4 KV heads x 256;
+ *     24 Gated DeltaNet layers of 16 K / 32 V heads x 128, conv kernel 4
+ *     (config.json as quoted in public code: copies 60862326903, 54905607740);
+ *   gpt-oss-20b: 24 layers, 8 KV heads x 64, even layers slide over 128
+ *     positions (NeMo docs, GptOssForCausalLM layer_types; arch table
+ *     swa_pattern 2, window 128);
+ *   Gemma 4 E4B: 42 layers, the last 18 share KV, 5 sliding (2 KV x 256,
+ *     window 512) : 1 global (2 KV x 512) (copies 52072569703, 53824446669);
+ *   Gemma 4 E2B: 35 layers, the last 20 share KV, 4 sliding (1 KV x 256,
+ *     window 512) : 1 global (1 KV x 512) (copies 64225531835, 56566372487).
+ * Sliding layers hold max(llama.cpp's iSWA cells, pad256(window + ubatch),
+ * and xuan's ring, 1.25 window + ubatch) at most: gpt-oss 768, gemma 1152. */
+static void test_per_arch_kv_from_catalog(void) {
+    xuan_catalog cat = {0};
+    xuan_error err = {0};
+    REQUIRE(xuan_catalog_load(&cat, NULL, &err) == 0);
+    const uint32_t ctx = 32768;
+    xuan_mem_input in;
+    xuan_mem_estimate e, dense;
+
+    /* qwen35: KV only in 8 of 32 layers, plus the fixed state */
+    const xuan_model_info *q = xuan_catalog_find(&cat, "qwen3.5-9b");
+    REQUIRE(q && xuan_model_mem_input(q, XUAN_QUANT_Q4_K_M, ctx, &in, &err) == 0);
+    xuan_mem_estimate_compute(&in, &e);
+    CHECK_EQ_INT(e.kv_bytes_per_token, 8 * 4 * (256 + 256) * 2);        /* 32 KiB */
+    CHECK_EQ_INT(e.kv_cache, 8ull * 4 * (256 + 256) * 2 * ctx);         /* 1 GiB */
+    CHECK_EQ_INT(e.state, 24ull * (32 * 128 * 128 + 3 * (2 * 16 * 128 + 32 * 128)) * 4); /* 50.25 MiB */
+    /* ... a quarter of the same shapes with attention in every layer */
+    in.n_kv_layers = 0;
+    in.state_bytes = 0;
+    xuan_mem_estimate_compute(&in, &dense);
+    CHECK_EQ_INT(dense.kv_bytes_per_token, 4 * e.kv_bytes_per_token);
+    CHECK_EQ_INT(dense.kv_cache, 4 * e.kv_cache);
+    /* growing the context from 4K to 32K costs 896 MiB, not 3.5 GiB */
+    xuan_mem_estimate e4k;
+    REQUIRE(xuan_model_mem_input(q, XUAN_QUANT_Q4_K_M, 4096, &in, &err) == 0);
+    xuan_mem_estimate_compute(&in, &e4k);
+    CHECK_EQ_INT(e.total - e4k.total, 28672ull * 32768);
+
+    /* gpt-oss: 12 full layers grow with the context, 12 sliding ones do not */
+    const xuan_model_info *g = xuan_catalog_find(&cat, "gpt-oss-20b");
+    REQUIRE(g && xuan_model_mem_input(g, XUAN_QUANT_MXFP4_MOE, ctx, &in, &err) == 0);
+    CHECK_EQ_INT(in.n_swa_layers, 12);
+    CHECK_EQ_INT(in.swa_window, 128);
+    xuan_mem_estimate_compute(&in, &e);
+    CHECK_EQ_INT(e.kv_bytes_per_token, 12 * 8 * (64 + 64) * 2);          /* 24 KiB */
+    CHECK_EQ_INT(e.n_swa_alloc, 768);                                    /* pad256(128 + 512) */
+    CHECK_EQ_INT(e.kv_swa, 12ull * 8 * (64 + 64) * 2 * 768);             /* 18 MiB */
+    CHECK_EQ_INT(e.kv_cache, 12ull * 8 * 128 * 2 * ctx + 12ull * 8 * 128 * 2 * 768);
+    CHECK(e.state == 0);
+    /* at a context below the window's cells, the sliding layers hold the context */
+    REQUIRE(xuan_model_mem_input(g, XUAN_QUANT_MXFP4_MOE, 512, &in, &err) == 0);
+    xuan_mem_estimate_compute(&in, &e);
+    CHECK_EQ_INT(e.n_swa_alloc, 512);
+
+    /* gemma4 E4B: 24 layers store KV (4 global, 20 sliding), 18 share it */
+    const xuan_model_info *g4 = xuan_catalog_find(&cat, "gemma-4-e4b-it");
+    REQUIRE(g4 && xuan_model_mem_input(g4, XUAN_QUANT_Q4_K_M, ctx, &in, &err) == 0);
+    CHECK_EQ_INT(in.n_kv_layers, 24);
+    CHECK_EQ_INT(in.n_swa_layers, 20);
+    xuan_mem_estimate_compute(&in, &e);
+    CHECK_EQ_INT(e.kv_bytes_per_token, 4 * 2 * (512 + 512) * 2);         /* 16 KiB */
+    CHECK_EQ_INT(e.n_swa_alloc, 1152);                                   /* 512 + 128 + 512 */
+    CHECK_EQ_INT(e.kv_cache, 4ull * 2 * 1024 * 2 * ctx + 20ull * 2 * 512 * 2 * 1152);
+    /* gemma4 E2B: 15 layers store KV (3 global, 12 sliding) */
+    const xuan_model_info *g2 = xuan_catalog_find(&cat, "gemma-4-e2b-it");
+    REQUIRE(g2 && xuan_model_mem_input(g2, XUAN_QUANT_Q4_K_M, ctx, &in, &err) == 0);
+    CHECK_EQ_INT(in.n_kv_layers, 15);
+    CHECK_EQ_INT(in.n_swa_layers, 12);
+    xuan_mem_estimate_compute(&in, &e);
+    CHECK_EQ_INT(e.kv_bytes_per_token, 3 * 1 * (512 + 512) * 2);         /* 6 KiB */
+    CHECK_EQ_INT(e.kv_cache, 3ull * 1024 * 2 * ctx + 12ull * 512 * 2 * 1152);
+
+    /* the smaller Qwen3.5 models have shapes now: 6 of 24 layers attend */
+    const xuan_model_info *q08 = xuan_catalog_find(&cat, "qwen3.5-0.8b"), *q2 = xuan_catalog_find(&cat, "qwen3.5-2b");
+    REQUIRE(q08 && xuan_model_mem_input(q08, XUAN_QUANT_Q8_0, ctx, &in, &err) == 0);
+    xuan_mem_estimate_compute(&in, &e);
+    CHECK_EQ_INT(e.kv_bytes_per_token, 6 * 2 * 512 * 2);                 /* 12 KiB */
+    CHECK_EQ_INT(e.state, 18ull * (16 * 128 * 128 + 3 * (2 * 16 * 128 + 16 * 128)) * 4);
+    REQUIRE(q2 && xuan_model_mem_input(q2, XUAN_QUANT_Q8_0, ctx, &in, &err) == 0);
+    xuan_mem_estimate_compute(&in, &e);
+    CHECK_EQ_INT(e.kv_bytes_per_token, 6 * 2 * 512 * 2);
+    xuan_catalog_free(&cat);
+}
+
+/* A sliding window is capped by the context and multiplied by sequences. */
+static void test_swa_cells(void) {
+    xuan_mem_input in = {.n_layers = 4, .n_heads = 2, .n_kv_heads = 1, .head_dim_k = 64, .head_dim_v = 64,
+                         .d_model = 128, .d_ffn = 256, .n_vocab = 1000, .n_ctx = 8192,
+                         .n_swa_layers = 2, .swa_window = 1000, .swa_head_dim_k = 32, .swa_head_dim_v = 32};
+    xuan_mem_estimate e;
+    xuan_mem_estimate_compute(&in, &e);
+    CHECK_EQ_INT(e.n_swa_alloc, 1250 + 512);                            /* xuan's ring beats pad256(1512) = 1536 */
+    CHECK_EQ_INT(e.kv_swa, 2ull * (32 + 32) * 2 * (1250 + 512));
+    CHECK_EQ_INT(e.kv_bytes_per_token, 2 * (64 + 64) * 2);
+    in.n_seq = 4;
+    xuan_mem_estimate_compute(&in, &e);
+    CHECK_EQ_INT(e.n_swa_alloc, 4 * 1250 + 512);
+    in.n_ctx = 1024, in.n_seq = 1;
+    xuan_mem_estimate_compute(&in, &e);
+    CHECK_EQ_INT(e.n_swa_alloc, 1024);
+    xuan_buf b = {0};
+    REQUIRE(xuan_mem_explain(&in, &e, &b) == 0);
+    CHECK(strstr(b.data, "sliding layers 2") != NULL && strstr(b.data, "global layers 2") != NULL);
+    xuan_buf_free(&b);
+}
+
 int main(void) {
     RUN(test_kv_cache_matches_memory_md);
     RUN(test_ctx_rounded_to_256);
     RUN(test_compute_terms);
     RUN(test_saturates_on_hostile_shapes);
     RUN(test_explain_names_every_term);
+    RUN(test_per_arch_kv_from_catalog);
+    RUN(test_swa_cells);
     return test_done();
 }

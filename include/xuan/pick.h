@@ -23,8 +23,10 @@
  *
  * What the terms model (see docs/catalog.md and ../shared/catalog/memory.md):
  *   weights   the tensor data, resident in full (mmap'd pages count too);
- *   kv_cache  K and V for every layer and every position of n_ctx, allocated
- *             up front as llama.cpp does (n_ctx rounded up to 256);
+ *   kv_cache  K and V for every KV-storing layer and every position of n_ctx,
+ *             allocated up front as llama.cpp does (n_ctx rounded up to 256);
+ *             sliding-window layers keep only their window, DeltaNet layers
+ *             a fixed state (state), KV-shared layers nothing;
  *   compute   the scratch buffer of one prompt chunk (ubatch): the logits of
  *             every row of the chunk (n_vocab x n_batch x 4 B) plus the
  *             largest activation set of one layer (FFN, or the full K*Q
@@ -67,13 +69,25 @@ typedef struct xuan_mem_input {
      * recurrent state of state_bytes per sequence, whatever the context. */
     uint32_t n_kv_layers;
     uint64_t state_bytes;
+    /* Sliding-window layers (gpt-oss, gemma2/3/4): n_swa_layers of the
+     * KV-storing layers keep only a window of positions, allocated as
+     * llama.cpp's iSWA cache does (window x n_seq + n_batch cells, rounded
+     * up to 256, at most the context).  Their rows may be shaped apart:
+     * swa_n_kv_heads / swa_head_dim_k / swa_head_dim_v, 0 = as the others
+     * (gemma4: 256-wide sliding heads, 512-wide global ones). */
+    uint32_t n_swa_layers, swa_window;
+    uint32_t swa_n_kv_heads, swa_head_dim_k, swa_head_dim_v;
 } xuan_mem_input;
 
 typedef struct xuan_mem_estimate {
     uint64_t weights, kv_cache, compute, overhead, total; /* bytes */
     uint64_t state;              /* recurrent state of hybrid layers (in total) */
     /* Added: the parts, for explanations and tests. */
-    uint64_t kv_bytes_per_token; /* K+V of one position, all attention layers */
+    uint64_t kv_bytes_per_token; /* K+V of one more position of context: the
+                                    full-attention layers that store KV (the
+                                    sliding ones are capped, below) */
+    uint64_t kv_swa;             /* the sliding-window layers' fixed cache */
+    uint32_t n_swa_alloc;        /* cells of each sliding layer */
     uint64_t compute_logits;     /* n_vocab x n_batch x 4 */
     uint64_t compute_layer;      /* largest per-layer activation set */
     uint32_t n_ctx_alloc;        /* n_ctx as allocated (rounded up to 256) */
@@ -108,6 +122,9 @@ typedef enum xuan_quant {
     XUAN_QUANT_Q6_K,
     XUAN_QUANT_Q8_0,
     XUAN_QUANT_F16,
+    /* llama-quantize's MXFP4_MOE: expert tensors MXFP4, the rest Q8_0 (the
+     * form gpt-oss ships in).  Ranked only where a file is published. */
+    XUAN_QUANT_MXFP4_MOE,
     XUAN_QUANT_COUNT
 } xuan_quant;
 
@@ -154,6 +171,16 @@ typedef struct xuan_model_info {
      * attn_interval-th layer is full attention, the others Gated DeltaNet
      * with gdn_k_heads / gdn_v_heads heads of gdn_head_dim. */
     uint32_t n_attn_layers, attn_interval, gdn_k_heads, gdn_v_heads, gdn_head_dim;
+    uint32_t gdn_conv_kernel; /* the DeltaNet layers' causal conv taps (0 = not recorded) */
+    /* Per-layer attention facts beyond one shape (gemma4), 0 = none:
+     * swa_pattern: every swa_pattern-th layer is global, the others slide
+     * (0: the architecture's own, xuan_arch_info.swa_pattern);
+     * kv_shared_layers: the last ones reuse earlier layers' KV (no cache);
+     * head_dim_global: the global layers' head size (head_dim = the sliding
+     * layers'); ple_dim / ple_vocab: per-layer embeddings (E2B/E4B);
+     * ffn_double_shared: the KV-shared layers' FFN is twice d_ffn. */
+    uint32_t swa_pattern, kv_shared_layers, head_dim_global, ple_dim, ple_vocab;
+    bool ffn_double_shared;
 } xuan_model_info;
 
 /* One published (or seed) benchmark result. */

@@ -573,6 +573,14 @@ static int print_json(const xuan_catalog *cat, const xuan_hw *hw, const pick_arg
 
 /* ==== 5. explain ========================================================== */
 
+/* Layers whose cache grows with the context: the KV-storing ones that do
+ * not slide (the memory input's layout). */
+static uint32_t kv_grow_layers(const xuan_model_info *m, const xuan_mem_input *in) {
+    uint32_t kv = in->n_kv_layers && in->n_kv_layers < m->n_layers ? in->n_kv_layers : m->n_layers;
+    uint32_t swa = in->swa_window ? in->n_swa_layers : 0;
+    return swa < kv ? kv - swa : 0;
+}
+
 static int explain(const xuan_catalog *cat, const xuan_hw *hw, const pick_args *a) {
     xuan_error err = {0};
     const xuan_model_info *m = xuan_catalog_lookup(cat, a->explain, &err);
@@ -628,48 +636,72 @@ static int explain(const xuan_catalog *cat, const xuan_hw *hw, const pick_args *
         printf("\nMemory: not estimated: %s\n", m->shapes_missing);
     if (m->runnable && m->arch && m->n_layers) {
         printf("\nMemory at context %u (weights: tensor by tensor at llama-quantize's mix; published file where known):\n", n_ctx);
-        printf("  %-7s %10s %10s %10s %10s   %s\n", "quant", "weights", "KV", "total", "published", "fits?");
+        printf("  %-9s %10s %10s %10s %10s   %s\n", "quant", "weights", "KV", "total", "published", "fits?");
         for (int q = 0; q < XUAN_QUANT_COUNT; q++) {
+            /* MXFP4_MOE is a mix for expert tensors: shown where it is published */
+            if (q == XUAN_QUANT_MXFP4_MOE && !m->gguf_file[q]) continue;
             xuan_mem_input in;
             xuan_mem_estimate e;
             if (xuan_model_mem_input(m, (xuan_quant)q, n_ctx, &in, &err)) return cli_error("%s", err.msg);
             xuan_mem_estimate_compute(&in, &e);
-            char w[32], k[32], t[32], p[48] = "-";
+            char w[32], k[32], t[32], p[48] = "-", exact[32];
             if (m->gguf_size[q])
-                snprintf(p, sizeof p, "%s%s", m->gguf_size_display[q] ? m->gguf_size_display[q] : "?",
+                snprintf(p, sizeof p, "%s%s",
+                         m->gguf_size_display[q] ? m->gguf_size_display[q]
+                                                 : xuan_fmt_bytes(m->gguf_size[q], exact, sizeof exact),
                          m->gguf_size_exact[q] ? "" : " (shown)");
             uint64_t mem = hw->planned ? hw->ram_total : hw->ram_available;
             uint64_t budget = mem - (mem / 10 > (1ull << 30) ? mem / 10 : (1ull << 30));
-            printf("  %-7s %10s %10s %10s %10.20s   %s\n", xuan_quant_name((xuan_quant)q),
+            printf("  %-9s %10s %10s %10s %10.20s   %s\n", xuan_quant_name((xuan_quant)q),
                    xuan_fmt_bytes(e.weights, w, sizeof w), xuan_fmt_bytes(e.kv_cache, k, sizeof k),
                    xuan_fmt_bytes(e.total, t, sizeof t), p, e.total <= budget ? "yes" : "no");
         }
+        /* the formula at Q4_K_M, or at the one mix a model ships in (gpt-oss: MXFP4_MOE) */
+        const xuan_quant xq = !m->gguf_file[XUAN_QUANT_Q4_K_M] && m->gguf_file[XUAN_QUANT_MXFP4_MOE]
+                                  ? XUAN_QUANT_MXFP4_MOE : XUAN_QUANT_Q4_K_M;
         xuan_mem_input in;
         xuan_mem_estimate e;
         xuan_weights w;
-        xuan_model_mem_input(m, XUAN_QUANT_Q4_K_M, n_ctx, &in, &err);
-        xuan_model_weights(m, XUAN_QUANT_Q4_K_M, &w, &err);
+        xuan_model_mem_input(m, xq, n_ctx, &in, &err);
+        xuan_model_weights(m, xq, &w, &err);
         xuan_mem_estimate_compute(&in, &e);
         xuan_buf buf = {0};
         xuan_mem_explain(&in, &e, &buf);
-        printf("\nFormula at Q4_K_M:\n%s", buf.data ? buf.data : "");
+        printf("\nFormula at %s:\n%s", xuan_quant_name(xq), buf.data ? buf.data : "");
         xuan_buf_free(&buf);
         {
             uint64_t mem = hw->planned ? hw->ram_total : hw->ram_available;
             uint64_t budget = mem - (mem / 10 > (1ull << 30) ? mem / 10 : (1ull << 30));
-            uint32_t fit = xuan_pick_ctx_for_budget(m, XUAN_QUANT_Q4_K_M, budget);
+            uint32_t fit = xuan_pick_ctx_for_budget(m, xq, budget);
             char kv[32], bud[32];
-            printf("\nKV cache per token: %s (F16%s); recommended context for a %s budget at Q4_K_M: ",
+            /* what the same shapes would cost with a full cache in every layer */
+            xuan_mem_input full_in = in;
+            xuan_mem_estimate full_e;
+            full_in.n_kv_layers = 0, full_in.state_bytes = 0, full_in.n_swa_layers = 0;
+            xuan_mem_estimate_compute(&full_in, &full_e);
+            char swa[160] = "", dense[200] = "", fk[32];
+            /* (not for gemma4: its sliding and global heads differ in size) */
+            if (!m->head_dim_global && full_e.kv_bytes_per_token > e.kv_bytes_per_token && e.kv_bytes_per_token)
+                snprintf(dense, sizeof dense,
+                         "\n  (%u of %u layers grow with the context: the same shapes with a full cache in every layer"
+                         " would need %s per token, %.1fx as much)",
+                         kv_grow_layers(m, &in), m->n_layers, xuan_fmt_bytes(full_e.kv_bytes_per_token, fk, sizeof fk),
+                         (double)full_e.kv_bytes_per_token / (double)e.kv_bytes_per_token);
+            if (in.n_swa_layers && in.swa_window)
+                snprintf(swa, sizeof swa, ", global layers only: the %u sliding layers keep %u positions (%s, fixed)",
+                         in.n_swa_layers, in.swa_window, xuan_fmt_bytes(e.kv_swa, b1, sizeof b1));
+            printf("\nKV cache per token: %s (F16%s%s)%s\nrecommended context for a %s budget at %s: ",
                    xuan_fmt_bytes(e.kv_bytes_per_token, kv, sizeof kv),
-                   m->n_attn_layers ? ", attention layers only: the DeltaNet layers keep a fixed state instead" : "",
-                   xuan_fmt_bytes(budget, bud, sizeof bud));
+                   m->n_attn_layers ? ", attention layers only: the DeltaNet layers keep a fixed state instead" : swa,
+                   m->kv_shared_layers ? "; the KV-shared layers store none" : "", dense,
+                   xuan_fmt_bytes(budget, bud, sizeof bud), xuan_quant_name(xq));
             if (fit) printf("%u tokens%s\n", fit,
                             fit >= (m->ctx_extended > m->ctx_native ? m->ctx_extended : m->ctx_native) ? " (the model's own limit)" : "");
             else printf("none (the weights alone do not fit)\n");
         }
         xuan_speed sp;
-        xuan_speed_estimate(m, XUAN_QUANT_Q4_K_M, &w, &e, hw, false, &sp);
-        printf("\nSpeed at Q4_K_M on %s:\n", hw->planned ? "the planned machine" : "this machine");
+        xuan_speed_estimate(m, xq, &w, &e, hw, false, &sp);
+        printf("\nSpeed at %s on %s:\n", xuan_quant_name(xq), hw->planned ? "the planned machine" : "this machine");
         printf("  generation %.1f tok/s %s = min(bandwidth %.1f GB/s x 0.8 / (%s read per token + KV of 1024 positions %s),\n"
                "             %d cores x per-core mat-vec rate / (2 x %.2fB active parameters))\n",
                sp.gen_tps, sp.gen_measured ? "(measured, xuan bench)" : "(estimate)", hw->bandwidth_gbs,
@@ -682,8 +714,10 @@ static int explain(const xuan_catalog *cat, const xuan_hw *hw, const pick_args *
         printf("\nGGUF: %s\n", m->gguf_repo);
         for (int q = 0; q < XUAN_QUANT_COUNT; q++)
             if (m->gguf_file[q])
-                printf("  %-7s %s  %s\n", xuan_quant_name((xuan_quant)q), m->gguf_file[q],
-                       m->gguf_size_display[q] ? m->gguf_size_display[q] : "");
+                printf("  %-9s %s  %s\n", xuan_quant_name((xuan_quant)q), m->gguf_file[q],
+                       m->gguf_size_display[q] ? m->gguf_size_display[q]
+                       : m->gguf_size[q]       ? xuan_fmt_bytes(m->gguf_size[q], b1, sizeof b1)
+                                               : "");
     }
     printf("\nScores (* = the record used, with its points: the share of the other in-scope models reporting the\n"
            "same benchmark that it beats, of N reporters, x trust: official 1, recalled .97, third-party .93,\n"

@@ -190,6 +190,19 @@ static void load_model(loader *ld, xuan_model_info *m, json_t *o, size_t i) {
             }
         }
     }
+    /* gemma4's per-layer attention facts (0 = absent) */
+    m->swa_pattern = get_u32(ld, o, "swa_pattern", where);
+    m->kv_shared_layers = get_u32(ld, o, "kv_shared_layers", where);
+    m->head_dim_global = get_u32(ld, o, "head_dim_global", where);
+    m->ffn_double_shared = get_bool(o, "ffn_double_shared");
+    json_t *ple = json_object_get(o, "per_layer_embd");
+    if (json_is_object(ple)) {
+        m->ple_dim = get_u32(ld, ple, "dim", where);
+        m->ple_vocab = get_u32(ld, ple, "vocab", where);
+    }
+    if (m->swa_pattern > 64 || m->kv_shared_layers > m->n_layers || m->head_dim_global > (1u << 16) ||
+        m->ple_dim > (1u << 16) || m->ple_vocab > (1u << 24))
+        bad(ld, where, "swa_pattern / kv_shared_layers / head_dim_global / per_layer_embd out of range");
     json_t *hy = json_object_get(o, "hybrid");
     if (json_is_object(hy)) {
         m->n_attn_layers = get_u32(ld, hy, "attn_layers", where);
@@ -197,6 +210,8 @@ static void load_model(loader *ld, xuan_model_info *m, json_t *o, size_t i) {
         m->gdn_k_heads = get_u32(ld, hy, "gdn_k_heads", where);
         m->gdn_v_heads = get_u32(ld, hy, "gdn_v_heads", where);
         m->gdn_head_dim = get_u32(ld, hy, "gdn_head_dim", where);
+        m->gdn_conv_kernel = get_u32(ld, hy, "conv_kernel", where);
+        if (m->gdn_conv_kernel > 64) bad(ld, where, "hybrid: conv_kernel out of range (at most 64)");
         if (m->n_attn_layers > m->n_layers || m->attn_interval == 0 || m->attn_interval > 64 ||
             m->gdn_k_heads > 4096 || m->gdn_v_heads > 4096 || m->gdn_head_dim > 4096 ||
             (m->n_layers && m->n_attn_layers != m->n_layers / m->attn_interval))

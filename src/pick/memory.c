@@ -78,6 +78,44 @@ static uint32_t ctx_alloc(uint32_t n_ctx) {
     return r > UINT32_MAX ? UINT32_MAX : (uint32_t)r;
 }
 
+/* Layers that store K and V: all of them, or n_kv_layers (the attention
+ * layers of a hybrid model, the non-shared layers of gemma4). */
+static uint32_t kv_layer_count(const xuan_mem_input *in) {
+    return in->n_kv_layers && in->n_kv_layers < in->n_layers ? in->n_kv_layers : in->n_layers;
+}
+
+/* Of those, the sliding-window ones (none without a window). */
+static uint32_t swa_layer_count(const xuan_mem_input *in) {
+    uint32_t kv = kv_layer_count(in);
+    if (!in->swa_window) return 0;
+    return in->n_swa_layers < kv ? in->n_swa_layers : kv;
+}
+
+static uint64_t swa_row_bytes(const xuan_mem_input *in) {
+    uint64_t h = in->swa_n_kv_heads ? in->swa_n_kv_heads : in->n_kv_heads;
+    uint64_t dk = in->swa_head_dim_k ? in->swa_head_dim_k : in->head_dim_k;
+    uint64_t dv = in->swa_head_dim_v ? in->swa_head_dim_v : in->head_dim_v;
+    uint64_t k = cache_row_bytes(in->cache_type, sat_mul(h, dk));
+    return in->v_in_k ? k : sat_add(k, cache_row_bytes(in->cache_type, sat_mul(h, dv)));
+}
+
+/* Cells of one sliding layer.  llama.cpp's iSWA cache holds the window of
+ * every sequence plus one ubatch, rounded up to 256 (llama_kv_cache_iswa:
+ * GGML_PAD(min(n_ctx, n_swa * n_seq + n_ubatch), 256)); xuan's ring keeps a
+ * quarter window more per sequence (src/model/forward.c, swa_slack).  The
+ * larger of the two, at most the whole context: a planner must not say
+ * "fits" when either runtime would not. */
+static uint32_t swa_cells(const xuan_mem_input *in, uint32_t ctx_alloc, uint64_t n_seq, uint64_t ub) {
+    uint64_t w = in->swa_window;
+    uint64_t llama = sat_add(sat_mul(w, n_seq), ub);
+    llama = (llama + 255) / 256 * 256;
+    uint64_t ring = sat_add(sat_mul(sat_add(w, w / 4), n_seq), ub);
+    uint64_t cells = llama > ring ? llama : ring;
+    uint64_t cap = sat_mul(ctx_alloc, n_seq);
+    if (cells > cap) cells = cap;
+    return cells > UINT32_MAX ? UINT32_MAX : (uint32_t)cells;
+}
+
 void xuan_mem_estimate_compute(const xuan_mem_input *in, xuan_mem_estimate *out) {
     *out = (xuan_mem_estimate){0};
     uint64_t n_seq = in->n_seq ? in->n_seq : 1;
@@ -88,9 +126,15 @@ void xuan_mem_estimate_compute(const xuan_mem_input *in, xuan_mem_estimate *out)
     out->n_ctx_alloc = ctx_alloc(in->n_ctx);
     uint64_t k_row = cache_row_bytes(in->cache_type, sat_mul(in->n_kv_heads, in->head_dim_k));
     uint64_t v_row = in->v_in_k ? 0 : cache_row_bytes(in->cache_type, sat_mul(in->n_kv_heads, in->head_dim_v));
-    uint32_t kv_layers = in->n_kv_layers && in->n_kv_layers < in->n_layers ? in->n_kv_layers : in->n_layers;
-    out->kv_bytes_per_token = sat_mul(kv_layers, sat_add(k_row, v_row));
+    uint32_t kv_layers = kv_layer_count(in);
+    uint32_t n_swa = swa_layer_count(in);
+    out->kv_bytes_per_token = sat_mul(kv_layers - n_swa, sat_add(k_row, v_row));
     out->kv_cache = sat_mul(sat_mul(out->kv_bytes_per_token, out->n_ctx_alloc), n_seq);
+    if (n_swa) {
+        out->n_swa_alloc = swa_cells(in, out->n_ctx_alloc, n_seq, ub);
+        out->kv_swa = sat_mul(sat_mul(n_swa, swa_row_bytes(in)), out->n_swa_alloc);
+        out->kv_cache = sat_add(out->kv_cache, out->kv_swa);
+    }
     out->state = sat_mul(in->state_bytes, n_seq);
 
     /* Activations are F32 (4 bytes). */
@@ -134,9 +178,14 @@ int xuan_mem_explain(const xuan_mem_input *in, const xuan_mem_estimate *est, xua
     int rc = 0;
     rc |= xuan_buf_printf(out, "weights  = %s  (tensor data, %llu bytes)\n",
                           fmt(est->weights, a, sizeof a), (unsigned long long)est->weights);
-    bool hybrid = in->n_kv_layers && in->n_kv_layers < in->n_layers;
-    const char *layers = hybrid ? "attention layers" : "n_layers";
-    const uint32_t n_layers = hybrid ? in->n_kv_layers : in->n_layers;
+    bool hybrid = in->state_bytes && in->n_kv_layers && in->n_kv_layers < in->n_layers;
+    bool shared = !in->state_bytes && in->n_kv_layers && in->n_kv_layers < in->n_layers;
+    const uint32_t n_swa = swa_layer_count(in);
+    const char *layers = hybrid  ? "attention layers"
+                         : n_swa ? "global layers"
+                         : shared ? "KV-storing layers"
+                                  : "n_layers";
+    const uint32_t n_layers = kv_layer_count(in) - n_swa;
     if (in->v_in_k)
         rc |= xuan_buf_printf(out,
                               "kv_cache = %s  = %s %u x n_kv_heads %u x head_dim_k %u (V read from K)"
@@ -152,12 +201,26 @@ int xuan_mem_explain(const xuan_mem_input *in, const xuan_mem_estimate *est, xua
                               in->head_dim_k, in->head_dim_v, cache_type_label(in->cache_type),
                               (unsigned long long)num, (unsigned long long)den, in->n_ctx,
                               est->n_ctx_alloc);
-    if (n_seq > 1) rc |= xuan_buf_printf(out, ") x n_seq %llu\n", (unsigned long long)n_seq);
-    else rc |= xuan_buf_puts(out, ")\n");
+    if (n_seq > 1) rc |= xuan_buf_printf(out, ") x n_seq %llu", (unsigned long long)n_seq);
+    else rc |= xuan_buf_puts(out, ")");
+    if (n_swa) {
+        uint64_t h = in->swa_n_kv_heads ? in->swa_n_kv_heads : in->n_kv_heads;
+        uint64_t dk = in->swa_head_dim_k ? in->swa_head_dim_k : in->head_dim_k;
+        rc |= xuan_buf_printf(out,
+                              "\n           + sliding layers %u x n_kv_heads %llu x %s%llu x %s x %u cells"
+                              " (window %u x n_seq + n_batch, rounded up to 256: fixed, = %s)",
+                              n_swa, (unsigned long long)h, in->v_in_k ? "" : "2 x ", (unsigned long long)dk,
+                              cache_type_label(in->cache_type), est->n_swa_alloc, in->swa_window,
+                              fmt(est->kv_swa, b, sizeof b));
+    }
+    if (shared)
+        rc |= xuan_buf_printf(out, "\n           (the other %u layers reuse earlier layers' KV: no cache of their own)",
+                              in->n_layers - kv_layer_count(in));
+    rc |= xuan_buf_puts(out, "\n");
     if (hybrid)
         rc |= xuan_buf_printf(out,
-                              "state    = %s  = recurrent state of the %u DeltaNet layers (F32, fixed: does not grow"
-                              " with n_ctx)%s\n",
+                              "state    = %s  = recurrent + conv state of the %u DeltaNet layers (F32, fixed: does not"
+                              " grow with n_ctx)%s\n",
                               fmt(est->state, a, sizeof a), in->n_layers - in->n_kv_layers,
                               n_seq > 1 ? " x n_seq" : "");
     rc |= xuan_buf_printf(out,

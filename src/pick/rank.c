@@ -205,7 +205,7 @@ static char mark_of(const xuan_score *s) {
 /* The benchmarks of a task, headline first. */
 static const char *const BENCH[XUAN_TASK_COUNT][10] = {
     [XUAN_TASK_GENERAL] = {"MMLU", "MMLU-Pro", "MMLU-redux", "GPQA", "GPQA Diamond pass@1", "BBH", NULL},
-    [XUAN_TASK_MATH] = {"MATH", "MATH-500", "GSM8K", "AIME 2024 pass@1", "AIME 2025", "MGSM", NULL},
+    [XUAN_TASK_MATH] = {"MATH", "MATH-500", "GSM8K", "AIME 2024 pass@1", "AIME 2025", "HMMT 2025", "MGSM", NULL},
     [XUAN_TASK_CODE] = {"HumanEval", "MBPP", "EvalPlus", "HumanEval+", "MBPP+", "LiveCodeBench pass@1",
                         "LiveCodeBench v6", "MultiPL-E", NULL},
     [XUAN_TASK_MED] = {"MedQA", "MedMCQA", "PubMedQA", "MMLU Med", NULL},

@@ -36,6 +36,10 @@ static const struct {
     [XUAN_QUANT_Q6_K] = {"Q6_K", XUAN_TYPE_Q6_K, 0.995},
     [XUAN_QUANT_Q8_0] = {"Q8_0", XUAN_TYPE_Q8_0, 0.999},
     [XUAN_QUANT_F16] = {"F16", XUAN_TYPE_F16, 0.999}, /* no measurable gain over Q8_0 */
+    /* Experts MXFP4, the rest Q8_0.  Ranked only where a file is published:
+     * gpt-oss, whose experts were released in MXFP4, so the mix loses only
+     * the Q8_0 of the rest against the release. */
+    [XUAN_QUANT_MXFP4_MOE] = {"MXFP4_MOE", XUAN_TYPE_Q8_0, 0.999},
 };
 
 const char *xuan_quant_name(xuan_quant q) {
@@ -59,7 +63,7 @@ double xuan_quant_quality(xuan_quant q) {
 /* ---- type rules --------------------------------------------------------------- */
 
 typedef enum role {
-    R_EMBD, R_EMBD_TIED, R_OUTPUT, R_ATTN_Q, R_ATTN_K, R_ATTN_V, R_ATTN_QKV, R_ATTN_O, R_ATTN_OTHER,
+    R_EMBD, R_EMBD_TIED, R_EMBD_PLE, R_OUTPUT, R_ATTN_Q, R_ATTN_K, R_ATTN_V, R_ATTN_QKV, R_ATTN_O, R_ATTN_OTHER,
     R_FFN_GATE, R_FFN_UP, R_FFN_DOWN, R_F32,
 } role;
 
@@ -84,14 +88,25 @@ static xuan_type fallback(xuan_type t, uint64_t ne0) {
 typedef struct mix_ctx {
     xuan_quant q;
     uint32_t n_layers, n_gqa, n_experts;
+    bool tied; /* a tied model: llama-quantize types every token-embedding table as the output */
 } mix_ctx;
 
-static xuan_type tensor_type(const mix_ctx *c, role r, uint32_t layer, uint64_t ne0) {
+/* expert: one of the 3-D ffn_*_exps tensors (MXFP4_MOE makes them MXFP4). */
+static xuan_type tensor_type(const mix_ctx *c, role r, uint32_t layer, uint64_t ne0, bool expert) {
     xuan_quant q = c->q;
     xuan_type t = QUANTS[q].base;
     if (r == R_F32) return XUAN_TYPE_F32;
     if (q == XUAN_QUANT_F16) return XUAN_TYPE_F16;
+    /* llama_tensor_get_type, MXFP4_MOE: expert tensors MXFP4, every other
+     * one (output and embeddings too) Q8_0. */
+    if (q == XUAN_QUANT_MXFP4_MOE) return expert ? XUAN_TYPE_MXFP4 : XUAN_TYPE_Q8_0;
     bool moe8 = c->n_experts == 8;
+    /* per_layer_token_embd is in llama-quantize's token-embedding category:
+     * in a tied model it takes the output's type, else the mix's base. */
+    if (r == R_EMBD_PLE) {
+        if (!c->tied) return fallback(t, ne0);
+        r = R_EMBD_TIED;
+    }
     switch (r) {
     case R_OUTPUT:
     case R_EMBD_TIED:
@@ -145,7 +160,7 @@ typedef struct acc {
 static void add(acc *a, role r, uint32_t layer, uint64_t ne0, uint64_t ne1, uint64_t count,
                 uint64_t active_count) {
     if (ne0 == 0 || ne1 == 0 || count == 0) return;
-    xuan_type t = tensor_type(&a->mix, r, layer, ne0);
+    xuan_type t = tensor_type(&a->mix, r, layer, ne0, count > 1);
     uint64_t row, bytes, params, act_bytes, act_params;
     if (!xuan_type_row_size(t, ne0, &row)) {
         t = XUAN_TYPE_F16;
@@ -159,8 +174,8 @@ static void add(acc *a, role r, uint32_t layer, uint64_t ne0, uint64_t ne1, uint
         a->overflow = true;
         return;
     }
-    if (r == R_EMBD || r == R_EMBD_TIED) a->w->token_embd += bytes;
-    if (r == R_EMBD) return; /* only one row is gathered per token */
+    if (r == R_EMBD || r == R_EMBD_TIED || r == R_EMBD_PLE) a->w->token_embd += bytes;
+    if (r == R_EMBD || r == R_EMBD_PLE) return; /* only one row is gathered per token */
     if (!xuan_add_ok(a->w->per_token, act_bytes, &a->w->per_token)) a->overflow = true;
     a->w->active_params += act_params;
 }
@@ -173,6 +188,21 @@ static void ffn(acc *a, uint32_t l, uint64_t d, uint64_t f, uint64_t n, uint64_t
         add(a, R_FFN_UP, l, d, f, n, n_act);
     }
     add(a, R_FFN_DOWN, l, f, d, n, n_act);
+}
+
+/* The sliding-window layout of a model: the catalog's own pattern (gemma4
+ * sizes differ: E2B 1 global in 5, E4B 1 in 6), else the architecture
+ * table's (gpt-oss 2, gemma3 6, gemma2 2; 0 there = every layer slides when
+ * the arch has a window).  No window: no sliding layers. */
+static uint32_t swa_window_of(const xuan_model_info *m, const xuan_arch_info *ai) {
+    if (!ai || (!ai->swa_pattern && !ai->swa_default && !m->swa_pattern)) return 0;
+    return m->sliding_window ? m->sliding_window : ai->swa_default;
+}
+
+static bool layer_slides(const xuan_model_info *m, const xuan_arch_info *ai, uint32_t l) {
+    if (!swa_window_of(m, ai)) return false;
+    uint32_t n = m->swa_pattern ? m->swa_pattern : ai->swa_pattern;
+    return n == 0 || l % n < n - 1; /* llama_hparams::set_swa_pattern */
 }
 
 int xuan_model_weights(const xuan_model_info *m, xuan_quant q, xuan_weights *out, xuan_error *err) {
@@ -188,7 +218,8 @@ int xuan_model_weights(const xuan_model_info *m, xuan_quant q, xuan_weights *out
     uint64_t Hkv = m->n_kv_heads ? m->n_kv_heads : H;
     uint64_t hd = m->head_dim ? m->head_dim : d / H;
     acc a = {.mix = {.q = q, .n_layers = m->n_layers,
-                     .n_gqa = (uint32_t)(H / (Hkv ? Hkv : 1)), .n_experts = m->n_experts},
+                     .n_gqa = (uint32_t)(H / (Hkv ? Hkv : 1)), .n_experts = m->n_experts,
+                     .tied = m->tied_embeddings},
              .w = out};
     /* the shapes llama.cpp's converters write (the table's converted_fused) */
     const xuan_arch_info *ai = xuan_arch_find(m->arch, strlen(m->arch));
@@ -206,15 +237,23 @@ int xuan_model_weights(const xuan_model_info *m, xuan_quant q, xuan_weights *out
         add(&a, R_OUTPUT, 0, d, m->n_vocab, 1, 1);
     }
     add(&a, R_F32, 0, d, 1, 1, 1); /* output_norm */
+    if (m->ple_dim) {
+        /* gemma4 E2B/E4B per-layer embeddings: one table of ple_dim per
+         * layer for each of ple_vocab tokens (one row gathered per token),
+         * the projection of the residual into them (kept F16/F32 by
+         * llama-quantize: "not too big"), its norm. */
+        add(&a, R_EMBD_PLE, 0, (uint64_t)m->ple_dim * L, m->ple_vocab ? m->ple_vocab : m->n_vocab, 1, 1);
+        add(&a, R_F32, 0, d, (uint64_t)m->ple_dim * L, 1, 1);
+        add(&a, R_F32, 0, m->ple_dim, 1, 1, 1);
+    }
 
     for (uint32_t l = 0; l < L; l++) {
         add(&a, R_F32, l, d, 2, 1, 1); /* attn_norm, ffn_norm */
         bool hybrid = m->n_attn_layers && m->attn_interval;
         if (hybrid && (l + 1) % m->attn_interval != 0) {
             /* Gated DeltaNet layer (qwen35): fused q|k|v, the z gate, the
-             * output projection, per-head alpha and beta.  The depthwise conv
-             * (kernel x conv_dim, a few KiB) is left out: its kernel size is
-             * not in the catalog. */
+             * output projection, per-head alpha and beta, the depthwise
+             * causal conv over q|k|v (kernel taps, F32). */
             uint64_t kd = (uint64_t)m->gdn_k_heads * m->gdn_head_dim, vd = (uint64_t)m->gdn_v_heads * m->gdn_head_dim;
             add(&a, R_ATTN_QKV, l, d, 2 * kd + vd, 1, 1);
             add(&a, R_ATTN_OTHER, l, d, vd, 1, 1);
@@ -222,6 +261,24 @@ int xuan_model_weights(const xuan_model_info *m, xuan_quant q, xuan_weights *out
             add(&a, R_ATTN_OTHER, l, d, 2 * (uint64_t)m->gdn_v_heads, 1, 1);
             add(&a, R_F32, l, m->gdn_head_dim, 1, 1, 1); /* ssm_norm */
             add(&a, R_F32, l, m->gdn_v_heads, 2, 1, 1);  /* ssm_a, ssm_dt */
+            add(&a, R_F32, l, m->gdn_conv_kernel, 2 * kd + vd, 1, 1); /* ssm_conv1d */
+        } else if (m->head_dim_global || m->kv_shared_layers) {
+            /* gemma4: sliding layers with head_dim, global ones with
+             * head_dim_global; the last kv_shared_layers compute only Q
+             * (their K and V are an earlier layer's). */
+            bool shared = l >= L - (m->kv_shared_layers < L ? m->kv_shared_layers : L);
+            uint64_t h = layer_slides(m, ai, l) || !m->head_dim_global ? hd : m->head_dim_global;
+            add(&a, R_ATTN_Q, l, d, H * h, 1, 1);
+            if (!shared) {
+                add(&a, R_ATTN_K, l, d, Hkv * h, 1, 1);
+                add(&a, R_ATTN_V, l, d, Hkv * h, 1, 1);
+            }
+            add(&a, R_ATTN_O, l, H * h, d, 1, 1);
+            if (m->ple_dim) {
+                add(&a, R_ATTN_OTHER, l, d, m->ple_dim, 1, 1); /* inp_gate */
+                add(&a, R_ATTN_OTHER, l, m->ple_dim, d, 1, 1); /* proj */
+                add(&a, R_F32, l, d, 1, 1, 1);                 /* post_norm */
+            }
         } else if (hybrid) {
             /* Gated attention: Q is projected twice as wide, half of it the
              * sigmoid gate on the attention output. */
@@ -260,15 +317,20 @@ int xuan_model_weights(const xuan_model_info *m, xuan_quant q, xuan_weights *out
             ffn(&a, l, d, m->moe_d_ffn, m->n_experts, m->n_experts_used, false);
             if (m->n_shared_experts)
                 ffn(&a, l, d, (uint64_t)m->moe_d_ffn * m->n_shared_experts, 1, 1, false);
+            if (ai && ai->moe_biases) /* gpt-oss: router bias, each expert's gate/up/down biases */
+                add(&a, R_F32, l, 2 * (uint64_t)m->moe_d_ffn + d + 1, m->n_experts, 1, 1);
         } else {
-            ffn(&a, l, d, m->d_ffn, 1, 1, fused_up);
+            bool wide = m->ffn_double_shared && m->kv_shared_layers && l >= L - m->kv_shared_layers;
+            ffn(&a, l, d, wide ? 2 * (uint64_t)m->d_ffn : m->d_ffn, 1, 1, fused_up);
         }
+        if (ai && ai->attn_sinks) add(&a, R_F32, l, H + d, 1, 1, 1); /* sinks, attn_output bias */
     }
     if (a.overflow) return xuan_fail(err, XUAN_ERR_FORMAT, "%s: tensor sizes overflow", m->id);
     return 0;
 }
 
 /* ---- memory input ------------------------------------------------------------- */
+
 
 int xuan_model_mem_input(const xuan_model_info *m, xuan_quant q, uint32_t n_ctx,
                          xuan_mem_input *in, xuan_error *err) {
@@ -283,12 +345,30 @@ int xuan_model_mem_input(const xuan_model_info *m, xuan_quant q, uint32_t n_ctx,
                            .cache_type = XUAN_TYPE_F16};
     in->head_dim_v = in->head_dim_k;
     if (m->n_attn_layers && m->n_attn_layers < m->n_layers) {
-        /* Hybrid: KV only in the attention layers; each DeltaNet layer keeps a
-         * state S of head_v x head_v per value head in F32 (memory.md; the
-         * per-sequence conv state, a few KiB per layer, is not counted). */
+        /* Hybrid: KV only in the attention layers; each DeltaNet layer keeps,
+         * per sequence and in F32, a state S of head_v x head_v per value
+         * head and the conv's last kernel - 1 inputs of q|k|v (llama.cpp's
+         * n_embd_s() and n_embd_r(); xuan inspect counts the same). */
+        uint64_t kd = (uint64_t)m->gdn_k_heads * m->gdn_head_dim, vd = (uint64_t)m->gdn_v_heads * m->gdn_head_dim;
         uint64_t per = (uint64_t)m->gdn_v_heads * m->gdn_head_dim * m->gdn_head_dim * 4;
+        if (m->gdn_conv_kernel > 1) per += (uint64_t)(m->gdn_conv_kernel - 1) * (2 * kd + vd) * 4;
         in->n_kv_layers = m->n_attn_layers;
         in->state_bytes = per * (m->n_layers - m->n_attn_layers);
+    }
+    const xuan_arch_info *ai = m->arch ? xuan_arch_find(m->arch, strlen(m->arch)) : NULL;
+    uint32_t kv_layers = m->n_layers;
+    if (m->kv_shared_layers && m->kv_shared_layers < m->n_layers) {
+        /* gemma4: the last kv_shared_layers read an earlier layer's cache. */
+        kv_layers = m->n_layers - m->kv_shared_layers;
+        in->n_kv_layers = kv_layers;
+    }
+    if ((in->swa_window = swa_window_of(m, ai)) != 0) {
+        for (uint32_t l = 0; l < kv_layers; l++) in->n_swa_layers += layer_slides(m, ai, l);
+        if (m->head_dim_global) {
+            /* head_dim is the sliding layers'; the global ones are wider. */
+            in->swa_head_dim_k = in->swa_head_dim_v = in->head_dim_k;
+            in->head_dim_k = in->head_dim_v = m->head_dim_global;
+        }
     }
     if (m->kv_lora_rank && !strcmp(m->arch, "deepseek2")) {
         /* llama.cpp and xuan cache the MLA latent: one "head" of kv_lora +
