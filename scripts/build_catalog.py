@@ -61,6 +61,8 @@ TASK_OF = {
     "GPQA": "general", "GPQA-Diamond": "general", "GPQA Diamond pass@1": "general",
     "BBH": "general", "Arena-Hard": "general",
     "C-Eval": "zh", "CMMLU": "zh",
+    # C-Eval val subject subsets, the subjects of xuan eval's ceval-med / ceval-it
+    "C-Eval medical subjects (val, 5-shot)": "med", "C-Eval IT/AI subjects (val, 5-shot)": "it",
 }
 # xuan pick's task columns (include/xuan/pick.h, xuan_task).
 PICK_TASKS = ["general", "math", "code", "med", "it", "zh"]

@@ -420,6 +420,8 @@ typedef struct xuan_task_cell {
     int n_benchmarks;      /* results that went in */
     const char *source;    /* the headline record's source ("xuan eval run 7 ..."), or NULL */
     bool measured_alone;   /* 'm' from benchmarks nobody publishes: score = the accuracy */
+    bool published_alone;  /* medical / IT/AI 'o' 't' 'b' from subject subsets too few models
+                              report to place in a fit: score = the accuracy x trust */
     xuan_quant quant;      /* 'm' cells: the quant measured (= the row's) */
 } xuan_task_cell;
 

@@ -492,6 +492,9 @@ static json_t *cell_json(const xuan_task_cell *c) {
         json_object_set_new(o, "score_is", json_string(c->measured_alone ? "the measured accuracy (nobody publishes "
                                                                            "this benchmark)" : "the fit's share"));
     }
+    if (c->published_alone)
+        json_object_set_new(o, "score_is", json_string("the published accuracy x trust (too few models report "
+                                                       "this subject subset to place it in a fit)"));
     if (c->source) json_object_set_new(o, "source", json_string(c->source));
     if (!isnan(c->shown)) {
         json_object_set_new(o, "headline", json_real(c->shown));
@@ -735,6 +738,9 @@ static int explain(const xuan_catalog *cat, const xuan_hw *hw, const pick_args *
         if (c.mark == 'm')
             printf(" (measured at %s: %s%s)", xuan_quant_name(c.quant), c.source ? c.source : "?",
                    c.measured_alone ? "; nobody publishes the benchmark, so the score is the accuracy" : "");
+        if (c.published_alone)
+            printf(" (%s %.1f: too few models report this subject subset to place it in a fit, so the score is"
+                   " the accuracy x trust; %s)", c.benchmark, c.shown, c.source ? c.source : "?");
         printf("\n");
         for (size_t i = 0; i < cat->n_scores; i++) {
             const xuan_score *s = &cat->scores[i];
