@@ -122,8 +122,13 @@ for m in a:
     assert m["sources"], m["id"]               # where the shape numbers come from
     for s in m["scores"]:
         assert s["source"].strip(), (m["id"], s)  # every score names its source
+    if m["gguf_files"]:                          # file names and byte sizes: where they were seen
+        assert m.get("gguf_source") or any("GGUF" in x or "gguf" in x for x in m["sources"]), m["id"]
 assert sum(len(m["scores"]) for m in a) >= 500
 assert any(m["id"] == "qwen3.5-9b" and m["thinking"] == "hybrid" for m in a)
+q = {m["id"]: m for m in a}
+assert "copy 63393116899" in q["qwen3.5-9b"]["gguf_source"], q["qwen3.5-9b"]
+assert q["qwen3.5-9b"]["added_2025_2026"] and not q["qwen2.5-7b-instruct"]["added_2025_2026"]
 ' && ok "models --json: a source for every number" || bad "models --json sources"
 
 # --json parses and agrees with the table.

@@ -131,6 +131,12 @@ int cmd_models(int argc, char **argv) {
             if (json_is_array(ms)) json_array_foreach(ms, k, v) if (json_is_string(v)) json_array_append(src, v);
             if (m->shape_source) json_array_append_new(src, json_string(m->shape_source));
             json_object_set_new(o, "sources", src);
+            /* the GGUF names and sizes, and the facts checked field by field */
+            json_t *gn = json_object_get(json_object_get(mj, "gguf"), "note");
+            if (json_is_string(gn)) json_object_set(o, "gguf_source", gn);
+            json_t *vf = json_object_get(mj, "verified_fields");
+            if (json_is_array(vf) && json_array_size(vf)) json_object_set(o, "verified_fields", vf);
+            json_object_set_new(o, "added_2025_2026", json_boolean(json_is_true(json_object_get(mj, "addition"))));
             json_t *sc = json_array();
             for (size_t j = 0; j < cat.n_scores; j++) {
                 const xuan_score *r = &cat.scores[j];
