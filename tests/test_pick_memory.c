@@ -109,6 +109,25 @@ static void test_explain_names_every_term(void) {
  *     window 512) : 1 global (1 KV x 512) (copies 64225531835, 56566372487).
  * Sliding layers hold max(llama.cpp's iSWA cells, pad256(window + ubatch),
  * and xuan's ring, 1.25 window + ubatch) at most: gpt-oss 768, gemma 1152. */
+/* One model's cache layout: the layers that store KV, the sliding ones and
+ * their window, per-token bytes, cells per sliding layer, the whole cache. */
+static void kv_layout(const xuan_catalog *cat, const char *id, xuan_quant q, uint32_t ctx, uint32_t kv_layers,
+                      uint32_t swa_layers, uint32_t window, uint64_t per_token, uint32_t cells, uint64_t kv) {
+    xuan_mem_input in;
+    xuan_mem_estimate e;
+    xuan_error err = {0};
+    const xuan_model_info *m = xuan_catalog_find(cat, id);
+    REQUIRE(m && xuan_model_mem_input(m, q, ctx, &in, &err) == 0);
+    CHECK_EQ_INT(in.n_kv_layers ? in.n_kv_layers : in.n_layers, kv_layers);
+    CHECK_EQ_INT(in.n_swa_layers, swa_layers);
+    CHECK_EQ_INT(in.swa_window, window);
+    xuan_mem_estimate_compute(&in, &e);
+    CHECK_EQ_INT(e.kv_bytes_per_token, per_token);
+    CHECK_EQ_INT(e.n_swa_alloc, cells);
+    CHECK_EQ_INT(e.kv_cache, kv);
+    CHECK(e.state == 0);
+}
+
 static void test_per_arch_kv_from_catalog(void) {
     xuan_catalog cat = {0};
     xuan_error err = {0};
@@ -136,39 +155,20 @@ static void test_per_arch_kv_from_catalog(void) {
     xuan_mem_estimate_compute(&in, &e4k);
     CHECK_EQ_INT(e.total - e4k.total, 28672ull * 32768);
 
-    /* gpt-oss: 12 full layers grow with the context, 12 sliding ones do not */
-    const xuan_model_info *g = xuan_catalog_find(&cat, "gpt-oss-20b");
-    REQUIRE(g && xuan_model_mem_input(g, XUAN_QUANT_MXFP4_MOE, ctx, &in, &err) == 0);
-    CHECK_EQ_INT(in.n_swa_layers, 12);
-    CHECK_EQ_INT(in.swa_window, 128);
-    xuan_mem_estimate_compute(&in, &e);
-    CHECK_EQ_INT(e.kv_bytes_per_token, 12 * 8 * (64 + 64) * 2);          /* 24 KiB */
-    CHECK_EQ_INT(e.n_swa_alloc, 768);                                    /* pad256(128 + 512) */
-    CHECK_EQ_INT(e.kv_swa, 12ull * 8 * (64 + 64) * 2 * 768);             /* 18 MiB */
-    CHECK_EQ_INT(e.kv_cache, 12ull * 8 * 128 * 2 * ctx + 12ull * 8 * 128 * 2 * 768);
-    CHECK(e.state == 0);
+    /* gpt-oss: 12 full layers grow with the context, 12 sliding ones do not
+     * (24 KiB per token; 768 cells = pad256(128 + 512), 18 MiB) */
+    kv_layout(&cat, "gpt-oss-20b", XUAN_QUANT_MXFP4_MOE, ctx, 24, 12, 128, 12 * 8 * (64 + 64) * 2, 768,
+              12ull * 8 * 128 * 2 * ctx + 12ull * 8 * 128 * 2 * 768);
     /* at a context below the window's cells, the sliding layers hold the context */
-    REQUIRE(xuan_model_mem_input(g, XUAN_QUANT_MXFP4_MOE, 512, &in, &err) == 0);
-    xuan_mem_estimate_compute(&in, &e);
-    CHECK_EQ_INT(e.n_swa_alloc, 512);
-
-    /* gemma4 E4B: 24 layers store KV (4 global, 20 sliding), 18 share it */
-    const xuan_model_info *g4 = xuan_catalog_find(&cat, "gemma-4-e4b-it");
-    REQUIRE(g4 && xuan_model_mem_input(g4, XUAN_QUANT_Q4_K_M, ctx, &in, &err) == 0);
-    CHECK_EQ_INT(in.n_kv_layers, 24);
-    CHECK_EQ_INT(in.n_swa_layers, 20);
-    xuan_mem_estimate_compute(&in, &e);
-    CHECK_EQ_INT(e.kv_bytes_per_token, 4 * 2 * (512 + 512) * 2);         /* 16 KiB */
-    CHECK_EQ_INT(e.n_swa_alloc, 1152);                                   /* 512 + 128 + 512 */
-    CHECK_EQ_INT(e.kv_cache, 4ull * 2 * 1024 * 2 * ctx + 20ull * 2 * 512 * 2 * 1152);
-    /* gemma4 E2B: 15 layers store KV (3 global, 12 sliding) */
-    const xuan_model_info *g2 = xuan_catalog_find(&cat, "gemma-4-e2b-it");
-    REQUIRE(g2 && xuan_model_mem_input(g2, XUAN_QUANT_Q4_K_M, ctx, &in, &err) == 0);
-    CHECK_EQ_INT(in.n_kv_layers, 15);
-    CHECK_EQ_INT(in.n_swa_layers, 12);
-    xuan_mem_estimate_compute(&in, &e);
-    CHECK_EQ_INT(e.kv_bytes_per_token, 3 * 1 * (512 + 512) * 2);         /* 6 KiB */
-    CHECK_EQ_INT(e.kv_cache, 3ull * 1024 * 2 * ctx + 12ull * 512 * 2 * 1152);
+    kv_layout(&cat, "gpt-oss-20b", XUAN_QUANT_MXFP4_MOE, 512, 24, 12, 128, 12 * 8 * (64 + 64) * 2, 512,
+              12ull * 8 * 128 * 2 * 512 * 2);
+    /* gemma4 E4B: 24 layers store KV (4 global, 20 sliding), 18 share it
+     * (16 KiB per token; 1152 cells = 512 + 128 + 512) */
+    kv_layout(&cat, "gemma-4-e4b-it", XUAN_QUANT_Q4_K_M, ctx, 24, 20, 512, 4 * 2 * (512 + 512) * 2, 1152,
+              4ull * 2 * 1024 * 2 * ctx + 20ull * 2 * 512 * 2 * 1152);
+    /* gemma4 E2B: 15 layers store KV (3 global, 12 sliding): 6 KiB per token */
+    kv_layout(&cat, "gemma-4-e2b-it", XUAN_QUANT_Q4_K_M, ctx, 15, 12, 512, 3 * 1 * (512 + 512) * 2, 1152,
+              3ull * 1024 * 2 * ctx + 12ull * 512 * 2 * 1152);
 
     /* the smaller Qwen3.5 models have shapes now: 6 of 24 layers attend */
     const xuan_model_info *q08 = xuan_catalog_find(&cat, "qwen3.5-0.8b"), *q2 = xuan_catalog_find(&cat, "qwen3.5-2b");
