@@ -548,6 +548,9 @@ static int print_json(const xuan_catalog *cat, const xuan_hw *hw, const pick_arg
                               "tasks", tasks, "quality", r->quality, "score", r->score, "why", r->why);
         json_object_set_new(o, "runs_in", json_string(r->runs_in_xuan ? "xuan" : "llama.cpp"));
         json_object_set_new(o, "kv_bytes_per_token", json_integer((json_int_t)r->mem.kv_bytes_per_token));
+        /* the parts that do not grow with the context: sliding layers, recurrent state */
+        json_object_set_new(json_object_get(o, "memory"), "kv_sliding", json_integer((json_int_t)r->mem.kv_swa));
+        json_object_set_new(json_object_get(o, "memory"), "state", json_integer((json_int_t)r->mem.state));
         json_object_set_new(o, "context_fits", json_integer((json_int_t)r->ctx_fit));
         json_object_set_new(o, "think_factor", json_real(r->think_factor));
         if (r->m->thinking) json_object_set_new(o, "thinking", json_string(r->m->thinking));
