@@ -10,7 +10,9 @@
 # on even layers, YaRN, biased router with a softmax over the chosen experts
 # and clamped SwiGLU, in F16, BF16, Q8_0 and the MXFP4_MOE mix; qwen35's Gated
 # DeltaNet hybrid: 3 recurrent layers, then gated attention with imrope, also
-# checked after the 64 decoded tokens, and within 1e-3 in every type) in F32,
+# checked after the 64 decoded tokens, and within 1e-3 in every type; gemma4's
+# sliding and full layers with their own head sizes, shared-KV layers,
+# per-layer embeddings, proportional RoPE, V = K, also after 64 tokens) in F32,
 # F16, Q8_0 and Q4_K_M (`xuan quantize` of an F16
 # file).  For 10 prompts (Chinese, English, code) tests/peer/parity.mjs checks
 # the next-token log-probabilities of llama.cpp's top 10 (<= 1e-3 for
