@@ -30,6 +30,8 @@ typedef struct edit {
     const char *extra;    /* a 64-float tensor to add, or NULL */
     const char *key;      /* a u32 key to set to `value`, or NULL */
     uint32_t value;
+    const uint32_t *arr;  /* with key: the key becomes this u32 array of arr_n values instead */
+    uint32_t arr_n;
 } edit;
 
 static const char *base_model(void) {
@@ -67,6 +69,8 @@ static int copy_from(const char *src, const char *out, const edit *e) {
             snprintf(key, sizeof key, "%s.%.*s", e->arch, (int)kv->key.n - 6, kv->key.p + 6);
         if (e->arch && strcmp(key, "general.architecture") == 0)
             rc = xuan_gguf_writer_set_str(w, key, e->arch);
+        else if (e->key && strcmp(key, e->key) == 0 && e->arr)
+            rc = xuan_gguf_writer_set_arr(w, key, XUAN_GGUF_UINT32, e->arr, e->arr_n);
         else if (e->key && strcmp(key, e->key) == 0)
             rc = xuan_gguf_writer_set_u32(w, key, e->value);
         else
@@ -512,6 +516,29 @@ static void test_gemma4_kinds(void) {
     REQUIRE(copy_from(src, path, &(edit){.key = "gemma4.embedding_length_per_layer_input", .value = 8}) == 0);
     msg = load_fails(path);
     CHECK(strstr(msg, "per_layer_token_embd.weight: shape [144, 300], expected [72, 300]") != NULL);
+    /* per-layer arrays (E2B's double-wide FFN of its shared-KV layers, KV heads per kind) */
+    uint32_t ffn[9] = {128, 128, 128, 128, 128, 128, 128, 128, 128}, kvh[9] = {2, 2, 2, 2, 2, 2, 2, 2, 2};
+    REQUIRE(copy_from(src, path, &(edit){.key = "gemma4.feed_forward_length", .arr = ffn, .arr_n = 9}) == 0);
+    m = xuan_model_load(path, &err);
+    CHECK(m != NULL);
+    if (m) CHECK(xuan_model_hparams(m)->ffn_layers && xuan_model_hparams(m)->ffn_layers[8] == 128);
+    xuan_model_free(m);
+    ffn[7] = 256;
+    REQUIRE(copy_from(src, path, &(edit){.key = "gemma4.feed_forward_length", .arr = ffn, .arr_n = 9}) == 0);
+    msg = load_fails(path);
+    CHECK(strstr(msg, "blk.7.ffn_gate.weight: shape [64, 128], expected [64, 256]") != NULL);
+    REQUIRE(copy_from(src, path, &(edit){.key = "gemma4.feed_forward_length", .arr = ffn, .arr_n = 8}) == 0);
+    msg = load_fails(path);
+    CHECK(strstr(msg, "gemma4.feed_forward_length: an array of 8 entries for 9 layers") != NULL);
+    REQUIRE(copy_from(src, path, &(edit){.key = "gemma4.attention.head_count_kv", .arr = kvh, .arr_n = 9}) == 0);
+    m = xuan_model_load(path, &err);
+    CHECK(m != NULL);
+    if (m) CHECK_EQ_INT(xuan_model_hparams(m)->n_kv_heads_swa, 2);
+    xuan_model_free(m);
+    kvh[4] = 1;
+    REQUIRE(copy_from(src, path, &(edit){.key = "gemma4.attention.head_count_kv", .arr = kvh, .arr_n = 9}) == 0);
+    msg = load_fails(path);
+    CHECK(strstr(msg, "layer 4 has 1 KV heads, other sliding layers 2") != NULL);
     REQUIRE(copy_from(src, path, &(edit){.drop = "rope_freqs.weight"}) == 0);
     msg = load_fails(path);
     CHECK(strstr(msg, "tensor rope_freqs.weight is missing") != NULL);
