@@ -60,6 +60,19 @@ check "hybrid state"     '[ "$(field "$d/h.json" "[\"memory\"][\"state\"]")" = $
 check "hybrid layers"    '[ "$(field "$d/h.json" "[\"memory\"][\"recurrent_layers\"]")" = 3 ]'
 "$XUAN_BIN" inspect "$d/h.gguf" >"$d/h.txt"
 check "hybrid pattern"   'grep -q "3 Gated DeltaNet + 1 gated attention (every 4th); per token 256 B of KV" "$d/h.txt"'
+# gemma4 (per-layer kinds): gemma4-tiny's 9 layers, 6 sliding (window 8, 2 KV heads x 16) and
+# 3 full (2 x 32); the last 3 read earlier layers' KV, so 2 full and 4 sliding layers store it:
+# per token 2 x 2 x 2 x 32 x 2 B; the sliding ones 4 x 2 x 2 x 16 x 2 B for each of 8 cells
+"$XUAN_BIN" synth --preset gemma4-tiny -o "$d/g4.gguf" --force -q
+"$XUAN_BIN" inspect --json -c 2048 "$d/g4.gguf" >"$d/g4.json"
+check "gemma4 kv per token" '[ "$(field "$d/g4.json" "[\"memory\"][\"kv_bytes_per_token\"]")" = $((2*2*2*32*2)) ]'
+check "gemma4 kv cache"     '[ "$(field "$d/g4.json" "[\"memory\"][\"kv_cache\"]")" = $((2*2*2*32*2*2048 + 4*2*2*16*2*8)) ]'
+check "gemma4 kinds"        '[ "$(field "$d/g4.json" "[\"layer_pattern\"][\"sliding\"]")" = 6 ] &&
+                             [ "$(field "$d/g4.json" "[\"layer_pattern\"][\"head_dim_sliding\"]")" = 16 ] &&
+                             [ "$(field "$d/g4.json" "[\"layer_pattern\"][\"shared_kv_layers\"]")" = 3 ]'
+"$XUAN_BIN" inspect "$d/g4.gguf" >"$d/g4.txt"
+check "gemma4 pattern"      'grep -q "6 sliding (window 8, heads 16, 2 KV heads) + 3 full (heads 32, 2 KV heads); the last 3 share KV" "$d/g4.txt"'
+check "gemma4 kv line"      'grep -q "512 B per token (2 full layers) + 4.00 KiB fixed (4 sliding layers x 8 cells)" "$d/g4.txt"'
 "$XUAN_BIN" --version >"$d/v"
 check "version line"         'grep -Eq "^xuan [0-9.]+ \(commit [0-9a-f]+|unknown" "$d/v"'
 "$XUAN_BIN" inpsect 2>"$d/e9"; r=$?

@@ -27,6 +27,7 @@ node "$XUAN_SRC/scripts/tok_reference.mjs" --peer "$XUAN_PEER_DIR" --corpus "$XU
   "tekken=$T/tekken.gguf::$NP/tokenizer-mistral_nemo" "gemma3=$T/gemma3.gguf::$NP/tokenizer-gemma3" \
   "o200k=$T/o200k.gguf::$NP/tokenizer-gptoss" \
   "glm4=$T/glm4.gguf" "qwen35=$XUAN_PEER_DIR/llama.cpp/models/ggml-vocab-qwen35.gguf" \
+  "gemma4=$XUAN_PEER_DIR/llama.cpp/models/ggml-vocab-gemma-4.gguf" \
   "gpt-2=$V/ggml-vocab-gpt-2.gguf" "deepseek-llm=$V/ggml-vocab-deepseek-llm.gguf" \
   "deepseek-coder=$V/ggml-vocab-deepseek-coder.gguf" "llama-spm=$V/ggml-vocab-llama-spm.gguf" \
   "phi-3=$V/ggml-vocab-phi-3.gguf" "baichuan=$V/ggml-vocab-baichuan.gguf" 2>"$OUT.log" || { cat "$OUT.log"; exit 1; }

@@ -16,4 +16,4 @@ if [ ! -d "$models" ]; then
   git -c advice.detachedHead=false clone -q "$BUNDLE" "$XUAN_PEER_DIR/llama.cpp" || exit 1
 fi
 python3 "$XUAN_SRC/tests/tok/vocab_pairs.py" "$XUAN_BIN" "$models" \
-  --require command-r,deepseek-coder,deepseek-llm,gpt-2,llama-bpe,llama-spm,mpt,phi-3,qwen2,qwen35,refact,starcoder
+  --require command-r,deepseek-coder,deepseek-llm,gemma-4,gpt-2,llama-bpe,llama-spm,mpt,phi-3,qwen2,qwen35,refact,starcoder

@@ -27,10 +27,12 @@
  * 9-token prompts cross it; qwen3moe-tiny256 routes each token to 2 of 8
  * experts; deepseek2-tiny256 has a dense layer, then an MoE one with shared
  * experts; gptoss-tiny256 a local layer (window 8, sinks) and a global one,
- * its experts MXFP4 (the MXFP4_MOE mix, the other matrices Q8_0). */
+ * its experts MXFP4 (the MXFP4_MOE mix, the other matrices Q8_0);
+ * gemma4-tiny256 its 4 layers (sliding and full alternating, two head
+ * sizes, the last 2 reading layers 0 and 1's KV, per-layer embeddings). */
 static const char *model_path(const char *preset, uint32_t type) {
     static const char *const presets[] = {"tiny256", "gemma3-tiny256", "qwen3moe-tiny256", "deepseek2-tiny256",
-                                          "gptoss-tiny256"};
+                                          "gptoss-tiny256", "gemma4-tiny256"};
     enum { N = sizeof presets / sizeof presets[0] };
     static char paths[N][2][512];
     size_t ip = 0;
@@ -41,7 +43,7 @@ static const char *model_path(const char *preset, uint32_t type) {
     if (path[0]) return path;
     xuan_synth_params p;
     REQUIRE(xuan_synth_preset(preset, &p) == 0); /* head size 64 / 256: a Q8_0 cache fits */
-    p.n_layers = gemma ? 6 : 2;
+    if (ip != 5) p.n_layers = gemma ? 6 : 2;
     if (gemma) p.n_swa = 4;
     p.type = type;
     p.embd_type = type;
@@ -196,6 +198,13 @@ static void test_mla_together_equals_alone(void) {
 
 /* gpt-oss: sinks, the window on even layers, the biased router and the
  * MXFP4 experts (one routed row at a time) give each row its lone bits. */
+/* gemma4: the shared-KV layers read their sources' cells of each
+ * sequence, the per-layer embeddings are per row; equal bits. */
+static void test_gemma4_together_equals_alone(void) {
+    check_together_vs_alone("gemma4-tiny256", XUAN_TYPE_Q8_0, XUAN_TYPE_Q8_0, 512, 0.0);
+    check_together_vs_alone("gemma4-tiny256", XUAN_TYPE_Q8_0, XUAN_TYPE_Q8_0, 5, 0.0);
+}
+
 static void test_gptoss_together_equals_alone(void) {
     check_together_vs_alone("gptoss-tiny256", XUAN_TYPE_Q8_0, XUAN_TYPE_Q8_0, 512, 0.0);
     check_together_vs_alone("gptoss-tiny256", XUAN_TYPE_Q8_0, XUAN_TYPE_Q8_0, 5, 0.0);
@@ -433,11 +442,11 @@ static void test_tiled_attention_same_bits(void) {
         return;
     }
     static const char *const presets[] = {"tiny", "tiny256", "gemma2-tiny", "gemma3-tiny256", "qwen3moe-tiny256",
-                                          "deepseek2-tiny256", "gptoss-tiny256"};
+                                          "deepseek2-tiny256", "gptoss-tiny256", "gemma4-tiny256"};
     for (size_t ip = 0; ip < sizeof presets / sizeof presets[0]; ip++) {
         xuan_synth_params p;
         REQUIRE(xuan_synth_preset(presets[ip], &p) == 0);
-        if (p.n_layers > 3) p.n_layers = 3;
+        if (p.n_layers > 3 && !p.n_kv_shared) p.n_layers = 3; /* gemma4 keeps its shared-KV layers */
         char name[80];
         snprintf(name, sizeof name, "tiled_%s.gguf", presets[ip]);
         const char *path = test_path(name);
@@ -486,7 +495,7 @@ static void test_tiled_attention_same_bits(void) {
  * smaller cache, a short truncation resumes, a long one is refused by name
  * until the sequence starts over. */
 static void test_swa_ring_same_bits(void) {
-    static const char *const presets[] = {"gemma3-tiny", "gemma2-tiny"};
+    static const char *const presets[] = {"gemma3-tiny", "gemma2-tiny", "gemma4-tiny"};
     for (size_t ip = 0; ip < sizeof presets / sizeof presets[0]; ip++) {
         xuan_synth_params sp;
         REQUIRE(xuan_synth_preset(presets[ip], &sp) == 0); /* window 8: the ring keeps 8 + 2 positions */
@@ -570,6 +579,7 @@ int main(void) {
     RUN(test_moe_together_equals_alone);
     RUN(test_mla_together_equals_alone);
     RUN(test_gptoss_together_equals_alone);
+    RUN(test_gemma4_together_equals_alone);
     RUN(test_f16_together_close_to_alone);
     RUN(test_prefix_shared_by_copy);
     RUN(test_cancel_one_sequence);

@@ -30,6 +30,8 @@ typedef struct edit {
     const char *extra;    /* a 64-float tensor to add, or NULL */
     const char *key;      /* a u32 key to set to `value`, or NULL */
     uint32_t value;
+    const uint32_t *arr;  /* with key: the key becomes this u32 array of arr_n values instead */
+    uint32_t arr_n;
 } edit;
 
 static const char *base_model(void) {
@@ -67,6 +69,8 @@ static int copy_from(const char *src, const char *out, const edit *e) {
             snprintf(key, sizeof key, "%s.%.*s", e->arch, (int)kv->key.n - 6, kv->key.p + 6);
         if (e->arch && strcmp(key, "general.architecture") == 0)
             rc = xuan_gguf_writer_set_str(w, key, e->arch);
+        else if (e->key && strcmp(key, e->key) == 0 && e->arr)
+            rc = xuan_gguf_writer_set_arr(w, key, XUAN_GGUF_UINT32, e->arr, e->arr_n);
         else if (e->key && strcmp(key, e->key) == 0)
             rc = xuan_gguf_writer_set_u32(w, key, e->value);
         else
@@ -454,6 +458,95 @@ static void test_mla_contradictions(void) {
     CHECK(strstr(msg, "blk.1.attn_k_b.weight is missing") != NULL);
 }
 
+/* gemma4: the kinds as read (sliding flags, two head sizes, shared-KV
+ * layers and their sources, per-layer embeddings), and files whose kinds
+ * contradict themselves or the tensors, each refused in one line. */
+static void test_gemma4_kinds(void) {
+    xuan_synth_params p;
+    REQUIRE(xuan_synth_preset("gemma4-tiny", &p) == 0);
+    p.type = p.embd_type = p.output_type = XUAN_TYPE_F32;
+    p.n_vocab = 300;
+    xuan_error err = {0};
+    const char *src = test_path("model_gemma4.gguf");
+    REQUIRE(xuan_synth_write(&p, src, &err) == 0);
+    xuan_model *m = xuan_model_load(src, &err);
+    CHECK(m != NULL);
+    if (m) {
+        const xuan_hparams *hp = xuan_model_hparams(m);
+        REQUIRE(hp->swa_layers != NULL);
+        for (uint32_t il = 0; il < 9; il++) CHECK(hp->swa_layers[il] == (il % 3 != 2));
+        CHECK_EQ_INT(hp->head_dim, 32);
+        CHECK_EQ_INT(hp->head_dim_swa, 16);
+        CHECK_EQ_INT(hp->n_rot_swa, 16);
+        CHECK_EQ_INT(hp->n_layer_kv, 6);
+        CHECK_EQ_INT(hp->n_embd_per_layer, 16);
+        CHECK(hp->kq_scale == 1.0f);
+        CHECK(hp->final_softcap == 30.0f);
+        xuan_ctx_params cp = xuan_ctx_params_default();
+        cp.n_ctx = 64;
+        cp.n_threads = 1;
+        cp.swa_full = true;
+        xuan_ctx *c = xuan_ctx_new(m, &cp, &err);
+        REQUIRE(c != NULL);
+        /* K and V of the 6 layers that store them: 2 full (2 x 32) and 4 sliding (2 x 16), F16 */
+        CHECK_EQ_INT(xuan_ctx_cache_bytes(c), 64ull * 2 * 2 * (2 * 2 * 32 + 4 * 2 * 16));
+        const int32_t ids[4] = {1, 2, 3, 4};
+        CHECK(xuan_ctx_eval(c, ids, 4, &err) == 0);
+        const float *lg = xuan_ctx_logits(c);
+        CHECK(lg != NULL && isfinite(lg[0]) && fabsf(lg[0]) <= 30.0f);
+        xuan_ctx_free(c);
+    }
+    xuan_model_free(m);
+    const char *path = test_path("model_gemma4_bad.gguf");
+    REQUIRE(copy_from(src, path, &(edit){.key = "gemma4.block_count", .value = 8}) == 0);
+    const char *msg = load_fails(path);
+    CHECK(strstr(msg, "gemma4.attention.sliding_window_pattern: a layer pattern of 9 entries for 8 layers") != NULL);
+    REQUIRE(copy_from(src, path, &(edit){.key = "gemma4.attention.shared_kv_layers", .value = 9}) == 0);
+    msg = load_fails(path);
+    CHECK(strstr(msg, "gemma4.attention.shared_kv_layers 9: the model has 9 layers") != NULL);
+    REQUIRE(copy_from(src, path, &(edit){.key = "gemma4.attention.shared_kv_layers", .value = 4}) == 0);
+    msg = load_fails(path); /* layer 4, the full layers' source, is a sliding one */
+    CHECK(strstr(msg, "4 shared-KV layers read the KV of layers 3 (sliding) and 4 (full)") != NULL);
+    REQUIRE(copy_from(src, path, &(edit){.key = "gemma4.attention.key_length_swa", .value = 32}) == 0);
+    msg = load_fails(path);
+    CHECK(strstr(msg, "sliding layers' head sizes k=32 v=16") != NULL);
+    REQUIRE(copy_from(src, path, &(edit){.key = "gemma4.attention.key_length", .value = 16}) == 0);
+    msg = load_fails(path); /* the full layers' head size against their tensors */
+    CHECK(strstr(msg, "k=16 v=32") != NULL);
+    REQUIRE(copy_from(src, path, &(edit){.key = "gemma4.embedding_length_per_layer_input", .value = 8}) == 0);
+    msg = load_fails(path);
+    CHECK(strstr(msg, "per_layer_token_embd.weight: shape [144, 300], expected [72, 300]") != NULL);
+    /* per-layer arrays (E2B's double-wide FFN of its shared-KV layers, KV heads per kind) */
+    uint32_t ffn[9] = {128, 128, 128, 128, 128, 128, 128, 128, 128}, kvh[9] = {2, 2, 2, 2, 2, 2, 2, 2, 2};
+    REQUIRE(copy_from(src, path, &(edit){.key = "gemma4.feed_forward_length", .arr = ffn, .arr_n = 9}) == 0);
+    m = xuan_model_load(path, &err);
+    CHECK(m != NULL);
+    if (m) CHECK(xuan_model_hparams(m)->ffn_layers && xuan_model_hparams(m)->ffn_layers[8] == 128);
+    xuan_model_free(m);
+    ffn[7] = 256;
+    REQUIRE(copy_from(src, path, &(edit){.key = "gemma4.feed_forward_length", .arr = ffn, .arr_n = 9}) == 0);
+    msg = load_fails(path);
+    CHECK(strstr(msg, "blk.7.ffn_gate.weight: shape [64, 128], expected [64, 256]") != NULL);
+    REQUIRE(copy_from(src, path, &(edit){.key = "gemma4.feed_forward_length", .arr = ffn, .arr_n = 8}) == 0);
+    msg = load_fails(path);
+    CHECK(strstr(msg, "gemma4.feed_forward_length: an array of 8 entries for 9 layers") != NULL);
+    REQUIRE(copy_from(src, path, &(edit){.key = "gemma4.attention.head_count_kv", .arr = kvh, .arr_n = 9}) == 0);
+    m = xuan_model_load(path, &err);
+    CHECK(m != NULL);
+    if (m) CHECK_EQ_INT(xuan_model_hparams(m)->n_kv_heads_swa, 2);
+    xuan_model_free(m);
+    kvh[4] = 1;
+    REQUIRE(copy_from(src, path, &(edit){.key = "gemma4.attention.head_count_kv", .arr = kvh, .arr_n = 9}) == 0);
+    msg = load_fails(path);
+    CHECK(strstr(msg, "layer 4 has 1 KV heads, other sliding layers 2") != NULL);
+    REQUIRE(copy_from(src, path, &(edit){.drop = "rope_freqs.weight"}) == 0);
+    msg = load_fails(path);
+    CHECK(strstr(msg, "tensor rope_freqs.weight is missing") != NULL);
+    REQUIRE(copy_from(src, path, &(edit){.drop = "blk.1.attn_k.weight"}) == 0);
+    msg = load_fails(path);
+    CHECK(strstr(msg, "blk.1.attn_k.weight is missing") != NULL);
+}
+
 static void test_missing_tensor(void) {
     const char *path = test_path("model_missing.gguf");
     REQUIRE(copy_with(path, &(edit){.drop = "blk.1.ffn_down.weight"}) == 0);
@@ -668,6 +761,7 @@ int main(void) {
     RUN(test_arch_contradicts_tensors);
     RUN(test_moe_contradictions);
     RUN(test_mla_contradictions);
+    RUN(test_gemma4_kinds);
     RUN(test_missing_tensor);
     RUN(test_wrong_shape);
     RUN(test_wrong_type);

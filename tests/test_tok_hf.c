@@ -286,23 +286,26 @@ static void test_shared_vocab_golden(void) {
     json_decref(corpus);
 }
 
-/* Qwen3.5's vocabulary from the reference's source tree (llama.cpp's
- * models/ggml-vocab-qwen35.gguf): its own .inp/.out pairs run in
- * cli_tok_vocab_pairs; here the corpus against llama.cpp's ids (no HF
- * tokenizer for it on npm). */
+/* Qwen3.5's and Gemma 4's vocabularies from the reference's source tree
+ * (llama.cpp's models/ggml-vocab-qwen35.gguf, ggml-vocab-gemma-4.gguf):
+ * their own .inp/.out pairs run in cli_tok_vocab_pairs; here the corpus
+ * against llama.cpp's ids (no HF tokenizer for them on npm). */
 static void test_peer_vocab_golden(void) {
     NEED_SHARED();
     const char *peer = getenv("XUAN_PEER_DIR");
-    char gguf[4096];
-    snprintf(gguf, sizeof gguf, "%.4000s/llama.cpp/models/ggml-vocab-qwen35.gguf", peer ? peer : ".");
-    FILE *fp = fopen(gguf, "rb");
-    if (!fp) {
-        printf("SKIP test_peer_vocab_golden: no %s (scripts/peer.sh unpacks the reference's tree)\n", gguf);
-        return;
-    }
-    fclose(fp);
+    static const char *const names[][2] = {{"qwen35", "qwen35"}, {"gemma4", "gemma-4"}};
     json_t *corpus = load_corpus();
-    CHECK_EQ_INT(check_golden("qwen35", gguf, corpus, false), 0);
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        char gguf[4096];
+        snprintf(gguf, sizeof gguf, "%.4000s/llama.cpp/models/ggml-vocab-%s.gguf", peer ? peer : ".", names[i][1]);
+        FILE *fp = fopen(gguf, "rb");
+        if (!fp) {
+            printf("SKIP test_peer_vocab_golden: no %s (scripts/peer.sh unpacks the reference's tree)\n", gguf);
+            continue;
+        }
+        fclose(fp);
+        CHECK_EQ_INT(check_golden(names[i][0], gguf, corpus, false), 0);
+    }
     json_decref(corpus);
 }
 

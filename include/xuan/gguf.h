@@ -164,6 +164,12 @@ typedef struct xuan_arch_info {
     bool moe_biases;       /* biases on the router (ffn_gate_inp.bias) and on every expert (ffn_*_exps.bias) */
     bool moe_softmax_topk; /* experts chosen by raw router logits, weighted by a softmax over the chosen ones */
     bool ffn_norm_post_attn; /* the FFN's input norm is named post_attention_norm.weight */
+    /* gemma4: the layer kinds come from a per-layer sliding_window_pattern
+     * array, sliding and full layers have their own head size (key_length_swa)
+     * and RoPE (full ones: rope_freqs, "proportional"), the last
+     * shared_kv_layers layers read an earlier layer's KV, per-layer
+     * embeddings, V = K when attn_v is absent, Q.K scaled by 1 */
+    bool layer_kinds;
 } xuan_arch_info;
 
 /* The entry for an architecture name (exact, n bytes), or NULL. */

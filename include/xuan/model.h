@@ -55,6 +55,16 @@ typedef struct xuan_synth_params {
      * imrope sections (pairs per position kind, summing to n_rot / 2) */
     uint32_t ssm_conv, ssm_state, ssm_groups, ssm_heads, full_attn;
     int32_t rope_sections[4];
+    /* gemma4: layer il slides (window n_swa) unless il % swa_period ==
+     * swa_period - 1; sliding heads are head_dim_swa wide (head_dim is the
+     * full layers'); the last n_kv_shared layers read earlier layers' KV;
+     * per-layer embeddings n_embd_per_layer wide (0: none); full layers
+     * rotate rot_full of their dims ("proportional" RoPE: rope_freqs 1, then
+     * 1e30); no_v_full: full layers have no attn_v (V = K);
+     * final_softcap > 0 writes final_logit_softcapping */
+    uint32_t swa_period, head_dim_swa, n_kv_shared, n_embd_per_layer, rot_full;
+    bool no_v_full;
+    float final_softcap;
     uint32_t type;         /* 2D weights; rows that do not fit fall back as llama.cpp does */
     uint32_t embd_type;    /* token_embd.weight */
     uint32_t output_type;  /* output.weight */
@@ -159,6 +169,23 @@ typedef struct xuan_hparams {
     uint32_t n_recurrent;      /* DeltaNet layers */
     const bool *recurrent;     /* n_layers flags, owned by the model; NULL: none */
     int32_t rope_sections[4];  /* rope.dimension_sections (imrope): pairs per position kind */
+    /* gemma4 (arch layer_kinds): layer il slides when swa_layers[il]
+     * (attention.sliding_window_pattern, one flag per layer; n_layers flags
+     * owned by the model, NULL for the other archs, whose swa_pattern rule
+     * holds); sliding layers have head_dim_swa-wide heads (key_length_swa),
+     * n_kv_heads_swa KV heads, n_rot_swa rotary dims and no frequency
+     * factors, the others head_dim / n_kv_heads / n_rot (every arch has the
+     * _swa values, equal to the others where the file does not differ).
+     * Layers from n_layer_kv on (shared_kv_layers at the top) store no KV:
+     * they read that of layer n_layer_kv - 2 (sliding) or - 1 (full).
+     * n_embd_per_layer: per-layer embeddings of that width (0: none).
+     * ffn_layers: each layer's FFN width when feed_forward_length is an
+     * array (d_ffn is then the largest), NULL otherwise. */
+    const bool *swa_layers;
+    uint32_t head_dim_swa, n_kv_heads_swa, n_rot_swa;
+    uint32_t n_layer_kv;
+    uint32_t n_embd_per_layer;
+    const uint32_t *ffn_layers;
     char rope_scaling[16];  /* "none", "linear", "yarn", "longrope", "llama3" */
     bool tied;              /* output reuses token_embd.weight */
 } xuan_hparams;

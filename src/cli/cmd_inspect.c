@@ -46,6 +46,14 @@ typedef struct facts {
      * per-layer pattern), the recurrent state of one sequence */
     uint32_t n_recurrent, attn_every;
     uint64_t state_per_seq;
+    /* gemma4 (per-layer kinds): sliding and full layers (own head size and
+     * KV heads each), those that store KV (the last n_kv_shared read an
+     * earlier layer's), the per-layer embeddings' width */
+    bool kinds;
+    uint32_t n_sliding, head_dim_swa, n_kv_heads_swa, n_kv_heads_full, n_kv_shared, n_embd_per_layer;
+    uint32_t own_sliding, own_full;     /* layers of each kind that store KV */
+    uint64_t kv_full_per_token;         /* K+V bytes of one position in the full layers that store KV */
+    uint64_t kv_sliding_cells, kv_sliding_bytes; /* the sliding layers' cells (window-capped) and bytes */
     xuan_mem_input mem_in;
     xuan_mem_estimate mem;
 } facts;
@@ -112,6 +120,60 @@ static int read_hybrid(const xuan_gguf *g, facts *f, xuan_error *err) {
     return 0;
 }
 
+/* A per-layer u32 array key (gemma4's head_count_kv, feed_forward_length)
+ * at layer il, or the scalar *fallback when the key is not an array. */
+static uint32_t layer_u32(const xuan_gguf *g, const char *arch, const char *suffix, uint32_t il, uint32_t fallback) {
+    char key[160];
+    snprintf(key, sizeof key, "%s.%s", arch, suffix);
+    const xuan_gguf_value *v = xuan_gguf_find(g, key);
+    if (!v || v->type != XUAN_GGUF_ARRAY || !v->v.arr.raw || il >= v->v.arr.n) return fallback;
+    const int64_t x = xuan_gguf_arr_i64(&v->v.arr, il);
+    return x > 0 && x <= (1 << 20) ? (uint32_t)x : 0;
+}
+
+/* gemma4's layer kinds as the loader reads them (described even when they
+ * contradict each other: the loader refuses those), and its KV per token:
+ * only layers that store KV count (the shared-KV ones read an earlier
+ * layer's), the sliding ones capped at the window (their cells do not grow
+ * with the context). */
+static int read_kinds(const xuan_gguf *g, facts *f, xuan_error *err) {
+    const char *a = f->arch;
+    int rc;
+    uint32_t hd_swa = f->head_dim_k, shared = 0, pl = 0;
+    if ((rc = arch_u32(g, a, "attention.key_length_swa", &hd_swa, err)) ||
+        (rc = arch_u32(g, a, "attention.shared_kv_layers", &shared, err)) ||
+        (rc = arch_u32(g, a, "embedding_length_per_layer_input", &pl, err)))
+        return rc;
+    f->kinds = true;
+    f->head_dim_swa = hd_swa, f->n_kv_shared = shared, f->n_embd_per_layer = pl;
+    char key[160];
+    snprintf(key, sizeof key, "%s.attention.sliding_window_pattern", a);
+    const xuan_gguf_value *pv = xuan_gguf_find(g, key);
+    const xuan_gguf_array *pat = pv && pv->type == XUAN_GGUF_ARRAY && pv->v.arr.raw ? &pv->v.arr : NULL;
+    const uint32_t ct = f->mem_in.cache_type ? f->mem_in.cache_type : XUAN_TYPE_F16;
+    const uint64_t win = f->sliding_window < f->mem_in.n_ctx ? f->sliding_window : f->mem_in.n_ctx;
+    for (uint32_t il = 0; il < f->n_layers; il++) {
+        const bool sl = pat && il < pat->n && xuan_gguf_arr_i64(pat, il) != 0;
+        const uint32_t kvh = layer_u32(g, a, "attention.head_count_kv", il, f->n_kv_heads);
+        const uint32_t hd = sl ? hd_swa : f->head_dim_k;
+        f->n_sliding += sl;
+        if (sl) f->n_kv_heads_swa = kvh;
+        else f->n_kv_heads_full = kvh;
+        if (il + shared >= f->n_layers) continue; /* reads an earlier layer's KV */
+        uint64_t row = 0;
+        if (!xuan_type_row_size(ct, (uint64_t)kvh * hd, &row)) row = UINT64_MAX / 4;
+        if (sl) {
+            f->own_sliding++;
+            f->kv_sliding_cells += win;
+            f->kv_sliding_bytes = f->kv_sliding_bytes + mul_sat(mul_sat(2, row), win);
+        } else {
+            f->own_full++;
+            f->kv_full_per_token += mul_sat(2, row);
+        }
+    }
+    return 0;
+}
+
 static int arch_f32(const xuan_gguf *g, const char *arch, const char *suffix, float *out,
                     xuan_error *err) {
     char key[160];
@@ -141,9 +203,10 @@ static int gather(const xuan_gguf *g, uint32_t n_ctx, uint32_t cache_type, facts
     if (arch_u32(g, a, "context_length", &f->n_ctx_train, err) ||
         arch_u32(g, a, "block_count", &f->n_layers, err) ||
         arch_u32(g, a, "attention.head_count", &f->n_heads, err) ||
-        arch_u32(g, a, "attention.head_count_kv", &f->n_kv_heads, err) ||
+        (!layer_u32(g, a, "attention.head_count_kv", 0, 0) &&
+         arch_u32(g, a, "attention.head_count_kv", &f->n_kv_heads, err)) ||
         arch_u32(g, a, "embedding_length", &f->d_model, err) ||
-        arch_u32(g, a, "feed_forward_length", &f->d_ffn, err) ||
+        (!layer_u32(g, a, "feed_forward_length", 0, 0) && arch_u32(g, a, "feed_forward_length", &f->d_ffn, err)) ||
         arch_u32(g, a, "attention.key_length", &f->head_dim_k, err) ||
         arch_u32(g, a, "attention.value_length", &f->head_dim_v, err) ||
         arch_u32(g, a, "rope.dimension_count", &f->rope_dims, err) ||
@@ -156,6 +219,8 @@ static int gather(const xuan_gguf *g, uint32_t n_ctx, uint32_t cache_type, facts
     char key[160];
     snprintf(key, sizeof key, "%s.rope.scaling.type", a);
     copy_str(g, key, f->rope_scaling, sizeof f->rope_scaling);
+    if (!f->n_kv_heads) f->n_kv_heads = layer_u32(g, a, "attention.head_count_kv", 0, 0);
+    if (!f->d_ffn) f->d_ffn = layer_u32(g, a, "feed_forward_length", 0, 0);
     if (!f->n_kv_heads) f->n_kv_heads = f->n_heads;
     if (f->n_heads && !f->head_dim_k) f->head_dim_k = f->d_model / f->n_heads;
     if (!f->head_dim_v) f->head_dim_v = f->head_dim_k;
@@ -164,7 +229,9 @@ static int gather(const xuan_gguf *g, uint32_t n_ctx, uint32_t cache_type, facts
     f->rope_kind = ai ? xuan_rope_kind_name(ai->rope) : "?";
     if (!f->rope_base) f->rope_base = 10000.0f;
     if (!f->rope_scaling[0]) {
-        if (xuan_gguf_find_tensor(g, "rope_freqs.weight")) snprintf(f->rope_scaling, sizeof f->rope_scaling, "llama3 (rope_freqs)");
+        if (ai && ai->layer_kinds && xuan_gguf_find_tensor(g, "rope_freqs.weight"))
+            snprintf(f->rope_scaling, sizeof f->rope_scaling, "proportional (full layers)");
+        else if (xuan_gguf_find_tensor(g, "rope_freqs.weight")) snprintf(f->rope_scaling, sizeof f->rope_scaling, "llama3 (rope_freqs)");
         else if (xuan_gguf_find_tensor(g, "rope_factors_long.weight")) snprintf(f->rope_scaling, sizeof f->rope_scaling, "longrope");
         else snprintf(f->rope_scaling, sizeof f->rope_scaling, "none");
     }
@@ -208,7 +275,19 @@ static int gather(const xuan_gguf *g, uint32_t n_ctx, uint32_t cache_type, facts
         int rc = read_hybrid(g, f, err);
         if (rc) return rc;
     }
+    if (arch && arch->layer_kinds) {
+        int rc = read_kinds(g, f, err);
+        if (rc) return rc;
+    }
     xuan_mem_estimate_compute(m, &f->mem);
+    if (f->kinds) { /* the per-layer kinds' KV in place of the uniform estimate */
+        xuan_mem_estimate *e = &f->mem;
+        const uint64_t n_seq = m->n_seq ? m->n_seq : 1;
+        const uint64_t kv = mul_sat(mul_sat(f->kv_full_per_token, e->n_ctx_alloc) + f->kv_sliding_bytes, n_seq);
+        e->total = e->total - e->kv_cache + kv;
+        e->kv_cache = kv;
+        e->kv_bytes_per_token = f->kv_full_per_token;
+    }
     return 0;
 }
 
@@ -287,6 +366,17 @@ static void print_text(const xuan_gguf *g, const char *path, const facts *f, boo
                "recurrent state\n",
                "layer pattern", f->n_recurrent, f->n_layers - f->n_recurrent, every,
                xuan_fmt_bytes(m->kv_bytes_per_token, a, sizeof a), xuan_fmt_bytes(f->state_per_seq, st, sizeof st));
+    }
+    if (f->kinds) {
+        printf("  %-15s %u sliding (window %u, heads %u, %u KV heads) + %u full (heads %u, %u KV heads)",
+               "layer pattern", f->n_sliding, f->sliding_window, f->head_dim_swa, f->n_kv_heads_swa,
+               f->n_layers - f->n_sliding, f->head_dim_k, f->n_kv_heads_full);
+        if (f->n_kv_shared) printf("; the last %u share KV", f->n_kv_shared);
+        if (f->n_embd_per_layer) printf("; per-layer embeddings %u", f->n_embd_per_layer);
+        printf("\n  %-15s %s per token (%u full layers) + %s fixed (%u sliding layers x %llu cells)\n", "KV per token",
+               xuan_fmt_bytes(f->kv_full_per_token, a, sizeof a), f->own_full,
+               xuan_fmt_bytes(f->kv_sliding_bytes, b, sizeof b), f->own_sliding,
+               (unsigned long long)(f->own_sliding ? f->kv_sliding_cells / f->own_sliding : 0));
     }
     char state[64] = "";
     if (m->state) snprintf(state, sizeof state, " + state %s", xuan_fmt_bytes(m->state, st, sizeof st));
@@ -390,6 +480,19 @@ static int print_json(const xuan_gguf *g, const char *path, const facts *f, bool
         json_object_set_new(mem, "state", json_integer((json_int_t)f->mem.state));
         json_object_set_new(mem, "recurrent_layers", json_integer(f->n_recurrent));
         json_object_set_new(mem, "state_bytes_per_sequence", json_integer((json_int_t)f->state_per_seq));
+    }
+    if (f->kinds) {
+        json_t *k = json_object();
+        json_object_set_new(k, "sliding", json_integer(f->n_sliding));
+        json_object_set_new(k, "full", json_integer(f->n_layers - f->n_sliding));
+        json_object_set_new(k, "head_dim_sliding", json_integer(f->head_dim_swa));
+        json_object_set_new(k, "head_dim_full", json_integer(f->head_dim_k));
+        json_object_set_new(k, "kv_heads_sliding", json_integer(f->n_kv_heads_swa));
+        json_object_set_new(k, "kv_heads_full", json_integer(f->n_kv_heads_full));
+        json_object_set_new(k, "shared_kv_layers", json_integer(f->n_kv_shared));
+        json_object_set_new(k, "embedding_length_per_layer", json_integer(f->n_embd_per_layer));
+        json_object_set_new(o, "layer_pattern", k);
+        json_object_set_new(mem, "kv_sliding_fixed_bytes", json_integer((json_int_t)f->kv_sliding_bytes));
     }
     json_object_set_new(o, "memory", mem);
     if (tensors) {

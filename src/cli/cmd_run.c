@@ -182,7 +182,11 @@ int cmd_run(int argc, char **argv) {
     engine_sigint_install();
     if (dump) {
         /* Evaluate the prompt alone first, so the dumped logits are exactly
-         * those after the prompt; generation then reuses the cache. */
+         * those after the prompt; then the cache is emptied, so generation
+         * evaluates the prompt in one batch as a run without --dump-logits
+         * does (reusing the cache would evaluate its last token again alone,
+         * in F16 a different summation order than a batch: the greedy tokens
+         * would not be the ones that follow the dumped logits). */
         if (xuan_ctx_eval(e.ctx, ids.ids, ids.n, &err)) {
             rc = cli_error("%s", err.msg);
             xuan_free(out_ids);
@@ -194,6 +198,7 @@ int cmd_run(int argc, char **argv) {
             xuan_free(out_ids);
             goto done;
         }
+        xuan_ctx_truncate(e.ctx, 0);
     }
     if (xuan_generate(e.ctx, e.tok, e.smp, e.stop, ids.ids, ids.n, &gp, &st, &err)) {
         rc = cli_error("%s", err.msg);

@@ -44,15 +44,14 @@ struct xuan_ctx {
      * sequence's position. */
     kv_cells kv;
     uint8_t *k_cache, *v_cache;
-    cache_geom kg, vg;
+    cache_geom *kgl, *vgl; /* n_layers: each layer's geometry (its kind's head size, its cells) */
     /* Sliding-window layers keep only their window (unless p.swa_full):
-     * their rows live in kv_swa's ring of fewer cells (geometry kg_swa /
-     * vg_swa), each layer at k_off / v_off in the caches.  swa_lo[s]:
+     * their rows live in kv_swa's ring of fewer cells, each layer at
+     * k_off / v_off in the caches (a shared-KV layer at its source's).  swa_lo[s]:
      * positions of sequence s below it have left the ring (they are still
      * in kv for the other layers). */
     bool ring;
     kv_cells kv_swa;
-    cache_geom kg_swa, vg_swa;
     size_t *k_off, *v_off;
     int32_t *swa_lo;
     const xuan_quant_traits *tk, *tv;
@@ -62,6 +61,9 @@ struct xuan_ctx {
      * (B x 2 qd), and the RoPE table at position 0 (imrope's fourth section). */
     xuan_rec rec;
     float *qg, *cs0;
+    /* gemma4: the per-layer embeddings of the piece's rows ([row][layer][P]),
+     * one layer's gate rows (B x P), and ones (V's weightless RMSNorm) */
+    float *ple, *ple_g, *ones, *ple_row; /* ple_row: one token's per_layer_token_embd row */
 
     /* The piece in flight, B = n_batch rows. */
     int32_t *ub_tok, *ub_pos, *ub_seq, *ub_cell, *ub_out; /* B each; ub_out: rows kept to the end */
@@ -141,8 +143,8 @@ static layer_kv layer_cache(const xuan_ctx *c, uint32_t il) {
                       .ub_cell = ring ? c->ub_cell_swa : c->ub_cell,
                       .k = k,
                       .v = c->m->hp.mla ? k : c->v_cache + c->v_off[il],
-                      .kg = ring ? &c->kg_swa : &c->kg,
-                      .vg = ring ? &c->vg_swa : &c->vg};
+                      .kg = &c->kgl[il],
+                      .vg = &c->vgl[il]};
 }
 
 /* ================================================================ context */
@@ -198,9 +200,10 @@ xuan_ctx *xuan_ctx_new(const xuan_model *m, const xuan_ctx_params *pp, xuan_erro
                       xuan_type_name(cache_types[i]), xuan_quant_kv_names());
             return NULL;
         }
-        if (hp->head_dim % q->type->block_size) {
+        if (hp->head_dim % q->type->block_size || hp->head_dim_swa % q->type->block_size) {
             xuan_fail(err, XUAN_ERR_USAGE, "%s cache type %s needs a head size divisible by %u (it is %u)",
-                      i ? "V" : "K", q->type->name, q->type->block_size, hp->head_dim);
+                      i ? "V" : "K", q->type->name, q->type->block_size,
+                      hp->head_dim % q->type->block_size ? hp->head_dim : hp->head_dim_swa);
             return NULL;
         }
     }
@@ -237,22 +240,27 @@ xuan_ctx *xuan_ctx_new(const xuan_model *m, const xuan_ctx_params *pp, xuan_erro
     c->ring = !p.swa_full && n_local > 0 && ring_cells < p.n_ctx;
     c->k_off = xuan_calloc(hp->n_layers, sizeof *c->k_off);
     c->v_off = xuan_calloc(hp->n_layers, sizeof *c->v_off);
+    c->kgl = xuan_calloc(hp->n_layers, sizeof *c->kgl);
+    c->vgl = xuan_calloc(hp->n_layers, sizeof *c->vgl);
     uint64_t all[2] = {0, 0};
-    bool fail = c->k_off == NULL || c->v_off == NULL;
+    bool fail = c->k_off == NULL || c->v_off == NULL || c->kgl == NULL || c->vgl == NULL;
     for (int i = 0; i < 2 && !fail; i++) {
-        uint64_t row = 0, head, layer, head_r, layer_r;
-        XUAN_ASSERT(xuan_type_row_size(i ? p.type_v : p.type_k, hp->head_dim, &row));
-        if (!xuan_mul_ok(row, p.n_ctx, &head) || !xuan_mul_ok(head, hp->n_kv_heads, &layer) ||
-            !xuan_mul_ok(row, c->ring ? ring_cells : 0, &head_r) || !xuan_mul_ok(head_r, hp->n_kv_heads, &layer_r)) {
-            xuan_ctx_free(c);
-            xuan_fail(err, XUAN_ERR_NOMEM, "KV cache for %u tokens is too large", p.n_ctx);
-            return NULL;
-        }
-        *(i ? &c->vg : &c->kg) = (cache_geom){(size_t)row, (size_t)head, (size_t)layer};
-        *(i ? &c->vg_swa : &c->kg_swa) = (cache_geom){(size_t)row, (size_t)head_r, (size_t)layer_r};
         for (uint32_t il = 0; il < hp->n_layers; il++) {
-            (i ? c->v_off : c->k_off)[il] = (size_t)all[i];
-            const uint64_t bytes = layer_is_recurrent(hp, il) ? 0 : c->ring && layer_is_local(hp, il) ? layer_r : layer;
+            /* a layer's rows: its kind's head size, in the ring or the main cells */
+            const bool ring = c->ring && layer_is_local(hp, il);
+            uint64_t row = 0, head, layer;
+            const uint32_t width = hp->mla ? hp->head_dim : i ? layer_head_dim_v(hp, il) : layer_head_dim(hp, il);
+            XUAN_ASSERT(xuan_type_row_size(i ? p.type_v : p.type_k, width, &row));
+            if (!xuan_mul_ok(row, ring ? ring_cells : p.n_ctx, &head) ||
+                !xuan_mul_ok(head, layer_kv_heads(hp, il), &layer)) {
+                xuan_ctx_free(c);
+                xuan_fail(err, XUAN_ERR_NOMEM, "KV cache for %u tokens is too large", p.n_ctx);
+                return NULL;
+            }
+            (i ? c->vgl : c->kgl)[il] = (cache_geom){(size_t)row, (size_t)head, (size_t)layer};
+            const uint32_t src = layer_kv_src(hp, il); /* gemma4's shared-KV layers store nothing */
+            (i ? c->v_off : c->k_off)[il] = src != il ? (i ? c->v_off : c->k_off)[src] : (size_t)all[i];
+            const uint64_t bytes = layer_is_recurrent(hp, il) || src != il ? 0 : layer;
             if (!xuan_add_ok(all[i], bytes, &all[i]) ||
                 all[i] > SIZE_MAX / 4) {
                 xuan_ctx_free(c);
@@ -264,7 +272,7 @@ xuan_ctx *xuan_ctx_new(const xuan_model *m, const xuan_ctx_params *pp, xuan_erro
     c->k_cache = fail ? NULL : xuan_malloc_aligned((size_t)all[0]);
     if (hp->mla) { /* V is the first n_lora_kv values of each K row (llama.cpp views it so) */
         c->tv = c->tk;
-        c->vg = c->kg;
+        if (!fail) memcpy(c->vgl, c->kgl, hp->n_layers * sizeof *c->vgl);
     } else if (!fail) {
         c->v_cache = xuan_malloc_aligned((size_t)all[1]);
     }
@@ -276,7 +284,12 @@ xuan_ctx *xuan_ctx_new(const xuan_model *m, const xuan_ctx_params *pp, xuan_erro
     if (!c->swa_lo) fail = true;
 
     const size_t B = p.n_batch, d = hp->d_model, F = hp->d_ffn;
-    const size_t qd = (size_t)hp->n_heads * hp->head_dim, kvd = (size_t)hp->n_kv_heads * hp->head_dim;
+    /* the widest kind (gemma4's full and sliding layers differ) */
+    const size_t hd_max = max_sz(hp->head_dim, hp->head_dim_swa), rot_max = max_sz(hp->n_rot, hp->n_rot_swa);
+    const size_t hdv_max = hp->swa_layers ? max_sz(hp->head_dim_v, hp->head_dim_swa) : hp->head_dim_v;
+    const size_t qd = (size_t)hp->n_heads * hd_max;
+    const size_t kvd = max_sz((size_t)hp->n_kv_heads * hp->head_dim, (size_t)hp->n_kv_heads_swa * hp->head_dim_swa);
+    const size_t P = hp->n_embd_per_layer;
     const bool fused_up = m->layers[0].w_gate.data == NULL;
     c->tokens0 = alloc_i(p.n_ctx, &fail);
     c->ub_tok = alloc_i(B, &fail);
@@ -290,7 +303,8 @@ xuan_ctx *xuan_ctx_new(const xuan_model *m, const xuan_ctx_params *pp, xuan_erro
     size_t total = 0;
     c->x = alloc_f(B * d, &total, &fail);
     c->xn = alloc_f(B * d, &total, &fail);
-    c->xr_cap = max_sz(B, hp->n_expert_used) * max_sz(max_sz(max_sz(d, qd), hp->ssm_inner), max_sz(F, hp->n_ff_exp));
+    c->xr_cap = max_sz(B, hp->n_expert_used) *
+                max_sz(max_sz(max_sz(d, qd), max_sz(hp->ssm_inner, P)), max_sz(F, hp->n_ff_exp));
     c->xr = alloc_f(c->xr_cap, &total, &fail);
     c->q = alloc_f(B * qd, &total, &fail);
     c->k = alloc_f(B * kvd, &total, &fail);
@@ -298,7 +312,16 @@ xuan_ctx *xuan_ctx_new(const xuan_model *m, const xuan_ctx_params *pp, xuan_erro
     c->att = alloc_f(B * qd, &total, &fail);
     c->h = alloc_f(B * F, &total, &fail);
     c->u = alloc_f(B * max_sz(F * (fused_up ? 2 : 1), qd + 2 * kvd), &total, &fail);
-    c->cs = alloc_f(B * hp->n_rot, &total, &fail);
+    c->cs = alloc_f(B * rot_max, &total, &fail);
+    if (P) { /* gemma4's per-layer embeddings: the piece's inputs (B x n_layers x P), one layer's gate rows */
+        c->ple = alloc_f(B * hp->n_layers * P, &total, &fail);
+        c->ple_g = alloc_f(B * P, &total, &fail);
+        c->ple_row = alloc_f(hp->n_layers * P, &total, &fail);
+    }
+    if (hp->arch->layer_kinds) { /* V's RMSNorm has no weight: ones */
+        c->ones = alloc_f(max_sz(hd_max, P), &total, &fail);
+        for (size_t i = 0; !fail && i < max_sz(hd_max, P); i++) c->ones[i] = 1.0f;
+    }
     if (hp->n_expert) {
         const size_t E = hp->n_expert, K = hp->n_expert_used, Fe = hp->n_ff_exp;
         c->moe_p = alloc_f(B * E, &total, &fail);
@@ -320,7 +343,7 @@ xuan_ctx *xuan_ctx_new(const xuan_model *m, const xuan_ctx_params *pp, xuan_erro
         c->mla_b = alloc_f(B * wide, &total, &fail);
         c->mla_o = alloc_f(B * H * hp->head_dim_v_mla, &total, &fail);
     }
-    if (hp->swa_pattern) c->cs_swa = alloc_f(B * hp->n_rot, &total, &fail);
+    if (hp->swa_pattern || hp->swa_layers) c->cs_swa = alloc_f(B * rot_max, &total, &fail);
     if (hp->arch->attn == XUAN_ATTN_HYBRID) {
         c->qg = alloc_f(B * 2 * qd, &total, &fail);
         c->cs0 = alloc_f(hp->n_rot, &total, &fail);
@@ -340,37 +363,39 @@ xuan_ctx *xuan_ctx_new(const xuan_model *m, const xuan_ctx_params *pp, xuan_erro
     c->logits = alloc_f(c->out_cap * hp->n_vocab, &total, &fail);
     /* scores (n_ctx) + rounded q (head_dim) + a quantized V row as floats
      * + the 64 slot rows of the ordered V sum */
-    c->att_scratch_stride = (size_t)p.n_ctx + hp->head_dim * (1 + 1 + 64) + 16;
+    c->att_scratch_stride = (size_t)p.n_ctx + hd_max * (1 + 1 + 64) + 16;
     c->att_scratch = alloc_f(c->att_scratch_stride * (size_t)c->n_threads, &total, &fail);
     uint64_t qq_row = 0;
     if (c->tk->vec_dot_type != XUAN_TYPE_F32)
-        XUAN_ASSERT(xuan_type_row_size(c->tk->vec_dot_type, hp->head_dim, &qq_row));
+        XUAN_ASSERT(xuan_type_row_size(c->tk->vec_dot_type, hd_max, &qq_row));
     c->qq_stride = (size_t)qq_row + 64;
     c->qq = fail ? NULL : xuan_malloc_aligned(c->qq_stride * (size_t)c->n_threads);
     if (!c->qq) fail = true;
-    const uint32_t group = hp->n_heads / hp->n_kv_heads;
+    const uint32_t group = hp->n_heads / (hp->n_kv_heads < hp->n_kv_heads_swa ? hp->n_kv_heads : hp->n_kv_heads_swa);
     c->attn_tiled = c->simd >= XUAN_SIMD_AVX512 && c->tk->id == XUAN_TYPE_F16 && c->tv->id == XUAN_TYPE_F16 &&
-                    hp->head_dim % 16 == 0 && hp->head_dim_v % 16 == 0 && group <= ATTN_TILE_ROWS_MAX;
+                    hp->head_dim % 16 == 0 && hp->head_dim_v % 16 == 0 && hp->head_dim_swa % 16 == 0 &&
+                    group <= ATTN_TILE_ROWS_MAX;
     if (c->attn_tiled) {
         /* ~32 rows, their V slots within 512 KiB */
-        const uint32_t by_acc = (uint32_t)((512u << 10) / (64u * hp->head_dim_v));
+        const uint32_t by_acc = (uint32_t)((512u << 10) / (64u * hdv_max));
         uint32_t rows = by_acc < 32 ? by_acc : 32;
         c->tile_tok = rows / group ? rows / group : 1;
         c->tile_rows = c->tile_tok * group;
         c->tile_s_stride = ((size_t)p.n_ctx + 15) / 16 * 16 + 16;
-        c->tile_stride = (size_t)c->tile_rows * (c->tile_s_stride + hp->head_dim + 16 * (size_t)hp->head_dim_v) +
-                         (size_t)ATTN_TILE_CHUNK * max_sz(hp->head_dim, hp->head_dim_v) + 16;
+        c->tile_stride = (size_t)c->tile_rows * (c->tile_s_stride + hd_max + 16 * hdv_max) +
+                         (size_t)ATTN_TILE_CHUNK * max_sz(hd_max, hdv_max) + 16;
         c->tile_scratch = alloc_f(c->tile_stride * (size_t)c->n_threads, &total, &fail);
         c->tile_t0 = alloc_i(B + 1, &fail);
     }
 
     size_t scratch = xuan_matmul_scratch_size(&m->output, (int64_t)B);
+    if (m->ple_model_proj.data) scratch = max_sz(scratch, xuan_matmul_scratch_size(&m->ple_model_proj, (int64_t)B));
     for (uint32_t il = 0; il < hp->n_layers; il++) {
         const layer_w *L = &m->layers[il];
         const xuan_weight *ws[] = {&L->wq,    &L->wk,   &L->wv,     &L->wqkv,   &L->wo,     &L->w_gate,
                                    &L->w_up,  &L->w_down, &L->gate_inp, &L->gate_sh, &L->up_sh, &L->down_sh,
                                    &L->wq_a,  &L->wq_b, &L->wkv_a, &L->w_z, &L->ssm_beta, &L->ssm_alpha,
-                                   &L->ssm_out};
+                                   &L->ssm_out, &L->ple_gate, &L->ple_proj};
         for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++)
             if (ws[i]->data) scratch = max_sz(scratch, xuan_matmul_scratch_size(ws[i], (int64_t)B));
         const xuan_weight *ex[] = {&L->gate_exps, &L->up_exps, &L->down_exps}; /* one expert's rows */
@@ -418,12 +443,14 @@ void xuan_ctx_free(xuan_ctx *c) {
     float *bufs[] = {c->x,  c->xn, c->xr, c->q,      c->k,      c->v,          c->att,
                      c->h,  c->u,  c->cs, c->cs_swa, c->logits, c->att_scratch, c->moe_p, c->moe_w,
                      c->moe_x, c->moe_g, c->moe_u, c->moe_h, c->moe_y, c->sh_out, c->mla_q, c->mla_qa, c->mla_a,
-                     c->mla_b, c->mla_o, c->tile_scratch, c->qg, c->cs0};
+                     c->mla_b, c->mla_o, c->tile_scratch, c->qg, c->cs0, c->ple, c->ple_g, c->ones, c->ple_row};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) xuan_free_aligned(bufs[i]);
     xuan_free_aligned(c->qq);
     xuan_rec_free(&c->rec);
     xuan_free(c->k_off);
     xuan_free(c->v_off);
+    xuan_free(c->kgl);
+    xuan_free(c->vgl);
     xuan_free(c->mv);
     xuan_free(c->mv_w);
     xuan_free_aligned(c->mm_scratch);
@@ -651,6 +678,7 @@ static void mv_many(xuan_ctx *c, size_t n) {
 typedef struct attn_job {
     xuan_ctx *c;
     uint32_t il, n_tok;
+    uint32_t hd, hdv, kvh; /* the layer's head sizes (K, V) and KV heads */
     float scale;     /* applied to q.k (1 for phi3 and gemma, whose q was scaled before) */
     float softcap;   /* q.k -> cap * tanh(q.k / cap) before the softmax (gemma2); 0 = none */
     uint32_t window; /* keys a query sees in this layer (sliding window); 0 = all */
@@ -663,7 +691,7 @@ typedef struct attn_job {
 
 static void attn_one(xuan_ctx *c, const attn_job *j, uint32_t t, uint32_t h, int ith) {
     const xuan_hparams *hp = &c->m->hp;
-    const uint32_t hd = hp->head_dim, group = hp->n_heads / hp->n_kv_heads, kvh = h / group;
+    const uint32_t hd = j->hd, group = hp->n_heads / j->kvh, kvh = h / group;
     const uint32_t pos = (uint32_t)c->ub_pos[t];
     uint32_t first = 0;
     if (j->window && pos + 1 > j->window) first = pos + 1 - j->window;
@@ -676,7 +704,7 @@ static void attn_one(xuan_ctx *c, const attn_job *j, uint32_t t, uint32_t h, int
     float *qr = scores + c->p.n_ctx;
     float *vrow = qr + hd;
     float *slots = vrow + hd;
-    const uint32_t hdv = hp->head_dim_v;
+    const uint32_t hdv = j->hdv;
     const float *q = c->q + (size_t)t * hp->n_heads * hd + (size_t)h * hd;
     float *out = c->att + ((size_t)t * hp->n_heads + h) * hdv;
     const uint8_t *kbase = L.k + kvh * L.kg->head, *vbase = L.v + kvh * L.vg->head;
@@ -746,8 +774,8 @@ static void attn_tile_part(void *ctx, int ith, int nth) {
     tile_job *j = ctx;
     xuan_ctx *c = j->aj->c;
     const xuan_hparams *hp = &c->m->hp;
-    const uint32_t H = hp->n_heads, KVH = hp->n_kv_heads, group = H / KVH, hd = hp->head_dim,
-                   hdv = hp->head_dim_v, il = j->aj->il;
+    const uint32_t H = hp->n_heads, KVH = j->aj->kvh, group = H / KVH, hd = j->aj->hd, hdv = j->aj->hdv,
+                   il = j->aj->il;
     float *scratch = c->tile_scratch + c->tile_stride * (size_t)ith;
     uint32_t first[ATTN_TILE_ROWS_MAX], end[ATTN_TILE_ROWS_MAX];
     float sink[ATTN_TILE_ROWS_MAX];
@@ -813,6 +841,9 @@ typedef enum tok_stage {
     TOK_RESID,     /* x += xn */
     TOK_MLA,       /* MLA: norm the compressed KV, RoPE its key part and the queries', K into the cache */
     TOK_GATE,      /* gated attention (qwen35): att *= sigmoid(gate) */
+    TOK_KINDS_QKV, /* gemma4: Q/K norms, V's norm, its kind's RoPE, K/V into the cache */
+    TOK_PLE_GATE,  /* gemma4: ple_g = gelu(ple_g) * the row's input for this layer */
+    TOK_PLE_OUT,   /* gemma4: x += rmsnorm(xn); x *= the layer's output scale */
 } tok_stage;
 
 typedef struct tok_job {
@@ -823,14 +854,14 @@ typedef struct tok_job {
 
 static void store_kv_tok(xuan_ctx *c, uint32_t il, uint32_t t) {
     const xuan_hparams *hp = &c->m->hp;
-    const uint32_t hd = hp->head_dim;
+    const uint32_t hd = layer_head_dim(hp, il), n_kvh = layer_kv_heads(hp, il);
     const layer_kv L = layer_cache(c, il);
-    for (uint32_t kh = 0; kh < hp->n_kv_heads; kh++) {
+    for (uint32_t kh = 0; kh < n_kvh; kh++) {
         const size_t cell = (size_t)L.ub_cell[t];
         uint8_t *kd = L.k + kh * L.kg->head + cell * L.kg->row;
         uint8_t *vd = hp->mla ? NULL : L.v + kh * L.vg->head + cell * L.vg->row;
-        const float *ks = c->k + ((size_t)t * hp->n_kv_heads + kh) * hd;
-        const float *vs = c->v + ((size_t)t * hp->n_kv_heads + kh) * hd;
+        const float *ks = c->k + ((size_t)t * n_kvh + kh) * hd;
+        const float *vs = c->v + ((size_t)t * n_kvh + kh) * hd;
         /* ggml's set_rows: its CPU from_float (Q8_0 as x86 rounds an
          * activation, the others by the reference quantizer) */
         if (c->tk->id == XUAN_TYPE_F16) xuan_fp32_to_fp16_row(ks, (uint16_t *)(void *)kd, hd);
@@ -846,11 +877,38 @@ static void add_vec(float *y, const float *b, int64_t n) {
         for (int64_t i = 0; i < n; i++) y[i] += b[i];
 }
 
+/* gemma4's attention inputs of row t, as llama_model_gemma4::graph builds
+ * them: each Q head RMS-normed (q_norm) and roped; for a layer that stores
+ * KV, each K head normed (k_norm) and roped, V (attn_v's rows, or K's
+ * before its norm when the layer has none) RMS-normed without a weight;
+ * then the cache.  Sliding layers rope with cs_swa (their base, no
+ * frequency factors), full ones with cs (rope_freqs). */
+static void kinds_qkv_tok(xuan_ctx *c, uint32_t il, uint32_t t) {
+    const xuan_hparams *hp = &c->m->hp;
+    const layer_w *L = &c->m->layers[il];
+    const uint32_t hd = layer_head_dim(hp, il), n_kvh = layer_kv_heads(hp, il), rot = layer_n_rot(hp, il);
+    const float *cs = layer_is_local(hp, il) ? c->cs_swa + (size_t)t * hp->n_rot_swa : c->cs + (size_t)t * hp->n_rot;
+    float *q = c->q + (size_t)t * hp->n_heads * hd;
+    for (uint32_t h = 0; h < hp->n_heads; h++) {
+        xuan_op_rmsnorm(q + h * hd, L->q_norm, q + h * hd, hd, hp->norm_eps);
+        xuan_op_rope_apply(q + h * hd, cs, rot, hp->rope_neox);
+    }
+    if (il >= hp->n_layer_kv) return; /* a shared-KV layer reads its source's cache */
+    float *k = c->k + (size_t)t * n_kvh * hd, *v = c->v + (size_t)t * n_kvh * hd;
+    if (!L->wv.data) memcpy(v, k, (size_t)n_kvh * hd * sizeof(float));
+    for (uint32_t h = 0; h < n_kvh; h++) {
+        xuan_op_rmsnorm(k + h * hd, L->k_norm, k + h * hd, hd, hp->norm_eps);
+        xuan_op_rmsnorm(v + h * hd, c->ones, v + h * hd, hd, hp->norm_eps); /* x * scale * 1: ggml_rms_norm's bits */
+        xuan_op_rope_apply(k + h * hd, cs, rot, hp->rope_neox);
+    }
+    store_kv_tok(c, il, t);
+}
+
 static void tok_one(const tok_job *j, uint32_t t) {
     xuan_ctx *c = j->c;
     const xuan_hparams *hp = &c->m->hp;
     const layer_w *L = &c->m->layers[j->il];
-    const int64_t d = hp->d_model, F = hp->d_ffn, hd = hp->head_dim;
+    const int64_t d = hp->d_model, F = layer_ffn(hp, j->il), hd = hp->head_dim;
     const int64_t qd = (int64_t)hp->n_heads * hd, kvd = (int64_t)hp->n_kv_heads * hd;
     float *x = c->x + t * d, *xn = c->xn + t * d;
     switch (j->stage) {
@@ -927,6 +985,21 @@ static void tok_one(const tok_job *j, uint32_t t) {
         if (L->ffn_post_norm) xuan_op_rmsnorm(xn, L->ffn_post_norm, xn, d, hp->norm_eps);
         for (int64_t i = 0; i < d; i++) x[i] += xn[i];
         break;
+    case TOK_KINDS_QKV: kinds_qkv_tok(c, j->il, t); break;
+    case TOK_PLE_GATE: { /* ggml_gelu (its F16 table) then ggml_mul: the bits of geglu */
+        const size_t P = hp->n_embd_per_layer;
+        float *g = c->ple_g + t * P;
+        xuan_op_geglu(g, c->ple + ((size_t)t * hp->n_layers + j->il) * P, g, (int64_t)P);
+        break;
+    }
+    case TOK_PLE_OUT:
+        if (L->ple_proj.data) {
+            xuan_op_rmsnorm(xn, L->ple_norm, xn, d, hp->norm_eps);
+            for (int64_t i = 0; i < d; i++) x[i] += xn[i];
+        }
+        if (L->out_scale)
+            for (int64_t i = 0; i < d; i++) x[i] *= L->out_scale[0];
+        break;
     }
 }
 
@@ -936,7 +1009,7 @@ static void tok_part(void *ctx, int ith, int nth) {
         const xuan_hparams *hp = &j->c->m->hp;
         const layer_w *L = &j->c->m->layers[j->il];
         /* split at multiples of 16: ggml's vector/tail boundary is fixed by the row */
-        const int64_t F = hp->d_ffn, e0 = (F * ith / nth) & ~(int64_t)15;
+        const int64_t F = layer_ffn(hp, j->il), e0 = (F * ith / nth) & ~(int64_t)15;
         const int64_t e1 = ith + 1 == nth ? F : (F * (ith + 1) / nth) & ~(int64_t)15;
         const float *g = L->w_gate.data ? j->c->h : j->c->u, *u = L->w_gate.data ? j->c->u : j->c->u + F;
         if (hp->arch->act == XUAN_ACT_GELU) xuan_op_geglu(g + e0, u + e0, j->c->h + e0, e1 - e0);
@@ -1132,10 +1205,12 @@ static void moe_ffn(xuan_ctx *c, uint32_t il, uint32_t n) {
 static void run_attention(xuan_ctx *c, uint32_t il, uint32_t n) {
     const xuan_hparams *hp = &c->m->hp;
     /* Q.K scale: MLA's own, 1 where Q was scaled already, else 1/sqrt(head) */
+    const uint32_t hd = layer_head_dim(hp, il);
     const float scale = hp->kq_scale != 0.0f ? hp->kq_scale
                         : hp->q_scale != 0.0f ? 1.0f
-                                              : 1.0f / sqrtf((float)hp->head_dim);
+                                              : 1.0f / sqrtf((float)hd);
     attn_job aj = {.c = c, .il = il, .n_tok = n, .scale = scale,
+                   .hd = hd, .hdv = layer_head_dim_v(hp, il), .kvh = layer_kv_heads(hp, il),
                    .softcap = hp->attn_softcap, .window = layer_is_local(hp, il) ? hp->n_swa : 0,
                    .order = n >= 2 ? XUAN_ORDER_GEMM : XUAN_ORDER_VEC, /* tinyBLAS takes 2+ tokens */
                    .qk = xuan_dot_f16_kernel(c->simd, n < 2),
@@ -1144,7 +1219,7 @@ static void run_attention(xuan_ctx *c, uint32_t il, uint32_t n) {
                    .avx512 = c->simd >= XUAN_SIMD_AVX512,
                    .sinks = c->m->layers[il].sinks};
     if (c->attn_tiled && aj.order == XUAN_ORDER_GEMM) { /* a batch: tiles over the cache */
-        tile_job tj = {.aj = &aj, .n_items = make_tiles(c, n) * hp->n_kv_heads};
+        tile_job tj = {.aj = &aj, .n_items = make_tiles(c, n) * aj.kvh};
         atomic_init(&tj.next, 0);
         xuan_pool_run(c->pool, attn_tile_part, &tj);
         return;
@@ -1166,6 +1241,55 @@ static void mha_attention(xuan_ctx *c, uint32_t il, uint32_t n) {
     run_attention(c, il, n);
     if (L->gated_q) per_token(c, il, n, TOK_GATE);
     mm(c, &L->wo, c->att, n, c->xn);
+}
+
+/* gemma4's attention of the n normed rows in xn: Q always, K and V only
+ * where the layer stores KV (V = K's rows when it has no attn_v); the
+ * result in xn. */
+static void kinds_attention(xuan_ctx *c, uint32_t il, uint32_t n) {
+    const layer_w *L = &c->m->layers[il];
+    mm(c, &L->wq, c->xn, n, c->q);
+    if (il < c->m->hp.n_layer_kv) {
+        mm(c, &L->wk, c->xn, n, c->k);
+        if (L->wv.data) mm(c, &L->wv, c->xn, n, c->v);
+    }
+    per_token(c, il, n, TOK_KINDS_QKV);
+    run_attention(c, il, n);
+    mm(c, &L->wo, c->att, n, c->xn);
+}
+
+/* gemma4's end of a layer (after the FFN's residual): the per-layer
+ * embedding (gate of x, GELU, times the row's input for this layer,
+ * projected back, normed, added) and the output scale. */
+static void kinds_tail(xuan_ctx *c, uint32_t il, uint32_t n) {
+    const layer_w *L = &c->m->layers[il];
+    if (L->ple_gate.data) {
+        mm(c, &L->ple_gate, c->x, n, c->ple_g);
+        per_token(c, il, n, TOK_PLE_GATE);
+        mm(c, &L->ple_proj, c->ple_g, n, c->xn);
+    }
+    if (L->ple_gate.data || L->out_scale) per_token(c, il, n, TOK_PLE_OUT);
+}
+
+/* gemma4's per-layer embedding inputs of the piece's n rows (x holds the
+ * scaled token embeddings), as build_inp_per_layer and
+ * project_per_layer_inputs compute them: per row, per_layer_model_proj of
+ * x times 1/sqrt(n_embd), RMS-normed per layer (per_layer_proj_norm), plus
+ * the token's per_layer_token_embd row times sqrt(P), all times 1/sqrt(2). */
+static void kinds_ple_inputs(xuan_ctx *c, uint32_t n) {
+    const xuan_model *m = c->m;
+    const xuan_hparams *hp = &m->hp;
+    const size_t P = hp->n_embd_per_layer, LP = P * hp->n_layers;
+    mm(c, &m->ple_model_proj, c->x, n, c->ple);
+    const float proj_scale = 1.0f / sqrtf((float)hp->d_model), in_scale = 1.0f / sqrtf(2.0f);
+    const float tok_scale = sqrtf((float)P);
+    for (uint32_t t = 0; t < n; t++) {
+        float *pr = c->ple + t * LP, *row = c->ple_row;
+        xuan_weight_row(&m->ple_tok_embd, c->ub_tok[t], row);
+        for (size_t i = 0; i < LP; i++) pr[i] *= proj_scale;
+        for (uint32_t l = 0; l < hp->n_layers; l++) xuan_op_rmsnorm(pr + l * P, m->ple_proj_norm, pr + l * P, (int64_t)P, hp->norm_eps);
+        for (size_t i = 0; i < LP; i++) pr[i] = (pr[i] + row[i] * tok_scale) * in_scale;
+    }
 }
 
 /* A Gated DeltaNet layer (qwen35) over the n normed rows in xn, as
@@ -1284,9 +1408,10 @@ static void layer_forward(xuan_ctx *c, uint32_t il, uint32_t n, bool last) {
     per_token(c, il, n, TOK_ATTN_NORM);
     if (hp->mla) mla_attention(c, il, n);
     else if (layer_is_recurrent(hp, il)) gdn_attention(c, il, n);
+    else if (hp->arch->layer_kinds) kinds_attention(c, il, n);
     else mha_attention(c, il, n);
-    /* qwen35's graph selects its output rows only after the final norm */
-    if (last && c->ub_n_out < n && !c->rec.n_rec) {
+    /* qwen35's and gemma4's graphs select their output rows only after the final norm */
+    if (last && c->ub_n_out < n && !c->rec.n_rec && !hp->arch->layer_kinds) {
         if (c->ub_n_out == 0) return;
         const size_t d = hp->d_model;
         for (uint32_t k = 0; k < c->ub_n_out; k++) { /* rows ascending: k <= ub_out[k] */
@@ -1314,6 +1439,7 @@ static void layer_forward(xuan_ctx *c, uint32_t il, uint32_t n, bool last) {
         mm(c, &L->w_down, c->h, n, c->xn);
     }
     per_token(c, il, n, TOK_RESID);
+    if (hp->arch->layer_kinds) kinds_tail(c, il, n);
 }
 
 /* The piece in ub_* (n tokens, cells assigned): every layer, then the
@@ -1327,17 +1453,22 @@ static int eval_piece(xuan_ctx *c, uint32_t n, size_t out0, xuan_error *err) {
         const float s = sqrtf((float)d);
         for (size_t i = 0; i < (size_t)n * (size_t)d; i++) c->x[i] *= s;
     }
+    if (m->ple_tok_embd.data) kinds_ple_inputs(c, n);
     /* LongRoPE picks its factors by the context size, as llama.cpp does. */
     const float *ff = m->rope_freqs;
     if (!ff && m->rope_long) ff = c->p.n_ctx > hp->n_ctx_orig ? m->rope_long : m->rope_short;
     if (c->cs0) xuan_op_rope_table(hp, ff, 0.0f, hp->rope_base, hp->rope_freq_scale, c->cs0);
+    /* the local layers' rotary dims; gemma4's have no frequency factors (rope_freqs is the full layers') */
+    xuan_hparams hs = *hp;
+    hs.n_rot = hp->n_rot_swa;
+    const float *ff_swa = hp->swa_layers ? NULL : ff;
     for (uint32_t t = 0; t < n; t++) {
         xuan_op_rope_table(hp, ff, (float)c->ub_pos[t], hp->rope_base, hp->rope_freq_scale, c->cs + (size_t)t * hp->n_rot);
         if (c->cs0) /* imrope: the pairs of the fourth section see position 0 */
             xuan_imrope_fix(hp, c->cs + (size_t)t * hp->n_rot, c->cs0);
         if (c->cs_swa) /* the local layers' own base and scale */
-            xuan_op_rope_table(hp, ff, (float)c->ub_pos[t], hp->rope_base_swa, hp->rope_freq_scale_swa,
-                               c->cs_swa + (size_t)t * hp->n_rot);
+            xuan_op_rope_table(&hs, ff_swa, (float)c->ub_pos[t], hp->rope_base_swa, hp->rope_freq_scale_swa,
+                               c->cs_swa + (size_t)t * hp->n_rot_swa);
     }
     for (uint32_t il = 0; il < hp->n_layers; il++) {
         /* a recurrent state changed by the first layers cannot be taken
@@ -1346,7 +1477,7 @@ static int eval_piece(xuan_ctx *c, uint32_t n, size_t out0, xuan_error *err) {
             return xuan_fail(err, XUAN_ERR_INTERRUPTED, "interrupted");
         layer_forward(c, il, n, il + 1 == hp->n_layers);
     }
-    if (c->ub_n_out && c->rec.n_rec && c->ub_n_out < n) /* every row went through the last layer */
+    if (c->ub_n_out && (c->rec.n_rec || hp->arch->layer_kinds) && c->ub_n_out < n) /* every row went through the last layer */
         for (uint32_t k = 0; k < c->ub_n_out; k++) /* rows ascending: k <= ub_out[k] */
             if ((uint32_t)c->ub_out[k] != k)
                 memmove(c->x + k * d, c->x + (size_t)c->ub_out[k] * d, (size_t)d * sizeof(float));

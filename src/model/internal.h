@@ -42,11 +42,21 @@ typedef struct layer_w {
     const float *ssm_conv1d;
     vecf ssm_a, ssm_dt, ssm_norm;
     bool gated_q;
+    /* gemma4: per-layer embeddings' gate [d -> P], projection [P -> d] and
+     * norm; the layer's output scale (one float); V = K when wv is absent */
+    xuan_weight ple_gate, ple_proj;
+    vecf ple_norm, out_scale;
 } layer_w;
 
 struct xuan_model {
     xuan_gguf *g; /* owned */
     bool *recurrent; /* n_layers, hp.recurrent points here (qwen35); NULL otherwise */
+    bool *swa_layers;   /* n_layers, hp.swa_layers points here (gemma4); NULL otherwise */
+    uint32_t *ffn_layers; /* n_layers, hp.ffn_layers points here; NULL otherwise */
+    /* gemma4's per-layer embeddings: per token n_layers x P values from
+     * ple_tok_embd's row plus ple_model_proj of the scaled embedding, normed */
+    xuan_weight ple_tok_embd, ple_model_proj;
+    vecf ple_proj_norm;
     xuan_hparams hp;
     xuan_weight tok_embd, output;
     vecf output_norm;
@@ -92,7 +102,33 @@ static inline const int32_t *xuan_kv_seq_map(const kv_cells *kv, int32_t seq) {
  * no pattern, else layers il % n < n - 1 (llama_hparams::set_swa_pattern). */
 static inline bool layer_is_local(const xuan_hparams *hp, uint32_t il) {
     if (!hp->n_swa) return false;
+    if (hp->swa_layers) return hp->swa_layers[il]; /* gemma4: the file's flags */
     return hp->swa_pattern == 0 || il % hp->swa_pattern < hp->swa_pattern - 1;
+}
+
+/* A layer's attention geometry (gemma4's sliding and full layers differ;
+ * for the other archs both kinds have the same values). */
+static inline uint32_t layer_head_dim(const xuan_hparams *hp, uint32_t il) {
+    return layer_is_local(hp, il) ? hp->head_dim_swa : hp->head_dim;
+}
+static inline uint32_t layer_head_dim_v(const xuan_hparams *hp, uint32_t il) {
+    return layer_is_local(hp, il) ? hp->head_dim_swa : hp->head_dim_v;
+}
+static inline uint32_t layer_kv_heads(const xuan_hparams *hp, uint32_t il) {
+    return layer_is_local(hp, il) ? hp->n_kv_heads_swa : hp->n_kv_heads;
+}
+static inline uint32_t layer_n_rot(const xuan_hparams *hp, uint32_t il) {
+    return layer_is_local(hp, il) ? hp->n_rot_swa : hp->n_rot;
+}
+static inline uint32_t layer_ffn(const xuan_hparams *hp, uint32_t il) {
+    return hp->ffn_layers ? hp->ffn_layers[il] : hp->d_ffn;
+}
+/* The layer whose KV layer il reads: itself, or for gemma4's shared-KV
+ * layers the last one of its kind that stores KV (llama.cpp's
+ * layer_reuse_cb: n_layer_kv_from_start - 2 sliding, - 1 full). */
+static inline uint32_t layer_kv_src(const xuan_hparams *hp, uint32_t il) {
+    if (il < hp->n_layer_kv) return il;
+    return hp->n_layer_kv - (layer_is_local(hp, il) ? 2u : 1u);
 }
 
 /* ---- hybrid models: the recurrent layers' state and activations (qwen35.c) ----

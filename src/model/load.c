@@ -31,6 +31,30 @@ static int key_u32(const xuan_gguf *g, const char *arch, const char *suffix, boo
     return rc;
 }
 
+/* "{arch}.suffix" as u32, or, where the arch has per-layer kinds (gemma4),
+ * an array of one positive value per layer (llama.cpp's get_key_or_arr):
+ * *out gets the largest; the layers' own values are read by read_kinds. */
+static int key_u32_layers(const xuan_gguf *g, const xuan_hparams *hp, const char *suffix, bool req, uint32_t *out,
+                          xuan_error *err) {
+    char key[128];
+    snprintf(key, sizeof key, "%s.%s", hp->arch_name, suffix);
+    const xuan_gguf_value *v = xuan_gguf_find(g, key);
+    if (!v || v->type != XUAN_GGUF_ARRAY || !hp->arch->layer_kinds) return key_u32(g, hp->arch_name, suffix, req, out, err);
+    const xuan_gguf_array *a = &v->v.arr;
+    if (!a->raw || a->n != hp->n_layers)
+        return xuan_fail(err, XUAN_ERR_FORMAT, "%s: an array of %llu entries for %u layers", key,
+                         (unsigned long long)a->n, hp->n_layers);
+    uint32_t mx = 0;
+    for (uint64_t i = 0; i < a->n; i++) {
+        const int64_t x = xuan_gguf_arr_i64(a, i);
+        if (x <= 0 || x > (1 << 20))
+            return xuan_fail(err, XUAN_ERR_FORMAT, "%s[%llu] is %lld", key, (unsigned long long)i, (long long)x);
+        if ((uint32_t)x > mx) mx = (uint32_t)x;
+    }
+    *out = mx;
+    return 0;
+}
+
 static int key_f32(const xuan_gguf *g, const char *arch, const char *suffix, float *out,
                    xuan_error *err) {
     char key[128];
@@ -144,6 +168,104 @@ static int read_hybrid(xuan_model *m, xuan_error *err) {
     return 0;
 }
 
+/* A per-layer array key's value for layer il (key_u32_layers checked it),
+ * or the scalar's. */
+static uint32_t layer_value(const xuan_gguf *g, const char *arch, const char *suffix, uint32_t il, uint32_t scalar) {
+    char key[128];
+    snprintf(key, sizeof key, "%s.%s", arch, suffix);
+    const xuan_gguf_value *v = xuan_gguf_find(g, key);
+    if (!v || v->type != XUAN_GGUF_ARRAY) return scalar;
+    return (uint32_t)xuan_gguf_arr_i64(&v->v.arr, il);
+}
+
+/* gemma4's layer kinds, as llama_model_gemma4::load_arch_hparams and the
+ * generic loader read them, checked against each other: one sliding flag
+ * per layer, the sliding layers' head size (K = V, as llama.cpp requires),
+ * rotary dims and KV heads, the shared-KV layers at the top (whose sources,
+ * the last sliding and the last full layer below them, must exist and be
+ * of their kind), per-layer FFN widths, the per-layer embeddings' width. */
+static int read_kinds(xuan_model *m, xuan_error *err) {
+    xuan_hparams *hp = &m->hp;
+    const xuan_gguf *g = m->g;
+    const char *arch = hp->arch_name;
+    const uint32_t L = hp->n_layers;
+    char key[128];
+    int rc;
+    snprintf(key, sizeof key, "%s.attention.sliding_window_pattern", arch);
+    const xuan_gguf_value *pv = xuan_gguf_find(g, key);
+    if (!pv || pv->type != XUAN_GGUF_ARRAY || !pv->v.arr.raw)
+        return xuan_fail(err, XUAN_ERR_FORMAT, "metadata key %s is missing (one sliding-window flag per layer)", key);
+    if (pv->v.arr.n != L)
+        return xuan_fail(err, XUAN_ERR_FORMAT, "%s: a layer pattern of %llu entries for %u layers", key,
+                         (unsigned long long)pv->v.arr.n, L);
+    if (!hp->n_swa)
+        return xuan_fail(err, XUAN_ERR_FORMAT, "%s.attention.sliding_window is missing or 0", arch);
+    m->swa_layers = xuan_calloc(L, sizeof *m->swa_layers);
+    if (!m->swa_layers) return xuan_fail(err, XUAN_ERR_NOMEM, "out of memory");
+    for (uint32_t il = 0; il < L; il++) m->swa_layers[il] = xuan_gguf_arr_i64(&pv->v.arr, il) != 0;
+    hp->swa_layers = m->swa_layers;
+    hp->swa_pattern = 0;
+    uint32_t kl = 0, vl = 0;
+    if ((rc = key_u32(g, arch, "attention.key_length_swa", true, &kl, err)) ||
+        (rc = key_u32(g, arch, "attention.value_length_swa", true, &vl, err)))
+        return rc;
+    if (kl != vl || kl == 0 || kl > 1024 || kl % 2)
+        return xuan_fail(err, XUAN_ERR_UNSUPPORTED, "%s: sliding layers' head sizes k=%u v=%u are not supported", arch,
+                         kl, vl);
+    hp->head_dim_swa = kl;
+    hp->n_rot_swa = hp->n_rot;
+    if ((rc = key_u32(g, arch, "rope.dimension_count_swa", false, &hp->n_rot_swa, err))) return rc;
+    if (hp->n_rot_swa > kl || hp->n_rot_swa % 2 || !hp->n_rot_swa)
+        return xuan_fail(err, XUAN_ERR_FORMAT, "%s.rope.dimension_count_swa %u does not fit head size %u", arch,
+                         hp->n_rot_swa, kl);
+    /* KV heads per kind: an array must agree within each kind */
+    uint32_t kvh[2] = {0, 0};
+    for (uint32_t il = 0; il < L; il++) {
+        const uint32_t v = layer_value(g, arch, "attention.head_count_kv", il, hp->n_kv_heads);
+        uint32_t *k = &kvh[m->swa_layers[il]];
+        if (*k && *k != v)
+            return xuan_fail(err, XUAN_ERR_UNSUPPORTED,
+                             "%s.attention.head_count_kv: layer %u has %u KV heads, other %s layers %u", arch, il, v,
+                             m->swa_layers[il] ? "sliding" : "full", *k);
+        if (v == 0 || hp->n_heads % v)
+            return xuan_fail(err, XUAN_ERR_FORMAT, "%s: layer %u has %u KV heads for %u heads", arch, il, v,
+                             hp->n_heads);
+        *k = v;
+    }
+    hp->n_kv_heads = kvh[0] ? kvh[0] : hp->n_kv_heads;
+    hp->n_kv_heads_swa = kvh[1] ? kvh[1] : hp->n_kv_heads;
+    snprintf(key, sizeof key, "%s.feed_forward_length", arch);
+    const xuan_gguf_value *fv = xuan_gguf_find(g, key);
+    if (fv && fv->type == XUAN_GGUF_ARRAY) {
+        m->ffn_layers = xuan_calloc(L, sizeof *m->ffn_layers);
+        if (!m->ffn_layers) return xuan_fail(err, XUAN_ERR_NOMEM, "out of memory");
+        for (uint32_t il = 0; il < L; il++) m->ffn_layers[il] = layer_value(g, arch, "feed_forward_length", il, 0);
+        hp->ffn_layers = m->ffn_layers;
+    }
+    uint32_t shared = 0;
+    if ((rc = key_u32(g, arch, "attention.shared_kv_layers", false, &shared, err))) return rc;
+    if (shared >= L)
+        return xuan_fail(err, XUAN_ERR_FORMAT, "%s.attention.shared_kv_layers %u: the model has %u layers", arch,
+                         shared, L);
+    hp->n_layer_kv = L - shared;
+    if (shared) { /* llama.cpp's layer_reuse_cb reads layers n_kv - 2 (sliding) and n_kv - 1 (full) */
+        bool want_local = false, want_full = false;
+        for (uint32_t il = hp->n_layer_kv; il < L; il++) want_local |= m->swa_layers[il], want_full |= !m->swa_layers[il];
+        const uint32_t n = hp->n_layer_kv;
+        if (n < 2 || (want_full && m->swa_layers[n - 1]) || (want_local && !m->swa_layers[n - 2]))
+            return xuan_fail(err, XUAN_ERR_FORMAT,
+                             "%s: %u shared-KV layers read the KV of layers %u (sliding) and %u (full), which are "
+                             "not of those kinds",
+                             arch, shared, n >= 2 ? n - 2 : 0, n >= 1 ? n - 1 : 0);
+    }
+    if ((rc = key_u32(g, arch, "embedding_length_per_layer_input", true, &hp->n_embd_per_layer, err))) return rc;
+    if (hp->n_embd_per_layer > 65536 || (uint64_t)hp->n_embd_per_layer * L > (1u << 24))
+        return xuan_fail(err, XUAN_ERR_FORMAT, "%s.embedding_length_per_layer_input %u is implausible", arch,
+                         hp->n_embd_per_layer);
+    hp->kq_scale = 1.0f; /* f_attention_scale = 1: Q.K unscaled */
+    return 0;
+}
+
 static int read_hparams(const xuan_gguf *g, xuan_hparams *hp, xuan_error *err) {
     memset(hp, 0, sizeof *hp);
     xuan_str a;
@@ -160,12 +282,15 @@ static int read_hparams(const xuan_gguf *g, xuan_hparams *hp, xuan_error *err) {
     int rc;
     if ((rc = key_u32(g, arch, "block_count", true, &hp->n_layers, err)) ||
         (rc = key_u32(g, arch, "embedding_length", true, &hp->d_model, err)) ||
-        (rc = key_u32(g, arch, "feed_forward_length", true, &hp->d_ffn, err)) ||
+        (hp->n_layers && hp->n_layers <= 1024 &&
+         (rc = key_u32_layers(g, hp, "feed_forward_length", true, &hp->d_ffn, err))) ||
         (rc = key_u32(g, arch, "attention.head_count", true, &hp->n_heads, err)) ||
         (rc = key_u32(g, arch, "context_length", true, &hp->n_ctx_train, err)))
         return rc;
     hp->n_kv_heads = hp->n_heads;
-    if ((rc = key_u32(g, arch, "attention.head_count_kv", false, &hp->n_kv_heads, err))) return rc;
+    if (hp->n_layers && hp->n_layers <= 1024 &&
+        (rc = key_u32_layers(g, hp, "attention.head_count_kv", false, &hp->n_kv_heads, err)))
+        return rc;
     if (hp->n_layers == 0 || hp->n_layers > 1024 || hp->d_model == 0 || hp->d_model > 65536 ||
         hp->d_ffn == 0 || hp->d_ffn > 1u << 20 || hp->n_heads == 0 || hp->n_heads > 1024 ||
         hp->n_kv_heads == 0 || hp->n_heads % hp->n_kv_heads)
@@ -189,6 +314,8 @@ static int read_hparams(const xuan_gguf *g, xuan_hparams *hp, xuan_error *err) {
         return xuan_fail(err, XUAN_ERR_FORMAT, "%s.rope.dimension_count %u does not fit head size %u",
                          arch, hp->n_rot, hp->head_dim);
 
+    hp->head_dim_swa = hp->head_dim, hp->n_kv_heads_swa = hp->n_kv_heads, hp->n_rot_swa = hp->n_rot;
+    hp->n_layer_kv = hp->n_layers;
     hp->norm_eps = 1e-5f;
     if ((rc = key_f32(g, arch, "attention.layer_norm_rms_epsilon", &hp->norm_eps, err))) return rc;
     hp->rope_neox = hp->arch->rope == XUAN_ROPE_NEOX;
@@ -548,6 +675,63 @@ static int bind_hybrid_layer(xuan_model *m, uint32_t il, layer_w *L, xuan_error 
     return 0;
 }
 
+/* A gemma4 layer as llama_model_gemma4::load_arch_tensors binds it (the
+ * dense models): its kind's head size and KV heads; a shared-KV layer's
+ * attn_k / attn_v / attn_k_norm are optional and unused (it reads an
+ * earlier layer's KV); attn_v optional elsewhere too (V = K); sandwich
+ * norms, GEGLU FFN of the layer's width, the per-layer embedding's gate,
+ * projection and norm, the optional output scale. */
+static int bind_kinds_layer(xuan_model *m, uint32_t il, layer_w *L, xuan_error *err) {
+    const xuan_hparams *hp = &m->hp;
+    const int64_t d = hp->d_model, F = layer_ffn(hp, il), hd = layer_head_dim(hp, il);
+    const int64_t qd = (int64_t)hp->n_heads * hd, kvd = (int64_t)layer_kv_heads(hp, il) * hd;
+    const int64_t P = hp->n_embd_per_layer;
+    const bool kv = il < hp->n_layer_kv;
+    char nm[XUAN_GGUF_MAX_NAME];
+    int rc;
+#define N(suffix) (snprintf(nm, sizeof nm, "blk.%u." suffix, il), nm)
+    if ((rc = bind_vec(m, N("attn_norm.weight"), d, true, &L->attn_norm, err)) ||
+        (rc = bind_mat(m, N("attn_q.weight"), d, qd, true, &L->wq, err)) ||
+        (rc = bind_mat(m, N("attn_k.weight"), d, kvd, kv, &L->wk, err)) ||
+        (rc = bind_mat(m, N("attn_v.weight"), d, kvd, false, &L->wv, err)) ||
+        (rc = bind_mat(m, N("attn_output.weight"), qd, d, true, &L->wo, err)) ||
+        (rc = bind_vec(m, N("attn_q_norm.weight"), hd, true, &L->q_norm, err)) ||
+        (rc = bind_vec(m, N("attn_k_norm.weight"), hd, kv, &L->k_norm, err)) ||
+        (rc = bind_vec(m, N("post_attention_norm.weight"), d, true, &L->attn_post_norm, err)) ||
+        (rc = bind_vec(m, N("layer_output_scale.weight"), 1, false, &L->out_scale, err)) ||
+        (rc = bind_vec(m, N("ffn_norm.weight"), d, true, &L->ffn_norm, err)) ||
+        (rc = bind_mat(m, N("ffn_gate.weight"), d, F, true, &L->w_gate, err)) ||
+        (rc = bind_mat(m, N("ffn_up.weight"), d, F, true, &L->w_up, err)) ||
+        (rc = bind_mat(m, N("ffn_down.weight"), F, d, true, &L->w_down, err)) ||
+        (rc = bind_vec(m, N("post_ffw_norm.weight"), d, true, &L->ffn_post_norm, err)))
+        return rc;
+    if (P && ((rc = bind_mat(m, N("inp_gate.weight"), d, P, true, &L->ple_gate, err)) ||
+              (rc = bind_mat(m, N("proj.weight"), P, d, true, &L->ple_proj, err)) ||
+              (rc = bind_vec(m, N("post_norm.weight"), d, true, &L->ple_norm, err))))
+        return rc;
+#undef N
+    if (!kv) L->wk = L->wv = (xuan_weight){0}, L->k_norm = NULL; /* bound (so used) but never read */
+    return 0;
+}
+
+/* gemma4's model-wide tensors: rope_freqs (the full layers' proportional
+ * RoPE, head_dim / 2 factors; required when a full layer exists) and the
+ * per-layer embeddings' table, projection and norm. */
+static int bind_kinds_model(xuan_model *m, xuan_error *err) {
+    const xuan_hparams *hp = &m->hp;
+    bool any_full = false;
+    for (uint32_t il = 0; il < hp->n_layers; il++) any_full |= !hp->swa_layers[il];
+    const int64_t P = hp->n_embd_per_layer, PL = P * hp->n_layers;
+    int rc;
+    if ((rc = bind_vec(m, "rope_freqs.weight", hp->head_dim / 2, any_full, &m->rope_freqs, err))) return rc;
+    if (!P) return 0;
+    if ((rc = bind_mat(m, "per_layer_token_embd.weight", PL, hp->n_vocab, true, &m->ple_tok_embd, err)) ||
+        (rc = bind_mat(m, "per_layer_model_proj.weight", hp->d_model, PL, true, &m->ple_model_proj, err)) ||
+        (rc = bind_vec(m, "per_layer_proj_norm.weight", P, true, &m->ple_proj_norm, err)))
+        return rc;
+    return 0;
+}
+
 static int bind_tensors(xuan_model *m, xuan_error *err) {
     xuan_hparams *hp = &m->hp;
     uint64_t n_tensors = xuan_gguf_n_tensors(m->g);
@@ -571,11 +755,13 @@ static int bind_tensors(xuan_model *m, xuan_error *err) {
         m->output = m->tok_embd;
         hp->tied = true;
     }
-    if ((rc = bind_vec(m, "rope_freqs.weight", hp->n_rot / 2, false, &m->rope_freqs, err)) ||
+    if (hp->arch->layer_kinds) {
+        if ((rc = bind_kinds_model(m, err))) return rc;
+    } else if ((rc = bind_vec(m, "rope_freqs.weight", hp->n_rot / 2, false, &m->rope_freqs, err)) ||
         (rc = bind_vec(m, "rope_factors_long.weight", hp->n_rot / 2, false, &m->rope_long, err)) ||
         (rc = bind_vec(m, "rope_factors_short.weight", hp->n_rot / 2, false, &m->rope_short, err)))
         return rc;
-    if (m->rope_freqs) snprintf(hp->rope_scaling, sizeof hp->rope_scaling, "llama3");
+    if (m->rope_freqs && !hp->arch->layer_kinds) snprintf(hp->rope_scaling, sizeof hp->rope_scaling, "llama3");
     if (m->rope_long || m->rope_short) {
         if (!m->rope_long || !m->rope_short)
             return xuan_fail(err, XUAN_ERR_FORMAT, "tensor rope_factors_%s.weight is missing",
@@ -595,6 +781,10 @@ static int bind_tensors(xuan_model *m, xuan_error *err) {
         }
         if (hp->arch->attn == XUAN_ATTN_HYBRID) {
             if ((rc = bind_hybrid_layer(m, il, L, err))) return rc;
+            continue;
+        }
+        if (hp->arch->layer_kinds) {
+            if ((rc = bind_kinds_layer(m, il, L, err))) return rc;
             continue;
         }
         /* gpt-oss names the FFN's norm post_attention_norm (it is one: x + attn, normed) */
@@ -676,6 +866,7 @@ xuan_model *xuan_model_from_gguf(xuan_gguf *g, xuan_error *err) {
     }
     m->g = g;
     if (read_hparams(g, &m->hp, err) || (m->hp.arch->attn == XUAN_ATTN_HYBRID && read_hybrid(m, err)) ||
+        (m->hp.arch->layer_kinds && read_kinds(m, err)) ||
         bind_tensors(m, err)) {
         xuan_error_prefix(err, "%s", xuan_gguf_path(g));
         xuan_model_free(m);
@@ -695,6 +886,8 @@ void xuan_model_free(xuan_model *m) {
     if (!m) return;
     xuan_free(m->layers);
     xuan_free(m->recurrent);
+    xuan_free(m->swa_layers);
+    xuan_free(m->ffn_layers);
     xuan_free(m->used);
     xuan_gguf_close(m->g);
     xuan_free(m);

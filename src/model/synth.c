@@ -40,6 +40,9 @@ typedef struct preset_extra {
     float yarn_log_mul;
     uint32_t ssm_conv, ssm_state, ssm_groups, ssm_heads, full_attn; /* qwen35 */
     int32_t sections[4];
+    uint32_t swa_period, hd_swa, kv_shared, per_layer, rot_full; /* gemma4 */
+    bool no_v_full;
+    float final_softcap;
 } preset_extra;
 
 static const preset PRESETS[] = {
@@ -92,6 +95,10 @@ static const preset PRESETS[] = {
     {"qwen35-tiny256","qwen35",  4, 256,   512,  4,  2,  64,      0,   4096, 1e7f,     1e-6f, true, false, false},
     {"qwen3.5-0.8b",  "qwen35", 24, 1024,  3584,  8,  2, 256, 248320, 262144, 1e7f,     1e-6f, true, false, false},
     {"qwen3.5-9b",    "qwen35", 32, 4096, 12288, 16,  4, 256, 248320, 262144, 1e7f,     1e-6f, false, false, false},
+    /* gemma4: head_dim is the full layers' (global_head_dim); the sliding ones' is in the extras */
+    {"gemma4-tiny",   "gemma4",  9,   64,   128,  4,  2,  32,      0,   4096, 1e6f,     1e-6f, true, false, false},
+    {"gemma4-tiny256","gemma4",  4,  256,   512,  4,  2, 128,      0,   4096, 1e6f,     1e-6f, true, false, false},
+    {"gemma4-e4b",    "gemma4", 42, 2560, 10240,  8,  2, 512, 262144, 131072, 1e6f,     1e-6f, true, false, false},
 };
 enum { N_PRESETS = sizeof PRESETS / sizeof PRESETS[0] };
 
@@ -135,6 +142,20 @@ static const preset_extra EXTRAS[] = {
      .full_attn = 4, .sections = {11, 11, 10, 0}},
     {"deepseek-coder-v2-lite", .n_rot = 64, .lora_kv = 512, .v_mla = 128, .experts = 64, .experts_used = 6,
      .ff_exp = 1408, .shared = 2, .dense_lead = 1, .yarn = 40, .yarn_orig = 4096, .yarn_log_mul = 0.0707f},
+    /* gemma4: 2 sliding : 1 full layers, the last 3 (sliding, sliding, full) reading layers 4 and 5's KV,
+     * sliding heads half as wide, full layers rotating a quarter of their dims and without attn_v;
+     * a window of 8 so every parity run crosses it.  tiny256: sliding and full alternate, the last two
+     * reading layers 0 and 1's KV, per-layer embeddings 256 wide so every matrix takes the K-quants (a
+     * 32-wide one falls back to Q5_0, whose float order is not llama.cpp's).  gemma4-e4b: Gemma 4 E4B's text decoder (42 layers,
+     * hidden 2560, FFN 10240, 8 heads, 2 KV heads, heads 256 sliding / 512 full, 5 sliding : 1 full,
+     * window 512, the last 18 layers sharing KV, per-layer embeddings 256 wide, vocabulary 262144,
+     * 128K context, partial rotary 0.25 on full layers, final softcap 30) */
+    {"gemma4-tiny", .swa = 8, .swa_period = 3, .hd_swa = 16, .kv_shared = 3, .per_layer = 16, .rot_full = 8,
+     .no_v_full = true, .final_softcap = 30.0f},
+    {"gemma4-tiny256", .swa = 8, .swa_period = 2, .hd_swa = 64, .kv_shared = 2, .per_layer = 256, .rot_full = 32,
+     .no_v_full = true, .final_softcap = 30.0f},
+    {"gemma4-e4b", .swa = 512, .swa_period = 6, .hd_swa = 256, .kv_shared = 18, .per_layer = 256, .rot_full = 128,
+     .final_softcap = 30.0f},
     {"gptoss-tiny", .swa = 8, .experts = 8, .experts_used = 2, .ff_exp = 64, .yarn = 32, .yarn_orig = 4096,
      .yarn_log_mul = -1},
     {"gptoss-tiny256", .swa = 8, .experts = 8, .experts_used = 2, .ff_exp = 256, .yarn = 32, .yarn_orig = 4096,
@@ -176,6 +197,9 @@ int xuan_synth_preset(const char *name, xuan_synth_params *p) {
             p->ssm_conv = x->ssm_conv, p->ssm_state = x->ssm_state, p->ssm_groups = x->ssm_groups;
             p->ssm_heads = x->ssm_heads, p->full_attn = x->full_attn;
             memcpy(p->rope_sections, x->sections, sizeof p->rope_sections);
+            p->swa_period = x->swa_period, p->head_dim_swa = x->hd_swa, p->n_kv_shared = x->kv_shared;
+            p->n_embd_per_layer = x->per_layer, p->rot_full = x->rot_full, p->no_v_full = x->no_v_full;
+            p->final_softcap = x->final_softcap;
         }
         p->type = p->embd_type = p->output_type = XUAN_TYPE_F16;
         p->seed = 1234;
@@ -275,6 +299,7 @@ typedef enum role {
     ROLE_CONV,  /* ssm_conv1d taps (F32) */
     ROLE_SSM_A, /* ssm_a = -exp(A_log): A_log in [-0.7, 1.4] */
     ROLE_DT,    /* ssm_dt.bias */
+    ROLE_ROPE_PROP, /* gemma4's rope_freqs: 1 for the rotated pairs, 1e30 (no rotation) for the rest */
     N_ROLES
 } role;
 
@@ -282,6 +307,7 @@ typedef struct fill_ctx {
     uint64_t seed;
     role role;
     uint32_t head_dim;
+    uint32_t rot_pairs;   /* ROLE_ROPE_PROP: pairs that rotate */
     float out_norm_scale; /* sets the logit std to about 3, as ../shared/peer's generator does */
 } fill_ctx;
 
@@ -295,6 +321,7 @@ static float plain_value(const fill_ctx *c, rng *r, uint64_t idx) {
     case ROLE_SSM_A: return -(0.5f + 3.5f * unif(r));
     case ROLE_DT: return 0.5f * normal(r);
     case ROLE_ROPE_SHORT: return 1.0f + 0.1f * unif(r);
+    case ROLE_ROPE_PROP: return idx < c->rot_pairs ? 1.0f : 1e30f;
     case ROLE_ROPE_LONG: return 1.0f + 30.0f * (float)idx / (float)(c->head_dim / 2);
     case ROLE_ROPE_L3: { /* Llama 3.1: factor 8, low 1, high 4, original ctx 8192, base 5e5 */
         double freq = pow(500000.0, -2.0 * (double)idx / (double)c->head_dim);
@@ -586,6 +613,20 @@ static int check_params(const xuan_synth_params *p, xuan_error *err) {
                              "of key heads), attention every %u of %u layers, rope sections summing to %d",
                              p->ssm_conv, p->ssm_state, p->ssm_groups, p->ssm_heads, p->full_attn, p->n_layers, sum);
     }
+    if (ai->layer_kinds) { /* gemma4: what llama.cpp and the loader require of the kinds */
+        const uint32_t per = p->swa_period, n_kv = p->n_layers - p->n_kv_shared;
+        const bool ok = per >= 1 && p->n_swa && p->head_dim_swa && p->head_dim_swa % 2 == 0 && p->head_dim_swa <= 1024 &&
+                        p->n_kv_shared < p->n_layers && p->rot_full % 2 == 0 && p->rot_full <= p->head_dim &&
+                        p->n_embd_per_layer <= 4096 &&
+                        (!p->n_kv_shared || (n_kv >= 2 && (n_kv - 1) % per == per - 1 && (n_kv - 2) % per != per - 1));
+        if (!ok)
+            return xuan_fail(err, XUAN_ERR_USAGE,
+                             "bad gemma4 shape: every %u-th layer full, window %u, sliding heads %u, %u shared-KV "
+                             "layers of %u (layers %u and %u below them must be sliding and full), full rotary %u "
+                             "of %u",
+                             per, p->n_swa, p->head_dim_swa, p->n_kv_shared, p->n_layers, n_kv - 2, n_kv - 1,
+                             p->rot_full, p->head_dim);
+    }
     if (p->qkv_bias && ai->qkv_bias == XUAN_NEVER)
         return xuan_fail(err, XUAN_ERR_USAGE, "architecture '%s' has no q/k/v biases", p->arch);
     if (!p->n_layers || p->n_layers > 512 || !p->d_model || p->d_model > 65536 || !p->d_ffn ||
@@ -613,7 +654,7 @@ int xuan_synth_write(const xuan_synth_params *p, const char *path, xuan_error *e
      * of std 0.02*sqrt(dim); scale the final norm so that std is ~3, which
      * keeps next-token distributions peaked enough to compare. */
     float out_scale = 3.0f / (0.02f * sqrtf((float)p->d_model));
-    for (int r = 0; r < N_ROLES; r++) b.ctx[r] = (fill_ctx){p->seed, (role)r, p->head_dim, out_scale};
+    for (int r = 0; r < N_ROLES; r++) b.ctx[r] = (fill_ctx){p->seed, (role)r, p->head_dim, p->rot_full / 2, out_scale};
     xuan_gguf_writer *w = b.w;
     const char *a = p->arch;
     const xuan_arch_info *ai = xuan_arch_find(a, strlen(a));
@@ -649,7 +690,7 @@ int xuan_synth_write(const xuan_synth_params *p, const char *path, xuan_error *e
         xuan_gguf_writer_set_u32(w, KEY("attention.value_length_mla"), p->head_dim_v);
         xuan_gguf_writer_set_u32(w, KEY("expert_shared_count"), p->n_expert_shared);
         xuan_gguf_writer_set_f32(w, KEY("expert_weights_scale"), 1.0f);
-    } else if (p->head_dim * p->n_heads != p->d_model) {
+    } else if (p->head_dim * p->n_heads != p->d_model || ai->layer_kinds) {
         xuan_gguf_writer_set_u32(w, KEY("attention.key_length"), p->head_dim);
         xuan_gguf_writer_set_u32(w, KEY("attention.value_length"), p->head_dim);
     }
@@ -688,6 +729,24 @@ int xuan_synth_write(const xuan_synth_params *p, const char *path, xuan_error *e
             xuan_gguf_writer_set_u32(w, KEY("expert_group_used_count"), p->n_group_used);
         }
     }
+    const bool kinds = ai->layer_kinds;
+    bool *swa_flags = NULL;
+    if (kinds) { /* as convert_hf_to_gguf's Gemma4Model writes them */
+        swa_flags = xuan_calloc(p->n_layers, sizeof *swa_flags);
+        if (!swa_flags) {
+            rc = xuan_fail(err, XUAN_ERR_NOMEM, "out of memory");
+            goto done;
+        }
+        for (uint32_t l = 0; l < p->n_layers; l++) swa_flags[l] = l % p->swa_period != p->swa_period - 1;
+        xuan_gguf_writer_set_u32(w, KEY("attention.shared_kv_layers"), p->n_kv_shared);
+        xuan_gguf_writer_set_u32(w, KEY("embedding_length_per_layer_input"), p->n_embd_per_layer);
+        xuan_gguf_writer_set_arr(w, KEY("attention.sliding_window_pattern"), XUAN_GGUF_BOOL, swa_flags, p->n_layers);
+        xuan_gguf_writer_set_u32(w, KEY("attention.key_length_swa"), p->head_dim_swa);
+        xuan_gguf_writer_set_u32(w, KEY("attention.value_length_swa"), p->head_dim_swa);
+        xuan_gguf_writer_set_u32(w, KEY("rope.dimension_count_swa"), p->head_dim_swa);
+        xuan_gguf_writer_set_f32(w, KEY("rope.freq_base_swa"), 10000.0f);
+    }
+    if (p->final_softcap > 0) xuan_gguf_writer_set_f32(w, KEY("final_logit_softcapping"), p->final_softcap);
     if (ai->attn_softcap) { /* as convert_hf_to_gguf writes Gemma 2 */
         xuan_gguf_writer_set_f32(w, KEY("attn_logit_softcapping"), 50.0f);
         xuan_gguf_writer_set_f32(w, KEY("final_logit_softcapping"), 30.0f);
@@ -709,12 +768,40 @@ int xuan_synth_write(const xuan_synth_params *p, const char *path, xuan_error *e
     if (!rc && p->llama3_rope) rc = add(&b, ROLE_ROPE_L3, "rope_freqs.weight", XUAN_TYPE_F32, hd / 2, 1);
     if (!rc && p->longrope) rc = add(&b, ROLE_ROPE_LONG, "rope_factors_long.weight", XUAN_TYPE_F32, hd / 2, 1);
     if (!rc && p->longrope) rc = add(&b, ROLE_ROPE_SHORT, "rope_factors_short.weight", XUAN_TYPE_F32, hd / 2, 1);
+    const int64_t P = p->n_embd_per_layer, PL = P * p->n_layers;
+    if (!rc && kinds) rc = add(&b, ROLE_ROPE_PROP, "rope_freqs.weight", XUAN_TYPE_F32, hd / 2, 1);
+    if (!rc && kinds && P) rc = add(&b, ROLE_WEIGHT, "per_layer_token_embd.weight", p->embd_type, PL, n_tokens);
+    if (!rc && kinds && P) rc = add(&b, ROLE_WEIGHT, "per_layer_model_proj.weight", p->type, d, PL);
+    if (!rc && kinds && P) rc = add(&b, ROLE_NORM, "per_layer_proj_norm.weight", XUAN_TYPE_F32, P, 1);
     for (uint32_t l = 0; l < p->n_layers && !rc; l++) {
 #define T(role, suffix, type, ne0, ne1) \
     (snprintf(name, sizeof name, "blk.%u." suffix, l), add(&b, role, name, type, ne0, ne1))
 #define T3(suffix, ne0, ne1, ne2) \
     (snprintf(name, sizeof name, "blk.%u." suffix, l), add3(&b, ROLE_WEIGHT, name, p->type, ne0, ne1, ne2))
         rc = T(ROLE_NORM, "attn_norm.weight", XUAN_TYPE_F32, d, 1);
+        if (kinds) { /* llama_model_gemma4::load_arch_tensors; shared-KV layers without K and V */
+            const bool full = !swa_flags[l], kv = l < p->n_layers - p->n_kv_shared;
+            const int64_t hl = full ? hd : p->head_dim_swa, ql = (int64_t)p->n_heads * hl, kl = (int64_t)p->n_kv_heads * hl;
+            rc = rc ? rc : T(ROLE_WEIGHT, "attn_q.weight", p->type, d, ql);
+            if (kv) rc = rc ? rc : T(ROLE_WEIGHT, "attn_k.weight", p->type, d, kl);
+            if (kv && !(full && p->no_v_full)) rc = rc ? rc : T(ROLE_WEIGHT, "attn_v.weight", p->type, d, kl);
+            rc = rc ? rc : T(ROLE_WEIGHT, "attn_output.weight", p->type, ql, d);
+            rc = rc ? rc : T(ROLE_NORM, "attn_q_norm.weight", XUAN_TYPE_F32, hl, 1);
+            if (kv) rc = rc ? rc : T(ROLE_NORM, "attn_k_norm.weight", XUAN_TYPE_F32, hl, 1);
+            rc = rc ? rc : T(ROLE_NORM, "post_attention_norm.weight", XUAN_TYPE_F32, d, 1);
+            rc = rc ? rc : T(ROLE_NORM, "layer_output_scale.weight", XUAN_TYPE_F32, 1, 1);
+            rc = rc ? rc : T(ROLE_NORM, "ffn_norm.weight", XUAN_TYPE_F32, d, 1);
+            rc = rc ? rc : T(ROLE_WEIGHT, "ffn_gate.weight", p->type, d, f);
+            rc = rc ? rc : T(ROLE_WEIGHT, "ffn_up.weight", p->type, d, f);
+            rc = rc ? rc : T(ROLE_WEIGHT, "ffn_down.weight", p->type, f, d);
+            rc = rc ? rc : T(ROLE_NORM, "post_ffw_norm.weight", XUAN_TYPE_F32, d, 1);
+            if (P) {
+                rc = rc ? rc : T(ROLE_WEIGHT, "inp_gate.weight", p->type, d, P);
+                rc = rc ? rc : T(ROLE_WEIGHT, "proj.weight", p->type, P, d);
+                rc = rc ? rc : T(ROLE_NORM, "post_norm.weight", XUAN_TYPE_F32, d, 1);
+            }
+            continue;
+        }
         if (hybrid) { /* llama_model_qwen35::load_arch_tensors */
             const int64_t S = p->ssm_state, Hv = p->ssm_heads, vd = Hv * S, ch = vd + 2 * (int64_t)p->ssm_groups * S;
             if ((l + 1) % p->full_attn != 0) {
@@ -817,6 +904,7 @@ int xuan_synth_write(const xuan_synth_params *p, const char *path, xuan_error *e
         rc = xuan_gguf_writer_write(w, path, err);
     }
 done:
+    xuan_free(swa_flags);
     xuan_free(b.specs);
     xuan_gguf_writer_free(w);
     return rc;

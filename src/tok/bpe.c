@@ -193,9 +193,55 @@ static int emit(tok_bpe_session *s, const int32_t *ids, size_t n) {
     return 0;
 }
 
+/* gemma4's pieces (raw_utf8): one symbol per UTF-8 character (its length
+ * read from the lead byte, as llama.cpp's unicode_len_utf8), the token of
+ * that character or, when the vocabulary lacks it, a marker -2 - offset
+ * that no merge matches; after the merges a marker becomes the <0xNN>
+ * tokens of its character's bytes.  A run of newlines that is a token is
+ * taken whole (llama.cpp's fix for Gemma 4). */
+static size_t utf8_len_lead(uint8_t c) {
+    static const uint8_t lens[16] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 3, 4};
+    return lens[c >> 4];
+}
+
+static int encode_raw_utf8(tok_bpe_session *s, const char *text, size_t len) {
+    const xuan_tok *t = s->t;
+    size_t nl = 0;
+    while (nl < len && text[nl] == '\n') nl++;
+    if (nl == len) {
+        int32_t id = tok_map_find(t, &t->by_text, false, text, len);
+        if (id >= 0) return tok_ids_push(s->out, id);
+    }
+    if (reserve(s, len)) return XUAN_ERR_NOMEM;
+    size_t m = 0;
+    for (size_t i = 0; i < len;) {
+        size_t n = utf8_len_lead((uint8_t)text[i]);
+        if (n > len - i) n = len - i;
+        int32_t id = tok_map_find(t, &t->by_text, false, text + i, n);
+        s->ids[m++] = id >= 0 ? id : -2 - (int32_t)i;
+        i += n;
+    }
+    m = m <= NAIVE_MAX ? merge_naive(s, m) : merge_heap(s, m);
+    for (size_t k = 0; k < m; k++) {
+        if (s->ids[k] >= 0) {
+            if (tok_ids_push(s->out, s->ids[k])) return XUAN_ERR_NOMEM;
+            continue;
+        }
+        const size_t at = (size_t)(-2 - s->ids[k]);
+        size_t n = utf8_len_lead((uint8_t)text[at]);
+        if (n > len - at) n = len - at;
+        for (size_t b = 0; b < n; b++) {
+            const int32_t id = t->byte_tok[(uint8_t)text[at + b]];
+            if (id >= 0 && tok_ids_push(s->out, id)) return XUAN_ERR_NOMEM;
+        }
+    }
+    return 0;
+}
+
 int tok_bpe_encode_piece(tok_bpe_session *s, const char *text, size_t len) {
     const xuan_tok *t = s->t;
     if (len == 0) return 0;
+    if (t->raw_utf8) return encode_raw_utf8(s, text, len);
     const uint8_t *w = (const uint8_t *)text;
     if (len == 1) return t->byte_tok[w[0]] >= 0 ? tok_ids_push(s->out, t->byte_tok[w[0]]) : 0;
 

@@ -45,6 +45,21 @@ static int encode_fragment(enc *e, const char *text, size_t len) {
         text = e->scratch.data;
         len = e->scratch.len;
     }
+    if (t->raw_utf8) { /* gemma4: spaces written U+2581 (llama.cpp's escape_whitespaces) */
+        xuan_buf esc = {0};
+        int rc = 0;
+        size_t from = 0;
+        for (size_t i = 0; i < len && rc == 0; i++) {
+            if (text[i] != ' ') continue;
+            rc = xuan_buf_append(&esc, text + from, i - from);
+            if (rc == 0) rc = xuan_buf_append(&esc, "\xe2\x96\x81", 3);
+            from = i + 1;
+        }
+        if (rc == 0) rc = xuan_buf_append(&esc, text + from, len - from);
+        if (rc == 0) rc = tok_pre_split(t, esc.data, esc.len, bpe_piece, e->bpe);
+        xuan_buf_free(&esc);
+        return rc ? XUAN_ERR_NOMEM : 0;
+    }
     return tok_pre_split(t, text, len, bpe_piece, e->bpe);
 }
 

@@ -26,6 +26,7 @@ typedef enum tok_pre {
     TOK_PRE_STARCODER,
     TOK_PRE_TEKKEN,
     TOK_PRE_QWEN35,
+    TOK_PRE_GEMMA4, /* runs of newlines and runs of everything else (llama.cpp's "[^\n]+|[\n]+") */
 } tok_pre;
 
 #define TOK_MAX_REGEX 6
@@ -77,6 +78,10 @@ struct xuan_tok {
 
     int32_t bos, eos, eot, eom, pad, unk;
     bool add_bos, add_eos, add_space_prefix, ignore_merges, nfc;
+    /* gemma4 (tokenizer.ggml.model "gemma4"): BPE over the UTF-8 characters
+     * of the text with spaces written U+2581, no byte-level alphabet; a
+     * character the vocabulary lacks becomes its <0xNN> byte tokens */
+    bool raw_utf8;
 
     /* special tokens that may be matched in text, by first byte: all of
      * them (PARSE_SPECIAL) and the user-defined ones (always matched) */

@@ -353,6 +353,16 @@ int tok_pre_split(const xuan_tok *t, const char *text, size_t len, tok_piece_fn 
     case TOK_PRE_GPT2: return split_gpt2(&sc, fn, ctx);
     case TOK_PRE_LLAMA3: return split_llama3(&sc, 3, fn, ctx);
     case TOK_PRE_QWEN2: return split_llama3(&sc, 1, fn, ctx);
+    case TOK_PRE_GEMMA4: /* runs of newlines, runs of the rest */
+        for (size_t i = 0; i < len;) {
+            const bool nl = text[i] == '\n';
+            size_t j = i + 1;
+            while (j < len && (text[j] == '\n') == nl) j++;
+            int rc = fn(ctx, text, i, j - i);
+            if (rc) return rc;
+            i = j;
+        }
+        return 0;
     default: break;
     }
     /* PCRE2 needs valid UTF-8, and sanitized text may hold encoded

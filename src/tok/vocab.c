@@ -44,6 +44,8 @@ static const pre_name PRE_NAMES[] = {
     /* Qwen3.5 (248K vocabulary): qwen2's pattern with marks (\p{M}) in words;
      * no NFC (llama.cpp's .out keeps "e" + U+0301 as two tokens) */
     {"qwen35", TOK_PRE_QWEN35, false, false, false, false},
+    /* Gemma 4 (tokenizer.ggml.model "gemma4", which sets this pre): BOS always added */
+    {"gemma4", TOK_PRE_GEMMA4, false, true, false, false},
     {"deepseek-llm", TOK_PRE_DEEPSEEK_LLM, false, false, false, false},
     {"deepseek-coder", TOK_PRE_DEEPSEEK_CODER, false, false, false, false},
     {"deepseek-v3", TOK_PRE_DEEPSEEK3, false, false, false, false},
@@ -180,7 +182,7 @@ static int build_pieces(xuan_tok *t) {
         } else if (ty != XUAN_TOK_TYPE_NORMAL) {
             memcpy(dst, s, n);
             m = n;
-        } else if (t->kind == XUAN_TOK_SPM) {
+        } else if (t->kind == XUAN_TOK_SPM || t->raw_utf8) {
             for (size_t k = 0; k < n;) {
                 if (k + 3 <= n && memcmp(s + k, "\xe2\x96\x81", 3) == 0) {
                     dst[m++] = ' ';
@@ -288,6 +290,8 @@ xuan_tok *xuan_tok_new(const xuan_tok_desc *d, xuan_error *err) {
         t->add_space_prefix = true;
     }
     if (d->add_bos >= 0) t->add_bos = d->add_bos != 0;
+    t->raw_utf8 = t->kind == XUAN_TOK_BPE && t->pre == TOK_PRE_GEMMA4;
+    if (t->raw_utf8) t->add_bos = true; /* llama.cpp overrides a false add_bos_token for Gemma 4 */
     if (d->add_eos >= 0) t->add_eos = d->add_eos != 0;
     if (t->kind == XUAN_TOK_SPM && d->add_space_prefix >= 0)
         t->add_space_prefix = d->add_space_prefix != 0;
@@ -353,8 +357,8 @@ xuan_tok *xuan_tok_new(const xuan_tok_desc *d, xuan_error *err) {
         uint32_t b2c[256];
         gpt2_byte_table(b2c);
         for (int b = 0; b < 256; b++) {
-            uint8_t u[4];
-            int l = tok_utf8_put(b2c[b], u);
+            uint8_t u[8];
+            int l = t->raw_utf8 ? snprintf((char *)u, sizeof u, "<0x%02X>", b) : tok_utf8_put(b2c[b], u);
             t->byte_tok[b] = tok_map_find(t, &t->by_text, false, (const char *)u, (size_t)l);
         }
         /* merges */
@@ -510,11 +514,12 @@ xuan_tok *xuan_tok_from_gguf(const xuan_gguf *g, xuan_error *err) {
                   xuan_gguf_path(g));
         return NULL;
     }
-    if (xuan_str_eq(model, "gpt2")) d.kind = XUAN_TOK_BPE;
+    const bool gemma4 = xuan_str_eq(model, "gemma4");
+    if (xuan_str_eq(model, "gpt2") || gemma4) d.kind = XUAN_TOK_BPE;
     else if (xuan_str_eq(model, "llama")) d.kind = XUAN_TOK_SPM;
     else {
         xuan_fail(err, XUAN_ERR_UNSUPPORTED,
-                  "%s: tokenizer.ggml.model '%.*s' is not supported (xuan reads gpt2 and llama)",
+                  "%s: tokenizer.ggml.model '%.*s' is not supported (xuan reads gpt2, llama and gemma4)",
                   xuan_gguf_path(g), (int)(model.n > 64 ? 64 : model.n), model.p);
         return NULL;
     }
@@ -526,10 +531,11 @@ xuan_tok *xuan_tok_from_gguf(const xuan_gguf *g, xuan_error *err) {
         }
         memcpy(pre_buf, pre.p, pre.n);
         pre_buf[pre.n] = 0;
-    } else if (d.kind == XUAN_TOK_BPE) {
+    } else if (d.kind == XUAN_TOK_BPE && !gemma4) {
         xuan_log(XUAN_LOG_WARN, "%s: no tokenizer.ggml.pre; using the GPT-2 splitter (ids may differ "
                  "from the model's own tokenizer)", xuan_gguf_path(g));
     }
+    if (gemma4) snprintf(pre_buf, sizeof pre_buf, "gemma4"); /* llama.cpp sets it for this model */
     d.pre = pre_buf;
 
     const xuan_gguf_array *toks = NULL, *scores = NULL, *types = NULL, *merges = NULL;
