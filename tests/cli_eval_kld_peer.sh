@@ -35,7 +35,7 @@ base, log, x = open(sys.argv[1]).read(), open(sys.argv[2]).read(), json.load(ope
 def num(pat, text):
     m = re.search(pat, text, re.M)
     if not m:
-        sys.exit("FAIL %s: no %r in llama-perplexity's output" % (sys.argv[4], pat))
+        sys.exit("FAIL %s: no %r in llama-perplexity's output, which ends: %s" % (sys.argv[4], pat, text[-400:]))
     return float(m.group(1))
 F = r"\s*:\s*(-?[0-9.]+(?:e-?\d+)?)"  # "NAME: value" (the table's header names them too)
 L = {"ppl_q": num(r"Mean PPL\(Q\)" + F, log), "ppl_base": num(r"Final estimate: PPL = ([0-9.]+)", base),
