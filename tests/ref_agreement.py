@@ -71,10 +71,12 @@ def lm_eval_hendrycks_math(path):
     That version's process_results reads the answer between the response's first and last "$"
     (all of it when there are fewer than two), not its last \\boxed{}, and compares it with
     is_equiv.  xuan's math-boxed extractor reads \\boxed{}, so the answer the reference read
-    is handed to it as "\\boxed{ANSWER}": this checks the equivalence, not the extraction.
-    An answer that cannot travel that way (it holds \\boxed or \\fbox itself, or its braces do
-    not balance) is counted under not-expressible and left out.  Fields may be stored as
-    Python reprs (a later script rewrote the rows): both forms are read."""
+    is handed to it as "\\boxed{ANSWER}", or where that cannot carry it (ANSWER holds a
+    \\boxed or \\fbox of its own, or its braces do not balance) as "\\boxed ANSWER", which
+    hendrycks' last_boxed_only_string reads up to the first "$": this checks the equivalence,
+    not the extraction.  An answer neither form carries is counted under not-expressible and
+    left out.  Fields may be stored as Python reprs (a later script rewrote the rows): both
+    forms are read."""
     import ast
 
     def lit(v):
@@ -94,12 +96,16 @@ def lm_eval_hendrycks_math(path):
             for ch in answer:
                 depth += (ch == "{") - (ch == "}")
                 bad |= depth < 0
-            if bad or depth or "\\boxed" in answer or "\\fbox" in answer:
-                extra["not_expressible"] = True
+            if not (bad or depth or "\\boxed" in answer or "\\fbox" in answer):
+                output = "\\boxed{%s}" % answer
+            elif "$" not in answer and "\\boxed " not in answer:
+                output = "\\boxed " + answer
+            else:
+                output, extra["not_expressible"] = "", True
             unwrap = lambda t: re.sub(r"^\\text\{(.*)\}$", r"\1", t.strip())
             if unwrap(answer) == unwrap(row["target"]) and answer.strip() != row["target"].strip():
                 extra["text_unwrap"] = True  # equal once a whole \text{...} is unwrapped
-            line = {"id": row["doc_id"], "output": "\\boxed{%s}" % answer, "target": row["target"]}
+            line = {"id": row["doc_id"], "output": output, "target": row["target"]}
             yield line, {"math-boxed": (answer, ok)}, extra
 
 
@@ -264,7 +270,7 @@ def main():
             t["extract_same"], 100.0 * t["extract_same"] / t["items"])
         why = ", ".join("%s %d" % (k, t[k]) for k in CAUSES if t[k])
         if t["not-expressible"]:
-            print("  %-15s %d items left out: the reference's answer cannot be handed over as \\boxed{...}" % (
+            print("  %-15s %d items left out: the reference's answer cannot be handed over in a \\boxed" % (
                 ex, t["not-expressible"]))
         print("  %-15s %d files, %d items: verdict same %d (%.2f%%)%s%s" % (
             ex, t["files"], t["items"], t["verdict_same"], pct, ext, "\n      differing: " + why if why else ""))
