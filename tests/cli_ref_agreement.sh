@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Issue 13, must-show 1: `xuan eval score` against the reference harnesses'
 # own per-item verdicts on real models' outputs (lm-evaluation-harness GSM8K
-# samples, TIGER-Lab MMLU-Pro model_outputs, human-eval *_results.jsonl).
+# and hendrycks_math samples, TIGER-Lab MMLU-Pro model_outputs, human-eval
+# *_results.jsonl).
 # The logs are fetched from public repositories and never committed here
 # (docs/eval.md, "Agreement with the references on real outputs", lists them
 # and how to lay them out); XUAN_REFDATA names their folder.  Without it the

@@ -9,6 +9,8 @@ public repositories, never committed here; docs/eval.md lists them):
   DIR/lm-eval/**/samples_gsm8k_*.jsonl     lm-evaluation-harness --log_samples, task gsm8k: one
                                            row per doc and filter, with resps, filtered_resps
                                            and exact_match ("strict-match", "flexible-extract")
+  DIR/lm-eval/**/samples_hendrycks_math_*.jsonl  the same, task hendrycks_math (0.4.9.x): the
+                                           equivalence of the answer it read (math-boxed)
   DIR/mmlu-pro/**/model_outputs_*.json     TIGER-Lab MMLU-Pro evaluate_from_*.py: a list of
                                            questions with options, answer, the model's text
                                            (generated_text or model_outputs) and pred
@@ -63,6 +65,50 @@ def lm_eval_gsm8k(path):
         yield {"id": doc_id, "output": first_resp(any_row["resps"]), "target": target}, ref, {}
 
 
+def lm_eval_hendrycks_math(path):
+    """Items from an lm-evaluation-harness samples_hendrycks_math_*.jsonl (0.4.9.x).
+
+    That version's process_results reads the answer between the response's first and last "$"
+    (all of it when there are fewer than two), not its last \\boxed{}, and compares it with
+    is_equiv.  xuan's math-boxed extractor reads \\boxed{}, so the answer the reference read
+    is handed to it as "\\boxed{ANSWER}", or where that cannot carry it (ANSWER holds a
+    \\boxed or \\fbox of its own, or its braces do not balance) as "\\boxed ANSWER", which
+    hendrycks' last_boxed_only_string reads up to the first "$": this checks the equivalence,
+    not the extraction.  An answer neither form carries is counted under not-expressible and
+    left out.  Fields may be stored as Python reprs (a later script rewrote the rows): both
+    forms are read."""
+    import ast
+
+    def lit(v):
+        return ast.literal_eval(v) if isinstance(v, str) else v
+
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            resp = first_resp(lit(row["resps"]))
+            dollars = [i for i, ch in enumerate(resp) if ch == "$"]
+            answer = resp if len(dollars) <= 1 else resp[dollars[0] + 1:dollars[-1]]
+            ok = bool(float(row["exact_match"]))
+            extra = {}
+            depth, bad = 0, False
+            for ch in answer:
+                depth += (ch == "{") - (ch == "}")
+                bad |= depth < 0
+            if not (bad or depth or "\\boxed" in answer or "\\fbox" in answer):
+                output = "\\boxed{%s}" % answer
+            elif "$" not in answer and "\\boxed " not in answer:
+                output = "\\boxed " + answer
+            else:
+                output, extra["not_expressible"] = "", True
+            unwrap = lambda t: re.sub(r"^\\text\{(.*)\}$", r"\1", t.strip())
+            if unwrap(answer) == unwrap(row["target"]) and answer.strip() != row["target"].strip():
+                extra["text_unwrap"] = True  # equal once a whole \text{...} is unwrapped
+            line = {"id": row["doc_id"], "output": output, "target": row["target"]}
+            yield line, {"math-boxed": (answer, ok)}, extra
+
+
 def mmlu_pro(path):
     """Items from a TIGER-Lab MMLU-Pro model_outputs_*.json."""
     import random
@@ -102,11 +148,16 @@ def humaneval(path):
 #   ref-letter-not-in-output  the log's letter is nowhere in the output as a word: it did not come
 #                             from this text
 #   ref-guess                 the reference scored a missing answer by its seeded random guess
+#   ref-no-text-unwrap        MATH: the answers differ by a whole \text{...} around one of them;
+#                             lm-eval's copy of is_equiv compares them as they are, xuan follows
+#                             openai/prm800k's normalize_answer, which unwraps it first (MATH-500's
+#                             grader)
 #   unexplained               none of the above: a bug on one side, to read in the reference's code
-CAUSES = ["ref-no-answer", "ref-letter-not-in-output", "ref-guess", "unexplained"]
+CAUSES = ["ref-no-answer", "ref-letter-not-in-output", "ref-guess", "ref-no-text-unwrap", "unexplained"]
 
 SOURCES = [
     ("lm-eval", "samples_gsm8k_*.jsonl", "gsm8k", lm_eval_gsm8k),
+    ("lm-eval", "samples_hendrycks_math_*.jsonl", "math500", lm_eval_hendrycks_math),
     ("mmlu-pro", "model_outputs_*.json", "mmlu-it", mmlu_pro),  # any task with the mmlu-pro extractor
     ("humaneval", "*_results.jsonl", "humaneval", humaneval),
 ]
@@ -158,6 +209,11 @@ def main():
         for path in sorted(glob.glob(os.path.join(args.refdata, sub, "**", pattern), recursive=True)):
             found += 1
             items = list(reader(path))
+            skipped = [it for it in items if it[2].get("not_expressible")]
+            items = [it for it in items if not it[2].get("not_expressible")]
+            for _, ref, _ in skipped:
+                for ex in ref:
+                    totals.setdefault(ex, collections.Counter())["not-expressible"] += 1
             work = os.path.join(args.out, sub)
             os.makedirs(work, exist_ok=True)
             results, errors = score(args, task, [it[0] for it in items], work)
@@ -187,6 +243,8 @@ def main():
                         why = "ref-no-answer"
                     elif extra.get("ref_guess_hit"):
                         why = "ref-guess"
+                    elif extra.get("text_unwrap") and x_ok:
+                        why = "ref-no-text-unwrap"
                     c[why or "unexplained"] += 1
                     disagreements[ex].append((path, line, ref_ans, ref_ok, x_ans, x_ok, why, extra.get("result")))
             for ex, c in per.items():
@@ -211,6 +269,9 @@ def main():
         ext = "" if ex == "humaneval" else "; extracted answer same %d (%.2f%%)" % (
             t["extract_same"], 100.0 * t["extract_same"] / t["items"])
         why = ", ".join("%s %d" % (k, t[k]) for k in CAUSES if t[k])
+        if t["not-expressible"]:
+            print("  %-15s %d items left out: the reference's answer cannot be handed over in a \\boxed" % (
+                ex, t["not-expressible"]))
         print("  %-15s %d files, %d items: verdict same %d (%.2f%%)%s%s" % (
             ex, t["files"], t["items"], t["verdict_same"], pct, ext, "\n      differing: " + why if why else ""))
         if explained:

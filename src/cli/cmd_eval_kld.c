@@ -95,8 +95,17 @@ static int cmp_double(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
-/* v sorted: the value at fraction f, nearest rank below (v[(n-1) f]). */
-static double pct(const double *v, size_t n, double f) { return v[(size_t)((double)(n - 1) * f)]; }
+/* v sorted: the value at fraction f, interpolated between the two ranks around (n-1) f, as
+ * llama-perplexity's percentile() does (its median, the mean of the two middle values of an
+ * even count, is the same number). */
+static double pct(const double *v, size_t n, double f) {
+    if (f <= 0) return v[0];
+    if (f >= 1) return v[n - 1];
+    double p = f * (double)(n - 1);
+    size_t i = (size_t)p;
+    p -= (double)i;
+    return (1 - p) * v[i] + p * v[i + 1 < n ? i + 1 : n - 1];
+}
 
 typedef struct acc {
     double s, s2;
@@ -210,8 +219,9 @@ int cmd_eval_kld(int argc, char **argv) {
         double rms_se = rms > 0 && var2 > 0 ? sqrt(var2) / (2 * rms) : 0;
         qsort(kl, n, sizeof *kl, cmp_double);
         qsort(dp, n, sizeof *dp, cmp_double);
-        static const double KP[] = {1, 0.999, 0.99, 0.95, 0.90, 0.5, 0.10, 0.05, 0.01, 0};
-        static const char *KN[] = {"max", "99.9%", "99.0%", "95.0%", "90.0%", "median", "10.0%", "5.0%", "1.0%", "min"};
+        static const double KP[] = {1, 0.999, 0.99, 0.95, 0.90, 0.5, 0.10, 0.05, 0.01, 0.001, 0};
+        static const char *KN[] = {"max",   "99.9%", "99.0%", "95.0%", "90.0%", "median",
+                                   "10.0%", "5.0%",  "1.0%",  "0.1%",  "min"};
         static const double DP[] = {1, 0.999, 0.99, 0.95, 0.90, 0.75, 0.5, 0.25, 0.10, 0.05, 0.01, 0.001, 0};
         static const char *DN[] = {"max", "99.9%", "99.0%", "95.0%", "90.0%", "75.0%", "median",
                                    "25.0%", "10.0%", "5.0%", "1.0%", "0.1%", "min"};
