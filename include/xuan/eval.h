@@ -47,9 +47,10 @@ typedef enum xuan_data_format {
     XUAN_DATA_JSONL_GZ,  /* the same, gzip-compressed (HumanEval) */
     XUAN_DATA_CSV,       /* RFC 4180: quotes, doubled quotes, newlines in quotes, CRLF, BOM */
     XUAN_DATA_TSV,       /* tab-separated, no quoting (MGSM's files have no quote character) */
+    XUAN_DATA_PARQUET,   /* Apache Parquet (MMLU-Pro): flat columns and one LIST level; line = row */
 } xuan_data_format;
 
-/* "jsonl", "jsonl.gz", "csv", "tsv"; xuan_data_format_from_name returns -1 for others. */
+/* "jsonl", "jsonl.gz", "csv", "tsv", "parquet"; xuan_data_format_from_name returns -1 for others. */
 const char *xuan_data_format_name(xuan_data_format f);
 int xuan_data_format_from_name(const char *name);
 
