@@ -1,4 +1,5 @@
 // tests/parquet_gen.mjs MODULES_DIR OUT_DIR [SEED]
+// tests/parquet_gen.mjs MODULES_DIR fuzz/corpus/parquet seeds   (small fuzz seeds)
 //
 // Writes MMLU-Pro-shaped parquet files with hyparquet-writer (question_id
 // int64, question string, options list<string> of 3..10 items, answer
@@ -21,7 +22,7 @@ if (!modules || !out) {
   console.error('usage: parquet_gen.mjs MODULES_DIR OUT_DIR [SEED]')
   process.exit(2)
 }
-const require = createRequire(path.join(modules, 'package.json'))
+const require = createRequire(path.resolve(modules, 'package.json'))
 const writer = await import(require.resolve('hyparquet-writer'))
 const reader = await import(require.resolve('hyparquet'))
 // hyparquet-writer writes data pages v2 only; pyarrow (MMLU-Pro's own files)
@@ -32,7 +33,8 @@ const { writeRleBitPackedHybrid } = await import(path.join(wdir, 'encoding.js'))
 const { snappyCompress } = await import(path.join(wdir, 'snappy.js'))
 const { ByteWriter } = await import(path.join(wdir, 'bytewriter.js'))
 
-let seed = Number(seedArg || 1) >>> 0
+const SMALL = seedArg === 'seeds' // the fuzz corpus: every variant, 4 rows
+let seed = SMALL ? 99 : Number(seedArg || 1) >>> 0
 function rand() { // xorshift32: the same files for the same seed
   seed ^= seed << 13; seed >>>= 0
   seed ^= seed >>> 17
@@ -245,9 +247,11 @@ const variants = [
   ['plain-uncompressed', { codec: 'UNCOMPRESSED', encoding: 'PLAIN' }],
   ['dict-uncompressed', { codec: 'UNCOMPRESSED', encoding: 'RLE_DICTIONARY' }],
   ['groups-pages', { codec: 'SNAPPY', rowGroupSize: 37, pageSize: 512 }],
+  // one-entry dictionaries (bit width 0) in row groups of 3
+  ['tiny-groups-dict', { codec: 'SNAPPY', encoding: 'RLE_DICTIONARY', rowGroupSize: 3, pageSize: 64 }],
 ]
 for (const [name, opts] of variants) {
-  const data = rows(120, 70)
+  const data = rows(SMALL ? 8 : 120, 70)
   // nulls in every column but the list's elements (and a null list, an empty list)
   data[3].question = null
   data[4].options = null
@@ -255,21 +259,24 @@ for (const [name, opts] of variants) {
   data[6].options = ['only', null, 'three']
   data[7].answer_index = null
   const file = path.join(out, name + '.parquet')
+  if (SMALL) { write(file, data, { ...opts, rowGroupSize: 3, pageSize: 64 }); continue }
   await oracle(file, write(file, data, opts))
 }
 // ZSTD pages come from Debian's zstd program (node 20 has no zstd)
 let haveZstd = true
 try { execFileSync('zstd', ['--version']) } catch { haveZstd = false }
 for (const codec of ['SNAPPY', 'UNCOMPRESSED', ...(haveZstd ? ['ZSTD'] : [])]) {
-  const data = rows(90, 500)
+  const data = rows(SMALL ? 8 : 90, 500)
   data[2].question = null
   data[3].options = null
   data[4].options = []
   data[5].options = ['a', null, 'c']
   data[6].question_id = null
   const file = path.join(out, 'v1-' + codec.toLowerCase() + '.parquet')
+  if (SMALL) { writeV1(file, data, codec); continue }
   await oracle(file, writeV1(file, data, codec))
 }
+if (SMALL) process.exit(0)
 { // an empty file (no rows)
   const file = path.join(out, 'empty.parquet')
   await oracle(file, write(file, [], { codec: 'SNAPPY' }))

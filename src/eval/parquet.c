@@ -570,6 +570,10 @@ bad:
 /* The RLE / bit-packed hybrid: n values of bit_width bits from [p, end). */
 static bool hybrid(const uint8_t *p, const uint8_t *end, int bit_width, uint32_t *out, size_t n) {
     if (bit_width < 0 || bit_width > 32) return false;
+    if (bit_width == 0 && p == end) { /* writers may leave out the runs of a one-entry dictionary */
+        memset(out, 0, n * sizeof *out);
+        return true;
+    }
     size_t got = 0;
     size_t vbytes = ((size_t)bit_width + 7) / 8;
     while (got < n) {
@@ -579,10 +583,11 @@ static bool hybrid(const uint8_t *p, const uint8_t *end, int bit_width, uint32_t
         p = r.p;
         if (h & 1) { /* bit-packed groups of 8 */
             uint64_t groups = h >> 1;
-            if (groups == 0 || groups > (uint64_t)(end - p)) return false;
+            /* each group takes bit_width bytes (none at width 0, where only n bounds it) */
+            if (groups == 0 || (bit_width && groups > (uint64_t)(end - p))) return false;
             uint64_t bytes = groups * (uint64_t)bit_width;
             if (bytes > (uint64_t)(end - p)) return false;
-            uint64_t count = groups * 8;
+            uint64_t count = groups > UINT64_MAX / 8 ? UINT64_MAX : groups * 8;
             for (uint64_t i = 0; i < count && got < n; i++) {
                 uint64_t bit = i * (uint64_t)bit_width;
                 uint64_t v = 0;
@@ -656,6 +661,7 @@ static int keep_buf(pq *P, column_data *d, uint8_t *b) {
 }
 
 static bool grow(void **p, size_t *cap, size_t need, size_t elem) {
+    if (need == 0) need = 1; /* never a NULL base to offset from */
     if (need <= *cap) return true;
     size_t c = *cap ? *cap : 64;
     while (c < need) {
