@@ -282,20 +282,29 @@ if (SMALL) process.exit(0)
   await oracle(file, write(file, [], { codec: 'SNAPPY' }))
 }
 
-// A small MMLU-Pro set for the task: 5 validation rows for each category, test rows
-// whose options sometimes end in "N/A" (preprocess() drops those).
+// A small MMLU-Pro set for the task: 6 validation rows for each category but
+// 'other' (3: fewer shots than asked), none for 'history' (no shots); test
+// rows padded with "N/A" options at the end as MMLU-Pro pads them
+// (preprocess() drops those), one question of a single option.
 const val = []
 let id = 0
 for (const c of CATS) {
-  for (const r of rows(6, id)) val.push({ ...r, category: c })
+  for (const r of rows(c === 'other' ? 3 : 6, id)) val.push({ ...r, category: c })
   id += 6
 }
+val[1].options = [...val[1].options, 'N/A', 'N/A']
 const test = rows(40, 1000)
-test[0].options = ['one', 'two', 'N/A', 'three', 'N/A']
+test[0].options = ['one', 'two', 'three', 'N/A', 'N/A']
 test[0].answer = 'C'
-test[0].answer_index = 3n
-write(path.join(out, 'mmlu-pro', 'validation.parquet'), val, { codec: 'SNAPPY' })
-write(path.join(out, 'mmlu-pro', 'test.parquet'), test, { codec: 'SNAPPY' })
+test[0].answer_index = 2n
+test[1].category = 'history'
+test[2].options = ['the only one']
+test[2].answer = 'A'
+test[2].answer_index = 0n
+for (const [name, data] of [['validation', val], ['test', test]]) {
+  const file = path.join(out, 'mmlu-pro', name + '.parquet')
+  await oracle(file, write(file, data, { codec: 'SNAPPY' }))
+}
 
 // Files xuan must refuse, naming the column and the feature.
 fs.writeFileSync(path.join(out, 'refuse-double.parquet'), Buffer.from(writer.parquetWriteBuffer({
