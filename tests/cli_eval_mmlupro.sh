@@ -176,6 +176,11 @@ out=$(HF_ENDPOINT=http://127.0.0.1:$(cat "$T/h.port") "$X" data pull mmlu-pro -q
   && ok "data pull mmlu-pro: 2 parquet files from TIGER-Lab/MMLU-Pro@${rev:0:8} via HF_ENDPOINT" || bad "pull: rc=$rc $out"
 out=$("$X" eval --endpoint "http://127.0.0.1:$(cat "$T/f.port")" --tasks mmlu-pro --data "$T/pulled" --limit 4 --db "$T/d.db" --json 2>&1); rc=$?
 [ $rc = 0 ] && grep -q '"n": *4\|"n":4' <<<"$out" && ok "eval reads the pulled folder" || bad "eval on pulled: rc=$rc $out"
+# without --data: pulled into <cache>/datasets, and eval finds it there (it is not in ../shared/datasets)
+HF_ENDPOINT=http://127.0.0.1:$(cat "$T/h.port") "$X" data pull mmlu-pro -q --sources "$T/sources.json" >/dev/null 2>&1
+out=$("$X" eval --endpoint "http://127.0.0.1:$(cat "$T/f.port")" --tasks mmlu-pro --limit 4 --db "$T/e.db" --json 2>&1); rc=$?
+[ $rc = 0 ] && [ -f "$XUAN_CACHE/datasets/mmlu-pro/test-00000-of-00001.parquet" ] && grep -q '"n": *4\|"n":4' <<<"$out" \
+  && ok "no --data: eval falls back to <cache>/datasets, where data pull put it" || bad "cache fallback: rc=$rc $out"
 v=$(python3 - "$SRC/tasks/sources.json" <<'PY'
 import json, re, sys
 s = json.load(open(sys.argv[1]))["sets"]["mmlu-pro"]
