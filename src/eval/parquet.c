@@ -311,19 +311,27 @@ static void read_chunk(rd *r, chunk *c) {
     }
 }
 
+/* A list of structs of lo to hi elements; false (and r->bad) otherwise. */
+static bool struct_list(rd *r, uint64_t lo, uint64_t hi, size_t *n) {
+    int elem;
+    uint64_t k;
+    list_header(r, &elem, &k);
+    if ((k && elem != T_STRUCT) || k < lo || k > hi) {
+        r->bad = true;
+        return false;
+    }
+    *n = (size_t)k;
+    return true;
+}
+
 static int read_row_group(rd *r, row_group *g) {
     int16_t id = 0;
     for (int t; !r->bad && (t = field(r, &id)) != T_STOP;) {
         if (id == 1 && t == T_LIST && !g->cols) {
-            int elem;
-            uint64_t n;
-            list_header(r, &elem, &n);
-            if (elem != T_STRUCT || n == 0 || n > MAX_SCHEMA) {
-                r->bad = true;
-                break;
-            }
-            if (!(g->cols = xuan_calloc((size_t)n, sizeof *g->cols))) return XUAN_ERR_NOMEM;
-            g->n_cols = (size_t)n;
+            size_t n;
+            if (!struct_list(r, 1, MAX_SCHEMA, &n)) break;
+            if (!(g->cols = xuan_calloc(n, sizeof *g->cols))) return XUAN_ERR_NOMEM;
+            g->n_cols = n;
             for (size_t i = 0; i < g->n_cols && !r->bad; i++) read_chunk(r, &g->cols[i]);
         } else if (id == 3) {
             g->num_rows = int_of(r, t);
@@ -338,28 +346,18 @@ static int read_meta(rd *r, meta *m) {
     int16_t id = 0;
     for (int t; !r->bad && (t = field(r, &id)) != T_STOP;) {
         if (id == 2 && t == T_LIST && !m->schema) {
-            int elem;
-            uint64_t n;
-            list_header(r, &elem, &n);
-            if (elem != T_STRUCT || n == 0 || n > MAX_SCHEMA) {
-                r->bad = true;
-                break;
-            }
-            if (!(m->schema = xuan_calloc((size_t)n, sizeof *m->schema))) return XUAN_ERR_NOMEM;
-            m->n_schema = (size_t)n;
+            size_t n;
+            if (!struct_list(r, 1, MAX_SCHEMA, &n)) break;
+            if (!(m->schema = xuan_calloc(n, sizeof *m->schema))) return XUAN_ERR_NOMEM;
+            m->n_schema = n;
             for (size_t i = 0; i < m->n_schema && !r->bad; i++) read_schema_el(r, &m->schema[i]);
         } else if (id == 3) {
             m->num_rows = int_of(r, t);
         } else if (id == 4 && t == T_LIST && !m->groups) {
-            int elem;
-            uint64_t n;
-            list_header(r, &elem, &n);
-            if ((n && elem != T_STRUCT) || n > MAX_ROW_GROUPS) {
-                r->bad = true;
-                break;
-            }
-            if (n && !(m->groups = xuan_calloc((size_t)n, sizeof *m->groups))) return XUAN_ERR_NOMEM;
-            m->n_groups = (size_t)n;
+            size_t n;
+            if (!struct_list(r, 0, MAX_ROW_GROUPS, &n)) break;
+            if (n && !(m->groups = xuan_calloc(n, sizeof *m->groups))) return XUAN_ERR_NOMEM;
+            m->n_groups = n;
             for (size_t i = 0; i < m->n_groups && !r->bad; i++) {
                 int rc = read_row_group(r, &m->groups[i]);
                 if (rc) return rc;
@@ -645,21 +643,6 @@ static void column_data_free(column_data *d) {
     memset(d, 0, sizeof *d);
 }
 
-static int keep_buf(pq *P, column_data *d, uint8_t *b) {
-    if (d->n_bufs == d->bcap) {
-        size_t cap = d->bcap ? d->bcap * 2 : 8;
-        void *q = xuan_realloc(d->bufs, cap * sizeof *d->bufs);
-        if (!q) {
-            xuan_free(b);
-            return xuan_fail(P->err, XUAN_ERR_NOMEM, "%s: out of memory", P->name);
-        }
-        d->bufs = q;
-        d->bcap = cap;
-    }
-    d->bufs[d->n_bufs++] = b;
-    return 0;
-}
-
 static bool grow(void **p, size_t *cap, size_t need, size_t elem) {
     if (need == 0) need = 1; /* never a NULL base to offset from */
     if (need <= *cap) return true;
@@ -673,6 +656,15 @@ static bool grow(void **p, size_t *cap, size_t need, size_t elem) {
     *p = q;
     *cap = c;
     return true;
+}
+
+static int keep_buf(pq *P, column_data *d, uint8_t *b) {
+    if (!grow((void **)&d->bufs, &d->bcap, d->n_bufs + 1, sizeof *d->bufs)) {
+        xuan_free(b);
+        return xuan_fail(P->err, XUAN_ERR_NOMEM, "%s: out of memory", P->name);
+    }
+    d->bufs[d->n_bufs++] = b;
+    return 0;
 }
 
 /* n PLAIN values of the column's type from [p, end); each costs the budget. */
@@ -778,14 +770,8 @@ static int data_page(pq *P, const column *c, column_data *d, const page_header *
         int rc = decompress(P, c, codec, page + lev_bytes, plen - lev_bytes, want, &plain);
         if (rc) return rc;
         if ((rc = keep_buf(P, d, plain))) return rc;
-        if (v2) {
-            /* levels stay as they are in front; values from the decompressed buffer */
-            data = plain;
-            dlen = want;
-        } else {
-            data = plain;
-            dlen = want;
-        }
+        data = plain; /* v2: the levels stay uncompressed in front of it */
+        dlen = want;
     } else {
         if ((uint64_t)plen != (uint64_t)h->uncompressed)
             return xuan_fail(P->err, XUAN_ERR_FORMAT, "%s: column '%s': an uncompressed v2 page of the wrong size",
