@@ -531,36 +531,43 @@ static void read_page_header(rd *r, page_header *h) {
     }
 }
 
-/* Decompresses src into a new buffer of exactly `want` bytes. */
+/* A zstd frame's recorded size; streaming writers (the zstd program
+ * reading a pipe) leave it out, and then only the decompression tells. */
+static bool zstd_size_ok(unsigned long long size, size_t want) {
+    return size == ZSTD_CONTENTSIZE_UNKNOWN || size == (unsigned long long)want;
+}
+
+/* Decompresses src into a new buffer of exactly `want` bytes.  The sizes
+ * the codecs record (snappy's preamble, zstd's frame header when it has
+ * one) must say `want` before anything is allocated. */
 static int decompress(pq *P, const column *c, int64_t codec, const uint8_t *src, size_t n, size_t want,
                       uint8_t **out) {
+    *out = NULL;
+    if (codec != CODEC_UNCOMPRESSED && codec != CODEC_SNAPPY && codec != CODEC_ZSTD)
+        return fail_col(P, c, "compression ", codec_name(codec));
+    size_t len = 0;
+    bool sizes_ok = codec == CODEC_UNCOMPRESSED ? n == want
+                  : codec == CODEC_SNAPPY
+                      ? snappy_uncompressed_length((const char *)src, n, &len) == SNAPPY_OK && len == want
+                      : zstd_size_ok(ZSTD_getFrameContentSize(src, n), want);
+    if (!sizes_ok) goto bad;
     *out = xuan_malloc(want ? want : 1);
     if (!*out) return xuan_fail(P->err, XUAN_ERR_NOMEM, "%s: column '%s': out of memory (a %zu-byte page)",
                                 P->name, c->path, want);
     if (codec == CODEC_UNCOMPRESSED) {
-        if (n != want) goto bad;
         if (n) memcpy(*out, src, n);
         return 0;
     }
     if (codec == CODEC_SNAPPY) {
-        size_t len = 0;
-        if (snappy_uncompressed_length((const char *)src, n, &len) != SNAPPY_OK || len != want) goto bad;
-        if (snappy_validate_compressed_buffer((const char *)src, n) != SNAPPY_OK) goto bad;
         len = want;
-        if (snappy_uncompress((const char *)src, n, (char *)*out, &len) != SNAPPY_OK || len != want) goto bad;
-        return 0;
-    }
-    if (codec == CODEC_ZSTD) {
+        if (snappy_uncompress((const char *)src, n, (char *)*out, &len) == SNAPPY_OK && len == want) return 0;
+    } else {
         size_t got = ZSTD_decompress(*out, want, src, n);
-        if (ZSTD_isError(got) || got != want) goto bad;
-        return 0;
+        if (!ZSTD_isError(got) && got == want) return 0;
     }
     xuan_free(*out);
     *out = NULL;
-    return fail_col(P, c, "compression ", codec_name(codec));
 bad:
-    xuan_free(*out);
-    *out = NULL;
     return xuan_fail(P->err, XUAN_ERR_FORMAT, "%s: column '%s': a %s page that does not decompress to its %zu bytes",
                      P->name, c->path, codec_name(codec), want);
 }
@@ -746,8 +753,9 @@ static int data_page(pq *P, const column *c, column_data *d, const page_header *
                          P->name, c->path, h->num_values);
     size_t n = (size_t)h->num_values;
     *values_left -= n;
-    /* Levels cost a byte each and values 24: bound them by the budget too. */
-    uint64_t cost = (uint64_t)n * 2;
+    /* Levels take 6 bytes each while decoded (two kept, four passing):
+     * bound them by the budget too. */
+    uint64_t cost = (uint64_t)n * 6;
     if (cost > P->budget)
         return xuan_fail(P->err, XUAN_ERR_FORMAT, "%s: column '%s': more values than the %" PRIu64 "-byte bound allows",
                          P->name, c->path, P->o->max_bytes);
