@@ -1016,15 +1016,19 @@ int xuan_parquet_read(const char *name, const uint8_t *data, size_t size, const 
         meta_free(&m);
         return xuan_fail(err, XUAN_ERR_FORMAT, "%s: a bad FileMetaData (Thrift) in the footer", name);
     }
-    column cols[MAX_SCHEMA];
     size_t n_cols = 0;
+    column *cols = xuan_calloc(MAX_SCHEMA, sizeof *cols); /* 140 KiB: not on a worker's stack */
+    const char **names = xuan_calloc(MAX_SCHEMA, sizeof *names);
+    if (!cols || !names) {
+        rc = xuan_fail(err, XUAN_ERR_NOMEM, "%s: out of memory", name);
+        goto done;
+    }
     if ((rc = schema_columns(&P, &m, cols, &n_cols))) goto done;
     if (m.num_rows < 0 || (uint64_t)m.num_rows > o->max_rows) {
         rc = xuan_fail(err, XUAN_ERR_FORMAT, "%s: %" PRId64 " rows, over the %zu-row bound", name, m.num_rows,
                        o->max_rows);
         goto done;
     }
-    const char *names[MAX_SCHEMA];
     for (size_t i = 0; i < n_cols; i++) names[i] = cols[i].name;
     uint64_t rows_seen = 0;
     for (size_t g = 0; g < m.n_groups && rc == 0; g++) {
@@ -1066,6 +1070,8 @@ int xuan_parquet_read(const char *name, const uint8_t *data, size_t size, const 
         rc = xuan_fail(err, XUAN_ERR_FORMAT, "%s: the row groups hold %" PRIu64 " rows, the file says %" PRId64, name,
                        rows_seen, m.num_rows);
 done:
+    xuan_free(cols);
+    xuan_free(names);
     meta_free(&m);
     return rc;
 }
