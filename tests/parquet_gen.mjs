@@ -249,6 +249,8 @@ const variants = [
   ['groups-pages', { codec: 'SNAPPY', rowGroupSize: 37, pageSize: 512 }],
   // one-entry dictionaries (bit width 0) in row groups of 3
   ['tiny-groups-dict', { codec: 'SNAPPY', encoding: 'RLE_DICTIONARY', rowGroupSize: 3, pageSize: 64 }],
+  // whole columns of nulls: pages with no values at all (fuzz_parquet's first finding)
+  ['all-null', { codec: 'SNAPPY', allNull: true }],
 ]
 for (const [name, opts] of variants) {
   const data = rows(SMALL ? 8 : 120, 70)
@@ -258,6 +260,7 @@ for (const [name, opts] of variants) {
   data[5].options = []
   data[6].options = ['only', null, 'three']
   data[7].answer_index = null
+  if (opts.allNull) for (const r of data) r.question = null, r.options = null, r.answer_index = null
   const file = path.join(out, name + '.parquet')
   if (SMALL) { write(file, data, { ...opts, rowGroupSize: 3, pageSize: 64 }); continue }
   await oracle(file, write(file, data, opts))

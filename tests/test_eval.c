@@ -477,6 +477,21 @@ static void test_parquet(void) {
     CHECK(strstr(err.msg, "not a parquet file") != NULL);
     free(bad);
     xuan_free(bytes);
+    /* every fuzz seed (each variant cli_parquet checks against hyparquet, 8 rows) loads:
+     * under ASan this is the regression test of fuzz_parquet's finding (all-null pages) */
+    static const char *const seeds[] = {"all-null", "dict-uncompressed", "groups-pages", "plain-uncompressed",
+                                        "snappy-dict", "snappy-plain", "tiny-groups-dict", "v1-snappy",
+                                        "v1-uncompressed", "v1-zstd"};
+    for (size_t i = 0; i < sizeof seeds / sizeof seeds[0]; i++) {
+        snprintf(path, sizeof path, "%s/fuzz/corpus/parquet/%s.parquet", src_dir(), seeds[i]);
+        if (xuan_dataset_load(path, &o, &d, &err) != 0) {
+            test_fail(__FILE__, __LINE__, "%s: %s", seeds[i], err.msg);
+            continue;
+        }
+        CHECK_EQ_INT(d.n_items, 8);
+        if (i == 0) CHECK_EQ_STR(xuan_eval_item_get(&d.items[5], "options"), "");
+        xuan_dataset_free(&d);
+    }
     /* the shipped task reads options from the list and shots by category */
     xuan_eval_task *t = NULL;
     snprintf(path, sizeof path, "%s/tasks/mmlu-pro.yaml", src_dir());

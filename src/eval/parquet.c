@@ -870,8 +870,10 @@ static int read_chunk_pages(pq *P, const column *c, const chunk *k, column_data 
         if (h.compressed < 0 || h.uncompressed < 0 || h.compressed > end - p)
             return xuan_fail(P->err, XUAN_ERR_FORMAT, "%s: column '%s': a page past the chunk's end", P->name, c->path);
         if ((uint64_t)h.uncompressed > P->budget || (uint64_t)h.uncompressed > P->o->max_page)
-            return xuan_fail(P->err, XUAN_ERR_FORMAT, "%s: column '%s': a page of %" PRId64 " bytes, over the bound",
-                             P->name, c->path, h.uncompressed);
+            return xuan_fail(P->err, XUAN_ERR_FORMAT,
+                             "%s: column '%s': a page of %" PRId64 " bytes, past what is left (%" PRIu64
+                             ") of the %" PRIu64 "-byte bound on pages and cells",
+                             P->name, c->path, h.uncompressed, P->budget, P->o->max_bytes);
         const uint8_t *page = p;
         size_t plen = (size_t)h.compressed;
         p += plen;
