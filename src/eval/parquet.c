@@ -2,13 +2,12 @@
  * parquet.c — a small, strict Apache Parquet reader for benchmark files
  * (MMLU-Pro's test and validation splits are parquet on the hub).
  *
- *   1. thrift     — the compact protocol: varints, field headers, skipping
- *   2. metadata   — FileMetaData: schema, row groups, column chunks
- *   3. schema     — the leaves: flat columns and one level of LIST
- *   4. pages      — page headers, decompression, RLE/bit-packed levels,
- *                   PLAIN and dictionary values
- *   5. rows       — levels back into rows; each cell as text
- *   6. entry      — the footer, the checks, the row callback
+ *   (parquet_meta.c: the Thrift compact protocol, FileMetaData, page headers)
+ *   1. schema     — the leaves: flat columns and one level of LIST
+ *   2. pages      — decompression, RLE/bit-packed levels, PLAIN and
+ *                   dictionary values
+ *   3. rows       — levels back into rows; each cell as text
+ *   4. entry      — the footer, the checks, the row callback
  *
  * What it reads is what those files (pyarrow 15, parquet-cpp) and
  * hyparquet-writer use: data pages v1 and v2, dictionary pages, PLAIN,
@@ -26,7 +25,7 @@
  * (null elements as null), which is what the JSONL loader gives for an
  * array.
  */
-#include "internal.h"
+#include "parquet_internal.h"
 
 #include <inttypes.h>
 #include <snappy-c.h>
@@ -34,342 +33,7 @@
 #include <string.h>
 #include <zstd.h>
 
-/* ---- 1. thrift ------------------------------------------------------------------ */
-
-enum { T_STOP = 0, T_TRUE = 1, T_FALSE = 2, T_BYTE = 3, T_I16 = 4, T_I32 = 5, T_I64 = 6, T_DOUBLE = 7,
-       T_BINARY = 8, T_LIST = 9, T_SET = 10, T_MAP = 11, T_STRUCT = 12 };
-enum { MAX_DEPTH = 24 };
-
-typedef struct rd {
-    const uint8_t *p, *end;
-    bool bad;
-} rd;
-
-static uint64_t varint(rd *r) {
-    uint64_t v = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-        if (r->p >= r->end) break;
-        uint8_t b = *r->p++;
-        v |= (uint64_t)(b & 0x7f) << shift;
-        if (!(b & 0x80)) return v;
-    }
-    r->bad = true;
-    return 0;
-}
-
-static int64_t zigzag(rd *r) {
-    uint64_t v = varint(r);
-    return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
-}
-
-/* A field header: its type (T_STOP at the end) and id. */
-static int field(rd *r, int16_t *id) {
-    if (r->p >= r->end) return r->bad = true, T_STOP;
-    uint8_t b = *r->p++;
-    int type = b & 0x0f;
-    if (type == T_STOP) return T_STOP;
-    int delta = b >> 4;
-    if (delta) {
-        *id = (int16_t)(*id + delta);
-    } else {
-        int64_t v = zigzag(r);
-        if (v < INT16_MIN || v > INT16_MAX) r->bad = true;
-        *id = (int16_t)v;
-    }
-    return type;
-}
-
-static void list_header(rd *r, int *elem, uint64_t *n) {
-    *elem = T_STOP;
-    if (r->p >= r->end) {
-        r->bad = true;
-        *n = 0;
-        return;
-    }
-    uint8_t b = *r->p++;
-    *elem = b & 0x0f;
-    *n = b >> 4;
-    if (*n == 15) *n = varint(r);
-    /* every element takes at least one byte (bools in lists are one byte each) */
-    if (*n > (uint64_t)(r->end - r->p)) r->bad = true, *n = 0;
-}
-
-static void skip(rd *r, int type, int depth);
-
-static void skip_struct(rd *r, int depth) {
-    int16_t id = 0;
-    for (int t; !r->bad && (t = field(r, &id)) != T_STOP;) skip(r, t, depth + 1);
-}
-
-static void skip(rd *r, int type, int depth) {
-    if (depth > MAX_DEPTH) {
-        r->bad = true;
-        return;
-    }
-    switch (type) {
-    case T_TRUE: case T_FALSE: break;
-    case T_BYTE:
-        if (r->p >= r->end) r->bad = true; else r->p++;
-        break;
-    case T_I16: case T_I32: case T_I64: varint(r); break;
-    case T_DOUBLE:
-        if (r->end - r->p < 8) r->bad = true; else r->p += 8;
-        break;
-    case T_BINARY: {
-        uint64_t n = varint(r);
-        if (n > (uint64_t)(r->end - r->p)) r->bad = true; else r->p += n;
-        break;
-    }
-    case T_LIST: case T_SET: {
-        int elem;
-        uint64_t n;
-        list_header(r, &elem, &n);
-        for (uint64_t i = 0; i < n && !r->bad; i++) {
-            if (elem == T_TRUE || elem == T_FALSE) { /* one byte each inside a list */
-                if (r->p >= r->end) r->bad = true; else r->p++;
-            } else {
-                skip(r, elem, depth + 1);
-            }
-        }
-        break;
-    }
-    case T_MAP: {
-        uint64_t n = varint(r);
-        if (n == 0) break;
-        if (r->p >= r->end || n > (uint64_t)(r->end - r->p)) {
-            r->bad = true;
-            break;
-        }
-        uint8_t kv = *r->p++;
-        for (uint64_t i = 0; i < n && !r->bad; i++) skip(r, kv >> 4, depth + 1), skip(r, kv & 0x0f, depth + 1);
-        break;
-    }
-    case T_STRUCT: skip_struct(r, depth); break;
-    default: r->bad = true;
-    }
-}
-
-/* An integer field whose declared type must be an integer type. */
-static int64_t int_of(rd *r, int type) {
-    if (type == T_I32 || type == T_I64 || type == T_I16) return zigzag(r);
-    if (type == T_BYTE) {
-        if (r->p >= r->end) return r->bad = true, 0;
-        return (int8_t)*r->p++;
-    }
-    r->bad = true;
-    return 0;
-}
-
-static bool bool_of(rd *r, int type) {
-    if (type == T_TRUE) return true;
-    if (type != T_FALSE) r->bad = true;
-    return false;
-}
-
-/* A binary field: pointer into the buffer. */
-static const uint8_t *bin_of(rd *r, int type, size_t *len) {
-    *len = 0;
-    if (type != T_BINARY) return r->bad = true, NULL;
-    uint64_t n = varint(r);
-    if (n > (uint64_t)(r->end - r->p)) return r->bad = true, NULL;
-    const uint8_t *s = r->p;
-    r->p += n;
-    *len = (size_t)n;
-    return s;
-}
-
-/* ---- 2. metadata ---------------------------------------------------------------- */
-
-enum { PT_BOOLEAN = 0, PT_INT32 = 1, PT_INT64 = 2, PT_INT96 = 3, PT_FLOAT = 4, PT_DOUBLE = 5, PT_BYTE_ARRAY = 6,
-       PT_FIXED = 7 };
-enum { REP_REQUIRED = 0, REP_OPTIONAL = 1, REP_REPEATED = 2 };
-enum { CT_UTF8 = 0, CT_MAP = 1, CT_MAP_KEY_VALUE = 2, CT_LIST = 3 };
-enum { CODEC_UNCOMPRESSED = 0, CODEC_SNAPPY = 1, CODEC_ZSTD = 6 };
-enum { ENC_PLAIN = 0, ENC_PLAIN_DICTIONARY = 2, ENC_RLE = 3, ENC_BIT_PACKED = 4, ENC_RLE_DICTIONARY = 8 };
-enum { PAGE_DATA = 0, PAGE_INDEX = 1, PAGE_DICTIONARY = 2, PAGE_DATA_V2 = 3 };
-enum { MAX_SCHEMA = 256, MAX_ROW_GROUPS = 65536, MAX_NAME = 128 };
-
-static const char *const PT_NAMES[] = {"BOOLEAN", "INT32", "INT64", "INT96", "FLOAT", "DOUBLE", "BYTE_ARRAY",
-                                       "FIXED_LEN_BYTE_ARRAY"};
-static const char *const CODEC_NAMES[] = {"UNCOMPRESSED", "SNAPPY", "GZIP", "LZO", "BROTLI", "LZ4", "ZSTD", "LZ4_RAW"};
-static const char *const ENC_NAMES[] = {"PLAIN", "GROUP_VAR_INT", "PLAIN_DICTIONARY", "RLE", "BIT_PACKED",
-                                        "DELTA_BINARY_PACKED", "DELTA_LENGTH_BYTE_ARRAY", "DELTA_BYTE_ARRAY",
-                                        "RLE_DICTIONARY", "BYTE_STREAM_SPLIT"};
-
-static const char *enc_name(int64_t e) { return e >= 0 && e < 10 ? ENC_NAMES[e] : "an unknown encoding"; }
-static const char *codec_name(int64_t c) { return c >= 0 && c < 8 ? CODEC_NAMES[c] : "an unknown codec"; }
-
-typedef struct schema_el {
-    int64_t type, type_length, repetition, num_children, converted;
-    bool has_type, has_rep, has_children, has_converted;
-    char name[MAX_NAME];
-} schema_el;
-
-typedef struct chunk {
-    bool has_meta, has_file_path;
-    int64_t type, codec, num_values, data_page_offset, dict_page_offset, total_compressed;
-    bool has_dict;
-    char path[3 * MAX_NAME + 8]; /* path_in_schema joined by '.' */
-} chunk;
-
-typedef struct row_group {
-    chunk *cols;
-    size_t n_cols;
-    int64_t num_rows;
-} row_group;
-
-typedef struct meta {
-    schema_el *schema;
-    size_t n_schema;
-    int64_t num_rows;
-    row_group *groups;
-    size_t n_groups;
-} meta;
-
-static void meta_free(meta *m) {
-    for (size_t i = 0; i < m->n_groups; i++) xuan_free(m->groups[i].cols);
-    xuan_free(m->groups);
-    xuan_free(m->schema);
-    memset(m, 0, sizeof *m);
-}
-
-static void name_copy(char *dst, size_t cap, const uint8_t *s, size_t n) {
-    if (n >= cap) n = cap - 1;
-    memcpy(dst, s, n);
-    dst[n] = 0;
-}
-
-static void read_schema_el(rd *r, schema_el *e) {
-    int16_t id = 0;
-    for (int t; !r->bad && (t = field(r, &id)) != T_STOP;) {
-        size_t n;
-        const uint8_t *s;
-        switch (id) {
-        case 1: e->type = int_of(r, t), e->has_type = true; break;
-        case 2: e->type_length = int_of(r, t); break;
-        case 3: e->repetition = int_of(r, t), e->has_rep = true; break;
-        case 4:
-            s = bin_of(r, t, &n);
-            if (s) {
-                if (n >= MAX_NAME || memchr(s, 0, n) || !xuan_utf8_valid(s, n)) r->bad = true;
-                else name_copy(e->name, sizeof e->name, s, n);
-            }
-            break;
-        case 5: e->num_children = int_of(r, t), e->has_children = true; break;
-        case 6: e->converted = int_of(r, t), e->has_converted = true; break;
-        default: skip(r, t, 1);
-        }
-    }
-}
-
-static void read_col_meta(rd *r, chunk *c) {
-    int16_t id = 0;
-    for (int t; !r->bad && (t = field(r, &id)) != T_STOP;) {
-        switch (id) {
-        case 1: c->type = int_of(r, t); break;
-        case 3: {
-            if (t != T_LIST) {
-                r->bad = true;
-                break;
-            }
-            int elem;
-            uint64_t n;
-            list_header(r, &elem, &n);
-            if (n && elem != T_BINARY) r->bad = true;
-            size_t at = 0;
-            for (uint64_t i = 0; i < n && !r->bad; i++) {
-                size_t len;
-                const uint8_t *s = bin_of(r, T_BINARY, &len);
-                if (!s) break;
-                if (at + len + 2 >= sizeof c->path) {
-                    r->bad = true;
-                    break;
-                }
-                if (i) c->path[at++] = '.';
-                memcpy(c->path + at, s, len);
-                at += len;
-                c->path[at] = 0;
-            }
-            break;
-        }
-        case 4: c->codec = int_of(r, t); break;
-        case 5: c->num_values = int_of(r, t); break;
-        case 7: c->total_compressed = int_of(r, t); break;
-        case 9: c->data_page_offset = int_of(r, t); break;
-        case 11: c->dict_page_offset = int_of(r, t), c->has_dict = true; break;
-        default: skip(r, t, 1);
-        }
-    }
-}
-
-static void read_chunk(rd *r, chunk *c) {
-    int16_t id = 0;
-    for (int t; !r->bad && (t = field(r, &id)) != T_STOP;) {
-        if (id == 1) c->has_file_path = true, skip(r, t, 1);
-        else if (id == 3 && t == T_STRUCT) c->has_meta = true, read_col_meta(r, c);
-        else skip(r, t, 1);
-    }
-}
-
-/* A list of structs of lo to hi elements; false (and r->bad) otherwise. */
-static bool struct_list(rd *r, uint64_t lo, uint64_t hi, size_t *n) {
-    int elem;
-    uint64_t k;
-    list_header(r, &elem, &k);
-    if ((k && elem != T_STRUCT) || k < lo || k > hi) {
-        r->bad = true;
-        return false;
-    }
-    *n = (size_t)k;
-    return true;
-}
-
-static int read_row_group(rd *r, row_group *g) {
-    int16_t id = 0;
-    for (int t; !r->bad && (t = field(r, &id)) != T_STOP;) {
-        if (id == 1 && t == T_LIST && !g->cols) {
-            size_t n;
-            if (!struct_list(r, 1, MAX_SCHEMA, &n)) break;
-            if (!(g->cols = xuan_calloc(n, sizeof *g->cols))) return XUAN_ERR_NOMEM;
-            g->n_cols = n;
-            for (size_t i = 0; i < g->n_cols && !r->bad; i++) read_chunk(r, &g->cols[i]);
-        } else if (id == 3) {
-            g->num_rows = int_of(r, t);
-        } else {
-            skip(r, t, 1);
-        }
-    }
-    return 0;
-}
-
-static int read_meta(rd *r, meta *m) {
-    int16_t id = 0;
-    for (int t; !r->bad && (t = field(r, &id)) != T_STOP;) {
-        if (id == 2 && t == T_LIST && !m->schema) {
-            size_t n;
-            if (!struct_list(r, 1, MAX_SCHEMA, &n)) break;
-            if (!(m->schema = xuan_calloc(n, sizeof *m->schema))) return XUAN_ERR_NOMEM;
-            m->n_schema = n;
-            for (size_t i = 0; i < m->n_schema && !r->bad; i++) read_schema_el(r, &m->schema[i]);
-        } else if (id == 3) {
-            m->num_rows = int_of(r, t);
-        } else if (id == 4 && t == T_LIST && !m->groups) {
-            size_t n;
-            if (!struct_list(r, 0, MAX_ROW_GROUPS, &n)) break;
-            if (n && !(m->groups = xuan_calloc(n, sizeof *m->groups))) return XUAN_ERR_NOMEM;
-            m->n_groups = n;
-            for (size_t i = 0; i < m->n_groups && !r->bad; i++) {
-                int rc = read_row_group(r, &m->groups[i]);
-                if (rc) return rc;
-            }
-        } else {
-            skip(r, t, 1);
-        }
-    }
-    return 0;
-}
-
-/* ---- 3. schema ------------------------------------------------------------------ */
+/* ---- 1. schema ------------------------------------------------------------------ */
 
 /* One column of the table: a leaf, maybe inside one LIST. */
 typedef struct column {
@@ -452,7 +116,7 @@ static int schema_columns(pq *P, const meta *m, column *cols, size_t *n_cols) {
         if (!leaf->has_type) return fail_col(P, c, "", "a leaf without a physical type");
         if (leaf->type != PT_BYTE_ARRAY && leaf->type != PT_INT32 && leaf->type != PT_INT64)
             return fail_col(P, c, "physical type ",
-                            leaf->type >= 0 && leaf->type < 8 ? PT_NAMES[leaf->type] : "unknown");
+                            xuan_pq_type_name(leaf->type));
         c->type = leaf->type;
         c->utf8 = leaf->has_converted && leaf->converted == CT_UTF8;
         c->max_def = def;
@@ -465,71 +129,7 @@ static int schema_columns(pq *P, const meta *m, column *cols, size_t *n_cols) {
     return 0;
 }
 
-/* ---- 4. pages ------------------------------------------------------------------- */
-
-typedef struct page_header {
-    int64_t type, uncompressed, compressed;
-    int64_t num_values, encoding, def_encoding, rep_encoding; /* v1 and v2 */
-    int64_t def_len, rep_len, num_nulls, num_rows;            /* v2 */
-    bool v2_compressed;
-    bool has_data, has_dict, has_v2;
-} page_header;
-
-static void read_data_header(rd *r, page_header *h) {
-    int16_t id = 0;
-    for (int t; !r->bad && (t = field(r, &id)) != T_STOP;) {
-        switch (id) {
-        case 1: h->num_values = int_of(r, t); break;
-        case 2: h->encoding = int_of(r, t); break;
-        case 3: h->def_encoding = int_of(r, t); break;
-        case 4: h->rep_encoding = int_of(r, t); break;
-        default: skip(r, t, 2);
-        }
-    }
-}
-
-static void read_dict_header(rd *r, page_header *h) {
-    int16_t id = 0;
-    for (int t; !r->bad && (t = field(r, &id)) != T_STOP;) {
-        if (id == 1) h->num_values = int_of(r, t);
-        else if (id == 2) h->encoding = int_of(r, t);
-        else skip(r, t, 2);
-    }
-}
-
-static void read_v2_header(rd *r, page_header *h) {
-    int16_t id = 0;
-    h->v2_compressed = true;
-    for (int t; !r->bad && (t = field(r, &id)) != T_STOP;) {
-        switch (id) {
-        case 1: h->num_values = int_of(r, t); break;
-        case 2: h->num_nulls = int_of(r, t); break;
-        case 3: h->num_rows = int_of(r, t); break;
-        case 4: h->encoding = int_of(r, t); break;
-        case 5: h->def_len = int_of(r, t); break;
-        case 6: h->rep_len = int_of(r, t); break;
-        case 7: h->v2_compressed = bool_of(r, t); break;
-        default: skip(r, t, 2);
-        }
-    }
-}
-
-static void read_page_header(rd *r, page_header *h) {
-    memset(h, 0, sizeof *h);
-    h->type = -1;
-    int16_t id = 0;
-    for (int t; !r->bad && (t = field(r, &id)) != T_STOP;) {
-        switch (id) {
-        case 1: h->type = int_of(r, t); break;
-        case 2: h->uncompressed = int_of(r, t); break;
-        case 3: h->compressed = int_of(r, t); break;
-        case 5: if (t != T_STRUCT) r->bad = true; else h->has_data = true, read_data_header(r, h); break;
-        case 7: if (t != T_STRUCT) r->bad = true; else h->has_dict = true, read_dict_header(r, h); break;
-        case 8: if (t != T_STRUCT) r->bad = true; else h->has_v2 = true, read_v2_header(r, h); break;
-        default: skip(r, t, 1);
-        }
-    }
-}
+/* ---- 2. pages ------------------------------------------------------------------- */
 
 /* A zstd frame's recorded size; streaming writers (the zstd program
  * reading a pipe) leave it out, and then only the decompression tells. */
@@ -544,7 +144,7 @@ static int decompress(pq *P, const column *c, int64_t codec, const uint8_t *src,
                       uint8_t **out) {
     *out = NULL;
     if (codec != CODEC_UNCOMPRESSED && codec != CODEC_SNAPPY && codec != CODEC_ZSTD)
-        return fail_col(P, c, "compression ", codec_name(codec));
+        return fail_col(P, c, "compression ", xuan_pq_codec_name(codec));
     size_t len = 0;
     bool sizes_ok = codec == CODEC_UNCOMPRESSED ? n == want
                   : codec == CODEC_SNAPPY
@@ -569,7 +169,7 @@ static int decompress(pq *P, const column *c, int64_t codec, const uint8_t *src,
     *out = NULL;
 bad:
     return xuan_fail(P->err, XUAN_ERR_FORMAT, "%s: column '%s': a %s page that does not decompress to its %zu bytes",
-                     P->name, c->path, codec_name(codec), want);
+                     P->name, c->path, xuan_pq_codec_name(codec), want);
 }
 
 /* The RLE / bit-packed hybrid: n values of bit_width bits from [p, end). */
@@ -583,7 +183,7 @@ static bool hybrid(const uint8_t *p, const uint8_t *end, int bit_width, uint32_t
     size_t vbytes = ((size_t)bit_width + 7) / 8;
     while (got < n) {
         rd r = {p, end, false};
-        uint64_t h = varint(&r);
+        uint64_t h = xuan_pq_varint(&r);
         if (r.bad) return false;
         p = r.p;
         if (h & 1) { /* bit-packed groups of 8 */
@@ -703,7 +303,7 @@ static int read_dictionary(pq *P, const column *c, column_data *d, const page_he
                            size_t len) {
     if (d->dict) return fail_col(P, c, "", "a second dictionary page");
     if (h->encoding != ENC_PLAIN && h->encoding != ENC_PLAIN_DICTIONARY)
-        return fail_col(P, c, "dictionary encoding ", enc_name(h->encoding));
+        return fail_col(P, c, "dictionary encoding ", xuan_pq_enc_name(h->encoding));
     /* each entry takes at least 4 bytes in the page */
     if (h->num_values < 0 || (uint64_t)h->num_values > len / 4 + 1)
         return xuan_fail(P->err, XUAN_ERR_FORMAT, "%s: column '%s': a dictionary of %" PRId64 " values in %zu bytes",
@@ -721,7 +321,7 @@ static int levels(pq *P, const column *c, const uint8_t **p, const uint8_t *end,
         memset(out, 0, n);
         return 0;
     }
-    if (enc != ENC_RLE) return fail_col(P, c, "level encoding ", enc_name(enc));
+    if (enc != ENC_RLE) return fail_col(P, c, "level encoding ", xuan_pq_enc_name(enc));
     size_t len = v2_len;
     if (v1) {
         if (end - *p < 4) goto bad;
@@ -833,7 +433,7 @@ static int data_page(pq *P, const column *c, column_data *d, const page_header *
             if (!ok) goto bad_idx;
         }
     } else {
-        return fail_col(P, c, "value encoding ", enc_name(h->encoding));
+        return fail_col(P, c, "value encoding ", xuan_pq_enc_name(h->encoding));
     }
     d->n += n;
     d->n_vals += present;
@@ -848,7 +448,7 @@ static int read_chunk_pages(pq *P, const column *c, const chunk *k, column_data 
     if (!k->has_meta) return fail_col(P, c, "", "a column chunk without metadata");
     if (k->type != c->type) return fail_col(P, c, "", "the chunk's type differs from the schema's");
     if (k->codec != CODEC_UNCOMPRESSED && k->codec != CODEC_SNAPPY && k->codec != CODEC_ZSTD)
-        return fail_col(P, c, "compression ", codec_name(k->codec));
+        return fail_col(P, c, "compression ", xuan_pq_codec_name(k->codec));
     int64_t start = k->has_dict && k->dict_page_offset > 0 && k->dict_page_offset < k->data_page_offset
                         ? k->dict_page_offset : k->data_page_offset;
     size_t data_end = P->size - 8; /* the footer follows */
@@ -864,7 +464,7 @@ static int read_chunk_pages(pq *P, const column *c, const chunk *k, column_data 
                                        " values", P->name, c->path, (size_t)k->num_values - values_left, k->num_values);
         rd r = {p, end, false};
         page_header h;
-        read_page_header(&r, &h);
+        xuan_pq_read_page_header(&r, &h);
         if (r.bad) return xuan_fail(P->err, XUAN_ERR_FORMAT, "%s: column '%s': a bad page header", P->name, c->path);
         p = r.p;
         if (h.compressed < 0 || h.uncompressed < 0 || h.compressed > end - p)
@@ -899,7 +499,7 @@ static int read_chunk_pages(pq *P, const column *c, const chunk *k, column_data 
     return 0;
 }
 
-/* ---- 5. rows -------------------------------------------------------------------- */
+/* ---- 3. rows -------------------------------------------------------------------- */
 
 static int json_string(xuan_buf *b, const uint8_t *s, size_t n) {
     int rc = xuan_buf_append(b, "\"", 1);
@@ -993,7 +593,7 @@ static int column_cells(pq *P, const column *c, const column_data *d, size_t row
     return 0;
 }
 
-/* ---- 6. entry ------------------------------------------------------------------- */
+/* ---- 4. entry ------------------------------------------------------------------- */
 
 int xuan_parquet_read(const char *name, const uint8_t *data, size_t size, const xuan_parquet_opts *o,
                       xuan_parquet_row_fn fn, void *ctx, xuan_error *err) {
@@ -1009,13 +609,13 @@ int xuan_parquet_read(const char *name, const uint8_t *data, size_t size, const 
         return xuan_fail(err, XUAN_ERR_FORMAT, "%s: a footer of %u bytes in a %zu-byte file", name, mlen, size);
     meta m = {0};
     rd r = {f - mlen, f, false};
-    int rc = read_meta(&r, &m);
+    int rc = xuan_pq_read_meta(&r, &m);
     if (rc) {
-        meta_free(&m);
+        xuan_pq_meta_free(&m);
         return xuan_fail(err, XUAN_ERR_NOMEM, "%s: out of memory", name);
     }
     if (r.bad || !m.schema) {
-        meta_free(&m);
+        xuan_pq_meta_free(&m);
         return xuan_fail(err, XUAN_ERR_FORMAT, "%s: a bad FileMetaData (Thrift) in the footer", name);
     }
     size_t n_cols = 0;
@@ -1074,6 +674,6 @@ int xuan_parquet_read(const char *name, const uint8_t *data, size_t size, const 
 done:
     xuan_free(cols);
     xuan_free(names);
-    meta_free(&m);
+    xuan_pq_meta_free(&m);
     return rc;
 }
