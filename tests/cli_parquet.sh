@@ -76,7 +76,12 @@ for (const [n,[codec,enc]] of Object.entries(want)) {
   if (enc && !cs.some(c=>c.encodings.includes(enc))) { console.log(n+': no '+enc); bad++ }
   if (n==='groups-pages' && m.row_groups.length<3) { console.log(n+': '+m.row_groups.length+' row groups'); bad++ }
 }
-process.exit(bad?1:0)" && ok "variants: codecs, encodings and row groups as named" || bad "variants are not what they say"
+{ // every leaf of 'required' is REQUIRED (no definition levels), the list too
+  const f=fs.readFileSync('$d/required.parquet'); const m=h.parquetMetadata(f.buffer.slice(f.byteOffset,f.byteOffset+f.length));
+  const req=m.schema.filter(e=>e.name!=='root'&&e.name!=='list');
+  if (!req.every(e=>e.repetition_type==='REQUIRED')) { console.log('required: '+JSON.stringify(req.map(e=>e.repetition_type))); bad++ }
+}
+process.exit(bad?1:0)" && ok "variants: codecs, encodings, row groups and REQUIRED as named" || bad "variants are not what they say"
 
 # 2. refusals: one line naming the column and the feature
 want_err() { # FILE PATTERN

@@ -34,7 +34,8 @@ const { snappyCompress } = await import(path.join(wdir, 'snappy.js'))
 const { ByteWriter } = await import(path.join(wdir, 'bytewriter.js'))
 
 const SMALL = seedArg === 'seeds' // the fuzz corpus: every variant, 4 rows
-let seed = SMALL ? 99 : Number(seedArg || 1) >>> 0
+const BASE = SMALL ? 99 : Number(seedArg || 1) >>> 0
+let seed = BASE
 function rand() { // xorshift32: the same files for the same seed
   seed ^= seed << 13; seed >>>= 0
   seed ^= seed >>> 17
@@ -96,8 +97,9 @@ function write(file, data, opts) {
     data: data.map((r) => r[name]),
     ...(opts.encoding ? { encoding: opts.encoding } : {}),
   }))
+  const sch = opts.required ? schema.map((e) => (e.name === 'root' || e.name === 'list' ? e : { ...e, repetition_type: 'REQUIRED' })) : schema
   const buf = writer.parquetWriteBuffer({
-    columnData, schema, codec: opts.codec, rowGroupSize: opts.rowGroupSize || 100000,
+    columnData, schema: sch, codec: opts.codec, rowGroupSize: opts.rowGroupSize || 100000,
     pageSize: opts.pageSize || 1048576, statistics: true,
   })
   fs.mkdirSync(path.dirname(file), { recursive: true })
@@ -251,15 +253,19 @@ const variants = [
   ['tiny-groups-dict', { codec: 'SNAPPY', encoding: 'RLE_DICTIONARY', rowGroupSize: 3, pageSize: 64 }],
   // whole columns of nulls: pages with no values at all (fuzz_parquet's first finding)
   ['all-null', { codec: 'SNAPPY', allNull: true }],
+  // required columns and a required list of required strings: no definition levels at all
+  ['required', { codec: 'SNAPPY', required: true }],
 ]
 for (const [name, opts] of variants) {
   const data = rows(SMALL ? 8 : 120, 70)
   // nulls in every column but the list's elements (and a null list, an empty list)
-  data[3].question = null
-  data[4].options = null
-  data[5].options = []
-  data[6].options = ['only', null, 'three']
-  data[7].answer_index = null
+  if (!opts.required) {
+    data[3].question = null
+    data[4].options = null
+    data[5].options = []
+    data[6].options = ['only', null, 'three']
+    data[7].answer_index = null
+  } else data[5].options = [] // a required list may still be empty
   if (opts.allNull) for (const r of data) r.question = null, r.options = null, r.answer_index = null
   const file = path.join(out, name + '.parquet')
   if (SMALL) { write(file, data, { ...opts, rowGroupSize: 3, pageSize: 64 }); continue }
@@ -289,6 +295,7 @@ if (SMALL) process.exit(0)
 // 'other' (3: fewer shots than asked), none for 'history' (no shots); test
 // rows padded with "N/A" options at the end as MMLU-Pro pads them
 // (preprocess() drops those), one question of a single option.
+seed = (BASE ^ 0x9e3779b9) >>> 0 || 1 // its own stream: the set does not change when variants are added above
 const val = []
 let id = 0
 for (const c of CATS) {

@@ -480,8 +480,8 @@ static void test_parquet(void) {
     /* every fuzz seed (each variant cli_parquet checks against hyparquet, 8 rows) loads:
      * under ASan this is the regression test of fuzz_parquet's finding (all-null pages) */
     static const char *const seeds[] = {"all-null", "dict-uncompressed", "groups-pages", "plain-uncompressed",
-                                        "snappy-dict", "snappy-plain", "tiny-groups-dict", "v1-snappy",
-                                        "v1-uncompressed", "v1-zstd"};
+                                        "required", "snappy-dict", "snappy-plain", "tiny-groups-dict",
+                                        "v1-snappy", "v1-uncompressed", "v1-zstd"};
     for (size_t i = 0; i < sizeof seeds / sizeof seeds[0]; i++) {
         snprintf(path, sizeof path, "%s/fuzz/corpus/parquet/%s.parquet", src_dir(), seeds[i]);
         if (xuan_dataset_load(path, &o, &d, &err) != 0) {
