@@ -15,6 +15,8 @@ PKGS=(
   libedit-dev           # line editing in xuan chat
   libyaml-dev           # eval task files (tasks/*.yaml), with line numbers for errors
   zlib1g-dev            # gzipped datasets (HumanEval.jsonl.gz)
+  libsnappy-dev libzstd-dev  # parquet datasets (MMLU-Pro): SNAPPY and ZSTD pages
+  zstd                  # the parquet test's ZSTD pages (tests/parquet_gen.mjs)
   python3               # the peer's synthetic GGUF generator; Debian's /usr/bin/python3 runs generated code in the sandbox (docs/sandbox.md)
   nodejs npm            # the peer (node-llama-cpp) and template oracle
   hyperfine             # whole-command timings in make bench

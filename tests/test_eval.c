@@ -417,6 +417,105 @@ static void test_alloc_failures(void) {
     }
 }
 
+/* ---- parquet (tests/data/mmlu-pro; cli_parquet checks it against hyparquet) ----------------- */
+
+static void test_parquet(void) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/tests/data/mmlu-pro/test-00000-of-00001.parquet", src_dir());
+    char *bytes = NULL;
+    size_t n = 0;
+    xuan_error err = {0};
+    REQUIRE(xuan_read_file(path, 1 << 20, &bytes, &n, &err) == 0);
+    xuan_dataset_opts o = {.format = XUAN_DATA_PARQUET};
+    xuan_dataset d;
+    REQUIRE(xuan_dataset_parse("t.parquet", (const uint8_t *)bytes, n, &o, &d, &err) == 0);
+    CHECK_EQ_INT(d.n_items, 40);
+    CHECK_EQ_INT(d.items[0].n_fields, 8);
+    CHECK_EQ_STR(xuan_eval_item_get(&d.items[0], "question_id"), "1000");
+    CHECK_EQ_STR(xuan_eval_item_get(&d.items[0], "options"), "[\"one\",\"two\",\"three\",\"N/A\",\"N/A\"]");
+    CHECK(d.items[0].fields[2].json && !d.items[0].fields[1].json);
+    CHECK_EQ_INT(d.items[39].line, 40);
+    xuan_dataset_free(&d);
+    /* every allocation failure is NOMEM, nothing leaks (the sanitizer pass) */
+    for (int64_t k = 0; k < 20000; k++) {
+        xuan_alloc_fail_after(k);
+        int rc = xuan_dataset_parse("t.parquet", (const uint8_t *)bytes, n, &o, &d, &err);
+        xuan_alloc_fail_after(-1);
+        if (rc == 0) {
+            CHECK_EQ_INT(d.n_items, 40);
+            xuan_dataset_free(&d);
+            break;
+        }
+        CHECK_EQ_INT(rc, XUAN_ERR_NOMEM);
+        CHECK(d.items == NULL && d.n_items == 0);
+    }
+    /* bounds: rows, a field, the bytes of cells */
+    xuan_dataset_opts small = o;
+    small.max_items = 39;
+    CHECK_EQ_INT(xuan_dataset_parse("t.parquet", (const uint8_t *)bytes, n, &small, &d, &err), XUAN_ERR_FORMAT);
+    CHECK(strstr(err.msg, "40 rows, over the 39-row bound") != NULL);
+    small = o;
+    small.max_field = 100;
+    CHECK_EQ_INT(xuan_dataset_parse("t.parquet", (const uint8_t *)bytes, n, &small, &d, &err), XUAN_ERR_FORMAT);
+    CHECK(strstr(err.msg, "over the 100-byte bound") != NULL && strstr(err.msg, "t.parquet: row ") == err.msg);
+    small = o;
+    small.max_bytes = 8000;
+    CHECK_EQ_INT(xuan_dataset_parse("t.parquet", (const uint8_t *)bytes, n, &small, &d, &err), XUAN_ERR_FORMAT);
+    CHECK(strstr(err.msg, "8000-byte bound") != NULL);
+    /* a footer length past the file; a schema list that claims 2^40 elements */
+    char *bad = malloc(n);
+    REQUIRE(bad);
+    memcpy(bad, bytes, n);
+    bad[n - 5] = 0x7f;
+    CHECK_EQ_INT(xuan_dataset_parse("b.parquet", (const uint8_t *)bad, n, &o, &d, &err), XUAN_ERR_FORMAT);
+    CHECK(strstr(err.msg, "b.parquet: a footer of ") == err.msg);
+    static const uint8_t huge[] = {'P', 'A', 'R', '1', 0x29, 0xfc, 0x80, 0x80, 0x80, 0x80, 0x80, 0x20, 0,
+                                   8, 0, 0, 0, 'P', 'A', 'R', '1'};
+    CHECK_EQ_INT(xuan_dataset_parse("h.parquet", huge, sizeof huge, &o, &d, &err), XUAN_ERR_FORMAT);
+    CHECK_EQ_STR(err.msg, "h.parquet: a bad FileMetaData (Thrift) in the footer");
+    CHECK_EQ_INT(xuan_dataset_parse("h.parquet", (const uint8_t *)"PAR1PAR1", 8, &o, &d, &err), XUAN_ERR_FORMAT);
+    CHECK(strstr(err.msg, "not a parquet file") != NULL);
+    free(bad);
+    xuan_free(bytes);
+    /* every fuzz seed (each variant cli_parquet checks against hyparquet, 8 rows) loads:
+     * under ASan this is the regression test of fuzz_parquet's finding (all-null pages) */
+    static const char *const seeds[] = {"all-null", "dict-uncompressed", "groups-pages", "plain-uncompressed",
+                                        "required", "snappy-dict", "snappy-plain", "tiny-groups-dict",
+                                        "v1-snappy", "v1-uncompressed", "v1-zstd"};
+    for (size_t i = 0; i < sizeof seeds / sizeof seeds[0]; i++) {
+        snprintf(path, sizeof path, "%s/fuzz/corpus/parquet/%s.parquet", src_dir(), seeds[i]);
+        if (xuan_dataset_load(path, &o, &d, &err) != 0) {
+            test_fail(__FILE__, __LINE__, "%s: %s", seeds[i], err.msg);
+            continue;
+        }
+        CHECK_EQ_INT(d.n_items, 8);
+        if (i == 0) CHECK_EQ_STR(xuan_eval_item_get(&d.items[5], "options"), "");
+        xuan_dataset_free(&d);
+    }
+    /* the shipped task reads options from the list and shots by category */
+    xuan_eval_task *t = NULL;
+    snprintf(path, sizeof path, "%s/tasks/mmlu-pro.yaml", src_dir());
+    REQUIRE(xuan_eval_task_load(path, &t, &err) == 0);
+    CHECK_EQ_STR(t->option_list, "options");
+    CHECK_EQ_INT(t->n_option_drop, 1);
+    CHECK_EQ_STR(t->option_drop[0], "N/A");
+    CHECK_EQ_STR(t->fewshot_match, "category");
+    CHECK_EQ_INT(t->format, XUAN_DATA_PARQUET);
+    CHECK(xuan_eval_task_has_options(t));
+    char letters[27];
+    xuan_eval_task_letters(t, letters);
+    CHECK_EQ_STR(letters, "");
+    xuan_eval_data data;
+    snprintf(path, sizeof path, "%s/tests/data", src_dir());
+    REQUIRE(xuan_eval_data_load(t, path, &data, &err) == 0);
+    xuan_eval_item_letters(t, xuan_eval_data_item(&data, 0, NULL), letters);
+    CHECK_EQ_STR(letters, "ABC"); /* two "N/A" dropped */
+    xuan_eval_item_letters(t, xuan_eval_data_item(&data, 2, NULL), letters);
+    CHECK_EQ_STR(letters, "A");
+    xuan_eval_data_free(&data);
+    xuan_eval_task_free(t);
+}
+
 /* ---- task files ------------------------------------------------------------------------------ */
 
 static void test_task_parse(void) {
@@ -722,6 +821,7 @@ int main(void) {
     RUN(test_csv);
     RUN(test_malformed_data);
     RUN(test_gzip);
+    RUN(test_parquet);
     RUN(test_alloc_failures);
     RUN(test_task_parse);
     RUN(test_task_errors);

@@ -47,9 +47,10 @@ typedef enum xuan_data_format {
     XUAN_DATA_JSONL_GZ,  /* the same, gzip-compressed (HumanEval) */
     XUAN_DATA_CSV,       /* RFC 4180: quotes, doubled quotes, newlines in quotes, CRLF, BOM */
     XUAN_DATA_TSV,       /* tab-separated, no quoting (MGSM's files have no quote character) */
+    XUAN_DATA_PARQUET,   /* Apache Parquet (MMLU-Pro): flat columns and one LIST level; line = row */
 } xuan_data_format;
 
-/* "jsonl", "jsonl.gz", "csv", "tsv"; xuan_data_format_from_name returns -1 for others. */
+/* "jsonl", "jsonl.gz", "csv", "tsv", "parquet"; xuan_data_format_from_name returns -1 for others. */
 const char *xuan_data_format_name(xuan_data_format f);
 int xuan_data_format_from_name(const char *name);
 
@@ -231,6 +232,8 @@ typedef struct xuan_eval_task {
     char **fewshot_columns;
     size_t n_fewshot_columns;
     uint32_t fewshot_count;
+    char *fewshot_match;  /* `fewshot.match`: an item's shots are the first fewshot_count rows of all the
+                             few-shot files whose field of this name equals the item's (MMLU-Pro's category) */
     /* prompting */
     char *prompt;         /* Jinja text; the context is the item's fields, `shots`, `subject` */
     xuan_chat_template *prompt_tmpl;
@@ -239,6 +242,10 @@ typedef struct xuan_eval_task {
     xuan_chat_template *program_tmpl;
     char **options;       /* option field names, e.g. A B C D (their count sets the letters) */
     size_t n_options;
+    char *option_list;    /* `options: {list: FIELD}`: each item's options are the strings of its list
+                             field FIELD, 1 to 26 of them (MMLU-Pro's 3 to 10); n_options is then 0 */
+    char **option_drop;   /* `drop`: values taken out of that list when the data is loaded ("N/A") */
+    size_t n_option_drop;
     char **stop;
     size_t n_stop;
     uint32_t max_tokens, max_tokens_reasoning;
@@ -264,8 +271,14 @@ int xuan_eval_task_load(const char *path, xuan_eval_task **out, xuan_error *err)
 int xuan_eval_task_parse(const char *name, const char *text, size_t len, xuan_eval_task **out,
                          xuan_error *err);
 void xuan_eval_task_free(xuan_eval_task *t); /* NULL is fine */
-/* The letters of the task's options ("ABCD"); "" when it has none. */
+/* The letters of the task's options ("ABCD"); "" when it has none or when
+ * they come from a list field (option_list: see xuan_eval_item_letters). */
 void xuan_eval_task_letters(const xuan_eval_task *t, char out[27]);
+/* The letters of one item: its list field's length for option_list tasks,
+ * else the task's. */
+void xuan_eval_item_letters(const xuan_eval_task *t, const xuan_eval_item *it, char out[27]);
+/* Does the task ask multiple-choice questions (fixed option fields or a list)? */
+bool xuan_eval_task_has_options(const xuan_eval_task *t);
 
 /* ---- a task's data ---------------------------------------------------------------- */
 

@@ -2,6 +2,7 @@
  * xuan data pull SET|TASK|seed ... — downloads benchmark sets from their
  * public sources into the data folder, each file pinned by revision and
  * sha256 in tasks/sources.json (docs/eval.md, "xuan data pull").
+ * xuan data show FILE — the items a dataset file gives a task, as JSON lines.
  *
  * A file's locations are tried in order; each is one of
  *   hf:OWNER/NAME@REV:PATH      $HF_ENDPOINT/datasets/OWNER/NAME/resolve/REV/PATH
@@ -23,7 +24,10 @@
 enum { MAX_SOURCES_BYTES = 4 << 20 };
 
 static void usage(FILE *f) {
-    fprintf(f, "usage: xuan data pull SET|TASK|seed ... [options]\n"
+    fprintf(f, "usage: xuan data show FILE [--format jsonl|jsonl.gz|csv|tsv|parquet] [--limit N]\n"
+               "  prints each item as one JSON object: \"line\" and its fields (lists as arrays);\n"
+               "  the format comes from the file's name unless given; CSV and TSV need a header row\n"
+               "usage: xuan data pull SET|TASK|seed ... [options]\n"
                "  --data DIR      where the sets go (default $XUAN_DATA, else <cache>/datasets)\n"
                "  --force         download again even when a file is there with the right sha256\n"
                "  --sources FILE  the pins (default tasks/sources.json beside the binary, or $XUAN_TASKS)\n"
@@ -271,11 +275,80 @@ static int data_pull(int argc, char **argv) {
     return rc;
 }
 
+/* ---- show ---------------------------------------------------------------------------- */
+
+static int format_of_name(const char *path) {
+    static const char *const ext[][2] = {{".jsonl.gz", "jsonl.gz"}, {".jsonl", "jsonl"}, {".csv", "csv"},
+                                         {".tsv", "tsv"}, {".parquet", "parquet"}};
+    size_t n = strlen(path);
+    for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++) {
+        size_t e = strlen(ext[i][0]);
+        if (n > e && strcmp(path + n - e, ext[i][0]) == 0) return xuan_data_format_from_name(ext[i][1]);
+    }
+    return -1;
+}
+
+static int data_show(int argc, char **argv) {
+    enum { O_FORMAT = 256, O_LIMIT };
+    static const struct option opts[] = {{"format", required_argument, 0, O_FORMAT},
+                                         {"limit", required_argument, 0, O_LIMIT},
+                                         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    int fmt = -1, o;
+    long long limit = -1;
+    optind = 1;
+    opterr = 0;
+    while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (o) {
+        case 'h': usage(stdout); return 0;
+        case O_FORMAT:
+            if ((fmt = xuan_data_format_from_name(optarg)) < 0)
+                return cli_usage_error("data show", "unknown format '%s' (jsonl, jsonl.gz, csv, tsv, parquet)", optarg);
+            break;
+        case O_LIMIT: {
+            char *end;
+            limit = strtoll(optarg, &end, 10);
+            if (*end || limit < 0) return cli_usage_error("data show", "--limit wants a count, got '%s'", optarg);
+            break;
+        }
+        default: return cli_usage_error("data show", "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind != argc - 1) return cli_usage_error("data show", "name one file");
+    const char *path = argv[optind];
+    if (fmt < 0 && (fmt = format_of_name(path)) < 0)
+        return cli_usage_error("data show", "%s: cannot tell the format from the name; pass --format", path);
+    xuan_dataset_opts dopts = {.format = (xuan_data_format)fmt, .header = true};
+    xuan_dataset d;
+    xuan_error err = {0};
+    if (xuan_dataset_load(path, &dopts, &d, &err)) return cli_error("%s", err.msg);
+    int rc = 0;
+    for (size_t i = 0; i < d.n_items && (limit < 0 || (long long)i < limit) && rc == 0; i++) {
+        const xuan_eval_item *it = &d.items[i];
+        json_t *obj = json_object();
+        if (!obj || json_object_set_new(obj, "line", json_integer(it->line))) rc = 1;
+        for (size_t j = 0; j < it->n_fields && !rc; j++) {
+            const xuan_eval_field *f = &it->fields[j];
+            json_t *v = f->json ? json_loadb(f->value, f->len, JSON_DECODE_ANY, NULL) : NULL;
+            if (!v) v = json_stringn(f->value, f->len);
+            if (!v || json_object_set_new(obj, f->name, v)) rc = 1;
+        }
+        char *text = rc ? NULL : json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        if (!text) rc = cli_error("out of memory");
+        else printf("%s\n", text);
+        free(text);
+        json_decref(obj);
+    }
+    xuan_dataset_free(&d);
+    return rc;
+}
+
 int cmd_data(int argc, char **argv) {
     if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? XUAN_EXIT_USAGE : 0;
     }
-    if (strcmp(argv[1], "pull") != 0) return cli_usage_error("data", "unknown subcommand '%s' (data pull)", argv[1]);
+    if (strcmp(argv[1], "show") == 0) return data_show(argc - 1, argv + 1);
+    if (strcmp(argv[1], "pull") != 0)
+        return cli_usage_error("data", "unknown subcommand '%s' (data pull, data show)", argv[1]);
     return data_pull(argc - 1, argv + 1);
 }

@@ -28,6 +28,7 @@
  * number and skipped; the others are still scored, and the exit code is 1.
  */
 #include "eval_cli.h"
+#include "xuan/pick.h"
 
 #include <getopt.h>
 #include <jansson.h>
@@ -76,7 +77,7 @@ int eval_find_task(const char *t, char *path, size_t n) {
     return -1;
 }
 
-void eval_data_dir(const char *flag, const char *task_path, char *buf, size_t n) {
+void eval_data_dir(const char *flag, const char *task_path, const char *probe, char *buf, size_t n) {
     const char *env = getenv("XUAN_DATA");
     if (flag) snprintf(buf, n, "%s", flag);
     else if (env && *env) snprintf(buf, n, "%s", env);
@@ -85,6 +86,14 @@ void eval_data_dir(const char *flag, const char *task_path, char *buf, size_t n)
         snprintf(tmp, sizeof tmp, "%s", task_path);
         const char *d = dirname(tmp); /* <repo>/tasks */
         if (snprintf(buf, n, "%s/../../shared/datasets", d) >= (int)n) buf[0] = 0;
+        /* a set `xuan data pull` fetched (MMLU-Pro) is in <cache>/datasets, not beside the repository */
+        char at[8192], cache[4000], pulled[4096];
+        if (probe && probe[0] != '/' && snprintf(at, sizeof at, "%s/%s", buf, probe) < (int)sizeof at &&
+            access(at, F_OK) != 0) {
+            snprintf(pulled, sizeof pulled, "%s/datasets", xuan_cache_dir(cache, sizeof cache));
+            if (snprintf(at, sizeof at, "%s/%s", pulled, probe) < (int)sizeof at && access(at, F_OK) == 0)
+                snprintf(buf, n, "%s", pulled);
+        }
     }
 }
 
@@ -390,7 +399,7 @@ static int cmd_score(int argc, char **argv) {
     if (xuan_eval_task_load(path, &t, &err) != 0) return cli_error("%s", err.msg);
     xuan_eval_data d = {0};
     if (t->answer == XUAN_ANSWER_CODE) {
-        eval_data_dir(data, path, dir, sizeof dir);
+        eval_data_dir(data, path, t->n_files ? t->files[0] : NULL, dir, sizeof dir);
         if (xuan_eval_data_load(t, dir, &d, &err) != 0) {
             xuan_eval_task_free(t);
             return cli_error("%s", err.msg);

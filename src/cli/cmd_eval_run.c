@@ -493,7 +493,7 @@ int eval_run(int argc, char **argv) {
         }
         if (c.shots >= 0 && r->t->n_fewshot_files) r->t->fewshot_count = (uint32_t)c.shots;
         char dir[4096];
-        eval_data_dir(data, r->path, dir, sizeof dir);
+        eval_data_dir(data, r->path, r->t->n_files ? r->t->files[0] : NULL, dir, sizeof dir);
         if (xuan_eval_data_load(r->t, dir, &r->d, &err) != 0) {
             rc = cli_error("%s", err.msg);
             n++;

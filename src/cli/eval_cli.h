@@ -18,8 +18,10 @@ int eval_find_task(const char *t, char *path, size_t n);
 /* The tasks folder: $XUAN_TASKS, else tasks/ beside the binary's folder. */
 bool eval_tasks_dir(char *buf, size_t n);
 /* The datasets folder: flag, else $XUAN_DATA, else ../shared/datasets next
- * to the repository that holds the task file. */
-void eval_data_dir(const char *flag, const char *task_path, char *buf, size_t n);
+ * to the repository that holds the task file, unless the task's first file
+ * (probe, relative; NULL for none) is not there but in <cache>/datasets,
+ * where `xuan data pull` puts sets by default. */
+void eval_data_dir(const char *flag, const char *task_path, const char *probe, char *buf, size_t n);
 /* Prints at most w columns of s (wide characters count two), padded; line
  * breaks print as spaces so a row stays one line. */
 void eval_cell(const char *s, int w);

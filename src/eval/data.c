@@ -57,6 +57,59 @@ static int add_subject(xuan_dataset *d, const xuan_eval_task *t, size_t s, xuan_
     return 0;
 }
 
+/* An option_list task: the item's list field must be a JSON array of
+ * strings; the task's `drop` values are taken out of it (MMLU-Pro's
+ * preprocess drops "N/A"), and 1 to 26 must be left (`need`: for the test
+ * items; few-shot rows only get the drop). */
+static int option_list(const xuan_eval_task *t, const xuan_dataset *d, xuan_eval_item *it, size_t j, bool need,
+                       xuan_error *err) {
+    xuan_eval_field *f = NULL;
+    for (size_t i = 0; i < it->n_fields && !f; i++)
+        if (!strcmp(it->fields[i].name, t->option_list)) f = &it->fields[i];
+    if (!f) return need ? xuan_fail(err, XUAN_ERR_FORMAT, "%s:%u: item %zu has no field '%s' (task %s)", d->path,
+                                    it->line, j + 1, t->option_list, t->path) : 0;
+    json_t *a = f->json ? json_loadb(f->value, f->len, 0, NULL) : NULL;
+    int rc = 0;
+    if (!json_is_array(a)) {
+        rc = xuan_fail(err, XUAN_ERR_FORMAT, "%s:%u: item %zu: field '%s' is no list (task %s)", d->path, it->line,
+                       j + 1, t->option_list, t->path);
+        goto done;
+    }
+    for (size_t i = 0; i < json_array_size(a);) {
+        json_t *e = json_array_get(a, i);
+        if (!json_is_string(e)) {
+            rc = xuan_fail(err, XUAN_ERR_FORMAT, "%s:%u: item %zu: option %zu of '%s' is no string (task %s)", d->path,
+                           it->line, j + 1, i + 1, t->option_list, t->path);
+            goto done;
+        }
+        bool drop = false;
+        for (size_t k = 0; k < t->n_option_drop && !drop; k++) drop = !strcmp(json_string_value(e), t->option_drop[k]);
+        if (drop) json_array_remove(a, i);
+        else i++;
+    }
+    size_t n = json_array_size(a);
+    if (need && (n < 1 || n > 26)) {
+        rc = xuan_fail(err, XUAN_ERR_FORMAT, "%s:%u: item %zu: %zu options in '%s', expected 1 to 26 (task %s)",
+                       d->path, it->line, j + 1, n, t->option_list, t->path);
+        goto done;
+    }
+    if (t->n_option_drop) {
+        char *text = json_dumps(a, JSON_COMPACT);
+        char *copy = text ? xuan_strdup(text) : NULL;
+        free(text); /* jansson's allocator */
+        if (!copy) {
+            rc = xuan_fail(err, XUAN_ERR_NOMEM, "out of memory");
+            goto done;
+        }
+        xuan_free(f->value);
+        f->value = copy;
+        f->len = strlen(copy);
+    }
+done:
+    json_decref(a);
+    return rc;
+}
+
 int xuan_eval_data_load(const xuan_eval_task *t, const char *data_dir, xuan_eval_data *out, xuan_error *err) {
     memset(out, 0, sizeof *out);
     xuan_dataset_opts o = {.format = t->format, .header = t->header,
@@ -70,13 +123,15 @@ int xuan_eval_data_load(const xuan_eval_task *t, const char *data_dir, xuan_eval
         xuan_dataset *d = &out->sets[i];
         if (t->n_subjects && (rc = add_subject(d, t, i, err)) != 0) break;
         for (size_t j = 0; j < d->n_items && rc == 0; j++) {
-            const xuan_eval_item *it = &d->items[j];
+            xuan_eval_item *it = &d->items[j];
             const char *need = t->target && !xuan_eval_item_get(it, t->target) ? t->target : NULL;
             for (size_t k = 0; !need && k < t->n_options; k++)
                 if (!xuan_eval_item_get(it, t->options[k])) need = t->options[k];
+            if (!need && t->fewshot_match && !xuan_eval_item_get(it, t->fewshot_match)) need = t->fewshot_match;
             if (need)
                 rc = xuan_fail(err, XUAN_ERR_FORMAT, "%s:%u: item %zu has no field '%s' (task %s)", d->path, it->line,
                                j + 1, need, t->path);
+            if (!rc && t->option_list) rc = option_list(t, d, it, j, true, err);
         }
         out->n_items += d->n_items;
     }
@@ -88,7 +143,10 @@ int xuan_eval_data_load(const xuan_eval_task *t, const char *data_dir, xuan_eval
         for (size_t i = 0; rc == 0 && i < t->n_fewshot_files; i++) {
             if ((rc = load_one(data_dir, t->fewshot_files[i], &so, &out->shots[i], err)) != 0) break;
             out->n_shots = i + 1;
-            if (out->shots[i].n_items < t->fewshot_count)
+            for (size_t j = 0; rc == 0 && t->option_list && j < out->shots[i].n_items; j++)
+                rc = option_list(t, &out->shots[i], &out->shots[i].items[j], j, false, err);
+            /* by match, a file holds the shots of many items: counted per item, not here */
+            if (rc == 0 && !t->fewshot_match && out->shots[i].n_items < t->fewshot_count)
                 rc = xuan_fail(err, XUAN_ERR_FORMAT, "%s: %zu items, the task asks for %u shots", out->shots[i].path,
                                out->shots[i].n_items, t->fewshot_count);
         }
@@ -144,7 +202,19 @@ int xuan_eval_prompt(const xuan_eval_task *t, const xuan_eval_data *d, size_t i,
     json_t *ctx = item_json(it), *shots = json_array();
     int rc = 0;
     if (!ctx || !shots) rc = XUAN_ERR_NOMEM;
-    if (!rc && d->n_shots) {
+    if (!rc && d->n_shots && t->fewshot_match) {
+        /* the first count rows, over the files in order, whose field equals the item's */
+        const char *want = xuan_eval_item_get(it, t->fewshot_match);
+        uint32_t left = t->fewshot_count;
+        for (size_t f = 0; !rc && want && left && f < d->n_shots; f++)
+            for (size_t j = 0; !rc && left && j < d->shots[f].n_items; j++) {
+                const char *v = xuan_eval_item_get(&d->shots[f].items[j], t->fewshot_match);
+                if (!v || strcmp(v, want)) continue;
+                json_t *s = item_json(&d->shots[f].items[j]);
+                if (!s || json_array_append_new(shots, s)) rc = XUAN_ERR_NOMEM;
+                left--;
+            }
+    } else if (!rc && d->n_shots) {
         /* per subject when there is one file per subject, else from the files in order */
         size_t first = d->n_shots == d->n_sets && t->n_subjects ? set : 0;
         uint32_t left = t->fewshot_count;

@@ -259,8 +259,8 @@ static int item_prepare(runner *r, size_t unit, pending *p, xuan_error *err) {
     p->target = t->target ? xuan_eval_item_get(p->it, t->target) : "";
     if (!p->target) p->target = "";
     p->loglik = !o->force_generate && (o->force_loglik || t->mode == XUAN_EVAL_LOGLIK) &&
-                t->answer == XUAN_ANSWER_LETTER && t->n_options >= 2;
-    xuan_eval_task_letters(t, p->letters);
+                t->answer == XUAN_ANSWER_LETTER && xuan_eval_task_has_options(t);
+    xuan_eval_item_letters(t, p->it, p->letters);
     p->rq = (xuan_eval_request){
         .prompt = p->prompt.len ? p->prompt.data : "",
         .raw = o->raw,
@@ -481,7 +481,7 @@ int xuan_eval_run_task(const xuan_eval_task *t, const xuan_eval_data *d, const x
     }
     pthread_mutex_init(&r.mu, NULL);
     const bool loglik_task = !o->force_generate && (o->force_loglik || t->mode == XUAN_EVAL_LOGLIK) &&
-                             t->answer == XUAN_ANSWER_LETTER && t->n_options >= 2;
+                             t->answer == XUAN_ANSWER_LETTER && xuan_eval_task_has_options(t);
     r.batch = o->backend->generate_batch && o->backend->batch > 1 && !loglik_task ? (size_t)o->backend->batch : 1;
     if (r.batch > XUAN_EVAL_MAX_BATCH) r.batch = XUAN_EVAL_MAX_BATCH;
     int par = o->parallel > 0 ? o->parallel : 1;

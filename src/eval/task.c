@@ -13,6 +13,7 @@
 #include "xuan/chat.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
@@ -259,8 +260,10 @@ enum { K_NAME, K_VERSION, K_DESC, K_DATASET, K_FEWSHOT, K_PROMPT, K_TARGET, K_OP
        K_MAXTOK_R, K_EXTRACTORS, K_METRIC, K_K, K_ANSWER, K_TOL, K_PROGRAM, K_MODE, N_TOP };
 static const char *const DATA_KEYS[] = {"format", "files", "subjects", "header", "columns"};
 enum { D_FORMAT, D_FILES, D_SUBJECTS, D_HEADER, D_COLUMNS, N_DATA };
-static const char *const SHOT_KEYS[] = {"files", "count", "columns"};
-enum { S_FILES, S_COUNT, S_COLUMNS, N_SHOT };
+static const char *const SHOT_KEYS[] = {"files", "count", "columns", "match"};
+enum { S_FILES, S_COUNT, S_COLUMNS, S_MATCH, N_SHOT };
+static const char *const OPTION_KEYS[] = {"list", "drop"};
+enum { O_LIST, O_DROP, N_OPTION };
 static const char *const ANSWER_NAMES[] = {"number", "latex", "letter", "code"};
 
 static int build(ctx *c, const yaml_node_t *root, xuan_eval_task *t) {
@@ -291,7 +294,7 @@ static int build(ctx *c, const yaml_node_t *root, xuan_eval_task *t) {
     if ((rc = want_string(c, dv[D_FORMAT], "format", &fmt))) return rc;
     int f = xuan_data_format_from_name(fmt);
     xuan_free(fmt);
-    if (f < 0) return bad(c, dv[D_FORMAT], "format", "expected jsonl, jsonl.gz, csv or tsv");
+    if (f < 0) return bad(c, dv[D_FORMAT], "format", "expected jsonl, jsonl.gz, csv, tsv or parquet");
     t->format = (xuan_data_format)f;
     if (!dv[D_FILES]) return missing(c, v[K_DATASET], "files", "dataset");
     if (dv[D_SUBJECTS] && (rc = subjects(c, dv[D_SUBJECTS], t))) return rc;
@@ -322,6 +325,10 @@ static int build(ctx *c, const yaml_node_t *root, xuan_eval_task *t) {
             (rc = want_strings(c, sv[S_COLUMNS], "columns", false, &t->fewshot_columns, &t->n_fewshot_columns)))
             return rc;
         if (sv[S_COLUMNS] && !table) return bad(c, sv[S_COLUMNS], "columns", "only for csv and tsv datasets");
+        if (sv[S_MATCH]) {
+            if ((rc = want_string(c, sv[S_MATCH], "match", &t->fewshot_match))) return rc;
+            if (!t->fewshot_match[0]) return bad(c, sv[S_MATCH], "match", "an empty field name");
+        }
     }
 
     /* the answer type decides which of the keys below are needed */
@@ -350,11 +357,19 @@ static int build(ctx *c, const yaml_node_t *root, xuan_eval_task *t) {
     } else if (t->answer != XUAN_ANSWER_CODE) {
         return missing(c, root, "target", "");
     }
-    if (v[K_OPTIONS]) {
+    if (v[K_OPTIONS] && v[K_OPTIONS]->type == YAML_MAPPING_NODE) { /* {list: FIELD, drop: [...]} */
+        const yaml_node_t *ov[N_OPTION], *ok[N_OPTION];
+        if ((rc = want_map(c, v[K_OPTIONS], "options", OPTION_KEYS, N_OPTION, ov, ok))) return rc;
+        if (!ov[O_LIST]) return missing(c, v[K_OPTIONS], "list", "options");
+        if ((rc = want_string(c, ov[O_LIST], "list", &t->option_list))) return rc;
+        if (!t->option_list[0]) return bad(c, ov[O_LIST], "list", "an empty field name");
+        if (ov[O_DROP] && (rc = want_strings(c, ov[O_DROP], "drop", false, &t->option_drop, &t->n_option_drop)))
+            return rc;
+    } else if (v[K_OPTIONS]) {
         if ((rc = want_strings(c, v[K_OPTIONS], "options", false, &t->options, &t->n_options))) return rc;
         if (t->n_options < 2 || t->n_options > 26) return bad(c, v[K_OPTIONS], "options", "give 2 to 26 option fields");
     }
-    if (t->answer == XUAN_ANSWER_LETTER && !t->n_options) return missing(c, root, "options", "");
+    if (t->answer == XUAN_ANSWER_LETTER && !xuan_eval_task_has_options(t)) return missing(c, root, "options", "");
     if (v[K_STOP] && (rc = want_strings(c, v[K_STOP], "stop", false, &t->stop, &t->n_stop))) return rc;
     for (size_t i = 0; i < t->n_stop; i++)
         if (!t->stop[i][0]) return bad(c, v[K_STOP], "stop", "an empty stop string");
@@ -419,11 +434,33 @@ static int build(ctx *c, const yaml_node_t *root, xuan_eval_task *t) {
         else rc = bad(c, v[K_MODE], "mode", "expected generate or loglik");
         xuan_free(m);
         if (rc) return rc;
-        if (t->mode == XUAN_EVAL_LOGLIK && (t->answer != XUAN_ANSWER_LETTER || t->n_options < 2))
+        if (t->mode == XUAN_EVAL_LOGLIK && (t->answer != XUAN_ANSWER_LETTER || !xuan_eval_task_has_options(t)))
             return bad(c, v[K_MODE], "mode", "loglik needs answer: letter and options");
     }
     return 0;
 #undef NEED
+}
+
+bool xuan_eval_task_has_options(const xuan_eval_task *t) { return t->n_options >= 2 || t->option_list; }
+
+void xuan_eval_item_letters(const xuan_eval_task *t, const xuan_eval_item *it, char out[27]) {
+    if (!t->option_list) {
+        xuan_eval_task_letters(t, out);
+        return;
+    }
+    size_t n = 0;
+    for (size_t i = 0; it && i < it->n_fields; i++) {
+        const xuan_eval_field *f = &it->fields[i];
+        if (strcmp(f->name, t->option_list) != 0 || !f->json) continue;
+        /* the loader checked it: a JSON array of strings; count its elements */
+        json_t *a = json_loadb(f->value, f->len, 0, NULL);
+        n = json_array_size(a);
+        json_decref(a);
+        break;
+    }
+    if (n > 26) n = 26;
+    for (size_t i = 0; i < n; i++) out[i] = (char)('A' + i);
+    out[n] = 0;
 }
 
 void xuan_eval_task_letters(const xuan_eval_task *t, char out[27]) {
@@ -449,6 +486,9 @@ void xuan_eval_task_free(xuan_eval_task *t) {
     xuan_free(t->program);
     xuan_chat_template_free(t->program_tmpl);
     strv_free(t->options, t->n_options);
+    strv_free(t->option_drop, t->n_option_drop);
+    xuan_free(t->option_list);
+    xuan_free(t->fewshot_match);
     strv_free(t->stop, t->n_stop);
     xuan_free(t);
 }
