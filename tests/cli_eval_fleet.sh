@@ -123,7 +123,9 @@ if [ $rc = 1 ] && [ $dt -lt 10 ] && grep -q "every endpoint is down, 2 attempts 
 else bad "all down: rc=$rc ${dt}s $(cat "$T/err")"; fi
 
 # 7. xuan eval killed mid-run over two servers, then --resume: both servers again, the same items
-serve h "$T/r2"; PH=$PORT; serve i "$T/r2"; PI=$PORT
+# (0.3 s an answer: the run takes ~6 s, so a poll slowed by a loaded machine still sees it midway)
+mkrules "$T/r3" 0.3
+serve h "$T/r3"; PH=$PORT; serve i "$T/r3"; PI=$PORT
 "$X" eval --endpoint "$(U "$PH")" --endpoint "$(U "$PI")" "${RUN[@]}" --db "$T/r.db" >/dev/null 2>&1 & EP=$!
 for _ in $(seq 200); do
   n=$(q "$T/r.db" "select count(*) from items" 2>/dev/null || echo 0)

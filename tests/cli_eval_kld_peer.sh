@@ -21,12 +21,23 @@ C=128
   "$X" quantize "$T/base.gguf" "$T/q8.gguf" Q8_0 >/dev/null 2>&1 &&
   "$X" quantize "$T/base.gguf" "$T/q4.gguf" Q4_K_M >/dev/null 2>&1 || { echo "FAIL synth/quantize"; exit 1; }
 head -c 40000 "$SH/datasets/gsm8k/test.jsonl" >"$T/text"
-"$P" -m "$T/base.gguf" -f "$T/text" -c $C -b $C -t 2 --kl-divergence-base "$T/base.kld" >"$T/lbase" 2>&1 ||
-  { echo "FAIL llama-perplexity base pass: $(tail -3 "$T/lbase")"; exit 1; }
+# llama-perplexity now and then exits 0 with its last lines missing (its summary is printed by
+# common_log's worker thread, which apparently loses the tail at exit under load: seen twice in ~10 runs,
+# at load 10).  A run whose output lacks the summary is repeated, at most three times in all.
+peer() { # OUT MARKER ARGS...: run llama-perplexity until OUT holds MARKER
+  local out=$1 marker=$2 try; shift 2
+  for try in 1 2 3; do
+    "$P" "$@" >"$out" 2>&1 || return 1
+    grep -q "$marker" "$out" && return 0
+    echo "note: llama-perplexity's output lacks '$marker' (try $try), running it again"
+  done
+}
+peer "$T/lbase" "Final estimate" -m "$T/base.gguf" -f "$T/text" -c $C -b $C -t 2 \
+  --kl-divergence-base "$T/base.kld" || { echo "FAIL llama-perplexity base pass: $(tail -3 "$T/lbase")"; exit 1; }
 fails=0
 for q in q8 q4; do
-  "$P" -m "$T/$q.gguf" -f "$T/text" -c $C -b $C -t 2 --kl-divergence-base "$T/base.kld" --kl-divergence \
-    >"$T/l$q" 2>&1 || { echo "FAIL llama-perplexity $q: $(tail -3 "$T/l$q")"; fails=$((fails+1)); continue; }
+  peer "$T/l$q" "Mean PPL(Q)" -m "$T/$q.gguf" -f "$T/text" -c $C -b $C -t 2 \
+    --kl-divergence-base "$T/base.kld" --kl-divergence || { echo "FAIL llama-perplexity $q: $(tail -3 "$T/l$q")"; fails=$((fails+1)); continue; }
   "$X" eval kld -m "$T/$q.gguf" --base "$T/base.gguf" --text "$T/text" -c $C -t 2 --json >"$T/x$q" 2>"$T/e$q" ||
     { echo "FAIL xuan eval kld $q: $(cat "$T/e$q")"; fails=$((fails+1)); continue; }
   python3 - "$T/lbase" "$T/l$q" "$T/x$q" "$q" <<'EOF' || fails=$((fails+1))
