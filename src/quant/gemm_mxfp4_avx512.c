@@ -1,0 +1,184 @@
+/*
+ * gemm_mxfp4_avx512.c — MXFP4 x Q8_0 batch products on AVX-512 VNNI in
+ * the float steps of the one-token dot (dot.c's dot_mxfp4, llama.cpp's
+ * repacked mxfp4_8x8 gemm and gemv): per 32-element block the exact
+ * integer sum, then one fused multiply-add by 2^(e - 128) * d_a into a
+ * single running sum per (row, token).  Results are bit-identical to
+ * xuan_vec_dot(MXFP4) for every token, so the rows routed to a gpt-oss
+ * expert (mul_mat_id, XUAN_MM_ROWWISE) can go through it as a batch.
+ *
+ * Why.  Row by row, each (row, token, block) costs a nibble lookup, a byte
+ * product, a horizontal integer sum and a scalar fused multiply-add; here a
+ * panel of 16 rows is unpacked once per call and each block costs eight
+ * vpdpbusd for 16 rows of a token, then one conversion, one multiply and
+ * one fused multiply-add on 16 lanes.
+ *
+ * How.  For each K-chunk (KCB blocks) and each panel of 16 rows:
+ *  1. pack: per block, 8 vectors whose 32-bit lane r holds 4 consecutive
+ *     doubled E2M1 values + 128 (unsigned) of row r (vector k: elements 4k
+ *     .. 4k+3; the low nibbles are elements 0..15, the high ones 16..31),
+ *     then the 16 rows' scales 2^(e - 128) as floats.  The 16 rows' quants
+ *     are read with plain 16-byte loads and put into lanes by two-source
+ *     permutes; only the exponent bytes are gathered.
+ *  2. multiply, NT tokens at a time: the integer accumulator starts at
+ *     -128 * sum(a) (meta), so vpdpbusd(values + 128, a) ends at the exact
+ *     block sum; then acc = fma(float(sum), scale * d_a, acc).  acc is the
+ *     running sum of the row and token: it goes through y between K-chunks
+ *     (a float stored and loaded is the same float), so chunking does not
+ *     change a bit.
+ */
+#include "quant/blocks.h"
+#include "quant/internal.h"
+
+#include <immintrin.h>
+#include <stddef.h>
+
+enum {
+    PR = 16,                   /* rows per panel */
+    NT = 8,                    /* tokens per tile */
+    KCB = 32,                  /* blocks per K-chunk: the panel is 18 KB, stays in L1 */
+    BLK = 8 * 64 + 64,         /* packed bytes per block of 16 rows */
+};
+
+/* Per token and block: d_a and -128 * sum(a). */
+typedef struct mxfp4_meta {
+    float d;
+    int32_t neg_csum;
+} mxfp4_meta;
+
+size_t xuan_gemm_mxfp4_meta_row_bytes(int64_t n_cols) { return (size_t)(n_cols / QK32) * sizeof(mxfp4_meta); }
+
+void xuan_gemm_mxfp4_prepare_act(const void *act, int64_t n_cols, void *meta_row) {
+    const block_q8_0 *a = act;
+    mxfp4_meta *m = meta_row;
+    for (int64_t b = 0; b < n_cols / QK32; b++) {
+        int s = 0;
+        for (int j = 0; j < QK32; j++) s += a[b].qs[j];
+        m[b] = (mxfp4_meta){xuan_fp16_to_fp32(a[b].d), -128 * s};
+    }
+}
+
+/* ---- packing ------------------------------------------------------------------------- */
+
+/* Qs of one block of 4 rows (row i at p + i * w_row, rows outside m: 0)
+ * as the 4 128-bit quarters of a vector. */
+static inline __m512i four_rows(const uint8_t *p, size_t w_row, unsigned m) {
+    __m512i v = _mm512_setzero_si512();
+    for (int i = 0; i < 4; i++)
+        if (m >> i & 1) v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)(const void *)(p + i * w_row)), i);
+    return v;
+}
+
+/* Block b of 16 rows (w: block b of row 0) into out (BLK bytes). */
+static void pack_block(const uint8_t *w, size_t w_row, __m512i idx, __mmask16 m, __m512i table, uint8_t *out) {
+    const uint8_t *qs = w + offsetof(block_mxfp4, qs);
+    /* z[q] dword 4i + k: dword k of row 4q + i */
+    __m512i z[4];
+    for (int q = 0; q < 4; q++) z[q] = four_rows(qs + (size_t)(4 * q) * w_row, w_row, (unsigned)m >> (4 * q) & 0xF);
+    /* u[q/2][h] lanes 0..7: dword 2h of rows 8(q/2) .. +7; lanes 8..15: dword 2h + 1 */
+    const __m512i sel01 = _mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 1, 5, 9, 13, 17, 21, 25, 29);
+    const __m512i sel23 = _mm512_setr_epi32(2, 6, 10, 14, 18, 22, 26, 30, 3, 7, 11, 15, 19, 23, 27, 31);
+    const __m512i u0 = _mm512_permutex2var_epi32(z[0], sel01, z[1]), u1 = _mm512_permutex2var_epi32(z[0], sel23, z[1]);
+    const __m512i u2 = _mm512_permutex2var_epi32(z[2], sel01, z[3]), u3 = _mm512_permutex2var_epi32(z[2], sel23, z[3]);
+    const __m512i v[4] = {_mm512_shuffle_i64x2(u0, u2, 0x44), _mm512_shuffle_i64x2(u0, u2, 0xEE),
+                          _mm512_shuffle_i64x2(u1, u3, 0x44), _mm512_shuffle_i64x2(u1, u3, 0xEE)};
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    for (int k = 0; k < 4; k++) { /* v[k] lane r: dword k of row r's qs */
+        _mm512_store_si512(out + k * 64, _mm512_shuffle_epi8(table, _mm512_and_si512(v[k], m4)));
+        _mm512_store_si512(out + (k + 4) * 64,
+                           _mm512_shuffle_epi8(table, _mm512_and_si512(_mm512_srli_epi32(v[k], 4), m4)));
+    }
+    /* 2^(e - 128) as xuan_e8m0_half builds it (e < 2: the subnormals) */
+    const __m512i e = _mm512_and_si512(_mm512_mask_i32gather_epi32(_mm512_setzero_si512(), m, idx, w, 1),
+                                       _mm512_set1_epi32(0xFF));
+    const __mmask16 sub = _mm512_cmplt_epu32_mask(e, _mm512_set1_epi32(2));
+    const __m512i normal = _mm512_slli_epi32(_mm512_sub_epi32(e, _mm512_set1_epi32(1)), 23);
+    const __m512i subn = _mm512_sllv_epi32(_mm512_set1_epi32(0x00200000), e);
+    _mm512_store_si512(out + 8 * 64, _mm512_mask_blend_epi32(sub, normal, subn));
+}
+
+/* ---- tile ------------------------------------------------------------------------------ */
+
+static inline int32_t load_i32(const uint8_t *p) {
+    int32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+/* Tokens t0 .. t0 + nt over nb packed blocks from block b0: acc starts at
+ * 0 (first chunk) or at y, ends in y.  nt is a constant after inlining. */
+static inline __attribute__((always_inline)) void
+tile(const uint8_t *panel, int nb, int64_t b0, const uint8_t *act, size_t act_row, const mxfp4_meta *meta,
+     size_t meta_stride, int64_t t0, const int nt, float *y, size_t ys, __mmask16 rows, bool first) {
+    __m512 acc[NT];
+    const uint8_t *arow[NT];
+    const mxfp4_meta *mrow[NT];
+#pragma GCC unroll 8
+    for (int t = 0; t < nt; t++) {
+        acc[t] = first ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(rows, y + (size_t)(t0 + t) * ys);
+        arow[t] = act + (size_t)(t0 + t) * act_row + (size_t)b0 * sizeof(block_q8_0) + offsetof(block_q8_0, qs);
+        mrow[t] = meta + (size_t)(t0 + t) * meta_stride + b0;
+    }
+    for (int b = 0; b < nb; b++) {
+        const uint8_t *P = panel + (size_t)b * BLK;
+        const size_t ao = (size_t)b * sizeof(block_q8_0);
+        __m512i isum[NT];
+#pragma GCC unroll 8
+        for (int t = 0; t < nt; t++) isum[t] = _mm512_set1_epi32(mrow[t][b].neg_csum);
+#pragma GCC unroll 8
+        for (int k = 0; k < 8; k++) {
+            const __m512i wv = _mm512_load_si512(P + 64 * k);
+#pragma GCC unroll 8
+            for (int t = 0; t < nt; t++)
+                isum[t] = _mm512_dpbusd_epi32(isum[t], wv, _mm512_set1_epi32(load_i32(arow[t] + ao + 4 * k)));
+        }
+        const __m512 sc = _mm512_load_ps((const void *)(P + 8 * 64));
+#pragma GCC unroll 8
+        for (int t = 0; t < nt; t++)
+            acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[t]), _mm512_mul_ps(sc, _mm512_set1_ps(mrow[t][b].d)),
+                                     acc[t]);
+    }
+#pragma GCC unroll 8
+    for (int t = 0; t < nt; t++) _mm512_mask_storeu_ps(y + (size_t)(t0 + t) * ys, rows, acc[t]);
+}
+
+/* ---- driver ------------------------------------------------------------------------------ */
+
+bool xuan_gemm_mxfp4_rows(const uint8_t *w, size_t w_row, int64_t r0, int64_t r1, int64_t n_rows, int64_t n_cols,
+                          const uint8_t *act, size_t act_row, const void *meta, int64_t n_tok, float *y) {
+    const int64_t nbk = n_cols / QK32;
+    const size_t ms = (size_t)nbk;
+    _Alignas(64) uint8_t panel[KCB * BLK];
+    uint8_t t8[16];
+    for (int i = 0; i < 16; i++) t8[i] = (uint8_t)(xuan_kvalues_mxfp4[i] + 128);
+    const __m512i table = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(const void *)t8));
+    const __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                           _mm512_set1_epi32((int)w_row));
+    for (int64_t b0 = 0; b0 < nbk; b0 += KCB) {
+        const int nb = nbk - b0 < KCB ? (int)(nbk - b0) : KCB;
+        for (int64_t p = r0; p < r1; p += PR) {
+            const int nr = r1 - p < PR ? (int)(r1 - p) : PR;
+            const __mmask16 rows = (__mmask16)((1u << nr) - 1);
+            const uint8_t *wp = w + (size_t)p * w_row + (size_t)b0 * sizeof(block_mxfp4);
+            for (int b = 0; b < nb; b++)
+                pack_block(wp + (size_t)b * sizeof(block_mxfp4), w_row, idx, rows, table, panel + (size_t)b * BLK);
+            float *yp = y + p;
+            const mxfp4_meta *m = meta;
+            for (int64_t t0 = 0; t0 < n_tok; t0 += NT) {
+                const int nt = n_tok - t0 < NT ? (int)(n_tok - t0) : NT;
+                const bool first = b0 == 0;
+                switch (nt) {
+                case 8: tile(panel, nb, b0, act, act_row, m, ms, t0, 8, yp, (size_t)n_rows, rows, first); break;
+                case 7: tile(panel, nb, b0, act, act_row, m, ms, t0, 7, yp, (size_t)n_rows, rows, first); break;
+                case 6: tile(panel, nb, b0, act, act_row, m, ms, t0, 6, yp, (size_t)n_rows, rows, first); break;
+                case 5: tile(panel, nb, b0, act, act_row, m, ms, t0, 5, yp, (size_t)n_rows, rows, first); break;
+                case 4: tile(panel, nb, b0, act, act_row, m, ms, t0, 4, yp, (size_t)n_rows, rows, first); break;
+                case 3: tile(panel, nb, b0, act, act_row, m, ms, t0, 3, yp, (size_t)n_rows, rows, first); break;
+                case 2: tile(panel, nb, b0, act, act_row, m, ms, t0, 2, yp, (size_t)n_rows, rows, first); break;
+                default: tile(panel, nb, b0, act, act_row, m, ms, t0, 1, yp, (size_t)n_rows, rows, first); break;
+                }
+            }
+        }
+    }
+    return true;
+}
