@@ -61,8 +61,19 @@ void xuan_gemm_mxfp4_prepare_act(const void *act, int64_t n_cols, void *meta_row
 /* ---- packing ------------------------------------------------------------------------- */
 
 /* Qs of one block of 4 rows (row i at p + i * w_row, rows outside m: 0)
- * as the 4 128-bit quarters of a vector. */
-static inline __m512i four_rows(const uint8_t *p, size_t w_row, unsigned m) {
+ * as the 4 128-bit quarters of a vector.  Each row also asks for its
+ * block in the next panel (16 rows on), which comes next (pf). */
+static inline __m512i four_rows(const uint8_t *p, size_t w_row, unsigned m, bool pf) {
+    if (pf)
+        for (int i = 0; i < 4; i++) _mm_prefetch((const char *)(p + (i + 16) * w_row), _MM_HINT_T0);
+    if (m == 0xF) {
+        const __m512i v = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)(const void *)p));
+        const __m256i hi = _mm256_inserti128_si256(
+            _mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)(p + 2 * w_row))),
+            _mm_loadu_si128((const __m128i *)(const void *)(p + 3 * w_row)), 1);
+        return _mm512_inserti64x4(_mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)(const void *)(p + w_row)), 1),
+                                  hi, 1);
+    }
     __m512i v = _mm512_setzero_si512();
     for (int i = 0; i < 4; i++)
         if (m >> i & 1) v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)(const void *)(p + i * w_row)), i);
@@ -70,12 +81,13 @@ static inline __m512i four_rows(const uint8_t *p, size_t w_row, unsigned m) {
 }
 
 /* Block b of 16 rows (w: block b of row 0) into out (BLK bytes). */
-static void pack_block(const uint8_t *w, size_t w_row, __m512i idx, __mmask16 m, __m512i table, uint8_t *out) {
+static void pack_block(const uint8_t *w, size_t w_row, __m512i idx, __mmask16 m, __m512i table, uint8_t *out,
+                       bool pf) {
     const uint8_t *qs = w + offsetof(block_mxfp4, qs);
     /* z[q] dword 4i + k: dword k of row 4q + i */
     __m512i z[4];
-    for (int q = 0; q < 4; q++) z[q] = four_rows(qs + (size_t)(4 * q) * w_row, w_row, (unsigned)m >> (4 * q) & 0xF);
-    /* u[q/2][h] lanes 0..7: dword 2h of rows 8(q/2) .. +7; lanes 8..15: dword 2h + 1 */
+    for (int q = 0; q < 4; q++)
+        z[q] = four_rows(qs + (size_t)(4 * q) * w_row, w_row, (unsigned)m >> (4 * q) & 0xF, pf);
     const __m512i sel01 = _mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 1, 5, 9, 13, 17, 21, 25, 29);
     const __m512i sel23 = _mm512_setr_epi32(2, 6, 10, 14, 18, 22, 26, 30, 3, 7, 11, 15, 19, 23, 27, 31);
     const __m512i u0 = _mm512_permutex2var_epi32(z[0], sel01, z[1]), u1 = _mm512_permutex2var_epi32(z[0], sel23, z[1]);
@@ -154,19 +166,23 @@ bool xuan_gemm_mxfp4_rows(const uint8_t *w, size_t w_row, int64_t r0, int64_t r1
     const __m512i table = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(const void *)t8));
     const __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
                                            _mm512_set1_epi32((int)w_row));
-    for (int64_t b0 = 0; b0 < nbk; b0 += KCB) {
-        const int nb = nbk - b0 < KCB ? (int)(nbk - b0) : KCB;
-        for (int64_t p = r0; p < r1; p += PR) {
-            const int nr = r1 - p < PR ? (int)(r1 - p) : PR;
-            const __mmask16 rows = (__mmask16)((1u << nr) - 1);
+    /* Panel by panel (16 consecutive rows are one stretch of memory, asked
+     * for a panel ahead), each in K-chunks whose panel stays in L1 while
+     * every token passes over it. */
+    for (int64_t p = r0; p < r1; p += PR) {
+        const int nr = r1 - p < PR ? (int)(r1 - p) : PR;
+        const __mmask16 rows = (__mmask16)((1u << nr) - 1);
+        const bool pf = p + 2 * PR <= r1; /* the next panel is whole */
+        for (int64_t b0 = 0; b0 < nbk; b0 += KCB) {
+            const int nb = nbk - b0 < KCB ? (int)(nbk - b0) : KCB;
             const uint8_t *wp = w + (size_t)p * w_row + (size_t)b0 * sizeof(block_mxfp4);
             for (int b = 0; b < nb; b++)
-                pack_block(wp + (size_t)b * sizeof(block_mxfp4), w_row, idx, rows, table, panel + (size_t)b * BLK);
+                pack_block(wp + (size_t)b * sizeof(block_mxfp4), w_row, idx, rows, table, panel + (size_t)b * BLK, pf);
             float *yp = y + p;
             const mxfp4_meta *m = meta;
+            const bool first = b0 == 0;
             for (int64_t t0 = 0; t0 < n_tok; t0 += NT) {
                 const int nt = n_tok - t0 < NT ? (int)(n_tok - t0) : NT;
-                const bool first = b0 == 0;
                 switch (nt) {
                 case 8: tile(panel, nb, b0, act, act_row, m, ms, t0, 8, yp, (size_t)n_rows, rows, first); break;
                 case 7: tile(panel, nb, b0, act, act_row, m, ms, t0, 7, yp, (size_t)n_rows, rows, first); break;
