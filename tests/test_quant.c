@@ -629,12 +629,17 @@ static void test_mxfp4(void) {
 
     /* the one-token order (ggml_vec_dot_mxfp4_q8_0's lanes) against the
      * batch order of the table's kernel: the same sum up to float rounding,
-     * the same bits at AVX2 and AVX-512, odd block counts included */
-    enum { N = 32 * 41 };
+     * the same bits at AVX2 and AVX-512 (two blocks per 512-bit register
+     * there), odd and even block counts, 90 blocks (gpt-oss's rows) */
+    enum { N = 32 * 90 };
     static uint8_t w[N], a[N * 2];
     static float x[N], wf[N], af[N];
-    for (int64_t n = 32; n <= N; n += 32 * 8) {
+    const int blocks[] = {1, 2, 3, 4, 9, 16, 17, 33, 41, 89, 90};
+    for (size_t bi = 0; bi < sizeof blocks / sizeof blocks[0]; bi++) {
+        const int64_t n = 32 * (int64_t)blocks[bi];
         random_blocks(XUAN_TYPE_MXFP4, w, n, false);
+        for (int k = 0; k < blocks[bi]; k++) /* subnormal scales (e = 0, 1) and large ones now and then */
+            if (rnd() % 6 == 0) w[k * sizeof(block_mxfp4)] = (uint8_t[]){0, 1, 2, 140}[rnd() % 4];
         random_act(x, n);
         xuan_quantize_act(XUAN_TYPE_Q8_0, x, a, n);
         REQUIRE(xuan_dequantize_row(XUAN_TYPE_MXFP4, w, wf, n, NULL) == 0);

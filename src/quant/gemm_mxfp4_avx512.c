@@ -198,3 +198,61 @@ bool xuan_gemm_mxfp4_rows(const uint8_t *w, size_t w_row, int64_t r0, int64_t r1
     }
     return true;
 }
+
+/* ---- one token ---------------------------------------------------------------------------- *
+ * ggml_vec_dot_mxfp4_q8_0's order (dot_x86.h, simd_dot_mxfp4_single, which
+ * the AVX2 level keeps): two accumulators of 8 float lanes, even and odd
+ * blocks, lane l adding d_a * 2^(e - 128) * (the products 4l .. 4l+3) by
+ * one fused multiply-add; acc0 + acc1 summed as hsum_float_8; an odd last
+ * block added after.  Here the two accumulators are the halves of one
+ * 512-bit register, so a pair of blocks costs one lookup, one vpdpbusd
+ * and one fused multiply-add: decode streams MXFP4 experts at about 1.6x
+ * the rate of the 256-bit loop (docs/perf.md). */
+
+/* The 8 integer lanes of block i (low half) and block i + 1 (high half,
+ * zero when !two): lane l = sum of the products 4l .. 4l+3 of the block's
+ * elements (low nibbles 0..15, then the high nibbles). */
+static inline __m512i pair_lanes(const block_mxfp4 *w, const block_q8_0 *a, __m512i table, bool two) {
+    const __m128i q0 = _mm_loadu_si128((const __m128i *)(const void *)w[0].qs);
+    const __m128i q1 = two ? _mm_loadu_si128((const __m128i *)(const void *)w[1].qs) : _mm_setzero_si128();
+    __m512i v = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_broadcastsi128_si256(q0)),
+                                   _mm256_broadcastsi128_si256(q1), 1);
+    v = _mm512_and_si512(_mm512_mask_blend_epi64(0xCC, v, _mm512_srli_epi16(v, 4)), _mm512_set1_epi8(0x0F));
+    const __m512i x = _mm512_shuffle_epi8(table, v);
+    const __m256i y0 = _mm256_loadu_si256((const __m256i *)(const void *)a[0].qs);
+    const __m256i y1 = two ? _mm256_loadu_si256((const __m256i *)(const void *)a[1].qs) : _mm256_setzero_si256();
+    const __m512i y = _mm512_inserti64x4(_mm512_castsi256_si512(y0), y1, 1);
+    /* |x| times y with x's sign, as _mm256_sign_epi8 gives it */
+    const __m512i sy = _mm512_mask_sub_epi8(y, _mm512_movepi8_mask(x), _mm512_setzero_si512(), y);
+    return _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_abs_epi8(x), sy);
+}
+
+float xuan_dot_mxfp4_single_avx512(int64_t n, const void *vw, const void *va) {
+    const block_mxfp4 *w = vw;
+    const block_q8_0 *a = va;
+    const __m512i table = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(const void *)xuan_kvalues_mxfp4));
+    const int64_t nb = n / QK32;
+    const __m512i pick = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
+    __m512 acc = _mm512_setzero_ps();
+    int64_t i = 0;
+    for (; i + 1 < nb; i += 2) {
+        /* d_a * 2^(e - 128) of both blocks, as xuan_e8m0_half builds the scale */
+        const __m128i e = _mm_cvtepu8_epi32(_mm_cvtsi32_si128(w[i].e | w[i + 1].e << 8 | 0x80800000)); /* lanes 2, 3: 1 */
+        const __m128i sb = _mm_mask_blend_epi32(_mm_cmplt_epu32_mask(e, _mm_set1_epi32(2)),
+                                                _mm_slli_epi32(_mm_sub_epi32(e, _mm_set1_epi32(1)), 23),
+                                                _mm_sllv_epi32(_mm_set1_epi32(0x00200000), e));
+        const __m128 da = _mm_cvtph_ps(_mm_cvtsi32_si128(a[i].d | (int)a[i + 1].d << 16));
+        const __m512 d = _mm512_permutexvar_ps(pick, _mm512_castps128_ps512(_mm_mul_ps(da, _mm_castsi128_ps(sb))));
+        acc = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(pair_lanes(w + i, a + i, table, true)), acc);
+    }
+    /* hsum_float_8 of acc0 + acc1 */
+    const __m256 s8 = _mm256_add_ps(_mm512_castps512_ps256(acc), _mm512_extractf32x8_ps(acc, 1));
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    float sum = _mm_cvtss_f32(s);
+    for (; i < nb; i++)
+        sum += _cvtsh_ss(a[i].d) * xuan_e8m0_half(w[i].e) *
+               (float)_mm512_reduce_add_epi32(pair_lanes(w + i, a + i, table, false));
+    return sum;
+}
