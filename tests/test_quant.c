@@ -334,7 +334,8 @@ static void test_matmul(void) {
                         if (type == XUAN_TYPE_Q4_K && ROWS % 8) ref = xuan_dot_q4_K_vec_scalar(COLS, w + r * rb, av);
                         /* F16, Q4_K and Q6_K follow llama.cpp's arithmetic exactly, batch kernel included */
                         const bool exact = type == XUAN_TYPE_F16 || type == XUAN_TYPE_Q4_K || type == XUAN_TYPE_Q6_K ||
-                                           type == XUAN_TYPE_Q8_0 || (type == XUAN_TYPE_Q5_0 && ntok[nt] < 8);
+                                           type == XUAN_TYPE_Q8_0 || type == XUAN_TYPE_MXFP4 ||
+                                           (type == XUAN_TYPE_Q5_0 && ntok[nt] < 8);
                         /* Batches may take the packed kernel (gemm_avx512.c),
                          * which sums floats per group: test_matmul_batch
                          * bounds that; here only exact equality is cheap. */
@@ -386,7 +387,7 @@ static void test_matmul_rowwise(void) {
     static float x[TOK * COLS], y[TOK * ROWS];
     xuan_pool *pool2 = xuan_pool_create(2, NULL);
     REQUIRE(pool2 != NULL);
-    const uint32_t types[] = {XUAN_TYPE_Q4_K, XUAN_TYPE_Q8_0, XUAN_TYPE_Q6_K, XUAN_TYPE_Q5_0};
+    const uint32_t types[] = {XUAN_TYPE_Q4_K, XUAN_TYPE_Q8_0, XUAN_TYPE_Q6_K, XUAN_TYPE_Q5_0, XUAN_TYPE_MXFP4};
     const xuan_simd levels[] = {XUAN_SIMD_SCALAR, XUAN_SIMD_AVX2, XUAN_SIMD_AVX512};
     for (size_t k = 0; k < sizeof types / sizeof types[0]; k++) {
         const uint32_t type = types[k], at = xuan_quant_vec_dot_type(type);
@@ -405,8 +406,13 @@ static void test_matmul_rowwise(void) {
                     int bad = 0;
                     for (int t = 0; t < ntok[nt]; t++) {
                         xuan_quantize_act(at, x + t * COLS, act, COLS);
-                        for (int r = 0; r < ROWS; r++)
-                            bad += y[t * ROWS + r] != xuan_vec_dot(levels[l], type, COLS, w + r * rb, act);
+                        for (int r = 0; r < ROWS; r++) {
+                            /* MXFP4: one routed row takes ggml_vec_dot_mxfp4_q8_0's order */
+                            const float ref = type == XUAN_TYPE_MXFP4 && ntok[nt] == 1
+                                                  ? xuan_dot_mxfp4_single_kernel(levels[l])(COLS, w + r * rb, act)
+                                                  : xuan_vec_dot(levels[l], type, COLS, w + r * rb, act);
+                            bad += memcmp(&y[t * ROWS + r], &ref, 4) != 0;
+                        }
                     }
                     if (bad)
                         test_fail(__FILE__, __LINE__, "%s simd %d pool %d rows %d: %d outputs differ",
@@ -623,12 +629,17 @@ static void test_mxfp4(void) {
 
     /* the one-token order (ggml_vec_dot_mxfp4_q8_0's lanes) against the
      * batch order of the table's kernel: the same sum up to float rounding,
-     * the same bits at AVX2 and AVX-512, odd block counts included */
-    enum { N = 32 * 41 };
+     * the same bits at AVX2 and AVX-512 (two blocks per 512-bit register
+     * there), odd and even block counts, 90 blocks (gpt-oss's rows) */
+    enum { N = 32 * 90 };
     static uint8_t w[N], a[N * 2];
     static float x[N], wf[N], af[N];
-    for (int64_t n = 32; n <= N; n += 32 * 8) {
+    const int blocks[] = {1, 2, 3, 4, 9, 16, 17, 33, 41, 89, 90};
+    for (size_t bi = 0; bi < sizeof blocks / sizeof blocks[0]; bi++) {
+        const int64_t n = 32 * (int64_t)blocks[bi];
         random_blocks(XUAN_TYPE_MXFP4, w, n, false);
+        for (int k = 0; k < blocks[bi]; k++) /* subnormal scales (e = 0, 1) and large ones now and then */
+            if (rnd() % 6 == 0) w[k * sizeof(block_mxfp4)] = (uint8_t[]){0, 1, 2, 140}[rnd() % 4];
         random_act(x, n);
         xuan_quantize_act(XUAN_TYPE_Q8_0, x, a, n);
         REQUIRE(xuan_dequantize_row(XUAN_TYPE_MXFP4, w, wf, n, NULL) == 0);
@@ -648,6 +659,58 @@ static void test_mxfp4(void) {
     }
 }
 
+/* The MXFP4 panel kernel (gemm_mxfp4_avx512.c) against the one-token dot
+ * of a batch (dot_mxfp4's order), bit for bit: rows not a multiple of the
+ * 16-row panel, 1..19 tokens (partial 8-token tiles), rows of 1, 7, 33
+ * (a K-chunk of 32 blocks and one more) and 90 blocks (gpt-oss's 2880),
+ * the subnormal scales e = 0, 1 and large ones among the random blocks,
+ * and row ranges [r0, r1) that start past 0. */
+static void test_gemm_mxfp4(void) {
+    if (xuan_cpu_get()->native < XUAN_SIMD_AVX512) test_skip("no AVX-512 VNNI");
+    enum { ROWS_MAX = 37, NB_MAX = 90, COLS_MAX = NB_MAX * QK32, TOK_MAX = 19 };
+    static uint8_t w[ROWS_MAX * NB_MAX * sizeof(block_mxfp4)], act[TOK_MAX * NB_MAX * sizeof(block_q8_0)];
+    static uint8_t meta[TOK_MAX * NB_MAX * 16];
+    static float x[TOK_MAX * COLS_MAX], y[TOK_MAX * ROWS_MAX];
+    const int rows_of[] = {1, 15, 16, 17, 37}, nb_of[] = {1, 7, 33, 90};
+    const uint8_t odd_e[] = {0, 1, 2, 3, 100, 140, 160};
+    for (size_t ri = 0; ri < sizeof rows_of / sizeof rows_of[0]; ri++)
+        for (size_t ci = 0; ci < sizeof nb_of / sizeof nb_of[0]; ci++) {
+            const int rows = rows_of[ri], cols = nb_of[ci] * QK32;
+            const size_t rb = (size_t)nb_of[ci] * sizeof(block_mxfp4), ab = (size_t)nb_of[ci] * sizeof(block_q8_0);
+            const size_t mb = xuan_gemm_meta_row_bytes(XUAN_TYPE_MXFP4, cols);
+            REQUIRE(mb * TOK_MAX <= sizeof meta);
+            random_blocks(XUAN_TYPE_MXFP4, w, (int64_t)rows * cols, false);
+            for (int b = 0; b < rows * nb_of[ci]; b++)
+                if (rnd() % 8 == 0) w[b * sizeof(block_mxfp4)] = odd_e[rnd() % sizeof odd_e];
+            random_act(x, (int64_t)TOK_MAX * cols);
+            for (int t = 0; t < TOK_MAX; t++) {
+                xuan_quantize_act(XUAN_TYPE_Q8_0, x + t * cols, act + t * ab, cols);
+                xuan_gemm_prepare_act(XUAN_TYPE_MXFP4, act + t * ab, cols, meta + t * mb);
+            }
+            REQUIRE(xuan_gemm_avx512_supports(XUAN_TYPE_MXFP4, cols, rb));
+            const int r0 = rows > 16 ? 16 : 0; /* a thread's share starts on a panel */
+            for (int nt = 1; nt <= TOK_MAX; nt++) {
+                memset(y, 0xFF, sizeof y);
+                REQUIRE(xuan_gemm_avx512_rows(XUAN_TYPE_MXFP4, w, rb, r0, rows, rows, cols, act, ab, meta, nt, y));
+                int bad = 0, kept = 0;
+                for (int t = 0; t < nt; t++)
+                    for (int r = 0; r < rows; r++) {
+                        const float got = y[t * rows + r];
+                        if (r < r0) { /* outside [r0, r1): untouched */
+                            kept += memcmp(&got, &(uint32_t){0xFFFFFFFFu}, 4) != 0;
+                            continue;
+                        }
+                        const float ref = xuan_vec_dot(XUAN_SIMD_SCALAR, XUAN_TYPE_MXFP4, cols, w + r * rb, act + t * ab);
+                        const float lvl = xuan_vec_dot(XUAN_SIMD_AVX512, XUAN_TYPE_MXFP4, cols, w + r * rb, act + t * ab);
+                        bad += memcmp(&got, &ref, 4) != 0 || memcmp(&lvl, &ref, 4) != 0;
+                    }
+                if (bad || kept)
+                    test_fail(__FILE__, __LINE__, "MXFP4 panel: %d rows x %d cols, %d tokens: %d differ, %d written outside",
+                              rows, cols, nt, bad, kept);
+            }
+        }
+}
+
 int main(void) {
     RUN(test_block_sizes);
     RUN(test_fp16);
@@ -660,5 +723,6 @@ int main(void) {
     RUN(test_pool);
     RUN(test_golden);
     RUN(test_mxfp4);
+    RUN(test_gemm_mxfp4);
     return test_done();
 }

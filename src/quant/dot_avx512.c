@@ -145,4 +145,3 @@ void xuan_dot_q4_K_pairs_x4_avx512(int64_t n, const void *w, const void *const a
 }
 const xuan_dot_x4_fn xuan_dot_x4_avx512[XUAN_TYPE_COUNT] = SIMD_X4_TABLE;
 
-float xuan_dot_mxfp4_single_avx512(int64_t n, const void *w, const void *a) { return simd_dot_mxfp4_single(n, w, a); }

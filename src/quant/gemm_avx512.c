@@ -199,21 +199,6 @@ static void pack_iq4_xs(const uint8_t *w, __m512i idx, __mmask16 m, uint8_t *out
     }
 }
 
-/* MXFP4: the doubled E2M1 values + 128 (offset 128) and the scale
- * 2^(e - 128) of each row's block, built from the exponent byte as
- * xuan_e8m0_half builds it (e < 2: the subnormals 2^-128, 2^-127). */
-static void pack_mxfp4(const uint8_t *w, __m512i idx, __mmask16 m, uint8_t *out) {
-    uint8_t t[16];
-    for (int i = 0; i < 16; i++) t[i] = (uint8_t)(xuan_kvalues_mxfp4[i] + 128);
-    pack_iq4_32(w + offsetof(block_mxfp4, qs), idx, m, out,
-                _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)t)));
-    const __m512i e = byte_of(gather(w, idx, m), 0);
-    const __mmask16 sub = _mm512_cmplt_epu32_mask(e, _mm512_set1_epi32(2));
-    const __m512i normal = _mm512_slli_epi32(_mm512_sub_epi32(e, _mm512_set1_epi32(1)), 23);
-    const __m512i subn = _mm512_sllv_epi32(_mm512_set1_epi32(0x00200000), e);
-    _mm512_store_si512((void *)(out + 32 * PR), _mm512_mask_blend_epi32(sub, normal, subn));
-}
-
 /* Q4_K / Q5_K: 6-bit scales and mins of the 8 sub-blocks, per lane. */
 static inline void k4_scales(const uint8_t *w, size_t scales_off, __m512i idx, __mmask16 m, __m512i sc[8],
                              __m512i mn[8]) {
@@ -325,21 +310,20 @@ static const gemm_type TYPES[XUAN_TYPE_COUNT] = {
     [XUAN_TYPE_Q5_1] = {32, 0, true, 32, sizeof(block_q5_1), XUAN_TYPE_Q8_1, pack_q5_1},
     [XUAN_TYPE_IQ4_NL] = {32, 128, false, 32, sizeof(block_iq4_nl), XUAN_TYPE_Q8_0, pack_iq4_nl},
     [XUAN_TYPE_IQ4_XS] = {32, 128, false, 256, sizeof(block_iq4_xs), XUAN_TYPE_Q8_K, pack_iq4_xs},
-    [XUAN_TYPE_MXFP4] = {32, 128, false, 32, sizeof(block_mxfp4), XUAN_TYPE_Q8_0, pack_mxfp4},
     [XUAN_TYPE_Q2_K] = {16, 0, true, 256, sizeof(block_q2_K), XUAN_TYPE_Q8_K, pack_q2_K},
     [XUAN_TYPE_Q3_K] = {16, 4, false, 256, sizeof(block_q3_K), XUAN_TYPE_Q8_K, pack_q3_K},
     [XUAN_TYPE_Q5_K] = {32, 0, true, 256, sizeof(block_q5_K), XUAN_TYPE_Q8_K, pack_q5_K},
 };
 
 bool xuan_gemm_avx512_has(uint32_t type) {
-    return type == XUAN_TYPE_Q4_K || type == XUAN_TYPE_Q6_K || type == XUAN_TYPE_Q8_0 ||
+    return type == XUAN_TYPE_Q4_K || type == XUAN_TYPE_Q6_K || type == XUAN_TYPE_Q8_0 || type == XUAN_TYPE_MXFP4 ||
            (type < XUAN_TYPE_COUNT && TYPES[type].pack);
 }
 
 bool xuan_gemm_avx512_supports(uint32_t type, int64_t n_cols, size_t w_row) {
     if (type == XUAN_TYPE_Q4_K || type == XUAN_TYPE_Q6_K)
         return n_cols % QKK == 0 && w_row <= (size_t)INT32_MAX / PR;
-    if (type == XUAN_TYPE_Q8_0) return n_cols % QK32 == 0 && w_row <= (size_t)INT32_MAX / PR;
+    if (type == XUAN_TYPE_Q8_0 || type == XUAN_TYPE_MXFP4) return n_cols % QK32 == 0 && w_row <= (size_t)INT32_MAX / PR;
     if (type >= XUAN_TYPE_COUNT || !TYPES[type].pack) return false;
     /* Gather offsets are int32: 16 rows must fit. */
     return n_cols % TYPES[type].w_elems == 0 && w_row <= (size_t)INT32_MAX / PR;
@@ -354,6 +338,7 @@ typedef struct act_meta {
 } act_meta;
 
 size_t xuan_gemm_meta_row_bytes(uint32_t type, int64_t n_cols) {
+    if (type == XUAN_TYPE_MXFP4) return xuan_gemm_mxfp4_meta_row_bytes(n_cols); /* gemm_mxfp4_avx512.c */
     if (type == XUAN_TYPE_Q4_K) return (size_t)(n_cols / 32) * sizeof(int32_t); /* bsums of 32 */
     if (type == XUAN_TYPE_Q6_K) return (size_t)n_cols * sizeof(int16_t);        /* quants as int16 */
     if (type == XUAN_TYPE_Q8_0) return (size_t)(n_cols / QK32) * 8 * sizeof(int32_t); /* -128 * lane sums */
@@ -363,6 +348,10 @@ size_t xuan_gemm_meta_row_bytes(uint32_t type, int64_t n_cols) {
 }
 
 void xuan_gemm_prepare_act(uint32_t type, const void *act, int64_t n_cols, void *meta_row) {
+    if (type == XUAN_TYPE_MXFP4) {
+        xuan_gemm_mxfp4_prepare_act(act, n_cols, meta_row);
+        return;
+    }
     if (type == XUAN_TYPE_Q8_0 || type == XUAN_TYPE_Q5_0) {
         const block_q8_0 *a = act;
         int32_t *c = meta_row;
@@ -934,6 +923,7 @@ static bool whole_row_rows(uint32_t type, pack_rows_fn pack, token_fn_t token, s
 bool xuan_gemm_avx512_rows(uint32_t type, const uint8_t *w, size_t w_row, int64_t r0, int64_t r1,
                            int64_t n_rows, int64_t n_cols, const uint8_t *act, size_t act_row,
                            const void *meta, int64_t n_tok, float *y) {
+    if (type == XUAN_TYPE_MXFP4) return xuan_gemm_mxfp4_rows(w, w_row, r0, r1, n_rows, n_cols, act, act_row, meta, n_tok, y);
     if (type == XUAN_TYPE_Q4_K) return q4_K_rows(w, w_row, r0, r1, n_rows, n_cols, act, act_row, meta, n_tok, y);
     if (type == XUAN_TYPE_Q6_K)
         return whole_row_rows(type, pack_q6_K_exact, q6_K_token, sizeof(block_q6_K), Q6K_BLK, QKK, w, w_row, r0, r1,

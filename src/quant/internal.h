@@ -92,4 +92,11 @@ bool xuan_gemm_avx512_rows(uint32_t type, const uint8_t *w, size_t w_row, int64_
                            int64_t n_rows, int64_t n_cols, const uint8_t *act, size_t act_row,
                            const void *meta, int64_t n_tok, float *y);
 
+/* MXFP4 x Q8_0 in the one-token dot's float steps, bit for bit
+ * (gemm_mxfp4_avx512.c; xuan_gemm_avx512_* hand MXFP4 to these). */
+size_t xuan_gemm_mxfp4_meta_row_bytes(int64_t n_cols);
+void xuan_gemm_mxfp4_prepare_act(const void *act, int64_t n_cols, void *meta_row);
+bool xuan_gemm_mxfp4_rows(const uint8_t *w, size_t w_row, int64_t r0, int64_t r1, int64_t n_rows, int64_t n_cols,
+                          const uint8_t *act, size_t act_row, const void *meta, int64_t n_tok, float *y);
+
 #endif

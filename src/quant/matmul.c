@@ -25,6 +25,10 @@ enum { GEMM_MIN_TOK = 8, GEMM_MIN_TOK_EXACT = 4 };
  * tok/s against the four-token dot (q4_K_pairs_x4, which still serves a
  * tail below 4 and machines without AVX-512). */
 enum { GEMM_MIN_TOK_Q4_K = 4 };
+/* MXFP4's panel (gemm_mxfp4_avx512.c) gives the bits of the dot a batch
+ * takes (one token takes ggml_vec_dot_mxfp4_q8_0's order instead), so it
+ * serves from 2 tokens, the rows routed to an expert included. */
+enum { GEMM_MIN_TOK_MXFP4 = 2 };
 
 /* Decode work claiming (see decode_rows): chunks of CLAIM_TILES row tiles,
  * for pools of up to MAX_CLAIM threads (larger pools split statically). */
@@ -90,6 +94,7 @@ static size_t align64(size_t n) { return (n + 63) & ~(size_t)63; }
  * are Q5_0, 4 sequences: S_TG 45 -> 91 tok/s).  Q4_K has its own threshold
  * (above). */
 static int64_t gemm_min_tok(uint32_t type) {
+    if (type == XUAN_TYPE_MXFP4) return GEMM_MIN_TOK_MXFP4;
     if (type == XUAN_TYPE_Q4_K) return GEMM_MIN_TOK_Q4_K;
     if (type == XUAN_TYPE_Q8_0 || type == XUAN_TYPE_Q5_0 || type == XUAN_TYPE_Q6_K) return GEMM_MIN_TOK_EXACT;
     return GEMM_MIN_TOK;
@@ -301,10 +306,11 @@ static void matmul(xuan_pool *pool, const xuan_weight *w, const float *x, int64_
         j.act = scratch;
         j.act_row = act_row_bytes(j.act_type, w->n_cols);
         /* (rowwise: only where the packed kernel gives the one-token bits at
-         * every batch size, Q8_0 and Q6_K; tests/test_batch.c holds it to that) */
+         * every batch size, Q8_0, Q6_K and MXFP4; tests/test_batch.c holds it to that) */
         j.gemm = !q4_K_plain && n_tok >= gemm_min_tok(w->type) && simd >= XUAN_SIMD_AVX512 &&
                  xuan_gemm_avx512_supports(w->type, w->n_cols, j.w_row) &&
-                 (kind == XUAN_MM_2D || w->type == XUAN_TYPE_Q8_0 || w->type == XUAN_TYPE_Q6_K);
+                 (kind == XUAN_MM_2D || w->type == XUAN_TYPE_Q8_0 || w->type == XUAN_TYPE_Q6_K ||
+                  w->type == XUAN_TYPE_MXFP4);
         if (j.gemm) {
             j.meta = (uint8_t *)scratch + align64(j.act_row * (size_t)n_tok);
             j.meta_row = xuan_gemm_meta_row_bytes(w->type, w->n_cols);

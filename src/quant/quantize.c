@@ -837,7 +837,10 @@ void xuan_q_q8_0_act(const float *x, void *vy, int64_t nb) {
     block_q8_0 *y = vy;
     for (int64_t i = 0; i < nb; i++, x += QK32) {
         float amax = 0.0f;
-        for (int j = 0; j < QK32; j++) amax = fmaxf(amax, fabsf(x[j]));
+        for (int j = 0; j < QK32; j++) { /* fmaxf's value (a NaN x is passed over), without its call */
+            const float v = fabsf(x[j]);
+            amax = v > amax ? v : amax;
+        }
         const float id = amax != 0.0f ? 127.f / amax : 0.0f;
         y[i].d = F2H(amax / 127.f);
         for (int j = 0; j < QK32; j++) y[i].qs[j] = (int8_t)nearest_int(x[j] * id);
@@ -848,7 +851,10 @@ void xuan_q_q8_1_act(const float *x, void *vy, int64_t nb) {
     block_q8_1 *y = vy;
     for (int64_t i = 0; i < nb; i++, x += QK32) {
         float amax = 0.0f;
-        for (int j = 0; j < QK32; j++) amax = fmaxf(amax, fabsf(x[j]));
+        for (int j = 0; j < QK32; j++) { /* fmaxf's value (a NaN x is passed over), without its call */
+            const float v = fabsf(x[j]);
+            amax = v > amax ? v : amax;
+        }
         const float d = amax / 127.f, id = amax != 0.0f ? 127.f / amax : 0.0f;
         y[i].d = F2H(d);
         int sum = 0;
