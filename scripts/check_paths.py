@@ -25,9 +25,10 @@ SKIP_DIRS = ("tests/golden/", "fuzz/corpus/",
 # a path starts after a space, a quote, a bracket or the line's start
 PATH = re.compile(r"(?:(?<=^)|(?<=[\s`'\"(<\[,;=]))((?:\.\./shared/|(?:%s)/)[A-Za-z0-9_./<>*-]*[A-Za-z0-9_/*>-])"
                   % "|".join(re.escape(r) for r in ROOTS))
-# another project's path: "llama.cpp's src/...", "(llama.cpp src/...)", "repo:path", "repo` @ `c`, `path`"
+# another project's path: "llama.cpp's src/...", "(llama.cpp src/...)", "repo:path", "repo@commit:path",
+# "repo` @ `c`, `path`"
 FOREIGN = re.compile(r"(llama\.cpp|ggml|transformers|vllm|ollama|lm-evaluation-harness|opencompass|github|"
-                     r"@ `?[0-9a-f]{7}|[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+:)[^.\n]{0,60}$", re.I)
+                     r"@ `?[0-9a-f]{7}|[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+(?:@[0-9a-f]{7,40})?:)[^.\n]{0,60}$", re.I)
 
 
 def tracked(repo):
