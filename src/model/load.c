@@ -496,10 +496,12 @@ static void mark_used(xuan_model *m, const xuan_gguf_tensor *t) {
     m->used[t - xuan_gguf_tensor_at(m->g, 0)] = true;
 }
 
-static int bind_vec(xuan_model *m, const char *name, int64_t n, bool required, vecf *out,
-                    xuan_error *err) {
+/* An F32 tensor of shape [ne0] (ne1 = 0) or [ne0, ne1], read as ne1 rows of
+ * ne0 floats (gpt-oss's per-expert biases [rows, n_expert]). */
+static int bind_f32(xuan_model *m, const char *name, int64_t ne0, int64_t ne1, bool required,
+                    vecf *out, xuan_error *err) {
     int rc = 0;
-    const xuan_gguf_tensor *t = find(m->g, name, n, 0, required, err, &rc);
+    const xuan_gguf_tensor *t = find(m->g, name, ne0, ne1, required, err, &rc);
     if (!t) return rc;
     if (t->type != XUAN_TYPE_F32)
         return xuan_fail(err, XUAN_ERR_UNSUPPORTED, "tensor %s: type %s, expected F32", name,
@@ -510,19 +512,13 @@ static int bind_vec(xuan_model *m, const char *name, int64_t n, bool required, v
     return 0;
 }
 
-/* A 2-D F32 tensor [ne0, ne1] read as ne1 rows of ne0 floats (gpt-oss's
- * per-expert biases [rows, n_expert]). */
+static int bind_vec(xuan_model *m, const char *name, int64_t n, bool required, vecf *out,
+                    xuan_error *err) {
+    return bind_f32(m, name, n, 0, required, out, err);
+}
+
 static int bind_vec2(xuan_model *m, const char *name, int64_t ne0, int64_t ne1, vecf *out, xuan_error *err) {
-    int rc = 0;
-    const xuan_gguf_tensor *t = find(m->g, name, ne0, ne1, true, err, &rc);
-    if (!t) return rc;
-    if (t->type != XUAN_TYPE_F32)
-        return xuan_fail(err, XUAN_ERR_UNSUPPORTED, "tensor %s: type %s, expected F32", name,
-                         xuan_type_name(t->type));
-    mark_used(m, t);
-    *out = (const float *)(const void *)t->data;
-    m->weight_bytes += t->n_bytes;
-    return 0;
+    return bind_f32(m, name, ne0, ne1, true, out, err);
 }
 
 /* A matrix of n_rows rows of n_cols: GGUF shape [n_cols, n_rows]. */
