@@ -50,9 +50,20 @@ done
 # llama.cpp's tools are built with our own CMake line rather than the
 # peer's build_llama_bench.sh: GGML_NATIVE=ON enables AMX on CPUs that
 # advertise it, and on this project's machines that build segfaults in
-# ggml_backend_amx_mul_mat on every Q8_0 model.  So: every x86 feature these
-# machines run well (AVX2, FMA, F16C, AVX-512 F/BW/VL/DQ/VBMI, VNNI, BF16),
-# AMX off.  The same flags are what xuan's own kernels use.
+# ggml_backend_amx_mul_mat on every Q8_0 model.  So: the x86 features this
+# CPU has of those xuan's kernels use (AVX2, FMA, F16C, BMI2, and AVX-512
+# F/BW/VL/DQ, VBMI, VNNI, BF16 where /proc/cpuinfo lists them), AMX off.
+# Machines of one kind differ (an AVX-512 Zen 5 one day, an AVX2-only Zen 3
+# the next): a build made for other flags is thrown away, not run (SIGILL).
+cpu_flags=$(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null || true)
+has() { case " ${cpu_flags#*:} " in *" $1 "*) echo ON ;; *) echo OFF ;; esac; }
+avx512=OFF
+[ "$(has avx512f)$(has avx512bw)$(has avx512vl)$(has avx512dq)" = ONONONON ] && avx512=ON
+if [ $avx512 = ON ]; then
+  ISA="-DGGML_AVX512=ON -DGGML_AVX512_VBMI=$(has avx512vbmi) -DGGML_AVX512_VNNI=$(has avx512_vnni) -DGGML_AVX512_BF16=$(has avx512_bf16)"
+else
+  ISA="-DGGML_AVX512=OFF -DGGML_AVX512_VBMI=OFF -DGGML_AVX512_VNNI=OFF -DGGML_AVX512_BF16=OFF"
+fi
 # The npm install is done: let other tests through while the tools build
 # (they take their own lock, so two builds never run at once).
 flock -u 9
@@ -66,6 +77,11 @@ if [ -n "$TARGETS" ]; then
   exec 8>"$DIR/.tools.lock"
   flock 8
 fi
+STAMP="$DIR/llama.cpp/build/xuan-isa"
+if [ -n "$TARGETS" ] && [ -d "$DIR/llama.cpp/build" ] && [ "$(cat "$STAMP" 2>/dev/null)" != "$ISA" ]; then
+  echo "peer: llama.cpp was built for other CPU flags; rebuilding for this CPU ($ISA)" >&2
+  rm -rf "$DIR/llama.cpp/build"
+fi
 missing=""
 for t in $TARGETS; do [ -x "$DIR/llama.cpp/build/bin/$t" ] || missing="$missing $t"; done
 if [ -n "$missing" ]; then
@@ -77,9 +93,9 @@ if [ -n "$missing" ]; then
     cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=OFF \
       -DLLAMA_CURL=OFF -DLLAMA_OPENSSL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
       -DLLAMA_BUILD_SERVER=ON -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON \
-      -DGGML_F16C=ON -DGGML_BMI2=ON -DGGML_AVX512=ON -DGGML_AVX512_VBMI=ON -DGGML_AVX512_VNNI=ON \
-      -DGGML_AVX512_BF16=ON -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF &&
-    cmake --build build --target $missing -j"$(nproc)" ) >"$DIR/build.log" 2>&1 || { tail -n 20 "$DIR/build.log" >&2; exit 1; }
+      -DGGML_F16C=ON -DGGML_BMI2=ON $ISA -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF &&
+    cmake --build build --target $missing -j"$(nproc)" &&
+    printf '%s\n' "$ISA" >build/xuan-isa ) >"$DIR/build.log" 2>&1 || { tail -n 20 "$DIR/build.log" >&2; exit 1; }
   git -C "$DIR/llama.cpp" log -1 --format='peer: llama.cpp %H' >&2
 fi
 exit 0
