@@ -11,6 +11,7 @@
 #include "xuan/model.h"
 #include "xuan/quant.h"
 #include "model/internal.h"
+#include "quant/internal.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -604,6 +605,15 @@ static void test_ggml_order_ops(void) {
     CHECK(xuan_op_expf_ggml(-INFINITY) == 0.0f);
     CHECK(xuan_op_expf_ggml(0.0f) == 1.0f);
     CHECK(isinf(xuan_op_expf_ggml(90.0f)));
+    /* the AVX2 build's expf: as close to libm, and the same edges */
+    for (float t = -110.0f; t < 88.0f; t += 0.37f) {
+        float e = xuan_op_expf_ggml8(t), r = expf(t);
+        CHECK(t < -87.0f || fabsf(e - r) <= 4e-7f * r);
+    }
+    CHECK(xuan_op_expf_ggml8(-INFINITY) == 0.0f);
+    CHECK(xuan_op_expf_ggml8(0.0f) == 1.0f);
+    CHECK(isinf(xuan_op_expf_ggml8(90.0f)));
+    CHECK(isnan(xuan_op_expf_ggml8(NAN)));
     const int64_t lens[] = {1, 8, 15, 16, 17, 31, 32, 48, 63, 64, 65, 96, 127, 128, 129, 200, 256, 300};
     for (size_t k = 0; k < sizeof lens / sizeof lens[0]; k++) {
         const int64_t n = lens[k];
@@ -616,7 +626,10 @@ static void test_ggml_order_ops(void) {
             const bool single = o == XUAN_ORDER_VEC;
             float d = xuan_dot_f16_kernel(XUAN_SIMD_SCALAR, single)(n, h, x);
             CHECK_NEAR(d, ref, 1e-6 * mag + 1e-6);
-            if (avx2) CHECK(xuan_dot_f16_kernel(XUAN_SIMD_AVX2, single)(n, h, x) == d);
+            /* the AVX2 level gives the bits of llama.cpp's AVX2 build (8 lanes) */
+            const float d8 = single ? xuan_dot_f16_single8_scalar(n, h, x) : xuan_dot_f16_lanes8_scalar(n, h, x);
+            CHECK_NEAR(d8, ref, 1e-6 * mag + 1e-6);
+            if (avx2) CHECK(xuan_dot_f16_kernel(XUAN_SIMD_AVX2, single)(n, h, x) == d8);
             if (xuan_cpu_get()->native >= XUAN_SIMD_AVX512) CHECK(xuan_dot_f16_kernel(XUAN_SIMD_AVX512, single)(n, h, x) == d);
         }
         /* swiglu, with some large |g| for expf's slow lanes */
@@ -625,6 +638,12 @@ static void test_ggml_order_ops(void) {
         for (int64_t i = 0; i < n; i++) CHECK_NEAR(sc_s[i], w[i] / (1.0f + expf(-w[i])) * x[i], 1e-5 * fabsf(sc_s[i]) + 1e-30);
         if (avx2) {
             xuan_op_swiglu_avx2(w, x, sc_v, n);
+            CHECK(memcmp(sc_s, sc_v, (size_t)n * sizeof(float)) == 0);
+        }
+        xuan_op_swiglu8(w, x, sc_s, n);
+        for (int64_t i = 0; i < n; i++) CHECK_NEAR(sc_s[i], w[i] / (1.0f + expf(-w[i])) * x[i], 1e-5 * fabsf(sc_s[i]) + 1e-30);
+        if (avx2) {
+            xuan_op_swiglu8_avx2(w, x, sc_v, n);
             CHECK(memcmp(sc_s, sc_v, (size_t)n * sizeof(float)) == 0);
         }
         /* softmax and the weighted V sum over a window starting at cell `first` */
@@ -637,6 +656,19 @@ static void test_ggml_order_ops(void) {
             if (avx2) {
                 xuan_op_softmax_avx2(sc_v, (uint32_t)n, first);
                 CHECK(memcmp(sc_s, sc_v, (size_t)n * sizeof(float)) == 0);
+            }
+            { /* the AVX2 build's softmax: scalar == AVX2, and a distribution */
+                static float s8[N], v8[N];
+                for (int64_t i = 0; i < n; i++) s8[i] = v8[i] = i % 9 == 4 ? -INFINITY : rnd(8.0f);
+                if (n == 1) s8[0] = v8[0] = 0.5f;
+                xuan_op_softmax8(s8, (uint32_t)n, first);
+                double t8 = 0;
+                for (int64_t i = 0; i < n; i++) t8 += s8[i];
+                CHECK_NEAR(t8, 1.0, 1e-5);
+                if (avx2) {
+                    xuan_op_softmax8_avx2(v8, (uint32_t)n, first);
+                    CHECK(memcmp(s8, v8, (size_t)n * sizeof(float)) == 0);
+                }
             }
             if (xuan_cpu_get()->native >= XUAN_SIMD_AVX512) {
                 /* the tiled attention's exp pass, with far-below-max scores
@@ -656,7 +688,7 @@ static void test_ggml_order_ops(void) {
             /* V rows by cell, read in reverse, with holes (no cell) skipped */
             int32_t cells[300];
             for (int64_t i = 0; i < n; i++) cells[i] = i % 7 == 3 ? -1 : (int32_t)(n - 1 - i);
-            for (int o = 0; o < 2; o++) {
+            for (int o = 0; o < 4; o++) {
                 xuan_op_wsum_f16(out_s, sc_s, (const uint8_t *)v, HD * 2, cells, (uint32_t)n, first, HD,
                                  (xuan_order)o, acc);
                 for (int e = 0; e < HD; e++) {
@@ -670,7 +702,7 @@ static void test_ggml_order_ops(void) {
                                           HD, (xuan_order)o, acc);
                     CHECK(memcmp(out_s, out_v, sizeof out_s) == 0);
                 }
-                if (xuan_cpu_get()->native >= XUAN_SIMD_AVX512) {
+                if (xuan_cpu_get()->native >= XUAN_SIMD_AVX512 && o < 2) {
                     memset(out_v, 0, sizeof out_v);
                     xuan_op_wsum_f16_avx512(out_v, sc_s, (const uint8_t *)v, HD * 2, cells, (uint32_t)n, first,
                                             HD, (xuan_order)o, acc);

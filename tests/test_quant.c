@@ -269,6 +269,9 @@ static void test_simd_vs_scalar(void) {
             float ref = xuan_vec_dot(XUAN_SIMD_SCALAR, type, n, w, act);
             for (int lv = XUAN_SIMD_AVX2; lv <= (int)cpu->native; lv++) {
                 float got = xuan_vec_dot((xuan_simd)lv, type, n, w, act);
+                /* F16 at the AVX2 level: llama.cpp's AVX2 build, 8 lanes */
+                if (type == XUAN_TYPE_F16 && lv == XUAN_SIMD_AVX2) ref = xuan_dot_f16_lanes8_scalar(n, w, act);
+                else if (type == XUAN_TYPE_F16) ref = xuan_vec_dot(XUAN_SIMD_SCALAR, type, n, w, act);
                 /* F16, Q4_K, Q6_K, Q8_0 and MXFP4 follow llama.cpp's float steps at every level */
                 const bool same = type == XUAN_TYPE_F16 || type == XUAN_TYPE_Q4_K || type == XUAN_TYPE_Q6_K ||
                                   type == XUAN_TYPE_Q8_0 || type == XUAN_TYPE_MXFP4;
@@ -711,12 +714,38 @@ static void test_gemm_mxfp4(void) {
         }
 }
 
+/* F16's single-token order per level: llama.cpp's AVX-512 build sums 64
+ * slots, its AVX2 build 32 (dot.c).  Each SIMD kernel gives the bits of
+ * its scalar twin, tails (n % 32, n % 64) included. */
+static void test_f16_single_orders(void) {
+    enum { N = 1000 };
+    static uint16_t w[N];
+    static float a[N];
+    const xuan_cpu *cpu = xuan_cpu_get();
+    for (int rep = 0; rep < 200; rep++) {
+        const int64_t n = 1 + rep * 5 % N;
+        float x[N];
+        random_act(x, n);
+        for (int64_t i = 0; i < n; i++) w[i] = xuan_fp32_to_fp16(x[i]);
+        random_act(a, n);
+        for (int64_t i = 0; i < n; i++) a[i] = xuan_fp16_to_fp32(xuan_fp32_to_fp16(a[i]));
+        const float s64 = xuan_vec_dot_f16_single(XUAN_SIMD_SCALAR, n, w, a);
+        const float s32 = xuan_dot_f16_single8_scalar(n, w, a);
+        if (cpu->native >= XUAN_SIMD_AVX2) {
+            CHECK(xuan_vec_dot_f16_single(XUAN_SIMD_AVX2, n, w, a) == s32);
+            CHECK(xuan_dot_kernel(XUAN_SIMD_AVX2, XUAN_TYPE_F16)(n, w, a) == xuan_dot_f16_lanes8_scalar(n, w, a));
+        }
+        if (cpu->native >= XUAN_SIMD_AVX512) CHECK(xuan_vec_dot_f16_single(XUAN_SIMD_AVX512, n, w, a) == s64);
+    }
+}
+
 int main(void) {
     RUN(test_block_sizes);
     RUN(test_fp16);
     RUN(test_dequant_vs_dot);
     RUN(test_roundtrip);
     RUN(test_simd_vs_scalar);
+    RUN(test_f16_single_orders);
     RUN(test_matmul);
     RUN(test_matmul_batch);
     RUN(test_matmul_rowwise);

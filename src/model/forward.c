@@ -730,7 +730,10 @@ static void attn_one(xuan_ctx *c, const attn_job *j, uint32_t t, uint32_t h, int
     if (j->softcap > 0) /* masked keys stay -inf */
         for (uint32_t i = 0; i < n_keys; i++)
             if (cells[i] >= 0) xuan_op_softcap(scores + i, 1, j->softcap);
-    if (j->sinks && j->avx2) xuan_op_softmax_sink_avx2(scores, n_keys, first, j->sinks[h]);
+    const bool lanes8 = j->order == XUAN_ORDER_GEMM8 || j->order == XUAN_ORDER_VEC8; /* the AVX2 level */
+    if (lanes8 && j->sinks) xuan_op_softmax_sink8_avx2(scores, n_keys, first, j->sinks[h]);
+    else if (lanes8) xuan_op_softmax8_avx2(scores, n_keys, first);
+    else if (j->sinks && j->avx2) xuan_op_softmax_sink_avx2(scores, n_keys, first, j->sinks[h]);
     else if (j->sinks) xuan_op_softmax_sink(scores, n_keys, first, j->sinks[h]);
     else if (j->avx2) xuan_op_softmax_avx2(scores, n_keys, first);
     else xuan_op_softmax(scores, n_keys, first);
@@ -904,6 +907,19 @@ static void kinds_qkv_tok(xuan_ctx *c, uint32_t il, uint32_t t) {
     store_kv_tok(c, il, t);
 }
 
+/* SwiGLU and the router's softmax in the float steps of the llama.cpp
+ * build this SIMD level reproduces (internal.h, xuan_ggml_lanes). */
+static void swiglu(xuan_simd simd, const float *g, const float *u, float *y, int64_t n) {
+    if (xuan_ggml_lanes(simd) == 8) xuan_op_swiglu8_avx2(g, u, y, n);
+    else if (simd >= XUAN_SIMD_AVX2) xuan_op_swiglu_avx2(g, u, y, n);
+    else xuan_op_swiglu(g, u, y, n);
+}
+
+static void softmax_row(xuan_simd simd, float *x, uint32_t n) {
+    if (xuan_ggml_lanes(simd) == 8) xuan_op_softmax_row8(x, n);
+    else xuan_op_softmax_row(x, n);
+}
+
 static void tok_one(const tok_job *j, uint32_t t) {
     xuan_ctx *c = j->c;
     const xuan_hparams *hp = &c->m->hp;
@@ -959,8 +975,7 @@ static void tok_one(const tok_job *j, uint32_t t) {
         const float *g = L->w_gate.data ? c->h + t * F : c->u + t * 2 * F; /* fused rows: gate | up */
         const float *u = L->w_gate.data ? c->u + t * F : c->u + t * 2 * F + F;
         if (hp->arch->act == XUAN_ACT_GELU) xuan_op_geglu(g, u, c->h + t * F, F);
-        else if (c->simd >= XUAN_SIMD_AVX2) xuan_op_swiglu_avx2(g, u, c->h + t * F, F);
-        else xuan_op_swiglu(g, u, c->h + t * F, F);
+        else swiglu(c->simd, g, u, c->h + t * F, F);
         break;
     }
     case TOK_MLA: {
@@ -1013,8 +1028,7 @@ static void tok_part(void *ctx, int ith, int nth) {
         const int64_t e1 = ith + 1 == nth ? F : (F * (ith + 1) / nth) & ~(int64_t)15;
         const float *g = L->w_gate.data ? j->c->h : j->c->u, *u = L->w_gate.data ? j->c->u : j->c->u + F;
         if (hp->arch->act == XUAN_ACT_GELU) xuan_op_geglu(g + e0, u + e0, j->c->h + e0, e1 - e0);
-        else if (j->c->simd >= XUAN_SIMD_AVX2) xuan_op_swiglu_avx2(g + e0, u + e0, j->c->h + e0, e1 - e0);
-        else xuan_op_swiglu(g + e0, u + e0, j->c->h + e0, e1 - e0);
+        else swiglu(j->c->simd, g + e0, u + e0, j->c->h + e0, e1 - e0);
         return;
     }
     const uint32_t t0 = (uint32_t)((uint64_t)j->n * (uint64_t)ith / (uint64_t)nth);
@@ -1094,8 +1108,7 @@ static uint64_t group_mask(const xuan_hparams *hp, const float *p) {
 /* An expert's activation over one row of Fe: SwiGLU, or gpt-oss's variant. */
 static void moe_act(const xuan_ctx *c, const float *g, const float *u, float *h, int64_t Fe) {
     if (c->m->hp.arch->act == XUAN_ACT_SWIGLU_OAI) xuan_op_swiglu_oai(g, u, h, Fe);
-    else if (c->simd >= XUAN_SIMD_AVX2) xuan_op_swiglu_avx2(g, u, h, Fe);
-    else xuan_op_swiglu(g, u, h, Fe);
+    else swiglu(c->simd, g, u, h, Fe);
 }
 
 /* Expert e's bias (ggml_add_id) on rows m of width w; b == NULL: none. */
@@ -1116,7 +1129,7 @@ static void moe_ffn(xuan_ctx *c, uint32_t il, uint32_t n) {
         float *p = c->moe_p + (size_t)t * E, *w = c->moe_w + (size_t)t * K;
         int32_t *sel = c->moe_sel + (size_t)t * K;
         add_vec(p, L->b_gate_inp, E);
-        if (!topk_softmax) xuan_op_softmax_row(p, E);
+        if (!topk_softmax) softmax_row(c->simd, p, E);
         const uint64_t allowed = group_mask(hp, p);
         for (uint32_t k = 0; k < K; k++) { /* selection by rank: K is small */
             int32_t best = -1;
@@ -1128,7 +1141,7 @@ static void moe_ffn(xuan_ctx *c, uint32_t il, uint32_t n) {
             sel[k] = best;
             w[k] = p[best];
         }
-        if (topk_softmax) xuan_op_softmax_row(w, K);
+        if (topk_softmax) softmax_row(c->simd, w, K);
         if (hp->expert_norm) {
             double s = 0.0; /* ggml_sum_rows, then ggml_clamp and ggml_div */
             for (uint32_t k = 0; k < K; k++) s += (double)w[k];
@@ -1212,7 +1225,9 @@ static void run_attention(xuan_ctx *c, uint32_t il, uint32_t n) {
     attn_job aj = {.c = c, .il = il, .n_tok = n, .scale = scale,
                    .hd = hd, .hdv = layer_head_dim_v(hp, il), .kvh = layer_kv_heads(hp, il),
                    .softcap = hp->attn_softcap, .window = layer_is_local(hp, il) ? hp->n_swa : 0,
-                   .order = n >= 2 ? XUAN_ORDER_GEMM : XUAN_ORDER_VEC, /* tinyBLAS takes 2+ tokens */
+                   .order = xuan_ggml_lanes(c->simd) == 8 ? (n >= 2 ? XUAN_ORDER_GEMM8 : XUAN_ORDER_VEC8)
+                            : n >= 2                         ? XUAN_ORDER_GEMM /* tinyBLAS takes 2+ tokens */
+                                                             : XUAN_ORDER_VEC,
                    .qk = xuan_dot_f16_kernel(c->simd, n < 2),
                    .kdot = xuan_quant_vec_dot_fn(c->tk, c->simd),
                    .avx2 = c->simd >= XUAN_SIMD_AVX2,
@@ -1389,8 +1404,7 @@ static void shared_ffn(xuan_ctx *c, const layer_w *L, uint32_t n) {
     mm(c, &L->up_sh, c->xn, n, c->u);
     for (uint32_t t = 0; t < n; t++) {
         float *g = c->h + t * Fs;
-        if (c->simd >= XUAN_SIMD_AVX2) xuan_op_swiglu_avx2(g, c->u + t * Fs, g, (int64_t)Fs);
-        else xuan_op_swiglu(g, c->u + t * Fs, g, (int64_t)Fs);
+        swiglu(c->simd, g, c->u + t * Fs, g, (int64_t)Fs);
     }
     mm(c, &L->down_sh, c->h, n, c->sh_out);
 }

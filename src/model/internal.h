@@ -223,7 +223,33 @@ void xuan_op_round_bf16(const float *src, float *dst, int64_t n);
  * added in double).  Attention uses whichever llama.cpp would for the same
  * batch; the weights of attention are the cells of the cache, so a slot is
  * chosen by the absolute cell index. */
-typedef enum xuan_order { XUAN_ORDER_GEMM, XUAN_ORDER_VEC } xuan_order;
+typedef enum xuan_order { XUAN_ORDER_GEMM, XUAN_ORDER_VEC, XUAN_ORDER_GEMM8, XUAN_ORDER_VEC8 } xuan_order;
+/* GEMM8 and VEC8: the same two orders in llama.cpp's AVX2 build, whose
+ * vectors have 8 lanes: tinyBLAS<8> (8 slots, then its hsum: halves added,
+ * lanes 0+2 and 1+3, their sum) and ggml_vec_dot_f16 with four 8-lane sums
+ * (32 slots; s+16 and s+24 fold into s and s+8, s+8 into s, then halves
+ * and two horizontal adds).  xuan's AVX2 level reproduces that build (its
+ * expf, 8-element chunks, these orders); its scalar and AVX-512 levels the
+ * AVX-512 build: the reference parity is checked against is the one
+ * llama.cpp runs on the same CPU (docs/design.md, "Parity per CPU"). */
+static inline uint32_t xuan_order_slots(xuan_order o) {
+    return o == XUAN_ORDER_GEMM ? 16 : o == XUAN_ORDER_VEC ? 64 : o == XUAN_ORDER_GEMM8 ? 8 : 32;
+}
+/* The reference build a SIMD level reproduces: 8 lanes (AVX2) or 16. */
+static inline uint32_t xuan_ggml_lanes(xuan_simd simd) { return simd == XUAN_SIMD_AVX2 ? 8 : 16; }
+/* ggml_v_expf of the AVX2 build (j * 2^n + 2^n by one FMA), one lane. */
+float xuan_op_expf_ggml8(float x);
+/* The AVX2 build's 8-lane horizontal sum. */
+float xuan_sum8_hsum(const float v[8]);
+/* The AVX2 build's forms of the SwiGLU and softmaxes below: 8-element
+ * chunks, xuan_op_expf_ggml8, xuan_sum8_hsum. */
+void xuan_op_swiglu8(const float *g, const float *u, float *y, int64_t n);
+void xuan_op_softmax8(float *s, uint32_t n, uint32_t first);
+void xuan_op_softmax_sink8(float *s, uint32_t n, uint32_t first, float sink);
+void xuan_op_softmax_row8(float *x, uint32_t n);
+void xuan_op_swiglu8_avx2(const float *g, const float *u, float *y, int64_t n);
+void xuan_op_softmax8_avx2(float *s, uint32_t n, uint32_t first);
+void xuan_op_softmax_sink8_avx2(float *s, uint32_t n, uint32_t first, float sink);
 /* ggml_v_expf (the polynomial of ARM's optimized-routines), one lane. */
 float xuan_op_expf_ggml(float x);
 /* y = silu(g) * u: ggml_v_silu on whole 16-element chunks, expf on the tail. */

@@ -125,6 +125,49 @@ void xuan_op_swiglu(const float *g, const float *u, float *y, int64_t n) {
     for (; i < n; i++) y[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
 }
 
+/* ggml_v_expf as llama.cpp's AVX2 build has it: the same polynomial
+ * without its constant term, then j * 2^n + 2^n by one FMA; |n| > 126
+ * splits the scale in two, |n| > 192 saturates (to 0 or inf). */
+static inline float f32_of(uint32_t u) {
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+float xuan_op_expf_ggml8(float x) {
+    const float r = 0x1.8p23f;
+    const float z = fmaf(x, 0x1.715476p+0f, r);
+    const float n = z - r;
+    const float b = fmaf(-n, 0x1.7f7d1cp-20f, fmaf(-n, 0x1.62e4p-1f, x));
+    uint32_t zb;
+    memcpy(&zb, &z, sizeof zb);
+    const uint32_t e = zb << 23;
+    const float k = f32_of(e + 0x3f800000u);
+    const float u = b * b;
+    const float j = fmaf(fmaf(fmaf(0x1.0e4020p-7f, b, 0x1.573e2ep-5f), u, fmaf(0x1.555e66p-3f, b, 0x1.fffdb6p-2f)),
+                         u, 0x1.ffffecp-1f * b);
+    if (!(fabsf(n) > 126.0f)) return fmaf(k, j, k); /* NaN included, as _CMP_GT_OQ */
+    const uint32_t g = n <= 0.0f ? 0x82000000u : 0u;
+    const float s1 = f32_of(g + 0x7f000000u), s2 = f32_of(e - g);
+    if (fabsf(n) > 192.0f) return s1 * s1;
+    return fmaf(s2, j, s2) * s1;
+}
+
+void xuan_op_swiglu8(const float *g, const float *u, float *y, int64_t n) {
+    const int64_t n8 = n & ~(int64_t)7;
+    int64_t i = 0;
+    for (; i < n8; i++) y[i] = g[i] / (1.0f + xuan_op_expf_ggml8(0.0f - g[i])) * u[i];
+    for (; i < n; i++) y[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
+}
+
+/* The AVX2 build's 8-lane horizontal sum (_mm256 halves added, then
+ * movehl and movehdup): (v0+v4 + v2+v6) + (v1+v5 + v3+v7). */
+float xuan_sum8_hsum(const float v[8]) {
+    float t[4];
+    for (int l = 0; l < 4; l++) t[l] = v[l + 4] + v[l];
+    return (t[0] + t[2]) + (t[1] + t[3]);
+}
+
 /* ggml_table_gelu_f16, built as ggml_cpu_init builds it: every F16 value
  * through 0.5x(1 + tanh(sqrt(2/pi) x (1 + 0.044715 x^2))), the inner
  * 1 + a*x*x contracted to one FMA as its compiler does. */
@@ -153,28 +196,34 @@ void xuan_op_softcap(float *x, int64_t n, float cap) {
     for (int64_t i = 0; i < n; i++) x[i] = tanhf(x[i] * inv) * cap;
 }
 
-static void softmax(float *s, uint32_t n, uint32_t first, const float *sink) {
+/* lanes 16: the AVX-512 build (16-cell chunks, the lane tree); 8: the AVX2
+ * build (8-cell chunks, its expf, its hsum). */
+static void softmax(float *s, uint32_t n, uint32_t first, const float *sink, uint32_t lanes) {
     float mx = -INFINITY;
     for (uint32_t i = 0; i < n; i++) mx = s[i] > mx ? s[i] : mx;
     if (sink) mx = *sink > mx ? *sink : mx; /* ggml: MAX(max, sink) */
     const uint32_t end = first + n;
     double sum = 0.0;
-    for (uint32_t c = first & ~15u; c < end; c += 16) {
+    for (uint32_t c = first & ~(lanes - 1); c < end; c += lanes) {
         float v[16];
-        for (uint32_t l = 0; l < 16; l++) {
+        for (uint32_t l = 0; l < lanes; l++) {
             const uint32_t cell = c + l;
             v[l] = 0.0f;
-            if (cell >= first && cell < end) v[l] = s[cell - first] = xuan_op_expf_ggml(s[cell - first] - mx);
+            if (cell >= first && cell < end)
+                v[l] = s[cell - first] =
+                    lanes == 8 ? xuan_op_expf_ggml8(s[cell - first] - mx) : xuan_op_expf_ggml(s[cell - first] - mx);
         }
-        sum += (double)xuan_sum16_tree(v);
+        sum += (double)(lanes == 8 ? xuan_sum8_hsum(v) : xuan_sum16_tree(v));
     }
     if (sink) sum += (double)expf(*sink - mx);
     const float inv = (float)(1.0 / sum);
     for (uint32_t i = 0; i < n; i++) s[i] *= inv;
 }
 
-void xuan_op_softmax(float *s, uint32_t n, uint32_t first) { softmax(s, n, first, NULL); }
-void xuan_op_softmax_sink(float *s, uint32_t n, uint32_t first, float sink) { softmax(s, n, first, &sink); }
+void xuan_op_softmax(float *s, uint32_t n, uint32_t first) { softmax(s, n, first, NULL, 16); }
+void xuan_op_softmax_sink(float *s, uint32_t n, uint32_t first, float sink) { softmax(s, n, first, &sink, 16); }
+void xuan_op_softmax8(float *s, uint32_t n, uint32_t first) { softmax(s, n, first, NULL, 8); }
+void xuan_op_softmax_sink8(float *s, uint32_t n, uint32_t first, float sink) { softmax(s, n, first, &sink, 8); }
 
 void xuan_op_swiglu_oai(const float *g, const float *u, float *y, int64_t n) {
     const float alpha = 1.702f, limit = 7.0f; /* build_moe_ffn's constants for LLM_FFN_SWIGLU_OAI_MOE */
@@ -186,14 +235,15 @@ void xuan_op_swiglu_oai(const float *g, const float *u, float *y, int64_t n) {
     }
 }
 
-void xuan_op_softmax_row(float *x, uint32_t n) {
+static void softmax_row(float *x, uint32_t n, uint32_t lanes) {
     float mx = -INFINITY;
     for (uint32_t i = 0; i < n; i++) mx = x[i] > mx ? x[i] : mx;
     double sum = 0.0;
     uint32_t i = 0;
-    for (; i + 15 < n; i += 16) {
-        for (uint32_t l = 0; l < 16; l++) x[i + l] = xuan_op_expf_ggml(x[i + l] - mx);
-        sum += (double)xuan_sum16_tree(x + i);
+    for (; i + lanes <= n; i += lanes) {
+        for (uint32_t l = 0; l < lanes; l++)
+            x[i + l] = lanes == 8 ? xuan_op_expf_ggml8(x[i + l] - mx) : xuan_op_expf_ggml(x[i + l] - mx);
+        sum += (double)(lanes == 8 ? xuan_sum8_hsum(x + i) : xuan_sum16_tree(x + i));
     }
     for (; i < n; i++) {
         x[i] = expf(x[i] - mx);
@@ -203,9 +253,12 @@ void xuan_op_softmax_row(float *x, uint32_t n) {
     for (uint32_t k = 0; k < n; k++) x[k] *= inv;
 }
 
+void xuan_op_softmax_row(float *x, uint32_t n) { softmax_row(x, n, 16); }
+void xuan_op_softmax_row8(float *x, uint32_t n) { softmax_row(x, n, 8); }
+
 void xuan_op_wsum_f16(float *out, const float *w, const uint8_t *v, size_t stride, const int32_t *cells,
                       uint32_t n, uint32_t first, uint32_t hd, xuan_order o, float *acc) {
-    const uint32_t slots = o == XUAN_ORDER_GEMM ? 16 : 64;
+    const uint32_t slots = xuan_order_slots(o);
     uint64_t used = 0;
     for (uint32_t i = 0; i < n; i++) {
         if (cells[i] < 0) continue;
@@ -221,17 +274,26 @@ void xuan_op_wsum_f16(float *out, const float *w, const uint8_t *v, size_t strid
     }
     for (uint32_t sl = 0; sl < slots; sl++)
         if (!(used >> sl & 1)) memset(acc + (size_t)sl * hd, 0, hd * sizeof(float));
-    if (slots == 64)
-        for (uint32_t l = 0; l < 16; l++)
+    if (o == XUAN_ORDER_VEC || o == XUAN_ORDER_VEC8) { /* four sums of q lanes: 0 += 2, 1 += 3, 0 += 1 */
+        const uint32_t q = slots / 4;
+        for (uint32_t l = 0; l < q; l++)
             for (uint32_t e = 0; e < hd; e++) {
-                float *a0 = acc + (size_t)l * hd, *a1 = acc + (size_t)(l + 16) * hd;
-                a0[e] += acc[(size_t)(l + 32) * hd + e];
-                a1[e] += acc[(size_t)(l + 48) * hd + e];
+                float *a0 = acc + (size_t)l * hd, *a1 = acc + (size_t)(l + q) * hd;
+                a0[e] += acc[(size_t)(l + 2 * q) * hd + e];
+                a1[e] += acc[(size_t)(l + 3 * q) * hd + e];
                 a0[e] += a1[e];
             }
+    }
     for (uint32_t e = 0; e < hd; e++) {
         float t[16];
-        for (int l = 0; l < 16; l++) t[l] = acc[(size_t)l * hd + e];
-        out[e] = xuan_sum16_tree(t);
+        const uint32_t lanes = o == XUAN_ORDER_GEMM || o == XUAN_ORDER_VEC ? 16 : 8;
+        for (uint32_t l = 0; l < lanes; l++) t[l] = acc[(size_t)l * hd + e];
+        if (lanes == 16) out[e] = xuan_sum16_tree(t);
+        else if (o == XUAN_ORDER_GEMM8) out[e] = xuan_sum8_hsum(t);
+        else { /* GGML_F32x8_REDUCE's halves, then two horizontal adds */
+            float h[4];
+            for (int l = 0; l < 4; l++) h[l] = t[l] + t[l + 4];
+            out[e] = (h[0] + h[1]) + (h[2] + h[3]);
+        }
     }
 }

@@ -386,6 +386,44 @@ float xuan_dot_f16_single_scalar(int64_t n, const void *vw, const void *va) {
     return (float)sum;
 }
 
+/* The same two orders in llama.cpp's AVX2 build, whose vectors have 8
+ * lanes: tinyBLAS<8> for a batch (one 8-lane sum per row and token, then
+ * its hsum: high half + low half, then lanes 0+2 and 1+3, then their sum),
+ * ggml_vec_dot_f16 for one token (four 8-lane sums over 32-element steps,
+ * GGML_F32x8_REDUCE: sums 0+2 and 1+3, then 0+1, then halves and two
+ * horizontal adds; the tail in double).  xuan's AVX2 level gives these
+ * bits, its AVX-512 and scalar levels the 16-lane ones above. */
+float xuan_dot_f16_single8_scalar(int64_t n, const void *vw, const void *va) {
+    const uint16_t *w = vw;
+    const float *a = va;
+    float s[32] = {0};
+    const int64_t np = n & ~(int64_t)31;
+    for (int64_t i = 0; i < np; i += 32)
+        for (int l = 0; l < 32; l++) s[l] = fmaf(xuan_fp16_to_fp32(w[i + l]), a[i + l], s[l]);
+    for (int l = 0; l < 8; l++) {
+        s[l] += s[l + 16];
+        s[l + 8] += s[l + 24];
+        s[l] += s[l + 8];
+    }
+    float t[4];
+    for (int l = 0; l < 4; l++) t[l] = s[l] + s[l + 4];
+    double sum = (double)((t[0] + t[1]) + (t[2] + t[3]));
+    for (int64_t i = np; i < n; i++) sum += (double)(xuan_fp16_to_fp32(w[i]) * a[i]);
+    return (float)sum;
+}
+
+float xuan_dot_f16_lanes8_scalar(int64_t n, const void *vw, const void *va) {
+    if (n % 8) return xuan_dot_f16_single8_scalar(n, vw, va);
+    const uint16_t *w = vw;
+    const float *a = va;
+    float l8[8] = {0};
+    for (int64_t i = 0; i < n; i += 8)
+        for (int l = 0; l < 8; l++) l8[l] = fmaf(xuan_fp16_to_fp32(w[i + l]), a[i + l], l8[l]);
+    float t[4];
+    for (int l = 0; l < 4; l++) t[l] = l8[l + 4] + l8[l];
+    return (t[0] + t[2]) + (t[1] + t[3]);
+}
+
 static float dot_bf16(int64_t n, const void *vw, const void *va) {
     const uint16_t *w = vw;
     const float *a = va;
@@ -443,7 +481,9 @@ xuan_vec_dot_fn xuan_dot_mxfp4_single_kernel(xuan_simd simd) {
 
 xuan_vec_dot_fn xuan_dot_f16_single_kernel(xuan_simd simd) {
     if (simd > xuan_cpu_get()->native) simd = xuan_cpu_get()->native;
-    return simd >= XUAN_SIMD_AVX2 ? xuan_dot_f16_single_avx2 : xuan_dot_f16_single_scalar;
+    return simd >= XUAN_SIMD_AVX512 ? xuan_dot_f16_single_avx2
+           : simd >= XUAN_SIMD_AVX2 ? xuan_dot_f16_single8_avx2
+                                    : xuan_dot_f16_single_scalar;
 }
 
 xuan_dot_f16_fn xuan_dot_f16_kernel(xuan_simd simd, bool single_token) {

@@ -585,6 +585,7 @@ static float simd_dot_f32(int64_t n, const void *vw, const void *va) {
     return sum;
 }
 
+#if defined(__AVX512F__)
 /* llama.cpp's batch order for F16 (tinyBLAS, 16 lanes: acc0 holds lanes
  * 0-7, acc1 8-15; hsum of their sum is the _mm512_reduce_add_ps tree);
  * other lengths take its single-token order, as it does. */
@@ -601,6 +602,22 @@ static float simd_dot_f16(int64_t n, const void *vw, const void *va) {
     }
     return hsum_ps(_mm256_add_ps(acc0, acc1));
 }
+#else
+/* llama.cpp's AVX2 build: tinyBLAS<8>, one 8-lane sum and its hsum (dot.c,
+ * xuan_dot_f16_lanes8_scalar); other lengths its single-token order. */
+static float simd_dot_f16(int64_t n, const void *vw, const void *va) {
+    if (n % 8) return xuan_dot_f16_single8_avx2(n, vw, va);
+    const uint16_t *w = vw;
+    const float *a = va;
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n; i += 8)
+        acc = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + i))), _mm256_loadu_ps(a + i), acc);
+    __m128 x = _mm_add_ps(_mm256_extractf128_ps(acc, 1), _mm256_castps256_ps128(acc));
+    x = _mm_add_ps(x, _mm_movehl_ps(x, x));
+    x = _mm_add_ss(x, _mm_movehdup_ps(x));
+    return _mm_cvtss_f32(x);
+}
+#endif
 
 static float simd_dot_bf16(int64_t n, const void *vw, const void *va) {
     const uint16_t *w = vw;

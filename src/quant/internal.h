@@ -41,6 +41,10 @@ xuan_vec_dot_fn xuan_dot_kernel(xuan_simd simd, uint32_t type);
 xuan_vec_dot_fn xuan_dot_f16_single_kernel(xuan_simd simd);
 float xuan_dot_f16_single_scalar(int64_t n, const void *w, const void *a);
 float xuan_dot_f16_single_avx2(int64_t n, const void *w, const void *a);
+/* The 8-lane orders of llama.cpp's AVX2 build (dot.c): one token, a batch. */
+float xuan_dot_f16_single8_scalar(int64_t n, const void *w, const void *a);
+float xuan_dot_f16_single8_avx2(int64_t n, const void *w, const void *a);
+float xuan_dot_f16_lanes8_scalar(int64_t n, const void *w, const void *a);
 
 /* MXFP4 in llama.cpp's one-token order (ggml_vec_dot_mxfp4_q8_0's lanes);
  * the table's kernel has the order of its repacked batch kernels (dot.c).
