@@ -1317,7 +1317,7 @@ static void gdn_attention(xuan_ctx *c, uint32_t il, uint32_t n) {
     mm(c, &L->w_z, c->xn, n, c->rec.z);
     mm(c, &L->ssm_beta, c->xn, n, c->rec.beta);
     mm(c, &L->ssm_alpha, c->xn, n, c->rec.gate);
-    xuan_gdn_mix(c->pool, c->m, &c->rec, il, n, c->ub_seq, c->simd >= XUAN_SIMD_AVX512);
+    xuan_gdn_mix(c->pool, c->m, &c->rec, il, n, c->ub_seq, c->simd);
     mm(c, &L->ssm_out, c->rec.o, n, c->xn);
 }
 

@@ -183,22 +183,23 @@ void xuan_rec_ckpt_drop(xuan_rec *r, int32_t s, int32_t n_past);
  * through each row's sequence state, gated RMSNorm; the heads' outputs
  * (n x ssm_inner) in r->o, for ssm_out. */
 void xuan_gdn_mix(xuan_pool *pool, const xuan_model *m, xuan_rec *r, uint32_t il, uint32_t n, const int32_t *seq,
-                  bool avx512);
+                  xuan_simd simd);
 /* One head's step of the gated delta rule (ggml_gated_delta_net's CPU
  * order): M *= exp(g); d_j = (v_j - M_j.k) beta; M_j += k d_j; out_j = M_j.q
  * * scale.  M is S x S, delta S floats of scratch; the dots in
- * ggml_vec_dot_f32's AVX-512 order.  The AVX-512 one needs S % 64 == 0 and
- * gives the same bits. */
+ * ggml_vec_dot_f32's order at `lanes` 16 (its AVX-512 build) or 8 (AVX2).
+ * The AVX-512 one needs S % 64 == 0 and gives the bits of lanes 16. */
 void xuan_gdn_step(float *M, const float *k, const float *q, const float *v, float beta, float g, float scale,
-                   uint32_t S, float *out, float *delta);
+                   uint32_t S, float *out, float *delta, uint32_t lanes);
 void xuan_gdn_step_avx512(float *M, const float *k, const float *q, const float *v, float beta, float g,
                           float scale, uint32_t S, float *out, float *delta);
 /* qwen35's interleaved multi-section RoPE for text (every section at the
  * token's position but the fourth, at 0): cs (built at pos) gets cs0's
  * (built at 0) entries for the pairs ggml gives the fourth section. */
 void xuan_imrope_fix(const xuan_hparams *hp, float *cs, const float *cs0);
-/* y = silu(x) over rows of `row` elements (ggml_vec_silu_f32 per row). */
-void xuan_op_silu_rows(const float *x, float *y, int64_t n, int64_t row);
+/* y = silu(x) over rows of `row` elements (ggml_vec_silu_f32 per row, in
+ * chunks of `lanes`: 16 for its AVX-512 build, 8 for its AVX2 one). */
+void xuan_op_silu_rows(const float *x, float *y, int64_t n, int64_t row, uint32_t lanes);
 
 /* ---- kernels shared by the forward pass (ops.c) ---- */
 

@@ -175,42 +175,54 @@ void xuan_rec_ckpt_drop(xuan_rec *r, int32_t s, int32_t n_past) {
 
 /* ggml_vec_dot_f32 with AVX-512 (GGML_F32_STEP 64): four accumulators of
  * 16 lanes fed by FMA over the first n - n % 64 elements, folded 0+2, 1+3,
- * then 0+1, the _mm512_reduce_add_ps tree, then the tail one FMA at a time. */
-static float dot_f32_ggml(const float *x, const float *y, uint32_t n) {
-    const uint32_t np = n & ~63u;
+ * then 0+1, the _mm512_reduce_add_ps tree, then the tail one FMA at a time.
+ * lanes 8: its AVX2 build (GGML_F32_STEP 32, four 8-lane sums folded the
+ * same way, halves added, two horizontal adds). */
+static float dot_f32_ggml(const float *x, const float *y, uint32_t n, uint32_t lanes) {
+    const uint32_t step = 4 * lanes, np = n & ~(step - 1);
     float acc[4][16] = {{0}};
-    for (uint32_t i = 0; i < np; i += 64)
+    for (uint32_t i = 0; i < np; i += step)
         for (uint32_t j = 0; j < 4; j++)
-            for (uint32_t l = 0; l < 16; l++) acc[j][l] = fmaf(x[i + 16 * j + l], y[i + 16 * j + l], acc[j][l]);
+            for (uint32_t l = 0; l < lanes; l++)
+                acc[j][l] = fmaf(x[i + lanes * j + l], y[i + lanes * j + l], acc[j][l]);
     float a[16];
-    for (uint32_t l = 0; l < 16; l++) a[l] = (acc[0][l] + acc[2][l]) + (acc[1][l] + acc[3][l]);
-    float b[8], c[4];
-    for (uint32_t l = 0; l < 8; l++) b[l] = a[l] + a[l + 8];
-    for (uint32_t l = 0; l < 4; l++) c[l] = b[l] + b[l + 4];
-    const float d0 = c[0] + c[2], d1 = c[1] + c[3];
-    float sum = d0 + d1;
+    for (uint32_t l = 0; l < lanes; l++) a[l] = (acc[0][l] + acc[2][l]) + (acc[1][l] + acc[3][l]);
+    float sum;
+    if (lanes == 8) {
+        float h[4];
+        for (uint32_t l = 0; l < 4; l++) h[l] = a[l] + a[l + 4];
+        sum = (h[0] + h[1]) + (h[2] + h[3]);
+    } else {
+        float b[8], c[4];
+        for (uint32_t l = 0; l < 8; l++) b[l] = a[l] + a[l + 8];
+        for (uint32_t l = 0; l < 4; l++) c[l] = b[l] + b[l + 4];
+        const float d0 = c[0] + c[2], d1 = c[1] + c[3];
+        sum = d0 + d1;
+    }
     for (uint32_t i = np; i < n; i++) sum = fmaf(x[i], y[i], sum);
     return sum;
 }
 
 void xuan_gdn_step(float *M, const float *k, const float *q, const float *v, float beta, float g, float scale,
-                   uint32_t S, float *out, float *delta) {
+                   uint32_t S, float *out, float *delta, uint32_t lanes) {
     const float eg = expf(g);
     for (size_t i = 0; i < (size_t)S * S; i++) M[i] *= eg;
-    for (uint32_t j = 0; j < S; j++) delta[j] = (v[j] - dot_f32_ggml(M + (size_t)j * S, k, S)) * beta;
+    for (uint32_t j = 0; j < S; j++) delta[j] = (v[j] - dot_f32_ggml(M + (size_t)j * S, k, S, lanes)) * beta;
     for (uint32_t j = 0; j < S; j++) {
         float *row = M + (size_t)j * S;
         for (uint32_t i = 0; i < S; i++) row[i] = fmaf(k[i], delta[j], row[i]);
     }
-    for (uint32_t j = 0; j < S; j++) out[j] = dot_f32_ggml(M + (size_t)j * S, q, S) * scale;
+    for (uint32_t j = 0; j < S; j++) out[j] = dot_f32_ggml(M + (size_t)j * S, q, S, lanes) * scale;
 }
 
 /* ================================================================ layer */
 
-void xuan_op_silu_rows(const float *x, float *y, int64_t n, int64_t row) {
+void xuan_op_silu_rows(const float *x, float *y, int64_t n, int64_t row, uint32_t lanes) {
     for (int64_t r0 = 0; r0 < n; r0 += row) {
-        const int64_t n16 = r0 + (row & ~(int64_t)15);
+        const int64_t n16 = r0 + (row & ~(int64_t)(lanes - 1));
         int64_t i = r0;
+        if (lanes == 8)
+            for (; i < n16; i++) y[i] = x[i] / (1.0f + xuan_op_expf_ggml8(0.0f - x[i]));
         for (; i < n16; i++) y[i] = x[i] / (1.0f + xuan_op_expf_ggml(0.0f - x[i]));
         for (; i < r0 + row; i++) y[i] = x[i] / (1.0f + expf(-x[i]));
     }
@@ -232,6 +244,7 @@ typedef struct gdn_job {
     const int32_t *seq;
     const layer_w *L;
     bool avx512;
+    uint32_t lanes; /* the reference build's vector width (xuan_ggml_lanes) */
 } gdn_job;
 
 /* ssm_conv over channels [c0, c1): each row's output from its sequence's
@@ -270,7 +283,7 @@ static void act_part(void *ctx, int ith, int nth) {
     const uint32_t t0 = j->n * (uint32_t)ith / (uint32_t)nth, t1 = j->n * (uint32_t)(ith + 1) / (uint32_t)nth;
     for (uint32_t t = t0; t < t1; t++) {
         float *cv = j->r->cv + t * ch;
-        xuan_op_silu_rows(cv, cv, (int64_t)ch, (int64_t)ch);
+        xuan_op_silu_rows(cv, cv, (int64_t)ch, (int64_t)ch, j->lanes);
         for (uint32_t h = 0; h < 2 * Hk; h++) l2norm(cv + (size_t)h * S, S, hp->norm_eps);
         float *b = j->r->beta + (size_t)t * H, *g = j->r->gate + (size_t)t * H;
         for (uint32_t h = 0; h < H; h++) {
@@ -303,7 +316,7 @@ static void rule_part(void *ctx, int ith, int nth) {
             float *M = M0 + (size_t)h * S * S, *out = j->r->o + ((size_t)t * H + h) * S;
             const float beta = j->r->beta[(size_t)t * H + h], g = j->r->gate[(size_t)t * H + h];
             if (simd) xuan_gdn_step_avx512(M, k, q, v, beta, g, scale, S, out, delta);
-            else xuan_gdn_step(M, k, q, v, beta, g, scale, S, out, delta);
+            else xuan_gdn_step(M, k, q, v, beta, g, scale, S, out, delta, j->lanes);
         }
     }
 }
@@ -316,7 +329,7 @@ static void norm_part(void *ctx, int ith, int nth) {
     const uint32_t t0 = j->n * (uint32_t)ith / (uint32_t)nth, t1 = j->n * (uint32_t)(ith + 1) / (uint32_t)nth;
     for (uint32_t t = t0; t < t1; t++) {
         float *o = j->r->o + (size_t)t * H * S, *z = j->r->z + (size_t)t * H * S;
-        xuan_op_silu_rows(z, z, (int64_t)H * S, S);
+        xuan_op_silu_rows(z, z, (int64_t)H * S, S, j->lanes);
         for (uint32_t h = 0; h < H; h++) {
             float *oh = o + (size_t)h * S;
             xuan_op_rmsnorm(oh, j->L->ssm_norm, oh, S, hp->norm_eps);
@@ -326,10 +339,10 @@ static void norm_part(void *ctx, int ith, int nth) {
 }
 
 void xuan_gdn_mix(xuan_pool *pool, const xuan_model *m, xuan_rec *r, uint32_t il, uint32_t n, const int32_t *seq,
-                  bool avx512) {
+                  xuan_simd simd) {
     XUAN_ASSERT(r->rec_of && r->rec_of[il] >= 0 && n <= r->n_rows);
     gdn_job j = {.m = m, .r = r, .il = il, .n = n, .k = (uint32_t)r->rec_of[il], .seq = seq,
-                 .L = &m->layers[il], .avx512 = avx512};
+                 .L = &m->layers[il], .avx512 = simd >= XUAN_SIMD_AVX512, .lanes = xuan_ggml_lanes(simd)};
     xuan_pool_run(pool, conv_part, &j);
     if (n == 1) act_part(&j, 0, 1);
     else xuan_pool_run(pool, act_part, &j);

@@ -479,6 +479,11 @@ xuan_vec_dot_fn xuan_dot_mxfp4_single_kernel(xuan_simd simd) {
                                     : dot_mxfp4;
 }
 
+xuan_vec_dot_fn xuan_dot_f32_vec_kernel(xuan_simd simd) {
+    if (simd > xuan_cpu_get()->native) simd = xuan_cpu_get()->native;
+    return simd == XUAN_SIMD_AVX2 ? xuan_dot_f32_vec_avx2 : xuan_dot_kernel(simd, XUAN_TYPE_F32);
+}
+
 xuan_vec_dot_fn xuan_dot_f16_single_kernel(xuan_simd simd) {
     if (simd > xuan_cpu_get()->native) simd = xuan_cpu_get()->native;
     return simd >= XUAN_SIMD_AVX512 ? xuan_dot_f16_single_avx2

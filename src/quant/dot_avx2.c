@@ -54,6 +54,8 @@ float xuan_dot_f16_single8_avx2(int64_t n, const void *vw, const void *va) {
     return (float)sum;
 }
 
+float xuan_dot_f32_vec_avx2(int64_t n, const void *w, const void *a) { return dot_f32_vec_avx2(n, w, a); }
+
 void xuan_fp16_to_fp32_row_avx2(const uint16_t *src, float *dst, int64_t n) {
     int64_t i = 0;
     for (; i + 8 <= n; i += 8)

@@ -572,6 +572,38 @@ static float simd_dot_q3_K(int64_t n, const void *vw, const void *va) {
 
 /* ---- float weights x F32 activations ------------------------------------------------------ */
 
+#if !defined(__AVX512F__)
+/* llama.cpp's AVX2 build: F32 weights go through tinyBLAS<8> (one 8-lane
+ * FMA sum, hsum_ps) when n % 8 == 0, else ggml_vec_dot_f32 (four 8-lane
+ * sums over 32-element steps, GGML_F32x8_REDUCE, the tail one FMA at a
+ * time), which is also what it runs on a non-contiguous batch (deepseek2's
+ * per-head k_b / v_b products: xuan_dot_f32_vec_kernel).  The AVX-512 level keeps its own order (F32 models are held to
+ * 1e-3, docs/design.md). */
+static inline float dot_f32_vec_avx2(int64_t n, const float *w, const float *a) {
+    __m256 x[4];
+    for (int k = 0; k < 4; k++) x[k] = _mm256_setzero_ps();
+    const int64_t np = n & ~(int64_t)31;
+    for (int64_t i = 0; i < np; i += 32)
+        for (int k = 0; k < 4; k++)
+            x[k] = _mm256_fmadd_ps(_mm256_loadu_ps(w + i + 8 * k), _mm256_loadu_ps(a + i + 8 * k), x[k]);
+    x[0] = _mm256_add_ps(x[0], x[2]);
+    x[1] = _mm256_add_ps(x[1], x[3]);
+    x[0] = _mm256_add_ps(x[0], x[1]);
+    const __m128 t0 = _mm_add_ps(_mm256_castps256_ps128(x[0]), _mm256_extractf128_ps(x[0], 1));
+    const __m128 t1 = _mm_hadd_ps(t0, t0);
+    float sum = _mm_cvtss_f32(_mm_hadd_ps(t1, t1));
+    for (int64_t i = np; i < n; i++) sum = fmaf(w[i], a[i], sum);
+    return sum;
+}
+
+static float simd_dot_f32(int64_t n, const void *vw, const void *va) {
+    const float *w = vw, *a = va;
+    if (n % 8) return dot_f32_vec_avx2(n, w, a);
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n; i += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(w + i), _mm256_loadu_ps(a + i), acc);
+    return hsum_ps(acc);
+}
+#else
 static float simd_dot_f32(int64_t n, const void *vw, const void *va) {
     const float *w = vw, *a = va;
     __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
@@ -584,6 +616,7 @@ static float simd_dot_f32(int64_t n, const void *vw, const void *va) {
     for (; i < n; i++) sum += w[i] * a[i];
     return sum;
 }
+#endif
 
 #if defined(__AVX512F__)
 /* llama.cpp's batch order for F16 (tinyBLAS, 16 lanes: acc0 holds lanes
