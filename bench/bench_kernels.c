@@ -114,7 +114,7 @@ static double layer_gflops(xuan_pool *pool, uint32_t type, const float *x, float
     for (int s = 0; s < 4; s++) {
         size_t bytes;
         void *wd = make_weight(type, SHAPES[s][0], SHAPES[s][1], &bytes);
-        xuan_weight w = {type, wd, SHAPES[s][0], SHAPES[s][1]};
+        xuan_weight w = {type, wd, SHAPES[s][0], SHAPES[s][1], NULL};
         total += (double)SHAPES[s][2] * time_matmul(pool, &w, x, 512, y, scratch, reps);
         flops += (double)SHAPES[s][2] * 2.0 * 512 * (double)SHAPES[s][0] * (double)SHAPES[s][1];
         xuan_free_aligned(wd);
@@ -165,7 +165,7 @@ int main(int argc, char **argv) {
     size_t scratch_n = 0;
     for (uint32_t t = 0; t < XUAN_TYPE_COUNT; t++) {
         if (!xuan_quant_can_matmul(t)) continue;
-        xuan_weight probe = {t, NULL, 3584, 18944};
+        xuan_weight probe = {t, NULL, 3584, 18944, NULL};
         size_t n = xuan_matmul_scratch_size(&probe, 512);
         if (n > scratch_n) scratch_n = n;
     }
@@ -194,7 +194,7 @@ int main(int argc, char **argv) {
             }
             size_t bytes;
             void *wd = make_weight(type, ROWS[s], COLS, &bytes);
-            xuan_weight w = {type, wd, ROWS[s], COLS};
+            xuan_weight w = {type, wd, ROWS[s], COLS, NULL};
             int reps = s == 2 ? 3 : 10;
             double t1 = time_matmul(p1, &w, x, 1, y, scratch, reps);
             double t2 = time_matmul(p2, &w, x, 1, y, scratch, reps);
@@ -210,7 +210,7 @@ int main(int argc, char **argv) {
         }
         size_t bytes;
         void *wd = make_weight(type, 3584, COLS, &bytes);
-        xuan_weight w = {type, wd, 3584, COLS};
+        xuan_weight w = {type, wd, 3584, COLS, NULL};
         for (int k = 0; k < 3; k++) {
             double t = time_matmul(p2, &w, x, BATCH[k], y, scratch, quick ? 1 : 3);
             printf(" %.1f |", 2.0 * BATCH[k] * 3584.0 * COLS / t / 1e9);

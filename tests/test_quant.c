@@ -10,7 +10,8 @@
  *  - every SIMD kernel equals the scalar one: exactly when all scales are 1
  *    (pure integer accumulation), within 1e-5 relative otherwise;
  *  - quantize(F32) is bit-identical to llama-quantize (tests/golden/quant);
- *  - xuan_matmul (1 and 2 threads, 1..67 tokens) equals row-by-row dots.
+ *  - xuan_matmul (1 and 2 threads, 1..67 tokens) equals row-by-row dots;
+ *  - the Q4_K decode layout gives the plain product's bits.
  */
 #include "harness.h"
 #include "quant/blocks.h"
@@ -306,7 +307,7 @@ static void test_matmul(void) {
         REQUIRE(xuan_type_row_size(type, COLS, &rb));
         for (int r = 0; r < ROWS; r++) random_blocks(type, w + r * rb, COLS, false);
         random_act(x, TOK * COLS);
-        xuan_weight wt = {type, w, ROWS, COLS};
+        xuan_weight wt = {type, w, ROWS, COLS, NULL};
         CHECK_EQ_INT(xuan_weight_check(&wt, "t", NULL), 0);
         REQUIRE(xuan_matmul_scratch_size(&wt, TOK) <= sizeof scratch);
         /* 4 and 7: the exact panels from 4 tokens; 7 and 13: Q4_K's
@@ -373,10 +374,10 @@ static void test_matmul(void) {
     }
     /* A row length that is not a multiple of the block size is refused by name. */
     xuan_error err = {0};
-    xuan_weight bad = {XUAN_TYPE_Q4_K, w, 4, 896};
+    xuan_weight bad = {XUAN_TYPE_Q4_K, w, 4, 896, NULL};
     CHECK_EQ_INT(xuan_weight_check(&bad, "blk.0.ffn_down.weight", &err), XUAN_ERR_FORMAT);
     CHECK(strstr(err.msg, "blk.0.ffn_down.weight") && strstr(err.msg, "896"));
-    xuan_weight unsup = {XUAN_TYPE_IQ2_XXS, w, 4, 256};
+    xuan_weight unsup = {XUAN_TYPE_IQ2_XXS, w, 4, 256, NULL};
     CHECK_EQ_INT(xuan_weight_check(&unsup, "x", &err), XUAN_ERR_UNSUPPORTED);
     xuan_pool_free(pool2);
 }
@@ -398,7 +399,7 @@ static void test_matmul_rowwise(void) {
         REQUIRE(xuan_type_row_size(type, COLS, &rb));
         for (int r = 0; r < ROWS; r++) random_blocks(type, w + r * rb, COLS, false);
         random_act(x, TOK * COLS);
-        xuan_weight wt = {type, w, ROWS, COLS};
+        xuan_weight wt = {type, w, ROWS, COLS, NULL};
         for (size_t l = 0; l < 3; l++) {
             if (levels[l] > xuan_cpu_get()->native) continue;
             const int ntok[] = {1, 3, 4, 7, 8, 16, 23};
@@ -455,7 +456,7 @@ static void test_matmul_batch(void) {
         random_act(x, MAXTOK * COLS);
         if (at != XUAN_TYPE_F32)
             for (int t = 0; t < MAXTOK; t++) xuan_quantize_act(at, x + t * COLS, act + t * ab, COLS);
-        xuan_weight wt = {type, w, ROWS, COLS};
+        xuan_weight wt = {type, w, ROWS, COLS, NULL};
         size_t scratch_n = xuan_matmul_scratch_size(&wt, MAXTOK);
         void *scratch = scratch_n ? xuan_malloc_aligned(scratch_n) : NULL;
         REQUIRE(scratch_n == 0 || scratch != NULL);
@@ -739,6 +740,84 @@ static void test_f16_single_orders(void) {
     }
 }
 
+/* The Q4_K decode layout (repack.c): packed rows give the plain dot's bits
+ * at every SIMD level, xuan_matmul with w.packed set gives the bits it gives
+ * without (rows past the last 16-row group from the mapped rows), for odd
+ * shapes, 1..9 tokens, 1 and 2 threads; extreme nibbles and activations
+ * reach the kernel's int16 bound. */
+static void test_q4_K_repack(void) {
+    enum { ROWS_MAX = 72, COLS_MAX = 7 * 256, TOK = 9 };
+    static uint8_t w[ROWS_MAX * (COLS_MAX / 256) * sizeof(block_q4_K)], scratch[TOK * COLS_MAX * 2];
+    static uint8_t act[TOK * (COLS_MAX / 256) * sizeof(block_q8_K)];
+    static float x[TOK * COLS_MAX], y[TOK * ROWS_MAX], y0[TOK * ROWS_MAX], yp[TOK * ROWS_MAX];
+    xuan_pool *pool2 = xuan_pool_create(2, NULL);
+    REQUIRE(pool2 != NULL);
+    const int rows_of[] = {16, 24, 40, 72};
+    const int cols_of[] = {256, 768, 1792};
+    for (int ri = 0; ri < 4; ri++)
+        for (int ci = 0; ci < 3; ci++) {
+            const int ROWS = rows_of[ri], COLS = cols_of[ci];
+            const size_t rb = (size_t)(COLS / 256) * sizeof(block_q4_K), ab = (size_t)(COLS / 256) * sizeof(block_q8_K);
+            for (int r = 0; r < ROWS; r++) random_blocks(XUAN_TYPE_Q4_K, w + r * rb, COLS, false);
+            /* rows 3 and 17: every nibble 15 (the int16 sums' bound with activations of one sign) */
+            for (int r = 3; r < ROWS; r += 14)
+                for (int b = 0; b < COLS / 256; b++) memset(((block_q4_K *)(void *)(w + r * rb))[b].qs, 0xFF, QKK / 2);
+            random_act(x, TOK * COLS);
+            for (int c = 0; c < COLS; c++) x[c] = 1.0f, x[COLS + c] = -1.0f; /* tokens 0, 1: all 127 / -127 */
+            for (int t = 0; t < TOK; t++) xuan_quantize_act(XUAN_TYPE_Q8_K, x + t * COLS, act + t * ab, COLS);
+            xuan_weight wt = {XUAN_TYPE_Q4_K, w, ROWS, COLS, NULL};
+            const size_t bytes = xuan_q4_K_packed_bytes(&wt);
+            const int64_t np = xuan_q4_K_packed_rows(&wt);
+            CHECK_EQ_INT(np, ROWS - ROWS % 16);
+            CHECK_EQ_INT(bytes, (size_t)(np / 8) * (COLS / 256) * XUAN_Q4K8_BLOCK);
+            uint8_t *pk = xuan_malloc_aligned(bytes), *pk1 = xuan_malloc_aligned(bytes);
+            REQUIRE(pk && pk1);
+            xuan_q4_K_pack(pool2, &wt, pk);
+            xuan_q4_K_pack(NULL, &wt, pk1);
+            CHECK(memcmp(pk, pk1, bytes) == 0);
+            /* the kernels alone: n_pair tokens in the 4-token steps, the rest in the one-token steps */
+            int bad = 0;
+            for (int lv = XUAN_SIMD_SCALAR; lv <= XUAN_SIMD_AVX512; lv++)
+                for (int nt = 1; nt <= TOK; nt++)
+                    for (int n_pair = 0; n_pair <= nt; n_pair += 4) {
+                        memset(yp, 0xFF, sizeof yp);
+                        xuan_q4_K_packed_kernel((xuan_simd)lv)(pk, COLS, 0, np, np, act, ab, nt, n_pair, yp, ROWS);
+                        /* the scalar reference from the second group on */
+                        xuan_q4_K_packed_scalar(pk, COLS, 8, np, np, act, ab, nt, n_pair, y, ROWS);
+                        for (int t = 0; t < nt; t++)
+                            for (int r = 0; r < ROWS; r++) {
+                                const uint8_t *wr = w + r * rb, *ar = act + t * ab;
+                                const float ref = t < n_pair ? xuan_dot_q4_K_pairs_scalar(COLS, wr, ar)
+                                                             : xuan_vec_dot(XUAN_SIMD_SCALAR, XUAN_TYPE_Q4_K, COLS, wr, ar);
+                                const float *got = &yp[t * ROWS + r], *sref = &y[t * ROWS + r];
+                                if (r < np) bad += memcmp(got, &ref, 4) != 0 || (r >= 8 && memcmp(sref, &ref, 4) != 0);
+                                else bad += memcmp(got, &(uint32_t){0xFFFFFFFFu}, 4) != 0; /* not written */
+                            }
+                    }
+            if (bad) test_fail(__FILE__, __LINE__, "Q4_K packed kernels, %d x %d: %d outputs differ", ROWS, COLS, bad);
+            /* xuan_matmul with and without the layout, at each level */
+            for (int lv = XUAN_SIMD_SCALAR; lv <= (int)xuan_cpu_get()->native; lv++)
+                for (int p = 0; p < 2; p++)
+                    for (int nt = 1; nt <= TOK; nt++) {
+                        wt.packed = NULL;
+                        xuan_matmul_kind(p ? pool2 : NULL, &wt, x, nt, y0, scratch, XUAN_MM_2D, (xuan_simd)lv);
+                        wt.packed = pk;
+                        memset(y, 0, sizeof y);
+                        xuan_matmul_kind(p ? pool2 : NULL, &wt, x, nt, y, scratch, XUAN_MM_2D, (xuan_simd)lv);
+                        if (memcmp(y, y0, (size_t)nt * ROWS * sizeof(float)) != 0)
+                            test_fail(__FILE__, __LINE__, "Q4_K %d x %d, level %d, pool %d, %d tokens: packed != plain",
+                                      ROWS, COLS, lv, p + 1, nt);
+                    }
+            xuan_free_aligned(pk);
+            xuan_free_aligned(pk1);
+        }
+    /* not packable: fewer than 16 rows, not a multiple of 8, another type */
+    CHECK_EQ_INT(xuan_q4_K_packed_bytes(&(xuan_weight){XUAN_TYPE_Q4_K, w, 8, 256, NULL}), 0);
+    CHECK_EQ_INT(xuan_q4_K_packed_bytes(&(xuan_weight){XUAN_TYPE_Q4_K, w, 37, 256, NULL}), 0);
+    CHECK_EQ_INT(xuan_q4_K_packed_bytes(&(xuan_weight){XUAN_TYPE_Q8_0, w, 64, 256, NULL}), 0);
+    xuan_pool_free(pool2);
+}
+
 int main(void) {
     RUN(test_block_sizes);
     RUN(test_fp16);
@@ -753,5 +832,6 @@ int main(void) {
     RUN(test_golden);
     RUN(test_mxfp4);
     RUN(test_gemm_mxfp4);
+    RUN(test_q4_K_repack);
     return test_done();
 }

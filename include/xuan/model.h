@@ -208,6 +208,10 @@ const xuan_hparams *xuan_model_hparams(const xuan_model *m);
 const xuan_gguf *xuan_model_gguf(const xuan_model *m);
 /* Bytes of weight data the model maps. */
 uint64_t xuan_model_weight_bytes(const xuan_model *m);
+/* Bytes of the Q4_K decode layout copied at load (xuan_q4_K_pack: the
+ * dense Q4_K matrices again, in memory the model owns; 0 with XUAN_REPACK=0,
+ * on CPUs below AVX2 or without Q4_K matrices). */
+uint64_t xuan_model_packed_bytes(const xuan_model *m);
 
 typedef struct xuan_ctx_params {
     uint32_t n_ctx;      /* KV cache cells (tokens, all sequences together); 0 = min(n_ctx_train, 4096) */

@@ -6,7 +6,7 @@
  *     // Once, at model load:
  *     xuan_error err = {0};
  *     xuan_pool *pool = xuan_pool_create(2, &err);          // base.h
- *     xuan_weight w = {t->type, t->data, t->ne[1], t->ne[0]}; // a GGUF matrix
+ *     xuan_weight w = {t->type, t->data, t->ne[1], t->ne[0], NULL}; // a GGUF matrix
  *     if (xuan_weight_check(&w, t->name, &err) != 0) { ...refuse the model... }
  *     void *scratch = xuan_malloc_aligned(xuan_matmul_scratch_size(&w, max_tokens));
  *
@@ -177,11 +177,14 @@ int xuan_quantize_rows(uint32_t type, const float *src, void *dst, int64_t n_row
 /* ---- matrix product ------------------------------------------------------------ */
 
 /* A weight matrix as it lies in a GGUF file: n_rows rows of n_cols elements
- * (n_cols = ne[0]); `data` is not owned. */
+ * (n_cols = ne[0]); `data` is not owned.  `packed` (NULL = none, not owned)
+ * is the same matrix's Q4_K decode layout written by xuan_q4_K_pack: when
+ * set, products of a few tokens read it instead of `data` (same bits). */
 typedef struct xuan_weight {
     uint32_t type;
     const void *data;
     int64_t n_rows, n_cols;
+    const void *packed;
 } xuan_weight;
 
 /* Checks that xuan_matmul / xuan_weight_row can use w: a supported type and
@@ -230,6 +233,33 @@ void xuan_matmul_rowwise(xuan_pool *pool, const xuan_weight *w, const float *x, 
 
 /* Row `row` of W as n_cols floats (embedding lookup). */
 void xuan_weight_row(const xuan_weight *w, int64_t row, float *out);
+
+/* ---- the Q4_K decode layout (src/quant/repack.c) ------------------------------ *
+ * A one-token product streams every weight byte once; with the rows as the
+ * file stores them each row costs its own scale decoding and reductions.
+ * llama.cpp's CPU backend therefore copies Q4_K matrices at load into
+ * interleaved blocks (GGML_CPU_REPACK, q4_K_8x8); xuan does the same for its
+ * decode products: xuan_q4_K_pack writes the rows [0, n_rows - n_rows % 16)
+ * of w as groups of 8 rows, each super-block of the 8 rows side by side (the
+ * quants interleaved 4 bytes per row, the 6-bit scales and mins decoded to
+ * bytes, the 8 d and 8 dmin), 1184 bytes per 8 x 144.  With w->packed set,
+ * xuan_matmul's products of up to 16 tokens (decode steps; AVX2 and up, not
+ * where AVX-512's batch kernel takes 4+ tokens) read those rows from it and
+ * the others from w->data, bit for bit the plain product.  The copy costs as
+ * much memory as the rows (llama.cpp's repack does too).
+ *
+ *     size_t n = xuan_q4_K_packed_bytes(&w);       // 0: not packable
+ *     void *buf = n ? xuan_malloc_aligned(n) : NULL;
+ *     if (buf) { xuan_q4_K_pack(pool, &w, buf); w.packed = buf; }
+ *     ...
+ *     xuan_free_aligned(buf);                       // after the last product
+ *
+ * Packable: Q4_K with at least 16 rows, a multiple of 8 (llama.cpp repacks
+ * only those; the others keep its plain dot's order). */
+size_t xuan_q4_K_packed_bytes(const xuan_weight *w);
+/* Fills dst (xuan_q4_K_packed_bytes(w) bytes, 64-byte aligned) on the
+ * pool's threads (pool may be NULL).  w must be packable. */
+void xuan_q4_K_pack(xuan_pool *pool, const xuan_weight *w, void *dst);
 
 /* ---- quantization mixes (llama.cpp's rules) ------------------------------------ */
 

@@ -12,6 +12,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #define HDR 16
@@ -141,4 +142,14 @@ void xuan_free_aligned(void *p) {
     memcpy(&n, base, sizeof n);
     unreserve(n);
     free(base);
+}
+
+void xuan_advise_huge_pages(void *p, size_t n) {
+#ifdef MADV_HUGEPAGE
+    const uintptr_t huge = (uintptr_t)2 << 20, lo = ((uintptr_t)p + huge - 1) & ~(huge - 1),
+                    hi = ((uintptr_t)p + n) & ~(huge - 1);
+    if (hi > lo) (void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE); /* refused: small pages, same results */
+#else
+    (void)p, (void)n;
+#endif
 }

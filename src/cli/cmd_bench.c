@@ -178,12 +178,19 @@ static int run_batched(const char *path, const char *npl_list, int npp, int ntg,
         const double s_all = npl[i] * (double)(npp + ntg) / (tp + tt);
         if (json)
             printf("{\"npp\":%d,\"ntg\":%d,\"npl\":%d,\"n_kv\":%d,\"t_pp\":%.6f,\"speed_pp\":%.3f,\"t_tg\":%.6f,"
-                   "\"speed_tg\":%.3f,\"t\":%.6f,\"speed\":%.3f}\n",
-                   npp, ntg, npl[i], npl[i] * (npp + ntg), tp, s_pp, tt, s_tg, tp + tt, s_all);
+                   "\"speed_tg\":%.3f,\"t\":%.6f,\"speed\":%.3f,\"packed_bytes\":%llu}\n",
+                   npp, ntg, npl[i], npl[i] * (npp + ntg), tp, s_pp, tt, s_tg, tp + tt, s_all,
+                   (unsigned long long)xuan_model_packed_bytes(m));
         else
             printf("| %5d | %6d | %4d | %6d | %8.3f | %8.2f | %8.3f | %8.2f | %8.3f | %8.2f |\n", npp, ntg, npl[i],
                    npl[i] * (npp + ntg), tp, s_pp, tt, s_tg, tp + tt, s_all);
         fflush(stdout);
+    }
+    if (!json && xuan_model_packed_bytes(m)) {
+        char b[32];
+        printf("Q4_K decode layout %s (copied at load, in memory beside the mapped file; XUAN_REPACK=0 leaves it "
+               "out)\n",
+               xuan_fmt_bytes(xuan_model_packed_bytes(m), b, sizeof b));
     }
 done:
     xuan_ctx_free(c);
@@ -333,6 +340,7 @@ int cmd_bench(int argc, char **argv) {
                               "tg_sd", sg.sd, "pp_best", sp.best, "tg_best", sg.best, "peak_rss", (json_int_t)rss, "load_s", t_load, "commit",
                               xuan_git_hash(), "pp_major_faults_per_tok", fpt_pp, "tg_major_faults_per_tok", fpt_tg,
                               "weights", engine_residency_name(m));
+        if (j) json_object_set_new(j, "packed_bytes", json_integer((json_int_t)xuan_model_packed_bytes(m)));
         char *out = j ? json_dumps(j, JSON_COMPACT) : NULL;
         if (out) printf("%s\n", out);
         free(out);
@@ -350,8 +358,11 @@ int cmd_bench(int argc, char **argv) {
         if (n_gen)
             printf("| %s | %s | %d | tg%lld%s | %.2f ± %.2f | %.2f |\n", base, b1, nt, (long long)n_gen, at, sg.mean,
                    sg.sd, fpt_tg);
-        printf("peak RSS %s, load %.2f s, weights %s, %s, xuan %s\n", xuan_fmt_bytes(rss, b2, sizeof b2), t_load,
-               engine_residency_name(m), xuan_simd_name(cpu->simd), xuan_git_hash());
+        char b3[32] = "";
+        if (xuan_model_packed_bytes(m)) xuan_fmt_bytes(xuan_model_packed_bytes(m), b3, sizeof b3);
+        printf("peak RSS %s%s%s%s, load %.2f s, weights %s, %s, xuan %s\n", xuan_fmt_bytes(rss, b2, sizeof b2),
+               *b3 ? " (Q4_K decode layout " : "", b3, *b3 ? ")" : "", t_load, engine_residency_name(m),
+               xuan_simd_name(cpu->simd), xuan_git_hash());
         if (fpt_tg >= 1 || fpt_pp >= 1)
             fprintf(stderr, "xuan: warning: the weights were read from disk while measuring (the page cache did not "
                             "keep them): these figures measure the disk; --mlock or --no-mmap keeps them in memory\n");

@@ -1045,6 +1045,7 @@ static void per_token(xuan_ctx *c, uint32_t il, uint32_t n, tok_stage stage) {
 /* Expert e of an expert tensor bound as one matrix (load.c, bind_exps). */
 static xuan_weight expert(const xuan_weight *w, uint32_t e, uint32_t n_expert) {
     xuan_weight v = *w;
+    v.packed = NULL; /* (never packed: load.c packs dense matrices only) */
     v.n_rows = w->n_rows / n_expert;
     uint64_t row = 0;
     XUAN_ASSERT(xuan_type_row_size(w->type, (uint64_t)w->n_cols, &row));

@@ -65,6 +65,8 @@ struct xuan_model {
     layer_w *layers;            /* n_layers */
     bool *used;                 /* n_tensors: bound by the loader (load.c) */
     uint64_t weight_bytes;
+    void *packed;               /* owned: the Q4_K decode layouts the weights' `packed` point into, or NULL */
+    uint64_t packed_bytes;
 };
 
 /* ---- the KV cache's bookkeeping (kv.c) ----

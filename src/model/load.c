@@ -6,14 +6,18 @@
  *                    defaults and its RoPE scaling rules
  *   tensors          each tensor found by llama.cpp's name, its shape and
  *                    type checked before any kernel sees it
+ *   decode layout    the Q4_K matrices copied for the one-token product
  *
- * Nothing is copied: weights point into the read-only mapping that the
- * xuan_gguf holds, so loading a 7B model touches no weight page.
+ * Weights point into the read-only mapping that the xuan_gguf holds.  The
+ * one copy: dense Q4_K matrices get the decode layout of src/quant/repack.c
+ * (as llama.cpp repacks them at load), which reads every Q4_K page once and
+ * costs their size again in memory; XUAN_REPACK=0 leaves it out.
  */
 #include "model/internal.h"
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ================================================================ hparams */
@@ -527,7 +531,7 @@ static int bind_mat(xuan_model *m, const char *name, int64_t n_cols, int64_t n_r
     int rc = 0;
     const xuan_gguf_tensor *t = find(m->g, name, n_cols, n_rows, required, err, &rc);
     if (!t) return rc;
-    xuan_weight w = {t->type, t->data, n_rows, n_cols};
+    xuan_weight w = {t->type, t->data, n_rows, n_cols, NULL};
     if ((rc = xuan_weight_check(&w, name, err)) || (rc = xuan_quant_validate(t->type, t->data, t->n_bytes, name, err)))
         return rc;
     mark_used(m, t);
@@ -548,7 +552,7 @@ static int bind_exps(xuan_model *m, const char *name, int64_t n_cols, int64_t n_
                          "tensor %s: shape [%lld, %lld, %lld], expected [%lld, %lld, %lld] (expert_count %lld)", name,
                          (long long)t->ne[0], (long long)t->ne[1], (long long)t->ne[2], (long long)n_cols,
                          (long long)n_rows, (long long)n_expert, (long long)n_expert);
-    xuan_weight w = {t->type, t->data, n_rows * n_expert, n_cols};
+    xuan_weight w = {t->type, t->data, n_rows * n_expert, n_cols, NULL};
     int rc = xuan_weight_check(&w, name, err);
     if (!rc) rc = xuan_quant_validate(t->type, t->data, t->n_bytes, name, err);
     if (rc) return rc;
@@ -851,6 +855,68 @@ static int bind_tensors(xuan_model *m, xuan_error *err) {
     return 0;
 }
 
+/* ================================================================ decode layout */
+
+/* The 2-D matrices a one-token product reads through xuan_matmul (experts
+ * and MLA's per-head slices go through other paths, the token embedding is
+ * only looked up); n_out of them at most. */
+static size_t dense_weights(xuan_model *m, xuan_weight **out, size_t n_out) {
+    size_t n = 0;
+#define ADD(w) do { if (n < n_out) out[n] = &(w); n++; } while (0)
+    ADD(m->output);
+    ADD(m->ple_model_proj);
+    for (uint32_t il = 0; il < m->hp.n_layers; il++) {
+        layer_w *L = &m->layers[il];
+        ADD(L->wq); ADD(L->wk); ADD(L->wv); ADD(L->wqkv); ADD(L->wo);
+        ADD(L->w_gate); ADD(L->w_up); ADD(L->w_down);
+        ADD(L->gate_inp); ADD(L->gate_sh); ADD(L->up_sh); ADD(L->down_sh);
+        ADD(L->wq_a); ADD(L->wq_b); ADD(L->wkv_a);
+        ADD(L->w_z); ADD(L->ssm_beta); ADD(L->ssm_alpha); ADD(L->ssm_out);
+        ADD(L->ple_gate); ADD(L->ple_proj);
+    }
+#undef ADD
+    return n;
+}
+
+static size_t align64(size_t n) { return (n + 63) & ~(size_t)63; }
+
+/* Gives every packable dense matrix its decode layout, in one buffer the
+ * model owns.  Not an error when it cannot: without memory for the copy
+ * (or with XUAN_REPACK=0, or a CPU below AVX2, whose kernels would not
+ * read it) the products read the mapped rows, with the same bits. */
+static void pack_weights(xuan_model *m) {
+    const char *env = getenv("XUAN_REPACK");
+    if ((env && strcmp(env, "0") == 0) || xuan_cpu_get()->simd < XUAN_SIMD_AVX2) return;
+    const size_t n = dense_weights(m, NULL, 0);
+    xuan_weight **ws = xuan_calloc(n, sizeof *ws);
+    if (!ws) return;
+    dense_weights(m, ws, n);
+    /* (no overflow: each layout is 1184 / 1152 of rows that lie in the mapping) */
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        if (ws[i]->data) total += align64(xuan_q4_K_packed_bytes(ws[i]));
+    uint8_t *buf = total ? xuan_malloc_aligned(total) : NULL;
+    if (buf) {
+        xuan_advise_huge_pages(buf, total); /* 2 MiB pages where the kernel has them (not measured apart) */
+        xuan_pool *pool = xuan_pool_shared(0, NULL); /* NULL: the calling thread alone */
+        size_t off = 0;
+        for (size_t i = 0; i < n; i++) {
+            const size_t bytes = ws[i]->data ? xuan_q4_K_packed_bytes(ws[i]) : 0;
+            if (!bytes) continue;
+            xuan_q4_K_pack(pool, ws[i], buf + off);
+            ws[i]->packed = buf + off;
+            off += align64(bytes);
+        }
+        xuan_pool_release(pool);
+        m->packed = buf;
+        m->packed_bytes = total;
+    } else if (total) {
+        xuan_log(XUAN_LOG_WARN, "no memory for the Q4_K decode layout (%.1f MiB): decoding from the mapped rows",
+                 (double)total / (1 << 20));
+    }
+    xuan_free(ws);
+}
+
 /* ================================================================ public */
 
 xuan_model *xuan_model_from_gguf(xuan_gguf *g, xuan_error *err) {
@@ -868,6 +934,7 @@ xuan_model *xuan_model_from_gguf(xuan_gguf *g, xuan_error *err) {
         xuan_model_free(m);
         return NULL;
     }
+    pack_weights(m);
     return m;
 }
 
@@ -885,6 +952,7 @@ void xuan_model_free(xuan_model *m) {
     xuan_free(m->swa_layers);
     xuan_free(m->ffn_layers);
     xuan_free(m->used);
+    xuan_free_aligned(m->packed);
     xuan_gguf_close(m->g);
     xuan_free(m);
 }
@@ -892,3 +960,4 @@ void xuan_model_free(xuan_model *m) {
 const xuan_hparams *xuan_model_hparams(const xuan_model *m) { return &m->hp; }
 const xuan_gguf *xuan_model_gguf(const xuan_model *m) { return m->g; }
 uint64_t xuan_model_weight_bytes(const xuan_model *m) { return m->weight_bytes; }
+uint64_t xuan_model_packed_bytes(const xuan_model *m) { return m->packed_bytes; }

@@ -82,6 +82,43 @@ extern const xuan_dot_x4_fn xuan_dot_x4_avx2[XUAN_TYPE_COUNT];
 extern const xuan_dot_x4_fn xuan_dot_x4_avx512[XUAN_TYPE_COUNT];
 
 
+/* The Q4_K decode layout (repack.c): group g of 8 rows (rows 8g..8g+7) at
+ * packed + g * (n_cols / 256) * XUAN_Q4K8_BLOCK, one block per super-block:
+ *   QS   32 vectors of 32 bytes: vector k holds dword k of each row's qs
+ *        (row r at bytes 4r..4r+3): k / 8 is the 64-element chunk, its low
+ *        nibbles are sub-block 2 (k / 8), the high ones 2 (k / 8) + 1;
+ *   SC   two vectors: row r's scales 0-3 at bytes 4r.., 4-7 at 32 + 4r..;
+ *   MN   the mins, the same way;
+ *   D    the 8 rows' d (fp16), then DMIN their dmin. */
+enum {
+    XUAN_Q4K8_QS = 0,
+    XUAN_Q4K8_SC = 1024,
+    XUAN_Q4K8_MN = 1088,
+    XUAN_Q4K8_D = 1152,
+    XUAN_Q4K8_DMIN = 1168,
+    XUAN_Q4K8_BLOCK = 1184,
+};
+/* Rows [r0, r1) (multiples of 8, inside the packed rows) of a packed Q4_K
+ * matrix times n_tok Q8_K activation rows (act_row bytes apart): y[t *
+ * y_stride + r] gets the bits of the plain product's dots: tokens below
+ * n_pair (a multiple of 4) in llama.cpp's 4-token float steps (per pair of
+ * sub-blocks, xuan_dot_q4_K_pairs_*), the others in its one-token steps
+ * (per super-block, the table's dot).  The kernel may prefetch rows below
+ * pf_end (a multiple of 8). */
+typedef void (*xuan_q4_K_packed_fn)(const void *packed, int64_t n_cols, int64_t r0, int64_t r1, int64_t pf_end,
+                                    const uint8_t *act, size_t act_row, int64_t n_tok, int64_t n_pair, float *y,
+                                    size_t y_stride);
+void xuan_q4_K_packed_scalar(const void *packed, int64_t n_cols, int64_t r0, int64_t r1, int64_t pf_end,
+                             const uint8_t *act, size_t act_row, int64_t n_tok, int64_t n_pair, float *y,
+                             size_t y_stride);
+void xuan_q4_K_packed_avx2(const void *packed, int64_t n_cols, int64_t r0, int64_t r1, int64_t pf_end,
+                           const uint8_t *act, size_t act_row, int64_t n_tok, int64_t n_pair, float *y,
+                           size_t y_stride);
+/* The AVX2 kernel from AVX2 up, the scalar one below. */
+xuan_q4_K_packed_fn xuan_q4_K_packed_kernel(xuan_simd simd);
+/* Rows that xuan_q4_K_pack lays out: whole groups of 16 (0 if not packable). */
+int64_t xuan_q4_K_packed_rows(const xuan_weight *w);
+
 /* Row conversions with F16C (dot_avx2.c). */
 void xuan_fp16_to_fp32_row_avx2(const uint16_t *src, float *dst, int64_t n);
 void xuan_fp32_to_fp16_row_avx2(const float *src, uint16_t *dst, int64_t n);

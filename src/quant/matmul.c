@@ -29,6 +29,11 @@ enum { GEMM_MIN_TOK_Q4_K = 4 };
  * takes (one token takes ggml_vec_dot_mxfp4_q8_0's order instead), so it
  * serves from 2 tokens, the rows routed to an expert included. */
 enum { GEMM_MIN_TOK_MXFP4 = 2 };
+/* Up to this many tokens a Q4_K weight with a decode layout (repack.c) is
+ * read from it where the AVX-512 batch kernel does not take the product:
+ * a decode step of up to 16 sequences; longer batches (prompts) keep the
+ * row tiles below, whose activations stay in L2. */
+enum { PACKED_MAX_TOK = 16 };
 
 /* Decode work claiming (see decode_rows): chunks of CLAIM_TILES row tiles,
  * for pools of up to MAX_CLAIM threads (larger pools split statically). */
@@ -57,6 +62,9 @@ typedef struct mm_job {
     uint8_t *meta;      /* its per-token activation sums (after the activations) */
     size_t meta_row;
     claim_slot *claims; /* decode: one per thread, or NULL for a static split */
+    const void *packed; /* one token: the Q4_K decode layout of rows [0, n_packed), or NULL */
+    int64_t n_packed;
+    xuan_q4_K_packed_fn packed_dot;
 } mm_job;
 
 static size_t act_row_bytes(uint32_t act_type, int64_t n_cols) {
@@ -154,6 +162,20 @@ static void decode_rows(const mm_job *j, int64_t r0, int64_t r1, int64_t pf_end)
     }
 }
 
+/* Decode rows [r0, r1): from the decode layout where the weight has one
+ * (r0 is a multiple of ROW_TILE, so the packed part starts on a group),
+ * the rows past it (a tail of 8) from the mapped rows. */
+static void decode_span(const mm_job *j, int64_t r0, int64_t r1, int64_t pf_end) {
+    if (j->packed && r0 < j->n_packed) {
+        const int64_t e = r1 < j->n_packed ? r1 : j->n_packed;
+        XUAN_ASSERT(r0 % 8 == 0 && e % 8 == 0);
+        j->packed_dot(j->packed, j->w->n_cols, r0, e, pf_end < j->n_packed ? pf_end : j->n_packed, j->act, j->act_row,
+                      1, 0, j->y, (size_t)j->w->n_rows);
+        r0 = e;
+    }
+    if (r0 < r1) decode_rows(j, r0, r1, pf_end);
+}
+
 /* Takes up to CLAIM_TILES tiles from the front (the owner) or the back (a
  * helper) of a thread's remaining range; false when it is empty. */
 static bool claim(claim_slot *c, bool front, int64_t *t0, int64_t *t1) {
@@ -246,7 +268,7 @@ static void compute_part(void *ctx, int ith, int nth) {
     }
     if (j->n_tok == 1) {
         if (!j->claims) {
-            decode_rows(j, r0, r1, r1);
+            decode_span(j, r0, r1, r1);
             return;
         }
         /* Own tiles from the front of this thread's range, then other
@@ -257,16 +279,21 @@ static void compute_part(void *ctx, int ith, int nth) {
         int64_t f, e;
         while (claim(&j->claims[ith], true, &f, &e)) {
             int64_t re = e * ROW_TILE < n_rows ? e * ROW_TILE : n_rows;
-            decode_rows(j, f * ROW_TILE, re, r1);
+            decode_span(j, f * ROW_TILE, re, r1);
         }
         for (int k = 1; k < nth; k++) {
             claim_slot *victim = &j->claims[(ith + k) % nth];
             while (claim(victim, false, &f, &e)) {
                 int64_t re = e * ROW_TILE < n_rows ? e * ROW_TILE : n_rows;
-                decode_rows(j, f * ROW_TILE, re, re);
+                decode_span(j, f * ROW_TILE, re, re);
             }
         }
         return;
+    }
+    if (j->packed && r0 < j->n_packed) {
+        const int64_t e = r1 < j->n_packed ? r1 : j->n_packed;
+        j->packed_dot(j->packed, n_cols, r0, e, e, j->act, j->act_row, j->n_tok, j->n_dot4, j->y, (size_t)n_rows);
+        r0 = e;
     }
     dot_rows(j, r0, r1, t_first);
 }
@@ -275,6 +302,7 @@ static void matmul(xuan_pool *pool, const xuan_weight *w, const float *x, int64_
                    xuan_mm_kind kind, xuan_simd simd) {
     const bool rowwise = kind == XUAN_MM_ROWWISE;
     XUAN_ASSERT(xuan_weight_check(w, NULL, NULL) == 0);
+    if (simd > xuan_cpu_get()->native) simd = xuan_cpu_get()->native; /* as documented in quant.h */
     if (n_tok <= 0) return;
     mm_job j = {.w = w, .x = x, .y = y, .n_tok = n_tok};
     uint64_t wr = 0;
@@ -329,6 +357,16 @@ static void matmul(xuan_pool *pool, const xuan_weight *w, const float *x, int64_
                 j.dot4 = j.dot;
                 j.n_dot4 = n_tok - n_tok % 4;
             }
+        }
+        /* A plain 2-D Q4_K product of a few tokens (decoding one or a few
+         * sequences) reads the decode layout if the weight has one
+         * (xuan_q4_K_pack, at load), with the same bits; prompts keep the
+         * mapped rows and AVX-512's packed batch kernel. */
+        if (w->packed && w->type == XUAN_TYPE_Q4_K && kind == XUAN_MM_2D && !q4_K_plain && !j.gemm &&
+            n_tok <= PACKED_MAX_TOK && simd >= XUAN_SIMD_AVX2) {
+            j.packed = w->packed;
+            j.n_packed = xuan_q4_K_packed_rows(w);
+            j.packed_dot = xuan_q4_K_packed_kernel(simd);
         }
         if (n_tok == 1) quantize_part(&j, 0, 1); /* cheaper than waking a worker */
         else xuan_pool_run(pool, quantize_part, &j);
