@@ -242,10 +242,8 @@ static inline uint32_t xuan_order_slots(xuan_order o) {
 static inline uint32_t xuan_ggml_lanes(xuan_simd simd) { return simd == XUAN_SIMD_AVX2 ? 8 : 16; }
 /* ggml_v_expf of the AVX2 build (j * 2^n + 2^n by one FMA), one lane. */
 float xuan_op_expf_ggml8(float x);
-/* The AVX2 build's 8-lane horizontal sum. */
-float xuan_sum8_hsum(const float v[8]);
 /* The AVX2 build's forms of the SwiGLU and softmaxes below: 8-element
- * chunks, xuan_op_expf_ggml8, xuan_sum8_hsum. */
+ * chunks, xuan_op_expf_ggml8, xuan_sum8_tree. */
 void xuan_op_swiglu8(const float *g, const float *u, float *y, int64_t n);
 void xuan_op_softmax8(float *s, uint32_t n, uint32_t first);
 void xuan_op_softmax_sink8(float *s, uint32_t n, uint32_t first, float sink);

@@ -160,14 +160,6 @@ void xuan_op_swiglu8(const float *g, const float *u, float *y, int64_t n) {
     for (; i < n; i++) y[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
 }
 
-/* The AVX2 build's 8-lane horizontal sum (_mm256 halves added, then
- * movehl and movehdup): (v0+v4 + v2+v6) + (v1+v5 + v3+v7). */
-float xuan_sum8_hsum(const float v[8]) {
-    float t[4];
-    for (int l = 0; l < 4; l++) t[l] = v[l + 4] + v[l];
-    return (t[0] + t[2]) + (t[1] + t[3]);
-}
-
 /* ggml_table_gelu_f16, built as ggml_cpu_init builds it: every F16 value
  * through 0.5x(1 + tanh(sqrt(2/pi) x (1 + 0.044715 x^2))), the inner
  * 1 + a*x*x contracted to one FMA as its compiler does. */
@@ -205,7 +197,7 @@ static void softmax(float *s, uint32_t n, uint32_t first, const float *sink, uin
     const uint32_t end = first + n;
     double sum = 0.0;
     for (uint32_t c = first & ~(lanes - 1); c < end; c += lanes) {
-        float v[16];
+        float v[16] = {0};
         for (uint32_t l = 0; l < lanes; l++) {
             const uint32_t cell = c + l;
             v[l] = 0.0f;
@@ -213,7 +205,7 @@ static void softmax(float *s, uint32_t n, uint32_t first, const float *sink, uin
                 v[l] = s[cell - first] =
                     lanes == 8 ? xuan_op_expf_ggml8(s[cell - first] - mx) : xuan_op_expf_ggml(s[cell - first] - mx);
         }
-        sum += (double)(lanes == 8 ? xuan_sum8_hsum(v) : xuan_sum16_tree(v));
+        sum += (double)(lanes == 8 ? xuan_sum8_tree(v) : xuan_sum16_tree(v));
     }
     if (sink) sum += (double)expf(*sink - mx);
     const float inv = (float)(1.0 / sum);
@@ -243,7 +235,7 @@ static void softmax_row(float *x, uint32_t n, uint32_t lanes) {
     for (; i + lanes <= n; i += lanes) {
         for (uint32_t l = 0; l < lanes; l++)
             x[i + l] = lanes == 8 ? xuan_op_expf_ggml8(x[i + l] - mx) : xuan_op_expf_ggml(x[i + l] - mx);
-        sum += (double)(lanes == 8 ? xuan_sum8_hsum(x + i) : xuan_sum16_tree(x + i));
+        sum += (double)(lanes == 8 ? xuan_sum8_tree(x + i) : xuan_sum16_tree(x + i));
     }
     for (; i < n; i++) {
         x[i] = expf(x[i] - mx);
@@ -285,11 +277,11 @@ void xuan_op_wsum_f16(float *out, const float *w, const uint8_t *v, size_t strid
             }
     }
     for (uint32_t e = 0; e < hd; e++) {
-        float t[16];
+        float t[16] = {0};
         const uint32_t lanes = o == XUAN_ORDER_GEMM || o == XUAN_ORDER_VEC ? 16 : 8;
         for (uint32_t l = 0; l < lanes; l++) t[l] = acc[(size_t)l * hd + e];
         if (lanes == 16) out[e] = xuan_sum16_tree(t);
-        else if (o == XUAN_ORDER_GEMM8) out[e] = xuan_sum8_hsum(t);
+        else if (o == XUAN_ORDER_GEMM8) out[e] = xuan_sum8_tree(t);
         else { /* GGML_F32x8_REDUCE's halves, then two horizontal adds */
             float h[4];
             for (int l = 0; l < 4; l++) h[l] = t[l] + t[l + 4];

@@ -60,7 +60,7 @@ static inline __m256 expf8_avx2build(__m256 x) {
                                                          _mm256_andnot_ps(c, _mm256_fmadd_ps(k, j, k)))));
 }
 
-/* xuan_sum8_hsum on a register. */
+/* xuan_sum8_tree (base.h) on a register. */
 static inline float hsum8(__m256 v) {
     __m128 x = _mm_add_ps(_mm256_extractf128_ps(v, 1), _mm256_castps256_ps128(v));
     x = _mm_add_ps(x, _mm_movehl_ps(x, x));

@@ -185,7 +185,7 @@ static float dot_f32_ggml(const float *x, const float *y, uint32_t n, uint32_t l
         for (uint32_t j = 0; j < 4; j++)
             for (uint32_t l = 0; l < lanes; l++)
                 acc[j][l] = fmaf(x[i + lanes * j + l], y[i + lanes * j + l], acc[j][l]);
-    float a[16];
+    float a[16] = {0};
     for (uint32_t l = 0; l < lanes; l++) a[l] = (acc[0][l] + acc[2][l]) + (acc[1][l] + acc[3][l]);
     float sum;
     if (lanes == 8) {
