@@ -79,7 +79,8 @@ void xuan_op_swiglu8_avx2(const float *g, const float *u, float *y, int64_t n) {
     xuan_op_swiglu8(g + n8, u + n8, y + n8, n - n8); /* < 8 left: libm's expf */
 }
 
-static void softmax8_avx2(float *s, uint32_t n, uint32_t first, const float *sink) {
+/* The max of a score row, 8 lanes at a time (max is exact in any order). */
+static float row_max(const float *s, uint32_t n) {
     __m256 m8 = _mm256_set1_ps(-INFINITY);
     uint32_t i = 0;
     for (; i + 8 <= n; i += 8) m8 = _mm256_max_ps(m8, _mm256_loadu_ps(s + i));
@@ -88,6 +89,19 @@ static void softmax8_avx2(float *s, uint32_t n, uint32_t first, const float *sin
     float mx = -INFINITY;
     for (int l = 0; l < 8; l++) mx = mv[l] > mx ? mv[l] : mx;
     for (; i < n; i++) mx = s[i] > mx ? s[i] : mx;
+    return mx;
+}
+
+/* s *= (float)(1 / sum), as ggml_vec_scale_f32 after the softmax. */
+static void scale_row(float *s, uint32_t n, double sum) {
+    const __m256 inv = _mm256_set1_ps((float)(1.0 / sum));
+    uint32_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(s + i, _mm256_mul_ps(_mm256_loadu_ps(s + i), inv));
+    for (; i < n; i++) s[i] *= (float)(1.0 / sum);
+}
+
+static void softmax8_avx2(float *s, uint32_t n, uint32_t first, const float *sink) {
+    float mx = row_max(s, n);
     if (sink) mx = *sink > mx ? *sink : mx;
     const __m256 mxv = _mm256_set1_ps(mx);
     const uint32_t end = first + n;
@@ -109,9 +123,7 @@ static void softmax8_avx2(float *s, uint32_t n, uint32_t first, const float *sin
         }
     }
     if (sink) sum += (double)expf(*sink - mx);
-    const __m256 inv = _mm256_set1_ps((float)(1.0 / sum));
-    for (i = 0; i + 8 <= n; i += 8) _mm256_storeu_ps(s + i, _mm256_mul_ps(_mm256_loadu_ps(s + i), inv));
-    for (; i < n; i++) s[i] *= (float)(1.0 / sum);
+    scale_row(s, n, sum);
 }
 
 void xuan_op_softmax8_avx2(float *s, uint32_t n, uint32_t first) { softmax8_avx2(s, n, first, NULL); }
@@ -146,14 +158,7 @@ void xuan_op_swiglu_avx2(const float *g, const float *u, float *y, int64_t n) {
 
 /* sink: NULL, or an attention sink (xuan_op_softmax_sink). */
 static void softmax_avx2(float *s, uint32_t n, uint32_t first, const float *sink) {
-    __m256 m8 = _mm256_set1_ps(-INFINITY);
-    uint32_t i = 0;
-    for (; i + 8 <= n; i += 8) m8 = _mm256_max_ps(m8, _mm256_loadu_ps(s + i));
-    float mv[8];
-    _mm256_storeu_ps(mv, m8);
-    float mx = -INFINITY;
-    for (int l = 0; l < 8; l++) mx = mv[l] > mx ? mv[l] : mx;
-    for (; i < n; i++) mx = s[i] > mx ? s[i] : mx;
+    float mx = row_max(s, n);
     if (sink) mx = *sink > mx ? *sink : mx; /* ggml: MAX(max, sink) */
     const __m256 mxv = _mm256_set1_ps(mx);
     const uint32_t end = first + n;
@@ -184,9 +189,7 @@ static void softmax_avx2(float *s, uint32_t n, uint32_t first, const float *sink
         }
     }
     if (sink) sum += (double)expf(*sink - mx);
-    const __m256 inv = _mm256_set1_ps((float)(1.0 / sum));
-    for (i = 0; i + 8 <= n; i += 8) _mm256_storeu_ps(s + i, _mm256_mul_ps(_mm256_loadu_ps(s + i), inv));
-    for (; i < n; i++) s[i] *= (float)(1.0 / sum);
+    scale_row(s, n, sum);
 }
 
 void xuan_op_softmax_avx2(float *s, uint32_t n, uint32_t first) { softmax_avx2(s, n, first, NULL); }
