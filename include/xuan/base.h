@@ -200,6 +200,12 @@ typedef enum xuan_simd {
     XUAN_SIMD_AVX512 = 2, /* AVX-512 F/BW/VL/DQ + VNNI (+ BF16 when has_bf16) */
 } xuan_simd;
 
+/* The vector width of the llama.cpp CPU build whose float steps a SIMD
+ * level reproduces (docs/design.md, "Parity per CPU"): 8 for AVX2 (ggml's
+ * AVX2 build), 16 for AVX-512 and for the scalar reference (its AVX-512
+ * build).  The quant and model rooms both choose their orders by it. */
+static inline unsigned xuan_ggml_lanes(xuan_simd simd) { return simd == XUAN_SIMD_AVX2 ? 8u : 16u; }
+
 typedef struct xuan_cpu {
     xuan_simd simd;   /* the level kernels should use (after XUAN_CPU) */
     xuan_simd native; /* what the CPU supports */

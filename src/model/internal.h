@@ -238,8 +238,6 @@ typedef enum xuan_order { XUAN_ORDER_GEMM, XUAN_ORDER_VEC, XUAN_ORDER_GEMM8, XUA
 static inline uint32_t xuan_order_slots(xuan_order o) {
     return o == XUAN_ORDER_GEMM ? 16 : o == XUAN_ORDER_VEC ? 64 : o == XUAN_ORDER_GEMM8 ? 8 : 32;
 }
-/* The reference build a SIMD level reproduces: 8 lanes (AVX2) or 16. */
-static inline uint32_t xuan_ggml_lanes(xuan_simd simd) { return simd == XUAN_SIMD_AVX2 ? 8 : 16; }
 /* ggml_v_expf of the AVX2 build (j * 2^n + 2^n by one FMA), one lane. */
 float xuan_op_expf_ggml8(float x);
 /* The AVX2 build's forms of the SwiGLU and softmaxes below: 8-element

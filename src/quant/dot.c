@@ -481,14 +481,13 @@ xuan_vec_dot_fn xuan_dot_mxfp4_single_kernel(xuan_simd simd) {
 
 xuan_vec_dot_fn xuan_dot_f32_vec_kernel(xuan_simd simd) {
     if (simd > xuan_cpu_get()->native) simd = xuan_cpu_get()->native;
-    return simd == XUAN_SIMD_AVX2 ? xuan_dot_f32_vec_avx2 : xuan_dot_kernel(simd, XUAN_TYPE_F32);
+    return xuan_ggml_lanes(simd) == 8 ? xuan_dot_f32_vec_avx2 : xuan_dot_kernel(simd, XUAN_TYPE_F32);
 }
 
 xuan_vec_dot_fn xuan_dot_f16_single_kernel(xuan_simd simd) {
     if (simd > xuan_cpu_get()->native) simd = xuan_cpu_get()->native;
-    return simd >= XUAN_SIMD_AVX512 ? xuan_dot_f16_single_avx2
-           : simd >= XUAN_SIMD_AVX2 ? xuan_dot_f16_single8_avx2
-                                    : xuan_dot_f16_single_scalar;
+    if (simd < XUAN_SIMD_AVX2) return xuan_dot_f16_single_scalar;
+    return xuan_ggml_lanes(simd) == 8 ? xuan_dot_f16_single8_avx2 : xuan_dot_f16_single_avx2; /* 32 or 64 slots */
 }
 
 xuan_dot_f16_fn xuan_dot_f16_kernel(xuan_simd simd, bool single_token) {
