@@ -188,13 +188,14 @@ void xuan_gdn_mix(xuan_pool *pool, const xuan_model *m, xuan_rec *r, uint32_t il
                   xuan_simd simd);
 /* One head's step of the gated delta rule (ggml_gated_delta_net's CPU
  * order): M *= exp(g); d_j = (v_j - M_j.k) beta; M_j += k d_j; out_j = M_j.q
- * * scale.  M is S x S, delta S floats of scratch; the dots in
+ * * scale, done row by row in one pass (each row's steps read that row
+ * alone, so the bits are those of ggml's pass after pass).  M is S x S; the dots in
  * ggml_vec_dot_f32's order at `lanes` 16 (its AVX-512 build) or 8 (AVX2).
  * The AVX-512 one needs S % 64 == 0 and gives the bits of lanes 16. */
 void xuan_gdn_step(float *M, const float *k, const float *q, const float *v, float beta, float g, float scale,
-                   uint32_t S, float *out, float *delta, uint32_t lanes);
+                   uint32_t S, float *out, uint32_t lanes);
 void xuan_gdn_step_avx512(float *M, const float *k, const float *q, const float *v, float beta, float g,
-                          float scale, uint32_t S, float *out, float *delta);
+                          float scale, uint32_t S, float *out);
 /* qwen35's interleaved multi-section RoPE for text (every section at the
  * token's position but the fourth, at 0): cs (built at pos) gets cs0's
  * (built at 0) entries for the pairs ggml gives the fourth section. */

@@ -204,15 +204,18 @@ static float dot_f32_ggml(const float *x, const float *y, uint32_t n, uint32_t l
 }
 
 void xuan_gdn_step(float *M, const float *k, const float *q, const float *v, float beta, float g, float scale,
-                   uint32_t S, float *out, float *delta, uint32_t lanes) {
+                   uint32_t S, float *out, uint32_t lanes) {
     const float eg = expf(g);
-    for (size_t i = 0; i < (size_t)S * S; i++) M[i] *= eg;
-    for (uint32_t j = 0; j < S; j++) delta[j] = (v[j] - dot_f32_ggml(M + (size_t)j * S, k, S, lanes)) * beta;
+    /* Row j of the state is decayed, corrected by its own prediction error
+     * and read out before row j + 1 is touched: each row's steps depend on
+     * that row alone, so one pass gives the bits of ggml's four passes. */
     for (uint32_t j = 0; j < S; j++) {
         float *row = M + (size_t)j * S;
-        for (uint32_t i = 0; i < S; i++) row[i] = fmaf(k[i], delta[j], row[i]);
+        for (uint32_t i = 0; i < S; i++) row[i] *= eg;
+        const float delta = (v[j] - dot_f32_ggml(row, k, S, lanes)) * beta;
+        for (uint32_t i = 0; i < S; i++) row[i] = fmaf(k[i], delta, row[i]);
+        out[j] = dot_f32_ggml(row, q, S, lanes) * scale;
     }
-    for (uint32_t j = 0; j < S; j++) out[j] = dot_f32_ggml(M + (size_t)j * S, q, S, lanes) * scale;
 }
 
 /* ================================================================ layer */
@@ -304,19 +307,20 @@ static void rule_part(void *ctx, int ith, int nth) {
     const size_t ch = (size_t)hp->ssm_inner + 2 * (size_t)Hk * S;
     const uint32_t h0 = H * (uint32_t)ith / (uint32_t)nth, h1 = H * (uint32_t)(ith + 1) / (uint32_t)nth;
     const float scale = 1.0f / sqrtf((float)S);
-    float delta[1024];
-    XUAN_ASSERT(S <= sizeof delta / sizeof delta[0]);
     const bool simd = j->avx512 && S % 64 == 0;
-    for (uint32_t t = 0; t < j->n; t++) {
-        const float *cv = j->r->cv + t * ch;
-        float *M0 = ssm_of(j->r, (uint32_t)j->seq[t], j->k);
-        for (uint32_t h = h0; h < h1; h++) {
+    /* Head by head, then the rows in order: one head's state (S x S floats,
+     * 64 KiB for Qwen3.5) stays in cache across a prompt's tokens instead of
+     * the whole layer's state going through memory once per token. */
+    for (uint32_t h = h0; h < h1; h++) {
+        for (uint32_t t = 0; t < j->n; t++) {
+            const float *cv = j->r->cv + t * ch;
+            float *M = ssm_of(j->r, (uint32_t)j->seq[t], j->k) + (size_t)h * S * S;
             const float *q = cv + (size_t)(h % Hk) * S, *k = cv + (size_t)(Hk + h % Hk) * S;
             const float *v = cv + (size_t)2 * Hk * S + (size_t)h * S;
-            float *M = M0 + (size_t)h * S * S, *out = j->r->o + ((size_t)t * H + h) * S;
+            float *out = j->r->o + ((size_t)t * H + h) * S;
             const float beta = j->r->beta[(size_t)t * H + h], g = j->r->gate[(size_t)t * H + h];
-            if (simd) xuan_gdn_step_avx512(M, k, q, v, beta, g, scale, S, out, delta);
-            else xuan_gdn_step(M, k, q, v, beta, g, scale, S, out, delta, j->lanes);
+            if (simd) xuan_gdn_step_avx512(M, k, q, v, beta, g, scale, S, out);
+            else xuan_gdn_step(M, k, q, v, beta, g, scale, S, out, j->lanes);
         }
     }
 }

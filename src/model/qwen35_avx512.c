@@ -20,19 +20,14 @@ static inline float dot64(const float *x, const float *y, uint32_t n) {
 }
 
 void xuan_gdn_step_avx512(float *M, const float *k, const float *q, const float *v, float beta, float g,
-                          float scale, uint32_t S, float *out, float *delta) {
+                          float scale, uint32_t S, float *out) {
     XUAN_ASSERT(S % 64 == 0);
     const __m512 eg = _mm512_set1_ps(expf(g));
-    /* decay, then the row's prediction error, in one pass per row */
+    /* one pass per row, as xuan_gdn_step: decay, prediction error, update, readout */
     for (uint32_t j = 0; j < S; j++) {
         float *row = M + (size_t)j * S;
         for (uint32_t i = 0; i < S; i += 16) _mm512_storeu_ps(row + i, _mm512_mul_ps(_mm512_loadu_ps(row + i), eg));
-        delta[j] = (v[j] - dot64(row, k, S)) * beta;
-    }
-    /* the rank-one update, then the readout, again per row */
-    for (uint32_t j = 0; j < S; j++) {
-        float *row = M + (size_t)j * S;
-        const __m512 d = _mm512_set1_ps(delta[j]);
+        const __m512 d = _mm512_set1_ps((v[j] - dot64(row, k, S)) * beta);
         for (uint32_t i = 0; i < S; i += 16)
             _mm512_storeu_ps(row + i, _mm512_fmadd_ps(_mm512_loadu_ps(k + i), d, _mm512_loadu_ps(row + i)));
         out[j] = dot64(row, q, S) * scale;
