@@ -73,6 +73,17 @@ check "gemma4 kinds"        '[ "$(field "$d/g4.json" "[\"layer_pattern\"][\"slid
 "$XUAN_BIN" inspect "$d/g4.gguf" >"$d/g4.txt"
 check "gemma4 pattern"      'grep -q "6 sliding (window 8, heads 16, 2 KV heads) + 3 full (heads 32, 2 KV heads); the last 3 share KV" "$d/g4.txt"'
 check "gemma4 kv line"      'grep -q "512 B per token (2 full layers) + 4.00 KiB fixed (4 sliding layers x 8 cells)" "$d/g4.txt"'
+# gpt-oss (one layer shape, window on even layers): gptoss-tiny's 4 layers, 2 sliding (window 8),
+# 2 full; per token 2 full x 2 KV heads x (16 + 16) x 2 B; the sliding layers hold llama.cpp's
+# iSWA cells, 8 x 1 sequence + 512 (n_batch) rounded up to 256 = 768, whatever the context
+"$XUAN_BIN" synth --preset gptoss-tiny -o "$d/go.gguf" --force -q
+"$XUAN_BIN" inspect --json -c 2048 "$d/go.gguf" >"$d/go.json"
+check "swa kv per token"    '[ "$(field "$d/go.json" "[\"memory\"][\"kv_bytes_per_token\"]")" = $((2*2*2*16*2)) ]'
+check "swa kv cache"        '[ "$(field "$d/go.json" "[\"memory\"][\"kv_cache\"]")" = $((2*2*2*16*2*2048 + 2*2*2*16*2*768)) ]'
+check "swa layers"          '[ "$(field "$d/go.json" "[\"layer_pattern\"][\"sliding\"]")" = 2 ] &&
+                             [ "$(field "$d/go.json" "[\"layer_pattern\"][\"window\"]")" = 8 ]'
+"$XUAN_BIN" inspect "$d/go.gguf" >"$d/go.txt"
+check "swa pattern"         'grep -q "2 sliding (window 8) + 2 full (every 2nd full)" "$d/go.txt"'
 "$XUAN_BIN" --version >"$d/v"
 check "version line"         'grep -Eq "^xuan [0-9.]+ \(commit [0-9a-f]+|unknown" "$d/v"'
 "$XUAN_BIN" inpsect 2>"$d/e9"; r=$?

@@ -52,6 +52,7 @@ typedef struct facts {
     bool kinds;
     uint32_t n_sliding, head_dim_swa, n_kv_heads_swa, n_kv_heads_full, n_kv_shared, n_embd_per_layer;
     uint32_t own_sliding, own_full;     /* layers of each kind that store KV */
+    uint32_t swa_every;                 /* one shape (gpt-oss, gemma2/3): every n-th layer full, 0 none */
     uint64_t kv_full_per_token;         /* K+V bytes of one position in the full layers that store KV */
     uint64_t kv_sliding_cells, kv_sliding_bytes; /* the sliding layers' cells (window-capped) and bytes */
     xuan_mem_input mem_in;
@@ -174,6 +175,24 @@ static int read_kinds(const xuan_gguf *g, facts *f, xuan_error *err) {
     return 0;
 }
 
+/* The sliding-window layers of the archs whose layers share one shape
+ * (gpt-oss, gemma2, gemma3), by the loader's rule: the file's window, else
+ * the architecture's default; every layer slides without a pattern, else
+ * layers il % n < n - 1 (llama_hparams::set_swa_pattern).  The memory
+ * estimate then counts their cells as a window, not the context. */
+static int read_window(const xuan_gguf *g, const xuan_arch_info *ai, facts *f, xuan_error *err) {
+    if (!f->sliding_window) f->sliding_window = ai->swa_default;
+    if (!f->sliding_window) return 0;
+    uint32_t n = ai->swa_pattern;
+    int rc;
+    if (n && (rc = arch_u32(g, f->arch, "attention.sliding_window_pattern", &n, err))) return rc;
+    for (uint32_t il = 0; il < f->n_layers; il++) f->n_sliding += n == 0 || il % n < n - 1;
+    f->swa_every = n;
+    f->mem_in.n_swa_layers = f->n_sliding;
+    f->mem_in.swa_window = f->sliding_window;
+    return 0;
+}
+
 static int arch_f32(const xuan_gguf *g, const char *arch, const char *suffix, float *out,
                     xuan_error *err) {
     char key[160];
@@ -278,6 +297,9 @@ static int gather(const xuan_gguf *g, uint32_t n_ctx, uint32_t cache_type, facts
     if (arch && arch->layer_kinds) {
         int rc = read_kinds(g, f, err);
         if (rc) return rc;
+    } else if (arch && arch->attn != XUAN_ATTN_HYBRID) {
+        int rc = read_window(g, arch, f, err);
+        if (rc) return rc;
     }
     xuan_mem_estimate_compute(m, &f->mem);
     if (f->kinds) { /* the per-layer kinds' KV in place of the uniform estimate */
@@ -377,6 +399,15 @@ static void print_text(const xuan_gguf *g, const char *path, const facts *f, boo
                xuan_fmt_bytes(f->kv_full_per_token, a, sizeof a), f->own_full,
                xuan_fmt_bytes(f->kv_sliding_bytes, b, sizeof b), f->own_sliding,
                (unsigned long long)(f->own_sliding ? f->kv_sliding_cells / f->own_sliding : 0));
+    }
+    if (!f->kinds && f->n_sliding) {
+        char every[32] = "every layer";
+        if (f->swa_every) snprintf(every, sizeof every, "every %u%s full", f->swa_every, f->swa_every == 2 ? "nd" : "th");
+        printf("  %-15s %u sliding (window %u) + %u full (%s)\n", "layer pattern", f->n_sliding, f->sliding_window,
+               f->n_layers - f->n_sliding, every);
+        printf("  %-15s %s per token (%u full layers) + %s fixed (%u sliding layers x %u cells)\n", "KV per token",
+               xuan_fmt_bytes(m->kv_bytes_per_token, a, sizeof a), f->n_layers - f->n_sliding,
+               xuan_fmt_bytes(m->kv_swa, b, sizeof b), f->n_sliding, m->n_swa_alloc);
     }
     char state[64] = "";
     if (m->state) snprintf(state, sizeof state, " + state %s", xuan_fmt_bytes(m->state, st, sizeof st));
@@ -493,6 +524,13 @@ static int print_json(const xuan_gguf *g, const char *path, const facts *f, bool
         json_object_set_new(k, "embedding_length_per_layer", json_integer(f->n_embd_per_layer));
         json_object_set_new(o, "layer_pattern", k);
         json_object_set_new(mem, "kv_sliding_fixed_bytes", json_integer((json_int_t)f->kv_sliding_bytes));
+    } else if (f->n_sliding) {
+        json_t *k = json_object();
+        json_object_set_new(k, "sliding", json_integer(f->n_sliding));
+        json_object_set_new(k, "full", json_integer(f->n_layers - f->n_sliding));
+        json_object_set_new(k, "window", json_integer(f->sliding_window));
+        json_object_set_new(o, "layer_pattern", k);
+        json_object_set_new(mem, "kv_sliding_fixed_bytes", json_integer((json_int_t)f->mem.kv_swa));
     }
     json_object_set_new(o, "memory", mem);
     if (tensors) {
