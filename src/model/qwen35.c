@@ -251,8 +251,11 @@ typedef struct gdn_job {
 } gdn_job;
 
 /* ssm_conv over channels [c0, c1): each row's output from its sequence's
- * last ssm_conv - 1 inputs and its own, taps in order (ggml's loop, FMA
- * contracted); the window moves on. */
+ * last ssm_conv - 1 inputs and its own, taps in order (ggml's loop); the
+ * window moves on.  The reference's AVX-512 build fuses each tap's product
+ * into the sum, its AVX2 build rounds the product first (found by hashing
+ * both builds' conv_output_raw against ours): lanes 8 keeps them apart, as
+ * two statements (no compiler contracts across them). */
 static void conv_part(void *ctx, int ith, int nth) {
     const gdn_job *j = ctx;
     const xuan_hparams *hp = &j->m->hp;
@@ -267,9 +270,17 @@ static void conv_part(void *ctx, int ith, int nth) {
             float *win = st + c * w;
             const float *tap = j->L->ssm_conv1d + c * nc;
             float sum = 0.0f;
-            for (uint32_t i = 0; i < w; i++) sum = fmaf(win[i], tap[i], sum);
-            sum = fmaf(x[c], tap[w], sum);
-            y[c] = sum;
+            if (j->lanes == 8) {
+                for (uint32_t i = 0; i < w; i++) {
+                    const float p = win[i] * tap[i];
+                    sum += p;
+                }
+                const float p = x[c] * tap[w];
+                y[c] = sum + p;
+            } else {
+                for (uint32_t i = 0; i < w; i++) sum = fmaf(win[i], tap[i], sum);
+                y[c] = fmaf(x[c], tap[w], sum);
+            }
             for (uint32_t i = 0; i + 1 < w; i++) win[i] = win[i + 1];
             if (w) win[w - 1] = x[c];
         }
