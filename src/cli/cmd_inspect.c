@@ -402,7 +402,7 @@ static void print_text(const xuan_gguf *g, const char *path, const facts *f, boo
     }
     if (!f->kinds && f->n_sliding) {
         char every[32] = "every layer";
-        if (f->swa_every) snprintf(every, sizeof every, "every %u%s full", f->swa_every, f->swa_every == 2 ? "nd" : "th");
+        if (f->swa_every) snprintf(every, sizeof every, "every %u%s full", f->swa_every, f->swa_every == 2 ? "nd" : f->swa_every == 3 ? "rd" : "th");
         printf("  %-15s %u sliding (window %u) + %u full (%s)\n", "layer pattern", f->n_sliding, f->sliding_window,
                f->n_layers - f->n_sliding, every);
         printf("  %-15s %s per token (%u full layers) + %s fixed (%u sliding layers x %u cells)\n", "KV per token",
