@@ -10,7 +10,8 @@
 # on even layers, YaRN, biased router with a softmax over the chosen experts
 # and clamped SwiGLU, in F16, BF16, Q8_0 and the MXFP4_MOE mix; qwen35's Gated
 # DeltaNet hybrid: 3 recurrent layers, then gated attention with imrope, also
-# checked after the 64 decoded tokens, and within 1e-3 in every type; gemma4's
+# checked after the 64 decoded tokens, and within 1e-3 in every type, and
+# qwen35moe's, the same with a MoE FFN and a gated shared expert; gemma4's
 # sliding and full layers with their own head sizes, shared-KV layers,
 # per-layer embeddings, proportional RoPE, V = K, also after 64 tokens) in F32,
 # F16, Q8_0 and Q4_K_M (`xuan quantize` of an F16
@@ -135,6 +136,11 @@ cases=(
   "qwen35|qwen|qwen35-tiny256|F16|1e-3"
   "qwen35|qwen|qwen35-tiny256|Q8_0|1e-3"
   "qwen35|qwen|qwen35-tiny256|Q4_K_M|1e-3"
+  # qwen35moe: qwen35's layers with a MoE FFN in each (8 experts, 2 used, a shared expert of 512 rows
+  # scaled by its sigmoid gate); also compared after the 64 decoded tokens, as qwen35
+  "qwen35moe|qwen|qwen35moe-tiny256|F16|1e-3"
+  "qwen35moe|qwen|qwen35moe-tiny256|Q8_0|1e-3"
+  "qwen35moe|qwen|qwen35moe-tiny256|Q4_K_M|1e-3"
   # gemma4: sliding (window 8, 16/64-wide heads) and full (32/128-wide heads, proportional RoPE, V = K)
   # layers (tiny 2 : 1 over 9 layers, tiny256 alternating over 4), the last 3 / 2 reading earlier
   # layers' KV, per-layer embeddings (16 / 256 wide), final softcap; also compared after the 64 greedy
@@ -175,7 +181,7 @@ for c in "${cases[@]}"; do
   echo "== $name (tol $tol, greedy >= $min_greedy/10)"
   # gpt-oss: also compared after the prompt and llama.cpp's 64 greedy tokens (--after);
   # qwen35, a recurrent state: after the 64 decoded tokens where the continuations agree
-  extra=(); [ "$arch" = gpt-oss ] || [ "$arch" = gemma4 ] && extra=(--after 1); [ "$arch" = qwen35 ] && extra=(--after-decode 1)
+  extra=(); [ "$arch" = gpt-oss ] || [ "$arch" = gemma4 ] && extra=(--after 1); case "$arch" in qwen35|qwen35moe) extra=(--after-decode 1) ;; esac
   if (cd "$ref" && node xuan_parity.mjs "$f" --xuan "$XUAN_BIN" "${extra[@]}" \
         --prompts "$XUAN_SRC/tests/peer/parity_prompts.json" --tol "$tol" --min-greedy "$min_greedy" --n 64 --tmp "$dir"); then
     pass=$((pass + 1))

@@ -159,6 +159,9 @@ typedef struct xuan_arch_info {
     uint32_t swa_default;  /* the window when the key is absent (gemma2 4096) */
     bool attn_temp;        /* Llama-4 attention temperature: Q scaled by position (mistral3) */
     bool moe_norm_w;       /* the selected experts' weights renormalised to sum 1 (qwen3moe) */
+    bool moe_shexp_gated;  /* a shared expert ffn_{gate,up,down}_shexp, expert_shared_feed_forward_length
+                              rows (default feed_forward_length), its output times
+                              sigmoid(ffn_gate_inp_shexp . x) (qwen35moe, qwen2moe) */
     /* gpt-oss (llama.cpp's LLM_ARCH_OPENAI_MOE) */
     bool attn_sinks;       /* attn_sinks.weight: a learned logit per head, counted in the softmax's denominator */
     bool moe_biases;       /* biases on the router (ffn_gate_inp.bias) and on every expert (ffn_*_exps.bias) */

@@ -47,6 +47,7 @@ typedef struct xuan_synth_params {
     uint32_t n_lora_q;     /* deepseek2: q_lora_rank (attn_q_a / attn_q_b); 0 = one attn_q (Lite) */
     uint32_t head_dim_v;   /* deepseek2: value_length_mla (head_dim is key_length_mla) */
     uint32_t n_dense_lead, n_expert_shared; /* deepseek2: leading dense layers, shared experts */
+    uint32_t n_ff_shexp;   /* arch moe_shexp_gated (qwen35moe): the shared expert's rows */
     uint32_t n_expert_groups, n_group_used; /* deepseek2: expert groups, groups a token may use (0 = none) */
     float yarn_log_mul;    /* rope.scaling.yarn_log_multiplier as written (deepseek2: 0.1 * mscale_all_dim);
                               0 writes 1 (Ministral 3), < 0 writes no key (gpt-oss) */
@@ -159,6 +160,8 @@ typedef struct xuan_hparams {
     float kq_scale;                /* Q.K scale when not 1/sqrt(head_dim) (MLA's YaRN mscale^2/sqrt(k_mla)) */
     uint32_t n_dense_lead;         /* leading_dense_block_count: first layers with a dense FFN */
     uint32_t n_expert_shared;      /* expert_shared_count: shared experts' width is n_ff_exp times this */
+    uint32_t n_ff_shexp;           /* rows of the shared experts' FFN, 0 = none: deepseek2 n_ff_exp *
+                                      n_expert_shared, arch moe_shexp_gated expert_shared_feed_forward_length */
     /* Hybrid Gated DeltaNet (qwen35): layer il is a DeltaNet (linear
      * attention) layer when recurrent[il], else gated full attention.  A
      * DeltaNet layer keeps per sequence a conv state of (ssm_conv - 1) x

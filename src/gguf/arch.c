@@ -24,11 +24,14 @@ static const xuan_arch_info ARCHS[] = {
     {.name = "qwen3moe", .runs = true, .rope = XUAN_ROPE_NEOX, .models = "Qwen3-30B-A3B, Qwen3-Coder-30B-A3B",
      .qk_norm = true, .moe = true, .moe_norm_w = true},
     {.name = "qwen2moe", .rope = XUAN_ROPE_NEOX, .models = "Qwen1.5-MoE, Qwen2-57B-A14B",
-     .qkv_bias = XUAN_REQUIRED, .moe = true},
+     .qkv_bias = XUAN_REQUIRED, .moe = true, .moe_shexp_gated = true},
     {.name = "qwen35", .runs = true, .rope = XUAN_ROPE_IMROPE, .attn = XUAN_ATTN_HYBRID,
      .models = "Qwen3.5 (Gated DeltaNet hybrid)", .qk_norm = true, .partial_rope = true},
-    {.name = "qwen35moe", .rope = XUAN_ROPE_IMROPE, .attn = XUAN_ATTN_HYBRID, .models = "Qwen3.5 MoE",
-     .qk_norm = true, .moe = true, .partial_rope = true},
+    /* qwen35's layers with a MoE FFN in every one (llama_model_qwen35moe): softmax router, top-k
+     * renormalised, plus a shared expert gated per token */
+    {.name = "qwen35moe", .runs = true, .rope = XUAN_ROPE_IMROPE, .attn = XUAN_ATTN_HYBRID,
+     .models = "Qwen3.5-35B-A3B, Qwen3.6-35B-A3B (Gated DeltaNet hybrid, MoE)", .qk_norm = true, .moe = true,
+     .moe_norm_w = true, .moe_shexp_gated = true, .partial_rope = true},
     {.name = "gemma2", .runs = true, .rope = XUAN_ROPE_NEOX, .act = XUAN_ACT_GELU, .models = "Gemma 2",
      .post_norms = true, .q_scale_early = true, .embd_scale = true, .attn_softcap = true,
      .final_softcap = 30.0f, .swa_pattern = 2, .swa_default = 4096},

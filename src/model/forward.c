@@ -81,7 +81,7 @@ struct xuan_ctx {
      * output, and the token's sum over its experts */
     float *moe_p, *moe_w, *moe_x, *moe_g, *moe_u, *moe_h, *moe_y;
     int32_t *moe_sel, *moe_rows;
-    float *sh_out;          /* B x d: the shared experts' output (deepseek2) */
+    float *sh_out;          /* B x d: the shared experts' output (deepseek2, qwen35moe) */
     /* MLA: the projected queries (B x heads x key_length_mla), the q_lora
      * rows, one head's gathered rows in and out, the heads' V outputs */
     float *mla_q, *mla_qa, *mla_a, *mla_b, *mla_o;
@@ -283,7 +283,8 @@ xuan_ctx *xuan_ctx_new(const xuan_model *m, const xuan_ctx_params *pp, xuan_erro
     c->swa_lo = xuan_calloc(p.n_seq_max, sizeof *c->swa_lo);
     if (!c->swa_lo) fail = true;
 
-    const size_t B = p.n_batch, d = hp->d_model, F = hp->d_ffn;
+    /* h and u also hold the shared experts' rows (qwen35moe's may be wider than feed_forward_length) */
+    const size_t B = p.n_batch, d = hp->d_model, F = max_sz(hp->d_ffn, hp->n_ff_shexp);
     /* the widest kind (gemma4's full and sliding layers differ) */
     const size_t hd_max = max_sz(hp->head_dim, hp->head_dim_swa), rot_max = max_sz(hp->n_rot, hp->n_rot_swa);
     const size_t hdv_max = hp->swa_layers ? max_sz(hp->head_dim_v, hp->head_dim_swa) : hp->head_dim_v;
@@ -334,7 +335,7 @@ xuan_ctx *xuan_ctx_new(const xuan_model *m, const xuan_ctx_params *pp, xuan_erro
         c->moe_h = alloc_f(max_sz(B, K) * Fe, &total, &fail);
         c->moe_y = alloc_f(B * K * d, &total, &fail);
     }
-    if (hp->n_expert_shared) c->sh_out = alloc_f(B * d, &total, &fail);
+    if (hp->n_ff_shexp) c->sh_out = alloc_f(B * d, &total, &fail);
     if (hp->mla) {
         const size_t H = hp->n_heads, wide = max_sz(max_sz(hp->head_dim_k_mla, hp->n_lora_kv), hp->head_dim_v_mla);
         c->mla_q = alloc_f(B * H * hp->head_dim_k_mla, &total, &fail);
@@ -1397,10 +1398,13 @@ static void mla_attention(xuan_ctx *c, uint32_t il, uint32_t n) {
     mm(c, &L->wo, c->mla_o, n, c->xn);
 }
 
-/* The shared experts (deepseek2): one SwiGLU FFN of n_ff_exp * n_shared
- * rows over xn, into sh_out, as build_ffn computes it. */
+/* The shared experts: one SwiGLU FFN of n_ff_shexp rows over xn, into
+ * sh_out, as build_ffn computes it; qwen35moe's times its gate per row
+ * (build_layer_ffn: ggml_mul_mat of the 1-row ffn_gate_inp_shexp, which
+ * tinyBLAS refuses, so ggml_vec_dot_f32 per token for any batch; then
+ * ggml_sigmoid by libm's expf and ggml_mul). */
 static void shared_ffn(xuan_ctx *c, const layer_w *L, uint32_t n) {
-    const size_t Fs = (size_t)L->gate_sh.n_rows;
+    const size_t Fs = (size_t)L->gate_sh.n_rows, d = c->m->hp.d_model;
     mm(c, &L->gate_sh, c->xn, n, c->h);
     mm(c, &L->up_sh, c->xn, n, c->u);
     for (uint32_t t = 0; t < n; t++) {
@@ -1408,6 +1412,13 @@ static void shared_ffn(xuan_ctx *c, const layer_w *L, uint32_t n) {
         swiglu(c->simd, g, c->u + t * Fs, g, (int64_t)Fs);
     }
     mm(c, &L->down_sh, c->h, n, c->sh_out);
+    if (!L->gate_inp_sh) return;
+    for (uint32_t t = 0; t < n; t++) {
+        const float g = xuan_op_dot_f32_vec(L->gate_inp_sh, c->xn + t * d, (uint32_t)d, xuan_ggml_lanes(c->simd));
+        const float s = 1.0f / (1.0f + expf(-g));
+        float *y = c->sh_out + t * d;
+        for (size_t i = 0; i < d; i++) y[i] *= s;
+    }
 }
 
 /* One layer over the n tokens of the piece.  Below the last layer every

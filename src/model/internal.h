@@ -26,7 +26,8 @@ typedef struct layer_w {
     xuan_weight gate_inp, gate_exps, up_exps, down_exps;
     vecf b_gate_inp, b_gate_exps, b_up_exps, b_down_exps; /* their biases (gpt-oss), expert e's at e * rows */
     vecf sinks;                   /* attention sinks (gpt-oss): one logit per head */
-    xuan_weight gate_sh, up_sh, down_sh; /* shared experts (deepseek2): one dense SwiGLU FFN */
+    xuan_weight gate_sh, up_sh, down_sh; /* shared experts (deepseek2, qwen35moe): one dense SwiGLU FFN */
+    vecf gate_inp_sh;             /* qwen35moe: the shared expert's output times sigmoid(this . x) */
     /* MLA (deepseek2): wq, or wq_a -> q_a_norm -> wq_b; wkv_a gives the
      * compressed KV | the RoPE key part; wk_b and wv_b per head, bound as
      * one matrix of n_heads * rows rows as the experts are */
@@ -206,6 +207,16 @@ void xuan_op_silu_rows(const float *x, float *y, int64_t n, int64_t row, uint32_
 
 /* ---- kernels shared by the forward pass (ops.c) ---- */
 
+/* ggml_vec_dot_f32 of n floats, lanes 16 (its AVX-512 build, GGML_F32_STEP
+ * 64: four accumulators of 16 lanes fed by FMA over the first n - n % 64
+ * elements, folded 0+2, 1+3, then 0+1, the _mm512_reduce_add_ps tree, then
+ * the tail one FMA at a time) or 8 (its AVX2 build: GGML_F32_STEP 32, four
+ * 8-lane sums folded the same way, halves added, two horizontal adds).
+ * ggml takes it for an F32 product of one token, and for any batch when
+ * its rows are not a multiple of 4 (tinyBLAS's matmul refuses those and
+ * ggml falls back to this dot per row and token): qwen35moe's 1-row
+ * shared-expert gate; and the delta rule's dots. */
+float xuan_op_dot_f32_vec(const float *x, const float *y, uint32_t n, uint32_t lanes);
 /* y = x / rms(x) * w over n elements (sum in double, as ggml). */
 void xuan_op_rmsnorm(const float *x, const float *w, float *y, int64_t n, float eps);
 /* cos/sin table for one position: cs[2i], cs[2i+1] for i < n_rot/2, built

@@ -433,6 +433,13 @@ static int read_hparams(const xuan_gguf *g, xuan_hparams *hp, xuan_error *err) {
         if (hp->n_ff_exp == 0 || hp->n_ff_exp > 1u << 20)
             return xuan_fail(err, XUAN_ERR_FORMAT, "%s.expert_feed_forward_length %u is invalid", arch, hp->n_ff_exp);
         hp->expert_norm = ai->moe_norm_w;
+        if (ai->moe_shexp_gated) { /* llama_model_qwen35moe: n_ff_shexp, else n_ff */
+            hp->n_ff_shexp = hp->d_ffn;
+            if ((rc = key_u32(g, arch, "expert_shared_feed_forward_length", false, &hp->n_ff_shexp, err))) return rc;
+            if (hp->n_ff_shexp == 0 || hp->n_ff_shexp > 1u << 20)
+                return xuan_fail(err, XUAN_ERR_FORMAT, "%s.expert_shared_feed_forward_length %u is invalid", arch,
+                                 hp->n_ff_shexp);
+        }
         if ((rc = key_u32(g, arch, "expert_group_count", false, &hp->n_expert_groups, err)) ||
             (rc = key_u32(g, arch, "expert_group_used_count", false, &hp->n_group_used, err)))
             return rc;
@@ -450,6 +457,7 @@ static int read_hparams(const xuan_gguf *g, xuan_hparams *hp, xuan_error *err) {
             if (rc && rc != XUAN_ERR_NOTFOUND) return rc;
             hp->expert_norm = norm;
         }
+        if (hp->mla) hp->n_ff_shexp = hp->n_ff_exp * hp->n_expert_shared; /* both <= 2^20 and 64 */
         if ((rc = key_f32(g, arch, "expert_weights_scale", &hp->expert_scale, err))) return rc;
         if (!isfinite(hp->expert_scale))
             return xuan_fail(err, XUAN_ERR_FORMAT, "%s.expert_weights_scale is not finite", arch);
@@ -568,6 +576,39 @@ static uint64_t count_used(const bool *used, uint64_t n) {
     return k;
 }
 
+/* A layer's MoE FFN as llama.cpp's MoE archs bind it: the router
+ * ffn_gate_inp [n_embd, n_expert], the 3-D expert tensors (their shapes
+ * checked against expert_count and expert_feed_forward_length), gpt-oss's
+ * biases, and the shared experts where the model has them (n_ff_shexp
+ * rows; qwen35moe's also with its gate ffn_gate_inp_shexp [n_embd], F32
+ * as convert_hf_to_gguf writes it and llama-quantize leaves it). */
+static int bind_moe_ffn(xuan_model *m, uint32_t il, layer_w *L, xuan_error *err) {
+    const xuan_hparams *hp = &m->hp;
+    const xuan_arch_info *ai = hp->arch;
+    const int64_t d = hp->d_model, E = hp->n_expert, Fe = hp->n_ff_exp, Fs = hp->n_ff_shexp;
+    char nm[XUAN_GGUF_MAX_NAME];
+    int rc;
+#define N(suffix) (snprintf(nm, sizeof nm, "blk.%u." suffix, il), nm)
+    if ((rc = bind_mat(m, N("ffn_gate_inp.weight"), d, E, true, &L->gate_inp, err)) ||
+        (rc = bind_exps(m, N("ffn_gate_exps.weight"), d, Fe, E, &L->gate_exps, err)) ||
+        (rc = bind_exps(m, N("ffn_up_exps.weight"), d, Fe, E, &L->up_exps, err)) ||
+        (rc = bind_exps(m, N("ffn_down_exps.weight"), Fe, d, E, &L->down_exps, err)))
+        return rc;
+    if (ai->moe_biases && ((rc = bind_vec(m, N("ffn_gate_inp.bias"), E, true, &L->b_gate_inp, err)) ||
+                           (rc = bind_vec2(m, N("ffn_gate_exps.bias"), Fe, E, &L->b_gate_exps, err)) ||
+                           (rc = bind_vec2(m, N("ffn_up_exps.bias"), Fe, E, &L->b_up_exps, err)) ||
+                           (rc = bind_vec2(m, N("ffn_down_exps.bias"), d, E, &L->b_down_exps, err))))
+        return rc;
+    if (Fs && ((rc = bind_mat(m, N("ffn_gate_shexp.weight"), d, Fs, true, &L->gate_sh, err)) ||
+               (rc = bind_mat(m, N("ffn_up_shexp.weight"), d, Fs, true, &L->up_sh, err)) ||
+               (rc = bind_mat(m, N("ffn_down_shexp.weight"), Fs, d, true, &L->down_sh, err))))
+        return rc;
+    if (ai->moe_shexp_gated && (rc = bind_vec(m, N("ffn_gate_inp_shexp.weight"), d, true, &L->gate_inp_sh, err)))
+        return rc;
+#undef N
+    return 0;
+}
+
 /* A deepseek2 layer as llama_model_deepseek2::load_arch_tensors binds it
  * (absorbed MLA; the first n_dense_lead layers with a dense FFN, the
  * others with routed and shared experts). */
@@ -601,16 +642,7 @@ static int bind_mla_layer(xuan_model *m, uint32_t il, layer_w *L, xuan_error *er
             (rc = bind_mat(m, N("ffn_down.weight"), F, d, true, &L->w_down, err)))
             return rc;
     } else {
-        const int64_t E = hp->n_expert, Fe = hp->n_ff_exp, Fs = Fe * hp->n_expert_shared;
-        if ((rc = bind_mat(m, N("ffn_gate_inp.weight"), d, E, true, &L->gate_inp, err)) ||
-            (rc = bind_exps(m, N("ffn_gate_exps.weight"), d, Fe, E, &L->gate_exps, err)) ||
-            (rc = bind_exps(m, N("ffn_up_exps.weight"), d, Fe, E, &L->up_exps, err)) ||
-            (rc = bind_exps(m, N("ffn_down_exps.weight"), Fe, d, E, &L->down_exps, err)))
-            return rc;
-        if (Fs && ((rc = bind_mat(m, N("ffn_gate_shexp.weight"), d, Fs, true, &L->gate_sh, err)) ||
-                   (rc = bind_mat(m, N("ffn_up_shexp.weight"), d, Fs, true, &L->up_sh, err)) ||
-                   (rc = bind_mat(m, N("ffn_down_shexp.weight"), Fs, d, true, &L->down_sh, err))))
-            return rc;
+        if ((rc = bind_moe_ffn(m, il, L, err))) return rc;
     }
 #undef N
     return 0;
@@ -632,9 +664,10 @@ static int bind_f32_2d(xuan_model *m, const char *name, int64_t ne0, int64_t ne1
 
 /* A qwen35 layer as llama_model_qwen35::load_arch_tensors binds it: norms
  * before attention and before the FFN (post_attention_norm, bound as
- * ffn_norm: it norms the residual stream the FFN reads), a SwiGLU FFN, and
- * either the Gated DeltaNet tensors or gated attention (Q projection of
- * q | gate per head, per-head Q/K RMSNorm). */
+ * ffn_norm: it norms the residual stream the FFN reads), a SwiGLU FFN
+ * (qwen35moe: the MoE FFN with its gated shared expert), and either the
+ * Gated DeltaNet tensors or gated attention (Q projection of q | gate per
+ * head, per-head Q/K RMSNorm). */
 static int bind_hybrid_layer(xuan_model *m, uint32_t il, layer_w *L, xuan_error *err) {
     const xuan_hparams *hp = &m->hp;
     const int64_t d = hp->d_model, F = hp->d_ffn, hd = hp->head_dim;
@@ -644,11 +677,15 @@ static int bind_hybrid_layer(xuan_model *m, uint32_t il, layer_w *L, xuan_error 
     int rc;
 #define N(suffix) (snprintf(nm, sizeof nm, "blk.%u." suffix, il), nm)
     if ((rc = bind_vec(m, N("attn_norm.weight"), d, true, &L->attn_norm, err)) ||
-        (rc = bind_vec(m, N("post_attention_norm.weight"), d, true, &L->ffn_norm, err)) ||
-        (rc = bind_mat(m, N("ffn_gate.weight"), d, F, true, &L->w_gate, err)) ||
-        (rc = bind_mat(m, N("ffn_up.weight"), d, F, true, &L->w_up, err)) ||
-        (rc = bind_mat(m, N("ffn_down.weight"), F, d, true, &L->w_down, err)))
+        (rc = bind_vec(m, N("post_attention_norm.weight"), d, true, &L->ffn_norm, err)))
         return rc;
+    if (hp->arch->moe) {
+        if ((rc = bind_moe_ffn(m, il, L, err))) return rc;
+    } else if ((rc = bind_mat(m, N("ffn_gate.weight"), d, F, true, &L->w_gate, err)) ||
+               (rc = bind_mat(m, N("ffn_up.weight"), d, F, true, &L->w_up, err)) ||
+               (rc = bind_mat(m, N("ffn_down.weight"), F, d, true, &L->w_down, err))) {
+        return rc;
+    }
     if (layer_is_recurrent(hp, il)) {
         if ((rc = bind_mat(m, N("attn_qkv.weight"), d, ch, true, &L->wqkv, err)) ||
             (rc = bind_mat(m, N("attn_gate.weight"), d, vd, true, &L->w_z, err)) ||
@@ -822,17 +859,7 @@ static int bind_tensors(xuan_model *m, xuan_error *err) {
         if (ai->attn_sinks && (rc = bind_vec(m, N("attn_sinks.weight"), hp->n_heads, true, &L->sinks, err)))
             return rc;
         if (ai->moe) {
-            const int64_t E = hp->n_expert, Fe = hp->n_ff_exp;
-            if ((rc = bind_mat(m, N("ffn_gate_inp.weight"), d, E, true, &L->gate_inp, err)) ||
-                (rc = bind_exps(m, N("ffn_gate_exps.weight"), d, Fe, E, &L->gate_exps, err)) ||
-                (rc = bind_exps(m, N("ffn_up_exps.weight"), d, Fe, E, &L->up_exps, err)) ||
-                (rc = bind_exps(m, N("ffn_down_exps.weight"), Fe, d, E, &L->down_exps, err)))
-                return rc;
-            if (ai->moe_biases && ((rc = bind_vec(m, N("ffn_gate_inp.bias"), E, true, &L->b_gate_inp, err)) ||
-                                   (rc = bind_vec2(m, N("ffn_gate_exps.bias"), Fe, E, &L->b_gate_exps, err)) ||
-                                   (rc = bind_vec2(m, N("ffn_up_exps.bias"), Fe, E, &L->b_up_exps, err)) ||
-                                   (rc = bind_vec2(m, N("ffn_down_exps.bias"), d, E, &L->b_down_exps, err))))
-                return rc;
+            if ((rc = bind_moe_ffn(m, il, L, err))) return rc;
             continue;
         }
         if ((rc = bind_mat(m, N("ffn_down.weight"), F, d, true, &L->w_down, err))) return rc;

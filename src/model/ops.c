@@ -27,6 +27,33 @@ void xuan_op_rmsnorm(const float *x, const float *w, float *y, int64_t n, float 
     for (int64_t i = 0; i < n; i++) y[i] = (x[i] * scale) * w[i];
 }
 
+/* ---- F32 dot products in ggml_vec_dot_f32's order (internal.h) ---- */
+
+float xuan_op_dot_f32_vec(const float *x, const float *y, uint32_t n, uint32_t lanes) {
+    const uint32_t step = 4 * lanes, np = n & ~(step - 1);
+    float acc[4][16] = {{0}};
+    for (uint32_t i = 0; i < np; i += step)
+        for (uint32_t j = 0; j < 4; j++)
+            for (uint32_t l = 0; l < lanes; l++)
+                acc[j][l] = fmaf(x[i + lanes * j + l], y[i + lanes * j + l], acc[j][l]);
+    float a[16] = {0};
+    for (uint32_t l = 0; l < lanes; l++) a[l] = (acc[0][l] + acc[2][l]) + (acc[1][l] + acc[3][l]);
+    float sum;
+    if (lanes == 8) {
+        float h[4];
+        for (uint32_t l = 0; l < 4; l++) h[l] = a[l] + a[l + 4];
+        sum = (h[0] + h[1]) + (h[2] + h[3]);
+    } else {
+        float b[8], c[4];
+        for (uint32_t l = 0; l < 8; l++) b[l] = a[l] + a[l + 8];
+        for (uint32_t l = 0; l < 4; l++) c[l] = b[l] + b[l + 4];
+        const float d0 = c[0] + c[2], d1 = c[1] + c[3];
+        sum = d0 + d1;
+    }
+    for (uint32_t i = np; i < n; i++) sum = fmaf(x[i], y[i], sum);
+    return sum;
+}
+
 /* ---- RoPE (ggml_rope_ext with YaRN, frequency factors and attn_factor) ---- */
 
 static float yarn_ramp(float low, float high, int i0) {

@@ -173,36 +173,6 @@ void xuan_rec_ckpt_drop(xuan_rec *r, int32_t s, int32_t n_past) {
 
 /* ================================================================ delta rule */
 
-/* ggml_vec_dot_f32 with AVX-512 (GGML_F32_STEP 64): four accumulators of
- * 16 lanes fed by FMA over the first n - n % 64 elements, folded 0+2, 1+3,
- * then 0+1, the _mm512_reduce_add_ps tree, then the tail one FMA at a time.
- * lanes 8: its AVX2 build (GGML_F32_STEP 32, four 8-lane sums folded the
- * same way, halves added, two horizontal adds). */
-static float dot_f32_ggml(const float *x, const float *y, uint32_t n, uint32_t lanes) {
-    const uint32_t step = 4 * lanes, np = n & ~(step - 1);
-    float acc[4][16] = {{0}};
-    for (uint32_t i = 0; i < np; i += step)
-        for (uint32_t j = 0; j < 4; j++)
-            for (uint32_t l = 0; l < lanes; l++)
-                acc[j][l] = fmaf(x[i + lanes * j + l], y[i + lanes * j + l], acc[j][l]);
-    float a[16] = {0};
-    for (uint32_t l = 0; l < lanes; l++) a[l] = (acc[0][l] + acc[2][l]) + (acc[1][l] + acc[3][l]);
-    float sum;
-    if (lanes == 8) {
-        float h[4];
-        for (uint32_t l = 0; l < 4; l++) h[l] = a[l] + a[l + 4];
-        sum = (h[0] + h[1]) + (h[2] + h[3]);
-    } else {
-        float b[8], c[4];
-        for (uint32_t l = 0; l < 8; l++) b[l] = a[l] + a[l + 8];
-        for (uint32_t l = 0; l < 4; l++) c[l] = b[l] + b[l + 4];
-        const float d0 = c[0] + c[2], d1 = c[1] + c[3];
-        sum = d0 + d1;
-    }
-    for (uint32_t i = np; i < n; i++) sum = fmaf(x[i], y[i], sum);
-    return sum;
-}
-
 void xuan_gdn_step(float *M, const float *k, const float *q, const float *v, float beta, float g, float scale,
                    uint32_t S, float *out, uint32_t lanes) {
     const float eg = expf(g);
@@ -212,9 +182,9 @@ void xuan_gdn_step(float *M, const float *k, const float *q, const float *v, flo
     for (uint32_t j = 0; j < S; j++) {
         float *row = M + (size_t)j * S;
         for (uint32_t i = 0; i < S; i++) row[i] *= eg;
-        const float delta = (v[j] - dot_f32_ggml(row, k, S, lanes)) * beta;
+        const float delta = (v[j] - xuan_op_dot_f32_vec(row, k, S, lanes)) * beta;
         for (uint32_t i = 0; i < S; i++) row[i] = fmaf(k[i], delta, row[i]);
-        out[j] = dot_f32_ggml(row, q, S, lanes) * scale;
+        out[j] = xuan_op_dot_f32_vec(row, q, S, lanes) * scale;
     }
 }
 

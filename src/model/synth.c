@@ -37,6 +37,7 @@ typedef struct preset_extra {
     bool bias;              /* q/k/v biases where the arch makes them optional */
     uint32_t experts, experts_used, ff_exp;
     uint32_t lora_kv, lora_q, v_mla, dense_lead, shared, groups, groups_used; /* deepseek2 */
+    uint32_t ff_shexp;      /* qwen35moe: the gated shared expert's rows */
     float yarn_log_mul;
     uint32_t ssm_conv, ssm_state, ssm_groups, ssm_heads, full_attn; /* qwen35 */
     int32_t sections[4];
@@ -95,6 +96,12 @@ static const preset PRESETS[] = {
     {"qwen35-tiny256","qwen35",  4, 256,   512,  4,  2,  64,      0,   4096, 1e7f,     1e-6f, true, false, false},
     {"qwen3.5-0.8b",  "qwen35", 24, 1024,  3584,  8,  2, 256, 248320, 262144, 1e7f,     1e-6f, true, false, false},
     {"qwen3.5-9b",    "qwen35", 32, 4096, 12288, 16,  4, 256, 248320, 262144, 1e7f,     1e-6f, false, false, false},
+    /* qwen35moe: qwen35's layers, a MoE FFN in each.  Qwen3.5-35B-A3B's config: 40 layers, hidden
+     * 2048, 16 heads / 2 KV heads of 256, 256 experts of 512 rows, 8 used, one shared expert of 512
+     * (ffn is feed_forward_length, which llama.cpp reads but neither FFN uses here) */
+    {"qwen35moe-tiny", "qwen35moe", 4, 64,  128,  4,  2,  32,      0,   4096, 1e7f,     1e-6f, true, false, false},
+    {"qwen35moe-tiny256","qwen35moe",4,256, 512,  4,  2,  64,      0,   4096, 1e7f,     1e-6f, true, false, false},
+    {"qwen3.5-35b-a3b","qwen35moe",40, 2048,  512, 16,  2, 256, 248320, 262144, 1e7f,     1e-6f, false, false, false},
     /* gemma4: head_dim is the full layers' (global_head_dim); the sliding ones' is in the extras */
     {"gemma4-tiny",   "gemma4",  9,   64,   128,  4,  2,  32,      0,   4096, 1e6f,     1e-6f, true, false, false},
     {"gemma4-tiny256","gemma4",  4,  256,   512,  4,  2, 128,      0,   4096, 1e6f,     1e-6f, true, false, false},
@@ -140,6 +147,16 @@ static const preset_extra EXTRAS[] = {
      .full_attn = 4, .sections = {11, 11, 10, 0}},
     {"qwen3.5-9b", .n_rot = 64, .ssm_conv = 4, .ssm_state = 128, .ssm_groups = 16, .ssm_heads = 32,
      .full_attn = 4, .sections = {11, 11, 10, 0}},
+    /* qwen35moe: the tiny ones are qwen35's with 8 experts, 2 used, and a shared expert wider than
+     * the routed ones (so their widths cannot be mixed up); 35B-A3B's DeltaNet: 16 key heads, 32
+     * value heads, 128 wide */
+    {"qwen35moe-tiny", .n_rot = 16, .ssm_conv = 4, .ssm_state = 64, .ssm_groups = 2, .ssm_heads = 4,
+     .full_attn = 4, .sections = {3, 3, 2, 0}, .experts = 8, .experts_used = 2, .ff_exp = 32, .ff_shexp = 64},
+    {"qwen35moe-tiny256", .n_rot = 16, .ssm_conv = 4, .ssm_state = 64, .ssm_groups = 2, .ssm_heads = 4,
+     .full_attn = 4, .sections = {3, 3, 2, 0}, .experts = 8, .experts_used = 2, .ff_exp = 256, .ff_shexp = 512},
+    {"qwen3.5-35b-a3b", .n_rot = 64, .ssm_conv = 4, .ssm_state = 128, .ssm_groups = 16, .ssm_heads = 32,
+     .full_attn = 4, .sections = {11, 11, 10, 0}, .experts = 256, .experts_used = 8, .ff_exp = 512,
+     .ff_shexp = 512},
     {"deepseek-coder-v2-lite", .n_rot = 64, .lora_kv = 512, .v_mla = 128, .experts = 64, .experts_used = 6,
      .ff_exp = 1408, .shared = 2, .dense_lead = 1, .yarn = 40, .yarn_orig = 4096, .yarn_log_mul = 0.0707f},
     /* gemma4: 2 sliding : 1 full layers, the last 3 (sliding, sliding, full) reading layers 4 and 5's KV,
@@ -193,6 +210,7 @@ int xuan_synth_preset(const char *name, xuan_synth_params *p) {
             p->n_lora_kv = x->lora_kv, p->n_lora_q = x->lora_q, p->head_dim_v = x->v_mla;
             p->n_dense_lead = x->dense_lead;
             p->n_expert_shared = x->shared, p->yarn_log_mul = x->yarn_log_mul;
+            p->n_ff_shexp = x->ff_shexp;
             p->n_expert_groups = x->groups, p->n_group_used = x->groups_used;
             p->ssm_conv = x->ssm_conv, p->ssm_state = x->ssm_state, p->ssm_groups = x->ssm_groups;
             p->ssm_heads = x->ssm_heads, p->full_attn = x->full_attn;
@@ -594,6 +612,8 @@ static int check_params(const xuan_synth_params *p, xuan_error *err) {
                     !p->n_ff_exp || p->n_ff_exp > 262144))
         return xuan_fail(err, XUAN_ERR_USAGE, "bad experts: %u experts, %u used, expert FFN %u", p->n_expert,
                          p->n_expert_used, p->n_ff_exp);
+    if (ai->moe_shexp_gated && (!p->n_ff_shexp || p->n_ff_shexp > 262144))
+        return xuan_fail(err, XUAN_ERR_USAGE, "bad shared expert: %u rows", p->n_ff_shexp);
     if (ai->attn == XUAN_ATTN_MLA &&
         (p->n_kv_heads != 1 || !p->n_lora_kv || p->n_lora_kv > 8192 || !p->head_dim_v || p->head_dim_v > 1024 ||
          !p->n_rot || p->n_rot >= p->head_dim || p->n_dense_lead > p->n_layers || p->n_lora_q > 65536 ||
@@ -724,6 +744,8 @@ int xuan_synth_write(const xuan_synth_params *p, const char *path, xuan_error *e
         xuan_gguf_writer_set_u32(w, KEY("expert_count"), p->n_expert);
         xuan_gguf_writer_set_u32(w, KEY("expert_used_count"), p->n_expert_used);
         xuan_gguf_writer_set_u32(w, KEY("expert_feed_forward_length"), p->n_ff_exp);
+        if (ai->moe_shexp_gated)
+            xuan_gguf_writer_set_u32(w, KEY("expert_shared_feed_forward_length"), p->n_ff_shexp);
         if (p->n_expert_groups > 1) {
             xuan_gguf_writer_set_u32(w, KEY("expert_group_count"), p->n_expert_groups);
             xuan_gguf_writer_set_u32(w, KEY("expert_group_used_count"), p->n_group_used);
@@ -823,6 +845,19 @@ int xuan_synth_write(const xuan_synth_params *p, const char *path, xuan_error *e
                 rc = rc ? rc : T(ROLE_WEIGHT, "attn_output.weight", p->type, nq, d);
             }
             rc = rc ? rc : T(ROLE_NORM, "post_attention_norm.weight", XUAN_TYPE_F32, d, 1);
+            if (ai->moe) { /* llama_model_qwen35moe: routed experts, then the gated shared one */
+                const int64_t E = p->n_expert, fe = p->n_ff_exp, fs = p->n_ff_shexp;
+                rc = rc ? rc : T(ROLE_WEIGHT, "ffn_gate_inp.weight", XUAN_TYPE_F32, d, E);
+                rc = rc ? rc : T3("ffn_down_exps.weight", fe, d, E);
+                rc = rc ? rc : T3("ffn_gate_exps.weight", d, fe, E);
+                rc = rc ? rc : T3("ffn_up_exps.weight", d, fe, E);
+                /* [n_embd, 1] F32, as convert_hf_to_gguf writes shared_expert_gate [1, n_embd] */
+                rc = rc ? rc : T(ROLE_WEIGHT, "ffn_gate_inp_shexp.weight", XUAN_TYPE_F32, d, 1);
+                rc = rc ? rc : T(ROLE_WEIGHT, "ffn_gate_shexp.weight", p->type, d, fs);
+                rc = rc ? rc : T(ROLE_WEIGHT, "ffn_up_shexp.weight", p->type, d, fs);
+                rc = rc ? rc : T(ROLE_WEIGHT, "ffn_down_shexp.weight", p->type, fs, d);
+                continue;
+            }
             rc = rc ? rc : T(ROLE_WEIGHT, "ffn_gate.weight", p->type, d, f);
             rc = rc ? rc : T(ROLE_WEIGHT, "ffn_up.weight", p->type, d, f);
             rc = rc ? rc : T(ROLE_WEIGHT, "ffn_down.weight", p->type, f, d);
