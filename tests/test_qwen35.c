@@ -4,9 +4,11 @@
  * scalar one; a long prompt evaluated in one batch, in pieces of 64 and
  * token by token; the recurrent state behind the sequence operations; and
  * the loader's refusals of files whose state sizes or layer pattern
- * contradict each other or the tensors.
+ * contradict each other or the tensors.  qwen35moe (the same layers with a
+ * MoE FFN and a gated shared expert) takes the batch test and refusals of
+ * its expert keys and shared-expert tensors.
  *
- * Parity with llama.cpp is tests/cli_parity.sh (qwen35 cases).
+ * Parity with llama.cpp is tests/cli_parity.sh (qwen35, qwen35moe cases).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -17,17 +19,20 @@
 #include "xuan/gguf.h"
 #include "xuan/model.h"
 
-/* qwen35-tiny (3 DeltaNet layers, then gated attention) with the built-in
- * byte vocabulary, in `type`. */
+/* The preset the helpers below use: qwen35-tiny, or qwen35moe-tiny. */
+static bool use_moe;
+
+/* qwen35-tiny (3 DeltaNet layers, then gated attention) or qwen35moe-tiny
+ * (the same with a MoE FFN) with the built-in byte vocabulary, in `type`. */
 static const char *model_path(uint32_t type) {
-    static char paths[2][512];
-    char *path = paths[type == XUAN_TYPE_Q8_0];
+    static char paths[2][2][512];
+    char *path = paths[use_moe][type == XUAN_TYPE_Q8_0];
     if (path[0]) return path;
     xuan_synth_params p;
-    REQUIRE(xuan_synth_preset("qwen35-tiny", &p) == 0);
+    REQUIRE(xuan_synth_preset(use_moe ? "qwen35moe-tiny" : "qwen35-tiny", &p) == 0);
     p.type = p.embd_type = p.output_type = type;
     char name[64];
-    snprintf(name, sizeof name, "qwen35_%s.gguf", xuan_type_name(type));
+    snprintf(name, sizeof name, "qwen35%s_%s.gguf", use_moe ? "moe" : "", xuan_type_name(type));
     snprintf(path, 512, "%s", test_path(name));
     xuan_error err = {0};
     if (xuan_synth_write(&p, path, &err) != 0) {
@@ -161,7 +166,7 @@ static void run_long(const xuan_model *m, uint32_t n_batch, int32_t step, float 
     xuan_ctx_free(c);
 }
 
-static void test_long_prompt_batch_chunks_tokens(void) {
+static void long_prompt_batch_chunks_tokens(void) {
     const uint32_t types[] = {XUAN_TYPE_F16, XUAN_TYPE_Q8_0};
     for (int ti = 0; ti < 2; ti++) {
         xuan_model *m = load(types[ti]);
@@ -188,8 +193,8 @@ static void test_long_prompt_batch_chunks_tokens(void) {
             test_fail(__FILE__, __LINE__, "%s: chunks of 64 %g, token by token %g from one batch",
                       xuan_type_name(types[ti]), d_chunks, d_toks);
         CHECK(spread > 0.1);
-        printf("    %s, %d tokens: max |d logit| chunks of 64 %.2e, token by token %.2e\n", xuan_type_name(types[ti]),
-               LONG, d_chunks, d_toks);
+        printf("    %s %s, %d tokens: max |d logit| chunks of 64 %.2e, token by token %.2e\n",
+               use_moe ? "qwen35moe" : "qwen35", xuan_type_name(types[ti]), LONG, d_chunks, d_toks);
         /* n_batch 64 splits the one batch itself: Q8_0's products do not
          * depend on the batch size, so those pieces give its bits */
         run_long(m, 64, LONG, toks);
@@ -199,6 +204,17 @@ static void test_long_prompt_batch_chunks_tokens(void) {
         free(one), free(chunks), free(toks);
         xuan_model_free(m);
     }
+}
+
+static void test_long_prompt_batch_chunks_tokens(void) {
+    use_moe = false;
+    long_prompt_batch_chunks_tokens();
+    /* the experts' products take each row in the one-token order at every
+     * batch size (mul_mat_id), the shared expert's gate too (a 1-row F32
+     * product); the shared expert's own products are 2-D as the others */
+    use_moe = true;
+    long_prompt_batch_chunks_tokens();
+    use_moe = false;
 }
 
 /* ---- the state behind the sequence operations ------------------------------ */
@@ -383,6 +399,11 @@ static void test_next_turn_resumes(void) {
 
 /* ---- refusals ---------------------------------------------------------------- */
 
+/* With edit_tensor set, load_edited also writes that tensor as
+ * [ne0 / 2, 2 ne1] (same bytes, wrong shape), or drops it with edit_drop. */
+static const char *edit_tensor;
+static bool edit_drop;
+
 /* Copies the F16 tiny file with key `key` set to u32 `value` (value < 0:
  * removed), or, with pattern != NULL, attention.recurrent_layers set to
  * those n flags; returns the load error. */
@@ -406,7 +427,11 @@ static const char *load_edited(const char *key, int64_t value, const bool *patte
     if (!rc && pattern) rc = xuan_gguf_writer_set_arr(w, "qwen35.attention.recurrent_layers", XUAN_GGUF_BOOL, pattern, n);
     for (uint64_t i = 0; i < xuan_gguf_n_tensors(g) && !rc; i++) {
         const xuan_gguf_tensor *t = xuan_gguf_tensor_at(g, i);
-        rc = xuan_gguf_writer_add_tensor(w, t->name, t->type, t->n_dims, t->ne, t->data, NULL, NULL, &err);
+        const bool edit = edit_tensor && strcmp(t->name, edit_tensor) == 0;
+        if (edit && edit_drop) continue;
+        int64_t ne[4] = {t->ne[0], t->ne[1], t->ne[2], t->ne[3]};
+        if (edit) ne[0] /= 2, ne[1] *= 2;
+        rc = xuan_gguf_writer_add_tensor(w, t->name, t->type, edit ? 2 : t->n_dims, ne, t->data, NULL, NULL, &err);
     }
     const char *out = test_path("qwen35_edited.gguf");
     if (!rc) rc = xuan_gguf_writer_write(w, out, &err);
@@ -461,12 +486,44 @@ static void test_refusals(void) {
         }
 }
 
+/* qwen35moe: expert keys against the tensors, the shared expert's width
+ * and gate; every refusal one line, the unedited file loads. */
+static void test_moe_refusals(void) {
+    use_moe = true;
+    CHECK(load_edited(NULL, 0, NULL, 0) == NULL);
+    expect_refusal(load_edited("qwen35moe.expert_count", 4, NULL, 0),
+                   "blk.0.ffn_gate_inp.weight: shape [64, 8], expected [64, 4]");
+    expect_refusal(load_edited("qwen35moe.expert_count", 1, NULL, 0), "1 experts with 2 used per token");
+    expect_refusal(load_edited("qwen35moe.expert_used_count", 9, NULL, 0), "8 experts with 9 used per token");
+    expect_refusal(load_edited("qwen35moe.expert_used_count", -1, NULL, 0), "expert_used_count is missing");
+    expect_refusal(load_edited("qwen35moe.expert_feed_forward_length", 16, NULL, 0),
+                   "blk.0.ffn_gate_exps.weight: shape [64, 32, 8], expected [64, 16, 8]");
+    expect_refusal(load_edited("qwen35moe.expert_shared_feed_forward_length", 32, NULL, 0),
+                   "blk.0.ffn_gate_shexp.weight: shape [64, 64], expected [64, 32]");
+    expect_refusal(load_edited("qwen35moe.expert_shared_feed_forward_length", 0, NULL, 0),
+                   "expert_shared_feed_forward_length 0 is invalid");
+    /* without the key the shared expert is feed_forward_length (128) wide */
+    expect_refusal(load_edited("qwen35moe.expert_shared_feed_forward_length", -1, NULL, 0),
+                   "blk.0.ffn_gate_shexp.weight: shape [64, 64], expected [64, 128]");
+    edit_tensor = "blk.2.ffn_gate_inp_shexp.weight";
+    expect_refusal(load_edited(NULL, 0, NULL, 0), "blk.2.ffn_gate_inp_shexp.weight: shape [32, 2], expected [64]");
+    edit_drop = true;
+    expect_refusal(load_edited(NULL, 0, NULL, 0), "tensor blk.2.ffn_gate_inp_shexp.weight is missing");
+    edit_tensor = "blk.3.ffn_down_shexp.weight";
+    expect_refusal(load_edited(NULL, 0, NULL, 0), "tensor blk.3.ffn_down_shexp.weight is missing");
+    edit_drop = false;
+    expect_refusal(load_edited(NULL, 0, NULL, 0), "blk.3.ffn_down_shexp.weight: shape [32, 128], expected [64, 64]");
+    edit_tensor = NULL;
+    use_moe = false;
+}
+
 int main(void) {
     RUN(test_delta_rule);
     RUN(test_sequence_state);
     RUN(test_checkpoints);
     RUN(test_next_turn_resumes);
     RUN(test_refusals);
+    RUN(test_moe_refusals);
     RUN(test_long_prompt_batch_chunks_tokens);
     return test_done();
 }

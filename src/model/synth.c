@@ -594,7 +594,11 @@ static int add_all(builder *b, const char *mix_name, uint32_t n_layers) {
         const spec *s = &b->specs[i];
         uint32_t n_dims = s->ne[2] > 1 ? 3 : s->ne[1] > 1 ? 2 : 1, t;
         if (s->role != ROLE_WEIGHT) t = XUAN_TYPE_F32;
-        else if (mix_name) t = xuan_quant_mix_type(&mix, s->name, n_dims, s->ne[0], XUAN_TYPE_F16);
+        /* what llama-quantize leaves alone keeps the converter's type: F32 for
+         * the tensors asked for in F32 (routers, shared-expert gates), else F16 */
+        else if (mix_name)
+            t = xuan_quant_mix_type(&mix, s->name, n_dims, s->ne[0],
+                                    s->type == XUAN_TYPE_F32 ? XUAN_TYPE_F32 : XUAN_TYPE_F16);
         else t = xuan_synth_fallback_type(s->type, (uint64_t)s->ne[0]);
         int rc = xuan_gguf_writer_add_tensor(b->w, s->name, t, n_dims, s->ne, NULL, fill_tensor,
                                              &b->ctx[s->role], b->err);
