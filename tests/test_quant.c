@@ -740,6 +740,69 @@ static void test_f16_single_orders(void) {
     }
 }
 
+/* ggml_vec_dot_f32's loops written out: four `lanes`-wide FMA sums over
+ * steps of 4 x lanes, folded 0+2, 1+3, 0+1, then the build's horizontal
+ * add (AVX2: halves, two hadds; AVX-512: the _mm512_reduce_add_ps tree),
+ * the tail one FMA at a time. */
+static float ggml_dot_f32_model(int64_t n, const float *x, const float *y, int lanes) {
+    const int64_t step = 4 * lanes, np = n - n % step;
+    float acc[4][16] = {{0}}, a[16] = {0}, sum;
+    for (int64_t i = 0; i < np; i += step)
+        for (int j = 0; j < 4; j++)
+            for (int l = 0; l < lanes; l++)
+                acc[j][l] = fmaf(x[i + lanes * j + l], y[i + lanes * j + l], acc[j][l]);
+    for (int l = 0; l < lanes; l++) a[l] = (acc[0][l] + acc[2][l]) + (acc[1][l] + acc[3][l]);
+    if (lanes == 8) {
+        float h[4];
+        for (int l = 0; l < 4; l++) h[l] = a[l] + a[l + 4];
+        sum = (h[0] + h[1]) + (h[2] + h[3]);
+    } else {
+        float b[8], c[4];
+        for (int l = 0; l < 8; l++) b[l] = a[l] + a[l + 8];
+        for (int l = 0; l < 4; l++) c[l] = b[l] + b[l + 4];
+        sum = (c[0] + c[2]) + (c[1] + c[3]);
+    }
+    for (int64_t i = np; i < n; i++) sum = fmaf(x[i], y[i], sum);
+    return sum;
+}
+
+/* F32 weights: ggml_vec_dot_f32's bits wherever llamafile_sgemm declines
+ * (one token, rows % 4 != 0; n % lanes inside the kernel), per level, and
+ * xuan_matmul picks that kernel there.  Real MoE routers are F32. */
+static void test_f32_orders(void) {
+    enum { N = 700, ROWS = 6 };
+    static float w[ROWS * N], x[2 * N], y[2 * ROWS];
+    const xuan_cpu *cpu = xuan_cpu_get();
+    for (int rep = 0; rep < 120; rep++) {
+        const int64_t n = 1 + rep * 7 % N;
+        random_act(w, n);
+        random_act(x, n);
+        if (cpu->native >= XUAN_SIMD_AVX2)
+            CHECK(xuan_dot_f32_vec_kernel(XUAN_SIMD_AVX2)(n, w, x) == ggml_dot_f32_model(n, w, x, 8));
+        if (cpu->native >= XUAN_SIMD_AVX512)
+            CHECK(xuan_dot_f32_vec_kernel(XUAN_SIMD_AVX512)(n, w, x) == ggml_dot_f32_model(n, w, x, 16));
+    }
+    if (cpu->simd < XUAN_SIMD_AVX2) return;
+    const int lanes = (int)xuan_ggml_lanes(cpu->simd);
+    random_act(w, ROWS * N);
+    random_act(x, 2 * N);
+    /* 640 columns: tinyBLAS takes a 2-token batch of 4 rows, not one token, not 6 rows */
+    const int64_t cols = 640;
+    for (int rows = 4; rows <= ROWS; rows += 2)
+        for (int nt = 1; nt <= 2; nt++) {
+            const xuan_weight wt = {XUAN_TYPE_F32, (const uint8_t *)w, rows, cols, NULL};
+            xuan_matmul(NULL, &wt, x, nt, y, NULL);
+            const bool vec = nt == 1 || rows % 4;
+            for (int t = 0; t < nt; t++)
+                for (int r = 0; r < rows; r++) {
+                    const float *wr = w + r * cols, *xt = x + t * cols;
+                    const float ref = vec ? ggml_dot_f32_model(cols, wr, xt, lanes)
+                                          : xuan_vec_dot(cpu->simd, XUAN_TYPE_F32, cols, wr, xt);
+                    CHECK(y[t * rows + r] == ref);
+                }
+        }
+}
+
 /* The Q4_K decode layout (repack.c): packed rows give the plain dot's bits
  * at every SIMD level, xuan_matmul with w.packed set gives the bits it gives
  * without (rows past the last 16-row group from the mapped rows), for odd
@@ -825,6 +888,7 @@ int main(void) {
     RUN(test_roundtrip);
     RUN(test_simd_vs_scalar);
     RUN(test_f16_single_orders);
+    RUN(test_f32_orders);
     RUN(test_matmul);
     RUN(test_matmul_batch);
     RUN(test_matmul_rowwise);

@@ -481,7 +481,8 @@ xuan_vec_dot_fn xuan_dot_mxfp4_single_kernel(xuan_simd simd) {
 
 xuan_vec_dot_fn xuan_dot_f32_vec_kernel(xuan_simd simd) {
     if (simd > xuan_cpu_get()->native) simd = xuan_cpu_get()->native;
-    return xuan_ggml_lanes(simd) == 8 ? xuan_dot_f32_vec_avx2 : xuan_dot_kernel(simd, XUAN_TYPE_F32);
+    if (simd < XUAN_SIMD_AVX2) return xuan_dot_kernel(simd, XUAN_TYPE_F32);
+    return xuan_ggml_lanes(simd) == 8 ? xuan_dot_f32_vec_avx2 : xuan_dot_f32_vec_avx512;
 }
 
 xuan_vec_dot_fn xuan_dot_f16_single_kernel(xuan_simd simd) {

@@ -145,3 +145,4 @@ void xuan_dot_q4_K_pairs_x4_avx512(int64_t n, const void *w, const void *const a
 }
 const xuan_dot_x4_fn xuan_dot_x4_avx512[XUAN_TYPE_COUNT] = SIMD_X4_TABLE;
 
+float xuan_dot_f32_vec_avx512(int64_t n, const void *w, const void *a) { return dot_f32_vec_avx512(n, w, a); }

@@ -604,17 +604,38 @@ static float simd_dot_f32(int64_t n, const void *vw, const void *va) {
     return hsum_ps(acc);
 }
 #else
+/* ggml_vec_dot_f32 of the AVX-512 build (GGML_F32_STEP 64): four 16-lane
+ * FMA sums over the first n - n % 64 elements, folded 0+2, 1+3, then 0+1,
+ * the _mm512_reduce_add_ps tree, the tail one FMA at a time.  llama.cpp runs
+ * it where tinyBLAS declines: one token, rows % 4 != 0, n % 16 != 0, and a
+ * batch that is not contiguous (xuan_dot_f32_vec_kernel). */
+static inline float dot_f32_vec_avx512(int64_t n, const float *w, const float *a) {
+    __m512 x[4];
+    for (int k = 0; k < 4; k++) x[k] = _mm512_setzero_ps();
+    const int64_t np = n & ~(int64_t)63;
+    for (int64_t i = 0; i < np; i += 64)
+        for (int k = 0; k < 4; k++)
+            x[k] = _mm512_fmadd_ps(_mm512_loadu_ps(w + i + 16 * k), _mm512_loadu_ps(a + i + 16 * k), x[k]);
+    x[0] = _mm512_add_ps(x[0], x[2]);
+    x[1] = _mm512_add_ps(x[1], x[3]);
+    x[0] = _mm512_add_ps(x[0], x[1]);
+    float sum = _mm512_reduce_add_ps(x[0]);
+    for (int64_t i = np; i < n; i++) sum = fmaf(w[i], a[i], sum);
+    return sum;
+}
+
+/* tinyBLAS<16>'s order (acc0 holds lanes 0-7, acc1 8-15; hsum of their sum
+ * is the _mm512_reduce_add_ps tree) where it takes the product, n % 16 == 0 */
 static float simd_dot_f32(int64_t n, const void *vw, const void *va) {
     const float *w = vw, *a = va;
+    if (n % 16) return dot_f32_vec_avx512(n, w, a);
     __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
     int64_t i = 0;
     for (; i + 16 <= n; i += 16) {
         acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i), _mm256_loadu_ps(a + i), acc0);
         acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i + 8), _mm256_loadu_ps(a + i + 8), acc1);
     }
-    float sum = hsum_ps(_mm256_add_ps(acc0, acc1));
-    for (; i < n; i++) sum += w[i] * a[i];
-    return sum;
+    return hsum_ps(_mm256_add_ps(acc0, acc1));
 }
 #endif
 

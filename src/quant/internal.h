@@ -45,10 +45,11 @@ float xuan_dot_f16_single_avx2(int64_t n, const void *w, const void *a);
 float xuan_dot_f16_single8_scalar(int64_t n, const void *w, const void *a);
 float xuan_dot_f16_single8_avx2(int64_t n, const void *w, const void *a);
 float xuan_dot_f16_lanes8_scalar(int64_t n, const void *w, const void *a);
-/* F32 in ggml_vec_dot_f32's order of the AVX2 build (llama.cpp's path for
- * products it cannot give tinyBLAS); other levels: their F32 kernel. */
+/* F32 in ggml_vec_dot_f32's order of the AVX2 and AVX-512 builds (llama.cpp's
+ * path for products it cannot give tinyBLAS); the scalar level: its F32 kernel. */
 xuan_vec_dot_fn xuan_dot_f32_vec_kernel(xuan_simd simd);
 float xuan_dot_f32_vec_avx2(int64_t n, const void *w, const void *a);
+float xuan_dot_f32_vec_avx512(int64_t n, const void *w, const void *a);
 
 /* MXFP4 in llama.cpp's one-token order (ggml_vec_dot_mxfp4_q8_0's lanes);
  * the table's kernel has the order of its repacked batch kernels (dot.c).

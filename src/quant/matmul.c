@@ -312,8 +312,12 @@ static void matmul(xuan_pool *pool, const xuan_weight *w, const float *x, int64_
     j.dot = xuan_dot_kernel(simd, w->type);
     /* One token: llama.cpp takes ggml_vec_dot_f16, not its batch GEMM. */
     if (w->type == XUAN_TYPE_F16 && (n_tok == 1 || rowwise)) j.dot = xuan_dot_f16_single_kernel(simd);
-    /* F32 slices of a 3-D weight: ggml_vec_dot_f32 (its batch is not contiguous) */
-    if (w->type == XUAN_TYPE_F32 && rowwise) j.dot = xuan_dot_f32_vec_kernel(simd);
+    /* F32: ggml_vec_dot_f32 wherever llamafile_sgemm declines: one token
+     * (n < 2), rows % 4 != 0 (tinyBLAS::matmul), slices of a 3-D weight (the
+     * batch is not contiguous); n_cols % lanes is the kernel's own test.
+     * Real files keep their MoE routers in F32 (llama-quantize skips them). */
+    if (w->type == XUAN_TYPE_F32 && (rowwise || n_tok == 1 || w->n_rows % 4))
+        j.dot = xuan_dot_f32_vec_kernel(simd);
     /* MXFP4: llama.cpp's repacked kernels for a batch (experts' rows too),
      * ggml_vec_dot_mxfp4_q8_0 for one token */
     if (w->type == XUAN_TYPE_MXFP4 && n_tok == 1) j.dot = xuan_dot_mxfp4_single_kernel(simd);
